@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - the enlighten CLI: global options, then one verb from the table.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "builder/verbs.h"
+#include "lib/cli.h"
+#include "lib/log.h"
+#include "lib/macro.h"
+#include "lib/progress.h"
+#include "lib/string-util.h"
+
+const struct verb enlighten_verbs[] = {
+	{ "help", "show the verbs and what they do", cmd_help },
+};
+const unsigned enlighten_n_verbs = ELEMENTSOF(enlighten_verbs);
+
+static const struct verb *verb_find(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(enlighten_verbs); i++)
+		if (streq(enlighten_verbs[i].name, name))
+			return &enlighten_verbs[i];
+	return NULL;
+}
+
+static const char *verb_suggest(const char *name)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+	for (size_t i = 0; i < ELEMENTSOF(enlighten_verbs); i++) {
+		size_t d = string_distance(name, enlighten_verbs[i].name);
+		if (d < best_d) {
+			best_d = d;
+			best = enlighten_verbs[i].name;
+		}
+	}
+	return best;
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{}
+	};
+	int c;
+
+	log_set_program("enlighten");
+	/* '+': stop at the verb, whose own options follow it */
+	while ((c = getopt_long(argc, argv, "+hVqv", options, NULL)) >= 0)
+		switch (c) {
+		case 'h':
+			return cmd_help(0, NULL);
+		case 'V':
+			return cli_version("enlighten");
+		case 'q':
+			log_set_max_level(LOG_WARNING);
+			progress_set_enabled(false);
+			break;
+		case 'v':
+			log_set_max_level(LOG_DEBUG);
+			break;
+		default:
+			fprintf(stderr, "Try 'enlighten help'.\n");
+			return EXIT_USAGE;
+		}
+
+	if (optind >= argc) {
+		cmd_help(0, NULL);
+		return EXIT_USAGE;
+	}
+
+	const char *name = argv[optind];
+	const struct verb *v = verb_find(name);
+	if (!v) {
+		const char *s = verb_suggest(name);
+		if (s)
+			log_error("unknown verb '%s' (did you mean '%s'?)", name, s);
+		else
+			log_error("unknown verb '%s'; 'enlighten help' lists the verbs", name);
+		return EXIT_USAGE;
+	}
+	int first = optind;
+	optind = 0; /* the verb runs getopt afresh over its own argv */
+	return v->run(argc - first, argv + first);
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * verbs.h - the enlighten CLI's verbs. Each verb lives in builder/cmd-NAME.c
+ * as cmd_NAME() and has one row in the table in builder/main.c.
+ * A verb gets argv with argv[0] = its name; it returns an exit code.
+ */
+#pragma once
+
+struct verb {
+	const char *name;
+	const char *summary; /* one line, shown by `enlighten help` */
+	int (*run)(int argc, char *argv[]);
+};
+
+int cmd_help(int argc, char *argv[]);
+
+/* The table, for `enlighten help`. */
+extern const struct verb enlighten_verbs[];
+extern const unsigned enlighten_n_verbs;
