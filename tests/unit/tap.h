@@ -87,6 +87,15 @@ static inline void tap_write(const char *path, const char *content)
 	}
 }
 
+/* symlink(2) for test setup; aborts the test on failure. */
+static inline void tap_symlink(const char *target, const char *path)
+{
+	if (symlink(target, path) < 0) {
+		printf("Bail out! cannot link '%s'\n", path);
+		exit(1);
+	}
+}
+
 static inline int tap_done(void)
 {
 	printf("1..%d\n", tap_n);
