@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SPAWN_CAPTURE_MAX (1024 * 1024)
