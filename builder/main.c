@@ -15,6 +15,7 @@
 
 const struct verb enlighten_verbs[] = {
 	{ "help", "show the verbs and what they do", cmd_help },
+	{ "payload", "make, sign and check payload catalogs", cmd_payload },
 };
 const unsigned enlighten_n_verbs = ELEMENTSOF(enlighten_verbs);
 

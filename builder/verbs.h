@@ -13,6 +13,12 @@ struct verb {
 };
 
 int cmd_help(int argc, char *argv[]);
+int cmd_payload(int argc, char *argv[]);
+
+/* `enlighten payload` subverbs (table in builder/cmd-payload.c). */
+int cmd_payload_keygen(int argc, char *argv[]);
+int cmd_payload_sign(int argc, char *argv[]);
+int cmd_payload_verify(int argc, char *argv[]);
 
 /* The table, for `enlighten help`. */
 extern const struct verb enlighten_verbs[];

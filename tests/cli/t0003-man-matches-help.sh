@@ -15,7 +15,22 @@ check() { # program manfile
 		"$(man_opts "$2" | tr '\n' ' ')"
 }
 
-check enlighten "$man/enlighten.1"
+# enlighten(1) covers the global options and those of every verb and subverb
+# (a verb whose --help lists "  NAME  summary" lines has subverbs).
+enlighten_opts() {
+	{
+		enlighten --help
+		for v in $(enlighten help | sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p'); do
+			[ "$v" = help ] && continue
+			enlighten "$v" --help
+			for s in $(enlighten "$v" --help | sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p'); do
+				enlighten "$v" "$s" --help
+			done
+		done
+	} 2>/dev/null | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u
+}
+is "enlighten: options in --help (all verbs) and man page agree" \
+	"$(enlighten_opts | tr '\n' ' ')" "$(man_opts "$man/enlighten.1" | tr '\n' ' ')"
 check enlighten-detect "$man/enlighten-detect.1"
 check enlighten-firstboot "$man/enlighten-firstboot.8"
 

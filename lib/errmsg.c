@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * errmsg.c - library error messages for the caller to log.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "lib/errmsg.h"
+
+int errmsg_set(char **reterr_msg, int r, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	if (!reterr_msg)
+		return r;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	free(*reterr_msg);
+	*reterr_msg = s;
+	return r;
+}
