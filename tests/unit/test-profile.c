@@ -125,6 +125,8 @@ static void test_errors(void)
 	is_int(parse(line, &p, &msg), -EINVAL, "long line refused");
 	ok(msg && strstr(msg, "line 4: line longer than"), "long line message: %s", msg);
 
+	free(msg);
+	msg = NULL;
 	is_int(profile_parse("Bad_Name", "Bad_Name.conf", "[Match]\nHypervisor=xen\n", &p, &msg),
 	       -EINVAL, "bad profile name refused");
 }
