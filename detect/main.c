@@ -2,15 +2,22 @@
 /*
  * main.c - enlighten-detect: which hypervisor, in which role.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 
+#include "detect/detect.h"
 #include "lib/cli.h"
+#include "lib/json.h"
 #include "lib/log.h"
+
+enum output { OUTPUT_NAME, OUTPUT_JSON, OUTPUT_PROFILE, OUTPUT_QUIET };
 
 static int help(void)
 {
-	printf("Usage: enlighten-detect [--json | --profile | --quiet] [--root DIR] [--cpuid-file FILE]\n"
+	printf("Usage: enlighten-detect [--json | --profile | --quiet] [--root DIR] [--cpuid-file "
+	       "FILE]\n"
 	       "\n"
 	       "Detect the hypervisor and the machine's role (guest, Hyper-V root, Xen dom0).\n"
 	       "\n"
@@ -26,19 +33,21 @@ static int help(void)
 	return EXIT_OK;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct verdict *, verdict_free);
+
 int main(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "profile", no_argument, NULL, 'p' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "root", required_argument, NULL, 'r' },
-		{ "cpuid-file", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{}
-	};
-	int c;
+	static const struct option options[] = { { "json", no_argument, NULL, 'j' },
+						 { "profile", no_argument, NULL, 'p' },
+						 { "quiet", no_argument, NULL, 'q' },
+						 { "root", required_argument, NULL, 'r' },
+						 { "cpuid-file", required_argument, NULL, 'c' },
+						 { "help", no_argument, NULL, 'h' },
+						 { "version", no_argument, NULL, 'V' },
+						 {} };
+	struct detect_opts opts = {};
+	enum output output = OUTPUT_NAME;
+	int c, n_outputs = 0, r;
 
 	log_set_program("enlighten-detect");
 	while ((c = getopt_long(argc, argv, "qhV", options, NULL)) >= 0)
@@ -48,14 +57,79 @@ int main(int argc, char *argv[])
 		case 'V':
 			return cli_version("enlighten-detect");
 		case 'j':
+			output = OUTPUT_JSON, n_outputs++;
+			break;
 		case 'p':
+			output = OUTPUT_PROFILE, n_outputs++;
+			break;
 		case 'q':
+			output = OUTPUT_QUIET, n_outputs++;
+			break;
 		case 'r':
+			opts.root = optarg;
+			break;
 		case 'c':
+			opts.cpuid_file = optarg;
 			break;
 		default:
 			return EXIT_USAGE;
 		}
-	log_error("the detector is not part of this build yet");
-	return EXIT_USAGE;
+	if (optind < argc) {
+		log_error("unexpected argument '%s' (see --help)", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (n_outputs > 1) {
+		log_error("--json, --profile and --quiet exclude each other: pick one");
+		return EXIT_USAGE;
+	}
+
+	_cleanup_(verdict_freep) struct verdict *v = NULL;
+	r = detect_run(&opts, &v);
+	if (r == -ENOMEM) {
+		log_oom();
+		return EXIT_USAGE;
+	}
+	if (r < 0 && opts.cpuid_file && access(opts.cpuid_file, F_OK) < 0) {
+		log_error_errno(r, "cannot open cpuid file '%s': %m", opts.cpuid_file);
+		return EXIT_USAGE;
+	}
+	if (r < 0 && opts.root) {
+		log_error_errno(r, "cannot open root directory '%s': %m", opts.root);
+		return EXIT_USAGE;
+	}
+	if (r < 0) {
+		log_error_errno(r, "detection failed: %m");
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < v->n_evidence; i++)
+		if (streq(v->evidence[i].source, "cpuid-file"))
+			log_warning("%s", v->evidence[i].detail);
+
+	switch (output) {
+	case OUTPUT_JSON: {
+		_cleanup_json_ json_object *o = verdict_to_json(v);
+		if (!o) {
+			log_oom();
+			return EXIT_USAGE;
+		}
+		r = json_write_fd(STDOUT_FILENO, o, true);
+		break;
+	}
+	case OUTPUT_PROFILE:
+		r = printf("%s\n", v->profile) < 0 ? -EIO : 0;
+		break;
+	case OUTPUT_NAME:
+		r = printf("%s\n", hypervisor_to_string(v->hypervisor)) < 0 ? -EIO : 0;
+		break;
+	case OUTPUT_QUIET:
+		r = 0;
+		break;
+	}
+	if (r >= 0 && fflush(stdout) != 0)
+		r = -EIO;
+	if (r < 0) {
+		log_error_errno(r, "cannot write the verdict: %m");
+		return EXIT_USAGE;
+	}
+	return verdict_exit_status(v);
 }

@@ -110,7 +110,7 @@ void hex_encode(const void *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int unhex(char c)
+int unhexchar(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -127,7 +127,7 @@ int hex_decode(const char *s, void *out, size_t n)
 	if (strlen(s) != 2 * n)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
+		int hi = unhexchar(s[2 * i]), lo = unhexchar(s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		b[i] = (unsigned char)(hi << 4 | lo);

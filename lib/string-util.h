@@ -29,6 +29,8 @@ char *strstrip(char *s);
 
 /* Lower-case hex of n bytes into out, which holds 2*n+1 bytes. */
 void hex_encode(const void *p, size_t n, char *out);
+/* The value of one hex digit, or -1. */
+int unhexchar(char c);
 /* Decodes exactly 2*n hex digits; -EINVAL on anything else. */
 int hex_decode(const char *s, void *out, size_t n);
 
