@@ -16,6 +16,8 @@
 const struct verb enlighten_verbs[] = {
 	{ "help", "show the verbs and what they do", cmd_help },
 	{ "payload", "make, sign and check payload catalogs", cmd_payload },
+	{ "fetch", "download verified payloads from a portal", cmd_fetch },
+	{ "portal", "publish the download portal (signed catalog, payloads, page)", cmd_portal },
 };
 const unsigned enlighten_n_verbs = ELEMENTSOF(enlighten_verbs);
 
