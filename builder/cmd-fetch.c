@@ -15,7 +15,8 @@
 
 static int help(void)
 {
-	printf("Usage: enlighten fetch --portal URL [--mirror URL]... [--profile P | --all] [--os OS]\n"
+	printf("Usage: enlighten fetch --portal URL [--mirror URL]... [--profile P | --all] [--os "
+	       "OS]\n"
 	       "                       --dest DIR [OPTIONS...]\n"
 	       "\n"
 	       "Download payloads from a portal into DIR, each checked against the signed\n"
@@ -25,9 +26,8 @@ static int help(void)
 	       "      --profile P           the payloads profile P needs\n"
 	       "      --all                 every payload\n"
 	       "      --os OS               only payloads for OS (linux, windows)\n"
-	       "      --dest DIR            where the payloads and the catalog go\n"
-	       PORTAL_CLIENT_HELP
-	       "  -h, --help                show this help\n");
+	       "      --dest DIR            where the payloads and the catalog "
+	       "go\n" PORTAL_CLIENT_HELP "  -h, --help                show this help\n");
 	return EXIT_OK;
 }
 
@@ -40,15 +40,13 @@ static bool payload_selected(const struct catalog_payload *p, const char *profil
 
 int cmd_fetch(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "profile", required_argument, NULL, 'p' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "os", required_argument, NULL, 'o' },
-		{ "dest", required_argument, NULL, 'd' },
-		PORTAL_CLIENT_OPTIONS,
-		{}
-	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "profile", required_argument, NULL, 'p' },
+						 { "all", no_argument, NULL, 'a' },
+						 { "os", required_argument, NULL, 'o' },
+						 { "dest", required_argument, NULL, 'd' },
+						 PORTAL_CLIENT_OPTIONS,
+						 {} };
 	_cleanup_(portal_client_done) struct portal_client pc = PORTAL_CLIENT_INIT;
 	const char *profile = NULL, *os = NULL, *dest = NULL;
 	bool all = false;
@@ -111,7 +109,8 @@ int cmd_fetch(int argc, char *argv[])
 			sel[n++] = &cat->payloads[i];
 	if (n == 0) {
 		log_error("the catalog has no payload for %s%s%s%s", profile ? "profile '" : "all",
-			  profile ?: "", profile ? "'" : "", os ? (streq(os, "linux") ? " on linux" : " on windows") : "");
+			  profile ?: "", profile ? "'" : "",
+			  os ? (streq(os, "linux") ? " on linux" : " on windows") : "");
 		return EXIT_NO;
 	}
 	return portal_client_fetch(&pc, sel, n, dest) < 0 ? EXIT_NO : EXIT_OK;

@@ -92,20 +92,23 @@ static int payload_copy(int src_fd, const char *src_name, int out_fd,
 			break;
 		total += (uint64_t)k;
 		if (total > p->length)
-			return log_error_errno(EBADMSG,
-					       "payload '%s' in '%s' is longer than its catalog entry "
-					       "(%" PRIu64 " bytes); run 'enlighten payload index' again",
-					       p->path, src_name, p->length);
-		if (sha256_update(h, buf, (size_t)k) < 0 || (r = fs_write_all(f->fd, buf, (size_t)k)) < 0)
+			return log_error_errno(
+				EBADMSG,
+				"payload '%s' in '%s' is longer than its catalog entry "
+				"(%" PRIu64 " bytes); run 'enlighten payload index' again",
+				p->path, src_name, p->length);
+		if (sha256_update(h, buf, (size_t)k) < 0 ||
+		    (r = fs_write_all(f->fd, buf, (size_t)k)) < 0)
 			return log_error_errno(EIO, "cannot copy '%s': %m", p->path);
 	}
 	if (sha256_final(h, got) < 0)
 		return log_oom();
 	if (total != p->length || memcmp(got, p->sha256, sizeof(got)) != 0)
-		return log_error_errno(EBADMSG,
-				       "payload '%s' in '%s' does not match its catalog entry (length "
-				       "or sha256); run 'enlighten payload index' again",
-				       p->path, src_name);
+		return log_error_errno(
+			EBADMSG,
+			"payload '%s' in '%s' does not match its catalog entry (length "
+			"or sha256); run 'enlighten payload index' again",
+			p->path, src_name);
 	r = atomic_file_commit(f);
 	if (r < 0)
 		return log_error_errno(r, "cannot write '%s' in the portal: %m", p->path);
@@ -149,8 +152,8 @@ static int payload_dir_add(struct publish *pb, const char *dir, struct catalog *
 			return log_oom();
 		r = catalog_add_payload(c, p);
 		if (r == -EEXIST)
-			return log_error_errno(r, "payload path '%s' comes from two payload directories",
-					       path);
+			return log_error_errno(
+				r, "payload path '%s' comes from two payload directories", path);
 		if (r < 0)
 			return log_error_errno(r, "cannot add '%s' to the catalog: %m", path);
 	}
@@ -223,7 +226,8 @@ static void html_table(FILE *f, const struct publish *pb, const struct catalog *
 	html_escape(f, profile);
 	fputs("</h2>\n", f);
 	if (streq(os, "linux")) {
-		fputs("<p>Install on a running system (detects the hypervisor and activates what it "
+		fputs("<p>Install on a running system (detects the hypervisor and activates what "
+		      "it "
 		      "needs):</p>\n<pre>sudo enlighten install --portal ",
 		      f);
 		html_escape(f, url);
@@ -275,7 +279,8 @@ static char *html_content(const struct publish *pb, const struct catalog *c)
 		for (size_t i = 0; i < c->n_payloads; i++)
 			if (streq(c->payloads[i].os, oses[k].os))
 				for (char **p = c->payloads[i].profiles; p && *p; p++)
-					if (!strv_contains(profiles, *p) && strv_extend(&profiles, *p) < 0)
+					if (!strv_contains(profiles, *p) &&
+					    strv_extend(&profiles, *p) < 0)
 						goto fail;
 		if (profiles)
 			qsort(profiles, strv_length(profiles), sizeof(char *), strcmp_ptr);
@@ -367,8 +372,8 @@ static int index_write(const struct publish *pb, const struct catalog *c)
 	(void)catalog_time_format(c->expires, expires);
 	snprintf(version, sizeof(version), "%" PRIu64, c->version);
 	snprintf(count, sizeof(count), "%zu", c->n_payloads);
-	char *keys[] = { "@TITLE@", "@VERSION@", "@ISSUED@", "@EXPIRES@", "@COUNT@", "@CONTENT@",
-			 NULL };
+	char *keys[] = { "@TITLE@", "@VERSION@", "@ISSUED@", "@EXPIRES@",
+			 "@COUNT@", "@CONTENT@", NULL };
 	char *values[] = { title, version, issued, expires, count, content, NULL };
 	page = template_fill(tpl, keys, values);
 	if (!page)
@@ -414,7 +419,8 @@ static int time_issued(time_t *ret)
 		return 0;
 	}
 	if (parse_u64(e, 10, &t) < 0 || t > INT32_MAX * 4ull)
-		return log_error_errno(EINVAL, "SOURCE_DATE_EPOCH '%s' is not a time in seconds", e);
+		return log_error_errno(EINVAL, "SOURCE_DATE_EPOCH '%s' is not a time in seconds",
+				       e);
 	*ret = (time_t)t;
 	return 0;
 }
@@ -446,7 +452,8 @@ static int catalog_sign(struct publish *pb, const struct minisign_seckey *sk, ui
 
 static int publish_help(void)
 {
-	printf("Usage: enlighten portal publish --key SECRET --out DIR [OPTIONS...] PAYLOAD_DIR...\n"
+	printf("Usage: enlighten portal publish --key SECRET --out DIR [OPTIONS...] "
+	       "PAYLOAD_DIR...\n"
 	       "\n"
 	       "Make a download portal in DIR: the payloads of each PAYLOAD_DIR (indexed by\n"
 	       "'enlighten payload index'), a signed catalog with a higher version than the\n"
@@ -457,7 +464,8 @@ static int publish_help(void)
 	       "      --out DIR           the portal tree (created; re-publishing updates it)\n"
 	       "      --url URL           the portal's public address, for the page's commands\n"
 	       "      --title TEXT        the page title (default: " DEFAULT_TITLE ")\n"
-	       "      --valid-days N      the catalog expires N days after it is issued (default: 365)\n"
+	       "      --valid-days N      the catalog expires N days after it is issued (default: "
+	       "365)\n"
 	       "  -h, --help              show this help\n"
 	       "\n"
 	       "SOURCE_DATE_EPOCH, when set, is the issue time.\n");
@@ -466,15 +474,13 @@ static int publish_help(void)
 
 static int portal_publish(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "url", required_argument, NULL, 'u' },
-		{ "title", required_argument, NULL, 't' },
-		{ "valid-days", required_argument, NULL, 'd' },
-		{}
-	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "key", required_argument, NULL, 'k' },
+						 { "out", required_argument, NULL, 'o' },
+						 { "url", required_argument, NULL, 'u' },
+						 { "title", required_argument, NULL, 't' },
+						 { "valid-days", required_argument, NULL, 'd' },
+						 {} };
 	struct publish pb = { .title = DEFAULT_TITLE, .valid_days = 365, .out_fd = -EBADF };
 	_cleanup_seckey_ struct minisign_seckey sk = {};
 	_cleanup_catalog_ struct catalog *c = NULL;
@@ -509,7 +515,8 @@ static int portal_publish(int argc, char *argv[])
 		case 'd':
 			if (parse_u64(optarg, 10, &pb.valid_days) < 0 || pb.valid_days < 1 ||
 			    pb.valid_days > 3650) {
-				log_error("--valid-days '%s': give a number from 1 to 3650", optarg);
+				log_error("--valid-days '%s': give a number from 1 to 3650",
+					  optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -549,7 +556,8 @@ static int portal_publish(int argc, char *argv[])
 
 	r = catalog_write_at(pb.out_fd, CATALOG_FILE, c);
 	if (r < 0)
-		return log_error_errno(r, "cannot write '%s/%s': %m", pb.out, CATALOG_FILE), EXIT_NO;
+		return log_error_errno(r, "cannot write '%s/%s': %m", pb.out, CATALOG_FILE),
+		       EXIT_NO;
 	if (catalog_sign(&pb, &sk, c->version, issued) < 0 || index_write(&pb, c) < 0)
 		return EXIT_NO;
 	printf("published catalog version %" PRIu64 " with %zu payloads in '%s'\n", c->version,

@@ -27,8 +27,8 @@ static int parse_long_opt(const char *name, const char *arg, uint64_t min, uint6
 	uint64_t v;
 	if (parse_u64(arg, 10, &v) < 0 || v < min || v > max)
 		return log_error_errno(EINVAL,
-				       "--%s '%s': give a number from %" PRIu64 " to %" PRIu64, name,
-				       arg, min, max);
+				       "--%s '%s': give a number from %" PRIu64 " to %" PRIu64,
+				       name, arg, min, max);
 	*ret = (long)v;
 	return 0;
 }
@@ -103,10 +103,11 @@ int portal_client_ready(struct portal_client *pc)
 		return log_error_errno(EINVAL, "too many mirrors: at most %d", FETCH_MAX_MIRRORS);
 	for (char **m = pc->mirrors; *m; m++)
 		if (!fetch_url_allowed(&pc->fetch, *m))
-			return log_error_errno(EINVAL,
-					       "URL '%s' is not https:// or file:// (plain http needs "
-					       "--allow-http)",
-					       *m);
+			return log_error_errno(
+				EINVAL,
+				"URL '%s' is not https:// or file:// (plain http needs "
+				"--allow-http)",
+				*m);
 	if (!pc->state_dir)
 		pc->state_dir = PORTAL_STATE_DIR;
 	return 0;
@@ -250,8 +251,8 @@ int portal_client_catalog(struct portal_client *pc)
 	if (r < 0)
 		return log_error_errno(r, "%s (give --state-dir DIR)",
 				       why ? why : "cannot record the catalog version");
-	log_debug("catalog version %" PRIu64 " from '%s', %zu payloads", c->version,
-		  pc->mirrors[m], c->n_payloads);
+	log_debug("catalog version %" PRIu64 " from '%s', %zu payloads", c->version, pc->mirrors[m],
+		  c->n_payloads);
 	return 0;
 }
 
@@ -318,8 +319,9 @@ int portal_client_fetch(struct portal_client *pc, const struct catalog_payload *
 	r = fetch_files(&fo, pc->mirrors, dest, items, n_sel, &why);
 	progress_done(fo.progress);
 	if (r == -EIO)
-		return log_error_errno(r, "%u of %zu payloads could not be fetched; '%s' holds only "
-					  "verified files",
+		return log_error_errno(r,
+				       "%u of %zu payloads could not be fetched; '%s' holds only "
+				       "verified files",
 				       rep.failed, n_sel, dest);
 	if (r < 0)
 		return log_error_errno(r, "fetch into '%s': %s", dest, why ? why : "%m");

@@ -39,15 +39,15 @@ enum job_state { JOB_PENDING, JOB_ACTIVE, JOB_DONE };
 struct job {
 	/* what */
 	const char *path;
-	uint64_t cap;             /* most bytes accepted */
-	bool exact;               /* length must be cap and sha256 must match */
-	const uint8_t *sha256;    /* with exact */
-	struct fetch_item *item;  /* NULL for a memory job */
+	uint64_t cap;		 /* most bytes accepted */
+	bool exact;		 /* length must be cap and sha256 must match */
+	const uint8_t *sha256;	 /* with exact */
+	struct fetch_item *item; /* NULL for a memory job */
 	/* scheduling */
 	enum job_state state;
 	unsigned attempts;
 	uint64_t next_try_ms;
-	uint32_t excluded;        /* mirrors that cannot serve this job */
+	uint32_t excluded; /* mirrors that cannot serve this job */
 	int result;
 	char error[512];
 	/* the transfer under way */
@@ -55,19 +55,19 @@ struct job {
 	struct curl_slist *headers;
 	char *url;
 	int mirror;
-	int fd;                   /* the quarantined file, or -EBADF for memory */
+	int fd; /* the quarantined file, or -EBADF for memory */
 	struct sha256 *hash;
-	uint64_t offset;          /* bytes kept from an earlier attempt */
-	uint64_t written;         /* bytes in the file (or buffer) now */
+	uint64_t offset;  /* bytes kept from an earlier attempt */
+	uint64_t written; /* bytes in the file (or buffer) now */
 	bool range_requested;
 	bool body_started;
-	bool discard;             /* an error page: read and drop */
+	bool discard; /* an error page: read and drop */
 	uint64_t discarded;
-	char etag[ETAG_MAX];      /* of the response being read */
+	char etag[ETAG_MAX]; /* of the response being read */
 	bool have_range;
 	uint64_t range_start;
-	int werr;                 /* failure found in a callback */
-	bool werr_excludes;       /* ... that this mirror will repeat */
+	int werr;	    /* failure found in a callback */
+	bool werr_excludes; /* ... that this mirror will repeat */
 	char werr_msg[256];
 	char curl_err[CURL_ERROR_SIZE];
 	/* memory jobs */
@@ -230,8 +230,8 @@ static int etag_read(struct fetch_run *run, const char *path, char out[ETAG_MAX]
 
 static int etag_write(struct fetch_run *run, const char *path, const char *etag)
 {
-	_cleanup_close_ int fd = quarantine_open(run->dest_fd, ETAG_DIR, path,
-						O_WRONLY | O_CREAT | O_TRUNC);
+	_cleanup_close_ int fd =
+		quarantine_open(run->dest_fd, ETAG_DIR, path, O_WRONLY | O_CREAT | O_TRUNC);
 	if (fd < 0)
 		return fd;
 	int r = fs_write_all(fd, etag, strlen(etag));
@@ -276,7 +276,9 @@ static int body_begin(struct fetch_run *run, struct job *j)
 			return write_fail(j, -EPROTO, "server sent a range that was not asked for"),
 			       -EPROTO;
 		if (cl >= 0 && j->offset + (uint64_t)cl > j->cap)
-			return write_fail(j, -EFBIG, "response announces %" PRIu64 " bytes, more than the signed length %" PRIu64,
+			return write_fail(j, -EFBIG,
+					  "response announces %" PRIu64
+					  " bytes, more than the signed length %" PRIu64,
 					  j->offset + (uint64_t)cl, j->cap),
 			       -EFBIG;
 		return 0; /* appending to what is there, hash already seeded */
@@ -574,7 +576,8 @@ static void job_finish(struct fetch_run *run, struct job *j, int result)
 		j->item->mirror = result >= 0 ? j->mirror : -1;
 		snprintf(j->item->error, sizeof(j->item->error), "%s", result < 0 ? j->error : "");
 		if (run->o->on_event)
-			run->o->on_event(j->item, result < 0 ? FETCH_EVENT_FAILED : FETCH_EVENT_DONE,
+			run->o->on_event(j->item,
+					 result < 0 ? FETCH_EVENT_FAILED : FETCH_EVENT_DONE,
 					 result < 0 ? j->error : NULL, run->o->userdata);
 	}
 }
@@ -681,8 +684,9 @@ static void transfer_done(struct fetch_run *run, struct job *j, CURLcode cc)
 		r = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
 		const char *why = j->curl_err[0] ? j->curl_err : curl_easy_strerror(cc);
 		if (cc == CURLE_UNSUPPORTED_PROTOCOL)
-			job_fail_msg(j, "'%s' from '%s': %s (redirects to a weaker scheme are refused)",
-				     j->path, j->url, why);
+			job_fail_msg(
+				j, "'%s' from '%s': %s (redirects to a weaker scheme are refused)",
+				j->path, j->url, why);
 		else
 			job_fail_msg(j, "'%s' from '%s': %s", j->path, j->url, why);
 		retry = curl_code_retryable(cc);
@@ -778,8 +782,8 @@ static int run_loop(struct fetch_run *run, char **reterr_msg)
 			int k = transfer_start(run, j);
 			if (k < 0) {
 				if (!j->error[0] || k != -ENOENT)
-					job_fail_msg(j, "'%s': cannot start the transfer: %s", j->path,
-						     strerror(-k));
+					job_fail_msg(j, "'%s': cannot start the transfer: %s",
+						     j->path, strerror(-k));
 				transfer_cleanup(run, j);
 				job_finish(run, j, k);
 				continue;
@@ -817,6 +821,11 @@ static int run_loop(struct fetch_run *run, char **reterr_msg)
 			}
 		run_progress(run);
 
+		bool unfinished = false;
+		for (size_t i = 0; i < run->n_jobs && !unfinished; i++)
+			unfinished = run->jobs[i].state != JOB_DONE;
+		if (!unfinished)
+			break;
 		int timeout = 1000;
 		now = now_ms();
 		if (wake != UINT64_MAX)
@@ -849,7 +858,8 @@ static int run_init(struct fetch_run *run, const struct fetch_opts *o, char *con
 		if (!fetch_url_allowed(o, mirrors[i])) {
 			if (reterr_msg)
 				*reterr_msg = strjoin("URL '", mirrors[i],
-						      "' is not https:// or file:// (plain http needs --allow-http)");
+						      "' is not https:// or file:// (plain http "
+						      "needs --allow-http)");
 			return -EINVAL;
 		}
 		run->order[i] = (int)i;
@@ -885,8 +895,8 @@ static int cache_check(struct fetch_run *run, struct fetch_item *it)
 	uint64_t len = 0;
 	struct stat st;
 
-	_cleanup_close_ int fd = fs_open_beneath(run->dest_fd, it->path,
-						 O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+	_cleanup_close_ int fd =
+		fs_open_beneath(run->dest_fd, it->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
 	if (fd == -ENOENT)
 		return 0;
 	if (fd < 0)
@@ -937,7 +947,8 @@ int fetch_files(const struct fetch_opts *opts, char *const *mirrors, const char 
 		it->mirror = -1;
 		it->error[0] = '\0';
 		if (path_check_relative(it->path) < 0 ||
-		    startswith(it->path, FETCH_PARTIAL_DIR "/") || streq(it->path, FETCH_PARTIAL_DIR)) {
+		    startswith(it->path, FETCH_PARTIAL_DIR "/") ||
+		    streq(it->path, FETCH_PARTIAL_DIR)) {
 			if (reterr_msg)
 				*reterr_msg = strjoin("refusing the path '", it->path, "'");
 			r = -EINVAL;
@@ -959,8 +970,12 @@ int fetch_files(const struct fetch_opts *opts, char *const *mirrors, const char 
 				o.on_event(it, FETCH_EVENT_CACHED, NULL, o.userdata);
 			continue;
 		}
-		*j = (struct job){ .path = it->path, .cap = it->length, .exact = true,
-				   .sha256 = it->sha256, .item = it, .fd = -EBADF };
+		*j = (struct job){ .path = it->path,
+				   .cap = it->length,
+				   .exact = true,
+				   .sha256 = it->sha256,
+				   .item = it,
+				   .fd = -EBADF };
 		run.n_jobs++;
 	}
 	r = run_loop(&run, reterr_msg);

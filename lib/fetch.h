@@ -44,15 +44,15 @@ enum fetch_event {
 };
 
 struct fetch_opts {
-	const char *cainfo;        /* NULL: FETCH_DEFAULT_CAINFO */
-	bool allow_http;           /* also plain http (never as a redirect from https) */
-	unsigned jobs;             /* transfers at once; 0: 8 */
-	unsigned per_host;         /* connections per host; 0: jobs */
-	long connect_timeout_s;    /* 0: 30 */
-	long low_speed_limit;      /* bytes per second; 0: 1024 */
-	long low_speed_time_s;     /* seconds below the limit before giving up; 0: 30 */
-	int retries;               /* attempts after the first; < 0: 4 */
-	unsigned backoff_ms;       /* first backoff; 0: 250; doubles up to 30 s */
+	const char *cainfo;	   /* NULL: FETCH_DEFAULT_CAINFO */
+	bool allow_http;	   /* also plain http (never as a redirect from https) */
+	unsigned jobs;		   /* transfers at once; 0: 8 */
+	unsigned per_host;	   /* connections per host; 0: jobs */
+	long connect_timeout_s;	   /* 0: 30 */
+	long low_speed_limit;	   /* bytes per second; 0: 1024 */
+	long low_speed_time_s;	   /* seconds below the limit before giving up; 0: 30 */
+	int retries;		   /* attempts after the first; < 0: 4 */
+	unsigned backoff_ms;	   /* first backoff; 0: 250; doubles up to 30 s */
 	struct progress *progress; /* updated with the bytes so far; may be NULL */
 	void (*on_event)(const struct fetch_item *item, enum fetch_event ev, const char *msg,
 			 void *userdata);
@@ -65,10 +65,10 @@ struct fetch_item {
 	uint64_t length;
 	uint8_t sha256[SHA256_DIGEST_SIZE];
 	/* out */
-	int result;        /* 0, or -errno once it failed */
-	bool cached;       /* was already in DEST and verified */
+	int result;	   /* 0, or -errno once it failed */
+	bool cached;	   /* was already in DEST and verified */
 	unsigned attempts; /* transfers started */
-	int mirror;        /* index into mirrors of the one that delivered, or -1 */
+	int mirror;	   /* index into mirrors of the one that delivered, or -1 */
 	char error[512];   /* why it failed, for the user */
 };
 

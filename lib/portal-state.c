@@ -92,8 +92,8 @@ int portal_state_put(const char *state_dir, const char *key, uint64_t version,
 	int r;
 
 	const char *rel = state_dir + strspn(state_dir, "/");
-	_cleanup_close_ int base = rel != state_dir ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-						    : AT_FDCWD;
+	_cleanup_close_ int base =
+		rel != state_dir ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
 	r = base == -1 ? negative_errno() : *rel ? fs_mkdir_p_at(base, rel, 0755) : 0;
 	if (r < 0)
 		return errmsg_set(reterr_msg, r, "cannot create '%s': %s", state_dir, strerror(-r));

@@ -119,9 +119,11 @@ with open(os.path.join(d, "catalog.json"), "w") as f:
 PY
 }
 
-# portal_keys: $TEST_DIR/keys/{sec,pub} (minisign, unencrypted).
+# portal_keys: $TEST_DIR/keys/sec and $TEST_DIR/keys/pub, a fresh key pair.
 portal_keys() {
 	mkdir -p "$TEST_DIR/keys"
-	minisign -G -W -p "$TEST_DIR/keys/pub" -s "$TEST_DIR/keys/sec" >/dev/null 2>&1 ||
-		{ echo "Bail out! minisign -G failed"; exit 1; }
+	enlighten payload keygen --out "$TEST_DIR/keys/k" >/dev/null 2>&1 ||
+		{ echo "Bail out! enlighten payload keygen failed"; exit 1; }
+	mv "$TEST_DIR/keys/k.key" "$TEST_DIR/keys/sec"
+	mv "$TEST_DIR/keys/k.pub" "$TEST_DIR/keys/pub"
 }

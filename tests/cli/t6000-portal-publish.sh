@@ -1,0 +1,54 @@
+#!/bin/sh
+# t6000-portal-publish.sh - `enlighten portal publish` makes a static portal:
+# payloads at their catalog paths, a catalog signed by the key, a version
+# that rises with each publish, and an index.html that lists every payload.
+. "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
+. "$ENLIGHTEN_SRCDIR/tests/cli/portal.sh"
+
+portal_keys
+portal_payloads pl 4096
+K=$TEST_DIR/keys
+
+exits 2 "publish without --key" enlighten portal publish --out portal pl
+exits 2 "publish without a payload dir" enlighten portal publish --key "$K/sec" --out portal
+exits 2 "unknown portal verb" enlighten portal pubilsh
+mkdir empty
+fails "a directory without catalog.json" enlighten portal publish --key "$K/sec" --out portal empty
+like "... says to index it first" "$(last_output)" "has no catalog.json; run 'enlighten payload index empty' first"
+ok "publish" enlighten portal publish --key "$K/sec" --out portal --url https://portal.example/ic pl
+like "publish names the version" "$(last_output)" "published catalog version 1 with 3 payloads"
+ok "the signature verifies (payload verify)" enlighten payload verify --pubkey "$K/pub" portal
+if command -v minisign >/dev/null; then
+	ok "the signature verifies (minisign -V)" minisign -Vq -p "$K/pub" -m portal/catalog.json
+fi
+for f in linux/enlighten-ic-hyperv-0.1.0-1.noarch.rpm linux/enlighten-ic-xen-0.1.0-1.noarch.rpm \
+	windows/enlighten-drivers-hyperv-1.0.0.cab; do
+	ok "payload $f copied unchanged" cmp "pl/$f" "portal/$f"
+done
+# one table per OS and profile: linux hyperv-guest, xen-hvm, xen-pv, xen-pvh; windows hyperv-guest
+is "index.html has a table per OS and profile" "$(grep -c '<table>' portal/index.html)" 5
+is "... with a row per payload in each" "$(grep -c '<tr><td data-label="Name">' portal/index.html)" 5
+for n in enlighten-ic-hyperv enlighten-ic-xen enlighten-drivers-hyperv; do
+	like "index.html lists $n" "$(cat portal/index.html)" ">$n</a>"
+done
+like "index.html has the install command" "$(cat portal/index.html)" \
+	"sudo enlighten install --portal https://portal.example/ic"
+like "index.html has a viewport for phones" "$(cat portal/index.html)" 'name="viewport"'
+is "index.html loads nothing from elsewhere" "$(grep -cE '(src|href)="(https?:)?//' portal/index.html)" 0
+
+ok "publish again" enlighten portal publish --key "$K/sec" --out portal pl
+like "re-publishing raises the version" "$(last_output)" "published catalog version 2"
+
+# a payload that does not match its index entry never reaches the portal
+printf 'x' >>pl/linux/enlighten-ic-xen-0.1.0-1.noarch.rpm
+fails "a payload that changed after indexing" enlighten portal publish --key "$K/sec" --out p2 pl
+like "... is named" "$(last_output)" "payload 'linux/enlighten-ic-xen-0.1.0-1.noarch.rpm' in 'pl' is longer than its catalog entry"
+ok "... and is not in the portal" test ! -e p2/linux/enlighten-ic-xen-0.1.0-1.noarch.rpm
+
+portal_payloads pl3 1024
+ok "publish with SOURCE_DATE_EPOCH" env SOURCE_DATE_EPOCH=1700000000 \
+	enlighten portal publish --key "$K/sec" --out p3 --valid-days 2 pl3
+like "SOURCE_DATE_EPOCH is the issue time" "$(cat p3/catalog.json)" '"issued": "2023-11-14T22:13:20Z"'
+like "--valid-days sets the expiry" "$(cat p3/catalog.json)" '"expires": "2023-11-16T22:13:20Z"'
+
+done_testing
