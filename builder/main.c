@@ -18,6 +18,7 @@ const struct verb enlighten_verbs[] = {
 	{ "payload", "make, sign and check payload catalogs", cmd_payload },
 	{ "fetch", "download verified payloads from a portal", cmd_fetch },
 	{ "portal", "publish the download portal (signed catalog, payloads, page)", cmd_portal },
+	{ "wim", "stage drivers, unattend and boot-critical storage into an install.wim", cmd_wim },
 };
 const unsigned enlighten_n_verbs = ELEMENTSOF(enlighten_verbs);
 

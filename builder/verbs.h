@@ -21,6 +21,7 @@ int cmd_payload_sign(int argc, char *argv[]);
 int cmd_payload_verify(int argc, char *argv[]);
 int cmd_fetch(int argc, char *argv[]);
 int cmd_portal(int argc, char *argv[]);
+int cmd_wim(int argc, char *argv[]);
 
 /* The table, for `enlighten help`. */
 extern const struct verb enlighten_verbs[];

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd-wim.c - `enlighten wim`: the Windows image on its own, for OEMs whose
+ * factory applies WIMs with their own tools: the OEM's install.wim with the
+ * integration drivers staged, the answer file, the setup script and the
+ * boot-critical registry in place, written as a new WIM, and optionally as
+ * an NTFS volume and the ESP's Windows boot files.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+
+#include "builder/verbs.h"
+#include "builder/win.h"
+#include "lib/cli.h"
+#include "lib/log.h"
+#include "lib/macro.h"
+#include "lib/string-util.h"
+
+#define ARGS_MAX 256
+
+static void usage(void)
+{
+	printf("Usage: enlighten wim --wim FILE [--image N|NAME] [--driver PROFILE=PATH]...\n"
+	       "                    [--boot-critical SERVICE=HWID[,HWID...]]...\n"
+	       "                    [--unattend-template FILE] [--output FILE]\n"
+	       "                    [--ntfs FILE --ntfs-size SIZE] [--esp DIR]\n"
+	       "\n"
+	       "Update an install.wim with driver packages, unattend.xml, SetupComplete.cmd and\n"
+	       "boot-critical storage registration, and write it out.\n"
+	       "\n"
+	       "Options:\n"
+	       "      --wim FILE                the OEM's install.wim\n"
+	       "      --image N|NAME            the image to update, by index or name (default 1)\n"
+	       "      --driver PROFILE=PATH     stage the driver package at PATH (an INF "
+	       "directory)\n"
+	       "                                under \\Drivers\\enlighten\\PROFILE\\\n"
+	       "      --boot-critical SERVICE=HWID[,HWID...]\n"
+	       "                                make SERVICE (its SERVICE.sys in a staged "
+	       "package)\n"
+	       "                                start at boot for these hardware ids\n"
+	       "      --unattend-template FILE  unattend.xml template (default: the installed "
+	       "one)\n"
+	       "  -o, --output FILE             write the updated image as a new WIM\n"
+	       "      --ntfs FILE               write an NTFS volume holding the updated image\n"
+	       "      --ntfs-size SIZE          the volume's size (K, M, G suffixes)\n"
+	       "      --esp DIR                 write the ESP's Windows boot files into DIR\n"
+	       "  -h, --help                    show this help\n");
+}
+
+static int parse_boot(const char *arg, struct win_boot_spec *spec, char ***ids)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || !eq[1])
+		return -EINVAL;
+	_cleanup_free_ char *list = strdup(eq + 1);
+	char *service = strndup(arg, eq - arg);
+	if (!list || !service) {
+		free(service);
+		return -ENOMEM;
+	}
+	char *save = NULL;
+	for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save))
+		if (strv_extend(ids, p) < 0) {
+			free(service);
+			return -ENOMEM;
+		}
+	*spec = (struct win_boot_spec){ .service = service, .hardware_ids = *ids };
+	return 0;
+}
+
+int cmd_wim(int argc, char *argv[])
+{
+	enum {
+		ARG_WIM = 0x100,
+		ARG_IMAGE,
+		ARG_DRIVER,
+		ARG_BOOT,
+		ARG_TEMPLATE,
+		ARG_NTFS,
+		ARG_NTFS_SIZE,
+		ARG_ESP,
+	};
+	static const struct option options[] = {
+		{ "wim", required_argument, NULL, ARG_WIM },
+		{ "image", required_argument, NULL, ARG_IMAGE },
+		{ "driver", required_argument, NULL, ARG_DRIVER },
+		{ "boot-critical", required_argument, NULL, ARG_BOOT },
+		{ "unattend-template", required_argument, NULL, ARG_TEMPLATE },
+		{ "output", required_argument, NULL, 'o' },
+		{ "ntfs", required_argument, NULL, ARG_NTFS },
+		{ "ntfs-size", required_argument, NULL, ARG_NTFS_SIZE },
+		{ "esp", required_argument, NULL, ARG_ESP },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct win_driver_source drivers[ARGS_MAX];
+	struct win_boot_spec boot[ARGS_MAX];
+	char **boot_ids[ARGS_MAX] = {};
+	_cleanup_free_ char *msg = NULL;
+	struct win_image_opts o = { .drivers = drivers, .boot = boot };
+	int c, r, ret = EXIT_USAGE;
+
+	while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0)
+		switch (c) {
+		case ARG_WIM:
+			o.wim = optarg;
+			break;
+		case ARG_IMAGE:
+			o.image = optarg;
+			break;
+		case ARG_DRIVER: {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg || !eq[1]) {
+				log_error("--driver '%s': give PROFILE=PATH", optarg);
+				goto out;
+			}
+			if (o.n_drivers == ARGS_MAX) {
+				log_error("more than %d --driver options", ARGS_MAX);
+				goto out;
+			}
+			*eq = 0; /* argv is ours to cut */
+			drivers[o.n_drivers++] = (struct win_driver_source){ optarg, eq + 1 };
+			break;
+		}
+		case ARG_BOOT:
+			if (o.n_boot == ARGS_MAX) {
+				log_error("more than %d --boot-critical options", ARGS_MAX);
+				goto out;
+			}
+			r = parse_boot(optarg, &boot[o.n_boot], &boot_ids[o.n_boot]);
+			if (r == -ENOMEM) {
+				ret = EXIT_USAGE;
+				log_oom();
+				goto out;
+			}
+			if (r < 0) {
+				log_error("--boot-critical '%s': give SERVICE=HWID[,HWID...]",
+					  optarg);
+				goto out;
+			}
+			o.n_boot++;
+			break;
+		case ARG_TEMPLATE:
+			o.unattend_template = optarg;
+			break;
+		case 'o':
+			o.out_wim = optarg;
+			break;
+		case ARG_NTFS:
+			o.out_ntfs = optarg;
+			break;
+		case ARG_NTFS_SIZE:
+			if (parse_size(optarg, &o.ntfs_size) < 0) {
+				log_error("--ntfs-size '%s' is not a size (e.g. 32G)", optarg);
+				goto out;
+			}
+			break;
+		case ARG_ESP:
+			o.out_esp = optarg;
+			break;
+		case 'h':
+			usage();
+			ret = EXIT_OK;
+			goto out;
+		default:
+			fprintf(stderr, "Try 'enlighten wim --help'.\n");
+			goto out;
+		}
+
+	if (optind < argc) {
+		log_error("unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!o.wim) {
+		log_error("no --wim given: name the OEM's install.wim");
+		goto out;
+	}
+	if (!o.out_wim && !o.out_ntfs && !o.out_esp) {
+		log_error("nothing to write: give --output, --ntfs or --esp");
+		goto out;
+	}
+	if (!!o.out_ntfs != !!o.ntfs_size) {
+		log_error("--ntfs and --ntfs-size go together");
+		goto out;
+	}
+
+	struct win_image_result res;
+	r = win_image_build(&o, &res, &msg);
+	if (r < 0) {
+		if (msg)
+			log_error("%s", msg);
+		else
+			log_error_errno(r, "Windows image from '%s' failed: %m", o.wim);
+		ret = EXIT_NO;
+		goto out;
+	}
+	log_info("%zu driver package(s) staged, %zu boot-critical service(s) registered through "
+		 "the %s",
+		 res.n_packages, res.n_boot, win_hive_method_to_string(res.hive_method));
+	ret = EXIT_OK;
+out:
+	for (size_t i = 0; i < o.n_boot; i++) {
+		free((char *)boot[i].service);
+		strv_free(boot_ids[i]);
+	}
+	return ret;
+}

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: MIT
+# windows-lib.sh - fixtures for the Windows tests (t8xxx), sourced after
+# lib.sh: a SYSTEM hive made by hivexregedit from a .reg file, a synthetic
+# install.wim captured from a Windows-layout tree (never a real Windows
+# image), and driver packages.
+
+for t in wimcapture wimdir wimextract hivexregedit hivexget mkntfs ntfsls ntfscat xmllint perl; do
+	command -v "$t" >/dev/null 2>&1 ||
+		skip_all "'$t' is not installed (packages wimtools, libwin-hivex-perl, libhivex-bin, ntfs-3g, libxml2-utils)"
+done
+
+HKLM='HKEY_LOCAL_MACHINE\SYSTEM'
+
+# make_hive FILE [ddb] [current]: a SYSTEM hive with a control set (number
+# current, default 1), a disk service, and with "ddb" a DriverDatabase key as
+# Windows 8 / Server 2012 and later have.
+make_hive() {
+	local file=$1 ddb=${2:-} cur=${3:-1}
+	local cs
+	cs=$(printf 'ControlSet%03d' "$cur")
+	{
+		printf 'Windows Registry Editor Version 5.00\n\n'
+		printf '[\\Select]\n"Current"=dword:%08x\n"Default"=dword:%08x\n\n' "$cur" "$cur"
+		printf '[\\%s]\n\n[\\%s\\Control]\n\n' "$cs" "$cs"
+		printf '[\\%s\\Control\\CriticalDeviceDatabase]\n\n' "$cs"
+		printf '[\\%s\\Services]\n\n[\\%s\\Services\\disk]\n"Start"=dword:00000000\n\n' "$cs" "$cs"
+		if [ "$ddb" = ddb ]; then
+			printf '[\\DriverDatabase]\n\n[\\DriverDatabase\\DeviceIds]\n\n'
+			printf '[\\DriverDatabase\\DriverInfFiles]\n\n[\\DriverDatabase\\DriverPackages]\n\n'
+		fi
+	} >"$file.reg"
+	perl "$SRC/tests/cli/mkhive.pl" "$file" &&
+		hivexregedit --merge --prefix "$HKLM" "$file" "$file.reg"
+}
+
+# make_wim WIM [ddb] [current]: an install.wim with one image named
+# "Windows Server 2025 SERVERSTANDARD" holding the files the builder reads.
+make_wim() {
+	local wim=$1 tree
+	tree=$(mktemp -d "$TEST_DIR/wimtree.XXXXXX")
+	mkdir -p "$tree/Windows/System32/config" "$tree/Windows/System32/drivers" \
+		"$tree/Windows/Boot/EFI/en-US" "$tree/Program Files" "$tree/Users/Default"
+	make_hive "$tree/Windows/System32/config/SYSTEM" "${2:-}" "${3:-1}" || return 1
+	rm -f "$tree/Windows/System32/config/SYSTEM.reg"
+	printf 'bootmgfw dummy\n' >"$tree/Windows/Boot/EFI/bootmgfw.efi"
+	printf 'mui dummy\n' >"$tree/Windows/Boot/EFI/en-US/bootmgfw.efi.mui"
+	printf 'kernel dummy\n' >"$tree/Windows/System32/ntoskrnl.exe"
+	printf 'in-box driver\n' >"$tree/Windows/System32/drivers/disk.sys"
+	wimcapture "$tree" "$wim" "Windows Server 2025 SERVERSTANDARD" --compress=LZX >/dev/null &&
+		rm -rf "$tree"
+}
+
+# make_pkg DIR SERVICE: a driver package folder as a vendor ships it.
+make_pkg() {
+	local dir=$1 svc=$2
+	mkdir -p "$dir"
+	printf '[Version]\r\nSignature="$WINDOWS NT$"\r\nClass=SCSIAdapter\r\nClassGuid={4D36E97B-E325-11CE-BFC1-08002BE10318}\r\nCatalogFile=%s.cat\r\n' \
+		"$svc" >"$dir/$svc.inf"
+	printf 'catalog\n' >"$dir/$svc.cat"
+	printf 'driver %s\n' "$svc" >"$dir/$svc.sys"
+}
