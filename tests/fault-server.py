@@ -17,6 +17,7 @@ are always served as they are; every other file gets the fault MODE names:
   loop        a redirect to itself, forever
   tohttp      a redirect to http://127.0.0.1:--http-port/ok/PATH
   long        the file plus extra bytes (Content-Length counts them)
+  longnocl    the file plus extra bytes, no Content-Length, then close
   badsha      the file with one byte changed
   interrupt   first request: half the body, then close; later ones honour
               Range with If-Range (206), ETag stays the same
@@ -118,6 +119,9 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))
+            # closed before the server's shutdown(SHUT_WR) could send a FIN:
+            # the last reference going sends the reset
+            self.connection.close()
         elif mode == "404":
             self.note(mode, path, 404)
             self.simple(404)
@@ -149,6 +153,12 @@ class Handler(BaseHTTPRequestHandler):
             self.note(mode, path, 200)
             self.head(200, len(body))
             self.wfile.write(body)
+        elif mode == "longnocl":
+            self.note(mode, path, 200)
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data + b"X" * 65536)
         elif mode == "badsha":
             body = bytes([data[0] ^ 1]) + data[1:] if data else data
             self.note(mode, path, 200)

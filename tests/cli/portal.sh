@@ -70,12 +70,13 @@ portal_nginx() {
 }
 
 portal_fault() {
-	local root=$1 tls=${2:-} dir=$TEST_DIR/fault$$.$RANDOM
+	_fault_n=$((${_fault_n:-0} + 1))
+	local root=$1 tls=${2:-} dir=$TEST_DIR/fault$_fault_n
 	mkdir -p "$dir"
 	: >"$dir/log"
 	_fault_log=$dir/log
 	python3 "$SRC/tests/fault-server.py" --root "$root" --port-file "$dir/port" \
-		--log "$dir/log" --stall 4 --lifetime 300 &
+		--log "$dir/log" --stall 8 --lifetime 300 &
 	_portal_pids="$_portal_pids $!"
 	_portal_wait_file "$dir/port" || { echo "Bail out! fault server does not start"; exit 1; }
 	FAULT=http://127.0.0.1:$(cat "$dir/port")
