@@ -13,6 +13,8 @@
 #include "lib/string-util.h"
 
 static const struct verb payload_verbs[] = {
+	{ "index", "write catalog.json for a directory of payloads", cmd_payload_index },
+	{ "list", "list a catalog's payloads, by profile or OS", cmd_payload_list },
 	{ "keygen", "make a minisign key pair for signing catalogs", cmd_payload_keygen },
 	{ "sign", "sign a catalog (writes catalog.json.minisig)", cmd_payload_sign },
 	{ "verify", "check a catalog's signature, expiry and every payload", cmd_payload_verify },

@@ -19,6 +19,9 @@ int cmd_payload(int argc, char *argv[]);
 int cmd_payload_keygen(int argc, char *argv[]);
 int cmd_payload_sign(int argc, char *argv[]);
 int cmd_payload_verify(int argc, char *argv[]);
+int cmd_payload_index(int argc, char *argv[]);
+int cmd_payload_list(int argc, char *argv[]);
+
 int cmd_fetch(int argc, char *argv[]);
 int cmd_portal(int argc, char *argv[]);
 int cmd_wim(int argc, char *argv[]);

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd-payload-index.c - `enlighten payload index DIR`: writes DIR/catalog.json
+ * for every payload under DIR (docs/enlighten-payload.md). RPMs are read
+ * with librpm (lib/rpm.h), optionally with their signatures checked; each
+ * payload is hashed once, streaming. The catalog version is one above the
+ * existing catalog's, so it only ever goes up.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "builder/verbs.h"
+#include "lib/catalog.h"
+#include "lib/cli.h"
+#include "lib/fs.h"
+#include "lib/log.h"
+#include "lib/profile.h"
+#include "lib/rpm.h"
+#include "lib/string-util.h"
+
+#define INDEX_MAX_DEPTH 8
+#define INDEX_DEFAULT_EXPIRES_DAYS 365
+
+static int index_help(void)
+{
+	printf("Usage: enlighten payload index [--product P] [--channel C] [--version N]\n"
+	       "                               [--expires DAYS] [--rpm-key FILE] DIR\n"
+	       "\n"
+	       "Write DIR/catalog.json listing every payload under DIR: name, version, os,\n"
+	       "profiles, arch, path, length and sha256, and the RPM header data.\n"
+	       "The catalog version is one above the existing catalog's; sign the result\n"
+	       "with 'enlighten payload sign'.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -p, --product P       product name (default: enlighten)\n"
+	       "  -c, --channel C       channel (default: stable)\n"
+	       "  -n, --version N       catalog version (default: one above the existing)\n"
+	       "  -e, --expires DAYS    days until the catalog expires (default: 365)\n"
+	       "  -k, --rpm-key FILE    check every RPM's signature with this armored\n"
+	       "                        OpenPGP public key; refuse on any failure\n"
+	       "  -h, --help            show this help\n");
+	return EXIT_OK;
+}
+
+struct index_ctx {
+	int dir_fd;
+	const struct rpm_keyring *keyring;
+	const struct profile_set *matrix; /* may be NULL */
+	struct catalog *cat;
+	char **paths; /* payload files found, relative to DIR */
+};
+
+/* Collects the regular files under rel (beneath ctx->dir_fd), skipping the
+ * catalog itself, dot files and symlinks. */
+static int walk(struct index_ctx *ctx, const char *rel, unsigned depth)
+{
+	if (depth > INDEX_MAX_DEPTH)
+		return log_error("'%s' is nested more than %d directories deep", rel,
+				 INDEX_MAX_DEPTH),
+		       -ELOOP;
+	int fd = *rel ? fs_open_beneath(ctx->dir_fd, rel, O_RDONLY | O_DIRECTORY, 0)
+		      : fcntl(ctx->dir_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return log_error_errno(fd < 0 && *rel ? fd : -errno, "cannot open '%s': %m", rel);
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return log_error_errno(-errno, "cannot read '%s': %m", rel);
+	}
+	int r = 0;
+	struct dirent *de;
+	while (r >= 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!*rel && (streq(de->d_name, CATALOG_FILE) || streq(de->d_name, CATALOG_SIG_FILE)))
+			continue;
+		_cleanup_free_ char *path = *rel ? strjoin(rel, "/", de->d_name) : strdup(de->d_name);
+		if (!path) {
+			r = log_oom();
+			break;
+		}
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = log_error_errno(-errno, "cannot stat '%s': %m", path);
+			break;
+		}
+		if (S_ISDIR(st.st_mode))
+			r = walk(ctx, path, depth + 1);
+		else if (!S_ISREG(st.st_mode))
+			log_warning("skipping '%s': not a regular file", path);
+		else if (strv_length(ctx->paths) >= CATALOG_MAX_PAYLOADS) {
+			log_error("more than %d payloads under the directory", CATALOG_MAX_PAYLOADS);
+			r = -E2BIG;
+		} else if (strv_extend(&ctx->paths, path) < 0)
+			r = log_oom();
+	}
+	closedir(d);
+	return r;
+}
+
+/* Adds p to a sorted, duplicate-free list. */
+static int add_profile(char ***l, const char *p)
+{
+	return strv_contains(*l, p) ? 0 : strv_extend(l, p);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The profiles an RPM serves: every "enlighten-profile(P)" it provides; the
+ * P of a name "enlighten-ic-P"; every profile of the matrix whose
+ * [Linux] Packages= lists the package's name. */
+static int rpm_profiles(const struct index_ctx *ctx, const struct catalog_rpm *info,
+			char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	int r = 0;
+
+	for (char **p = info->provides; r >= 0 && *p; p++) {
+		const char *s = startswith(*p, "enlighten-profile(");
+		const char *end = s ? strchr(s, ')') : NULL;
+		if (!end)
+			continue;
+		_cleanup_free_ char *name = strndup(s, end - s);
+		r = name ? add_profile(&l, name) : -ENOMEM;
+	}
+	const char *s = startswith(info->name, "enlighten-ic-");
+	if (r >= 0 && s && *s)
+		r = add_profile(&l, s);
+	for (size_t i = 0; r >= 0 && ctx->matrix && i < profile_set_size(ctx->matrix); i++) {
+		const struct profile *p = profile_set_get(ctx->matrix, i);
+		if (strv_contains(profile_get(p, PROFILE_LINUX_PACKAGES), info->name))
+			r = add_profile(&l, profile_name(p));
+	}
+	if (r < 0)
+		return r;
+	if (!l && !(l = calloc(1, sizeof(char *))))
+		return -ENOMEM;
+	qsort(l, strv_length(l), sizeof(char *), cmp_str);
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+/* Hashes the file once; length and sha256 into p. */
+static int hash_payload(int dir_fd, const char *path, struct catalog_payload *p)
+{
+	_cleanup_close_ int fd = fs_open_beneath(dir_fd, path, O_RDONLY | O_NOCTTY, 0);
+	if (fd < 0)
+		return log_error_errno(fd, "cannot open '%s': %m", path);
+	int r = sha256_fd(fd, UINT64_MAX, p->sha256, &p->length);
+	if (r < 0)
+		return log_error_errno(r, "cannot read '%s': %m", path);
+	return 0;
+}
+
+static int index_rpm(struct index_ctx *ctx, const char *path)
+{
+	struct rpm_read_opts opts = { .keyring = ctx->keyring };
+	_cleanup_free_ char *err = NULL;
+	struct catalog_payload p = {};
+	struct catalog_rpm *info = NULL;
+	int r;
+
+	r = rpm_read_at(ctx->dir_fd, path, &opts, &info, &err);
+	if (r < 0)
+		return log_error("%s", err ? err : "cannot read an RPM"), r;
+	p.rpm = info;
+	if (info->has_epoch)
+		r = asprintf(&p.version, "%" PRIu32 ":%s-%s", info->epoch, info->version,
+			     info->release);
+	else
+		r = asprintf(&p.version, "%s-%s", info->version, info->release);
+	if (r < 0) {
+		p.version = NULL;
+		r = log_oom();
+		goto out;
+	}
+	if (!(p.name = strdup(info->name)) || !(p.os = strdup("linux")) ||
+	    !(p.arch = strdup(info->arch)) || !(p.path = strdup(path))) {
+		r = log_oom();
+		goto out;
+	}
+	if ((r = rpm_profiles(ctx, info, &p.profiles)) < 0) {
+		log_oom();
+		goto out;
+	}
+	if ((r = hash_payload(ctx->dir_fd, path, &p)) < 0)
+		goto out;
+	r = catalog_add_payload(ctx->cat, &p);
+	if (r < 0)
+		log_error_errno(r, "cannot add '%s' to the catalog: %m", path);
+out:
+	catalog_payload_done(&p);
+	return r;
+}
+
+/* The version of DIR/catalog.json, or 0 when there is none. */
+static int existing_version(int dir_fd, uint64_t *ret)
+{
+	_cleanup_free_ char *buf = NULL, *err = NULL;
+	_cleanup_catalog_ struct catalog *old = NULL;
+	size_t len;
+
+	int r = fs_read_file_at(dir_fd, CATALOG_FILE, CATALOG_MAX_SIZE, &buf, &len);
+	if (r == -ENOENT) {
+		*ret = 0;
+		return 0;
+	}
+	if (r < 0)
+		return log_error_errno(r, "cannot read the existing '%s': %m", CATALOG_FILE);
+	r = catalog_parse(buf, len, &old, &err);
+	if (r < 0)
+		return log_error("the existing '%s' is not valid (%s); move it away to start "
+				 "afresh", CATALOG_FILE, err ? err : "parse error"),
+		       r;
+	*ret = old->version;
+	return 0;
+}
+
+/* SOURCE_DATE_EPOCH when set (reproducible builds), else the clock. */
+static int issue_time(time_t *ret)
+{
+	const char *e = getenv("SOURCE_DATE_EPOCH");
+	uint64_t t;
+	if (!e || !*e) {
+		*ret = time(NULL);
+		return 0;
+	}
+	if (parse_u64(e, 10, &t) < 0 || t > (uint64_t)INT64_MAX / 2)
+		return log_error("invalid SOURCE_DATE_EPOCH '%s' (want seconds since 1970)", e),
+		       -EINVAL;
+	*ret = (time_t)t;
+	return 0;
+}
+
+static int load_matrix(struct profile_set **ret)
+{
+	_cleanup_free_ char *dir = strjoin(cli_datadir(), "/payloads/profiles");
+	_cleanup_free_ char *err = NULL;
+	if (!dir)
+		return log_oom();
+	int r = profile_set_load(dir, ret, &err);
+	if (r == -ENOENT) {
+		log_debug("no profile matrix in '%s'", dir);
+		*ret = NULL;
+		return 0;
+	}
+	if (r < 0)
+		return log_error("%s", err ? err : "cannot load the profile matrix"), r;
+	return 0;
+}
+
+int cmd_payload_index(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "product", required_argument, NULL, 'p' },
+		{ "channel", required_argument, NULL, 'c' },
+		{ "version", required_argument, NULL, 'n' },
+		{ "expires", required_argument, NULL, 'e' },
+		{ "rpm-key", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *product = "enlighten", *channel = "stable", *keyfile = NULL;
+	uint64_t version = 0, days = INDEX_DEFAULT_EXPIRES_DAYS;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "p:c:n:e:k:h", options, NULL)) >= 0)
+		switch (c) {
+		case 'p':
+			product = optarg;
+			break;
+		case 'c':
+			channel = optarg;
+			break;
+		case 'n':
+			if (parse_u64(optarg, 10, &version) < 0 || version == 0 ||
+			    version > INT64_MAX)
+				return log_error("invalid --version '%s' (want a positive integer)",
+						 optarg),
+				       EXIT_USAGE;
+			break;
+		case 'e':
+			if (parse_u64(optarg, 10, &days) < 0 || days == 0 || days > 36500)
+				return log_error("invalid --expires '%s' (want days, 1 to 36500)",
+						 optarg),
+				       EXIT_USAGE;
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'h':
+			return index_help();
+		default:
+			return EXIT_USAGE;
+		}
+	if (optind + 1 != argc) {
+		log_error("usage: enlighten payload index [OPTIONS] DIR");
+		return EXIT_USAGE;
+	}
+	const char *dir = argv[optind];
+
+	_cleanup_rpm_keyring_ struct rpm_keyring *keyring = NULL;
+	_cleanup_profile_set_ struct profile_set *matrix = NULL;
+	_cleanup_catalog_ struct catalog *cat = NULL;
+	_cleanup_free_ char *err = NULL;
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return log_error_errno(-errno, "cannot open directory '%s': %m", dir), EXIT_USAGE;
+	if (keyfile) {
+		r = rpm_keyring_load_at(AT_FDCWD, keyfile, &keyring, &err);
+		if (r < 0)
+			return log_error("%s", err), EXIT_USAGE;
+	}
+	if (load_matrix(&matrix) < 0)
+		return EXIT_USAGE;
+
+	uint64_t old = 0;
+	time_t issued = 0;
+	if (existing_version(dfd, &old) < 0 || issue_time(&issued) < 0)
+		return EXIT_NO;
+	if (version == 0)
+		version = old + 1;
+	else if (version <= old)
+		return log_error("--version %" PRIu64 " is not above the existing catalog's %" PRIu64
+				 "; versions only go up",
+				 version, old),
+		       EXIT_USAGE;
+
+	if (catalog_new(&cat) < 0 || !(cat->product = strdup(product)) ||
+	    !(cat->channel = strdup(channel)))
+		return log_oom(), EXIT_USAGE;
+	cat->version = version;
+	cat->issued = issued;
+	cat->expires = issued + (time_t)(days * 86400);
+
+	struct index_ctx ctx = { .dir_fd = dfd, .keyring = keyring, .matrix = matrix, .cat = cat };
+	r = walk(&ctx, "", 0);
+	if (r >= 0)
+		qsort(ctx.paths, strv_length(ctx.paths), sizeof(char *), cmp_str);
+	size_t skipped = 0;
+	for (char **p = ctx.paths; r >= 0 && p && *p; p++) {
+		if (endswith(*p, ".rpm"))
+			r = index_rpm(&ctx, *p);
+		else {
+			/* Windows driver packages wait for lib/inf.h */
+			log_debug("skipping '%s': not an RPM", *p);
+			skipped++;
+		}
+	}
+	strv_free(ctx.paths);
+	if (r < 0)
+		return log_error("'%s': nothing written", dir), EXIT_NO;
+
+	r = catalog_write_at(dfd, CATALOG_FILE, cat);
+	if (r < 0)
+		return log_error_errno(r, "cannot write '%s/%s': %m", dir, CATALOG_FILE), EXIT_NO;
+	/* the old signature cannot match the new catalog */
+	if (unlinkat(dfd, CATALOG_SIG_FILE, 0) < 0 && errno != ENOENT)
+		log_warning("cannot remove the old '%s/%s': %m", dir, CATALOG_SIG_FILE);
+	log_info("'%s/%s': version %" PRIu64 ", %zu payloads%s; sign it with 'enlighten payload "
+		 "sign'",
+		 dir, CATALOG_FILE, version, cat->n_payloads,
+		 skipped ? " (files that are not RPMs left out)" : "");
+	return EXIT_OK;
+}

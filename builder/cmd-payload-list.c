@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd-payload-list.c - `enlighten payload list DIR`: the payloads of
+ * DIR/catalog.json, optionally those of one profile or one OS, as a table
+ * or as JSON. It reads the catalog (bounded, fully checked) but does not
+ * verify its signature: that is `enlighten payload verify`.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "builder/verbs.h"
+#include "lib/catalog.h"
+#include "lib/cli.h"
+#include "lib/fs.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/string-util.h"
+
+static int list_help(void)
+{
+	printf("Usage: enlighten payload list [--profile P] [--os OS] [--json] DIR\n"
+	       "\n"
+	       "List the payloads of DIR/catalog.json (without checking its signature:\n"
+	       "'enlighten payload verify' does that).\n"
+	       "\n"
+	       "Options:\n"
+	       "  -p, --profile P   only payloads for profile P\n"
+	       "  -o, --os OS       only payloads for OS (linux, windows)\n"
+	       "  -j, --json        a JSON array of the catalog's payload objects\n"
+	       "  -h, --help        show this help\n");
+	return EXIT_OK;
+}
+
+static bool wanted(const struct catalog_payload *p, const char *profile, const char *os)
+{
+	if (os && !streq(p->os, os))
+		return false;
+	if (profile && !strv_contains(p->profiles, profile))
+		return false;
+	return true;
+}
+
+static void print_table(const struct catalog *c, const char *profile, const char *os)
+{
+	printf("%-32s %-14s %-8s %-7s %-26s %s\n", "NAME", "VERSION", "OS", "ARCH", "PROFILES",
+	       "PATH");
+	for (size_t i = 0; i < c->n_payloads; i++) {
+		const struct catalog_payload *p = &c->payloads[i];
+		if (!wanted(p, profile, os))
+			continue;
+		_cleanup_free_ char *profiles = strdup("");
+		for (char **s = p->profiles; profiles && *s; s++) {
+			char *n = strjoin(profiles, *profiles ? "," : "", *s);
+			free(profiles);
+			profiles = n;
+		}
+		printf("%-32s %-14s %-8s %-7s %-26s %s\n", p->name, p->version, p->os,
+		       p->arch ? p->arch : "-", profiles && *profiles ? profiles : "-", p->path);
+	}
+}
+
+static int print_json(const struct catalog *c, const char *profile, const char *os)
+{
+	_cleanup_json_ json_object *all = NULL;
+	json_object *payloads;
+	int r = catalog_to_json(c, &all);
+	if (r < 0)
+		return r;
+	if (!json_object_object_get_ex(all, "payloads", &payloads))
+		return -EBADMSG;
+
+	_cleanup_json_ json_object *out = json_object_new_array();
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_payloads; i++) {
+		if (!wanted(&c->payloads[i], profile, os))
+			continue;
+		json_object *p = json_object_array_get_idx(payloads, i);
+		if (json_object_array_add(out, json_object_get(p)) < 0)
+			return -ENOMEM;
+	}
+	return json_write_fd(STDOUT_FILENO, out, true);
+}
+
+int cmd_payload_list(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "profile", required_argument, NULL, 'p' },
+		{ "os", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *profile = NULL, *os = NULL;
+	bool json = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "p:o:jh", options, NULL)) >= 0)
+		switch (c) {
+		case 'p':
+			profile = optarg;
+			break;
+		case 'o':
+			if (!streq(optarg, "linux") && !streq(optarg, "windows"))
+				return log_error("invalid --os '%s' (want 'linux' or 'windows')",
+						 optarg),
+				       EXIT_USAGE;
+			os = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			return list_help();
+		default:
+			return EXIT_USAGE;
+		}
+	if (optind + 1 != argc) {
+		log_error("usage: enlighten payload list [--profile P] [--os OS] [--json] DIR");
+		return EXIT_USAGE;
+	}
+	const char *dir = argv[optind];
+
+	_cleanup_free_ char *buf = NULL, *err = NULL;
+	_cleanup_catalog_ struct catalog *cat = NULL;
+	size_t len;
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return log_error_errno(-errno, "cannot open directory '%s': %m", dir), EXIT_NO;
+	r = fs_read_file_at(dfd, CATALOG_FILE, CATALOG_MAX_SIZE, &buf, &len);
+	if (r == -ENOENT)
+		return log_error("'%s' has no %s; make one with 'enlighten payload index'", dir,
+				 CATALOG_FILE),
+		       EXIT_NO;
+	if (r == -EFBIG)
+		return log_error("'%s/%s' is larger than %u bytes", dir, CATALOG_FILE,
+				 CATALOG_MAX_SIZE),
+		       EXIT_NO;
+	if (r < 0)
+		return log_error_errno(r, "cannot read '%s/%s': %m", dir, CATALOG_FILE), EXIT_NO;
+	r = catalog_parse(buf, len, &cat, &err);
+	if (r < 0)
+		return log_error("'%s/%s': %s", dir, CATALOG_FILE, err ? err : "invalid catalog"),
+		       EXIT_NO;
+
+	if (json) {
+		r = print_json(cat, profile, os);
+		if (r < 0)
+			return log_error_errno(r, "cannot write the list: %m"), EXIT_USAGE;
+	} else
+		print_table(cat, profile, os);
+	return EXIT_OK;
+}
