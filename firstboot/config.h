@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h - the agent's settings: /etc/enlighten/firstboot.conf (INI,
+ * docs/firstboot-conf.md), then the kernel command line (enlighten.profile=,
+ * enlighten.disable=), then the command line options, each overriding the
+ * one before.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "lib/rpmtx.h"
+
+#define FIRSTBOOT_CONF "etc/enlighten/firstboot.conf"
+#define FIRSTBOOT_REPO "var/lib/enlighten/repo"
+#define FIRSTBOOT_KEYS "etc/enlighten/keys"
+
+struct fb_config {
+	char *profile;         /* forced profile, or NULL */
+	const char *profile_source; /* "firstboot.conf", "kernel command line", "--profile" */
+	bool disable;
+	const char *disable_source;
+	char *repository;      /* beneath the root */
+	char *public_key;      /* beneath the root; NULL: every FIRSTBOOT_KEYS/\*.pub */
+	enum rpmtx_verify verify;
+	char *initrd_tool;     /* NULL: dracut */
+};
+
+void fb_config_done(struct fb_config *c);
+
+/* Loads FIRSTBOOT_CONF beneath root_fd (absent: defaults). -EINVAL with a
+ * message naming the line for anything it does not understand. */
+int fb_config_load(int root_fd, struct fb_config *c, char **reterr_msg);
+
+/* Applies enlighten.profile= and enlighten.disable= from proc/cmdline
+ * beneath root_fd (absent: nothing). */
+int fb_config_cmdline(int root_fd, struct fb_config *c, char **reterr_msg);

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sources.c - the detector and the local repository, seen from the agent.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firstboot/sources.h"
+#include "lib/catalog.h"
+#include "lib/fs.h"
+#include "lib/minisign.h"
+#include "lib/string-util.h"
+
+#if __has_include("detect/detect.h")
+#include "detect/detect.h"
+#define HAVE_DETECTOR 1
+#else
+#define HAVE_DETECTOR 0
+#endif
+
+void fb_verdict_done(struct fb_verdict *v)
+{
+	free(v->hypervisor);
+	free(v->role);
+	free(v->profile);
+	json_object_put(v->json);
+	*v = (struct fb_verdict){};
+}
+
+int fb_detect(const char *root, const char *cpuid_file, struct fb_verdict *ret, char **reterr_msg)
+{
+#if HAVE_DETECTOR
+	struct detect_opts o = { .root = root, .cpuid_file = cpuid_file };
+	struct verdict *v = NULL;
+	int r = detect_run(&o, &v);
+	if (r < 0) {
+		if (reterr_msg && asprintf(reterr_msg, "detection failed: %s", strerror(-r)) < 0)
+			*reterr_msg = NULL;
+		return r;
+	}
+	struct fb_verdict f = {
+		.hypervisor = strdup(hypervisor_to_string(v->hypervisor)),
+		.role = strdup(role_to_string(v->role)),
+		.profile = v->profile ? strdup(v->profile) : NULL,
+		.json = verdict_to_json(v),
+	};
+	verdict_free(v);
+	if (!f.hypervisor || !f.role || !f.json) {
+		fb_verdict_done(&f);
+		return -ENOMEM;
+	}
+	*ret = f;
+	return 0;
+#else
+	(void)root;
+	(void)cpuid_file;
+	(void)reterr_msg;
+	/* Built without the detector: only a forced profile can be applied. */
+	struct fb_verdict f = { .hypervisor = strdup("unknown"), .role = strdup("unknown") };
+	if (!f.hypervisor || !f.role) {
+		fb_verdict_done(&f);
+		return -ENOMEM;
+	}
+	*ret = f;
+	return 0;
+#endif
+}
+
+void fb_payloads_free(struct plan_payload *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		plan_payload_done(&p[i]);
+	free(p);
+}
+
+static int keys_list(int root_fd, const struct fb_config *c, char ***ret)
+{
+	_cleanup_strv_free_ char **keys = NULL;
+	if (c->public_key) {
+		if (strv_extend(&keys, c->public_key) < 0)
+			return -ENOMEM;
+		*ret = TAKE_PTR(keys);
+		return 0;
+	}
+	_cleanup_close_ int fd = fs_open_beneath(root_fd, FIRSTBOOT_KEYS, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
+	DIR *d = fdopendir(fd);
+	if (!d)
+		return negative_errno();
+	fd = -EBADF;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (endswith(de->d_name, ".pub") && de->d_name[0] != '.') {
+			_cleanup_free_ char *p = strjoin(FIRSTBOOT_KEYS "/", de->d_name);
+			if (!p || strv_extend(&keys, p) < 0) {
+				closedir(d);
+				return -ENOMEM;
+			}
+		}
+	closedir(d);
+	if (!keys)
+		return -ENOENT;
+	*ret = TAKE_PTR(keys);
+	return 0;
+}
+
+static int load_catalog(int root_fd, int repo_fd, const struct fb_config *c, struct catalog **ret,
+			char **reterr_msg)
+{
+	_cleanup_strv_free_ char **keys = NULL;
+	int r = keys_list(root_fd, c, &keys);
+	if (r < 0) {
+		if (reterr_msg && asprintf(reterr_msg, "no public key in '/%s'%s", c->public_key ? c->public_key : FIRSTBOOT_KEYS,
+					   r == -ENOENT ? "" : ": cannot read it") < 0)
+			*reterr_msg = NULL;
+		return r == -ENOENT ? -ENOKEY : r;
+	}
+	/* The image's own repository came with the image: an old image that
+	 * first boots after the catalog's expiry must still activate. */
+	struct catalog_load_opts opts = { .allow_expired = true };
+	for (char **k = keys; *k; k++) {
+		struct minisign_pubkey pk;
+		_cleanup_free_ char *kerr = NULL;
+		r = minisign_pubkey_load_at(root_fd, *k, &pk, &kerr);
+		if (r < 0) {
+			if (reterr_msg && asprintf(reterr_msg, "public key '/%s': %s", *k, kerr ? kerr : strerror(-r)) < 0)
+				*reterr_msg = NULL;
+			return r;
+		}
+		_cleanup_free_ char *cerr = NULL;
+		r = catalog_load_verified(repo_fd, &pk, &opts, ret, &cerr);
+		if (r == -ENOKEY && k[1])
+			continue; /* signed by another of the trusted keys */
+		if (r < 0) {
+			if (reterr_msg && asprintf(reterr_msg, "repository '/%s': %s", c->repository,
+						   cerr ? cerr : strerror(-r)) < 0)
+				*reterr_msg = NULL;
+		}
+		return r;
+	}
+	return -ENOKEY;
+}
+
+int fb_repo_load(int root_fd, const struct fb_config *c, struct plan_payload **ret, size_t *ret_n,
+		 char **reterr_msg)
+{
+	_cleanup_close_ int repo_fd = fs_open_beneath(root_fd, c->repository, O_RDONLY | O_DIRECTORY, 0);
+	struct catalog *cat = NULL;
+	int r;
+
+	if (repo_fd < 0) {
+		if (reterr_msg && asprintf(reterr_msg, "repository '/%s' is missing: %s", c->repository,
+					   strerror(-repo_fd)) < 0)
+			*reterr_msg = NULL;
+		return repo_fd == -ENOTDIR ? -ENOENT : repo_fd;
+	}
+	r = load_catalog(root_fd, repo_fd, c, &cat, reterr_msg);
+	if (r < 0)
+		return r;
+
+	struct plan_payload *list = calloc(cat->n_payloads + 1, sizeof(*list));
+	size_t n = 0;
+	if (!list) {
+		catalog_free(cat);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cat->n_payloads; i++) {
+		const struct catalog_payload *p = &cat->payloads[i];
+		if (!streq(p->os, "linux") || !p->rpm)
+			continue;
+		struct plan_payload *d = &list[n++];
+		char hex[SHA256_HEX_SIZE], epoch[16] = "";
+		hex_encode(p->sha256, sizeof(p->sha256), hex);
+		if (p->rpm->has_epoch)
+			snprintf(epoch, sizeof(epoch), "%" PRIu32 ":", p->rpm->epoch);
+		d->name = strdup(p->rpm->name);
+		d->evr = strjoin(epoch, p->rpm->version, "-", p->rpm->release);
+		d->path = strjoin(c->repository, "/", p->path);
+		d->sha256 = strdup(hex);
+		d->length = p->length;
+		for (char **pr = p->profiles; pr && *pr; pr++)
+			if (strv_extend(&d->profiles, *pr) < 0)
+				r = -ENOMEM;
+		if (!d->name || !d->evr || !d->path || !d->sha256 || r < 0) {
+			catalog_free(cat);
+			fb_payloads_free(list, n);
+			return -ENOMEM;
+		}
+	}
+	catalog_free(cat);
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}

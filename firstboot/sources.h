@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sources.h - what the agent plans from: the detector's verdict and the
+ * image's local repository (signed catalog + payload files).
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "firstboot/config.h"
+#include "lib/plan.h"
+
+struct fb_verdict {
+	char *hypervisor; /* "microsoft", "xen", ..., "none" */
+	char *role;       /* "guest", "root", "dom0", "none" */
+	char *profile;    /* the detector's profile, NULL when it has none */
+	json_object *json; /* the whole verdict with its evidence, or NULL */
+};
+
+void fb_verdict_done(struct fb_verdict *v);
+
+/* Runs the detector beneath root (cpuid_file may be NULL). */
+int fb_detect(const char *root, const char *cpuid_file, struct fb_verdict *ret, char **reterr_msg);
+
+/* Loads and verifies the repository's catalog with the configured public
+ * key(s) and returns its Linux payloads, paths beneath the root. -ENOENT
+ * with a message when the repository or its catalog is missing; the
+ * catalog's errors (signature, parse) otherwise. */
+int fb_repo_load(int root_fd, const struct fb_config *c, struct plan_payload **ret, size_t *ret_n,
+		 char **reterr_msg);
+
+void fb_payloads_free(struct plan_payload *p, size_t n);

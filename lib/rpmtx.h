@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rpmtx.h - one librpm transaction (install and erase together) on the
+ * rpm database of a root tree, with signatures and digests required.
+ *
+ * The transaction is checked (dependencies), ordered and run as a test
+ * (RPMTRANS_FLAG_TEST) before the real run, so input problems (a bad
+ * signature, a missing dependency, a file conflict) leave the rpmdb as it
+ * was; librpm's messages come back in *reterr_msg, never on stderr.
+ *
+ * The database is the root's own: usr/lib/sysimage/rpm, else var/lib/rpm.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+enum rpmtx_verify {
+	RPMTX_VERIFY_SIGNATURE, /* signature and digests required (default) */
+	RPMTX_VERIFY_DIGEST,    /* digests required, signatures when present */
+};
+
+/* Names of the packages installed in the root's rpmdb (sorted, unique).
+ * -ENOENT with a message when the root has no rpm database. */
+int rpmtx_installed(const char *root, char ***ret_names, char **reterr_msg);
+
+/* Installs the package files (host paths; upgrading an older version) and
+ * erases the named packages, in one transaction. Returns 0, or -EPROTO with
+ * the problem set's text (dependencies, conflicts, verification) when the
+ * check or the test run fails (nothing changed), or -EIO when the real run
+ * failed part way. */
+int rpmtx_run(const char *root, char *const *install_files, char *const *erase_names,
+	      enum rpmtx_verify verify, char **reterr_msg);
