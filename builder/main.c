@@ -19,6 +19,8 @@ const struct verb enlighten_verbs[] = {
 	{ "fetch", "download verified payloads from a portal", cmd_fetch },
 	{ "portal", "publish the download portal (signed catalog, payloads, page)", cmd_portal },
 	{ "wim", "stage drivers, unattend and boot-critical storage into an install.wim", cmd_wim },
+	{ "build", "build a disk image from a recipe", cmd_build },
+	{ "inspect", "show an image's partitions, filesystems and payloads", cmd_inspect },
 };
 const unsigned enlighten_n_verbs = ELEMENTSOF(enlighten_verbs);
 

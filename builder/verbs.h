@@ -25,6 +25,8 @@ int cmd_payload_list(int argc, char *argv[]);
 int cmd_fetch(int argc, char *argv[]);
 int cmd_portal(int argc, char *argv[]);
 int cmd_wim(int argc, char *argv[]);
+int cmd_build(int argc, char *argv[]);
+int cmd_inspect(int argc, char *argv[]);
 
 /* The table, for `enlighten help`. */
 extern const struct verb enlighten_verbs[];

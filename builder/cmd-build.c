@@ -1,0 +1,776 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd-build.c - `enlighten build RECIPE`: the Linux guest image. Lays out
+ * the slots of one sparse raw file, streams the base tarball into the ext4
+ * root, injects the payloads and the agent, checks the initrd, writes the
+ * ESP and the GPT, converts to the requested formats and writes the
+ * manifest. Everything goes under temporary names, renamed only when the
+ * whole build succeeded; a signal removes them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "builder/convert.h"
+#include "builder/fs-ext4.h"
+#include "builder/image.h"
+#include "builder/initrd-check.h"
+#include "builder/inject.h"
+#include "builder/manifest.h"
+#include "builder/recipe.h"
+#include "builder/verbs.h"
+#include "lib/cli.h"
+#include "lib/fs.h"
+#include "lib/hash.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "lib/macro.h"
+#include "lib/progress.h"
+#include "lib/string-util.h"
+
+#define BOOT_CANDIDATES_MAX 8
+#define CATALOG_MAX (16 * 1024 * 1024)
+#define BUILTIN_MAX (4 * 1024 * 1024)
+
+/* ---- temporary files removed on a signal -------------------------------- */
+
+#define TEMPS_MAX 8
+static struct {
+	int dir_fd;
+	char name[NAME_MAX + 1];
+} temps[TEMPS_MAX];
+static volatile sig_atomic_t n_temps;
+
+static void temps_add(int dir_fd, const char *name)
+{
+	if (n_temps >= TEMPS_MAX)
+		return;
+	temps[n_temps].dir_fd = dir_fd;
+	snprintf(temps[n_temps].name, sizeof(temps[n_temps].name), "%s", name);
+	n_temps = n_temps + 1;
+}
+
+static void on_signal(int sig)
+{
+	for (int i = 0; i < n_temps; i++)
+		(void)unlinkat(temps[i].dir_fd, temps[i].name, 0);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void signals_install(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+	/* past RLIMIT_FSIZE a write fails with EFBIG, and the build cleans up */
+	signal(SIGXFSZ, SIG_IGN);
+}
+
+/* ---- boot files taken from the tarball stream ---------------------------- */
+
+struct boot_file {
+	char *name;
+	int fd;
+};
+
+struct boot_files {
+	struct boot_file kernels[BOOT_CANDIDATES_MAX], initrds[BOOT_CANDIDATES_MAX];
+	unsigned n_kernels, n_initrds;
+	int builtin_fd;
+	const struct recipe *recipe;
+};
+
+static void boot_files_done(struct boot_files *b)
+{
+	for (unsigned i = 0; i < b->n_kernels; i++) {
+		free(b->kernels[i].name);
+		safe_close(b->kernels[i].fd);
+	}
+	for (unsigned i = 0; i < b->n_initrds; i++) {
+		free(b->initrds[i].name);
+		safe_close(b->initrds[i].fd);
+	}
+	safe_close(b->builtin_fd);
+}
+
+static bool is_kernel_name(const char *n)
+{
+	return startswith(n, "boot/vmlinuz-") && !strchr(n + 5, '/');
+}
+
+static bool is_initrd_name(const char *n)
+{
+	return (startswith(n, "boot/initrd.img-") || startswith(n, "boot/initramfs-") ||
+		startswith(n, "boot/initrd-")) &&
+	       !strchr(n + 5, '/');
+}
+
+static int boot_tee(const char *name, uint64_t size _unused_, void *userdata)
+{
+	struct boot_files *b = userdata;
+	const struct recipe *r = b->recipe;
+	struct boot_file *list;
+	unsigned *n;
+
+	if (r->kernel ? streq(name, r->kernel) : is_kernel_name(name)) {
+		list = b->kernels;
+		n = &b->n_kernels;
+	} else if (r->initrd ? streq(name, r->initrd) : is_initrd_name(name)) {
+		list = b->initrds;
+		n = &b->n_initrds;
+	} else if (b->builtin_fd < 0 &&
+		   (startswith(name, "lib/modules/") || startswith(name, "usr/lib/modules/")) &&
+		   endswith(name, "/modules.builtin")) {
+		b->builtin_fd = memfd_create("modules.builtin", MFD_CLOEXEC);
+		return b->builtin_fd;
+	} else
+		return -1;
+	if (*n >= BOOT_CANDIDATES_MAX)
+		return -1;
+	/* not close-on-exec: mcopy reads it as /dev/fd/N */
+	int fd = memfd_create("enlighten-boot", 0);
+	if (fd < 0)
+		return -1;
+	list[*n].name = strdup(name);
+	if (!list[*n].name) {
+		close(fd);
+		return -1;
+	}
+	list[*n].fd = fd;
+	(*n)++;
+	return fd;
+}
+
+/* The kernel's version from its name: "boot/vmlinuz-6.1.0-56-amd64" -> "6.1.0-56-amd64". */
+static const char *kernel_version(const char *name)
+{
+	const char *b = strrchr(name, '/');
+	b = b ? b + 1 : name;
+	return startswith(b, "vmlinuz-") ? b + strlen("vmlinuz-") : b;
+}
+
+/* Picks the newest kernel and the initrd of the same version. */
+static int boot_files_pick(struct boot_files *b, const struct recipe *r, struct boot_file **ret_k,
+			   struct boot_file **ret_i)
+{
+	struct boot_file *k = NULL, *ird = NULL;
+	for (unsigned i = 0; i < b->n_kernels; i++)
+		if (!k || strverscmp(b->kernels[i].name, k->name) > 0)
+			k = &b->kernels[i];
+	if (!k)
+		return log_error_errno(ENOENT,
+				       "base tarball '%s' has no kernel %s; set Kernel= in [Base]",
+				       r->tarball, r->kernel ? r->kernel : "boot/vmlinuz-*");
+	if (r->initrd)
+		ird = b->n_initrds > 0 ? &b->initrds[0] : NULL;
+	else {
+		const char *v = kernel_version(k->name);
+		for (unsigned i = 0; i < b->n_initrds && !ird; i++) {
+			const char *n = b->initrds[i].name + strlen("boot/");
+			if ((startswith(n, "initrd.img-") && streq(n + 11, v)) ||
+			    (startswith(n, "initrd-") && streq(n + 7, v)) ||
+			    (startswith(n, "initramfs-") && startswith(n + 10, v) &&
+			     streq(n + 10 + strlen(v), ".img")))
+				ird = &b->initrds[i];
+		}
+	}
+	if (!ird)
+		return log_error_errno(ENOENT,
+				       "base tarball '%s' has no initrd for kernel '%s'; set Initrd= "
+				       "in [Base]",
+				       r->tarball, k->name);
+	*ret_k = k;
+	*ret_i = ird;
+	return 0;
+}
+
+static int check_initrd(const struct recipe *r, struct boot_file *ird, int builtin_fd)
+{
+	_cleanup_free_ char *builtin = NULL, *msg = NULL;
+	_cleanup_free_ struct initrd_missing *missing = NULL;
+	size_t n = 0;
+	int k;
+
+	if (r->initrd_check == INITRD_CHECK_NO)
+		return 0;
+	if (builtin_fd >= 0) {
+		lseek(builtin_fd, 0, SEEK_SET);
+		(void)fs_read_fd(builtin_fd, BUILTIN_MAX, &builtin, NULL);
+	}
+	k = initrd_check_drivers(ird->fd, builtin, r->profiles, &missing, &n, &msg);
+	if (k == -EINVAL)
+		return log_error_errno(k, "recipe '%s': %s in Profiles=", r->path, msg ? msg : "");
+	if (k < 0)
+		return log_error_errno(k, "cannot read initrd '%s' from the base: %s", ird->name,
+				       msg ? msg : strerror(-k));
+	for (size_t i = 0; i < n; i++) {
+		if (r->initrd_check == INITRD_CHECK_WARN)
+			log_warning("initrd '%s' lacks storage driver '%s' (profile %s): the image "
+				    "will not boot on %s",
+				    ird->name, missing[i].driver, missing[i].profile,
+				    missing[i].hypervisor);
+		else
+			log_error("initrd '%s' lacks storage driver '%s' (profile %s): the image "
+				  "would not boot on %s",
+				  ird->name, missing[i].driver, missing[i].profile, missing[i].hypervisor);
+	}
+	if (n > 0 && r->initrd_check == INITRD_CHECK_YES)
+		return log_error_errno(ENOENT,
+				       "add the drivers to the base's initrd, drop the profiles from "
+				       "Profiles=, or set InitrdCheck=warn in [Base]");
+	return 0;
+}
+
+/* ---- inputs --------------------------------------------------------------- */
+
+static const char *base_name(const char *p)
+{
+	const char *b = strrchr(p, '/');
+	return b ? b + 1 : p;
+}
+
+static int hash_file(const char *path, uint8_t sha[SHA256_DIGEST_SIZE], uint64_t *ret_size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return sha256_fd(fd, UINT64_MAX, sha, ret_size);
+}
+
+static char *exe_dir(void)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	char *slash = strrchr(buf, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	return strdup(buf);
+}
+
+/* The enlighten-firstboot installed beside this program. */
+static char *find_agent(void)
+{
+	_cleanup_free_ char *dir = exe_dir();
+	if (!dir)
+		return NULL;
+	static const char *const rel[] = { "/../sbin/enlighten-firstboot", "/enlighten-firstboot" };
+	for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
+		char *p = strjoin(dir, rel[i]);
+		if (p && access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+struct build {
+	struct recipe *recipe;
+	const char *output_dir;
+	int dir_fd;
+	char **formats;
+	time_t now;
+
+	struct atomic_file *raw;
+	char *raw_path;
+	struct image_slot slots[2];
+	char disk_uuid[UUID_STRING_SIZE];
+	struct manifest *manifest;
+	struct sha256 *seed; /* recipe and inputs, for the partition GUIDs */
+	int64_t catalog_version;
+	char *agent;
+	char *unit_template;
+};
+
+static int add_input(struct build *b, const char *role, const char *path)
+{
+	uint8_t sha[SHA256_DIGEST_SIZE];
+	uint64_t size;
+	int r = hash_file(path, sha, &size);
+	if (r < 0)
+		return log_error_errno(r, "cannot read %s '%s': %m", role, path);
+	r = manifest_add_input(b->manifest, role, base_name(path), sha, size);
+	if (r >= 0)
+		r = sha256_update(b->seed, sha, sizeof(sha));
+	return r < 0 ? log_oom() : 0;
+}
+
+/* The payload source: catalog.json and its signature must be there. */
+static int check_payloads(struct build *b)
+{
+	const struct recipe *r = b->recipe;
+	_cleanup_close_ int dir = -EBADF;
+	_cleanup_free_ char *buf = NULL, *msg = NULL, *catalog = NULL, *sig = NULL;
+	_cleanup_json_ json_object *j = NULL;
+	int k;
+
+	b->catalog_version = -1;
+	if (!r->payload_source)
+		return 0;
+	dir = open(r->payload_source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return log_error_errno(errno, "cannot open payload source '%s': %m",
+				       r->payload_source);
+	k = fs_read_file_at(dir, "catalog.json", CATALOG_MAX, &buf, NULL);
+	if (k < 0)
+		return log_error_errno(k, "payload source '%s' has no readable catalog.json: %m",
+				       r->payload_source);
+	if (faccessat(dir, "catalog.json.minisig", R_OK, 0) < 0)
+		return log_error_errno(errno,
+				       "payload source '%s' has no catalog.json.minisig; sign the "
+				       "catalog with 'enlighten payload sign'",
+				       r->payload_source);
+	k = json_parse_bounded(buf, strlen(buf), CATALOG_MAX, &j, &msg);
+	if (k < 0)
+		return log_error_errno(k, "'%s/catalog.json' is not valid JSON: %s",
+				       r->payload_source, msg ? msg : "");
+	int64_t v;
+	if (json_get_int64(j, "version", &v) >= 0)
+		b->catalog_version = v;
+
+	catalog = strjoin(r->payload_source, "/catalog.json");
+	sig = strjoin(r->payload_source, "/catalog.json.minisig");
+	if (!catalog || !sig)
+		return log_oom();
+	k = add_input(b, "catalog", catalog);
+	if (k >= 0)
+		k = add_input(b, "catalog-signature", sig);
+	if (k >= 0)
+		k = add_input(b, "public-key", r->public_key);
+	return k;
+}
+
+static void layout(struct build *b)
+{
+	const struct recipe *r = b->recipe;
+	b->slots[0] = (struct image_slot){
+		.name = "esp",
+		.type = GPT_TYPE_ESP,
+		.label = r->esp_label,
+		.offset = MIB,
+		.size = r->esp_size,
+	};
+	b->slots[1] = (struct image_slot){
+		.name = "root",
+		.type = GPT_TYPE_ROOT_X86_64,
+		.label = r->root_label,
+		.offset = MIB + r->esp_size,
+		.size = r->size - 2 * MIB - r->esp_size,
+	};
+	/* filesystem UUIDs from the recipe: they are needed before the inputs are read */
+	uuid_derive(r->hash, "esp-filesystem", b->slots[0].fs_uuid);
+	uuid_derive(r->hash, "root-filesystem", b->slots[1].fs_uuid);
+}
+
+static int write_root(struct build *b, struct boot_files *boot)
+{
+	const struct recipe *r = b->recipe;
+	struct image_slot *root = &b->slots[1];
+	_cleanup_free_ char *msg = NULL;
+	_cleanup_close_ int tar_fd = -EBADF;
+	struct ext4 *e = NULL;
+	int k;
+
+	k = ext4_format(b->raw_path, root->offset, root->size, root->fs_uuid, root->label, b->now,
+			&msg);
+	if (k < 0)
+		return log_error_errno(k, "cannot make the root filesystem: %s", msg);
+	k = ext4_open(b->raw_path, root->offset, true, b->now, &e, &msg);
+	if (k < 0)
+		return log_error_errno(k, "%s", msg);
+
+	tar_fd = open(r->tarball, O_RDONLY | O_CLOEXEC);
+	if (tar_fd < 0) {
+		ext4_abort(e);
+		return log_error_errno(errno, "cannot open base tarball '%s': %m", r->tarball);
+	}
+	struct stat st;
+	_cleanup_sha256_ struct sha256 *h = NULL;
+	if (fstat(tar_fd, &st) < 0 || sha256_new(&h) < 0) {
+		ext4_abort(e);
+		return log_error_errno(errno, "cannot read base tarball '%s': %m", r->tarball);
+	}
+	struct progress *p = progress_new("base", (uint64_t)st.st_size);
+	struct ext4_tar_opts o = { .hash = h, .tee = boot_tee, .userdata = boot, .progress = p };
+	struct ext4_tar_stats stats;
+	k = ext4_add_tarball(e, tar_fd, &o, &stats, &msg);
+	progress_done(p);
+	if (k < 0) {
+		ext4_abort(e);
+		return log_error_errno(k, "base tarball '%s': %s", r->tarball,
+				       msg ? msg : strerror(-k));
+	}
+	log_debug("base: %" PRIu64 " entries, %" PRIu64 " bytes of file data", stats.entries,
+		  stats.bytes);
+
+	uint8_t sha[SHA256_DIGEST_SIZE];
+	k = sha256_final(h, sha);
+	if (k >= 0)
+		k = manifest_add_input(b->manifest, "base", base_name(r->tarball), sha,
+				       (uint64_t)st.st_size);
+	if (k >= 0)
+		k = sha256_update(b->seed, sha, sizeof(sha));
+	if (k < 0) {
+		ext4_abort(e);
+		return log_oom();
+	}
+
+	/* the inputs are all read: now the partition GUIDs */
+	uint8_t seed[SHA256_DIGEST_SIZE];
+	k = sha256_final(b->seed, seed);
+	if (k < 0) {
+		ext4_abort(e);
+		return log_oom();
+	}
+	uuid_derive(seed, "disk", b->disk_uuid);
+	uuid_derive(seed, "partition-esp", b->slots[0].uuid);
+	uuid_derive(seed, "partition-root", b->slots[1].uuid);
+
+	_cleanup_free_ char *profiles_dir = strjoin(cli_datadir(), "/payloads/profiles");
+	if (!profiles_dir) {
+		ext4_abort(e);
+		return log_oom();
+	}
+	struct inject_opts io = {
+		.payload_source = r->payload_source,
+		.public_key = r->public_key,
+		.profiles_dir = profiles_dir,
+		.profiles = r->profiles,
+		.agent_binary = b->agent,
+		.agent_unit_template = b->unit_template,
+		.root_partuuid = b->slots[1].uuid,
+		.esp_partuuid = b->slots[0].uuid,
+		.hostname = r->hostname,
+		.locale = r->locale,
+		.timezone = r->timezone,
+		.image_name = r->name,
+		.catalog_version = b->catalog_version,
+		.source_date_epoch = b->now,
+	};
+	free(msg);
+	msg = NULL;
+	k = inject_all(e, &io, &msg);
+	if (k < 0) {
+		ext4_abort(e);
+		return log_error_errno(k, "%s", msg ? msg : strerror(-k));
+	}
+	k = ext4_close(e);
+	if (k < 0)
+		return log_error_errno(k, "cannot write the root filesystem to '%s': %m",
+				       b->raw_path);
+	return 0;
+}
+
+static int write_esp(struct build *b, struct boot_file *kernel, struct boot_file *initrd)
+{
+	const struct recipe *r = b->recipe;
+	_cleanup_free_ char *cmdline = NULL, *title = NULL, *msg = NULL;
+	const char *extra = r->cmdline ? r->cmdline : "";
+
+	if (strstr(extra, "root=") == extra || strstr(extra, " root="))
+		cmdline = strdup(extra);
+	else if (asprintf(&cmdline, "root=PARTUUID=%s rw%s%s", b->slots[1].uuid, *extra ? " " : "",
+			  extra) < 0)
+		cmdline = NULL;
+	if (!cmdline || asprintf(&title, "%s", r->name) < 0)
+		return log_oom();
+
+	struct esp_content c = {
+		.kernel_fd = kernel->fd,
+		.initrd_fd = initrd->fd,
+		.kernel_version = kernel_version(kernel->name),
+		.title = title,
+		.cmdline = cmdline,
+		.entry_name = r->name,
+		.systemd_boot = r->loader,
+		.now = b->now,
+	};
+	if (access(r->loader, R_OK) < 0)
+		return log_error_errno(errno,
+				       "cannot read the boot loader '%s' (install systemd-boot-efi or "
+				       "set Loader= in [Boot]): %m",
+				       r->loader);
+	int k = fat_write(b->raw_path, &b->slots[0], &c, &msg);
+	if (k < 0)
+		return log_error_errno(k, "cannot write the ESP: %s", msg ? msg : strerror(-k));
+	return 0;
+}
+
+static int output_add(struct build *b, struct atomic_file *f, const char *file,
+		      const char *format)
+{
+	uint8_t sha[SHA256_DIGEST_SIZE];
+	uint64_t size;
+	_cleanup_close_ int fd = openat(b->dir_fd, f->tmp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return log_error_errno(errno, "cannot read back '%s': %m", f->tmp);
+	int k = sha256_fd(fd, UINT64_MAX, sha, &size);
+	if (k < 0)
+		return log_error_errno(k, "cannot read back '%s': %m", f->tmp);
+	k = manifest_add_artefact(b->manifest, file, format, size, sha);
+	return k < 0 ? log_oom() : 0;
+}
+
+static int build_run(struct build *b)
+{
+	const struct recipe *r = b->recipe;
+	struct atomic_file *outputs[8] = {};
+	_cleanup_free_ char *raw_name = NULL, *manifest_name = NULL;
+	struct boot_files boot = { .builtin_fd = -EBADF, .recipe = r };
+	int k;
+
+	k = manifest_new(r->name, base_name(r->path), r->hash, b->now, &b->manifest);
+	if (k >= 0)
+		k = sha256_new(&b->seed);
+	if (k >= 0)
+		k = sha256_update(b->seed, r->hash, sizeof(r->hash));
+	if (k < 0)
+		return log_oom();
+
+	k = check_payloads(b);
+	if (k < 0)
+		return k;
+	k = add_input(b, "agent", b->agent);
+	if (k < 0)
+		return k;
+
+	raw_name = strjoin(r->name, ".raw");
+	manifest_name = strjoin(r->name, ".manifest.json");
+	if (!raw_name || !manifest_name)
+		return log_oom();
+	k = atomic_file_open(b->dir_fd, raw_name, 0644, &b->raw);
+	if (k < 0)
+		return log_error_errno(k, "cannot create an image in '%s': %m", b->output_dir);
+	temps_add(b->dir_fd, b->raw->tmp);
+	b->raw_path = strjoin(b->output_dir, "/", b->raw->tmp);
+	if (!b->raw_path)
+		return log_oom();
+	if (ftruncate(b->raw->fd, (off_t)r->size) < 0)
+		return log_error_errno(errno, "cannot make a %" PRIu64 " byte image in '%s': %m",
+				       r->size, b->output_dir);
+
+	layout(b);
+	k = write_root(b, &boot);
+	if (k >= 0) {
+		struct boot_file *kernel = NULL, *initrd = NULL;
+		k = boot_files_pick(&boot, r, &kernel, &initrd);
+		if (k >= 0)
+			k = check_initrd(r, initrd, boot.builtin_fd);
+		if (k >= 0)
+			k = write_esp(b, kernel, initrd);
+	}
+	boot_files_done(&boot);
+	if (k < 0)
+		return k;
+
+	_cleanup_free_ char *msg = NULL;
+	k = gpt_write(b->raw_path, r->size, b->disk_uuid, b->slots, ELEMENTSOF(b->slots), &msg);
+	if (k < 0)
+		return log_error_errno(k, "%s", msg);
+	manifest_set_disk(b->manifest, b->disk_uuid, r->size);
+	manifest_add_partition(b->manifest, &b->slots[0], "vfat");
+	manifest_add_partition(b->manifest, &b->slots[1], "ext4");
+
+	/* every format from the raw image, each under its temporary name */
+	unsigned n_out = 0;
+	for (char **f = b->formats; f && *f; f++) {
+		const struct output_format *of = output_format_find(*f);
+		if (!of)
+			return log_error_errno(EINVAL, "unknown format '%s'", *f);
+		if (!of->qemu_format) {
+			k = output_add(b, b->raw, raw_name, of->name);
+			if (k < 0)
+				return k;
+			continue;
+		}
+		_cleanup_free_ char *name = strjoin(r->name, ".", of->ext), *path = NULL;
+		if (!name)
+			return log_oom();
+		struct atomic_file *af;
+		k = atomic_file_open(b->dir_fd, name, 0644, &af);
+		if (k < 0)
+			return log_error_errno(k, "cannot create '%s' in '%s': %m", name,
+					       b->output_dir);
+		outputs[n_out++] = af;
+		temps_add(b->dir_fd, af->tmp);
+		path = strjoin(b->output_dir, "/", af->tmp);
+		if (!path)
+			k = log_oom();
+		struct progress *p = path ? progress_new(of->name, 0) : NULL;
+		if (k >= 0) {
+			k = convert_image(b->raw_path, path, of, &msg);
+			if (k < 0)
+				log_error_errno(k, "%s", msg ? msg : strerror(-k));
+		}
+		progress_done(p);
+		if (k >= 0)
+			k = output_add(b, af, name, of->name);
+		if (k < 0)
+			goto fail;
+	}
+
+	/* all complete: rename into place, the manifest last */
+	for (unsigned i = 0; i < n_out; i++) {
+		k = atomic_file_commit(outputs[i]);
+		if (k < 0) {
+			log_error_errno(k, "cannot finish '%s': %m", outputs[i]->name);
+			goto fail;
+		}
+	}
+	if (strv_contains(b->formats, "raw")) {
+		k = atomic_file_commit(b->raw);
+		if (k < 0) {
+			log_error_errno(k, "cannot finish '%s': %m", raw_name);
+			goto fail;
+		}
+	}
+	k = manifest_write(b->manifest, b->dir_fd, manifest_name);
+	if (k < 0) {
+		log_error_errno(k, "cannot write '%s': %m", manifest_name);
+		goto fail;
+	}
+	for (unsigned i = 0; i < n_out; i++)
+		printf("%s/%s\n", b->output_dir, outputs[i]->name);
+	if (strv_contains(b->formats, "raw"))
+		printf("%s/%s\n", b->output_dir, raw_name);
+	printf("%s/%s\n", b->output_dir, manifest_name);
+	k = 0;
+fail:
+	if (k < 0) /* a manifest means a finished build: never leave one behind a failure */
+		for (char **f = b->formats; f && *f; f++) {
+			const struct output_format *of = output_format_find(*f);
+			_cleanup_free_ char *name = of ? strjoin(r->name, ".", of->ext) : NULL;
+			for (unsigned i = 0; name && i < n_out; i++)
+				if (outputs[i]->committed && streq(outputs[i]->name, name))
+					(void)unlinkat(b->dir_fd, name, 0);
+		}
+	for (unsigned i = 0; i < n_out; i++)
+		atomic_file_free(outputs[i]);
+	return k;
+}
+
+static int help(void)
+{
+	printf("Usage: enlighten build RECIPE [--output-dir DIR] [--format FORMAT]...\n"
+	       "\n"
+	       "Build a bootable disk image from RECIPE: GPT, EFI system partition with\n"
+	       "systemd-boot, ext4 root from the base tarball with the payloads and the\n"
+	       "first-boot agent, without root, mounts or a staging tree.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -o, --output-dir DIR   write the artefacts into DIR (default: .)\n"
+	       "  -f, --format FORMAT    raw, qcow2, vhdx, vhd or vmdk; repeat for more\n"
+	       "                         (default: the recipe's Formats=)\n"
+	       "  -h, --help             show this help\n");
+	return EXIT_OK;
+}
+
+int cmd_build(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "output-dir", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	_cleanup_strv_free_ char **formats = NULL;
+	const char *output_dir = ".";
+	int c;
+
+	while ((c = getopt_long(argc, argv, "o:f:h", options, NULL)) >= 0)
+		switch (c) {
+		case 'o':
+			output_dir = optarg;
+			break;
+		case 'f':
+			if (!output_format_find(optarg)) {
+				log_error("unknown format '%s' (known: raw qcow2 vhdx vhd vmdk)",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			if (!strv_contains(formats, optarg) && strv_extend(&formats, optarg) < 0)
+				return log_oom(), EXIT_USAGE;
+			break;
+		case 'h':
+			return help();
+		default:
+			fprintf(stderr, "Try 'enlighten build --help'.\n");
+			return EXIT_USAGE;
+		}
+	if (optind + 1 != argc) {
+		log_error("build needs exactly one recipe; try 'enlighten build --help'");
+		return EXIT_USAGE;
+	}
+
+	_cleanup_recipe_ struct recipe *r = NULL;
+	_cleanup_free_ char *msg = NULL;
+	int k = recipe_load(argv[optind], &r, &msg);
+	if (k < 0) {
+		if (msg)
+			log_error("%s", msg);
+		else
+			log_error_errno(k, "cannot read recipe '%s': %m", argv[optind]);
+		return EXIT_USAGE;
+	}
+
+	struct build b = { .recipe = r, .output_dir = output_dir, .dir_fd = -EBADF };
+	b.formats = formats ? formats : r->formats;
+
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	uint64_t epoch;
+	if (sde && *sde) {
+		if (parse_u64(sde, 10, &epoch) < 0 || epoch > INT32_MAX) {
+			log_error("SOURCE_DATE_EPOCH='%s' is not a time in seconds", sde);
+			return EXIT_USAGE;
+		}
+		b.now = (time_t)epoch;
+	} else
+		b.now = time(NULL);
+
+	b.agent = r->agent_binary ? strdup(r->agent_binary) : find_agent();
+	if (!b.agent) {
+		log_error("cannot find enlighten-firstboot beside enlighten; set Binary= in [Agent]");
+		return EXIT_NO;
+	}
+	b.unit_template = strjoin(cli_datadir(), "/image/enlighten-firstboot.service.in");
+	if (!b.unit_template)
+		return log_oom(), EXIT_NO;
+
+	b.dir_fd = open(output_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b.dir_fd < 0) {
+		log_error_errno(errno, "cannot open output directory '%s': %m", output_dir);
+		free(b.agent);
+		free(b.unit_template);
+		return EXIT_NO;
+	}
+	signals_install();
+	k = build_run(&b);
+
+	atomic_file_free(b.raw);
+	n_temps = 0;
+	manifest_free(b.manifest);
+	sha256_free(b.seed);
+	free(b.raw_path);
+	free(b.agent);
+	free(b.unit_template);
+	safe_close(b.dir_fd);
+	return k < 0 ? EXIT_NO : EXIT_OK;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * convert.h - output formats: the raw image as is, or converted by qemu-img.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+struct output_format {
+	const char *name;	 /* recipe and --format name */
+	const char *ext;	 /* file name extension */
+	const char *qemu_format; /* qemu-img -O, NULL for raw */
+	const char *options;	 /* qemu-img -o, or NULL */
+	bool reproducible;	 /* same bytes from the same raw image */
+	const char *use;	 /* for docs and --help */
+};
+
+const struct output_format *output_format_find(const char *name);
+
+/* qemu-img convert raw_path -> path (which exists, empty). */
+int convert_image(const char *raw_path, const char *path, const struct output_format *f,
+		  char **reterr_msg);
