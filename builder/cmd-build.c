@@ -31,17 +31,19 @@
 #include "builder/manifest.h"
 #include "builder/recipe.h"
 #include "builder/verbs.h"
+#include "lib/catalog.h"
 #include "lib/cli.h"
 #include "lib/fs.h"
 #include "lib/hash.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/macro.h"
+#include "lib/minisign.h"
+#include "lib/profile.h"
 #include "lib/progress.h"
 #include "lib/string-util.h"
 
 #define BOOT_CANDIDATES_MAX 8
-#define CATALOG_MAX (16 * 1024 * 1024)
 #define BUILTIN_MAX (4 * 1024 * 1024)
 
 /* ---- temporary files removed on a signal -------------------------------- */
@@ -80,6 +82,27 @@ static void signals_install(void)
 	/* past RLIMIT_FSIZE a write fails with EFBIG, and the build cleans up */
 	signal(SIGXFSZ, SIG_IGN);
 }
+
+struct build {
+	struct recipe *recipe;
+	const char *output_dir;
+	int dir_fd;
+	char **formats;
+	time_t now;
+
+	struct atomic_file *raw;
+	char *raw_path;
+	struct image_slot slots[2];
+	char disk_uuid[UUID_STRING_SIZE];
+	struct manifest *manifest;
+	struct sha256 *seed; /* recipe and inputs, for the partition GUIDs */
+	struct profile_set *profile_set;
+	char *profiles_dir;
+	struct catalog *catalog;
+	int repo_fd;
+	char *agent;
+	char *unit_template;
+};
 
 /* ---- boot files taken from the tarball stream ---------------------------- */
 
@@ -199,8 +222,23 @@ static int boot_files_pick(struct boot_files *b, const struct recipe *r, struct 
 	return 0;
 }
 
-static int check_initrd(const struct recipe *r, struct boot_file *ird, int builtin_fd)
+static char *join_words(char *const *l)
 {
+	size_t n = 1;
+	for (char *const *p = l; p && *p; p++)
+		n += strlen(*p) + 2;
+	char *s = calloc(1, n);
+	for (char *const *p = l; s && p && *p; p++) {
+		if (p != l)
+			strcat(s, ", ");
+		strcat(s, *p);
+	}
+	return s;
+}
+
+static int check_initrd(const struct build *b, struct boot_file *ird, int builtin_fd)
+{
+	const struct recipe *r = b->recipe;
 	_cleanup_free_ char *builtin = NULL, *msg = NULL;
 	_cleanup_free_ struct initrd_missing *missing = NULL;
 	size_t n = 0;
@@ -212,28 +250,42 @@ static int check_initrd(const struct recipe *r, struct boot_file *ird, int built
 		lseek(builtin_fd, 0, SEEK_SET);
 		(void)fs_read_fd(builtin_fd, BUILTIN_MAX, &builtin, NULL);
 	}
-	k = initrd_check_drivers(ird->fd, builtin, r->profiles, &missing, &n, &msg);
+	k = initrd_check_drivers(ird->fd, builtin, b->profile_set, r->profiles, &missing, &n, &msg);
 	if (k == -EINVAL)
 		return log_error_errno(k, "recipe '%s': %s in Profiles=", r->path, msg ? msg : "");
 	if (k < 0)
 		return log_error_errno(k, "cannot read initrd '%s' from the base: %s", ird->name,
 				       msg ? msg : strerror(-k));
 	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *hv = join_words(missing[i].hypervisors);
 		if (r->initrd_check == INITRD_CHECK_WARN)
-			log_warning("initrd '%s' lacks storage driver '%s' (profile %s): the image "
-				    "will not boot on %s",
+			log_warning("initrd '%s' lacks boot storage driver '%s' (profile %s): the "
+				    "image will not boot on %s",
 				    ird->name, missing[i].driver, missing[i].profile,
-				    missing[i].hypervisor);
+				    hv && *hv ? hv : missing[i].profile);
 		else
-			log_error("initrd '%s' lacks storage driver '%s' (profile %s): the image "
-				  "would not boot on %s",
-				  ird->name, missing[i].driver, missing[i].profile, missing[i].hypervisor);
+			log_error("initrd '%s' lacks boot storage driver '%s' (profile %s): the "
+				  "image would not boot on %s",
+				  ird->name, missing[i].driver, missing[i].profile,
+				  hv && *hv ? hv : missing[i].profile);
 	}
 	if (n > 0 && r->initrd_check == INITRD_CHECK_YES)
 		return log_error_errno(ENOENT,
 				       "add the drivers to the base's initrd, drop the profiles from "
 				       "Profiles=, or set InitrdCheck=warn in [Base]");
 	return 0;
+}
+
+/* "xxxxxxxx-xxxx-..." -> 16 bytes */
+static int hex_decode_uuid(const char *s, uint8_t out[16])
+{
+	char hex[33];
+	size_t n = 0;
+	for (const char *p = s; *p && n < 32; p++)
+		if (*p != '-')
+			hex[n++] = *p;
+	hex[n] = '\0';
+	return hex_decode(hex, out, 16);
 }
 
 /* ---- inputs --------------------------------------------------------------- */
@@ -282,23 +334,6 @@ static char *find_agent(void)
 	return NULL;
 }
 
-struct build {
-	struct recipe *recipe;
-	const char *output_dir;
-	int dir_fd;
-	char **formats;
-	time_t now;
-
-	struct atomic_file *raw;
-	char *raw_path;
-	struct image_slot slots[2];
-	char disk_uuid[UUID_STRING_SIZE];
-	struct manifest *manifest;
-	struct sha256 *seed; /* recipe and inputs, for the partition GUIDs */
-	int64_t catalog_version;
-	char *agent;
-	char *unit_template;
-};
 
 static int add_input(struct build *b, const char *role, const char *path)
 {
@@ -313,41 +348,39 @@ static int add_input(struct build *b, const char *role, const char *path)
 	return r < 0 ? log_oom() : 0;
 }
 
-/* The payload source: catalog.json and its signature must be there. */
+/* The payload source: a signed catalog, verified with the recipe's key, and
+ * every payload it lists checked for length and sha256. */
 static int check_payloads(struct build *b)
 {
 	const struct recipe *r = b->recipe;
-	_cleanup_close_ int dir = -EBADF;
-	_cleanup_free_ char *buf = NULL, *msg = NULL, *catalog = NULL, *sig = NULL;
-	_cleanup_json_ json_object *j = NULL;
+	_cleanup_free_ char *msg = NULL, *catalog = NULL, *sig = NULL;
+	struct minisign_pubkey pk;
 	int k;
 
-	b->catalog_version = -1;
 	if (!r->payload_source)
 		return 0;
-	dir = open(r->payload_source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
+	b->repo_fd = open(r->payload_source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b->repo_fd < 0)
 		return log_error_errno(errno, "cannot open payload source '%s': %m",
 				       r->payload_source);
-	k = fs_read_file_at(dir, "catalog.json", CATALOG_MAX, &buf, NULL);
+	k = minisign_pubkey_load_at(AT_FDCWD, r->public_key, &pk, &msg);
 	if (k < 0)
-		return log_error_errno(k, "payload source '%s' has no readable catalog.json: %m",
-				       r->payload_source);
-	if (faccessat(dir, "catalog.json.minisig", R_OK, 0) < 0)
-		return log_error_errno(errno,
-				       "payload source '%s' has no catalog.json.minisig; sign the "
-				       "catalog with 'enlighten payload sign'",
-				       r->payload_source);
-	k = json_parse_bounded(buf, strlen(buf), CATALOG_MAX, &j, &msg);
+		return log_error_errno(k, "public key '%s': %s", r->public_key,
+				       msg ? msg : strerror(-k));
+	k = catalog_load_verified(b->repo_fd, &pk, &(struct catalog_load_opts){}, &b->catalog,
+				  &msg);
 	if (k < 0)
-		return log_error_errno(k, "'%s/catalog.json' is not valid JSON: %s",
-				       r->payload_source, msg ? msg : "");
-	int64_t v;
-	if (json_get_int64(j, "version", &v) >= 0)
-		b->catalog_version = v;
+		return log_error_errno(k, "payload source '%s': %s", r->payload_source,
+				       msg ? msg : strerror(-k));
+	for (size_t i = 0; i < b->catalog->n_payloads; i++) {
+		k = catalog_verify_payload(b->repo_fd, &b->catalog->payloads[i], &msg);
+		if (k < 0)
+			return log_error_errno(k, "payload source '%s': %s", r->payload_source,
+					       msg ? msg : strerror(-k));
+	}
 
-	catalog = strjoin(r->payload_source, "/catalog.json");
-	sig = strjoin(r->payload_source, "/catalog.json.minisig");
+	catalog = strjoin(r->payload_source, "/" CATALOG_FILE);
+	sig = strjoin(r->payload_source, "/" CATALOG_SIG_FILE);
 	if (!catalog || !sig)
 		return log_oom();
 	k = add_input(b, "catalog", catalog);
@@ -356,6 +389,26 @@ static int check_payloads(struct build *b)
 	if (k >= 0)
 		k = add_input(b, "public-key", r->public_key);
 	return k;
+}
+
+static int load_profiles(struct build *b)
+{
+	const struct recipe *r = b->recipe;
+	_cleanup_free_ char *msg = NULL;
+	b->profiles_dir = strjoin(cli_datadir(), "/payloads/profiles");
+	if (!b->profiles_dir)
+		return log_oom();
+	int k = profile_set_load(b->profiles_dir, &b->profile_set, &msg);
+	if (k < 0)
+		return log_error_errno(k, "cannot load the profile matrix from '%s': %s",
+				       b->profiles_dir, msg ? msg : strerror(-k));
+	for (char **p = r->profiles; p && *p; p++)
+		if (!profile_set_find(b->profile_set, *p))
+			return log_error_errno(EINVAL,
+					       "recipe '%s': Profiles= names '%s', which is not in "
+					       "the profile matrix '%s'",
+					       r->path, *p, b->profiles_dir);
+	return 0;
 }
 
 static void layout(struct build *b)
@@ -444,15 +497,11 @@ static int write_root(struct build *b, struct boot_files *boot)
 	uuid_derive(seed, "partition-esp", b->slots[0].uuid);
 	uuid_derive(seed, "partition-root", b->slots[1].uuid);
 
-	_cleanup_free_ char *profiles_dir = strjoin(cli_datadir(), "/payloads/profiles");
-	if (!profiles_dir) {
-		ext4_abort(e);
-		return log_oom();
-	}
 	struct inject_opts io = {
-		.payload_source = r->payload_source,
+		.repo_fd = b->repo_fd,
+		.catalog = b->catalog,
 		.public_key = r->public_key,
-		.profiles_dir = profiles_dir,
+		.profiles_dir = b->profiles_dir,
 		.profiles = r->profiles,
 		.agent_binary = b->agent,
 		.agent_unit_template = b->unit_template,
@@ -462,7 +511,6 @@ static int write_root(struct build *b, struct boot_files *boot)
 		.locale = r->locale,
 		.timezone = r->timezone,
 		.image_name = r->name,
-		.catalog_version = b->catalog_version,
 		.source_date_epoch = b->now,
 	};
 	free(msg);
@@ -545,7 +593,9 @@ static int build_run(struct build *b)
 	if (k < 0)
 		return log_oom();
 
-	k = check_payloads(b);
+	k = load_profiles(b);
+	if (k >= 0)
+		k = check_payloads(b);
 	if (k < 0)
 		return k;
 	k = add_input(b, "agent", b->agent);
@@ -573,7 +623,7 @@ static int build_run(struct build *b)
 		struct boot_file *kernel = NULL, *initrd = NULL;
 		k = boot_files_pick(&boot, r, &kernel, &initrd);
 		if (k >= 0)
-			k = check_initrd(r, initrd, boot.builtin_fd);
+			k = check_initrd(b, initrd, boot.builtin_fd);
 		if (k >= 0)
 			k = write_esp(b, kernel, initrd);
 	}
@@ -616,7 +666,10 @@ static int build_run(struct build *b)
 			k = log_oom();
 		struct progress *p = path ? progress_new(of->name, 0) : NULL;
 		if (k >= 0) {
-			k = convert_image(b->raw_path, path, of, &msg);
+			uint8_t uuid[16];
+			(void)hex_decode_uuid(b->disk_uuid, uuid);
+			struct convert_opts co = { .now = b->now, .uuid = uuid };
+			k = convert_image(b->raw_path, path, of, &co, &msg);
 			if (k < 0)
 				log_error_errno(k, "%s", msg ? msg : strerror(-k));
 		}
@@ -731,7 +784,8 @@ int cmd_build(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 
-	struct build b = { .recipe = r, .output_dir = output_dir, .dir_fd = -EBADF };
+	struct build b = { .recipe = r, .output_dir = output_dir, .dir_fd = -EBADF,
+			   .repo_fd = -EBADF };
 	b.formats = formats ? formats : r->formats;
 
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
@@ -769,6 +823,10 @@ int cmd_build(int argc, char *argv[])
 	manifest_free(b.manifest);
 	sha256_free(b.seed);
 	free(b.raw_path);
+	profile_set_free(b.profile_set);
+	free(b.profiles_dir);
+	catalog_free(b.catalog);
+	safe_close(b.repo_fd);
 	free(b.agent);
 	free(b.unit_template);
 	safe_close(b.dir_fd);

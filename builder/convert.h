@@ -17,6 +17,17 @@ struct output_format {
 
 const struct output_format *output_format_find(const char *name);
 
-/* qemu-img convert raw_path -> path (which exists, empty). */
+#include <stdint.h>
+#include <time.h>
+
+/* What makes a converted image the same every time. */
+struct convert_opts {
+	time_t now;		/* stamps written into headers */
+	const uint8_t *uuid;	/* 16 bytes for the formats that carry one */
+};
+
+/* qemu-img convert raw_path -> path (which exists, empty); then, for the
+ * formats whose headers qemu-img stamps with the clock and a random UUID
+ * (the VHD footer), those fields are set from opts. */
 int convert_image(const char *raw_path, const char *path, const struct output_format *f,
-		  char **reterr_msg);
+		  const struct convert_opts *opts, char **reterr_msg);

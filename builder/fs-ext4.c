@@ -196,6 +196,17 @@ static int link_retry(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino
 	return err ? errcode_to_errno(err) : 0;
 }
 
+static int symlink_retry(ext2_filsys fs, ext2_ino_t dir, const char *name, const char *target)
+{
+	errcode_t err = ext2fs_symlink(fs, dir, 0, name, target);
+	if (err == EXT2_ET_DIR_NO_SPACE) {
+		err = ext2fs_expand_dir(fs, dir);
+		if (!err)
+			err = ext2fs_symlink(fs, dir, 0, name, target);
+	}
+	return err ? errcode_to_errno(err) : 0;
+}
+
 static int lookup(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t *ret)
 {
 	errcode_t err = ext2fs_lookup(fs, dir, name, strlen(name), NULL, ret);
@@ -642,14 +653,9 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 				name);
 			return -EINVAL;
 		}
-		errcode_t err = ext2fs_symlink(fs, parent, 0, leaf, target);
-		if (err == EXT2_ET_DIR_NO_SPACE) {
-			err = ext2fs_expand_dir(fs, parent);
-			if (!err)
-				err = ext2fs_symlink(fs, parent, 0, leaf, target);
-		}
-		if (err)
-			return errcode_to_errno(err);
+		r = symlink_retry(fs, parent, leaf, target);
+		if (r < 0)
+			return r;
 		r = lookup(fs, parent, leaf, &ino);
 		if (r < 0)
 			return r;
@@ -924,29 +930,47 @@ int ext4_symlink(struct ext4 *e, const char *path, const char *target)
 		return r;
 	if (lookup(e->fs, parent, leaf, &ino) >= 0)
 		return -EEXIST;
-	errcode_t err = ext2fs_symlink(e->fs, parent, 0, leaf, target);
-	if (err == EXT2_ET_DIR_NO_SPACE) {
-		err = ext2fs_expand_dir(e->fs, parent);
-		if (!err)
-			err = ext2fs_symlink(e->fs, parent, 0, leaf, target);
-	}
-	if (err)
-		return errcode_to_errno(err);
+	r = symlink_retry(e->fs, parent, leaf, target);
+	if (r < 0)
+		return r;
 	r = lookup(e->fs, parent, leaf, &ino);
 	if (r < 0)
 		return r;
 	return inode_set_attrs(e->fs, ino, 0777, 0, 0, e->now);
 }
 
-int ext4_read_file(struct ext4 *e, const char *path, size_t max, char **ret, size_t *ret_size)
+static int lookup_path(struct ext4 *e, const char *path, ext2_ino_t *ret)
 {
-	_cleanup_free_ char *buf = NULL, *data = NULL;
-	ext2_ino_t parent, ino;
+	_cleanup_free_ char *buf = NULL;
+	ext2_ino_t parent;
 	const char *leaf;
 	int r = resolve_parent(e, path, false, &buf, &parent, &leaf, NULL);
 	if (r < 0)
 		return r;
-	r = lookup(e->fs, parent, leaf, &ino);
+	return lookup(e->fs, parent, leaf, ret);
+}
+
+int ext4_file_size(struct ext4 *e, const char *path, uint64_t *ret)
+{
+	ext2_ino_t ino;
+	int r = lookup_path(e, path, &ino);
+	if (r < 0)
+		return r;
+	struct ext2_inode inode;
+	errcode_t err = ext2fs_read_inode(e->fs, ino, &inode);
+	if (err)
+		return errcode_to_errno(err);
+	if (!LINUX_S_ISREG(inode.i_mode))
+		return -EINVAL;
+	*ret = EXT2_I_SIZE(&inode);
+	return 0;
+}
+
+int ext4_read_file(struct ext4 *e, const char *path, size_t max, char **ret, size_t *ret_size)
+{
+	_cleanup_free_ char *data = NULL;
+	ext2_ino_t ino;
+	int r = lookup_path(e, path, &ino);
 	if (r < 0)
 		return r;
 	struct ext2_inode inode;

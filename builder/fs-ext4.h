@@ -59,5 +59,7 @@ int ext4_symlink(struct ext4 *e, const char *path, const char *target);
 
 /* Reads a regular file (symlinks in the path are not followed); -EFBIG past max. */
 int ext4_read_file(struct ext4 *e, const char *path, size_t max, char **ret, size_t *ret_size);
+/* Size of a regular file (symlinks in the path are not followed). */
+int ext4_file_size(struct ext4 *e, const char *path, uint64_t *ret);
 /* Names in a directory, sorted, without "." and "..". */
 int ext4_list_dir(struct ext4 *e, const char *path, char ***ret);

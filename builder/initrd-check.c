@@ -4,8 +4,7 @@
  * by their newc headers, then the main archive through libarchive with any
  * compression filter) and checks the boot-critical storage drivers of each
  * staged profile, as modules or built into the kernel.
- *
- * The driver table stands in for InitrdModules= of the profile matrix.
+ * The drivers are InitrdModules= of the profile matrix (lib/profile.h).
  */
 #define _GNU_SOURCE
 #include <archive.h>
@@ -19,28 +18,12 @@
 
 #include "builder/initrd-check.h"
 #include "lib/macro.h"
+#include "lib/profile.h"
 #include "lib/string-util.h"
 
 #define INITRD_MAX (1024ULL * 1024 * 1024)
 #define BUILTIN_MAX (4 * 1024 * 1024)
 #define NAMES_MAX 200000
-
-static const struct {
-	const char *profile;
-	const char *hypervisor;
-	const char *drivers[4];
-} profile_drivers[] = {
-	{ "hyperv-guest", "Hyper-V", { "hv_vmbus", "hv_storvsc" } },
-	{ "xen-hvm", "Xen (HVM)", { "xen_blkfront" } },
-	{ "xen-pvh", "Xen (PVH)", { "xen_blkfront" } },
-	{ "xen-pv", "Xen (PV)", { "xen_blkfront" } },
-	{ "kvm-guest", "KVM", { "virtio_pci", "virtio_blk", "virtio_scsi" } },
-	{ "vmware-guest", "VMware", { "vmw_pvscsi" } },
-	{ "metal", "bare metal", {} },
-	{ "hyperv-root", "bare metal (Hyper-V root)", {} },
-	{ "xen-dom0", "bare metal (Xen dom0)", {} },
-	{ "generic-guest", "other hypervisors", {} },
-};
 
 struct names {
 	char **modules;
@@ -250,58 +233,70 @@ int initrd_list_modules(int fd, char ***ret, char **reterr_msg)
 	return 0;
 }
 
-int initrd_check_drivers(int fd, const char *builtin, char *const *profiles,
-			 struct initrd_missing **ret, size_t *ret_n, char **reterr_msg)
+static char *normalise(const char *driver)
+{
+	char *n = strdup(driver);
+	for (char *p = n; p && *p; p++)
+		if (*p == '-')
+			*p = '_';
+	return n;
+}
+
+int initrd_check_drivers(int fd, const char *builtin, const struct profile_set *set,
+			 char *const *profiles, struct initrd_missing **ret, size_t *ret_n,
+			 char **reterr_msg)
 {
 	struct names s = {};
 	struct initrd_missing *missing = NULL;
 	size_t n_missing = 0;
 	int r;
 
-	for (char *const *p = profiles; p && *p; p++) {
-		bool known = false;
-		for (size_t i = 0; i < ELEMENTSOF(profile_drivers); i++)
-			known = known || streq(profile_drivers[i].profile, *p);
-		if (!known) {
+	for (char *const *p = profiles; p && *p; p++)
+		if (!profile_set_find(set, *p)) {
 			if (reterr_msg && asprintf(reterr_msg, "unknown profile '%s'", *p) < 0)
 				*reterr_msg = NULL;
 			return -EINVAL;
 		}
-	}
 
 	r = read_initrd(fd, &s, reterr_msg);
 	if (r < 0) {
 		names_done(&s);
 		return r;
 	}
-	for (size_t i = 0; i < ELEMENTSOF(profile_drivers); i++) {
-		if (profiles && *profiles && !strv_contains(profiles, profile_drivers[i].profile))
+	for (size_t i = 0; i < profile_set_size(set); i++) {
+		const struct profile *p = profile_set_get(set, i);
+		if (profiles && *profiles && !strv_contains(profiles, profile_name(p)))
 			continue;
-		for (size_t j = 0; j < ELEMENTSOF(profile_drivers[i].drivers); j++) {
-			const char *d = profile_drivers[i].drivers[j];
-			if (!d)
+		for (char *const *d = profile_get(p, PROFILE_LINUX_INITRD_MODULES); *d; d++) {
+			_cleanup_free_ char *want = normalise(*d);
+			if (!want) {
+				r = -ENOMEM;
 				break;
-			bool found = builtin_has(builtin, d) || builtin_has(s.builtin, d);
+			}
+			bool found = builtin_has(builtin, want) || builtin_has(s.builtin, want);
 			for (size_t k = 0; !found && k < s.n; k++)
-				found = streq(s.modules[k], d);
+				found = streq(s.modules[k], want);
 			if (found)
 				continue;
 			struct initrd_missing *m =
 				reallocarray(missing, n_missing + 1, sizeof(*missing));
 			if (!m) {
-				free(missing);
-				names_done(&s);
-				return -ENOMEM;
+				r = -ENOMEM;
+				break;
 			}
 			missing = m;
 			missing[n_missing++] = (struct initrd_missing){
-				.driver = d,
-				.profile = profile_drivers[i].profile,
-				.hypervisor = profile_drivers[i].hypervisor,
+				.driver = *d,
+				.profile = profile_name(p),
+				.hypervisors = profile_get(p, PROFILE_MATCH_HYPERVISOR),
 			};
 		}
 	}
 	names_done(&s);
+	if (r < 0) {
+		free(missing);
+		return r;
+	}
 	*ret = missing;
 	*ret_n = n_missing;
 	return 0;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "builder/inject.h"
+#include "lib/catalog.h"
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/macro.h"
@@ -150,14 +151,14 @@ static int inject_unit(struct ext4 *e, const struct inject_opts *o, char **reter
 		return msg(reterr_msg, r, "cannot read '%s': %s", o->agent_unit_template,
 			   strerror(-r));
 
-	/* @sbindir@ -> /usr/sbin, where the agent goes in the image */
+	/* @sbindir@ or %SBINDIR% -> /usr/sbin, where the agent goes in the image */
 	size_t cap = strlen(tmpl) * 2 + 1;
 	_cleanup_free_ char *unit = malloc(cap);
 	if (!unit)
 		return -ENOMEM;
 	char *w = unit;
 	for (const char *p = tmpl; *p;) {
-		if (startswith(p, "@sbindir@")) {
+		if (startswith(p, "@sbindir@") || startswith(p, "%SBINDIR%")) {
 			w = stpcpy(w, "/usr/sbin");
 			p += strlen("@sbindir@");
 		} else
@@ -170,6 +171,55 @@ static int inject_unit(struct ext4 *e, const struct inject_opts *o, char **reter
 	r = ext4_symlink(e, IMAGE_UNIT_WANTS, "/" IMAGE_UNIT);
 	if (r < 0 && r != -EEXIST)
 		return msg(reterr_msg, r, "cannot enable the agent's unit: %s", strerror(-r));
+	return 0;
+}
+
+static bool staged(const struct catalog_payload *p, char *const *profiles)
+{
+	if (!streq(p->os, "linux"))
+		return false;
+	if (!profiles || !*profiles)
+		return true;
+	for (char **q = p->profiles; q && *q; q++)
+		if (strv_contains(profiles, *q))
+			return true;
+	return false;
+}
+
+/* The local repository: the signed catalog as is, and the Linux payloads of
+ * the staged profiles at their catalog paths (already verified). */
+static int inject_repo(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
+{
+	static const char *const files[] = { CATALOG_FILE, CATALOG_SIG_FILE };
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		_cleanup_close_ int fd = fs_open_beneath(o->repo_fd, files[i], O_RDONLY, 0);
+		_cleanup_free_ char *dest = strjoin(IMAGE_REPO_DIR "/", files[i]);
+		if (!dest)
+			return -ENOMEM;
+		if (fd < 0)
+			return msg(reterr_msg, fd, "cannot open '%s' of the payload source: %s",
+				   files[i], strerror(-fd));
+		int r = ext4_write_file_fd(e, dest, fd, 0644);
+		if (r < 0)
+			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
+				   strerror(-r));
+	}
+	for (size_t i = 0; i < o->catalog->n_payloads; i++) {
+		const struct catalog_payload *p = &o->catalog->payloads[i];
+		if (!staged(p, o->profiles))
+			continue;
+		_cleanup_close_ int fd = fs_open_beneath(o->repo_fd, p->path, O_RDONLY, 0);
+		_cleanup_free_ char *dest = strjoin(IMAGE_REPO_DIR "/", p->path);
+		if (!dest)
+			return -ENOMEM;
+		if (fd < 0)
+			return msg(reterr_msg, fd, "cannot open payload '%s': %s", p->path,
+				   strerror(-fd));
+		int r = ext4_write_file_fd(e, dest, fd, 0644);
+		if (r < 0)
+			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
+				   strerror(-r));
+	}
 	return 0;
 }
 
@@ -186,8 +236,7 @@ static int inject_build_info(struct ext4 *e, const struct inject_opts *o, char *
 	json_object_object_add(j, "tool", json_object_new_string("enlighten " VERSION));
 	json_object_object_add(j, "agent_version", json_object_new_string(VERSION));
 	json_object_object_add(j, "catalog_version",
-			       o->catalog_version >= 0 ? json_object_new_int64(o->catalog_version) :
-							 NULL);
+			       o->catalog ? json_object_new_int64((int64_t)o->catalog->version) : NULL);
 	for (char *const *p = o->profiles; p && *p; p++)
 		json_object_array_add(profiles, json_object_new_string(*p));
 	json_object_object_add(j, "profiles", profiles);
@@ -204,12 +253,8 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 	unsigned files = 0;
 	int r;
 
-	if (o->payload_source) {
-		_cleanup_close_ int fd = open(o->payload_source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			return msg(reterr_msg, -errno, "cannot open payload source '%s': %m",
-				   o->payload_source);
-		r = copy_tree(e, fd, o->payload_source, IMAGE_REPO_DIR, 0, &files, reterr_msg);
+	if (o->catalog) {
+		r = inject_repo(e, o, reterr_msg);
 		if (r < 0)
 			return r;
 		const char *b = strrchr(o->public_key, '/');

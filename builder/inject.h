@@ -10,9 +10,12 @@
 
 #include "builder/fs-ext4.h"
 
+struct catalog;
+
 struct inject_opts {
-	const char *payload_source; /* directory with catalog.json(.minisig), or NULL */
-	const char *public_key;     /* NULL when no payloads */
+	int repo_fd;		       /* the payload source directory, or -EBADF */
+	const struct catalog *catalog; /* verified; its payloads are staged */
+	const char *public_key;	       /* NULL when no payloads */
 	const char *profiles_dir;   /* the profile matrix, or NULL */
 	char *const *profiles;      /* staged profiles, NULL: all */
 	const char *agent_binary;
@@ -21,7 +24,6 @@ struct inject_opts {
 	const char *esp_partuuid;
 	const char *hostname, *locale, *timezone; /* each may be NULL */
 	const char *image_name;
-	int64_t catalog_version; /* -1: none */
 	int64_t source_date_epoch;
 };
 

@@ -132,8 +132,8 @@ static int parse_path(struct parse_ctx *c, const char *value, void *field)
 		return ctx_fail(c, "empty path");
 	if (!string_is_safe(value))
 		return ctx_fail(c, "path '%s' has control characters", value);
-	char *d = value[0] == '/' ? strdup(value) :
-				    strjoin(c->stack[c->depth - 1]->dir, "/", value);
+	const char *dir = c->stack[c->depth - 1]->dir;
+	char *d = value[0] == '/' || streq(dir, ".") ? strdup(value) : strjoin(dir, "/", value);
 	if (!d)
 		return -ENOMEM;
 	free(*s);

@@ -14,6 +14,8 @@ struct verb {
 
 int cmd_help(int argc, char *argv[]);
 int cmd_payload(int argc, char *argv[]);
+int cmd_build(int argc, char *argv[]);
+int cmd_inspect(int argc, char *argv[]);
 
 /* `enlighten payload` subverbs (table in builder/cmd-payload.c). */
 int cmd_payload_keygen(int argc, char *argv[]);
@@ -25,8 +27,6 @@ int cmd_payload_list(int argc, char *argv[]);
 int cmd_fetch(int argc, char *argv[]);
 int cmd_portal(int argc, char *argv[]);
 int cmd_wim(int argc, char *argv[]);
-int cmd_build(int argc, char *argv[]);
-int cmd_inspect(int argc, char *argv[]);
 
 /* The table, for `enlighten help`. */
 extern const struct verb enlighten_verbs[];
