@@ -631,6 +631,8 @@ int inf_driver_info(const struct inf *inf, struct inf_driver **ret, char **reter
 				return errmsg_set(reterr_msg, -EBADMSG,
 						  "line %u: DriverVer must be 'MM/DD/YYYY,w.x.y.z'",
 						  l->line);
+			free(d->driver_date); /* the last DriverVer wins */
+			free(d->driver_version);
 			d->driver_date = strdup(l->values[0]);
 			d->driver_version = strdup(l->values[1]);
 			if (!d->driver_date || !d->driver_version)
