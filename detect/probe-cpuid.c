@@ -24,6 +24,7 @@
 #define LEAF_HV_FIRST 0x40000000u
 #define LEAF_HV_LAST 0x40010000u
 #define LEAF_HV_STEP 0x100u
+#define JUNK_SHOWN 4 /* unprintable signatures quoted in evidence */
 
 /* Hyper-V TLFS; Linux include/asm-generic/hyperv-tlfs.h and
  * arch/x86/include/asm/hyperv-tlfs.h name the same bits. */
@@ -152,6 +153,7 @@ static void run(struct probe_ctx *ctx)
 {
 	struct signals *s = ctx->sig;
 	uint32_t r[4];
+	unsigned junk = 0;
 
 	if (!cpuid_get(ctx, 1, 0, r)) {
 		evidence_add(ctx, "cpuid", "not available (another root, or not x86)");
@@ -170,14 +172,18 @@ static void run(struct probe_ctx *ctx)
 		if (!(r[1] | r[2] | r[3]))
 			continue;
 		if (!signature_text(r, text)) {
-			evidence_add(
-				ctx, "cpuid",
-				"0x%08x EBX 0x%08x ECX 0x%08x EDX 0x%08x: not a signature, ignored",
-				leaf, r[1], r[2], r[3]);
+			if (++junk <= JUNK_SHOWN)
+				evidence_add(
+					ctx, "cpuid",
+					"0x%08x EBX 0x%08x ECX 0x%08x EDX 0x%08x: not a signature",
+					leaf, r[1], r[2], r[3]);
 			continue;
 		}
 		record_signature(ctx, leaf, r, text);
 	}
+	if (junk > JUNK_SHOWN)
+		evidence_add(ctx, "cpuid", "%u more vendor leaves without a signature",
+			     junk - JUNK_SHOWN);
 	if (s->n_sigs == 0)
 		evidence_add(ctx, "cpuid", "no vendor signature in 0x%08x..0x%08x", LEAF_HV_FIRST,
 			     LEAF_HV_LAST);

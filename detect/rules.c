@@ -69,7 +69,7 @@ static bool rule_xen_dom0_firmware(const struct signals *s, struct outcome *o)
 {
 	if (!xen_present(s) || s->xen_caps || s->xen_features_read || cpuid_hv(s) == HV_XEN)
 		return false;
-	if (!s->dmi[DMI_SYS_VENDOR] || s->dmi_hv == HV_XEN || s->sys_guest_type == XEN_MODE_HVM)
+	if (!s->dmi[DMI_SYS_VENDOR] || s->dmi_hv != HV_NONE || s->sys_guest_type == XEN_MODE_HVM)
 		return false;
 	*o = (struct outcome){ HV_XEN, ROLE_DOM0, s->sys_guest_type ?: XEN_MODE_PV };
 	return true;
