@@ -31,13 +31,6 @@ static int help(void)
 	return EXIT_OK;
 }
 
-static bool payload_selected(const struct catalog_payload *p, const char *profile, const char *os)
-{
-	if (os && !streq(p->os, os))
-		return false;
-	return !profile || strv_contains(p->profiles, profile);
-}
-
 int cmd_fetch(int argc, char *argv[])
 {
 	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
@@ -50,7 +43,7 @@ int cmd_fetch(int argc, char *argv[])
 	_cleanup_(portal_client_done) struct portal_client pc = PORTAL_CLIENT_INIT;
 	const char *profile = NULL, *os = NULL, *dest = NULL;
 	bool all = false;
-	int c, r;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
 		switch (c) {
@@ -69,13 +62,8 @@ int cmd_fetch(int argc, char *argv[])
 			dest = optarg;
 			continue;
 		}
-		r = portal_client_option(&pc, c, optarg);
-		if (r < 0)
+		if (portal_client_option(&pc, c, optarg, "fetch") < 0)
 			return EXIT_USAGE;
-		if (r == 0) {
-			fprintf(stderr, "Try 'enlighten fetch --help'.\n");
-			return EXIT_USAGE;
-		}
 	}
 	if (optind < argc) {
 		log_error("unexpected argument '%s'", argv[optind]);
@@ -98,15 +86,10 @@ int cmd_fetch(int argc, char *argv[])
 	if (portal_client_catalog(&pc) < 0)
 		return EXIT_NO;
 
-	const struct catalog *cat = pc.catalog;
-	_cleanup_free_ const struct catalog_payload **sel =
-		calloc(cat->n_payloads ? cat->n_payloads : 1, sizeof(*sel));
-	size_t n = 0;
-	if (!sel)
-		return log_oom(), EXIT_USAGE;
-	for (size_t i = 0; i < cat->n_payloads; i++)
-		if (payload_selected(&cat->payloads[i], profile, os))
-			sel[n++] = &cat->payloads[i];
+	_cleanup_free_ const struct catalog_payload **sel = NULL;
+	size_t n;
+	if (portal_client_select(&pc, profile, os, &sel, &n) < 0)
+		return EXIT_USAGE;
 	if (n == 0) {
 		log_error("the catalog has no payload for %s%s%s%s", profile ? "profile '" : "all",
 			  profile ?: "", profile ? "'" : "",

@@ -17,6 +17,7 @@ const struct verb enlighten_verbs[] = {
 	{ "help", "show the verbs and what they do", cmd_help },
 	{ "payload", "make, sign and check payload catalogs", cmd_payload },
 	{ "fetch", "download verified payloads from a portal", cmd_fetch },
+	{ "install", "fetch and activate what this system needs from a portal", cmd_install },
 	{ "portal", "publish the download portal (signed catalog, payloads, page)", cmd_portal },
 	{ "wim", "stage drivers, unattend and boot-critical storage into an install.wim", cmd_wim },
 	{ "build", "build a disk image from a recipe", cmd_build },

@@ -33,7 +33,7 @@ static int parse_long_opt(const char *name, const char *arg, uint64_t min, uint6
 	return 0;
 }
 
-int portal_client_option(struct portal_client *pc, int c, const char *arg)
+int portal_client_option(struct portal_client *pc, int c, const char *arg, const char *verb)
 {
 	long v;
 	int r = 0;
@@ -57,20 +57,20 @@ int portal_client_option(struct portal_client *pc, int c, const char *arg)
 		break;
 	case 0x103:
 		pc->fetch.allow_http = true;
-		return 1;
+		break;
 	case 0x104:
 		pc->allow_expired = true;
-		return 1;
+		break;
 	case 0x105:
 		pc->fetch.cainfo = arg;
-		return 1;
+		break;
 	case 0x106:
 		r = parse_long_opt("jobs", arg, 1, 64, &v);
 		pc->fetch.jobs = (unsigned)v;
 		break;
 	case 0x107:
 		pc->state_dir = arg;
-		return 1;
+		break;
 	case 0x108:
 		r = parse_long_opt("connect-timeout", arg, 1, 3600, &v);
 		pc->fetch.connect_timeout_s = v;
@@ -88,11 +88,12 @@ int portal_client_option(struct portal_client *pc, int c, const char *arg)
 		pc->fetch.retries = (int)v;
 		break;
 	default:
-		return 0;
+		fprintf(stderr, "Try 'enlighten %s --help'.\n", verb);
+		return -EINVAL;
 	}
 	if (r == -ENOMEM)
 		return log_oom();
-	return r < 0 ? r : 1;
+	return r;
 }
 
 int portal_client_ready(struct portal_client *pc)
@@ -126,8 +127,12 @@ static int keys_load(struct portal_client *pc, struct minisign_pubkey **ret, siz
 			if (strv_extend(&files, *k) < 0)
 				return log_oom();
 	} else {
+		const char *dir = pc->keys_dir ? pc->keys_dir : PORTAL_KEYS_DIR;
+		_cleanup_free_ char *pattern = strjoin(dir, "/*.pub");
 		glob_t g = {};
-		if (glob(PORTAL_KEYS_DIR "/*.pub", 0, NULL, &g) == 0)
+		if (!pattern)
+			return log_oom();
+		if (glob(pattern, 0, NULL, &g) == 0)
 			for (size_t i = 0; i < g.gl_pathc; i++)
 				if (strv_extend(&files, g.gl_pathv[i]) < 0) {
 					globfree(&g);
@@ -139,7 +144,7 @@ static int keys_load(struct portal_client *pc, struct minisign_pubkey **ret, siz
 		return log_error_errno(ENOKEY,
 				       "no trusted key: put the vendor's public key in '%s/' or "
 				       "give --pubkey FILE",
-				       PORTAL_KEYS_DIR);
+				       pc->keys_dir ? pc->keys_dir : PORTAL_KEYS_DIR);
 	keys = calloc(strv_length(files), sizeof(*keys));
 	if (!keys)
 		return log_oom();
@@ -253,6 +258,25 @@ int portal_client_catalog(struct portal_client *pc)
 				       why ? why : "cannot record the catalog version");
 	log_debug("catalog version %" PRIu64 " from '%s', %zu payloads", c->version, pc->mirrors[m],
 		  c->n_payloads);
+	return 0;
+}
+
+int portal_client_select(struct portal_client *pc, const char *profile, const char *os,
+			 const struct catalog_payload ***ret, size_t *ret_n)
+{
+	const struct catalog *c = pc->catalog;
+	const struct catalog_payload **sel = calloc(c->n_payloads + 1, sizeof(*sel));
+	size_t n = 0;
+
+	if (!sel)
+		return log_oom();
+	for (size_t i = 0; i < c->n_payloads; i++) {
+		const struct catalog_payload *p = &c->payloads[i];
+		if ((!os || streq(p->os, os)) && (!profile || strv_contains(p->profiles, profile)))
+			sel[n++] = p;
+	}
+	*ret = sel;
+	*ret_n = n;
 	return 0;
 }
 

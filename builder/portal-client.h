@@ -19,7 +19,8 @@
 
 struct portal_client {
 	char **mirrors;   /* --portal first, then each --mirror */
-	char **pubkeys;   /* --pubkey files; none: PORTAL_KEYS_DIR/ *.pub */
+	char **pubkeys;   /* --pubkey files; none: keys_dir/ *.pub */
+	const char *keys_dir; /* NULL: PORTAL_KEYS_DIR */
 	const char *state_dir;
 	bool allow_expired;
 	struct fetch_opts fetch;
@@ -61,9 +62,9 @@ struct portal_client {
 	"      --speed-time SEC      ... for SEC seconds in a row (default: 30)\n"                  \
 	"      --retries N           attempts after the first for each file (default: 4)\n"
 
-/* Handles one of PORTAL_CLIENT_OPTIONS: 1 if c was one, 0 if not, -EINVAL
- * (logged) for a bad value. */
-int portal_client_option(struct portal_client *pc, int c, const char *arg);
+/* Handles one of PORTAL_CLIENT_OPTIONS for VERB; -EINVAL (logged) for a bad
+ * value or an option that is not one of them. */
+int portal_client_option(struct portal_client *pc, int c, const char *arg, const char *verb);
 
 /* Checks that a portal was given and the URLs are allowed (logged). */
 int portal_client_ready(struct portal_client *pc);
@@ -72,6 +73,11 @@ int portal_client_ready(struct portal_client *pc);
  * verifies them with the pinned keys, checks expiry and rollback, records
  * the version seen. Logs what went wrong. */
 int portal_client_catalog(struct portal_client *pc);
+
+/* The trusted catalog's payloads for profile (NULL: all) and os (NULL:
+ * any), as a malloc'ed array of pointers into it. */
+int portal_client_select(struct portal_client *pc, const char *profile, const char *os,
+			 const struct catalog_payload ***ret, size_t *ret_n);
 
 /* Fetches the selected payloads (NULL-terminated array of pointers into
  * pc->catalog) into dest, then writes the catalog and its signature there.

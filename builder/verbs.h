@@ -25,6 +25,7 @@ int cmd_payload_index(int argc, char *argv[]);
 int cmd_payload_list(int argc, char *argv[]);
 
 int cmd_fetch(int argc, char *argv[]);
+int cmd_install(int argc, char *argv[]);
 int cmd_portal(int argc, char *argv[]);
 int cmd_wim(int argc, char *argv[]);
 

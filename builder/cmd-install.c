@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd-install.c - `enlighten install`: on a running system, detect where it
+ * runs, fetch what that profile needs from the portal into the local
+ * repository (/var/lib/enlighten/repo: the signed catalog and the verified
+ * payloads at their paths), then activate it with the first-boot agent.
+ *
+ * The portal only replaces the image's repository as the package source:
+ * planning, the transaction, the state record and the report are the
+ * agent's (lib/plan.h, lib/apply.h, lib/state.h through
+ * enlighten-firstboot), so the next boot's agent finds the system converged
+ * and agrees with what install did.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builder/portal-client.h"
+#include "builder/verbs.h"
+#include "firstboot/config.h"
+#include "firstboot/sources.h"
+#include "lib/cli.h"
+#include "lib/log.h"
+#include "lib/macro.h"
+#include "lib/spawn.h"
+#include "lib/string-util.h"
+
+#ifndef SBINDIR
+#define SBINDIR "/usr/sbin"
+#endif
+#define AGENT "enlighten-firstboot"
+
+static int help(void)
+{
+	printf("Usage: enlighten install --portal URL [--mirror URL]... [--dry-run] [--root DIR]\n"
+	       "                         [--profile P] [OPTIONS...]\n"
+	       "\n"
+	       "Detect the hypervisor, fetch the integration components its profile needs from\n"
+	       "the portal (verified against the signed catalog) into the local repository, and\n"
+	       "activate them as the first-boot agent does.\n"
+	       "\n"
+	       "Options:\n"
+	       "      --dry-run             fetch and verify, print the plan, activate nothing\n"
+	       "      --root DIR            act on the system tree under DIR instead of /\n"
+	       "      --profile P           install profile P whatever is "
+	       "detected\n" PORTAL_CLIENT_HELP "  -h, --help                show this help\n"
+	       "\n"
+	       "Public keys default to ROOT/etc/enlighten/keys/*.pub and the catalog state to\n"
+	       "ROOT/var/lib/enlighten.\n");
+	return EXIT_OK;
+}
+
+/* Runs the agent on root; its exit status is ours. */
+static int agent_run(const char *root, const char *profile, bool plan)
+{
+	char *argv[8];
+	size_t n = 0;
+	struct spawn_opts so = { .stdin_fd = -1,
+				 .stdout_fd = STDOUT_FILENO,
+				 .inherit_stderr = true };
+	struct spawn_result res = {};
+	int r;
+
+	argv[n++] = (char *)AGENT;
+	argv[n++] = (char *)"--root";
+	argv[n++] = (char *)root;
+	if (profile) {
+		argv[n++] = (char *)"--profile";
+		argv[n++] = (char *)profile;
+	}
+	if (plan)
+		argv[n++] = (char *)"--plan";
+	argv[n] = NULL;
+
+	fflush(stdout);
+	r = spawn_run(argv, &so, &res);
+	if (r == -ENOENT) { /* not in PATH: where make install put it */
+		argv[0] = (char *)SBINDIR "/" AGENT;
+		r = spawn_run(argv, &so, &res);
+	}
+	if (r < 0)
+		return log_error_errno(r, "cannot run '%s': %m", AGENT), EXIT_USAGE;
+	int status = res.exit_status;
+	spawn_result_done(&res);
+	if (status > EXIT_USAGE)
+		return log_error("'%s' failed with status %d", AGENT, status), EXIT_NO;
+	return status;
+}
+
+/* The profile to install: --profile, else what the agent's configuration
+ * forces (firstboot.conf, kernel command line), else the detector's. */
+static int profile_choose(int root_fd, const char *root, const char *arg_profile, char **ret,
+			  bool *ret_disabled)
+{
+	_cleanup_(fb_config_done) struct fb_config cfg = {};
+	_cleanup_(fb_verdict_done) struct fb_verdict v = {};
+	_cleanup_free_ char *why = NULL;
+	int r;
+
+	*ret_disabled = false;
+	if (arg_profile) {
+		*ret = strdup(arg_profile);
+		return *ret ? 0 : log_oom();
+	}
+	r = fb_config_load(root_fd, &cfg, &why);
+	if (r >= 0)
+		r = fb_config_cmdline(root_fd, &cfg, &why);
+	if (r < 0)
+		return log_error_errno(r, "%s", why ? why : "cannot read the configuration: %m");
+	if (cfg.disable) {
+		log_notice("disabled by %s; nothing done", cfg.disable_source);
+		*ret_disabled = true;
+		return 0;
+	}
+	if (cfg.profile) {
+		log_info("profile '%s' from %s", cfg.profile, cfg.profile_source);
+		*ret = TAKE_PTR(cfg.profile);
+		return 0;
+	}
+	r = fb_detect(streq(root, "/") ? NULL : root, NULL, &v, &why);
+	if (r < 0)
+		return log_error_errno(r, "%s", why ? why : "detection failed: %m");
+	if (!v.profile)
+		return log_error_errno(ENOENT,
+				       "the detector names no profile (hypervisor '%s', role "
+				       "'%s'); choose one with --profile",
+				       v.hypervisor, v.role);
+	log_info("detected hypervisor '%s', role '%s': profile '%s'", v.hypervisor, v.role,
+		 v.profile);
+	*ret = TAKE_PTR(v.profile);
+	return 0;
+}
+
+int cmd_install(int argc, char *argv[])
+{
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "dry-run", no_argument, NULL, 'n' },
+						 { "root", required_argument, NULL, 'r' },
+						 { "profile", required_argument, NULL, 'p' },
+						 PORTAL_CLIENT_OPTIONS,
+						 {} };
+	_cleanup_(portal_client_done) struct portal_client pc = PORTAL_CLIENT_INIT;
+	_cleanup_free_ char *root = NULL, *profile = NULL, *keys = NULL, *state = NULL,
+			    *repo = NULL;
+	const char *arg_root = "/", *arg_profile = NULL;
+	bool dry_run = false, disabled;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'h':
+			return help();
+		case 'n':
+			dry_run = true;
+			continue;
+		case 'r':
+			arg_root = optarg;
+			continue;
+		case 'p':
+			arg_profile = optarg;
+			continue;
+		}
+		if (portal_client_option(&pc, c, optarg, "install") < 0)
+			return EXIT_USAGE;
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	root = realpath(arg_root, NULL);
+	if (!root)
+		return log_error_errno(errno, "cannot open the root '%s': %m", arg_root),
+		       EXIT_USAGE;
+	_cleanup_close_ int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return log_error_errno(errno, "cannot open the root '%s': %m", root), EXIT_USAGE;
+	const char *prefix = streq(root, "/") ? "" : root;
+	keys = strjoin(prefix, "/" FIRSTBOOT_KEYS);
+	state = strjoin(prefix, "/var/lib/enlighten");
+	repo = strjoin(prefix, "/" FIRSTBOOT_REPO);
+	if (!keys || !state || !repo)
+		return log_oom(), EXIT_USAGE;
+	if (!pc.keys_dir)
+		pc.keys_dir = keys;
+	if (!pc.state_dir)
+		pc.state_dir = state;
+	if (portal_client_ready(&pc) < 0)
+		return EXIT_USAGE;
+
+	r = profile_choose(root_fd, root, arg_profile, &profile, &disabled);
+	if (r < 0)
+		return EXIT_USAGE;
+	if (disabled)
+		return EXIT_OK;
+
+	if (portal_client_catalog(&pc) < 0)
+		return EXIT_NO;
+	_cleanup_free_ const struct catalog_payload **sel = NULL;
+	size_t n;
+	if (portal_client_select(&pc, profile, "linux", &sel, &n) < 0)
+		return EXIT_USAGE;
+	log_info("profile '%s': %zu package(s) from the portal", profile, n);
+	if (portal_client_fetch(&pc, sel, n, repo) < 0)
+		return EXIT_NO;
+
+	/* the agent again, with the portal's packages in its repository; it
+	 * detects as we did unless the profile came from --profile */
+	return agent_run(root, arg_profile, dry_run);
+}

@@ -1,0 +1,54 @@
+#!/bin/sh
+# t6005-install.sh - `enlighten install --portal URL` on a system tree: the
+# profile's packages come from the portal (nginx, https) into the local
+# repository, verified; the first-boot agent's engine activates them and
+# records state, so the agent then finds nothing to do; --dry-run prints
+# the plan and activates nothing.
+. "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
+. "$ENLIGHTEN_SRCDIR/tests/fixtures/firstboot/lib.sh"
+. "$ENLIGHTEN_SRCDIR/tests/cli/portal.sh"
+
+fb_fixture || skip_all "cannot build the payload fixture (rpmbuild, gpg)"
+enlighten portal publish --key "$FB_FX/keys/test.key" --out portal "$FB_FX/repo" >/dev/null ||
+	{ echo "Bail out! publish failed"; exit 1; }
+portal_nginx "$TEST_DIR/portal"
+fb_root r >/dev/null 2>&1 || skip_all "cannot make a test root"
+rm -rf r/var/lib/enlighten/repo # the image has no repository: the portal is the source
+P="--portal $NGINX_HTTPS --cacert $TEST_DIR/tls/cert.pem"
+
+exits 2 "install without a portal" enlighten install --root r
+ok "install --dry-run" enlighten install $P --root r --profile kvm-guest --dry-run
+like "... fetches the profile's packages, verified" "$(last_output)" \
+	"fetched  linux/enlighten-ic-kvm-guest-.*sha256 ok"
+like "... prints the plan" "$(last_output)" '"profile": "kvm-guest"'
+like "... which installs the profile's package from the repository" "$(last_output)" \
+	'"path": "var/lib/enlighten/repo/linux/enlighten-ic-kvm-guest'
+is "... installs nothing" "$(fb_packages r)" ""
+ok "... records no state" test ! -e r/var/lib/enlighten/state.json
+
+ok "install --profile kvm-guest" enlighten install $P --root r --profile kvm-guest
+like "... uses the verified packages from the dry run" "$(last_output)" \
+	"present  linux/enlighten-ic-kvm-guest-.*sha256 ok"
+like "... the agent's summary" "$(last_output)" "profile=kvm-guest changed=yes"
+like "... the package is installed" "$(fb_packages r)" "enlighten-ic-kvm-guest"
+like "... state recorded as first boot does" "$(cat r/var/lib/enlighten/state.json)" \
+	'"profile": "kvm-guest"'
+ok "... the repository has the signed catalog" \
+	cmp portal/catalog.json r/var/lib/enlighten/repo/catalog.json
+like "... the catalog version is remembered" "$(cat r/var/lib/enlighten/portal-state.json)" \
+	'"version": 1'
+ok "the agent agrees afterwards" enlighten-firstboot --root r --profile kvm-guest
+like "... nothing to change" "$(last_output)" "profile=kvm-guest changed=no"
+ok "install again" enlighten install $P --root r --profile kvm-guest
+like "... the package is present and verified again" "$(last_output)" \
+	"present  linux/enlighten-ic-kvm-guest-.*sha256 ok"
+like "... nothing to change" "$(last_output)" "changed=no"
+
+ok "install with the profile the detector chooses" enlighten install $P --root r
+like "... a tree without hypervisor signals is metal" "$(last_output)" "profile=metal"
+
+rm -rf r/etc/enlighten/keys
+fails "no trusted key in the tree" enlighten install $P --root r --profile kvm-guest
+like "... says where the key goes" "$(last_output)" "no trusted key: put the vendor's public key in '.*/r/etc/enlighten/keys/'"
+
+done_testing
