@@ -14,6 +14,8 @@
 #include "lib/string-util.h"
 
 const struct verb enlighten_verbs[] = {
+	{ "boot-test", "boot an image under QEMU as a hypervisor and check its profile",
+	  cmd_boot_test },
 	{ "help", "show the verbs and what they do", cmd_help },
 	{ "payload", "make, sign and check payload catalogs", cmd_payload },
 	{ "fetch", "download verified payloads from a portal", cmd_fetch },

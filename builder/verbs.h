@@ -12,6 +12,7 @@ struct verb {
 	int (*run)(int argc, char *argv[]);
 };
 
+int cmd_boot_test(int argc, char *argv[]);
 int cmd_help(int argc, char *argv[]);
 int cmd_payload(int argc, char *argv[]);
 int cmd_build(int argc, char *argv[]);

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * qemu.h - one QEMU guest under OVMF: the KVM probe, the command line, a
+ * live serial console scanned for one line, and a clean shutdown.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define QEMU_SYSTEM "qemu-system-x86_64"
+#define OVMF_CODE "/usr/share/OVMF/OVMF_CODE.fd"
+#define OVMF_VARS "/usr/share/OVMF/OVMF_VARS.fd"
+
+/* Tries device (normally /dev/kvm) the way QEMU would: open, check the API
+ * version and create a VM. Returns 0 when KVM works, else -errno, with
+ * *ret_reason (may be NULL) saying what failed in words. A node that exists
+ * without a working KVM behind it gives an error here, not later in QEMU. */
+int kvm_probe(const char *device, char **ret_reason);
+
+struct qemu_machine {
+	const char *qemu;	 /* the binary, looked up in PATH */
+	const char *ovmf_code;	 /* read-only firmware */
+	const char *ovmf_vars;	 /* writable copy of the variable store */
+	const char *disk;	 /* the disk image */
+	const char *disk_format; /* "qcow2", "raw", ... */
+	bool kvm;
+	unsigned memory_mib;
+	const char *cpu;	   /* -cpu, or NULL for QEMU's default */
+	const char *machine_extra; /* appended to -machine q35,..., or NULL */
+	const char *nic_model;	   /* a NIC on a restricted user network, or NULL */
+	const char *const *smbios; /* -smbios values, NULL-terminated, or NULL */
+	const char *kernel;	   /* direct boot: -kernel/-initrd/-append; NULL: firmware boot */
+	const char *initrd;
+	const char *append;
+	const char *qmp_socket;	 /* path of the QMP socket QEMU creates */
+	const char *console_log; /* everything the serial console printed */
+	const char *qemu_log;	 /* QEMU's own stderr */
+};
+
+/* How the guest went away. */
+enum qemu_shutdown {
+	SHUTDOWN_GUEST,	 /* it powered off by itself */
+	SHUTDOWN_ACPI,	 /* after an ACPI power button press (QMP system_powerdown) */
+	SHUTDOWN_SYSRQ,	 /* after SysRq sync, remount read-only, power off */
+	SHUTDOWN_KILLED, /* QMP quit or SIGKILL: nothing else worked */
+	_SHUTDOWN_MAX,
+};
+const char *qemu_shutdown_to_string(enum qemu_shutdown s);
+
+struct qemu_result {
+	char *line;	     /* the first console line containing the marker, or NULL */
+	uint64_t usec_line;  /* from start to that line */
+	uint64_t usec_total; /* from start to QEMU's exit */
+	bool timed_out;	     /* no line before the timeout */
+	bool silent;	     /* the console printed nothing within silence_usec */
+	enum qemu_shutdown shutdown;
+	int exit_status;  /* QEMU's, 128 + N for signal N */
+	bool interrupted; /* SIGINT or SIGTERM arrived */
+};
+
+/* Builds QEMU's argv for m (a NULL-terminated array the caller frees with strv_free). */
+int qemu_argv(const struct qemu_machine *m, char ***ret);
+
+/* Runs the guest until its console prints a line containing marker or until
+ * timeout_usec passes (or, with silence_usec > 0, until that long passes
+ * without any console output at all: a guest that never starts), then shuts it down: waits for the
+ * guest to power off by itself, presses the ACPI power button, then SysRq, then quits it, within
+ * grace_usec. Returns 0 when QEMU ran (whatever the guest did; see ret), -errno when it could not
+ * be started or the logs written. SIGINT and SIGTERM stop the guest and set ret->interrupted. */
+int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_usec,
+	     uint64_t silence_usec, uint64_t grace_usec, struct qemu_result *ret);
+void qemu_result_done(struct qemu_result *r);
+
+uint64_t now_usec(void);

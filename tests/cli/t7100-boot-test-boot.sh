@@ -1,0 +1,77 @@
+#!/bin/sh
+# t7100-boot-test-boot.sh - real boots under QEMU/OVMF (slow: skipped with
+# ENLIGHTEN_SKIP_BOOT=1). The disk is made here: GPT, an ESP with
+# systemd-boot, the host's Debian kernel and a busybox initramfs standing in
+# for the agent (tests/fixtures/make-boot-image.sh). Covers: kvm detected
+# (not forced), the second boot's fast path, a forced identity and the
+# migration back, the image left unchanged, JSON, and a failing boot that
+# keeps its console log. On failure the logs are copied to
+# $ENLIGHTEN_BUILDDIR/test-logs/ and their path printed.
+. "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
+
+[ "${ENLIGHTEN_SKIP_BOOT:-0}" = 1 ] && skip_all "ENLIGHTEN_SKIP_BOOT=1"
+command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing"
+[ -r /usr/share/OVMF/OVMF_CODE.fd ] || skip_all "OVMF missing"
+"$FIXTURES/make-boot-image.sh" disk.raw >mk.log 2>&1
+rc=$?
+[ $rc -eq 77 ] && skip_all "$(cat mk.log)"
+[ $rc -eq 0 ] || { echo "not ok 1 - make the boot fixture"; sed 's/^/#   /' mk.log; echo "1..1"; exit 1; }
+
+logs_kept=$ENLIGHTEN_BUILDDIR/test-logs/t7100
+rm -rf "$logs_kept"
+keep_on_failure() { # name status
+	[ "$2" -eq 0 ] && return 0
+	mkdir -p "$logs_kept/$1"
+	cp -r logs-"$1"/. "$logs_kept/$1/" 2>/dev/null
+	echo "#   console logs kept in $logs_kept/$1"
+}
+
+before=$(sha256sum disk.raw)
+
+# 1. kvm: detected from what QEMU shows (never forced), twice: fast path.
+ok "boot as kvm twice" enlighten boot-test disk.raw --as kvm --boots 2 --timeout 120 \
+	--keep-log logs-kvm
+keep_on_failure kvm $?
+out=$(last_output)
+like "first boot activates kvm-guest, detected" "$out" "result: PASS: kvm-guest activated, detected \(hypervisor=(kvm|qemu) role=guest\), changed=yes"
+like "second boot takes the fast path" "$out" "boot 2/2 as kvm.*
+.*changed=no
+  result: PASS: kvm-guest activated, detected \(hypervisor=(kvm|qemu) role=guest\), changed=no"
+like "reports the time to the agent's line" "$out" "time: +[0-9]+\.[0-9] s to the agent's line"
+like "reports the accelerator" "$out" "accelerator (kvm|tcg)"
+like "overall pass" "$out" "boot-test: PASS, 2 of 2 boots matched"
+ok "console log kept with --keep-log" test -s logs-kvm/boot-1-kvm.console.log
+like "the console log holds the agent's line" "$(cat logs-kvm/boot-1-kvm.console.log)" "enlighten: hypervisor="
+
+# 2. hyperv then kvm, as JSON: forced under TCG, then migration back.
+enlighten boot-test disk.raw --as hyperv --then kvm --json --timeout 120 --keep-log logs-move \
+	>move.json 2>move.err
+rc=$?
+is "boot as hyperv then kvm exits 0" $rc 0
+keep_on_failure move $rc
+[ $rc -eq 0 ] || sed 's/^/#   /' move.err
+j() { jq -r "$1" move.json; }
+is "json: result pass" "$(j .result)" pass
+accel=$(j .accelerator)
+if [ "$accel" = tcg ]; then
+	is "hyperv under TCG is forced" "$(j '.boots[0].forced')" true
+	is "forced boot is a direct kernel boot" "$(j '.boots[0].mode')" direct
+	is "the agent says forced=yes" "$(j '.boots[0].agent.forced')" true
+fi
+is "hyperv boot activates hyperv-guest" "$(j '.boots[0].agent.profile')" hyperv-guest
+is "kvm after hyperv is not forced" "$(j '.boots[1].forced')" false
+is "migration back activates kvm-guest" "$(j '.boots[1].agent.profile')" kvm-guest
+is "migration reports changed=yes" "$(j '.boots[1].agent.changed')" yes
+is "the image itself is unchanged" "$(sha256sum disk.raw)" "$before"
+
+# 3. A boot that does not report in time fails, keeps its log, says where.
+exits 1 "no summary within the timeout fails with 1" enlighten boot-test disk.raw --as kvm --timeout 1
+out=$(last_output)
+like "says what failed" "$out" "result: FAIL: no agent summary line within 1 s"
+like "prints where the logs are" "$out" "console logs kept in /"
+dir=$(printf '%s\n' "$out" | sed -n 's/^boot-test: console logs kept in //p')
+ok "the failed boot's console log is there" test -f "$dir/boot-1-kvm.console.log"
+ok "the overlay is not left behind" test ! -e "$dir/overlay.qcow2"
+[ -n "$dir" ] && rm -rf "$dir"
+
+done_testing

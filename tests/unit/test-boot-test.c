@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-boot-test.c - the pieces of `enlighten boot-test` that need no guest:
+ * the KVM probe refuses nodes that are not working KVM, the identity table
+ * presents each hypervisor and forces only where QEMU cannot present it, the
+ * agent's summary line is parsed and checked, the ESP is found in a GPT, and
+ * QEMU's argv carries the identity.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "builder/boot-entry.h"
+#include "builder/boot-identity.h"
+#include "builder/qemu.h"
+#include "lib/macro.h"
+#include "lib/string-util.h"
+#include "tests/unit/tap.h"
+
+static void test_kvm_probe(void)
+{
+	char *why = NULL;
+	int r = kvm_probe("/nonexistent/kvm", &why);
+	is_int(r, -ENOENT, "probe of a missing node fails with -ENOENT");
+	ok(why && strstr(why, "cannot open '/nonexistent/kvm'"), "and says why: %s", why);
+	free(why);
+	why = NULL;
+	/* A node that opens but is not KVM: the ioctl must fail, not the open. */
+	r = kvm_probe("/dev/null", &why);
+	ok(r < 0, "probe of /dev/null fails (%d)", r);
+	ok(why && strstr(why, "is not a KVM device"), "and says it is not KVM: %s", why);
+	free(why);
+}
+
+static void test_identities(void)
+{
+	is_int((int)boot_identities_count, 4, "four identities");
+	const char *const names[] = { "kvm", "hyperv", "xen-hvm", "vmware" };
+	const char *const profiles[] = { "kvm-guest", "hyperv-guest", "xen-hvm", "vmware-guest" };
+	const char *const makers[] = {
+		NULL, "manufacturer=Microsoft Corporation,product=Virtual Machine",
+		"manufacturer=Xen,product=HVM domU",
+		"manufacturer=VMware,, Inc.,product=VMware Virtual Platform"
+	};
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		const struct boot_identity *id = boot_identity_find(names[i]);
+		ok(id != NULL, "identity '%s' exists", names[i]);
+		if (!id)
+			continue;
+		is_str(id->profile, profiles[i], "'%s' expects profile", names[i]);
+		is_str(id->role, "guest", "'%s' expects role guest", names[i]);
+		if (!makers[i]) {
+			ok(id->smbios == NULL, "kvm keeps QEMU's own SMBIOS");
+			continue;
+		}
+		bool found = false;
+		for (const char *const *s = id->smbios; s && *s; s++)
+			if (startswith(*s, "type=1,") && strstr(*s, makers[i]))
+				found = true;
+		ok(found, "'%s' presents SMBIOS type 1 %s", names[i], makers[i]);
+	}
+	ok(boot_identity_find("hyper-v") == NULL, "unknown identity not found");
+
+	const struct boot_identity *kvm = boot_identity_find("kvm");
+	const struct boot_identity *hv = boot_identity_find("hyperv");
+	const struct boot_identity *xen = boot_identity_find("xen-hvm");
+	ok(!boot_identity_forced(kvm, false) && !boot_identity_forced(kvm, true),
+	   "kvm is never forced");
+	ok(boot_identity_forced(hv, false) && !boot_identity_forced(hv, true),
+	   "hyperv is forced under TCG only");
+	ok(boot_identity_forced(xen, false) && boot_identity_forced(xen, true),
+	   "xen-hvm is always forced (no Xen CPUID in this QEMU)");
+	ok(strstr(hv->cpu_kvm, "hv-") && strstr(hv->cpu_kvm, "kvm=off"),
+	   "hyperv under KVM shows hv-* leaves and hides KVM's signature");
+	ok(boot_identity_accepts(kvm, "qemu") && boot_identity_accepts(kvm, "kvm") &&
+		   !boot_identity_accepts(kvm, "microsoft"),
+	   "kvm accepts kvm and qemu, nothing else");
+}
+
+static void test_summary(void)
+{
+	struct agent_summary s;
+	const struct boot_identity *kvm = boot_identity_find("kvm");
+	const struct boot_identity *hv = boot_identity_find("hyperv");
+	char *why = NULL;
+
+	is_int(agent_summary_parse(
+		       "[   3.2] enlighten: hypervisor=qemu role=guest profile=kvm-guest "
+		       "changed=yes",
+		       &s),
+	       0, "summary with a kernel timestamp prefix parses");
+	is_str(s.hypervisor, "qemu", "hypervisor");
+	is_str(s.changed, "yes", "changed");
+	ok(!s.forced, "not forced");
+	is_int(boot_identity_check(kvm, false, EXPECT_CHANGE_ANY, &s, &why), 0, "kvm matches");
+	is_int(boot_identity_check(kvm, false, EXPECT_CHANGE_NO, &s, &why), -EBADMSG,
+	       "changed=yes fails the fast-path check");
+	ok(why && strstr(why, "fast path"), "and says so: %s", why);
+	free(why);
+	is_int(boot_identity_check(hv, false, EXPECT_CHANGE_ANY, &s, &why), -EBADMSG,
+	       "kvm-guest fails hyperv");
+	ok(why && strstr(why, "expected 'hyperv-guest'"), "names the expected profile: %s", why);
+	free(why);
+	agent_summary_done(&s);
+
+	is_int(agent_summary_parse("enlighten: hypervisor=qemu role=guest profile=hyperv-guest "
+				   "changed=yes forced=yes",
+				   &s),
+	       0, "forced summary parses");
+	ok(s.forced, "forced=yes read");
+	is_int(boot_identity_check(hv, true, EXPECT_CHANGE_YES, &s, &why), 0,
+	       "forced hyperv matches whatever the detector saw");
+	is_int(boot_identity_check(hv, false, EXPECT_CHANGE_ANY, &s, &why), -EBADMSG,
+	       "forced=yes when nothing was forced fails");
+	free(why);
+	agent_summary_done(&s);
+
+	is_int(agent_summary_parse("enlighten: hypervisor=qemu role=guest profile=hyperv-guest "
+				   "changed=yes",
+				   &s),
+	       0, "parses");
+	is_int(boot_identity_check(hv, true, EXPECT_CHANGE_ANY, &s, &why), -EBADMSG,
+	       "a forced boot without forced=yes fails");
+	free(why);
+	agent_summary_done(&s);
+
+	is_int(agent_summary_parse("enlighten: hypervisor=qemu role=guest", &s), -EBADMSG,
+	       "a line without profile and changed is refused");
+	is_int(agent_summary_parse("hypervisor=qemu", &s), -EBADMSG, "a line without the prefix");
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void test_gpt(void)
+{
+	static uint8_t disk[34 * 512];
+	static const uint8_t esp[16] = { 0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11,
+					 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b };
+	uint64_t first = 0, count = 0;
+	size_t need = 0;
+
+	is_int(gpt_find_esp(disk, sizeof(disk), &first, &count, &need), -EBADMSG, "no GPT");
+	memcpy(disk + 512, "EFI PART", 8);
+	put64(disk + 512 + 72, 2);
+	put32(disk + 512 + 80, 128);
+	put32(disk + 512 + 84, 128);
+	is_int(gpt_find_esp(disk, sizeof(disk), &first, &count, &need), -ENOENT, "no ESP");
+	/* entry 1: some Linux partition; entry 2: the ESP */
+	disk[1024] = 0xaf;
+	put64(disk + 1024 + 32, 4096);
+	put64(disk + 1024 + 40, 8191);
+	memcpy(disk + 1024 + 128, esp, 16);
+	put64(disk + 1024 + 128 + 32, 2048);
+	put64(disk + 1024 + 128 + 40, 4095);
+	is_int(gpt_find_esp(disk, sizeof(disk), &first, &count, &need), 0, "ESP found");
+	is_int((int)first, 2048, "its first sector");
+	is_int((int)count, 2048, "its size in sectors");
+	is_int(gpt_find_esp(disk, 4 * 512, &first, &count, &need), -ENOSPC,
+	       "entries past the buffer ask for more");
+	is_int((int)need, 2 * 512 + 128 * 128, "and say how much");
+	put32(disk + 512 + 80, 100000);
+	is_int(gpt_find_esp(disk, sizeof(disk), &first, &count, &need), -EBADMSG,
+	       "an absurd entry count is refused");
+}
+
+static bool argv_has(char **argv, const char *a, const char *b)
+{
+	for (size_t i = 0; argv[i] && argv[i + 1]; i++)
+		if (streq(argv[i], a) && streq(argv[i + 1], b))
+			return true;
+	return false;
+}
+
+static void test_argv(void)
+{
+	const struct boot_identity *hv = boot_identity_find("hyperv");
+	struct qemu_machine m = {
+		.qemu = "qemu-system-x86_64",
+		.ovmf_code = "/fw/CODE.fd",
+		.ovmf_vars = "/w/VARS.fd",
+		.disk = "/w/overlay.qcow2",
+		.disk_format = "qcow2",
+		.memory_mib = 512,
+		.smbios = hv->smbios,
+		.kernel = "/w/linux",
+		.initrd = "/w/initrd",
+		.append = "root=PARTUUID=x console=ttyS0 enlighten.profile=hyperv-guest",
+		.qmp_socket = "/w/qmp.sock",
+	};
+	char **argv = NULL;
+	is_int(qemu_argv(&m, &argv), 0, "argv built");
+	ok(argv_has(argv, "-machine", "q35,accel=tcg"), "TCG on q35");
+	ok(argv_has(
+		   argv, "-smbios",
+		   "type=1,manufacturer=Microsoft Corporation,product=Virtual Machine,version=7.0"),
+	   "Hyper-V's SMBIOS identity");
+	ok(argv_has(argv, "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.fd"),
+	   "OVMF code read-only");
+	ok(argv_has(argv, "-drive", "if=virtio,format=qcow2,file=/w/overlay.qcow2,cache=unsafe"),
+	   "the overlay as the disk");
+	ok(argv_has(argv, "-append", m.append), "the forced command line");
+	ok(argv_has(argv, "-qmp", "unix:/w/qmp.sock,server=on,wait=off"), "a QMP socket");
+	ok(strv_contains(argv, "-no-reboot") && argv_has(argv, "-display", "none"),
+	   "no reboot, no display");
+	strv_free(argv);
+
+	m.kvm = true;
+	m.cpu = hv->cpu_kvm;
+	m.kernel = NULL;
+	is_int(qemu_argv(&m, &argv), 0, "argv built");
+	ok(argv_has(argv, "-machine", "q35,accel=kvm"), "KVM");
+	ok(argv_has(argv, "-cpu", hv->cpu_kvm), "with the hv-* flags");
+	ok(!strv_contains(argv, "-kernel"), "firmware boot without -kernel");
+	strv_free(argv);
+}
+
+static void test_serial_console(void)
+{
+	is_int(boot_entry_has_serial_console("root=x console=tty0 console=ttyS0,115200"), 1,
+	       "console=ttyS0,115200 counts");
+	is_int(boot_entry_has_serial_console("root=x console=tty0"), 0, "tty0 alone does not");
+	is_int(boot_entry_has_serial_console(""), 0, "empty command line");
+}
+
+int main(void)
+{
+	test_kvm_probe();
+	test_identities();
+	test_summary();
+	test_gpt();
+	test_argv();
+	test_serial_console();
+	return tap_done();
+}
