@@ -16,13 +16,14 @@
 #include "lib/catalog.h"
 #include "lib/errmsg.h"
 #include "lib/fs.h"
+#include "lib/inf.h"
 #include "lib/json.h"
 #include "lib/macro.h"
 #include "lib/string-util.h"
 
 /* ---- memory ------------------------------------------------------------- */
 
-static void rpm_free(struct catalog_rpm *r)
+static void rpm_object_free(struct catalog_rpm *r)
 {
 	if (!r)
 		return;
@@ -35,7 +36,7 @@ static void rpm_free(struct catalog_rpm *r)
 	free(r);
 }
 
-static void inf_free(struct catalog_inf *i)
+void catalog_inf_free(struct catalog_inf *i)
 {
 	if (!i)
 		return;
@@ -57,8 +58,8 @@ void catalog_payload_done(struct catalog_payload *p)
 	strv_free(p->profiles);
 	free(p->arch);
 	free(p->path);
-	rpm_free(p->rpm);
-	inf_free(p->inf);
+	rpm_object_free(p->rpm);
+	catalog_inf_free(p->inf);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -104,6 +105,39 @@ int catalog_add_payload(struct catalog *c, struct catalog_payload *p)
 	c->payloads = n;
 	c->payloads[c->n_payloads++] = *p;
 	memset(p, 0, sizeof(*p));
+	return 0;
+}
+
+static int strv_copy(char *const *l, char ***ret)
+{
+	_cleanup_strv_free_ char **c = calloc(1, sizeof(char *));
+	if (!c)
+		return -ENOMEM;
+	for (size_t i = 0; l && l[i]; i++)
+		if (strv_extend(&c, l[i]) < 0)
+			return -ENOMEM;
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+int catalog_inf_from_driver(const struct inf_driver *d, struct catalog_inf **ret)
+{
+	struct catalog_inf *i = calloc(1, sizeof(*i));
+	if (!i)
+		return -ENOMEM;
+	i->class = strdup(d->class ?: "");
+	i->provider = strdup(d->provider ?: "");
+	i->driver_version = strdup(d->driver_version ?: "");
+	i->driver_date = d->driver_date ? strdup(d->driver_date) : NULL;
+	i->catalog_file = d->catalog_file ? strdup(d->catalog_file) : NULL;
+	if (!i->class || !i->provider || !i->driver_version ||
+	    (d->driver_date && !i->driver_date) || (d->catalog_file && !i->catalog_file) ||
+	    strv_copy(d->architectures, &i->architectures) < 0 ||
+	    strv_copy(d->hardware_ids, &i->hardware_ids) < 0) {
+		catalog_inf_free(i);
+		return -ENOMEM;
+	}
+	*ret = i;
 	return 0;
 }
 
@@ -327,7 +361,7 @@ static int parse_rpm(struct parse *ps, json_object *o, struct catalog_rpm **ret)
 		r->has_epoch = true;
 	}
 	if (k < 0) {
-		rpm_free(r);
+		rpm_object_free(r);
 		return k;
 	}
 	*ret = r;
@@ -356,7 +390,7 @@ static int parse_inf(struct parse *ps, json_object *o, struct catalog_inf **ret)
 		       (k = get_strv(ps, o, "architectures", true, is_word, &i->architectures)) < 0 ||
 		       (k = get_strv(ps, o, "hardware_ids", true, is_text, &i->hardware_ids)) < 0);
 	if (k < 0) {
-		inf_free(i);
+		catalog_inf_free(i);
 		return k;
 	}
 	*ret = i;

@@ -94,6 +94,14 @@ struct catalog {
 	uint8_t sha256[SHA256_DIGEST_SIZE];
 };
 
+/* Frees an inf object not (yet) attached to a payload (catalog_rpm_free
+ * is in lib/rpm.h). */
+void catalog_inf_free(struct catalog_inf *i);
+
+struct inf_driver;
+/* The inf object from an INF's driver facts (lib/inf.h, inf_driver_info). */
+int catalog_inf_from_driver(const struct inf_driver *d, struct catalog_inf **ret);
+
 void catalog_free(struct catalog *c);
 static inline void catalog_freep(struct catalog **c)
 {

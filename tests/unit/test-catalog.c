@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lib/catalog.h"
+#include "lib/inf.h"
 #include "lib/json.h"
 #include "lib/string-util.h"
 #include "tests/unit/tap.h"
@@ -203,11 +204,32 @@ static void test_load_verify(void)
 	minisign_seckey_wipe(&osk);
 }
 
+static void test_inf_object(void)
+{
+	static const char text[] = "[Version]\nClass=Net\nProvider=%P%\nDriverVer=01/02/2023,1.2.3.4\n"
+				   "CatalogFile=n.cat\n[Manufacturer]\nP=M,NTamd64\n[M.NTamd64]\n"
+				   "d=i,PCI\\VEN_1AF4&DEV_1041\n[Strings]\nP=\"Vendor\"\n";
+	_cleanup_inf_ struct inf *inf = NULL;
+	_cleanup_inf_driver_ struct inf_driver *d = NULL;
+	struct catalog_inf *ci = NULL;
+	_cleanup_free_ char *err = NULL;
+
+	inf_parse(text, strlen(text), &inf, &err);
+	is_int(inf_driver_info(inf, &d, &err), 0, "driver facts");
+	is_int(catalog_inf_from_driver(d, &ci), 0, "inf object from them");
+	is_str(ci->provider, "Vendor", "provider");
+	is_str(ci->driver_version, "1.2.3.4", "version");
+	is_str(ci->hardware_ids[0], "PCI\\VEN_1AF4&DEV_1041", "hardware id");
+	is_str(ci->architectures[0], "amd64", "architecture");
+	catalog_inf_free(ci);
+}
+
 int main(void)
 {
 	tap_tmpdir();
 	test_parse();
 	test_write_roundtrip();
 	test_load_verify();
+	test_inf_object();
 	return tap_done();
 }

@@ -160,6 +160,39 @@ static void test_policy(void)
 	is_int(extract_check_entry(&win, t, &e, &path, &err), -EPERM, "climb after descent refused");
 }
 
+/* cab and iso9660, when the fixture script could make them. */
+static void test_cab_iso(void)
+{
+	static const struct {
+		const char *archive, *msg; /* msg NULL: must extract, with a/f */
+	} cases[] = {
+		{ "good.cab", NULL },
+		{ "evil-dotdot.cab", "entry '../ESCAPED': '..' in the name" },
+		{ "good.iso", NULL },
+		{ "evil-symlink-abs.iso", "entry 'l': a symlink to an absolute path ('/etc')" },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *err = NULL, *s = NULL;
+		char target[64], p[128];
+		if (access(cases[i].archive, F_OK) < 0) {
+			ok(1, "# SKIP no %s (gcab or xorriso not installed)", cases[i].archive);
+			continue;
+		}
+		snprintf(target, sizeof(target), "ci-%zu", i);
+		int r = extract_archive(cases[i].archive, target, NULL, NULL, &err);
+		if (!cases[i].msg) {
+			is_int(r, 0, "%s extracts%s%s", cases[i].archive, err ? ": " : "",
+			       err ? err : "");
+			snprintf(p, sizeof(p), "%s/a/f", target);
+			is_str(s = slurp(p), "hello\n", "%s: a/f has its content", cases[i].archive);
+		} else {
+			ok(r < 0 && err && strstr(err, cases[i].msg), "%s refused: %s",
+			   cases[i].archive, err ? err : "(no message)");
+		}
+	}
+	ok(!escaped(), "nothing named ESCAPED* anywhere");
+}
+
 /* An RPM's cpio payload, when rpmbuild is there to make one. */
 static void test_rpm(void)
 {
@@ -196,6 +229,7 @@ int main(void)
 	test_good();
 	test_hostile();
 	test_policy();
+	test_cab_iso();
 	test_rpm();
 	return tap_done();
 }
