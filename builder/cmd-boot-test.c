@@ -35,6 +35,8 @@
 #define DEFAULT_TIMEOUT 300
 #define MEMORY_MIB 512
 #define GRACE_USEC (30ULL * 1000000ULL)
+#define CONSOLE_TAIL 6
+#define CONSOLE_TAIL_BYTES (256 * 1024)
 #define SILENCE_USEC (20ULL * 1000000ULL)
 
 enum accel_mode { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
@@ -194,6 +196,32 @@ static char *read_first_line(const char *path)
 	return strjoin("KVM did not run the guest: ", line);
 }
 
+/* When no summary came: the console's last lines that mention enlighten
+ * (the agent's errors, the init's messages) say why better than a timeout. */
+static void print_console_tail(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *text = NULL;
+	const char *lines[CONSOLE_TAIL] = {};
+	unsigned n = 0;
+
+	if (fd < 0)
+		return;
+	off_t size = lseek(fd, 0, SEEK_END);
+	if (size > CONSOLE_TAIL_BYTES)
+		(void)lseek(fd, size - CONSOLE_TAIL_BYTES, SEEK_SET);
+	else
+		(void)lseek(fd, 0, SEEK_SET);
+	if (fs_read_fd(fd, CONSOLE_TAIL_BYTES, &text, NULL) < 0)
+		return;
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save))
+		if (strstr(l, "enlighten"))
+			lines[n++ % CONSOLE_TAIL] = l;
+	for (unsigned i = n > CONSOLE_TAIL ? n - CONSOLE_TAIL : 0; i < n; i++)
+		printf("  console: %s\n", lines[i % CONSOLE_TAIL]);
+}
+
 static double secs(uint64_t usec)
 {
 	return (double)usec / 1e6;
@@ -345,6 +373,8 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 			       s.profile, s.hypervisor, s.role, s.changed);
 		else
 			printf("  result: FAIL: %s\n", why);
+		if (!res.line)
+			print_console_tail(console_log);
 		printf("  time:   %.1f s to the agent's line, %.1f s in all; shutdown: %s\n",
 		       secs(res.usec_line), secs(res.usec_total),
 		       qemu_shutdown_to_string(res.shutdown));

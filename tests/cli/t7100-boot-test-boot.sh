@@ -74,4 +74,13 @@ ok "the failed boot's console log is there" test -f "$dir/boot-1-kvm.console.log
 ok "the overlay is not left behind" test ! -e "$dir/overlay.qcow2"
 [ -n "$dir" ] && rm -rf "$dir"
 
+# 4. An agent that fails: the report shows what the console said about it.
+"$FIXTURES/make-boot-image.sh" fail.raw --fail >mk.log 2>&1
+exits 1 "an agent without a summary line fails with 1" enlighten boot-test fail.raw --as kvm \
+	--timeout 120 --keep-log logs-fail
+out=$(last_output)
+like "says the guest stopped before the summary" "$out" "result: FAIL: the guest stopped \(QEMU exit 0\) before the agent's summary line"
+like "shows the agent's error from the console" "$out" "console: enlighten-firstboot: cannot plan profile kvm-guest: test failure"
+like "prints the --keep-log directory" "$out" "console logs kept in logs-fail"
+
 done_testing
