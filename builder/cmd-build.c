@@ -570,7 +570,7 @@ static int output_add(struct build *b, struct atomic_file *f, const char *file,
 	_cleanup_close_ int fd = openat(b->dir_fd, f->tmp, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return log_error_errno(errno, "cannot read back '%s': %m", f->tmp);
-	int k = sha256_fd(fd, UINT64_MAX, sha, &size);
+	int k = sha256_sparse_fd(fd, sha, &size);
 	if (k < 0)
 		return log_error_errno(k, "cannot read back '%s': %m", f->tmp);
 	k = manifest_add_artefact(b->manifest, file, format, size, sha);
@@ -804,7 +804,12 @@ int cmd_build(int argc, char *argv[])
 		log_error("cannot find enlighten-firstboot beside enlighten; set Binary= in [Agent]");
 		return EXIT_NO;
 	}
+	/* installed: DATADIR/image/; a source tree as data directory: firstboot/ */
 	b.unit_template = strjoin(cli_datadir(), "/image/enlighten-firstboot.service.in");
+	if (b.unit_template && access(b.unit_template, R_OK) < 0) {
+		free(b.unit_template);
+		b.unit_template = strjoin(cli_datadir(), "/firstboot/enlighten-firstboot.service.in");
+	}
 	if (!b.unit_template)
 		return log_oom(), EXIT_NO;
 

@@ -211,13 +211,13 @@ static const char *get(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-static void print_list(const char *label, json_object *o, const char *key)
+static void print_list(const char *label, json_object *o, const char *key, const char *none)
 {
 	json_object *a;
 	printf("  %-17s", label);
 	if (!o || !json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array) ||
 	    json_object_array_length(a) == 0) {
-		printf("-\n");
+		printf("%s\n", none);
 		return;
 	}
 	for (size_t i = 0; i < json_object_array_length(a); i++)
@@ -255,10 +255,10 @@ static void print_text(json_object *o)
 	printf("  %-17s%s\n", "agent version", get(v, "agent_version"));
 	printf("  %-17s%s\n", "agent enabled", get(v, "agent_enabled"));
 	printf("  %-17s%s\n", "catalog version", get(v, "catalog_version"));
-	print_list("staged profiles", v, "profiles");
-	print_list("staged payloads", v, "staged_payloads");
-	print_list("profile matrix", v, "profile_matrix");
-	print_list("trusted keys", v, "trusted_keys");
+	print_list("staged profiles", v, "profiles", "all");
+	print_list("staged payloads", v, "staged_payloads", "-");
+	print_list("profile matrix", v, "profile_matrix", "-");
+	print_list("trusted keys", v, "trusted_keys", "-");
 }
 
 static int help(void)

@@ -2,7 +2,10 @@
 /*
  * manifest.c - the build manifest as JSON (see manifest.h).
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 
@@ -117,4 +120,70 @@ int manifest_set_disk(struct manifest *m, const char *disk_uuid, uint64_t size)
 int manifest_write(struct manifest *m, int dir_fd, const char *path)
 {
 	return json_write_file_atomic_at(dir_fd, path, m->root, 0644);
+}
+
+#define HASH_CHUNK (1 << 20)
+
+static int hash_zeros(struct sha256 *h, const uint8_t *zeros, uint64_t n)
+{
+	while (n > 0) {
+		size_t k = n > HASH_CHUNK ? HASH_CHUNK : (size_t)n;
+		int r = sha256_update(h, zeros, k);
+		if (r < 0)
+			return r;
+		n -= k;
+	}
+	return 0;
+}
+
+int sha256_sparse_fd(int fd, uint8_t out[SHA256_DIGEST_SIZE], uint64_t *ret_size)
+{
+	_cleanup_sha256_ struct sha256 *h = NULL;
+	_cleanup_free_ uint8_t *buf = malloc(HASH_CHUNK), *zeros = calloc(1, HASH_CHUNK);
+	struct stat st;
+	int r;
+
+	if (!buf || !zeros)
+		return -ENOMEM;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	r = sha256_new(&h);
+	if (r < 0)
+		return r;
+	uint64_t size = (uint64_t)st.st_size, off = 0;
+	while (off < size) {
+		off_t data = lseek(fd, (off_t)off, SEEK_DATA);
+		if (data < 0 && errno == ENXIO) /* only a hole up to the end */
+			data = (off_t)size;
+		else if (data < 0) /* no SEEK_DATA here: read everything */
+			data = (off_t)off;
+		r = hash_zeros(h, zeros, (uint64_t)data - off);
+		if (r < 0)
+			return r;
+		off = (uint64_t)data;
+		if (off >= size)
+			break;
+		off_t hole = lseek(fd, (off_t)off, SEEK_HOLE);
+		uint64_t end = hole < 0 ? size : MIN((uint64_t)hole, size);
+		while (off < end) {
+			size_t want = end - off > HASH_CHUNK ? HASH_CHUNK : (size_t)(end - off);
+			ssize_t k = pread(fd, buf, want, (off_t)off);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				return -errno;
+			if (k == 0)
+				return -EIO; /* the file shrank under us */
+			r = sha256_update(h, buf, (size_t)k);
+			if (r < 0)
+				return r;
+			off += (uint64_t)k;
+		}
+	}
+	r = sha256_final(h, out);
+	if (r < 0)
+		return r;
+	if (ret_size)
+		*ret_size = size;
+	return 0;
 }

@@ -23,5 +23,9 @@ int manifest_add_artefact(struct manifest *m, const char *file, const char *form
 			  uint64_t size, const uint8_t sha[SHA256_DIGEST_SIZE]);
 int manifest_add_partition(struct manifest *m, const struct image_slot *s, const char *fs);
 int manifest_set_disk(struct manifest *m, const char *disk_uuid, uint64_t size);
+/* SHA-256 of all of fd, reading only its data: holes (SEEK_HOLE) are hashed
+ * as zeros from memory, so a sparse disk image is not read in full. */
+int sha256_sparse_fd(int fd, uint8_t out[SHA256_DIGEST_SIZE], uint64_t *ret_size);
+
 /* Writes atomically to path beneath dir_fd. */
 int manifest_write(struct manifest *m, int dir_fd, const char *path);
