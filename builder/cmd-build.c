@@ -462,7 +462,8 @@ static int write_root(struct build *b, struct boot_files *boot)
 		return log_error_errno(errno, "cannot read base tarball '%s': %m", r->tarball);
 	}
 	struct progress *p = progress_new("base", (uint64_t)st.st_size);
-	struct ext4_tar_opts o = { .hash = h, .tee = boot_tee, .userdata = boot, .progress = p };
+	struct ext4_tar_opts o = { .hash = h, .tee = boot_tee, .userdata = boot, .progress = p,
+				   .max_bytes = root->size };
 	struct ext4_tar_stats stats;
 	k = ext4_add_tarball(e, tar_fd, &o, &stats, &msg);
 	progress_done(p);

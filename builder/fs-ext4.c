@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "builder/fs-ext4.h"
+#include "lib/extract.h"
 #include "lib/fs.h"
 #include "lib/hash.h"
 #include "lib/macro.h"
@@ -31,7 +32,6 @@
 #include "lib/string-util.h"
 
 #define TAR_ENTRIES_MAX (16u * 1024 * 1024)
-#define TAR_NAME_MAX 4095
 #define READ_CHUNK (256 * 1024)
 
 extern char **environ;
@@ -510,37 +510,10 @@ static ssize_t tar_read(struct archive *a _unused_, void *userdata, const void *
 	}
 }
 
-/*
- * The checked form of an archive name: leading "./" and trailing "/"
- * removed, "" for the root itself. Absolute names and ".." are refused.
- */
-static int entry_name(const char *raw, char **ret)
-{
-	if (!raw || !*raw || strlen(raw) > TAR_NAME_MAX || raw[0] == '/' || !string_is_safe(raw))
-		return -EINVAL;
-	while (startswith(raw, "./"))
-		raw += 2;
-	while (*raw == '/')
-		raw++;
-	char *n = strdup(raw);
-	if (!n)
-		return -ENOMEM;
-	size_t len = strlen(n);
-	while (len > 0 && n[len - 1] == '/')
-		n[--len] = '\0';
-	if (streq(n, "."))
-		n[0] = '\0';
-	if (*n && path_check_relative(n) < 0) {
-		free(n);
-		return -EINVAL;
-	}
-	*ret = n;
-	return 0;
-}
-
 static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *entry,
-		     const char *name, ext4_tee_fn tee, void *userdata, uint64_t *bytes,
-		     char **reterr_msg)
+		     const char *name, const struct extract_policy *policy,
+		     struct extract_tracker *tracker, ext4_tee_fn tee, void *userdata,
+		     uint64_t *bytes, char **reterr_msg)
 {
 	ext2_filsys fs = e->fs;
 	mode_t mode = archive_entry_mode(entry);
@@ -574,11 +547,11 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 	bool exists = lookup(fs, parent, leaf, &existing) >= 0;
 
 	if (hardlink) {
-		r = entry_name(hardlink, &target_name);
-		if (r < 0 || !*target_name) {
-			set_msg(reterr_msg,
-				"tarball entry '%s' is a hard link to '%s', outside the root; refused",
-				name, hardlink);
+		/* extract_check_entry() has checked it names an earlier regular file */
+		r = extract_normalize_name(hardlink, &target_name, NULL);
+		if (r < 0 || !target_name) {
+			set_msg(reterr_msg, "tarball entry '%s': a hard link to '%s'; refused", name,
+				hardlink);
 			return -EINVAL;
 		}
 		_cleanup_free_ char *tbuf = NULL, *tbad = NULL;
@@ -702,6 +675,9 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 				r = -EIO;
 				break;
 			}
+			r = extract_account_bytes(policy, tracker, size, reterr_msg);
+			if (r < 0)
+				break;
 			if ((uint64_t)offset + size > n.size) {
 				set_msg(reterr_msg, "tarball entry '%s' has more data than its size",
 					name);
@@ -736,7 +712,19 @@ int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 	struct archive *a = archive_read_new();
 	_cleanup_free_ struct tar_reader *t = calloc(1, sizeof(*t));
 	struct ext4_tar_stats stats = {};
-	int r = 0;
+	/* the image's own root: device nodes, setuid programs and absolute
+	 * symlinks are what a root filesystem holds; none is resolved here */
+	const struct extract_policy policy = {
+		.max_entries = TAR_ENTRIES_MAX,
+		.max_bytes = o->max_bytes ? o->max_bytes : UINT64_MAX / 2,
+		.allow_devices = true,
+		.allow_setuid = true,
+		.symlinks_as_data = true,
+	};
+	_cleanup_extract_tracker_ struct extract_tracker *tracker = NULL;
+	int r = extract_tracker_new(&tracker);
+	if (r < 0)
+		return r;
 
 	if (!a || !t) {
 		archive_read_free(a);
@@ -767,24 +755,15 @@ int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 			r = t->error < 0 ? t->error : -EINVAL;
 			break;
 		}
-		if (++stats.entries > TAR_ENTRIES_MAX) {
-			set_msg(reterr_msg, "tarball has more than %u entries", TAR_ENTRIES_MAX);
-			r = -E2BIG;
+		stats.entries++;
+		_cleanup_free_ char *name = NULL, *why = NULL;
+		r = extract_check_archive_entry(&policy, tracker, entry, &name, &why);
+		if (r < 0) {
+			set_msg(reterr_msg, "%s; refused", why ? why : strerror(-r));
 			break;
 		}
-		_cleanup_free_ char *name = NULL;
-		const char *raw = archive_entry_pathname(entry);
-		r = entry_name(raw, &name);
-		if (r == -EINVAL) {
-			set_msg(reterr_msg,
-				"tarball entry '%s' is not a path inside the root (absolute, with "
-				"'..', or with control characters); refused",
-				raw ? raw : "");
-			break;
-		}
-		if (r < 0)
-			break;
-		r = add_entry(e, a, entry, name, tee, userdata, &stats.bytes, reterr_msg);
+		r = add_entry(e, a, entry, name ? name : "", &policy, tracker, tee, userdata,
+			      &stats.bytes, reterr_msg);
 		if (r < 0) {
 			if (reterr_msg && !*reterr_msg)
 				set_msg(reterr_msg, "cannot write tarball entry '%s': %s", name,

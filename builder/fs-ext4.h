@@ -37,9 +37,10 @@ struct ext4_tar_stats {
 
 /* Streams a tarball (any compression libarchive reads) from fd into the
  * filesystem: owners, modes, times, xattrs, symlinks, hard links and device
- * nodes as in the archive. Entry names are checked; a name that leaves the
- * root, goes through a symlink or repeats a non-directory is refused with a
- * message. hash (may be NULL) gets every byte read from fd. */
+ * nodes as in the archive. Each entry goes through extract_check_entry()
+ * (lib/extract.h: names, types, hard links, caps), symlink targets being
+ * data here; an entry written through a symlink or over a non-directory is
+ * refused too, with a message naming it. hash (may be NULL) gets every byte read from fd. */
 struct sha256;
 struct progress;
 struct ext4_tar_opts {
@@ -47,6 +48,7 @@ struct ext4_tar_opts {
 	ext4_tee_fn tee;	     /* may be NULL */
 	void *userdata;		     /* for tee */
 	struct progress *progress; /* bytes read from fd; may be NULL */
+	uint64_t max_bytes;	     /* file data cap; 0: none to speak of */
 };
 int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 		     struct ext4_tar_stats *ret_stats, char **reterr_msg);

@@ -181,12 +181,14 @@ static int normalize(const char *name, bool windows, char **ret, const char **wh
 
 /* Does a symlink at path (normalized) pointing to target stay beneath the
  * root? Lexically: the target's ".." may not climb above the root. */
-static const char *symlink_problem(const char *path, const char *target)
+static const char *symlink_problem(const char *path, const char *target, bool as_data)
 {
 	if (!*target)
 		return "a symlink with an empty target";
 	if (strlen(target) >= PATH_MAX || has_control(target))
 		return "a symlink target with control characters or too long";
+	if (as_data)
+		return NULL;
 	if (target[0] == '/')
 		return "a symlink to an absolute path";
 	long depth = 0;
@@ -204,6 +206,16 @@ static const char *symlink_problem(const char *path, const char *target)
 			p++;
 	}
 	return NULL;
+}
+
+int extract_normalize_name(const char *name, char **ret_path, char **reterr_msg)
+{
+	const char *why = NULL;
+	int r = normalize(name, false, ret_path, &why);
+	if (r < 0 && r != -ENOMEM)
+		return errmsg_set(reterr_msg, r, "entry '%s': %s",
+				  string_is_safe(name) ? name : "(unprintable name)", why);
+	return r;
 }
 
 int extract_account_bytes(const struct extract_policy *p, struct extract_tracker *t, uint64_t n,
@@ -256,7 +268,7 @@ int extract_check_entry(const struct extract_policy *p, struct extract_tracker *
 		if (!e->symlink)
 			return errmsg_set(reterr_msg, -EPERM, "entry '%s': a symlink without target",
 					  shown);
-		why = symlink_problem(path, e->symlink);
+		why = symlink_problem(path, e->symlink, p->symlinks_as_data);
 		if (why)
 			return errmsg_set(reterr_msg, -EPERM, "entry '%s': %s ('%s')", shown, why,
 					  string_is_safe(e->symlink) ? e->symlink : "?");

@@ -39,6 +39,9 @@ struct extract_policy {
 	bool allow_devices;   /* character and block devices (FIFOs are always allowed) */
 	bool allow_setuid;    /* setuid and setgid bits */
 	bool windows_names;   /* also refuse names a Windows file system cannot hold */
+	bool symlinks_as_data; /* any symlink target (absolute, "..") is allowed: for a
+				* tree that is never resolved on this host, such as a
+				* root filesystem written into an image */
 };
 
 /* What the check needs to know of one entry. */
@@ -72,6 +75,10 @@ int extract_check_entry(const struct extract_policy *p, struct extract_tracker *
 /* The same for a libarchive entry. */
 int extract_check_archive_entry(const struct extract_policy *p, struct extract_tracker *t,
 				struct archive_entry *ae, char **ret_path, char **reterr_msg);
+
+/* The normalized form of an archive name, as extract_check_entry() makes it
+ * (NULL for the root itself); -EPERM for a name it refuses. */
+int extract_normalize_name(const char *name, char **ret_path, char **reterr_msg);
 
 /* Counts n more bytes of file data; -E2BIG past the cap. */
 int extract_account_bytes(const struct extract_policy *p, struct extract_tracker *t, uint64_t n,

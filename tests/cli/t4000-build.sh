@@ -68,6 +68,7 @@ like "hard link shares the inode" "$(st /usr/bin/sh)" "Links: 2"
 is "... the same inode as its target" "$(debugfs -R 'ls -l /usr/bin' root.img 2>/dev/null | awk '$NF=="sh"{print $1}')" \
 	"$(debugfs -R 'ls -l /usr/bin' root.img 2>/dev/null | awk '$NF=="busybox"{print $1}')"
 like "symlink target kept" "$(st /bin/sh)" 'Fast link dest: "../usr/bin/busybox"'
+like "absolute symlink kept (resolved only in the guest)" "$(st /etc/mtab)" 'Fast link dest: "/proc/self/mounts"'
 like "block device kept" "$(st /dev/sda)" "Device major/minor number: 08:00"
 like "character device kept" "$(st /dev/null)" "Device major/minor number: 01:03"
 like "fifo kept" "$(st /dev/initctl)" "Type: FIFO"

@@ -158,6 +158,22 @@ static void test_policy(void)
 	is_int(extract_check_entry(&win, t, &e, &path, &err), -EPERM, "one level more refused");
 	e.symlink = "x/../../../../c";
 	is_int(extract_check_entry(&win, t, &e, &path, &err), -EPERM, "climb after descent refused");
+
+	/* an image's root: symlink targets are data, resolved only in the guest */
+	struct extract_policy img = { .symlinks_as_data = true };
+	e = (struct extract_entry_info){ .name = "etc/mtab", .mode = S_IFLNK | 0777,
+					 .symlink = "/proc/self/mounts" };
+	is_int(extract_check_entry(&img, t, &e, &path, &err), 0, "absolute target as data passes");
+	free(path);
+	e.symlink = "";
+	is_int(extract_check_entry(&img, t, &e, &path, &err), -EPERM, "... an empty one does not");
+	e = (struct extract_entry_info){ .name = "../x", .mode = S_IFLNK | 0777, .symlink = "y" };
+	is_int(extract_check_entry(&img, t, &e, &path, &err), -EPERM, "... nor a '..' name");
+	path = NULL;
+	is_int(extract_normalize_name("./a//b/", &path, NULL), 0, "normalize a name");
+	is_str(path, "a/b", "... as the check does");
+	free(path);
+	is_int(extract_normalize_name("/etc", &path, NULL), -EPERM, "normalize refuses '/etc'");
 }
 
 /* cab and iso9660, when the fixture script could make them. */
