@@ -2,9 +2,11 @@
 /*
  * cmd-payload-index.c - `enlighten payload index DIR`: writes DIR/catalog.json
  * for every payload under DIR (docs/enlighten-payload.md). RPMs are read
- * with librpm (lib/rpm.h), optionally with their signatures checked; each
- * payload is hashed once, streaming. The catalog version is one above the
- * existing catalog's, so it only ever goes up.
+ * with librpm (lib/rpm.h), optionally with their signatures checked;
+ * Windows driver packages through their INF (lib/inf.h), the files beside
+ * an INF joining its package; other files under windows/ are installers.
+ * Each payload is hashed once, streaming. The catalog version is one above
+ * the existing catalog's, so it only ever goes up.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -12,6 +14,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -19,6 +22,7 @@
 #include "lib/catalog.h"
 #include "lib/cli.h"
 #include "lib/fs.h"
+#include "lib/inf.h"
 #include "lib/log.h"
 #include "lib/profile.h"
 #include "lib/rpm.h"
@@ -33,7 +37,7 @@ static int index_help(void)
 	       "                               [--expires DAYS] [--rpm-key FILE] DIR\n"
 	       "\n"
 	       "Write DIR/catalog.json listing every payload under DIR: name, version, os,\n"
-	       "profiles, arch, path, length and sha256, and the RPM header data.\n"
+	       "profiles, arch, path, length and sha256, and RPM header or INF data.\n"
 	       "The catalog version is one above the existing catalog's; sign the result\n"
 	       "with 'enlighten payload sign'.\n"
 	       "\n"
@@ -48,12 +52,25 @@ static int index_help(void)
 	return EXIT_OK;
 }
 
+/* A Windows driver package found by its INF: the files in its directory
+ * (and below) are payloads of the same name, version and profiles. */
+struct driver_dir {
+	char *dir;  /* "windows/viostor" ("" for DIR itself) */
+	unsigned n_infs;
+	char *name; /* of the first INF */
+	char *version;
+	char *arch;
+	char **profiles;
+};
+
 struct index_ctx {
 	int dir_fd;
 	const struct rpm_keyring *keyring;
 	const struct profile_set *matrix; /* may be NULL */
 	struct catalog *cat;
 	char **paths; /* payload files found, relative to DIR */
+	struct driver_dir *drivers;
+	size_t n_drivers;
 };
 
 /* Collects the regular files under rel (beneath ctx->dir_fd), skipping the
@@ -115,6 +132,12 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int cmp_payload_path(const void *a, const void *b)
+{
+	const struct catalog_payload *x = a, *y = b;
+	return strcmp(x->path, y->path);
+}
+
 /* The profiles an RPM serves: every "enlighten-profile(P)" it provides; the
  * P of a name "enlighten-ic-P"; every profile of the matrix whose
  * [Linux] Packages= lists the package's name. */
@@ -161,6 +184,19 @@ static int hash_payload(int dir_fd, const char *path, struct catalog_payload *p)
 	return 0;
 }
 
+/* Hashes p's file and hands p to the catalog (p is left empty). */
+static int add_hashed(struct index_ctx *ctx, struct catalog_payload *p)
+{
+	int r = hash_payload(ctx->dir_fd, p->path, p);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = strdup(p->path);
+	r = catalog_add_payload(ctx->cat, p);
+	if (r < 0)
+		log_error_errno(r, "cannot add '%s' to the catalog: %m", path ? path : "?");
+	return r;
+}
+
 static int index_rpm(struct index_ctx *ctx, const char *path)
 {
 	struct rpm_read_opts opts = { .keyring = ctx->keyring };
@@ -192,14 +228,233 @@ static int index_rpm(struct index_ctx *ctx, const char *path)
 		log_oom();
 		goto out;
 	}
-	if ((r = hash_payload(ctx->dir_fd, path, &p)) < 0)
-		goto out;
-	r = catalog_add_payload(ctx->cat, &p);
-	if (r < 0)
-		log_error_errno(r, "cannot add '%s' to the catalog: %m", path);
+	r = add_hashed(ctx, &p);
 out:
 	catalog_payload_done(&p);
 	return r;
+}
+
+static bool has_suffix_ci(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n > m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? strndup(path, slash - path) : strdup("");
+}
+
+static const char *base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static bool strv_contains_ci(char *const *l, const char *s)
+{
+	for (; l && *l; l++)
+		if (strcasecmp(*l, s) == 0)
+			return true;
+	return false;
+}
+
+/* The catalog's words: anything else in a file name becomes '_'. */
+static char *word_of(const char *s, size_t n)
+{
+	char *w = strndup(s, n);
+	for (char *p = w; p && *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("._+-~^", *p)))
+			*p = '_';
+	return w;
+}
+
+/* Profiles whose [Windows] Drivers= or InBoxDrivers= names the INF, or
+ * whose Installers= lines start with the file name (case-insensitive). */
+static int windows_profiles(const struct index_ctx *ctx, const char *file, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && ctx->matrix && i < profile_set_size(ctx->matrix); i++) {
+		const struct profile *p = profile_set_get(ctx->matrix, i);
+		bool hit = strv_contains_ci(profile_get(p, PROFILE_WINDOWS_DRIVERS), file) ||
+			   strv_contains_ci(profile_get(p, PROFILE_WINDOWS_INBOX_DRIVERS), file);
+		for (char *const *in = profile_get(p, PROFILE_WINDOWS_INSTALLERS); !hit && *in; in++) {
+			size_t n = strcspn(*in, " \t");
+			hit = n == strlen(file) && strncasecmp(*in, file, n) == 0;
+		}
+		if (hit)
+			r = add_profile(&l, profile_name(p));
+	}
+	if (r < 0)
+		return r;
+	if (!l && !(l = calloc(1, sizeof(char *))))
+		return -ENOMEM;
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+static char **strv_copy(char *const *l)
+{
+	char **c = calloc(strv_length(l) + 1, sizeof(char *));
+	for (size_t i = 0; c && l && l[i]; i++)
+		if (!(c[i] = strdup(l[i])))
+			return strv_free(c);
+	return c;
+}
+
+/* Moves the driver facts into a catalog_inf. */
+static struct catalog_inf *catalog_inf_from(struct inf_driver *d)
+{
+	struct catalog_inf *i = calloc(1, sizeof(*i));
+	if (!i)
+		return NULL;
+	i->class = TAKE_PTR(d->class);
+	i->provider = TAKE_PTR(d->provider);
+	i->driver_version = TAKE_PTR(d->driver_version);
+	i->driver_date = TAKE_PTR(d->driver_date);
+	i->catalog_file = TAKE_PTR(d->catalog_file);
+	i->architectures = TAKE_PTR(d->architectures);
+	i->hardware_ids = TAKE_PTR(d->hardware_ids);
+	if (!i->architectures)
+		i->architectures = calloc(1, sizeof(char *));
+	if (!i->hardware_ids)
+		i->hardware_ids = calloc(1, sizeof(char *));
+	return i;
+}
+
+/* "amd64", or "amd64+x86" for a package serving several. */
+static char *arch_of(char *const *archs)
+{
+	char *s = strdup("");
+	for (; s && archs && *archs; archs++) {
+		char *n = strjoin(s, *s ? "+" : "", *archs);
+		free(s);
+		s = n;
+	}
+	if (s && !*s) {
+		free(s);
+		s = strdup("noarch");
+	}
+	return s;
+}
+
+static int index_inf(struct index_ctx *ctx, const char *path)
+{
+	_cleanup_inf_ struct inf *inf = NULL;
+	_cleanup_inf_driver_ struct inf_driver *drv = NULL;
+	_cleanup_free_ char *err = NULL, *dir = NULL;
+	struct catalog_payload p = {};
+	int r;
+
+	r = inf_load_at(ctx->dir_fd, path, &inf, &err); /* its message names the file */
+	if (r < 0)
+		return log_error("%s", err ? err : "cannot read an INF"), r;
+	r = inf_driver_info(inf, &drv, &err);
+	if (r < 0)
+		return log_error("INF '%s': %s", path, err ? err : "not valid"), r;
+
+	const char *base = base_of(path);
+	if (!(p.name = word_of(base, strlen(base) - strlen(".inf"))) ||
+	    !(p.version = strdup(drv->driver_version)) || !(p.os = strdup("windows")) ||
+	    !(p.arch = arch_of(drv->architectures)) || !(p.path = strdup(path)) ||
+	    windows_profiles(ctx, base, &p.profiles) < 0 || !(p.inf = catalog_inf_from(drv))) {
+		r = log_oom();
+		goto out;
+	}
+
+	/* remember the package for the files beside it */
+	if (!(dir = dir_of(path))) {
+		r = log_oom();
+		goto out;
+	}
+	struct driver_dir *d = NULL;
+	for (size_t i = 0; i < ctx->n_drivers; i++)
+		if (streq(ctx->drivers[i].dir, dir))
+			d = &ctx->drivers[i];
+	if (d)
+		d->n_infs++;
+	else {
+		struct driver_dir *n = realloc(ctx->drivers, (ctx->n_drivers + 1) * sizeof(*n));
+		if (!n) {
+			r = log_oom();
+			goto out;
+		}
+		ctx->drivers = n;
+		d = &n[ctx->n_drivers++];
+		*d = (struct driver_dir){ .dir = TAKE_PTR(dir), .n_infs = 1 };
+		if (!(d->name = strdup(p.name)) || !(d->version = strdup(p.version)) ||
+		    !(d->arch = strdup(p.arch)) || !(d->profiles = strv_copy(p.profiles))) {
+			r = log_oom();
+			goto out;
+		}
+	}
+
+	r = add_hashed(ctx, &p);
+out:
+	catalog_payload_done(&p);
+	return r;
+}
+
+/* The driver package whose directory holds path most closely, if that
+ * directory has exactly one INF. */
+static const struct driver_dir *driver_of(const struct index_ctx *ctx, const char *path)
+{
+	const struct driver_dir *best = NULL;
+	for (size_t i = 0; i < ctx->n_drivers; i++) {
+		const struct driver_dir *d = &ctx->drivers[i];
+		size_t n = strlen(d->dir);
+		if (n > 0 && (strncmp(path, d->dir, n) != 0 || path[n] != '/'))
+			continue;
+		if (!best || n > strlen(best->dir))
+			best = d;
+	}
+	return best && best->n_infs == 1 ? best : NULL;
+}
+
+/* A file of a driver package (.sys, .cat, ...) or an installer. */
+static int index_windows_file(struct index_ctx *ctx, const char *path, bool *skipped)
+{
+	const struct driver_dir *d = driver_of(ctx, path);
+	struct catalog_payload p = {};
+	int r;
+
+	if (!d && !startswith(path, "windows/")) {
+		log_warning("skipping '%s': not an RPM, an INF or a file under windows/", path);
+		*skipped = true;
+		return 0;
+	}
+	const char *base = base_of(path);
+	const char *dot = strrchr(base, '.');
+	if (!(p.os = strdup("windows")) || !(p.path = strdup(path)) ||
+	    (d && (!(p.name = strdup(d->name)) || !(p.version = strdup(d->version)) ||
+		   !(p.arch = strdup(d->arch)) || !(p.profiles = strv_copy(d->profiles)))) ||
+	    (!d && (!(p.name = word_of(base, dot && dot != base ? (size_t)(dot - base)
+								: strlen(base))) ||
+		    !(p.version = strdup("0")) || !(p.arch = strdup("noarch")) ||
+		    windows_profiles(ctx, base, &p.profiles) < 0))) {
+		r = log_oom();
+		goto out;
+	}
+	r = add_hashed(ctx, &p);
+out:
+	catalog_payload_done(&p);
+	return r;
+}
+
+static void drivers_free(struct index_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->n_drivers; i++) {
+		free(ctx->drivers[i].dir);
+		free(ctx->drivers[i].name);
+		free(ctx->drivers[i].version);
+		free(ctx->drivers[i].arch);
+		strv_free(ctx->drivers[i].profiles);
+	}
+	free(ctx->drivers);
 }
 
 /* The version of DIR/catalog.json, or 0 when there is none. */
@@ -344,19 +599,22 @@ int cmd_payload_index(int argc, char *argv[])
 
 	struct index_ctx ctx = { .dir_fd = dfd, .keyring = keyring, .matrix = matrix, .cat = cat };
 	r = walk(&ctx, "", 0);
-	if (r >= 0)
+	if (r >= 0 && ctx.paths)
 		qsort(ctx.paths, strv_length(ctx.paths), sizeof(char *), cmp_str);
-	size_t skipped = 0;
-	for (char **p = ctx.paths; r >= 0 && p && *p; p++) {
-		if (endswith(*p, ".rpm"))
+	/* INFs first: the files beside them join their packages */
+	bool skipped = false;
+	for (char **p = ctx.paths; r >= 0 && p && *p; p++)
+		if (has_suffix_ci(*p, ".inf"))
+			r = index_inf(&ctx, *p);
+	for (char **p = ctx.paths; r >= 0 && p && *p; p++)
+		if (has_suffix_ci(*p, ".rpm"))
 			r = index_rpm(&ctx, *p);
-		else {
-			/* Windows driver packages wait for lib/inf.h */
-			log_debug("skipping '%s': not an RPM", *p);
-			skipped++;
-		}
-	}
+		else if (!has_suffix_ci(*p, ".inf"))
+			r = index_windows_file(&ctx, *p, &skipped);
 	strv_free(ctx.paths);
+	drivers_free(&ctx);
+	if (r >= 0 && cat->n_payloads > 0)
+		qsort(cat->payloads, cat->n_payloads, sizeof(*cat->payloads), cmp_payload_path);
 	if (r < 0)
 		return log_error("'%s': nothing written", dir), EXIT_NO;
 
@@ -369,6 +627,6 @@ int cmd_payload_index(int argc, char *argv[])
 	log_info("'%s/%s': version %" PRIu64 ", %zu payloads%s; sign it with 'enlighten payload "
 		 "sign'",
 		 dir, CATALOG_FILE, version, cat->n_payloads,
-		 skipped ? " (files that are not RPMs left out)" : "");
+		 skipped ? " (some files left out)" : "");
 	return EXIT_OK;
 }

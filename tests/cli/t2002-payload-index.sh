@@ -69,6 +69,10 @@ like "channel" "$C" '"channel": "beta",'
 like "expires in 30 days" "$C" '"expires": "2023-12-14T22:13:20Z"'
 exits 2 "--expires 0 refused" enlighten payload index --expires 0 repo
 
+mkdir empty
+ok "an empty directory" enlighten payload index empty
+like "gives an empty catalog" "$(tr -d ' \n' <empty/catalog.json)" '"payloads":\[\]\}$'
+
 # reproducible: same inputs and SOURCE_DATE_EPOCH, same bytes
 mkdir r1 r2
 cp repo/linux/enlighten-ic-*.rpm r1/ && cp repo/linux/enlighten-ic-*.rpm r2/
