@@ -41,7 +41,7 @@ static void usage(void)
 	       "                                start at boot for these hardware ids\n"
 	       "      --unattend-template FILE  unattend.xml template (default: the installed "
 	       "one)\n"
-	       "  -o, --output FILE             write the updated image as a new WIM\n"
+	       "  -o, --output FILE             write the updated WIM (all its images kept)\n"
 	       "      --ntfs FILE               write an NTFS volume holding the updated image\n"
 	       "      --ntfs-size SIZE          the volume's size (K, M, G suffixes)\n"
 	       "      --esp DIR                 write the ESP's Windows boot files into DIR\n"

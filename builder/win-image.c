@@ -28,7 +28,8 @@
 #define SYSTEM_HIVE "\\Windows\\System32\\config\\SYSTEM"
 
 struct staging {
-	char *dir; /* the temporary directory, removed by staging_done */
+	char *dir;     /* the temporary directory, removed by staging_done */
+	char *wim_tmp; /* the output WIM under its temporary name, removed too */
 	char *tree;
 	int tree_fd;
 	struct win_driver_pkg *pkgs;
@@ -43,6 +44,9 @@ static void staging_done(struct staging *s)
 	safe_close(s->tree_fd);
 	if (s->dir)
 		(void)fs_rm_rf(s->dir);
+	if (s->wim_tmp)
+		(void)unlink(s->wim_tmp);
+	free(s->wim_tmp);
 	free(s->dir);
 	free(s->tree);
 }
@@ -209,13 +213,28 @@ static int temp_beside(const char *path, bool dir, char **ret)
 	return 0;
 }
 
-/* The file outputs: each writer fills a temporary file beside the output. */
-static int write_wim(const struct win_image_opts *o _unused_, struct win_wim *w, const char *tmp,
-		     char **reterr_msg)
+static int wim_copy(const char *from, const char *out, char **ret_tmp, char **reterr_msg)
 {
-	return win_wim_write(w, tmp, reterr_msg);
+	_cleanup_free_ char *tmp = NULL;
+	int r = temp_beside(out, false, &tmp);
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "cannot create '%s': %s", out, strerror(-r));
+	_cleanup_close_ int src = open(from, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int dst = open(tmp, O_WRONLY | O_CLOEXEC);
+	struct stat st;
+	r = src < 0 || dst < 0 || fstat(src, &st) < 0 || ftruncate(dst, st.st_size) < 0
+		    ? negative_errno()
+		    : ntfs_copy_sparse(src, dst, 0);
+	if (r < 0) {
+		(void)unlink(tmp);
+		return errmsg_set(reterr_msg, r, "cannot copy '%s' to '%s': %s", from, tmp,
+				  strerror(-r));
+	}
+	*ret_tmp = TAKE_PTR(tmp);
+	return 0;
 }
 
+/* The file outputs: each writer fills a temporary file beside the output. */
 static int write_ntfs(const struct win_image_opts *o, struct win_wim *w, const char *tmp,
 		      char **reterr_msg)
 {
@@ -295,9 +314,20 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 	r = boot_drivers(o, &boot, reterr_msg);
 	if (r < 0)
 		return r;
-	r = win_wim_open(o->wim, o->image, &w, reterr_msg);
+	r = win_wim_open(o->wim, o->image, false, &w, reterr_msg);
 	if (r < 0)
 		return r;
+	if (o->out_wim) {
+		/* the output starts as a copy of the input that is then updated in
+		 * place: the image data is copied, not decompressed and written */
+		win_wim_free(TAKE_PTR(w));
+		r = wim_copy(o->wim, o->out_wim, &s.wim_tmp, reterr_msg);
+		if (r < 0)
+			return r;
+		r = win_wim_open(s.wim_tmp, o->image, true, &w, reterr_msg);
+		if (r < 0)
+			return r;
+	}
 
 	const char *tmpdir = o->tmpdir ?: getenv("TMPDIR") ?: "/tmp";
 	s.dir = strjoin(tmpdir, "/enlighten-windows.XXXXXX");
@@ -329,8 +359,15 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 	if (r < 0)
 		return r;
 
-	if (o->out_wim && (r = out_file(o, w, o->out_wim, write_wim, reterr_msg)) < 0)
-		return r;
+	if (o->out_wim) {
+		r = win_wim_overwrite(w, reterr_msg);
+		if (r < 0)
+			return r;
+		if (rename(s.wim_tmp, o->out_wim) < 0)
+			return errmsg_set(reterr_msg, negative_errno(), "cannot rename to '%s': %m",
+					  o->out_wim);
+		free(TAKE_PTR(s.wim_tmp));
+	}
 	if (o->out_ntfs && (r = out_file(o, w, o->out_ntfs, write_ntfs, reterr_msg)) < 0)
 		return r;
 	if (o->out_esp && (r = out_esp(o, w, reterr_msg)) < 0)

@@ -56,7 +56,8 @@ static int wim_init(void)
 	return 0;
 }
 
-int win_wim_open(const char *path, const char *image, struct win_wim **ret, char **reterr_msg)
+int win_wim_open(const char *path, const char *image, bool writable, struct win_wim **ret,
+		 char **reterr_msg)
 {
 	int r = wim_init();
 	if (r < 0)
@@ -65,7 +66,7 @@ int win_wim_open(const char *path, const char *image, struct win_wim **ret, char
 	_cleanup_free_ struct win_wim *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	int code = wimlib_open_wim(path, 0, &w->wim);
+	int code = wimlib_open_wim(path, writable ? WIMLIB_OPEN_FLAG_WRITE_ACCESS : 0, &w->wim);
 	if (code != 0)
 		return wim_err(reterr_msg, code, "cannot open WIM", path);
 	w->path = strdup(path);
@@ -135,12 +136,12 @@ int win_wim_add(struct win_wim *w, const char *src, const char *wim_path, char *
 	return 0;
 }
 
-int win_wim_write(struct win_wim *w, const char *path, char **reterr_msg)
+int win_wim_overwrite(struct win_wim *w, char **reterr_msg)
 {
-	/* the source WIM's GUID is kept, so the same inputs give the same WIM */
-	int code = wimlib_write(w->wim, path, w->image, WIMLIB_WRITE_FLAG_RETAIN_GUID, 0);
+	/* appends the new data and metadata, as wimupdate does */
+	int code = wimlib_overwrite(w->wim, WIMLIB_WRITE_FLAG_RETAIN_GUID, 0);
 	if (code != 0)
-		return wim_err(reterr_msg, code, "cannot write WIM", path);
+		return wim_err(reterr_msg, code, "cannot write WIM", w->path);
 	return 0;
 }
 

@@ -66,8 +66,10 @@ int win_setupcomplete_render(const char *drivers_root, const char *agent_path, c
 
 struct win_wim;
 
-/* Opens a WIM and selects one image by 1-based index or by name. */
-int win_wim_open(const char *path, const char *image, struct win_wim **ret, char **reterr_msg);
+/* Opens a WIM and selects one image by 1-based index or by name; writable
+ * for win_wim_overwrite. */
+int win_wim_open(const char *path, const char *image, bool writable, struct win_wim **ret,
+		 char **reterr_msg);
 void win_wim_free(struct win_wim *w);
 static inline void win_wim_freep(struct win_wim **w)
 {
@@ -89,9 +91,9 @@ int win_wim_extract_file(struct win_wim *w, const char *wim_path, const char *de
  * applied. */
 int win_wim_add(struct win_wim *w, const char *src, const char *wim_path, char **reterr_msg);
 
-/* Writes the selected image, with every change, as a new standalone WIM at
- * path (the caller gives a temporary name and renames it when done). */
-int win_wim_write(struct win_wim *w, const char *path, char **reterr_msg);
+/* Commits every change to the (writable) WIM file itself, appending the
+ * new data and metadata, as wimupdate does; every image is kept. */
+int win_wim_overwrite(struct win_wim *w, char **reterr_msg);
 
 /* Applies the selected image, with every change, to the NTFS volume in the
  * file or device at volume_path, through libntfs-3g (no mount, no root). */

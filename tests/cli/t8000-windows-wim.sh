@@ -96,6 +96,13 @@ ok "image by name" enlighten wim --wim install.wim --image "Windows Server 2025 
 fails "unknown image" enlighten wim --wim install.wim --image 7 -o seven.wim
 like "unknown image is named" "$(last_output)" "WIM 'install.wim' has no image '7' \(it has 1"
 ok "no output for a failed build" test ! -e seven.wim
+cp install.wim multi.wim && wimapply install.wim 1 second >/dev/null && wimappend second multi.wim Datacenter >/dev/null
+ok "update the second image of two" enlighten wim --wim multi.wim --image Datacenter \
+	--driver xen-hvm=pkgs/xenvbd -o multi-out.wim
+is "both images are kept" "$(wiminfo multi-out.wim | sed -n 's/^Image Count: *//p')" 2
+ok "the selected image has the drivers" sh -c 'wimdir multi-out.wim 2 | grep -q "^/Drivers/enlighten/xen-hvm/xenvbd/xenvbd.inf$"'
+ok "the other image is as it was" sh -c '! wimdir multi-out.wim 1 | grep -q Drivers'
+ok "the updated WIM verifies" wimverify multi-out.wim
 ok "rebuild replaces the output" enlighten wim --wim install.wim -o out.wim
 ok "rebuilt WIM has no drivers" sh -c '! wimdir out.wim 1 | grep -q Drivers/enlighten'
 fails "not a WIM" enlighten wim --wim list -o x.wim
