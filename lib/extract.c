@@ -22,57 +22,85 @@
 #include "lib/macro.h"
 #include "lib/string-util.h"
 
-/* ---- tracker: counts and a set of regular-file names -------------------- */
+/* ---- tracker: counts, and the names of files and symlinks seen ---------- */
 
-struct extract_tracker {
-	uint64_t entries;
-	uint64_t bytes;
+struct strset {
 	char **slots; /* open addressing, NULL = empty */
 	size_t n_slots, n_used;
 };
 
-static uint64_t hash_str(const char *s)
+struct extract_tracker {
+	uint64_t entries;
+	uint64_t bytes;
+	struct strset files;    /* regular files: the valid hard-link targets */
+	struct strset symlinks; /* no entry may be created through one */
+};
+
+static uint64_t hash_str(const char *s, size_t n)
 {
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
 	return h;
 }
 
-static char **set_slot(char **slots, size_t n, const char *s)
+/* The slot holding the first n bytes of s, or the empty slot for them. */
+static char **set_slot(char **slots, size_t n_slots, const char *s, size_t n)
 {
-	size_t i = (size_t)hash_str(s) & (n - 1);
-	while (slots[i] && !streq(slots[i], s))
-		i = (i + 1) & (n - 1);
+	size_t i = (size_t)hash_str(s, n) & (n_slots - 1);
+	while (slots[i] && !(strlen(slots[i]) == n && memcmp(slots[i], s, n) == 0))
+		i = (i + 1) & (n_slots - 1);
 	return &slots[i];
 }
 
-static bool set_contains(const struct extract_tracker *t, const char *s)
+static bool set_contains_n(const struct strset *set, const char *s, size_t n)
 {
-	return t->n_slots > 0 && *set_slot(t->slots, t->n_slots, s) != NULL;
+	return set->n_slots > 0 && *set_slot(set->slots, set->n_slots, s, n) != NULL;
 }
 
-static int set_add(struct extract_tracker *t, const char *s)
+static bool set_contains(const struct strset *set, const char *s)
 {
-	if (2 * (t->n_used + 1) > t->n_slots) {
-		size_t n = t->n_slots ? 2 * t->n_slots : 64;
+	return set_contains_n(set, s, strlen(s));
+}
+
+static int set_add(struct strset *set, const char *s)
+{
+	if (2 * (set->n_used + 1) > set->n_slots) {
+		size_t n = set->n_slots ? 2 * set->n_slots : 64;
 		char **slots = calloc(n, sizeof(char *));
 		if (!slots)
 			return -ENOMEM;
-		for (size_t i = 0; i < t->n_slots; i++)
-			if (t->slots[i])
-				*set_slot(slots, n, t->slots[i]) = t->slots[i];
-		free(t->slots);
-		t->slots = slots;
-		t->n_slots = n;
+		for (size_t i = 0; i < set->n_slots; i++)
+			if (set->slots[i])
+				*set_slot(slots, n, set->slots[i], strlen(set->slots[i])) = set->slots[i];
+		free(set->slots);
+		set->slots = slots;
+		set->n_slots = n;
 	}
-	char **slot = set_slot(t->slots, t->n_slots, s);
+	char **slot = set_slot(set->slots, set->n_slots, s, strlen(s));
 	if (*slot)
 		return 0;
 	*slot = strdup(s);
 	if (!*slot)
 		return -ENOMEM;
-	t->n_used++;
+	set->n_used++;
+	return 0;
+}
+
+static void set_done(struct strset *set)
+{
+	for (size_t i = 0; i < set->n_slots; i++)
+		free(set->slots[i]);
+	free(set->slots);
+}
+
+/* The length of the first leading directory of path that is a symlink
+ * seen before, or 0. */
+static size_t through_symlink(const struct extract_tracker *t, const char *path)
+{
+	for (const char *p = path; (p = strchr(p, '/')); p++)
+		if (set_contains_n(&t->symlinks, path, (size_t)(p - path)))
+			return (size_t)(p - path);
 	return 0;
 }
 
@@ -89,9 +117,8 @@ void extract_tracker_free(struct extract_tracker *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->n_slots; i++)
-		free(t->slots[i]);
-	free(t->slots);
+	set_done(&t->files);
+	set_done(&t->symlinks);
 	free(t);
 }
 
@@ -249,6 +276,11 @@ int extract_check_entry(const struct extract_policy *p, struct extract_tracker *
 		return errmsg_set(reterr_msg, r, "entry '%s': %s", shown, why);
 
 	mode_t type = e->mode & S_IFMT;
+	size_t via = path ? through_symlink(t, path) : 0;
+	if (via > 0)
+		return errmsg_set(reterr_msg, -EPERM,
+				  "entry '%s': a path through the symlink '%.*s' extracted before",
+				  shown, (int)via, path);
 	if (!path && type != S_IFDIR)
 		return errmsg_set(reterr_msg, -EPERM, "entry '%s': a non-directory at the root",
 				  shown);
@@ -257,7 +289,7 @@ int extract_check_entry(const struct extract_policy *p, struct extract_tracker *
 		r = normalize(e->hardlink, p->windows_names, &target, &why);
 		if (r == -ENOMEM)
 			return r;
-		if (r < 0 || !target || !set_contains(t, target))
+		if (r < 0 || !target || !set_contains(&t->files, target))
 			return errmsg_set(reterr_msg, -EPERM,
 					  "entry '%s': a hard link to '%s', which is not a file "
 					  "extracted before",
@@ -289,11 +321,15 @@ int extract_check_entry(const struct extract_policy *p, struct extract_tracker *
 				  "entry '%s': %lld bytes, past the cap of %llu bytes in total "
 				  "(archive bomb?)",
 				  shown, (long long)e->size, (unsigned long long)max_bytes(p));
-	if (type == S_IFREG && !e->hardlink) {
-		r = set_add(t, path);
-		if (r < 0)
-			return r;
-	}
+	if (type == S_IFREG && !e->hardlink)
+		r = set_add(&t->files, path);
+	else if (type == S_IFLNK)
+		r = set_add(&t->symlinks, path);
+	else if (type == S_IFDIR && path && set_contains(&t->symlinks, path))
+		r = errmsg_set(reterr_msg, -EPERM,
+			       "entry '%s': a directory over the symlink extracted before", shown);
+	if (r < 0)
+		return r;
 	*ret_path = TAKE_PTR(path);
 	return 0;
 }

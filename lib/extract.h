@@ -8,7 +8,8 @@
  *   - absolute names and ".." components; names with control characters,
  *     components over NAME_MAX or names over PATH_MAX (and, for Windows
  *     targets, characters and device names Windows cannot hold);
- *   - symlinks whose target is absolute or climbs above the root;
+ *   - symlinks whose target is absolute or climbs above the root, and any
+ *     entry whose path goes through a symlink extracted before;
  *   - hardlinks to anything but a regular file extracted before;
  *   - device nodes, and setuid/setgid bits, unless the policy allows them;
  *   - more entries or more bytes than the policy's caps (archive bombs).
