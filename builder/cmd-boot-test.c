@@ -41,6 +41,10 @@
 
 enum accel_mode { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
 
+/* Where the report for people goes: stdout, or stderr when stdout is JSON,
+ * so that a long run shows its progress either way. */
+static FILE *human;
+
 struct boot_plan {
 	const struct boot_identity *id;
 	enum expect_change change;
@@ -219,7 +223,7 @@ static void print_console_tail(const char *path)
 		if (strstr(l, "enlighten"))
 			lines[n++ % CONSOLE_TAIL] = l;
 	for (unsigned i = n > CONSOLE_TAIL ? n - CONSOLE_TAIL : 0; i < n; i++)
-		printf("  console: %s\n", lines[i % CONSOLE_TAIL]);
+		fprintf(human, "  console: %s\n", lines[i % CONSOLE_TAIL]);
 }
 
 static double secs(uint64_t usec)
@@ -283,21 +287,21 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 				     "") < 0)
 				return log_oom();
 		}
-		if (!serial && !t->json)
-			printf("  note: loader entry '%s' has no console=ttyS0; booting its kernel "
+		if (!serial)
+			fprintf(human, "  note: loader entry '%s' has no console=ttyS0; booting its kernel "
 			       "directly with it added\n",
 			       entry->id);
 	}
 
-	if (!t->json) {
-		printf("boot %u/%u as %s: %s boot", k, t->n_plan, id->name, mode);
+	{
+		fprintf(human, "boot %u/%u as %s: %s boot", k, t->n_plan, id->name, mode);
 		if (entry)
-			printf(" of entry '%s'", entry->id);
+			fprintf(human, " of entry '%s'", entry->id);
 		if (forced)
-			printf(", profile forced with enlighten.profile=%s (%s)", id->profile,
+			fprintf(human, ", profile forced with enlighten.profile=%s (%s)", id->profile,
 			       id->why_forced);
-		printf("\n");
-		fflush(stdout);
+		fprintf(human, "\n");
+		fflush(human);
 	}
 
 	struct qemu_machine m = {
@@ -359,26 +363,26 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 	if (!pass && !why)
 		why = strdup("failed");
 
-	if (!t->json) {
+	{
 		if (res.line)
-			printf("  agent:  %s\n", res.line);
+			fprintf(human, "  agent:  %s\n", res.line);
 		if (pass && forced)
-			printf("  result: PASS: %s activated (FORCED on the kernel command line; "
+			fprintf(human, "  result: PASS: %s activated (FORCED on the kernel command line; "
 			       "the "
 			       "detector itself saw hypervisor=%s role=%s), changed=%s\n",
 			       s.profile, s.hypervisor, s.role, s.changed);
 		else if (pass)
-			printf("  result: PASS: %s activated, detected (hypervisor=%s role=%s), "
+			fprintf(human, "  result: PASS: %s activated, detected (hypervisor=%s role=%s), "
 			       "changed=%s\n",
 			       s.profile, s.hypervisor, s.role, s.changed);
 		else
-			printf("  result: FAIL: %s\n", why);
+			fprintf(human, "  result: FAIL: %s\n", why);
 		if (!res.line)
 			print_console_tail(console_log);
-		printf("  time:   %.1f s to the agent's line, %.1f s in all; shutdown: %s\n",
+		fprintf(human, "  time:   %.1f s to the agent's line, %.1f s in all; shutdown: %s\n",
 		       secs(res.usec_line), secs(res.usec_total),
 		       qemu_shutdown_to_string(res.shutdown));
-		fflush(stdout);
+		fflush(human);
 	}
 
 	json_object *b = json_object_new_object();
@@ -524,6 +528,7 @@ int cmd_boot_test(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	t.image = argv[optind];
+	human = t.json ? stderr : stdout;
 	t.timeout_usec = (uint64_t)timeout * 1000000ULL;
 
 	for (unsigned i = 0; i < boots; i++)
@@ -607,14 +612,14 @@ int cmd_boot_test(int argc, char *argv[])
 		goto finish;
 	t.kvm_fallback = t.kvm && accel == ACCEL_AUTO;
 
-	if (!t.json) {
-		printf("boot-test: image '%s' (%s) on a copy-on-write overlay; ", t.image,
+	{
+		fprintf(human, "boot-test: image '%s' (%s) on a copy-on-write overlay; ", t.image,
 		       t.format);
 		if (t.kvm)
-			printf("accelerator kvm\n");
+			fprintf(human, "accelerator kvm\n");
 		else
-			printf("accelerator tcg (%s)\n", t.kvm_reason ?: "KVM not usable");
-		fflush(stdout);
+			fprintf(human, "accelerator tcg (%s)\n", t.kvm_reason ?: "KVM not usable");
+		fflush(human);
 	}
 
 	t.boots = json_object_new_array();
@@ -667,11 +672,12 @@ int cmd_boot_test(int argc, char *argv[])
 				       json_string_or_null(failed || keep_log ? t.logdir : NULL));
 		json_object_object_add(o, "boots", json_object_get(t.boots));
 		json_write_fd(STDOUT_FILENO, o, true);
-	} else {
-		printf("boot-test: %s, %u of %u boots matched, %.1f s\n", failed ? "FAIL" : "PASS",
+	}
+	{
+		fprintf(human, "boot-test: %s, %u of %u boots matched, %.1f s\n", failed ? "FAIL" : "PASS",
 		       t.passed, t.n_plan, secs(total));
 		if (failed || keep_log)
-			printf("boot-test: console logs kept in %s\n", t.logdir);
+			fprintf(human, "boot-test: console logs kept in %s\n", t.logdir);
 	}
 	if (interrupted)
 		ret = 130;
