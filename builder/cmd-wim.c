@@ -22,7 +22,7 @@
 static void usage(void)
 {
 	printf("Usage: enlighten wim --wim FILE [--image N|NAME] [--driver PROFILE=PATH]...\n"
-	       "                    [--boot-critical SERVICE=HWID[,HWID...]]...\n"
+	       "                    [--boot-critical SERVICE[=HWID[,HWID...]]]...\n"
 	       "                    [--unattend-template FILE] [--output FILE]\n"
 	       "                    [--ntfs FILE --ntfs-size SIZE] [--esp DIR]\n"
 	       "\n"
@@ -32,13 +32,13 @@ static void usage(void)
 	       "Options:\n"
 	       "      --wim FILE                the OEM's install.wim\n"
 	       "      --image N|NAME            the image to update, by index or name (default 1)\n"
-	       "      --driver PROFILE=PATH     stage the driver package at PATH (an INF "
-	       "directory)\n"
-	       "                                under \\Drivers\\enlighten\\PROFILE\\\n"
-	       "      --boot-critical SERVICE=HWID[,HWID...]\n"
-	       "                                make SERVICE (its SERVICE.sys in a staged "
-	       "package)\n"
-	       "                                start at boot for these hardware ids\n"
+	       "      --driver PROFILE=PATH     stage the driver package at PATH (an INF\n"
+	       "                                directory, .cab, .zip or .iso) under\n"
+	       "                                \\Drivers\\enlighten\\PROFILE\\\n"
+	       "      --boot-critical SERVICE[=HWID[,HWID...]]\n"
+	       "                                make SERVICE (its SERVICE.sys in a staged\n"
+	       "                                package) start at boot for these hardware ids\n"
+	       "                                (default: the ids in the package's INF)\n"
 	       "      --unattend-template FILE  unattend.xml template (default: the installed "
 	       "one)\n"
 	       "  -o, --output FILE             write the updated WIM (all its images kept)\n"
@@ -51,7 +51,14 @@ static void usage(void)
 static int parse_boot(const char *arg, struct win_boot_spec *spec, char ***ids)
 {
 	const char *eq = strchr(arg, '=');
-	if (!eq || eq == arg || !eq[1])
+	if (!eq) { /* the ids come from the package's INF */
+		char *service = strdup(arg);
+		if (!service)
+			return -ENOMEM;
+		*spec = (struct win_boot_spec){ .service = service };
+		return 0;
+	}
+	if (eq == arg || !eq[1])
 		return -EINVAL;
 	_cleanup_free_ char *list = strdup(eq + 1);
 	char *service = strndup(arg, eq - arg);

@@ -18,7 +18,9 @@
 
 #include "builder/win.h"
 #include "lib/errmsg.h"
+#include "lib/extract.h"
 #include "lib/fs.h"
+#include "lib/inf.h"
 #include "lib/macro.h"
 #include "lib/string-util.h"
 
@@ -26,11 +28,11 @@
 
 struct stage_ctx {
 	const char *source; /* for messages */
+	const char *from;   /* the directory to copy: source, or where it was unpacked */
 	int dst_fd;	    /* the package's folder in the tree */
 	size_t files;
 	uint64_t bytes;
-	bool has_inf, has_cat;
-	char *inf;
+	char *inf; /* relative path of the one INF */
 	char **reterr_msg;
 };
 
@@ -45,6 +47,8 @@ void win_driver_pkg_done(struct win_driver_pkg *p)
 	free(p->profile);
 	free(p->name);
 	free(p->inf);
+	free(p->class);
+	strv_free(p->hardware_ids);
 	free(p->image_dir);
 	*p = (struct win_driver_pkg){};
 }
@@ -96,19 +100,14 @@ static int entry_check(struct stage_ctx *c, const char *relpath, mode_t type, ui
 			return stage_err(c, -EFBIG, relpath,
 					 "driver package is larger than the 1 GiB cap");
 		c->bytes += size;
-		if (!strchr(relpath, '/')) {
-			const char *ext = strrchr(relpath, '.');
-			if (ext && strcasecmp(ext, ".inf") == 0) {
-				if (c->has_inf)
-					return stage_err(c, -EINVAL, relpath,
-							 "more than one INF file at the top level");
-				c->has_inf = true;
-				c->inf = strdup(relpath);
-				if (!c->inf)
-					return -ENOMEM;
-			}
-			if (ext && strcasecmp(ext, ".cat") == 0)
-				c->has_cat = true;
+		const char *ext = strrchr(relpath, '.');
+		if (ext && strcasecmp(ext, ".inf") == 0) {
+			if (c->inf)
+				return stage_err(c, -EINVAL, relpath,
+						 "a second INF file: a package holds one driver");
+			c->inf = strdup(relpath);
+			if (!c->inf)
+				return -ENOMEM;
 		}
 	}
 	return 0;
@@ -203,26 +202,56 @@ static int stage_dir_walk(struct stage_ctx *c, int dir_fd, const char *prefix, u
 
 static int stage_dir(struct stage_ctx *c)
 {
-	_cleanup_close_ int fd = open(c->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(c->from, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return stage_err(c, negative_errno(), NULL, "cannot open the directory");
 	return stage_dir_walk(c, fd, "", 0);
 }
 
-static int stage_archive(struct stage_ctx *c)
+/* Format: an archive, unpacked by the shared safe extraction (which refuses
+ * escapes, names Windows cannot hold and bombs), then copied like a
+ * directory so that every entry passes entry_check too. */
+static int stage_archive(struct stage_ctx *c, const char *scratch_dir)
 {
-	/* read through lib/extract.h, the one safe extraction path, with
-	 * entry_check as its per-entry check */
-	return stage_err(c, -EOPNOTSUPP, NULL,
-			 "archive packages are not read yet; give the unpacked INF directory");
+	const struct extract_policy policy = {
+		.max_entries = WIN_DRIVER_FILES_MAX,
+		.max_bytes = WIN_DRIVER_BYTES_MAX,
+		.windows_names = true,
+	};
+	_cleanup_free_ char *dir = strjoin(scratch_dir, "/unpack.XXXXXX");
+	_cleanup_free_ char *target = NULL, *msg = NULL;
+	if (!dir)
+		return -ENOMEM;
+	if (!mkdtemp(dir))
+		return stage_err(c, negative_errno(), NULL, "cannot make a scratch directory");
+	target = strjoin(dir, "/package");
+	if (!target) {
+		(void)fs_rm_rf(dir);
+		return -ENOMEM;
+	}
+	int r = extract_archive(c->source, target, &policy, NULL, &msg);
+	if (r < 0) {
+		(void)fs_rm_rf(dir);
+		return errmsg_set(c->reterr_msg, r, "driver package %s",
+				  msg ?: "cannot be unpacked");
+	}
+	c->from = target;
+	r = stage_dir(c);
+	(void)fs_rm_rf(dir);
+	return r;
+}
+
+static int stage_dir_format(struct stage_ctx *c, const char *scratch_dir _unused_)
+{
+	return stage_dir(c);
 }
 
 static const struct driver_format {
 	const char *name;
 	const char *suffix; /* NULL: a directory */
-	int (*stage)(struct stage_ctx *c);
+	int (*stage)(struct stage_ctx *c, const char *scratch_dir);
 } driver_formats[] = {
-	{ "INF directory", NULL, stage_dir },
+	{ "INF directory", NULL, stage_dir_format },
 	{ "cabinet", ".cab", stage_archive },
 	{ "zip", ".zip", stage_archive },
 	{ "ISO 9660", ".iso", stage_archive },
@@ -254,10 +283,69 @@ static char *package_name(const char *source, const struct driver_format *f)
 	return name;
 }
 
-int win_driver_stage(const char *profile, const char *source, int tree_fd,
+/* A file named name (case-insensitively, as Windows finds it) in the
+ * directory dir beneath root_fd. */
+static bool has_file_ci(int root_fd, const char *dir, const char *name)
+{
+	_cleanup_close_ int fd = fs_open_beneath(root_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return false;
+	DIR *d = fdopendir(TAKE_FD(fd));
+	if (!d)
+		return false;
+	bool found = false;
+	for (struct dirent *de; !found && (de = readdir(d));)
+		found = de->d_type == DT_REG && strcasecmp(de->d_name, name) == 0;
+	closedir(d);
+	return found;
+}
+
+/* The INF must parse, serve amd64, and name a catalog file that is there. */
+static int inf_check(struct stage_ctx *c, struct inf_driver **ret)
+{
+	_cleanup_inf_ struct inf *inf = NULL;
+	_cleanup_inf_driver_ struct inf_driver *drv = NULL;
+	_cleanup_free_ char *msg = NULL, *dir = NULL;
+	int r;
+
+	r = inf_load_at(c->dst_fd, c->inf, &inf, &msg);
+	if (r >= 0)
+		r = inf_driver_info(inf, &drv, &msg);
+	if (r < 0)
+		return errmsg_set(c->reterr_msg, r, "driver package '%s': INF '%s' does not parse: %s",
+				  c->source, c->inf, msg ?: strerror(-r));
+	if (!strv_contains(drv->architectures, "amd64")) {
+		const char *const *a = (const char *const *)drv->architectures;
+		return errmsg_set(c->reterr_msg, -EINVAL,
+				  "driver package '%s': INF '%s' is not for amd64 (it serves %s%s%s)",
+				  c->source, c->inf, a[0] ?: "nothing", a[0] && a[1] ? " and " : "",
+				  a[0] && a[1] ? a[1] : "");
+	}
+	if (!drv->catalog_file)
+		return errmsg_set(c->reterr_msg, -EINVAL,
+				  "driver package '%s': INF '%s' names no catalog file (CatalogFile=); "
+				  "Windows refuses unsigned packages",
+				  c->source, c->inf);
+	dir = strndup(c->inf, strrchr(c->inf, '/') ? (size_t)(strrchr(c->inf, '/') - c->inf) : 0);
+	if (!dir)
+		return -ENOMEM;
+	if (strchr(drv->catalog_file, '/') || strchr(drv->catalog_file, '\\') ||
+	    !has_file_ci(c->dst_fd, dir, drv->catalog_file))
+		return errmsg_set(c->reterr_msg, -ENOENT,
+				  "driver package '%s': INF '%s' names catalog file '%s', which the "
+				  "package does not have",
+				  c->source, c->inf, drv->catalog_file);
+	*ret = TAKE_PTR(drv);
+	return 0;
+}
+
+int win_driver_stage(const char *profile, const char *source, int tree_fd, const char *scratch_dir,
 		     struct win_driver_pkg *ret, char **reterr_msg)
 {
-	struct stage_ctx c = { .source = source, .dst_fd = -EBADF, .reterr_msg = reterr_msg };
+	struct stage_ctx c = {
+		.source = source, .from = source, .dst_fd = -EBADF, .reterr_msg = reterr_msg
+	};
+	_cleanup_inf_driver_ struct inf_driver *drv = NULL;
 	_cleanup_free_ char *name = NULL, *rel = NULL;
 	struct stat st;
 	int r;
@@ -291,13 +379,12 @@ int win_driver_stage(const char *profile, const char *source, int tree_fd,
 	if (c.dst_fd < 0)
 		return stage_err(&c, c.dst_fd, NULL, "cannot open its folder in the image tree");
 
-	r = f->stage(&c);
+	r = f->stage(&c, scratch_dir);
+	if (r >= 0 && !c.inf)
+		r = stage_err(&c, -EINVAL, NULL, "no INF file in the package");
+	if (r >= 0)
+		r = inf_check(&c, &drv);
 	safe_close(c.dst_fd);
-	if (r >= 0 && !c.has_inf)
-		r = stage_err(&c, -EINVAL, NULL, "no INF file at the top level of the package");
-	if (r >= 0 && !c.has_cat)
-		r = stage_err(&c, -EINVAL, NULL,
-			      "no catalog (.cat) file: Windows refuses unsigned driver packages");
 	if (r < 0) {
 		free(c.inf);
 		return r;
@@ -310,6 +397,8 @@ int win_driver_stage(const char *profile, const char *source, int tree_fd,
 		.profile = strdup(profile),
 		.name = TAKE_PTR(name),
 		.inf = c.inf,
+		.class = TAKE_PTR(drv->class),
+		.hardware_ids = TAKE_PTR(drv->hardware_ids),
 		.image_dir = TAKE_PTR(rel),
 	};
 	if (!ret->profile) {

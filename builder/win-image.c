@@ -58,7 +58,7 @@ static int stage_drivers(const struct win_image_opts *o, struct staging *s, char
 		return -ENOMEM;
 	for (size_t i = 0; i < o->n_drivers; i++) {
 		int r = win_driver_stage(o->drivers[i].profile, o->drivers[i].path, s->tree_fd,
-					 &s->pkgs[s->n_pkgs], reterr_msg);
+					 s->dir, &s->pkgs[s->n_pkgs], reterr_msg);
 		if (r < 0)
 			return r;
 		s->n_pkgs++;
@@ -66,41 +66,82 @@ static int stage_drivers(const struct win_image_opts *o, struct staging *s, char
 	return 0;
 }
 
-/* Copies each boot-critical <service>.sys from its staged package to
- * \Windows\System32\drivers, where the boot loader loads it from. */
-static int stage_boot_files(const struct win_image_opts *o, struct staging *s, char **reterr_msg)
+/* The staged package that carries <service>.sys, or NULL; ret_relpath is
+ * the file's path in the tree. */
+static int find_carrier(struct staging *s, const char *service, const struct win_driver_pkg **ret,
+			char **ret_relpath)
 {
-	int r = fs_mkdir_p_at(s->tree_fd, "Windows/System32/drivers", 0755);
+	_cleanup_free_ char *sys = strjoin(service, ".sys");
+	if (!sys)
+		return -ENOMEM;
+	for (size_t j = 0; j < s->n_pkgs; j++) {
+		int r = win_driver_find_file(s->tree_fd, &s->pkgs[j], sys, ret_relpath);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			return r;
+		*ret = &s->pkgs[j];
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Each boot-critical service: its hardware ids (given, or its package's
+ * INF's), and its <service>.sys copied to \Windows\System32\drivers, where
+ * the boot loader loads it from. */
+static int stage_boot(const struct win_image_opts *o, struct staging *s,
+		      struct win_boot_driver **ret, char **reterr_msg)
+{
+	static char *const placeholder[] = { (char *)"X\\Y", NULL };
+	_cleanup_free_ struct win_boot_driver *d = calloc(o->n_boot ?: 1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	r = fs_mkdir_p_at(s->tree_fd, "Windows/System32/drivers", 0755);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < o->n_boot; i++) {
-		_cleanup_free_ char *sys = strjoin(o->boot[i].service, ".sys");
-		_cleanup_free_ char *from = NULL;
-		if (!sys)
-			return -ENOMEM;
-		for (size_t j = 0; j < s->n_pkgs && !from; j++) {
-			r = win_driver_find_file(s->tree_fd, &s->pkgs[j], sys, &from);
-			if (r < 0 && r != -ENOENT)
-				return r;
-		}
-		if (!from)
-			return errmsg_set(
-				reterr_msg, -ENOENT,
-				"boot-critical service '%s': no staged driver package carries '%s'",
-				o->boot[i].service, sys);
-		_cleanup_free_ char *to = strjoin("Windows/System32/drivers/", sys);
-		_cleanup_free_ char *data = NULL;
+		const char *svc = o->boot[i].service;
+		const struct win_driver_pkg *pkg = NULL;
+		_cleanup_free_ char *from = NULL, *to = NULL, *data = NULL;
 		size_t n;
+
+		/* the name is checked before it becomes a path */
+		d[i] = (struct win_boot_driver){ .service = svc,
+						 .hardware_ids = o->boot[i].hardware_ids ?: placeholder };
+		r = win_boot_driver_check(&d[i], reterr_msg);
+		if (r < 0)
+			return r;
+		r = find_carrier(s, svc, &pkg, &from);
+		if (r == -ENOENT)
+			return errmsg_set(reterr_msg, r,
+					  "boot-critical service '%s': no staged driver package carries "
+					  "'%s.sys'",
+					  svc, svc);
+		if (r < 0)
+			return r;
+		d[i].hardware_ids = o->boot[i].hardware_ids ?: pkg->hardware_ids;
+		if (!o->boot[i].hardware_ids && !pkg->hardware_ids[0])
+			return errmsg_set(reterr_msg, -EINVAL,
+					  "boot-critical service '%s': INF '%s' of package '%s' lists no "
+					  "hardware ids; give them with SERVICE=HWID",
+					  svc, pkg->inf, pkg->name);
+		r = win_boot_driver_check(&d[i], reterr_msg);
+		if (r < 0)
+			return r;
+
+		to = strjoin("Windows/System32/drivers/", svc, ".sys");
 		if (!to)
 			return -ENOMEM;
 		r = fs_read_file_at(s->tree_fd, from, WIN_DRIVER_BYTES_MAX, &data, &n);
 		if (r < 0)
-			return errmsg_set(reterr_msg, r, "cannot read '%s': %s", from,
-					  strerror(-r));
+			return errmsg_set(reterr_msg, r, "cannot read '%s': %s", from, strerror(-r));
 		r = fs_write_file_atomic_at(s->tree_fd, to, data, n, 0644);
 		if (r < 0)
 			return r;
 	}
+	*ret = TAKE_PTR(d);
 	return 0;
 }
 
@@ -144,31 +185,6 @@ static int stage_unattend(const struct win_image_opts *o, struct staging *s, cha
 	    (r = fs_write_file_atomic_at(s->tree_fd, "Windows/Setup/Scripts/SetupComplete.cmd", cmd,
 					 strlen(cmd), 0644)) < 0)
 		return r;
-	return 0;
-}
-
-/* Hardware ids for a boot-critical service: as given. (From the staged
- * INF's models once INF parsing is shared in lib/.) */
-static int boot_drivers(const struct win_image_opts *o, struct win_boot_driver **ret,
-			char **reterr_msg)
-{
-	_cleanup_free_ struct win_boot_driver *d = calloc(o->n_boot ?: 1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	for (size_t i = 0; i < o->n_boot; i++) {
-		if (!o->boot[i].hardware_ids || !o->boot[i].hardware_ids[0])
-			return errmsg_set(reterr_msg, -EINVAL,
-					  "boot-critical service '%s' needs its hardware ids",
-					  o->boot[i].service);
-		d[i] = (struct win_boot_driver){
-			.service = o->boot[i].service,
-			.hardware_ids = o->boot[i].hardware_ids,
-		};
-		int r = win_boot_driver_check(&d[i], reterr_msg);
-		if (r < 0)
-			return r;
-	}
-	*ret = TAKE_PTR(d);
 	return 0;
 }
 
@@ -311,23 +327,10 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 	struct win_image_result res = {};
 	int r;
 
-	r = boot_drivers(o, &boot, reterr_msg);
-	if (r < 0)
-		return r;
+	/* opened first to fail early on a bad WIM or image */
 	r = win_wim_open(o->wim, o->image, false, &w, reterr_msg);
 	if (r < 0)
 		return r;
-	if (o->out_wim) {
-		/* the output starts as a copy of the input that is then updated in
-		 * place: the image data is copied, not decompressed and written */
-		win_wim_free(TAKE_PTR(w));
-		r = wim_copy(o->wim, o->out_wim, &s.wim_tmp, reterr_msg);
-		if (r < 0)
-			return r;
-		r = win_wim_open(s.wim_tmp, o->image, true, &w, reterr_msg);
-		if (r < 0)
-			return r;
-	}
 
 	const char *tmpdir = o->tmpdir ?: getenv("TMPDIR") ?: "/tmp";
 	s.dir = strjoin(tmpdir, "/enlighten-windows.XXXXXX");
@@ -348,10 +351,20 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 	if (s.tree_fd < 0)
 		return negative_errno();
 
-	if ((r = stage_drivers(o, &s, reterr_msg)) < 0 ||
-	    (r = stage_boot_files(o, &s, reterr_msg)) < 0 ||
+	if ((r = stage_drivers(o, &s, reterr_msg)) < 0 || (r = stage_boot(o, &s, &boot, reterr_msg)) < 0 ||
 	    (r = stage_unattend(o, &s, reterr_msg)) < 0)
 		return r;
+	if (o->out_wim) {
+		/* the output starts as a copy of the input that is then updated in
+		 * place: the image data is copied, not decompressed and written */
+		win_wim_free(TAKE_PTR(w));
+		r = wim_copy(o->wim, o->out_wim, &s.wim_tmp, reterr_msg);
+		if (r < 0)
+			return r;
+		r = win_wim_open(s.wim_tmp, o->image, true, &w, reterr_msg);
+		if (r < 0)
+			return r;
+	}
 	r = edit_hive(boot, o->n_boot, &s, w, &res.hive_method, reterr_msg);
 	if (r < 0)
 		return r;

@@ -121,20 +121,24 @@ int ntfs_copy_sparse(int src_fd, int dst_fd, uint64_t dst_offset);
 /* A driver package staged under \Drivers\enlighten\<profile>\<name>\. */
 struct win_driver_pkg {
 	char *profile;
-	char *name;	 /* the package's folder name in the image */
-	char *inf;	 /* its INF file's name */
-	char *image_dir; /* "Drivers\enlighten\<profile>\<name>", Windows separators */
+	char *name;	     /* the package's folder name in the image */
+	char *inf;	     /* its INF, relative to the folder ('/' separators) */
+	char *class;	     /* the INF's Class= */
+	char **hardware_ids; /* from the INF's models sections, NULL-terminated */
+	char *image_dir;     /* "Drivers\enlighten\<profile>\<name>", Windows separators */
 };
 void win_driver_pkg_done(struct win_driver_pkg *p);
 
-/* Stages the driver package at source (an INF directory; .cab, .zip and
- * .iso archives are read through the shared safe extraction) for profile
- * into tree_fd/Drivers/enlighten/<profile>/<name>/. Refuses, naming the
- * package and the entry: symbolic links and special files, names Windows
- * cannot hold, more files or bytes than the caps, a package without an INF
- * or without a catalog (.cat) file. */
+/* Stages the driver package at source for profile into
+ * tree_fd/Drivers/enlighten/<profile>/<name>/: an INF directory, or a .cab,
+ * .zip or .iso archive unpacked by lib/extract.h into scratch_dir first.
+ * Refuses, naming the package and the entry or the INF: symbolic links and
+ * special files, names Windows cannot hold, more files or bytes than the
+ * caps, no INF or more than one, an INF that does not parse (lib/inf.h),
+ * one without amd64 models, and one whose CatalogFile= is missing or names
+ * a file the package does not have. */
 int win_driver_stage(const char *profile, const char *source, int tree_fd,
-		     struct win_driver_pkg *ret, char **reterr_msg);
+		     const char *scratch_dir, struct win_driver_pkg *ret, char **reterr_msg);
 
 /* The staged package file name (e.g. "xenvbd.sys") found case-insensitively
  * in the package's folder, as a path relative to the tree; -ENOENT if none. */

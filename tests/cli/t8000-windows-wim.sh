@@ -11,9 +11,13 @@ make_wim install.wim
 make_pkg pkgs/xenvbd xenvbd
 make_pkg pkgs/xenbus xenbus
 mkdir -p pkgs/xenvbd/x64 && printf 'coinstaller\n' >pkgs/xenvbd/x64/xenvbd_coinst.dll
+# a package shipped as a zip with a top folder, read through lib/extract
+make_pkg zipsrc/xennet xennet NTamd64 xennet.cat 'XENVIF\VEN_XSx&DEV_NET'
+(cd zipsrc && python3 -c 'import shutil; shutil.make_archive("../pkgs/xennet", "zip", ".", "xennet")')
 
 ok "build the Windows image" enlighten wim --wim install.wim --image 1 \
 	--driver xen-hvm=pkgs/xenvbd --driver xen-hvm=pkgs/xenbus --driver kvm-guest=pkgs/xenbus \
+	--driver xen-hvm=pkgs/xennet.zip \
 	--boot-critical 'xenvbd=PCI\VEN_5853&DEV_0001,XENBUS\VEN_XSx&DEV_VBD' \
 	-o out.wim --ntfs windows.ntfs --ntfs-size 64M --esp esp
 like "says how the hive was edited" "$(last_output)" "through the CriticalDeviceDatabase"
@@ -26,6 +30,7 @@ for f in /Drivers/enlighten/xen-hvm/xenvbd/xenvbd.inf /Drivers/enlighten/xen-hvm
 	/Drivers/enlighten/xen-hvm/xenvbd/x64/xenvbd_coinst.dll /Drivers/enlighten/xen-hvm/xenbus/xenbus.sys \
 	/Drivers/enlighten/kvm-guest/xenbus/xenbus.inf /Windows/System32/drivers/xenvbd.sys \
 	/Windows/Panther/unattend.xml /Windows/Setup/Scripts/SetupComplete.cmd \
+	/Drivers/enlighten/xen-hvm/xennet/xennet/xennet.inf \
 	/Windows/System32/ntoskrnl.exe /Windows/System32/drivers/disk.sys; do
 	ok "WIM has $f" grep -qxF "$f" list
 done
@@ -45,10 +50,10 @@ for pass in specialize offlineServicing; do
 	# shellcheck disable=SC2059
 	xp=$(printf "$pnp" "$pass")
 	is "$pass: one DriverPaths entry per staged package" \
-		"$(xmllint --xpath "count($xp)" w/unattend.xml)" 3
-	is "$pass: entries are added with keys 1..3" \
+		"$(xmllint --xpath "count($xp)" w/unattend.xml)" 4
+	is "$pass: entries are added with keys 1..4" \
 		"$(xmllint --xpath "$xp/@*[local-name()='keyValue']" w/unattend.xml | tr -d ' \n')" \
-		'wcm:keyValue="1"wcm:keyValue="2"wcm:keyValue="3"'
+		'wcm:keyValue="1"wcm:keyValue="2"wcm:keyValue="3"wcm:keyValue="4"'
 	is "$pass: wcm:action is add" \
 		"$(xmllint --xpath "string($xp[2]/@*[namespace-uri()='http://schemas.microsoft.com/WMIConfig/2002/State' and local-name()='action'])" w/unattend.xml)" add
 	is "$pass: paths name the staged folders" \

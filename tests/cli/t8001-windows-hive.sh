@@ -7,11 +7,15 @@
 . "$ENLIGHTEN_SRCDIR/tests/cli/windows-lib.sh"
 
 make_wim new.wim ddb 2
-make_pkg pkgs/viostor viostor
+# the virtio-win shaped INF of the INF parser's tests: two hardware ids
+mkdir -p pkgs/viostor
+cp "$FIXTURES/inf/viostor.inf" pkgs/viostor/
+echo catalog >pkgs/viostor/viostor.cat
+echo driver >pkgs/viostor/viostor.sys
 ids='PCI\VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00,PCI\VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01'
 
-ok "build with a DriverDatabase hive" enlighten wim --wim new.wim \
-	--driver kvm-guest=pkgs/viostor --boot-critical "viostor=$ids" -o out.wim
+ok "build with a DriverDatabase hive, ids from the INF" enlighten wim --wim new.wim \
+	--driver kvm-guest=pkgs/viostor --boot-critical viostor -o out.wim
 like "says DriverDatabase" "$(last_output)" "through the DriverDatabase"
 wimextract out.wim 1 /Windows/System32/config/SYSTEM --dest-dir=w >/dev/null
 

@@ -39,13 +39,49 @@ refused "an NTFS stream name" p/colon/xenvbd "entry 'a:stream': not a valid Wind
 
 make_pkg p/nocat/xenvbd xenvbd
 rm p/nocat/xenvbd/xenvbd.cat
-refused "a package without its catalog file" p/nocat/xenvbd "no catalog \(.cat\) file"
+refused "a package without its catalog file" p/nocat/xenvbd \
+	"INF 'xenvbd.inf' names catalog file 'xenvbd.cat', which the package does not have"
+
+make_pkg p/nocatline/xenvbd xenvbd NTamd64 -
+refused "an INF that names no catalog" p/nocatline/xenvbd \
+	"INF 'xenvbd.inf' names no catalog file \(CatalogFile=\)"
+
+make_pkg p/x86/xenvbd xenvbd NTx86
+refused "a package for the wrong architecture" p/x86/xenvbd \
+	"driver package 'p/x86/xenvbd': INF 'xenvbd.inf' is not for amd64 \(it serves x86\)"
+
+make_pkg p/arm/xenvbd xenvbd NTarm64
+refused "a package for arm64" p/arm/xenvbd "is not for amd64 \(it serves arm64\)"
+
+make_pkg p/broken/xenvbd xenvbd
+printf '[Version\r\nClass=SCSIAdapter\r\n' >p/broken/xenvbd/xenvbd.inf
+refused "an INF that does not parse" p/broken/xenvbd "INF 'xenvbd.inf' does not parse: .*line 1"
+
+make_pkg p/nomfg/xenvbd xenvbd
+printf '[Version]\r\nClass=SCSIAdapter\r\nProvider=x\r\nDriverVer=01/01/2025,1.0.0.0\r\nCatalogFile=xenvbd.cat\r\n' >p/nomfg/xenvbd/xenvbd.inf
+refused "an INF without [Manufacturer]" p/nomfg/xenvbd "does not parse: no \[Manufacturer\] section"
 
 mkdir -p p/noinf/xenvbd && : >p/noinf/xenvbd/xenvbd.sys && : >p/noinf/xenvbd/xenvbd.cat
-refused "a package without an INF" p/noinf/xenvbd "no INF file at the top level"
+refused "a package without an INF" p/noinf/xenvbd "no INF file in the package"
 
-make_pkg p/twoinf/xenvbd xenvbd && : >p/twoinf/xenvbd/other.inf
-refused "a package with two INFs" p/twoinf/xenvbd "more than one INF file at the top level"
+make_pkg p/twoinf/xenvbd xenvbd && mkdir p/twoinf/xenvbd/sub && : >p/twoinf/xenvbd/sub/other.inf
+refused "a package with two INFs" p/twoinf/xenvbd "entry 'sub/other.inf': a second INF file"
+
+# archives go through the shared safe extraction
+if command -v python3 >/dev/null 2>&1; then
+	python3 - <<'PY'
+import zipfile
+with zipfile.ZipFile("p/escape.zip", "w") as z:
+    z.writestr("xenvbd.inf", "x")
+    z.writestr("../../evil.txt", "evil")
+with zipfile.ZipFile("p/bomb.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    for i in range(5000):
+        z.writestr("f%d.txt" % i, "")
+PY
+	refused "a zip with a path escape" p/escape.zip "archive 'p/escape.zip': entry '../../evil.txt'"
+	ok "the escape wrote nothing outside" test ! -e ../evil.txt -a ! -e evil.txt
+	refused "a zip with more files than the cap" p/bomb.zip "archive 'p/bomb.zip'.*(entries|cap)"
+fi
 
 make_pkg p/ok/xenvbd xenvbd
 fails "refuses a profile name with a path" enlighten wim --wim install.wim \

@@ -50,12 +50,23 @@ make_wim() {
 		rm -rf "$tree"
 }
 
-# make_pkg DIR SERVICE: a driver package folder as a vendor ships it.
+# make_pkg DIR SERVICE [ARCH] [CATALOG] [HWID]: a driver package folder as a
+# vendor ships it: an INF in the shape of the Xen/virtio ones (ARCH is the
+# [Manufacturer] decoration, default NTamd64; CATALOG the CatalogFile=
+# value, default SERVICE.cat, "-" for none), the catalog and the .sys.
 make_pkg() {
-	local dir=$1 svc=$2
+	local dir=$1 svc=$2 arch=${3:-NTamd64} cat=${4:-$2.cat} hwid=${5:-PCI\\VEN_5853&DEV_0001}
 	mkdir -p "$dir"
-	printf '[Version]\r\nSignature="$WINDOWS NT$"\r\nClass=SCSIAdapter\r\nClassGuid={4D36E97B-E325-11CE-BFC1-08002BE10318}\r\nCatalogFile=%s.cat\r\n' \
-		"$svc" >"$dir/$svc.inf"
+	{
+		printf '[Version]\r\nSignature="$WINDOWS NT$"\r\nClass=SCSIAdapter\r\n'
+		printf 'ClassGuid={4D36E97B-E325-11CE-BFC1-08002BE10318}\r\nProvider=%%Vendor%%\r\n'
+		printf 'DriverVer=09/01/2025,9.1.0.42\r\n'
+		[ "$cat" = - ] || printf 'CatalogFile=%s\r\n' "$cat"
+		printf '\r\n[Manufacturer]\r\n%%Vendor%%=Models,%s\r\n\r\n' "$arch"
+		printf '[Models.%s]\r\n%%Desc%%=%s_inst,%s\r\n\r\n' "$arch" "$svc" "$hwid"
+		printf '[%s_inst]\r\nCopyFiles=%s_files\r\n\r\n' "$svc" "$svc"
+		printf '[Strings]\r\nVendor="Enlighten Test"\r\nDesc="%s test device"\r\n' "$svc"
+	} >"$dir/$svc.inf"
 	printf 'catalog\n' >"$dir/$svc.cat"
 	printf 'driver %s\n' "$svc" >"$dir/$svc.sys"
 }
