@@ -42,7 +42,8 @@ struct extract_policy {
 	bool windows_names;   /* also refuse names a Windows file system cannot hold */
 	bool symlinks_as_data; /* any symlink target (absolute, "..") is allowed: for a
 				* tree that is never resolved on this host, such as a
-				* root filesystem written into an image */
+				* root filesystem written into an image; the caller
+				* then refuses entries through symlinks itself */
 };
 
 /* What the check needs to know of one entry. */
