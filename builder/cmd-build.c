@@ -31,6 +31,7 @@
 #include "builder/manifest.h"
 #include "builder/recipe.h"
 #include "builder/verbs.h"
+#include "builder/win.h"
 #include "lib/catalog.h"
 #include "lib/cli.h"
 #include "lib/fs.h"
@@ -92,7 +93,10 @@ struct build {
 
 	struct atomic_file *raw;
 	char *raw_path;
-	struct image_slot slots[2];
+	struct image_slot slots[4]; /* ESP, [MSR, Windows,] root */
+	unsigned n_slots;
+	struct image_slot *esp, *root, *windows;
+	char *windows_esp; /* the Windows Boot Manager's files, for the ESP */
 	char disk_uuid[UUID_STRING_SIZE];
 	struct manifest *manifest;
 	struct sha256 *seed; /* recipe and inputs, for the partition GUIDs */
@@ -431,12 +435,39 @@ static void layout(struct build *b)
 	/* filesystem UUIDs from the recipe: they are needed before the inputs are read */
 	uuid_derive(r->hash, "esp-filesystem", b->slots[0].fs_uuid);
 	uuid_derive(r->hash, "root-filesystem", b->slots[1].fs_uuid);
+	b->n_slots = 2;
+	b->esp = &b->slots[0];
+	b->root = &b->slots[1];
+	if (!r->win_wim)
+		return;
+
+	/* the dual disk: Microsoft's order, ESP, MSR, Windows, then the root */
+	b->slots[3] = b->slots[1];
+	b->slots[1] = (struct image_slot){
+		.name = "msr",
+		.type = GPT_TYPE_MSR,
+		.label = "msr",
+		.offset = MIB + r->esp_size,
+		.size = RECIPE_MSR_SIZE,
+	};
+	b->slots[2] = (struct image_slot){
+		.name = "windows",
+		.type = GPT_TYPE_MS_BASIC_DATA,
+		.label = "Windows",
+		.offset = b->slots[1].offset + RECIPE_MSR_SIZE,
+		.size = r->win_size,
+	};
+	b->slots[3].offset = b->slots[2].offset + r->win_size;
+	b->slots[3].size = r->size - MIB - b->slots[3].offset;
+	b->n_slots = 4;
+	b->root = &b->slots[3];
+	b->windows = &b->slots[2];
 }
 
 static int write_root(struct build *b, struct boot_files *boot)
 {
 	const struct recipe *r = b->recipe;
-	struct image_slot *root = &b->slots[1];
+	struct image_slot *root = b->root;
 	_cleanup_free_ char *msg = NULL;
 	_cleanup_close_ int tar_fd = -EBADF;
 	struct ext4 *e = NULL;
@@ -495,8 +526,12 @@ static int write_root(struct build *b, struct boot_files *boot)
 		return log_oom();
 	}
 	uuid_derive(seed, "disk", b->disk_uuid);
-	uuid_derive(seed, "partition-esp", b->slots[0].uuid);
-	uuid_derive(seed, "partition-root", b->slots[1].uuid);
+	uuid_derive(seed, "partition-esp", b->esp->uuid);
+	uuid_derive(seed, "partition-root", b->root->uuid);
+	if (b->windows) {
+		uuid_derive(seed, "partition-msr", b->slots[1].uuid);
+		uuid_derive(seed, "partition-windows", b->windows->uuid);
+	}
 
 	struct inject_opts io = {
 		.repo_fd = b->repo_fd,
@@ -506,8 +541,8 @@ static int write_root(struct build *b, struct boot_files *boot)
 		.profiles = r->profiles,
 		.agent_binary = b->agent,
 		.agent_unit_template = b->unit_template,
-		.root_partuuid = b->slots[1].uuid,
-		.esp_partuuid = b->slots[0].uuid,
+		.root_partuuid = b->root->uuid,
+		.esp_partuuid = b->esp->uuid,
 		.hostname = r->hostname,
 		.locale = r->locale,
 		.timezone = r->timezone,
@@ -528,6 +563,67 @@ static int write_root(struct build *b, struct boot_files *boot)
 	return 0;
 }
 
+/* The Windows half of a dual disk (builder/win-image.c): the OEM's image
+ * with the drivers, answer file and boot-critical registry applied to an
+ * NTFS volume made beside the image, copied into its slot (libntfs-3g takes
+ * no offset), and the Windows Boot Manager's files kept for the ESP. */
+static int write_windows(struct build *b)
+{
+	const struct recipe *r = b->recipe;
+	size_t n_drv = strv_length(r->win_drivers), n_boot = strv_length(r->win_boot_critical);
+	_cleanup_free_ struct win_driver_source *drivers = calloc(n_drv + 1, sizeof(*drivers));
+	_cleanup_free_ struct win_boot_spec *boot = calloc(n_boot + 1, sizeof(*boot));
+	_cleanup_strv_free_ char **copies = NULL;
+	_cleanup_free_ char *ntfs = NULL, *ntfs_name = NULL, *msg = NULL;
+	struct win_image_result res;
+	int k;
+
+	if (!drivers || !boot)
+		return log_oom();
+	for (size_t i = 0; i < n_drv; i++) {
+		/* "PROFILE=PATH", as the recipe parser checked it */
+		if (strv_extend(&copies, r->win_drivers[i]) < 0)
+			return log_oom();
+		char *eq = strchr(copies[i], '=');
+		*eq = 0;
+		drivers[i] = (struct win_driver_source){ copies[i], eq + 1 };
+	}
+	for (size_t i = 0; i < n_boot; i++)
+		boot[i] = (struct win_boot_spec){ .service = r->win_boot_critical[i] };
+
+	ntfs_name = strjoin(".#", r->name, ".ntfs");
+	b->windows_esp = strjoin(b->output_dir, "/.#", r->name, ".esp");
+	if (!ntfs_name || !b->windows_esp || !(ntfs = strjoin(b->output_dir, "/", ntfs_name)))
+		return log_oom();
+	temps_add(b->dir_fd, ntfs_name);
+	struct win_image_opts o = {
+		.wim = r->win_wim,
+		.image = r->win_image,
+		.drivers = drivers,
+		.n_drivers = n_drv,
+		.boot = boot,
+		.n_boot = n_boot,
+		.unattend_template = r->win_unattend,
+		.out_ntfs = ntfs,
+		.ntfs_size = b->windows->size,
+		.ntfs_start_sector = b->windows->offset / SECTOR_SIZE,
+		.out_esp = b->windows_esp,
+	};
+	k = win_image_build(&o, &res, &msg);
+	if (k < 0)
+		return log_error_errno(k, "recipe '%s': %s", r->path, msg ? msg : strerror(-k));
+
+	_cleanup_close_ int fd = open(ntfs, O_RDONLY | O_CLOEXEC);
+	k = fd < 0 ? -errno : ntfs_copy_sparse(fd, b->raw->fd, b->windows->offset);
+	(void)unlink(ntfs);
+	if (k < 0)
+		return log_error_errno(k, "cannot copy the Windows volume into '%s': %m",
+				       b->raw_path);
+	log_info("Windows: %zu driver package(s), %zu boot-critical service(s) through the %s",
+		 res.n_packages, res.n_boot, win_hive_method_to_string(res.hive_method));
+	return 0;
+}
+
 static int write_esp(struct build *b, struct boot_file *kernel, struct boot_file *initrd)
 {
 	const struct recipe *r = b->recipe;
@@ -536,7 +632,7 @@ static int write_esp(struct build *b, struct boot_file *kernel, struct boot_file
 
 	if (strstr(extra, "root=") == extra || strstr(extra, " root="))
 		cmdline = strdup(extra);
-	else if (asprintf(&cmdline, "root=PARTUUID=%s rw%s%s", b->slots[1].uuid, *extra ? " " : "",
+	else if (asprintf(&cmdline, "root=PARTUUID=%s rw%s%s", b->root->uuid, *extra ? " " : "",
 			  extra) < 0)
 		cmdline = NULL;
 	if (!cmdline || asprintf(&title, "%s", r->name) < 0)
@@ -557,7 +653,8 @@ static int write_esp(struct build *b, struct boot_file *kernel, struct boot_file
 				       "cannot read the boot loader '%s' (install systemd-boot-efi or "
 				       "set Loader= in [Boot]): %m",
 				       r->loader);
-	int k = fat_write(b->raw_path, &b->slots[0], &c, &msg);
+	c.windows_boot_dir = b->windows_esp;
+	int k = fat_write(b->raw_path, b->esp, &c, &msg);
 	if (k < 0)
 		return log_error_errno(k, "cannot write the ESP: %s", msg ? msg : strerror(-k));
 	return 0;
@@ -600,6 +697,8 @@ static int build_run(struct build *b)
 	if (k < 0)
 		return k;
 	k = add_input(b, "agent", b->agent);
+	if (k >= 0 && r->win_wim)
+		k = add_input(b, "install.wim", r->win_wim);
 	if (k < 0)
 		return k;
 
@@ -620,6 +719,8 @@ static int build_run(struct build *b)
 
 	layout(b);
 	k = write_root(b, &boot);
+	if (k >= 0 && b->windows)
+		k = write_windows(b);
 	if (k >= 0) {
 		struct boot_file *kernel = NULL, *initrd = NULL;
 		k = boot_files_pick(&boot, r, &kernel, &initrd);
@@ -633,12 +734,16 @@ static int build_run(struct build *b)
 		return k;
 
 	_cleanup_free_ char *msg = NULL;
-	k = gpt_write(b->raw_path, r->size, b->disk_uuid, b->slots, ELEMENTSOF(b->slots), &msg);
+	k = gpt_write(b->raw_path, r->size, b->disk_uuid, b->slots, b->n_slots, &msg);
 	if (k < 0)
 		return log_error_errno(k, "%s", msg);
 	manifest_set_disk(b->manifest, b->disk_uuid, r->size);
-	manifest_add_partition(b->manifest, &b->slots[0], "vfat");
-	manifest_add_partition(b->manifest, &b->slots[1], "ext4");
+	manifest_add_partition(b->manifest, b->esp, "vfat");
+	if (b->windows) {
+		manifest_add_partition(b->manifest, &b->slots[1], "none");
+		manifest_add_partition(b->manifest, b->windows, "ntfs");
+	}
+	manifest_add_partition(b->manifest, b->root, "ext4");
 
 	/* every format from the raw image, each under its temporary name */
 	unsigned n_out = 0;
@@ -826,6 +931,9 @@ int cmd_build(int argc, char *argv[])
 
 	atomic_file_free(b.raw);
 	n_temps = 0;
+	if (b.windows_esp)
+		(void)fs_rm_rf(b.windows_esp);
+	free(b.windows_esp);
 	manifest_free(b.manifest);
 	sha256_free(b.seed);
 	free(b.raw_path);

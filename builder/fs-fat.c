@@ -71,6 +71,22 @@ static int mcopy_text(struct mtools *m, const char *text, const char *target)
 	return mcopy_fd(m, fd, target);
 }
 
+/* The Windows Boot Manager's files as \EFI\Microsoft\Boot, where bcdboot
+ * puts them, and a loader entry that chain-loads it (systemd-boot would
+ * also find it by itself, as "auto-windows"). */
+static int fat_add_windows(struct mtools *m, const struct esp_content *c)
+{
+	_cleanup_free_ char *src = strjoin(c->windows_boot_dir, "/EFI/Microsoft"), *entry = NULL;
+	if (!src || asprintf(&entry, "title %s\nefi /EFI/Microsoft/Boot/bootmgfw.efi\n",
+			     c->windows_title ?: "Windows Boot Manager") < 0)
+		return -ENOMEM;
+	char *mcopy[] = { "mcopy", "-s", "-i", m->image, src, "::/EFI/", NULL };
+	int r = mtools_run(m, mcopy);
+	if (r < 0)
+		return r;
+	return mcopy_text(m, entry, "::/loader/entries/windows.conf");
+}
+
 int fat_write(const char *path, const struct image_slot *slot, const struct esp_content *c,
 	      char **reterr_msg)
 {
@@ -136,7 +152,9 @@ int fat_write(const char *path, const struct image_slot *slot, const struct esp_
 	if (r < 0)
 		return r;
 
-	if (asprintf(&loader, "timeout 0\ndefault %s.conf\neditor no\n", c->entry_name) < 0 ||
+	/* with two systems on the disk the menu shows for a moment */
+	if (asprintf(&loader, "timeout %d\ndefault %s.conf\neditor no\n",
+		     c->windows_boot_dir ? 5 : 0, c->entry_name) < 0 ||
 	    asprintf(&entry,
 		     "title %s\nversion %s\nlinux /%s/%s/linux\ninitrd /%s/%s/initrd\n"
 		     "options %s\n",
@@ -146,5 +164,7 @@ int fat_write(const char *path, const struct image_slot *slot, const struct esp_
 	r = mcopy_text(&m, loader, "::/loader/loader.conf");
 	if (r >= 0)
 		r = mcopy_text(&m, entry, entry_path);
+	if (r >= 0 && c->windows_boot_dir)
+		r = fat_add_windows(&m, c);
 	return r;
 }

@@ -19,6 +19,9 @@
 /* GPT partition types (Discoverable Partitions Specification). */
 #define GPT_TYPE_ESP "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 #define GPT_TYPE_ROOT_X86_64 "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"
+/* Microsoft Reserved Partition and Microsoft basic data (the NTFS volume). */
+#define GPT_TYPE_MSR "E3C9E316-0B5C-4DB8-817D-F92DF00215AE"
+#define GPT_TYPE_MS_BASIC_DATA "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"
 
 struct image_slot {
 	const char *name;  /* GPT partition name */
@@ -48,8 +51,13 @@ struct esp_content {
 	const char *entry_name;
 	const char *systemd_boot; /* path of systemd-bootx64.efi */
 	time_t now;
+	/* a dual disk: a host directory holding EFI/Microsoft/Boot (the Windows
+	 * Boot Manager), copied in with a loader entry for it; NULL: Linux only */
+	const char *windows_boot_dir;
+	const char *windows_title;
 };
 
-/* Formats the slot as FAT32 and installs systemd-boot with one entry. */
+/* Formats the slot as FAT32 and installs systemd-boot with one entry, and
+ * one more for the Windows Boot Manager when the content has it. */
 int fat_write(const char *path, const struct image_slot *slot, const struct esp_content *c,
 	      char **reterr_msg);

@@ -235,6 +235,81 @@ static int parse_cmdline(struct parse_ctx *c, const char *value, void *field)
 	return parse_string(c, value, field);
 }
 
+/* ImageIndex= and Edition= both select the image (by index, by name). */
+static int parse_image_index(struct parse_ctx *c, const char *value, void *field)
+{
+	uint32_t v;
+	if (parse_u32(value, 10, &v) < 0 || v == 0)
+		return ctx_fail(c, "'%s' is not an image index (1, 2, ...; 'wiminfo' lists them)",
+				value);
+	return parse_string(c, value, field);
+}
+
+static int parse_edition(struct parse_ctx *c, const char *value, void *field)
+{
+	if (!*value || !string_is_safe(value))
+		return ctx_fail(c, "'%s' is not an image name", value);
+	return parse_string(c, value, field);
+}
+
+/* Drivers=PROFILE=PATH ...: each PATH relative to the file that names it.
+ * Like BootCritical=, a list that each line (or continuation line) extends
+ * and an empty value empties. */
+static int parse_win_drivers(struct parse_ctx *c, const char *value, void *field)
+{
+	_cleanup_strv_free_ char **l = NULL, **out = NULL;
+	int r = parse_list(value, &l);
+	if (r < 0)
+		return r;
+	if (!l) {
+		*(char ***)field = strv_free(*(char ***)field);
+		return 0;
+	}
+	for (char **d = *(char ***)field; d && *d; d++)
+		if (strv_extend(&out, *d) < 0)
+			return -ENOMEM;
+	for (char **d = l; d && *d; d++) {
+		char *eq = strchr(*d, '=');
+		if (!eq || eq == *d || !eq[1])
+			return ctx_fail(c, "'%s' is not PROFILE=PATH", *d);
+		*eq = 0;
+		for (const char *q = *d; *q; q++)
+			if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_')
+				return ctx_fail(c, "'%s' is not a profile name", *d);
+		_cleanup_free_ char *path = NULL;
+		r = parse_path(c, eq + 1, &path);
+		if (r < 0)
+			return r;
+		_cleanup_free_ char *entry = strjoin(*d, "=", path);
+		if (!entry || strv_extend(&out, entry) < 0)
+			return -ENOMEM;
+	}
+	strv_free(*(char ***)field);
+	*(char ***)field = TAKE_PTR(out);
+	return 0;
+}
+
+static int parse_services(struct parse_ctx *c, const char *value, void *field)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	char ***list = field;
+	int r = parse_list(value, &l);
+	if (r < 0)
+		return r;
+	if (!l) {
+		*list = strv_free(*list);
+		return 0;
+	}
+	for (char **p = l; *p; p++) {
+		for (const char *q = *p; *q; q++)
+			if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_' && *q != '.')
+				return ctx_fail(c, "'%s' is not a driver service name", *p);
+		if (!strv_contains(*list, *p) && strv_extend(list, *p) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 #define F(x) offsetof(struct recipe, x)
 static const struct recipe_key recipe_keys[] = {
 	{ "Image", "Name", parse_name, F(name) },
@@ -256,6 +331,13 @@ static const struct recipe_key recipe_keys[] = {
 	{ "System", "Hostname", parse_name, F(hostname) },
 	{ "System", "Locale", parse_name, F(locale) },
 	{ "System", "Timezone", parse_timezone, F(timezone) },
+	{ "Windows", "InstallWim", parse_path, F(win_wim) },
+	{ "Windows", "ImageIndex", parse_image_index, F(win_image) },
+	{ "Windows", "Edition", parse_edition, F(win_image) },
+	{ "Windows", "Size", parse_size_field, F(win_size) },
+	{ "Windows", "Drivers", parse_win_drivers, F(win_drivers) },
+	{ "Windows", "BootCritical", parse_services, F(win_boot_critical) },
+	{ "Windows", "UnattendTemplate", parse_path, F(win_unattend) },
 };
 #undef F
 
@@ -438,6 +520,28 @@ static int recipe_check(struct recipe *r, char **reterr_msg)
 			*reterr_msg = NULL;
 		return -EINVAL;
 	}
+	if (!r->win_wim && (r->win_size || r->win_image || r->win_drivers || r->win_boot_critical ||
+			    r->win_unattend)) {
+		if (asprintf(reterr_msg, "recipe '%s': [Windows] needs InstallWim=", r->path) < 0)
+			*reterr_msg = NULL;
+		return -EINVAL;
+	}
+	if (r->win_wim && !r->win_size) {
+		if (asprintf(reterr_msg, "recipe '%s': [Windows] needs Size= for its partition",
+			     r->path) < 0)
+			*reterr_msg = NULL;
+		return -EINVAL;
+	}
+	/* ESP, MSR, Windows and at least 16 MiB of root, between the GPT's MiBs */
+	if (r->win_wim &&
+	    r->esp_size + RECIPE_MSR_SIZE + r->win_size + 18 * 1024 * 1024 > r->size) {
+		if (asprintf(reterr_msg,
+			     "recipe '%s': Size= leaves less than 16 MiB for the root partition "
+			     "after the ESP, the MSR and Windows; make Size= larger",
+			     r->path) < 0)
+			*reterr_msg = NULL;
+		return -EINVAL;
+	}
 	if ((!r->payload_source) != (!r->public_key)) {
 		if (asprintf(reterr_msg,
 			     "recipe '%s': [Payloads] needs both Source= and PublicKey=", r->path) < 0)
@@ -528,6 +632,11 @@ struct recipe *recipe_free(struct recipe *r)
 	free(r->hostname);
 	free(r->locale);
 	free(r->timezone);
+	free(r->win_wim);
+	free(r->win_image);
+	strv_free(r->win_drivers);
+	strv_free(r->win_boot_critical);
+	free(r->win_unattend);
 	free(r);
 	return NULL;
 }

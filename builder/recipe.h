@@ -14,6 +14,9 @@
 #include "lib/hash.h"
 #include "lib/macro.h"
 
+/* The Microsoft Reserved Partition a GPT disk with Windows carries. */
+#define RECIPE_MSR_SIZE (16ULL * 1024 * 1024)
+
 enum initrd_check {
 	INITRD_CHECK_YES,  /* missing boot-critical driver: error */
 	INITRD_CHECK_WARN, /* missing: warning only */
@@ -55,6 +58,14 @@ struct recipe {
 	char *hostname;
 	char *locale;
 	char *timezone;
+
+	/* [Windows] (docs/windows-image.md); no InstallWim=: a Linux-only disk */
+	char *win_wim;		  /* the OEM's install.wim */
+	char *win_image;	  /* ImageIndex= or Edition= (image name); NULL: 1 */
+	uint64_t win_size;	  /* the NTFS partition */
+	char **win_drivers;	  /* "PROFILE=PATH", PATH resolved */
+	char **win_boot_critical; /* service names; ids from their packages' INFs */
+	char *win_unattend;	  /* NULL: the installed template */
 
 	/* sha256 over every file read, in the order read */
 	uint8_t hash[SHA256_DIGEST_SIZE];
