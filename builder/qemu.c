@@ -427,6 +427,7 @@ int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_
 				ssize_t n = read(read_fd, buf, sizeof(buf));
 				if (n > 0) {
 					heard = true;
+					res.console_bytes += (uint64_t)n;
 					r = console_feed(&con, buf, (size_t)n);
 					if (r < 0) {
 						kill(pid, SIGKILL);

@@ -54,6 +54,7 @@ struct qemu_result {
 	uint64_t usec_total; /* from start to QEMU's exit */
 	bool timed_out;	     /* no line before the timeout */
 	bool silent;	     /* the console printed nothing within silence_usec */
+	uint64_t console_bytes; /* how much the console printed in all */
 	enum qemu_shutdown shutdown;
 	int exit_status;  /* QEMU's, 128 + N for signal N */
 	bool interrupted; /* SIGINT or SIGTERM arrived */

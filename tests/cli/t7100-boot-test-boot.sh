@@ -29,6 +29,8 @@ keep_on_failure() { # name status
 before=$(sha256sum disk.raw)
 
 # 1. kvm: detected from what QEMU shows (never forced), twice: fast path.
+# This run probes KVM (--accel auto); the others use TCG, to stay quick where
+# KVM opens but cannot run guests.
 ok "boot as kvm twice" enlighten boot-test disk.raw --as kvm --boots 2 --timeout 120 \
 	--keep-log logs-kvm
 keep_on_failure kvm $?
@@ -44,7 +46,7 @@ ok "console log kept with --keep-log" test -s logs-kvm/boot-1-kvm.console.log
 like "the console log holds the agent's line" "$(cat logs-kvm/boot-1-kvm.console.log)" "enlighten: hypervisor="
 
 # 2. hyperv then kvm, as JSON: forced under TCG, then migration back.
-enlighten boot-test disk.raw --as hyperv --then kvm --json --timeout 120 --keep-log logs-move \
+enlighten boot-test disk.raw --as hyperv --then kvm --json --timeout 120 --keep-log logs-move --accel tcg \
 	>move.json 2>move.err
 rc=$?
 is "boot as hyperv then kvm exits 0" $rc 0
@@ -65,7 +67,7 @@ is "migration reports changed=yes" "$(j '.boots[1].agent.changed')" yes
 is "the image itself is unchanged" "$(sha256sum disk.raw)" "$before"
 
 # 3. A boot that does not report in time fails, keeps its log, says where.
-exits 1 "no summary within the timeout fails with 1" enlighten boot-test disk.raw --as kvm --timeout 1
+exits 1 "no summary within the timeout fails with 1" enlighten boot-test disk.raw --as kvm --timeout 1 --accel tcg
 out=$(last_output)
 like "says what failed" "$out" "result: FAIL: no agent summary line within 1 s"
 like "prints where the logs are" "$out" "console logs kept in /"
@@ -77,7 +79,7 @@ ok "the overlay is not left behind" test ! -e "$dir/overlay.qcow2"
 # 4. An agent that fails: the report shows what the console said about it.
 "$FIXTURES/make-boot-image.sh" fail.raw --fail >mk.log 2>&1
 exits 1 "an agent without a summary line fails with 1" enlighten boot-test fail.raw --as kvm \
-	--timeout 120 --keep-log logs-fail
+	--timeout 120 --keep-log logs-fail --accel tcg
 out=$(last_output)
 like "says the guest stopped before the summary" "$out" "result: FAIL: the guest stopped \(QEMU exit 0\) before the agent's summary line"
 like "shows the agent's error from the console" "$out" "console: enlighten-firstboot: cannot plan profile kvm-guest: test failure"
