@@ -41,6 +41,21 @@ like "says the signature is not OK" "$(last_output)" "SIGNATURES NOT OK"
 ok "the key file holds no secret" grep -q "BEGIN PGP PUBLIC KEY BLOCK" "$KEY"
 fails "no secret key material" grep -q "PRIVATE KEY" "$KEY"
 
+# reproducible: the same profile built again gives the same header and payload
+B=$ENLIGHTEN_BUILDDIR/payloads
+if [ -x "$B/gen-ic-files" ] && [ -d "$B/gnupg" ]; then
+	cp -r "$B/gnupg" gnupg
+	ok "rebuild kvm-guest" "$SRC/payloads/linux/build-ic.sh" \
+		"$B/gen-ic-files" "$SRC/payloads/profiles" kvm-guest "$V" "$PWD/again" "$PWD/gnupg" \
+		payloads@enlighten.invalid
+	gpgconf --homedir "$PWD/gnupg" --kill gpg-agent 2>/dev/null
+	qf='%{SHA256HEADER} %{PAYLOADDIGEST}\n'
+	a=$(rpm -qp --qf "$qf" "again/linux/enlighten-ic-kvm-guest-$V-1.noarch.rpm" 2>/dev/null)
+	like "digests read" "$a" '^[0-9a-f]{64} [0-9a-f]{64}$'
+	is "same header and payload digests" "$a" \
+		"$(rpm -qp --qf "$qf" "$(pkg kvm-guest)" 2>/dev/null)"
+fi
+
 if [ "$(id -u)" -ne 0 ]; then
 	echo "# rpm -i --root needs root (chroot); skipping install tests"
 	done_testing
