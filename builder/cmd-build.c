@@ -95,8 +95,9 @@ struct build {
 	char *raw_path;
 	struct image_slot slots[4]; /* ESP, [MSR, Windows,] root */
 	unsigned n_slots;
-	struct image_slot *esp, *root, *windows;
-	char *windows_esp; /* the Windows Boot Manager's files, for the ESP */
+	struct image_slot *esp, *root, *windows_slot;
+	char *windows_esp;    /* the Windows Boot Manager's files, for the ESP */
+	json_object *windows; /* what the Windows half carries, for build.json */
 	char disk_uuid[UUID_STRING_SIZE];
 	struct manifest *manifest;
 	struct sha256 *seed; /* recipe and inputs, for the partition GUIDs */
@@ -461,7 +462,7 @@ static void layout(struct build *b)
 	b->slots[3].size = r->size - MIB - b->slots[3].offset;
 	b->n_slots = 4;
 	b->root = &b->slots[3];
-	b->windows = &b->slots[2];
+	b->windows_slot = &b->slots[2];
 }
 
 static int write_root(struct build *b, struct boot_files *boot)
@@ -528,9 +529,9 @@ static int write_root(struct build *b, struct boot_files *boot)
 	uuid_derive(seed, "disk", b->disk_uuid);
 	uuid_derive(seed, "partition-esp", b->esp->uuid);
 	uuid_derive(seed, "partition-root", b->root->uuid);
-	if (b->windows) {
+	if (b->windows_slot) {
 		uuid_derive(seed, "partition-msr", b->slots[1].uuid);
-		uuid_derive(seed, "partition-windows", b->windows->uuid);
+		uuid_derive(seed, "partition-windows", b->windows_slot->uuid);
 	}
 
 	struct inject_opts io = {
@@ -548,6 +549,7 @@ static int write_root(struct build *b, struct boot_files *boot)
 		.timezone = r->timezone,
 		.image_name = r->name,
 		.source_date_epoch = b->now,
+		.windows = b->windows,
 	};
 	free(msg);
 	msg = NULL;
@@ -605,8 +607,8 @@ static int write_windows(struct build *b)
 		.n_boot = n_boot,
 		.unattend_template = r->win_unattend,
 		.out_ntfs = ntfs,
-		.ntfs_size = b->windows->size,
-		.ntfs_start_sector = b->windows->offset / SECTOR_SIZE,
+		.ntfs_size = b->windows_slot->size,
+		.ntfs_start_sector = b->windows_slot->offset / SECTOR_SIZE,
 		.out_esp = b->windows_esp,
 	};
 	k = win_image_build(&o, &res, &msg);
@@ -614,13 +616,35 @@ static int write_windows(struct build *b)
 		return log_error_errno(k, "recipe '%s': %s", r->path, msg ? msg : strerror(-k));
 
 	_cleanup_close_ int fd = open(ntfs, O_RDONLY | O_CLOEXEC);
-	k = fd < 0 ? -errno : ntfs_copy_sparse(fd, b->raw->fd, b->windows->offset);
+	k = fd < 0 ? -errno : ntfs_copy_sparse(fd, b->raw->fd, b->windows_slot->offset);
 	(void)unlink(ntfs);
 	if (k < 0)
 		return log_error_errno(k, "cannot copy the Windows volume into '%s': %m",
 				       b->raw_path);
 	log_info("Windows: %zu driver package(s), %zu boot-critical service(s) through the %s",
 		 res.n_packages, res.n_boot, win_hive_method_to_string(res.hive_method));
+
+	json_object *j = json_object_new_object(), *pk = json_object_new_array(),
+		    *bc = json_object_new_array();
+	if (!j || !pk || !bc) {
+		json_object_put(j);
+		json_object_put(pk);
+		json_object_put(bc);
+		win_image_result_done(&res);
+		return log_oom();
+	}
+	json_object_object_add(j, "image",
+			       res.image_name ? json_object_new_string(res.image_name) : NULL);
+	for (char **p = res.packages; p && *p; p++)
+		json_object_array_add(pk, json_object_new_string(*p));
+	for (char **p = r->win_boot_critical; p && *p; p++)
+		json_object_array_add(bc, json_object_new_string(*p));
+	json_object_object_add(j, "drivers", pk);
+	json_object_object_add(j, "boot_critical", bc);
+	json_object_object_add(j, "boot_registration",
+			       json_object_new_string(win_hive_method_to_string(res.hive_method)));
+	b->windows = j;
+	win_image_result_done(&res);
 	return 0;
 }
 
@@ -718,9 +742,10 @@ static int build_run(struct build *b)
 				       r->size, b->output_dir);
 
 	layout(b);
-	k = write_root(b, &boot);
-	if (k >= 0 && b->windows)
-		k = write_windows(b);
+	/* Windows first: the Linux root's build.json says what it carries */
+	k = b->windows_slot ? write_windows(b) : 0;
+	if (k >= 0)
+		k = write_root(b, &boot);
 	if (k >= 0) {
 		struct boot_file *kernel = NULL, *initrd = NULL;
 		k = boot_files_pick(&boot, r, &kernel, &initrd);
@@ -739,9 +764,9 @@ static int build_run(struct build *b)
 		return log_error_errno(k, "%s", msg);
 	manifest_set_disk(b->manifest, b->disk_uuid, r->size);
 	manifest_add_partition(b->manifest, b->esp, "vfat");
-	if (b->windows) {
+	if (b->windows_slot) {
 		manifest_add_partition(b->manifest, &b->slots[1], "none");
-		manifest_add_partition(b->manifest, b->windows, "ntfs");
+		manifest_add_partition(b->manifest, b->windows_slot, "ntfs");
 	}
 	manifest_add_partition(b->manifest, b->root, "ext4");
 
@@ -934,6 +959,7 @@ int cmd_build(int argc, char *argv[])
 	if (b.windows_esp)
 		(void)fs_rm_rf(b.windows_esp);
 	free(b.windows_esp);
+	json_object_put(b.windows);
 	manifest_free(b.manifest);
 	sha256_free(b.seed);
 	free(b.raw_path);

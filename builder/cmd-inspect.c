@@ -259,6 +259,16 @@ static void print_text(json_object *o)
 	print_list("staged payloads", v, "staged_payloads", "-");
 	print_list("profile matrix", v, "profile_matrix", "-");
 	print_list("trusted keys", v, "trusted_keys", "-");
+
+	json_object *w;
+	if (!json_object_object_get_ex(v, "windows", &w) || !w)
+		return;
+	/* a dual disk: what the builder put into the Windows half */
+	printf("\nWindows:\n");
+	printf("  %-17s%s\n", "image", get(w, "image"));
+	print_list("staged drivers", w, "drivers", "-");
+	print_list("boot-critical", w, "boot_critical", "-");
+	printf("  %-17s%s\n", "registered in", get(w, "boot_registration"));
 }
 
 static int help(void)

@@ -205,6 +205,7 @@ int cmd_wim(int argc, char *argv[])
 	log_info("%zu driver package(s) staged, %zu boot-critical service(s) registered through "
 		 "the %s",
 		 res.n_packages, res.n_boot, win_hive_method_to_string(res.hive_method));
+	win_image_result_done(&res);
 	ret = EXIT_OK;
 out:
 	for (size_t i = 0; i < o.n_boot; i++) {

@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <json-c/json.h>
+
 #include <stdint.h>
 
 #include "builder/fs-ext4.h"
@@ -25,6 +27,7 @@ struct inject_opts {
 	const char *hostname, *locale, *timezone; /* each may be NULL */
 	const char *image_name;
 	int64_t source_date_epoch;
+	json_object *windows; /* a dual disk's Windows half, for build.json; NULL: none */
 };
 
 int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg);

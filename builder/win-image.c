@@ -388,7 +388,25 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 
 	res.n_packages = s.n_pkgs;
 	res.n_boot = o->n_boot;
+	if (win_wim_image_name(w) && !(res.image_name = strdup(win_wim_image_name(w))))
+		return -ENOMEM;
+	for (size_t i = 0; i < s.n_pkgs; i++) {
+		_cleanup_free_ char *p = strjoin(s.pkgs[i].profile, "\\", s.pkgs[i].name);
+		if (!p || strv_extend(&res.packages, p) < 0) {
+			win_image_result_done(&res);
+			return -ENOMEM;
+		}
+	}
 	if (ret)
 		*ret = res;
+	else
+		win_image_result_done(&res);
 	return 0;
+}
+
+void win_image_result_done(struct win_image_result *r)
+{
+	free(r->image_name);
+	strv_free(r->packages);
+	*r = (struct win_image_result){};
 }

@@ -185,7 +185,10 @@ struct win_image_result {
 	enum win_hive_method hive_method;
 	size_t n_packages;
 	size_t n_boot;
+	char *image_name; /* the selected image's name in the WIM, or NULL */
+	char **packages;  /* "profile\package" of each staged package */
 };
+void win_image_result_done(struct win_image_result *r);
 
 /* Stages the drivers, renders unattend.xml and SetupComplete.cmd, registers
  * the boot-critical services in the image's SYSTEM hive, adds all of it to

@@ -86,6 +86,16 @@ like "the manifest lists four partitions" \
 	"$(python3 -c 'import json,sys; print(" ".join(p["filesystem"] for p in json.load(open("out/dual.manifest.json"))["partitions"]))' 2>&1)" \
 	'vfat none ntfs ext4'
 
+ok "inspect reads the dual disk" enlighten inspect $img
+insp=$(last_output)
+like "inspect shows the NTFS partition" "$insp" " windows .* ntfs +Windows"
+like "inspect shows the Linux root" "$insp" " root .* ext4"
+like "inspect shows the Windows image" "$insp" "^  image +Windows Server 2025 SERVERSTANDARD$"
+like "inspect shows what Windows carries" "$insp" '^  staged drivers +xen-hvm\\xenvbd kvm-guest\\viostor$'
+like "inspect shows the boot-critical services" "$insp" "^  boot-critical +xenvbd viostor$"
+like "inspect shows how they are registered" "$insp" "^  registered in +DriverDatabase$"
+ok "inspect --json has the Windows half" sh -c "enlighten inspect --json $img | python3 -c 'import json,sys; w=json.load(sys.stdin)[\"enlighten\"][\"windows\"]; assert w[\"boot_critical\"]==[\"xenvbd\",\"viostor\"], w'"
+
 # the recipe's [Windows] keys
 printf '[Image]\nSize=100M\n[Base]\nTarball=base.tar.gz\n[Windows]\nSize=32M\n' >nowim.conf
 fails "[Windows] without InstallWim=" enlighten build nowim.conf --output-dir out
