@@ -16,6 +16,7 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/profile.h"
 #include "lib/string-util.h"
 
 static int list_help(void)
@@ -31,6 +32,33 @@ static int list_help(void)
 	       "  -j, --json        a JSON array of the catalog's payload objects\n"
 	       "  -h, --help        show this help\n");
 	return EXIT_OK;
+}
+
+/* A profile no payload serves and the installed matrix does not know is
+ * most likely a typo: the nearest known name, or NULL when p is known. */
+static int check_profile(const struct catalog *c, const char *p, const char **ret_suggest,
+			 struct profile_set **ret_matrix)
+{
+	_cleanup_free_ char *dir = strjoin(cli_datadir(), "/payloads/profiles");
+	size_t best_d = 3;
+
+	*ret_suggest = NULL;
+	for (size_t i = 0; i < c->n_payloads; i++)
+		if (strv_contains(c->payloads[i].profiles, p))
+			return 0;
+	if (!dir || profile_set_load(dir, ret_matrix, NULL) < 0)
+		return 0; /* no matrix to tell: trust the user */
+	if (profile_set_find(*ret_matrix, p))
+		return 0;
+	for (size_t i = 0; i < profile_set_size(*ret_matrix); i++) {
+		const char *name = profile_name(profile_set_get(*ret_matrix, i));
+		size_t d = string_distance(p, name);
+		if (d < best_d) {
+			best_d = d;
+			*ret_suggest = name;
+		}
+	}
+	return -ENOENT;
 }
 
 static bool wanted(const struct catalog_payload *p, const char *profile, const char *os)
@@ -144,6 +172,19 @@ int cmd_payload_list(int argc, char *argv[])
 	if (r < 0)
 		return log_error("'%s/%s': %s", dir, CATALOG_FILE, err ? err : "invalid catalog"),
 		       EXIT_NO;
+
+	if (profile) {
+		_cleanup_profile_set_ struct profile_set *matrix = NULL;
+		const char *s = NULL;
+		if (check_profile(cat, profile, &s, &matrix) < 0) {
+			if (s)
+				log_error("unknown profile '%s' (did you mean '%s'?)", profile, s);
+			else
+				log_error("unknown profile '%s'; the profiles are in '%s/payloads/"
+					  "profiles'", profile, cli_datadir());
+			return EXIT_USAGE;
+		}
+	}
 
 	if (json) {
 		r = print_json(cat, profile, os);

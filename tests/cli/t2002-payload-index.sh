@@ -2,8 +2,9 @@
 # t2002-payload-index.sh - `enlighten payload index` writes a catalog of the
 # signed enlighten-ic packages (RPM header data, profiles, length, sha256,
 # monotonic version, reproducible times) that `payload sign` and `payload
-# verify` accept; with --rpm-key it refuses truncated, corrupt, unsigned and
-# foreign-signed RPMs with librpm's reason and writes nothing.
+# verify` accept; with --rpm-key it refuses truncated, corrupt, badly
+# signed, unsigned and foreign-signed RPMs with librpm's reason and writes
+# nothing.
 # `enlighten payload list` filters by profile and OS, as a table or JSON.
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 
@@ -39,6 +40,9 @@ is "no Windows payloads" "$(last_output | wc -l)" 1
 ok "list --json --profile hyperv-guest" enlighten payload list --json --profile hyperv-guest repo
 like "JSON array of payload objects" "$(last_output | tr -d ' \n')" \
 	'^\[\{"name":"enlighten-ic-hyperv-guest","version":"'"$V"'-1","os":"linux","profiles":\["hyperv-guest"\]'
+exits 2 "list --profile refuses an unknown profile" enlighten payload list --profile xen-hmv repo
+like "suggests the right one" "$(last_output)" "unknown profile 'xen-hmv' \(did you mean 'xen-hvm'\?\)"
+ok "a known profile without payloads lists nothing" enlighten payload list --profile xen-dom0 --os windows repo
 exits 2 "list --os refuses other systems" enlighten payload list --os macos repo
 like "names the valid ones" "$(last_output)" "invalid --os 'macos' \(want 'linux' or 'windows'\)"
 mkdir nocat
@@ -122,6 +126,18 @@ printf '\377\377\377\377' | dd of=flip/x.rpm bs=1 seek=$((size - 100)) conv=notr
 exits 1 "flipped payload bytes refused" enlighten payload index --rpm-key "$KEY" flip
 like "payload digest BAD" "$(last_output)" "rpm 'x.rpm': .*Payload SHA256 digest: BAD"
 ok "nothing written" test ! -e flip/catalog.json
+
+# a byte of the signed main header: after the 96-byte lead and the signature
+# header (16-byte intro, 16 bytes per index entry, its store, padded to 8)
+be32() { od -An -tu1 -j "$2" -N4 "$1" | awk '{print (($1 * 256 + $2) * 256 + $3) * 256 + $4}'; }
+bad badsig
+n=$(be32 badsig/x.rpm 104) h=$(be32 badsig/x.rpm 108)
+main=$((96 + (16 + 16 * n + h + 7) / 8 * 8))
+n2=$(be32 badsig/x.rpm $((main + 8))) h2=$(be32 badsig/x.rpm $((main + 12)))
+printf '\377' | dd of=badsig/x.rpm bs=1 seek=$((main + 16 + 16 * n2 + h2 / 2)) conv=notrunc 2>/dev/null
+exits 1 "RPM with a bad signature refused" enlighten payload index --rpm-key "$KEY" badsig
+like "signature BAD" "$(last_output)" "rpm 'x.rpm': .*Signature, key ID [0-9a-f]+: BAD"
+ok "nothing written" test ! -e badsig/catalog.json
 
 bad unsigned
 if rpmsign --delsign unsigned/x.rpm >/dev/null 2>&1; then
