@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -532,6 +533,8 @@ int cmd_boot_test(int argc, char *argv[])
 	}
 	t.image = argv[optind];
 	human = t.json ? stderr : stdout;
+	/* a closed stdout (| head) must not kill us with QEMU still running */
+	signal(SIGPIPE, SIG_IGN);
 	t.timeout_usec = (uint64_t)timeout * 1000000ULL;
 
 	for (unsigned i = 0; i < boots; i++)
@@ -683,7 +686,7 @@ int cmd_boot_test(int argc, char *argv[])
 
 finish:
 	if (t.workdir) {
-		if (ret == EXIT_NO && !keep_log) {
+		if ((ret == EXIT_NO || ret == 130) && !keep_log) {
 			/* keep the logs, drop the disk */
 			(void)unlink(overlay);
 			(void)unlink(vars);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * qemu.c - one QEMU guest under OVMF for boot tests. QEMU runs by argv
- * (posix_spawnp, never a shell) in its own process group, its serial console
- * on a pipe that is copied to a log file and scanned line by line, its
- * stderr in a second log, and a QMP socket for the power button, SysRq and
+ * (fork and execvp, never a shell) in its own process group, killed when we
+ * die, its serial console on a pipe that is copied to a log file and scanned
+ * line by line, its stderr in a second log, and a QMP socket for the power button, SysRq and
  * quit. Nothing here prints: the caller reports.
  */
 #define _GNU_SOURCE
@@ -13,10 +13,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -26,8 +26,6 @@
 #include "lib/fs.h"
 #include "lib/macro.h"
 #include "lib/string-util.h"
-
-extern char **environ;
 
 #define USEC_PER_SEC 1000000ULL
 #define USEC_PER_MSEC 1000ULL
@@ -326,34 +324,58 @@ static int console_feed(struct console *c, const char *buf, size_t n)
 	return 0;
 }
 
+/* fork and exec rather than posix_spawn, for PR_SET_PDEATHSIG: QEMU must not
+ * outlive us, or a guest that never powers off would run on after a crash or
+ * a kill of boot-test. Between fork and exec only async-signal-safe calls. */
 static int spawn_qemu(char **argv, int out_fd, int err_fd, pid_t *ret_pid)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, def;
-	pid_t pid;
+	int errpipe[2];
+	pid_t parent = getpid();
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &def);
-	/* Own process group: Ctrl-C reaches us, and we stop the guest in order. */
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-						POSIX_SPAWN_SETPGROUP);
-	int r = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (r != 0)
-		return -r;
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return negative_errno();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = negative_errno();
+		safe_close(errpipe[0]);
+		safe_close(errpipe[1]);
+		return r;
+	}
+	if (pid == 0) {
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		sigset_t none;
+		int in, e;
+
+		sigemptyset(&none);
+		sigaction(SIGPIPE, &dfl, NULL);
+		sigaction(SIGINT, &dfl, NULL);
+		sigaction(SIGTERM, &dfl, NULL);
+		sigaction(SIGHUP, &dfl, NULL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Own process group: Ctrl-C reaches us, and we stop the guest in order. */
+		setpgid(0, 0);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
+		in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (in >= 0 && dup2(in, STDIN_FILENO) >= 0 && dup2(out_fd, STDOUT_FILENO) >= 0 &&
+		    dup2(err_fd, STDERR_FILENO) >= 0)
+			execvp(argv[0], argv);
+		e = errno;
+		(void)!write(errpipe[1], &e, sizeof(e));
+		_exit(127);
+	}
+	safe_close(errpipe[1]);
+	int e = 0;
+	ssize_t n;
+	do
+		n = read(errpipe[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	safe_close(errpipe[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return -e;
+	}
 	*ret_pid = pid;
 	return 0;
 }
@@ -374,7 +396,7 @@ int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_
 	_cleanup_strv_free_ char **argv = NULL;
 	_cleanup_close_ int console_fd = -EBADF, err_fd = -EBADF;
 	int pipe_fd[2] = { -EBADF, -EBADF };
-	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term, old_hup;
 	struct console con = { .marker = marker };
 	struct qemu_result res = { .shutdown = SHUTDOWN_GUEST };
 	pid_t pid = 0;
@@ -397,6 +419,7 @@ int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
 
 	uint64_t start = now_usec();
 	r = spawn_qemu(argv, pipe_fd[1], err_fd, &pid);
@@ -535,6 +558,7 @@ out:
 	free(con.found);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
 	return r;
 }
 

@@ -57,7 +57,7 @@ struct qemu_result {
 	uint64_t console_bytes; /* how much the console printed in all */
 	enum qemu_shutdown shutdown;
 	int exit_status;  /* QEMU's, 128 + N for signal N */
-	bool interrupted; /* SIGINT or SIGTERM arrived */
+	bool interrupted; /* SIGINT, SIGTERM or SIGHUP arrived */
 };
 
 /* Builds QEMU's argv for m (a NULL-terminated array the caller frees with strv_free). */
@@ -65,10 +65,12 @@ int qemu_argv(const struct qemu_machine *m, char ***ret);
 
 /* Runs the guest until its console prints a line containing marker or until
  * timeout_usec passes (or, with silence_usec > 0, until that long passes
- * without any console output at all: a guest that never starts), then shuts it down: waits for the
- * guest to power off by itself, presses the ACPI power button, then SysRq, then quits it, within
- * grace_usec. Returns 0 when QEMU ran (whatever the guest did; see ret), -errno when it could not
- * be started or the logs written. SIGINT and SIGTERM stop the guest and set ret->interrupted. */
+ * without any console output at all: a guest that never starts), then shuts
+ * it down: waits for the guest to power off by itself, presses the ACPI
+ * power button, then SysRq, then quits it, within grace_usec. Returns 0 when
+ * QEMU ran (whatever the guest did; see ret), -errno when it could not be
+ * started or the logs written. SIGINT, SIGTERM and SIGHUP stop the guest and
+ * set ret->interrupted. */
 int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_usec,
 	     uint64_t silence_usec, uint64_t grace_usec, struct qemu_result *ret);
 void qemu_result_done(struct qemu_result *r);

@@ -85,4 +85,16 @@ like "says the guest stopped before the summary" "$out" "result: FAIL: the guest
 like "shows the agent's error from the console" "$out" "console: enlighten-firstboot: cannot plan profile kvm-guest: test failure"
 like "prints the --keep-log directory" "$out" "console logs kept in logs-fail"
 
+# 5. QEMU does not outlive boot-test, even when it is killed outright.
+mkdir -p tmp
+TMPDIR=$TEST_DIR/tmp enlighten boot-test disk.raw --as kvm --accel tcg >kill.out 2>&1 &
+bt=$!
+sleep 3
+kill -9 $bt 2>/dev/null
+wait $bt 2>/dev/null
+sleep 1
+left=$(pgrep -f "file=$TEST_DIR/tmp/enlighten-boot-test" | tr '\n' ' ')
+is "no QEMU left after kill -9 of boot-test" "$left" ""
+[ -n "$left" ] && kill -9 $left 2>/dev/null
+
 done_testing
