@@ -3,12 +3,14 @@
  * apply.c - the plan runner: journal, steps, undo.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/apply.h"
@@ -158,7 +160,7 @@ static int verify_payload(const struct apply_opts *o, const struct plan_install 
 	return 0;
 }
 
-static int step_rpm(const struct plan_step *s, const struct apply_opts *o, char **reterr_msg)
+static int step_rpm(const struct plan_step *s, const struct apply_opts *o, bool rerun, char **reterr_msg)
 {
 	_cleanup_strv_free_ char **files = NULL, **installed = NULL, **erase = NULL;
 	int r;
@@ -183,6 +185,15 @@ static int step_rpm(const struct plan_step *s, const struct apply_opts *o, char 
 			return -ENOMEM;
 	if (!files && !erase)
 		return 0;
+	if (rerun) {
+		/* librpm names its temporary files after the transaction id,
+		 * the time in seconds: a transaction killed in this same second
+		 * left files of that name. Start in the next second. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		struct timespec rest = { 0, 1000000000L - ts.tv_nsec + 1000000L };
+		nanosleep(&rest, NULL);
+	}
 	return rpmtx_run(o->root, files, erase, o->verify, reterr_msg);
 }
 
@@ -342,12 +353,45 @@ static int step_initrd(const struct plan_step *s, const struct apply_opts *o, ch
 	return r < 0 ? r : 0;
 }
 
-int apply_step(const struct plan_step *s, const struct apply_opts *o, char **reterr_msg)
+/* Removes what a power cut during an atomic write of path left: the
+ * ".#NAME.*" temporary files beside it. */
+static void remove_stale_temporaries(int root_fd, const char *path)
+{
+	const char *base;
+	_cleanup_close_ int dfd = path ? parent_open(root_fd, path, &base) : -EBADF;
+	if (dfd < 0)
+		return;
+	_cleanup_free_ char *prefix = strjoin(".#", base, ".");
+	int fd2 = dup(dfd);
+	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	if (!d || !prefix) {
+		if (d)
+			closedir(d);
+		else
+			safe_close(fd2);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (startswith(de->d_name, prefix))
+			(void)unlinkat(dfd, de->d_name, 0);
+	closedir(d);
+}
+
+static int step_run(const struct plan_step *s, const struct apply_opts *o, bool rerun, char **reterr_msg)
 {
 	int r;
+	if (rerun) {
+		remove_stale_temporaries(o->root_fd, s->path);
+		remove_stale_temporaries(o->root_fd, s->fallback);
+		if (s->output) {
+			_cleanup_free_ char *stamp = strjoin(s->output, ".drivers");
+			remove_stale_temporaries(o->root_fd, stamp);
+		}
+	}
 	switch (s->kind) {
 	case STEP_RPM:
-		return step_rpm(s, o, reterr_msg);
+		return step_rpm(s, o, rerun, reterr_msg);
 	case STEP_WRITE_FILE:
 		r = write_if_changed(o->root_fd, s->path, s->content);
 		break;
@@ -373,6 +417,11 @@ int apply_step(const struct plan_step *s, const struct apply_opts *o, char **ret
 		return -EINVAL;
 	}
 	return r < 0 ? r : 0;
+}
+
+int apply_step(const struct plan_step *s, const struct apply_opts *o, char **reterr_msg)
+{
+	return step_run(s, o, false, reterr_msg);
 }
 
 /* ---- journal and undo -------------------------------------------------------------------- */
@@ -550,7 +599,7 @@ static int run_steps(struct run *run, const struct plan *plan, size_t first, str
 		if (r < 0)
 			return r;
 
-		r = apply_step(s, run->o, reterr_msg);
+		r = step_run(s, run->o, rerun && i == first, reterr_msg);
 		if (r < 0) {
 			_cleanup_free_ char *d = plan_step_describe(s);
 			set_err(reterr_msg, "step %zu (%s) failed: %s", i + 1, d ? d : "?", strerror(-r));

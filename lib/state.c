@@ -3,6 +3,7 @@
  * state.c - the agent's state file and run lock.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,26 @@ bad:
 	return -EBADMSG;
 }
 
+/* A power cut during an atomic write leaves its temporary file: the next
+ * write (under the run lock) removes it. */
+static void remove_stale_temporaries(int root_fd)
+{
+	_cleanup_close_ int fd = fs_open_beneath(root_fd, STATE_DIR, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return;
+	int dfd = dup(fd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		safe_close(dfd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (startswith(de->d_name, ".#state.json."))
+			(void)unlinkat(fd, de->d_name, 0);
+	closedir(d);
+}
+
 int state_save(int root_fd, const struct state *s)
 {
 	_cleanup_json_ json_object *o = json_object_new_object(), *lr = json_object_new_object();
@@ -108,6 +129,7 @@ int state_save(int root_fd, const struct state *s)
 	r = fs_mkdir_p_at(root_fd, STATE_DIR, 0755);
 	if (r < 0)
 		return r;
+	remove_stale_temporaries(root_fd);
 	return json_write_file_atomic_at(root_fd, STATE_FILE, o, 0644);
 }
 
