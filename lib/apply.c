@@ -160,6 +160,17 @@ static int verify_payload(const struct apply_opts *o, const struct plan_install 
 	return 0;
 }
 
+/* A transaction killed part way leaves librpm's temporary files. */
+static int remove_rpm_leftovers(const struct plan_step *s, const struct apply_opts *o)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	for (size_t i = 0; i < s->n_install; i++)
+		if (strv_extend(&names, s->install[i].name) < 0)
+			return -ENOMEM;
+	int r = rpmtx_remove_leftovers(o->root, names);
+	return r < 0 ? r : 0;
+}
+
 static int step_rpm(const struct plan_step *s, const struct apply_opts *o, bool rerun, char **reterr_msg)
 {
 	_cleanup_strv_free_ char **files = NULL, **installed = NULL, **erase = NULL;
@@ -184,7 +195,7 @@ static int step_rpm(const struct plan_step *s, const struct apply_opts *o, bool 
 		if (strv_contains(installed, *e) && strv_extend(&erase, *e) < 0)
 			return -ENOMEM;
 	if (!files && !erase)
-		return 0;
+		return rerun ? remove_rpm_leftovers(s, o) : 0;
 	if (rerun) {
 		/* librpm names its temporary files after the transaction id,
 		 * the time in seconds: a transaction killed in this same second
@@ -194,7 +205,10 @@ static int step_rpm(const struct plan_step *s, const struct apply_opts *o, bool 
 		struct timespec rest = { 0, 1000000000L - ts.tv_nsec + 1000000L };
 		nanosleep(&rest, NULL);
 	}
-	return rpmtx_run(o->root, files, erase, o->verify, reterr_msg);
+	r = rpmtx_run(o->root, files, erase, o->verify, reterr_msg);
+	if (r >= 0 && rerun)
+		return remove_rpm_leftovers(s, o);
+	return r;
 }
 
 static int step_kernel_args(const struct plan_step *s, const struct apply_opts *o)

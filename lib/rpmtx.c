@@ -3,6 +3,7 @@
  * rpmtx.c - librpm transactions beneath a root.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include <rpm/header.h>
 #include <rpm/rpmdb.h>
+#include <rpm/rpmfi.h>
 #include <rpm/rpmlib.h>
 #include <rpm/rpmlog.h>
 #include <rpm/rpmmacro.h>
@@ -317,4 +319,74 @@ out:
 		rpmtsFree(ts);
 	ctx_end(&c);
 	return r;
+}
+
+static bool is_tid_suffix(const char *s)
+{
+	if (strlen(s) != 8)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}
+
+/* Removes DIR/BASE;XXXXXXXX beneath root_fd. */
+static int remove_tid_files(int root_fd, const char *fn)
+{
+	const char *slash = strrchr(fn, '/');
+	if (!slash || slash == fn)
+		return 0;
+	_cleanup_free_ char *dir = strndup(fn + 1, (size_t)(slash - fn - 1));
+	if (!dir || !*dir)
+		return 0;
+	_cleanup_close_ int dfd = fs_open_beneath(root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
+	if (dfd < 0)
+		return 0;
+	int fd2 = dup(dfd);
+	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	if (!d) {
+		safe_close(fd2);
+		return 0;
+	}
+	size_t n = strlen(slash + 1);
+	int removed = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, slash + 1, n) == 0 && de->d_name[n] == ';' && is_tid_suffix(de->d_name + n + 1) &&
+		    unlinkat(dfd, de->d_name, 0) == 0)
+			removed++;
+	closedir(d);
+	return removed;
+}
+
+int rpmtx_remove_leftovers(const char *root, char *const *names)
+{
+	struct rpmtx_ctx c;
+	int removed = 0;
+	_cleanup_close_ int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return negative_errno();
+	int r = ctx_begin(&c, root, RPMTX_VERIFY_SIGNATURE);
+	if (r < 0)
+		return r;
+	rpmts ts = rpmtsCreate();
+	rpmtsSetRootDir(ts, root);
+	for (char *const *name = names; name && *name; name++) {
+		rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_NAME, *name, 0);
+		Header h;
+		while (mi && (h = rpmdbNextIterator(mi))) {
+			rpmfi fi = rpmfiNew(ts, h, RPMTAG_BASENAMES, RPMFI_KEEPHEADER);
+			while (fi && rpmfiNext(fi) >= 0) {
+				const char *fn = rpmfiFN(fi);
+				if (fn)
+					removed += remove_tid_files(root_fd, fn);
+			}
+			rpmfiFree(fi);
+		}
+		rpmdbFreeIterator(mi);
+	}
+	rpmtsFree(ts);
+	ctx_end(&c);
+	return removed;
 }

@@ -30,3 +30,9 @@ int rpmtx_installed(const char *root, char ***ret_names, char **reterr_msg);
  * failed part way. */
 int rpmtx_run(const char *root, char *const *install_files, char *const *erase_names,
 	      enum rpmtx_verify verify, char **reterr_msg);
+
+/* After a transaction killed part way and run again: removes the
+ * temporary files librpm leaves beside a package's files when it is
+ * killed while unpacking ("PATH;XXXXXXXX", XXXXXXXX the transaction id in
+ * hex), for the named installed packages. Returns the number removed. */
+int rpmtx_remove_leftovers(const char *root, char *const *names);
