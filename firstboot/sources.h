@@ -15,10 +15,14 @@ struct fb_verdict {
 	char *hypervisor; /* "microsoft", "xen", ..., "none" */
 	char *role;       /* "guest", "root", "dom0", "none" */
 	char *profile;    /* the detector's profile, NULL when it has none */
-	json_object *json; /* the whole verdict with its evidence, or NULL */
+	json_object *json; /* the whole verdict with its evidence: fb_verdict_json() */
+	void *raw;        /* the detector's verdict, for fb_verdict_json() */
 };
 
 void fb_verdict_done(struct fb_verdict *v);
+
+/* The verdict as JSON (built on first use, owned by v); NULL on OOM. */
+json_object *fb_verdict_json(struct fb_verdict *v);
 
 /* Runs the detector beneath root (cpuid_file may be NULL). */
 int fb_detect(const char *root, const char *cpuid_file, struct fb_verdict *ret, char **reterr_msg);

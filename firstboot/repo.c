@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sources.c - the detector and the local repository, seen from the agent.
+ * repo.c - the image's local repository, seen from the agent (sources.h):
+ * the catalog verified with the trusted key(s), its Linux payloads as the
+ * planner wants them.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -15,61 +17,6 @@
 #include "lib/fs.h"
 #include "lib/minisign.h"
 #include "lib/string-util.h"
-
-#if __has_include("detect/detect.h")
-#include "detect/detect.h"
-#define HAVE_DETECTOR 1
-#else
-#define HAVE_DETECTOR 0
-#endif
-
-void fb_verdict_done(struct fb_verdict *v)
-{
-	free(v->hypervisor);
-	free(v->role);
-	free(v->profile);
-	json_object_put(v->json);
-	*v = (struct fb_verdict){};
-}
-
-int fb_detect(const char *root, const char *cpuid_file, struct fb_verdict *ret, char **reterr_msg)
-{
-#if HAVE_DETECTOR
-	struct detect_opts o = { .root = root, .cpuid_file = cpuid_file };
-	struct verdict *v = NULL;
-	int r = detect_run(&o, &v);
-	if (r < 0) {
-		if (reterr_msg && asprintf(reterr_msg, "detection failed: %s", strerror(-r)) < 0)
-			*reterr_msg = NULL;
-		return r;
-	}
-	struct fb_verdict f = {
-		.hypervisor = strdup(hypervisor_to_string(v->hypervisor)),
-		.role = strdup(role_to_string(v->role)),
-		.profile = v->profile ? strdup(v->profile) : NULL,
-		.json = verdict_to_json(v),
-	};
-	verdict_free(v);
-	if (!f.hypervisor || !f.role || !f.json) {
-		fb_verdict_done(&f);
-		return -ENOMEM;
-	}
-	*ret = f;
-	return 0;
-#else
-	(void)root;
-	(void)cpuid_file;
-	(void)reterr_msg;
-	/* Built without the detector: only a forced profile can be applied. */
-	struct fb_verdict f = { .hypervisor = strdup("unknown"), .role = strdup("unknown") };
-	if (!f.hypervisor || !f.role) {
-		fb_verdict_done(&f);
-		return -ENOMEM;
-	}
-	*ret = f;
-	return 0;
-#endif
-}
 
 void fb_payloads_free(struct plan_payload *p, size_t n)
 {

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent.h - what the two halves of the agent share.
+ *
+ * enlighten-firstboot (main.c) is the light half: options, configuration,
+ * detection, state.json, and the summary when nothing changed; it links no
+ * librpm, no catalog, no crypto, so the boot that changes nothing costs
+ * about what enlighten-detect costs. When there is work (or --plan), it
+ * execs the heavy half, enlighten-firstboot-apply (apply-main.c, in
+ * libexecdir), with the same arguments, which plans and applies
+ * (converge.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "firstboot/config.h"
+#include "firstboot/sources.h"
+
+#define AGENT_HELPER "enlighten-firstboot-apply"
+
+struct agent {
+	const char *root; /* absolute */
+	char *root_abs;
+	const char *cpuid_file;
+	const char *profile_opt;
+	bool plan;
+	bool quiet;
+	int root_fd;
+	struct fb_config config;
+	struct fb_verdict verdict;
+	const char *target; /* the profile to converge on */
+	bool forced;
+	uint64_t started;
+};
+
+/* Parses the options, reads the configuration and runs the detector.
+ * Returns -1 when the agent goes on, else the exit status to return now
+ * (--help, --version, disabled, errors). */
+int agent_init(struct agent *a, int argc, char *argv[]);
+void agent_done(struct agent *a);
+
+/* Writes report.json (when something changed or failed), the KVP records
+ * on Hyper-V, and prints the summary line (on success). */
+void agent_summary(struct agent *a, bool changed, const char *previous, char *const *changes,
+		   const char *error);
+
+/* The fast path: true (summary printed) when state.json says the target
+ * profile is active and its last run completed. */
+bool agent_fast_path(struct agent *a);
+
+/* The heavy half: plan, apply, record, report. Returns the exit status. */
+int agent_converge(struct agent *a);
