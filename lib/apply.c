@@ -654,11 +654,13 @@ static int finish(struct run *run, const struct plan *plan, int r, const char *m
 		st->result = strdup("failed");
 		st->error = msg ? strdup(msg) : NULL;
 	}
+	/* Backups first: a power cut between the two leaves the journal,
+	 * whose resume finds every step done and finishes again. */
+	backup_clear(run->o);
 	json_object_put(st->journal);
 	st->journal = NULL;
 	run->journal = NULL;
 	int k = state_save(run->o->root_fd, st);
-	backup_clear(run->o);
 	return r < 0 ? r : k;
 }
 
