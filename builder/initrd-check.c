@@ -226,7 +226,8 @@ int initrd_list_modules(int fd, char ***ret, char **reterr_msg)
 		names_done(&s);
 		return -ENOMEM;
 	}
-	memcpy(l, s.modules, s.n * sizeof(char *));
+	if (s.n > 0)
+		memcpy(l, s.modules, s.n * sizeof(char *));
 	free(s.modules);
 	free(s.builtin);
 	*ret = l;

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-builder.c - the image builder's pieces without a build: derived
+ * UUIDs, the recipe reader, the initrd reader, the output format table.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "builder/convert.h"
+#include "builder/image.h"
+#include "builder/initrd-check.h"
+#include "builder/recipe.h"
+#include "lib/string-util.h"
+#include "tests/unit/tap.h"
+
+static void test_uuid(void)
+{
+	uint8_t seed[SHA256_DIGEST_SIZE] = { 1, 2, 3 };
+	char a[UUID_STRING_SIZE], b[UUID_STRING_SIZE], c[UUID_STRING_SIZE];
+	uuid_derive(seed, "root", a);
+	uuid_derive(seed, "root", b);
+	uuid_derive(seed, "esp", c);
+	is_str(a, b, "same seed and label, same UUID");
+	ok(!streq(a, c), "another label, another UUID");
+	is_int((int)strlen(a), 36, "UUID string length");
+	ok(a[14] == '5', "version 5 (%s)", a);
+	ok(strchr("89ab", a[19]) != NULL, "RFC 4122 variant (%s)", a);
+}
+
+static void test_recipe(void)
+{
+	struct recipe *r = NULL;
+	char *err = NULL;
+
+	tap_write("base.conf", "[Image]\nName=base\nSize=2G\nFormats=raw, qcow2 raw\n"
+			       "[Base]\nTarball=root.tar.zst\nInitrdCheck=warn\n"
+			       "[Payloads]\nProfiles=kvm-guest xen-hvm\n");
+	tap_write("sku.conf", "[Image]\nInclude=base.conf\nName=sku\n[Partitions]\nESPSize=100M\n");
+	is_int(recipe_load("sku.conf", &r, &err), 0, "a recipe with an include loads%s%s",
+	       err ? ": " : "", err ? err : "");
+	if (r) {
+		is_str(r->name, "sku", "a later key overrides the included one");
+		ok(r->size == 2ULL << 30, "size from the include");
+		ok(r->esp_size == 100ULL << 20, "ESPSize");
+		is_str(r->tarball, "root.tar.zst", "path relative to the including file");
+		is_int((int)strv_length(r->formats), 2, "formats deduplicated");
+		is_int((int)r->initrd_check, INITRD_CHECK_WARN, "InitrdCheck=warn");
+		ok(strv_contains(r->profiles, "xen-hvm"), "profiles listed");
+	}
+	r = recipe_free(r);
+
+	tap_write("typo.conf", "[Image]\nName=x\n\nSise=1G\n");
+	is_int(recipe_load("typo.conf", &r, &err), -EINVAL, "an unknown key fails");
+	is_str(err, "recipe 'typo.conf' line 4: unknown key 'Sise' (did you mean 'Size'?)",
+	       "... with file, line and suggestion");
+	free(err);
+	err = NULL;
+
+	tap_write("self.conf", "[Image]\nInclude=self.conf\n");
+	is_int(recipe_load("self.conf", &r, &err), -EINVAL, "a file including itself fails");
+	ok(err && strstr(err, "makes a cycle"), "... as a cycle: %s", err ? err : "");
+	free(err);
+	err = NULL;
+
+	tap_write("small.conf", "[Image]\nSize=40M\n[Base]\nTarball=x\n");
+	is_int(recipe_load("small.conf", &r, &err), -EINVAL, "no room for the root fails");
+	ok(err && strstr(err, "less than 16 MiB for the root"), "... saying so: %s", err ? err : "");
+	free(err);
+}
+
+/* One newc entry. */
+static size_t newc(uint8_t *out, const char *name, const char *data)
+{
+	size_t n = (size_t)sprintf((char *)out, "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X",
+				   1, 0100644, 0, 0, 1, 0, strlen(data), 0, 0, 0, 0,
+				   strlen(name) + 1, 0);
+	memcpy(out + n, name, strlen(name) + 1);
+	n += strlen(name) + 1;
+	while (n % 4)
+		out[n++] = 0;
+	memcpy(out + n, data, strlen(data));
+	n += strlen(data);
+	while (n % 4)
+		out[n++] = 0;
+	return n;
+}
+
+static void test_initrd(void)
+{
+	static uint8_t buf[4096];
+	size_t n = 0;
+	n += newc(buf + n, "kernel/x86/microcode/GenuineIntel.bin", "ucode");
+	n += newc(buf + n, "TRAILER!!!", "");
+	memset(buf + n, 0, 8); /* padding between archives */
+	n += 8;
+	n += newc(buf + n, "usr/lib/modules/6.1/kernel/drivers/scsi/hv_storvsc.ko.xz", "x");
+	n += newc(buf + n, "usr/lib/modules/6.1/kernel/drivers/block/xen-blkfront.ko", "x");
+	n += newc(buf + n, "TRAILER!!!", "");
+
+	int fd = memfd_create("initrd", MFD_CLOEXEC);
+	ok(fd >= 0 && write(fd, buf, n) == (ssize_t)n, "initrd written");
+	char **names = NULL, *err = NULL;
+	is_int(initrd_list_modules(fd, &names, &err), 0, "two concatenated newc archives read%s%s",
+	       err ? ": " : "", err ? err : "");
+	ok(names && strv_contains(names, "hv_storvsc"), "module in the second archive found");
+	ok(names && strv_contains(names, "xen_blkfront"), "dashes read as underscores");
+	strv_free(names);
+	close(fd);
+
+	fd = memfd_create("junk", MFD_CLOEXEC);
+	ok(write(fd, "not an initrd at all", 20) == 20, "junk written");
+	names = NULL;
+	ok(initrd_list_modules(fd, &names, &err) < 0, "junk is refused");
+	free(err);
+	strv_free(names);
+	close(fd);
+}
+
+static void test_formats(void)
+{
+	ok(output_format_find("vhd") && streq(output_format_find("vhd")->qemu_format, "vpc"),
+	   "vhd is qemu-img's vpc");
+	ok(strstr(output_format_find("vhd")->options, "fixed"), "... fixed, for Azure");
+	ok(!output_format_find("raw")->qemu_format, "raw needs no conversion");
+	ok(!output_format_find("qcow"), "unknown format");
+}
+
+int main(void)
+{
+	tap_tmpdir();
+	test_uuid();
+	test_recipe();
+	test_initrd();
+	test_formats();
+	return tap_done();
+}
