@@ -610,6 +610,7 @@ static int write_windows(struct build *b)
 		.ntfs_size = b->windows_slot->size,
 		.ntfs_start_sector = b->windows_slot->offset / SECTOR_SIZE,
 		.out_esp = b->windows_esp,
+		.mtime = b->now,
 	};
 	k = win_image_build(&o, &res, &msg);
 	if (k < 0)

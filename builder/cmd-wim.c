@@ -187,6 +187,11 @@ int cmd_wim(int argc, char *argv[])
 		log_error("nothing to write: give --output, --ntfs or --esp");
 		goto out;
 	}
+	/* reproducible builds: every added file gets SOURCE_DATE_EPOCH */
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	uint64_t epoch;
+	if (sde && parse_u64(sde, 10, &epoch) >= 0 && epoch > 0 && epoch < INT64_MAX)
+		o.mtime = (int64_t)epoch;
 	if (!!o.out_ntfs != !!o.ntfs_size) {
 		log_error("--ntfs and --ntfs-size go together");
 		goto out;

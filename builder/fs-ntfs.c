@@ -42,22 +42,25 @@ int ntfs_make_from_wim(struct win_wim *w, const char *path, uint64_t size,
 	}
 
 	snprintf(start, sizeof(start), "%" PRIu64, part_start_sector);
-	char *const argv[] = { "mkntfs",
-			       "--force",
-			       "--quick",
-			       "--quiet",
-			       "--sector-size",
-			       "512",
-			       "--partition-start",
-			       start,
-			       "--heads",
-			       "255",
-			       "--sectors-per-track",
-			       "63",
-			       "--label",
-			       "Windows",
-			       (char *)path,
-			       NULL };
+	char *const argv[] = {
+		"mkntfs",
+		"--force",
+		"--quick",
+		"--quiet",
+		"--zero-time", /* time stamps and serial number do not depend on when it ran */
+		"--sector-size",
+		"512",
+		"--partition-start",
+		start,
+		"--heads",
+		"255",
+		"--sectors-per-track",
+		"63",
+		"--label",
+		"Windows",
+		(char *)path,
+		NULL
+	};
 	struct spawn_result res = {};
 	r = spawn_run(argv, NULL, &res);
 	if (r < 0 || res.exit_status != 0) {

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -188,8 +189,25 @@ static int stage_unattend(const struct win_image_opts *o, struct staging *s, cha
 	return 0;
 }
 
-static int edit_hive(const struct win_boot_driver *drivers, size_t n, struct staging *s,
-		     struct win_wim *w, enum win_hive_method *ret_method, char **reterr_msg)
+/* Every staged file and folder gets the same time stamp, so the same
+ * inputs give the same WIM and NTFS volume. */
+static int64_t stamp_time;
+static int stamp_one(const char *p, const struct stat *st _unused_, int flag _unused_,
+		     struct FTW *ftw _unused_)
+{
+	const struct timespec ts[2] = { { .tv_sec = stamp_time }, { .tv_sec = stamp_time } };
+	return utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -1 : 0;
+}
+
+static int stamp_tree(const char *dir, int64_t t)
+{
+	stamp_time = t;
+	return nftw(dir, stamp_one, 16, FTW_PHYS | FTW_DEPTH) != 0 ? negative_errno() : 0;
+}
+
+static int edit_hive(const struct win_boot_driver *drivers, size_t n, int64_t mtime,
+		     struct staging *s, struct win_wim *w, enum win_hive_method *ret_method,
+		     char **reterr_msg)
 {
 	_cleanup_free_ char *hive_dir = strjoin(s->dir, "/hive");
 	_cleanup_free_ char *hive = strjoin(s->dir, "/hive/SYSTEM");
@@ -204,6 +222,8 @@ static int edit_hive(const struct win_boot_driver *drivers, size_t n, struct sta
 		return r;
 	r = win_hive_add_boot_drivers(hive, drivers, n, ret_method, reterr_msg);
 	if (r < 0)
+		return r;
+	if (mtime != 0 && (r = stamp_tree(hive_dir, mtime)) < 0)
 		return r;
 	return win_wim_add(w, hive, SYSTEM_HIVE, reterr_msg);
 }
@@ -365,8 +385,10 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 		if (r < 0)
 			return r;
 	}
-	r = edit_hive(boot, o->n_boot, &s, w, &res.hive_method, reterr_msg);
+	r = edit_hive(boot, o->n_boot, o->mtime, &s, w, &res.hive_method, reterr_msg);
 	if (r < 0)
+		return r;
+	if (o->mtime != 0 && (r = stamp_tree(s.tree, o->mtime)) < 0)
 		return r;
 	r = win_wim_add(w, s.tree, "", reterr_msg);
 	if (r < 0)
@@ -376,6 +398,10 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 		r = win_wim_overwrite(w, reterr_msg);
 		if (r < 0)
 			return r;
+		if (o->mtime != 0 &&
+		    (r = win_wim_pin_time(s.wim_tmp, win_wim_image_index(w), o->mtime)) < 0)
+			return errmsg_set(reterr_msg, r, "cannot set the image time in '%s': %s",
+					  s.wim_tmp, strerror(-r));
 		if (rename(s.wim_tmp, o->out_wim) < 0)
 			return errmsg_set(reterr_msg, negative_errno(), "cannot rename to '%s': %m",
 					  o->out_wim);

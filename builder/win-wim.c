@@ -9,7 +9,9 @@
  * may use either separator.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <wimlib.h>
 
 #include "builder/win.h"
@@ -142,6 +144,67 @@ int win_wim_overwrite(struct win_wim *w, char **reterr_msg)
 	int code = wimlib_overwrite(w->wim, WIMLIB_WRITE_FLAG_RETAIN_GUID, 0);
 	if (code != 0)
 		return wim_err(reterr_msg, code, "cannot write WIM", w->path);
+	return 0;
+}
+
+/* UTF-16LE of an ASCII string, for searching the WIM's XML. */
+static size_t utf16(const char *s, char *out)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++)
+		out[2 * i] = s[i], out[2 * i + 1] = 0;
+	return 2 * n;
+}
+
+/* Overwrites the 8 hex digits after the next ASCII pattern at or past *p. */
+static int put_hex(char *buf, size_t len, char **p, const char *pattern, uint32_t v)
+{
+	char pat[128], hex[9];
+	size_t n = utf16(pattern, pat);
+	char *at = memmem(*p, len - (size_t)(*p - buf), pat, n);
+	if (!at || (size_t)(at - buf) + n + 16 > len)
+		return -EBADMSG;
+	snprintf(hex, sizeof(hex), "%08X", v);
+	utf16(hex, at + n);
+	*p = at + n + 16;
+	return 0;
+}
+
+int win_wim_pin_time(const char *path, int image, int64_t epoch)
+{
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
+	uint8_t hdr[0x60];
+	if (fd < 0)
+		return negative_errno();
+	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) || memcmp(hdr, "MSWIM\0\0\0", 8))
+		return -EBADMSG;
+	uint64_t off = 0, size = 0;
+	for (int i = 7; i >= 0; i--) {
+		off = off << 8 | hdr[0x50 + i];
+		size = size << 8 | hdr[0x58 + i];
+	}
+	if (size == 0 || size > 64 * 1024 * 1024 || (hdr[0x4f] & 0x04) /* compressed */)
+		return -EBADMSG;
+	_cleanup_free_ char *xml = malloc(size);
+	if (!xml)
+		return -ENOMEM;
+	if (pread(fd, xml, size, (off_t)off) != (ssize_t)size)
+		return -EIO;
+
+	char index[64], pat[128];
+	snprintf(index, sizeof(index), "<IMAGE INDEX=\"%d\">", image);
+	size_t n = utf16(index, pat);
+	char *p = memmem(xml, size, pat, n);
+	if (!p)
+		return -EBADMSG;
+	p += n;
+	uint64_t ft = ((uint64_t)epoch + 11644473600ULL) * 10000000ULL; /* FILETIME */
+	int r;
+	if ((r = put_hex(xml, size, &p, "<LASTMODIFICATIONTIME><HIGHPART>0x", ft >> 32)) < 0 ||
+	    (r = put_hex(xml, size, &p, "<LOWPART>0x", ft & 0xffffffffu)) < 0)
+		return r;
+	if (pwrite(fd, xml, size, (off_t)off) != (ssize_t)size)
+		return -EIO;
 	return 0;
 }
 

@@ -95,6 +95,11 @@ int win_wim_add(struct win_wim *w, const char *src, const char *wim_path, char *
  * new data and metadata, as wimupdate does; every image is kept. */
 int win_wim_overwrite(struct win_wim *w, char **reterr_msg);
 
+/* Sets the LASTMODIFICATIONTIME wimlib wrote into the XML of the WIM at path
+ * for image to epoch, so the same inputs give the same WIM (wimlib stamps
+ * the time of writing). The XML keeps its length. */
+int win_wim_pin_time(const char *path, int image, int64_t epoch);
+
 /* Applies the selected image, with every change, to the NTFS volume in the
  * file or device at volume_path, through libntfs-3g (no mount, no root). */
 int win_wim_apply_ntfs(struct win_wim *w, const char *volume_path, char **reterr_msg);
@@ -170,6 +175,7 @@ struct win_image_opts {
 	const char *unattend_template; /* file; NULL: the installed template */
 	const char *agent_path;	       /* NULL: WIN_AGENT_PATH */
 	const char *tmpdir;	       /* where the staging tree goes; NULL: $TMPDIR */
+	int64_t mtime; /* time stamp of every added file (SOURCE_DATE_EPOCH); 0: as made */
 
 	const char *out_wim;  /* NULL: no WIM output */
 	const char *out_ntfs; /* NULL: no NTFS volume */

@@ -108,6 +108,17 @@ is "both images are kept" "$(wiminfo multi-out.wim | sed -n 's/^Image Count: *//
 ok "the selected image has the drivers" sh -c 'wimdir multi-out.wim 2 | grep -q "^/Drivers/enlighten/xen-hvm/xenvbd/xenvbd.inf$"'
 ok "the other image is as it was" sh -c '! wimdir multi-out.wim 1 | grep -q Drivers'
 ok "the updated WIM verifies" wimverify multi-out.wim
+# reproducible: every added file and the image's modification time are
+# SOURCE_DATE_EPOCH, the GUID is the source's
+for i in 1 2; do
+	SOURCE_DATE_EPOCH=1700000000 enlighten wim --wim install.wim --driver xen-hvm=pkgs/xenvbd \
+		--driver xen-hvm=pkgs/xennet.zip --boot-critical xenvbd -o repro$i.wim 2>/dev/null
+	sleep 1
+done
+ok "the same inputs give the same WIM" cmp repro1.wim repro2.wim
+is "the image time is SOURCE_DATE_EPOCH" "$(wiminfo repro1.wim 1 | sed -n 's/^Last Modification Time: *//p')" \
+	"Tue Nov 14 22:13:20 2023 UTC"
+ok "the pinned WIM verifies" wimverify repro1.wim
 ok "rebuild replaces the output" enlighten wim --wim install.wim -o out.wim
 ok "rebuilt WIM has no drivers" sh -c '! wimdir out.wim 1 | grep -q Drivers/enlighten'
 fails "not a WIM" enlighten wim --wim list -o x.wim
