@@ -232,6 +232,24 @@ static void test_detect_run(void)
 	verdict_free(NULL);
 }
 
+/* The SMBIOS type 0 "virtual machine" characteristic alone: vm-other. */
+static void test_smbios_vm_bit(void)
+{
+	_cleanup_(verdict_freep) struct verdict *v = NULL;
+	unsigned char raw[0x18 + 2] = { 0x00, 0x18 };
+
+	raw[0x13] = 0x10;
+	fs_mkdir_p_at(AT_FDCWD, "vmbit/sys/firmware/dmi/entries/0-0", 0755);
+	int fd = open("vmbit/sys/firmware/dmi/entries/0-0/raw", O_WRONLY | O_CREAT | O_CLOEXEC,
+		      0644);
+	ok(fd >= 0 && fs_write_all(fd, raw, sizeof(raw)) == 0, "raw type 0 entry written");
+	safe_close(fd);
+	is_int(detect_run(&(struct detect_opts){ .root = "vmbit" }, &v), 0, "detect_run");
+	ok(has_evidence(v, "dmi", "virtual machine bit set"), "the VM bit is read");
+	is_int(v->hypervisor, HV_VM_OTHER, "the VM bit alone gives vm-other");
+	is_str(v->profile, "generic-guest", "generic-guest profile");
+}
+
 int main(void)
 {
 	tap_tmpdir();
@@ -240,5 +258,6 @@ int main(void)
 	test_cpuid_table();
 	test_values();
 	test_detect_run();
+	test_smbios_vm_bit();
 	return tap_done();
 }
