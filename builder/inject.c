@@ -139,6 +139,32 @@ static int write_text(struct ext4 *e, const char *dest, const char *text, char *
 	return 0;
 }
 
+/* enlighten-firstboot-apply, found where enlighten-firstboot finds it
+ * (firstboot/main.c): beside the agent (a build tree) or in
+ * ../libexec/enlighten/ (an install). */
+static int inject_agent_helper(struct ext4 *e, const char *agent, char **reterr_msg)
+{
+	const char *slash = strrchr(agent, '/');
+	_cleanup_free_ char *dir = slash ? strndup(agent, (size_t)(slash - agent)) : strdup(".");
+	if (!dir)
+		return -ENOMEM;
+	static const char *const rel[] = { "/enlighten-firstboot-apply",
+					   "/../libexec/enlighten/enlighten-firstboot-apply" };
+	for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
+		_cleanup_free_ char *p = strjoin(dir, rel[i]);
+		if (!p)
+			return -ENOMEM;
+		if (access(p, X_OK) < 0)
+			continue;
+		int r = ext4_mkdir_p(e, IMAGE_AGENT_HELPER_DIR, 0755);
+		if (r < 0)
+			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", IMAGE_AGENT_HELPER_DIR,
+				   strerror(-r));
+		return copy_host_file(e, p, IMAGE_AGENT_HELPER, 0755, reterr_msg);
+	}
+	return msg(reterr_msg, -ENOENT, "cannot find enlighten-firstboot-apply beside the agent '%s'", agent);
+}
+
 static int inject_unit(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 {
 	_cleanup_close_ int fd = open(o->agent_unit_template, O_RDONLY | O_CLOEXEC);
@@ -283,6 +309,9 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 	}
 
 	r = copy_host_file(e, o->agent_binary, IMAGE_AGENT, 0755, reterr_msg);
+	if (r < 0)
+		return r;
+	r = inject_agent_helper(e, o->agent_binary, reterr_msg);
 	if (r < 0)
 		return r;
 	r = inject_unit(e, o, reterr_msg);

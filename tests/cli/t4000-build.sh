@@ -86,6 +86,7 @@ ok "... and the payloads at their paths" sh -c "debugfs -R 'cat /var/lib/enlight
 ok "the public key is trusted in the image" sh -c "debugfs -R 'cat /etc/enlighten/keys/key.pub' root.img 2>/dev/null | cmp - key.pub"
 like "the profile matrix is in the image" "$(debugfs -R 'ls /usr/share/enlighten/payloads/profiles' root.img 2>/dev/null)" "kvm-guest.conf"
 like "the agent is in the image" "$(st /usr/sbin/enlighten-firstboot)" "Mode: +0755"
+like "and its heavy half, where it looks for it" "$(st /usr/libexec/enlighten/enlighten-firstboot-apply)" "Mode: +0755"
 like "the agent's unit runs it from /usr/sbin" "$(cat_img /usr/lib/systemd/system/enlighten-firstboot.service)" \
 	"^ExecStart=/usr/sbin/enlighten-firstboot$"
 like "the unit is enabled" "$(st /etc/systemd/system/sysinit.target.wants/enlighten-firstboot.service)" \
