@@ -70,6 +70,8 @@ static void run(struct probe_ctx *ctx)
 	}
 
 	r = probe_list_dir(ctx, "pci", "sys/bus/pci/devices", pci_device, &scan);
+	if (r == -ENOENT)
+		evidence_add(ctx, "pci", "no PCI bus");
 	if (r < 0)
 		return;
 	if (scan.bad > 1)

@@ -68,8 +68,10 @@ static void run(struct probe_ctx *ctx)
 		scan.base = "sys/firmware/devicetree/base";
 	else if (probe_exists(ctx, "proc/device-tree"))
 		scan.base = "proc/device-tree";
-	else
+	else {
+		evidence_add(ctx, "devicetree", "no device tree");
 		return;
+	}
 
 	for (size_t i = 0; i < ELEMENTSOF(dt_matches); i++) {
 		snprintf(path, sizeof(path), "%s/%s", scan.base, dt_matches[i].node);

@@ -27,6 +27,10 @@ static void run(struct probe_ctx *ctx)
 	struct signals *s = ctx->sig;
 	_cleanup_free_ char *type = NULL, *guest = NULL, *features = NULL;
 
+	if (!probe_exists(ctx, "sys/hypervisor/type")) {
+		evidence_add(ctx, "sysfs-hypervisor", "no /sys/hypervisor/type");
+		return;
+	}
 	if (probe_read_value(ctx, "sysfs-hypervisor", "sys/hypervisor/type", &type) >= 0) {
 		_cleanup_free_ char *shown = value_show(type, strlen(type));
 		s->sys_hv_xen = streq(type, "xen");

@@ -16,8 +16,10 @@ static void run(struct probe_ctx *ctx)
 	size_t n;
 
 	s->proc_xen = probe_exists(ctx, "proc/xen");
-	if (!s->proc_xen)
+	if (!s->proc_xen) {
+		evidence_add(ctx, "xen", "no /proc/xen");
 		return;
+	}
 	int r = probe_read(ctx, "xen", "proc/xen/capabilities", VALUE_MAX, &caps, &n);
 	if (r == -ENOENT) {
 		evidence_add(ctx, "xen", "/proc/xen present, no capabilities (xenfs not mounted)");
