@@ -161,6 +161,8 @@ int catalog_time_parse(const char *s, time_t *ret)
 	tm.tm_min = NUM(14, 2);
 	tm.tm_sec = NUM(17, 2);
 #undef NUM
+	if (tm.tm_year < 70)
+		return -ERANGE; /* before 1970: no catalog was issued then */
 	back = tm;
 	time_t t = timegm(&tm);
 	/* timegm normalizes: a field out of range shows as a difference */
@@ -175,8 +177,15 @@ int catalog_time_parse(const char *s, time_t *ret)
 int catalog_time_format(time_t t, char out[static 21])
 {
 	struct tm tm;
-	if (!gmtime_r(&t, &tm) || strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
+	/* snprintf, not strftime: %Y does not pad years below 1000 */
+	if (!gmtime_r(&t, &tm) || tm.tm_year < 70 || tm.tm_year > 9999 - 1900)
 		return -ERANGE;
+	char buf[72];
+	int n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (n != 20)
+		return -ERANGE;
+	memcpy(out, buf, 21);
 	return 0;
 }
 

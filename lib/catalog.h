@@ -126,7 +126,8 @@ int catalog_to_json(const struct catalog *c, json_object **ret);
 /* Writes path beneath dir_fd (AT_FDCWD: a plain path) atomically, pretty. */
 int catalog_write_at(int dir_fd, const char *path, const struct catalog *c);
 
-/* "2026-11-24T12:00:00Z" <-> time_t (UTC only, exactly this form). */
+/* "2026-11-24T12:00:00Z" <-> time_t (UTC only, exactly this form, years 1970 to
+ * 9999; -EINVAL for another form, -ERANGE for another year). */
 int catalog_time_parse(const char *s, time_t *ret);
 int catalog_time_format(time_t t, char out[static 21]);
 

@@ -204,6 +204,22 @@ static void test_load_verify(void)
 	minisign_seckey_wipe(&osk);
 }
 
+/* What parses must write back: the writer once failed on years below 1000. */
+static void test_time(void)
+{
+	time_t t;
+	char out[21];
+
+	is_int(catalog_time_parse("2026-11-24T12:00:00Z", &t), 0, "time parses");
+	is_int(catalog_time_format(t, out), 0, "time formats");
+	is_str(out, "2026-11-24T12:00:00Z", "time round trip");
+	is_int(catalog_time_parse("0026-11-24T12:00:00Z", &t), -ERANGE, "year 26 refused");
+	is_int(catalog_time_parse("1969-12-31T23:59:59Z", &t), -ERANGE, "before 1970 refused");
+	is_int(catalog_time_parse("2026-02-30T00:00:00Z", &t), -EINVAL, "February 30 refused");
+	is_int(catalog_time_parse("2026-11-24 12:00:00Z", &t), -EINVAL, "other form refused");
+	is_int(catalog_time_format((time_t)-86400, out), -ERANGE, "format refuses before 1970");
+}
+
 static void test_inf_object(void)
 {
 	static const char text[] = "[Version]\nClass=Net\nProvider=%P%\nDriverVer=01/02/2023,1.2.3.4\n"
@@ -230,6 +246,7 @@ int main(void)
 	test_parse();
 	test_write_roundtrip();
 	test_load_verify();
+	test_time();
 	test_inf_object();
 	return tap_done();
 }
