@@ -2,9 +2,9 @@
 # t5005-firstboot-bad-input.sh - bad input gives a clear error and leaves
 # the system as it was (the transaction undone), and the next run, once the
 # input is right, converges: corrupt and truncated state, a missing
-# repository, a missing package, a package signed by an unknown key, a
-# catalog whose signature fails, a failing initrd build after the packages
-# went in, an unknown profile.
+# repository, a missing package file, a package the catalog does not list,
+# a package signed by an unknown key, a catalog whose signature fails, a
+# failing initrd build after the packages went in, an unknown profile.
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/fixtures/firstboot/lib.sh"
 
@@ -50,6 +50,21 @@ fb_same "missing package: nothing changed, rpmdb included" "$(fb_tree r | grep -
 like "missing package: state says failed" "$(fb_state r)" '"result": "failed"'
 mv r/qga.rpm r/$repo/linux/qemu-guest-agent-1.0-1.noarch.rpm
 retry "missing package"
+
+# The catalog does not list a package the profile names.
+fresh
+cp r/$repo/catalog.json r/good.json
+cp r/$repo/catalog.json.minisig r/good.sig
+sed -i 's/,{"name":"qemu-guest-agent"[^}]*}}//' r/$repo/catalog.json
+enlighten payload sign --key "$FB_FX/keys/test.key" r/$repo/catalog.json >/dev/null 2>&1
+before=$(fb_tree r)
+exits 1 "package not in the catalog: refused" fb --root r --profile kvm-guest
+like "package not in the catalog: clear error" "$(last_output)" \
+	"package 'qemu-guest-agent' of profile 'kvm-guest' is not installed and not in the repository"
+fb_same "package not in the catalog: nothing changed" "$(fb_tree r)" "$before"
+mv r/good.json r/$repo/catalog.json
+mv r/good.sig r/$repo/catalog.json.minisig
+retry "package not in the catalog"
 
 # A package signed by a key the rpmdb does not trust, in a catalog that
 # lists it correctly (so only the rpm signature can catch it).
