@@ -317,7 +317,8 @@ int portal_client_fetch(struct portal_client *pc, const struct catalog_payload *
 {
 	_cleanup_free_ struct fetch_item *items = calloc(n_sel ? n_sel : 1, sizeof(*items));
 	_cleanup_free_ char *why = NULL;
-	struct fetch_report rep = { .lines = !isatty(STDERR_FILENO) };
+	struct fetch_report rep = { .lines = !isatty(STDERR_FILENO) &&
+						   log_get_max_level() >= LOG_INFO };
 	struct fetch_opts fo = pc->fetch;
 	uint64_t total = 0;
 	int r;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@
 #define ERROR_BODY_MAX (64 * 1024)
 #define BACKOFF_MAX_MS 30000u
 #define RETRY_AFTER_MAX_S 30
+#define WRITE_BUF_SIZE (256u * 1024)
 
 enum job_state { JOB_PENDING, JOB_ACTIVE, JOB_DONE };
 
@@ -70,6 +72,8 @@ struct job {
 	bool werr_excludes; /* ... that this mirror will repeat */
 	char werr_msg[256];
 	char curl_err[CURL_ERROR_SIZE];
+	uint8_t *wbuf;            /* bytes received, not yet written */
+	size_t wbuf_len;
 	/* memory jobs */
 	char *buf;
 };
@@ -84,6 +88,7 @@ struct fetch_run {
 	struct job *jobs;
 	size_t n_jobs;
 	unsigned active;
+	bool etag_files;     /* no user xattrs here: validators in ETAG_DIR */
 	uint64_t bytes_done; /* of finished jobs, for the progress bar */
 };
 
@@ -209,13 +214,26 @@ static void partial_drop(struct fetch_run *run, struct job *j)
 	_cleanup_free_ char *e = quarantine_path(ETAG_DIR, j->path);
 	if (d)
 		(void)unlink_beneath(run->dest_fd, d);
-	if (e)
+	if (e && run->etag_files)
 		(void)unlink_beneath(run->dest_fd, e);
 }
 
-static int etag_read(struct fetch_run *run, const char *path, char out[ETAG_MAX])
+/* The validator of a partial file is an extended attribute on it, so it
+ * goes wherever the file goes; where the file system has no user xattrs it
+ * is a file beside it in ETAG_DIR. */
+#define ETAG_XATTR "user.enlighten.etag"
+
+static int etag_read(struct fetch_run *run, struct job *j, char out[ETAG_MAX])
 {
-	_cleanup_free_ char *p = quarantine_path(ETAG_DIR, path);
+	ssize_t n = fgetxattr(j->fd, ETAG_XATTR, out, ETAG_MAX - 1);
+	if (n > 0) {
+		out[n] = '\0';
+		return string_is_safe(out) ? 0 : -EINVAL;
+	}
+	if (n < 0 && errno != ENOTSUP)
+		return -errno;
+
+	_cleanup_free_ char *p = quarantine_path(ETAG_DIR, j->path);
 	_cleanup_free_ char *s = NULL;
 	if (!p)
 		return -ENOMEM;
@@ -228,10 +246,24 @@ static int etag_read(struct fetch_run *run, const char *path, char out[ETAG_MAX]
 	return 0;
 }
 
-static int etag_write(struct fetch_run *run, const char *path, const char *etag)
+/* Records etag for the partial file (NULL: forgets it). */
+static int etag_write(struct fetch_run *run, struct job *j, const char *etag)
 {
+	if (!run->etag_files) {
+		int k = etag ? fsetxattr(j->fd, ETAG_XATTR, etag, strlen(etag), 0)
+			     : fremovexattr(j->fd, ETAG_XATTR);
+		if (k >= 0 || (errno == ENODATA && !etag))
+			return 0;
+		if (errno != ENOTSUP)
+			return -errno;
+		run->etag_files = true;
+	}
+	if (!etag) {
+		_cleanup_free_ char *e = quarantine_path(ETAG_DIR, j->path);
+		return e ? unlink_beneath(run->dest_fd, e) : -ENOMEM;
+	}
 	_cleanup_close_ int fd =
-		quarantine_open(run->dest_fd, ETAG_DIR, path, O_WRONLY | O_CREAT | O_TRUNC);
+		quarantine_open(run->dest_fd, ETAG_DIR, j->path, O_WRONLY | O_CREAT | O_TRUNC);
 	if (fd < 0)
 		return fd;
 	int r = fs_write_all(fd, etag, strlen(etag));
@@ -290,6 +322,7 @@ static int body_begin(struct fetch_run *run, struct job *j)
 
 	/* the whole body: whatever an earlier attempt left goes */
 	if (j->offset > 0 || j->written > 0) {
+		j->wbuf_len = 0;
 		if (ftruncate(j->fd, 0) < 0 || lseek(j->fd, 0, SEEK_SET) < 0)
 			return write_fail(j, -errno, "cannot reset the partial file: %m"), -EIO;
 		r = hash_restart(j);
@@ -302,15 +335,8 @@ static int body_begin(struct fetch_run *run, struct job *j)
 				  "response announces %" PRIu64 " bytes, more than the %s %" PRIu64,
 				  (uint64_t)cl, j->exact ? "signed length" : "limit", j->cap),
 		       -EFBIG;
-	if (j->fd >= 0 && code == 200) {
-		if (j->etag[0])
-			(void)etag_write(run, j->path, j->etag);
-		else {
-			_cleanup_free_ char *e = quarantine_path(ETAG_DIR, j->path);
-			if (e)
-				(void)unlink_beneath(run->dest_fd, e);
-		}
-	}
+	if (j->fd >= 0 && code == 200)
+		(void)etag_write(run, j, j->etag[0] ? j->etag : NULL);
 	return 0;
 }
 
@@ -318,6 +344,16 @@ struct write_ctx {
 	struct fetch_run *run;
 	struct job *job;
 };
+
+/* Writes what the job gathered to its file. */
+static int job_flush(struct job *j)
+{
+	if (j->fd < 0 || j->wbuf_len == 0)
+		return 0;
+	int r = fs_write_all(j->fd, j->wbuf, j->wbuf_len);
+	j->wbuf_len = 0;
+	return r;
+}
 
 static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata)
 {
@@ -335,10 +371,23 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata)
 		return write_fail(j, -EFBIG, "body is longer than the %s %" PRIu64,
 				  j->exact ? "signed length" : "limit of", j->cap);
 	if (j->fd >= 0) {
-		int r = fs_write_all(j->fd, p, n);
-		if (r < 0) {
-			errno = -r;
-			return write_fail(j, r, "cannot write the partial file: %m");
+		/* libcurl hands over 16 KiB at a time: gather them into fewer writes */
+		if (j->wbuf_len + n > WRITE_BUF_SIZE) {
+			int r = job_flush(j);
+			if (r < 0) {
+				errno = -r;
+				return write_fail(j, r, "cannot write the partial file: %m");
+			}
+		}
+		if (n >= WRITE_BUF_SIZE) {
+			int r = fs_write_all(j->fd, p, n);
+			if (r < 0) {
+				errno = -r;
+				return write_fail(j, r, "cannot write the partial file: %m");
+			}
+		} else {
+			memcpy(j->wbuf + j->wbuf_len, p, n);
+			j->wbuf_len += n;
 		}
 		if (sha256_update(j->hash, p, n) < 0)
 			return write_fail(j, -EIO, "hashing failed");
@@ -458,7 +507,7 @@ static int resume_prepare(struct fetch_run *run, struct job *j, char etag[ETAG_M
 	if (fstat(j->fd, &st) < 0)
 		return -errno;
 	if (st.st_size <= 0 || (uint64_t)st.st_size >= j->cap ||
-	    etag_read(run, j->path, etag) < 0) {
+	    etag_read(run, j, etag) < 0) {
 		if (ftruncate(j->fd, 0) < 0)
 			return -errno;
 		return 0;
@@ -510,6 +559,9 @@ static int transfer_start(struct fetch_run *run, struct job *j)
 		j->fd = quarantine_open(run->dest_fd, DATA_DIR, j->path, O_RDWR | O_CREAT);
 		if (j->fd < 0)
 			return j->fd;
+		j->wbuf_len = 0;
+		if (!j->wbuf && !(j->wbuf = malloc(WRITE_BUF_SIZE)))
+			return -ENOMEM;
 		bool http = url_scheme_end(j->url, "http") || url_scheme_end(j->url, "https");
 		r = http ? resume_prepare(run, j, etag) : (ftruncate(j->fd, 0) < 0 ? -errno : 0);
 		if (r < 0)
@@ -555,7 +607,9 @@ static int transfer_start(struct fetch_run *run, struct job *j)
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	/* wait for a connection that multiplexes (HTTP/2 over TLS) rather than
+	 * open more; plain http never multiplexes, so it does not wait */
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, from_https ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "enlighten/" VERSION);
@@ -633,11 +687,9 @@ static int job_commit(struct fetch_run *run, struct job *j)
 	_cleanup_close_ int dfd = parent_open(run->dest_fd, j->path, &base);
 	if (dfd < 0)
 		return dfd;
+	(void)etag_write(run, j, NULL); /* the verified file carries no validator */
 	if (renameat(qfd, qslash + 1, dfd, base) < 0)
 		return -errno;
-	_cleanup_free_ char *e = quarantine_path(ETAG_DIR, j->path);
-	if (e)
-		(void)unlink_beneath(run->dest_fd, e);
 	return 0;
 }
 
@@ -674,6 +726,12 @@ static void transfer_done(struct fetch_run *run, struct job *j, CURLcode cc)
 		retry_after = (long)ra;
 	if (cc == CURLE_OK && !j->body_started)
 		(void)body_begin(run, j); /* an empty body */
+	int k = job_flush(j);
+	if (k < 0 && !j->werr) {
+		j->werr = k;
+		snprintf(j->werr_msg, sizeof(j->werr_msg), "cannot write the partial file: %s",
+			 strerror(-k));
+	}
 
 	if (j->werr) {
 		r = j->werr;
@@ -821,14 +879,21 @@ static int run_loop(struct fetch_run *run, char **reterr_msg)
 			}
 		run_progress(run);
 
-		bool unfinished = false;
-		for (size_t i = 0; i < run->n_jobs && !unfinished; i++)
-			unfinished = run->jobs[i].state != JOB_DONE;
+		/* wait for the network only when no job can start right away */
+		bool unfinished = false, startable = false;
+		now = now_ms();
+		for (size_t i = 0; i < run->n_jobs; i++) {
+			const struct job *j = &run->jobs[i];
+			unfinished = unfinished || j->state != JOB_DONE;
+			startable = startable || (j->state == JOB_PENDING && j->next_try_ms <= now &&
+						  run->active < run->o->jobs);
+		}
 		if (!unfinished)
 			break;
 		int timeout = 1000;
-		now = now_ms();
-		if (wake != UINT64_MAX)
+		if (startable)
+			timeout = 0;
+		else if (wake != UINT64_MAX)
 			timeout = wake <= now ? 0 : (int)MIN(wake - now, 1000u);
 		if (run->active > 0 || timeout > 0)
 			curl_multi_poll(run->multi, NULL, 0, timeout, NULL);
@@ -992,8 +1057,10 @@ int fetch_files(const struct fetch_opts *opts, char *const *mirrors, const char 
 			(void)fs_rm_rf(q);
 	}
 out:
-	for (size_t i = 0; i < run.n_jobs; i++)
+	for (size_t i = 0; i < run.n_jobs; i++) {
 		free(run.jobs[i].buf);
+		free(run.jobs[i].wbuf);
+	}
 	run_done(&run);
 	return r;
 }
