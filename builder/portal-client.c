@@ -252,7 +252,9 @@ int portal_client_catalog(struct portal_client *pc)
 	if (r < 0)
 		return log_error_errno(r, "catalog from '%s' refused: %s", pc->mirrors[m],
 				       why ? why : "rollback");
-	r = portal_state_put(pc->state_dir, key, c->version, c->sha256, &why);
+	bool same = seen.known && seen.version == c->version &&
+		    memcmp(seen.sha256, c->sha256, SHA256_DIGEST_SIZE) == 0;
+	r = same ? 0 : portal_state_put(pc->state_dir, key, c->version, c->sha256, &why);
 	if (r < 0)
 		return log_error_errno(r, "%s (give --state-dir DIR)",
 				       why ? why : "cannot record the catalog version");
@@ -318,7 +320,7 @@ int portal_client_fetch(struct portal_client *pc, const struct catalog_payload *
 	_cleanup_free_ struct fetch_item *items = calloc(n_sel ? n_sel : 1, sizeof(*items));
 	_cleanup_free_ char *why = NULL;
 	struct fetch_report rep = { .lines = !isatty(STDERR_FILENO) &&
-						   log_get_max_level() >= LOG_INFO };
+					     log_get_max_level() >= LOG_INFO };
 	struct fetch_opts fo = pc->fetch;
 	uint64_t total = 0;
 	int r;

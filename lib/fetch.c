@@ -72,7 +72,7 @@ struct job {
 	bool werr_excludes; /* ... that this mirror will repeat */
 	char werr_msg[256];
 	char curl_err[CURL_ERROR_SIZE];
-	uint8_t *wbuf;            /* bytes received, not yet written */
+	uint8_t *wbuf; /* bytes received, not yet written */
 	size_t wbuf_len;
 	/* memory jobs */
 	char *buf;
@@ -506,8 +506,7 @@ static int resume_prepare(struct fetch_run *run, struct job *j, char etag[ETAG_M
 
 	if (fstat(j->fd, &st) < 0)
 		return -errno;
-	if (st.st_size <= 0 || (uint64_t)st.st_size >= j->cap ||
-	    etag_read(run, j, etag) < 0) {
+	if (st.st_size <= 0 || (uint64_t)st.st_size >= j->cap || etag_read(run, j, etag) < 0) {
 		if (ftruncate(j->fd, 0) < 0)
 			return -errno;
 		return 0;
@@ -885,8 +884,9 @@ static int run_loop(struct fetch_run *run, char **reterr_msg)
 		for (size_t i = 0; i < run->n_jobs; i++) {
 			const struct job *j = &run->jobs[i];
 			unfinished = unfinished || j->state != JOB_DONE;
-			startable = startable || (j->state == JOB_PENDING && j->next_try_ms <= now &&
-						  run->active < run->o->jobs);
+			startable =
+				startable || (j->state == JOB_PENDING && j->next_try_ms <= now &&
+					      run->active < run->o->jobs);
 		}
 		if (!unfinished)
 			break;

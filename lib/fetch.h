@@ -6,7 +6,7 @@
  *
  * A file is written to DEST/.partial/data/PATH (the quarantine), hashed while
  * it streams in, and renamed to DEST/PATH only when length and sha256 match.
- * Its ETag waits beside it in DEST/.partial/etag/PATH, so an interrupted
+ * Its ETag waits with it (an xattr, or DEST/.partial/etag/PATH), so an interrupted
  * transfer resumes with Range + If-Range (a changed validator makes the
  * server send the whole file, and the file restarts from zero). A file that
  * is already in DEST is hashed again, never trusted; one that does not match
