@@ -24,6 +24,7 @@ static const struct {
 
 struct pci_scan {
 	size_t seen[ELEMENTSOF(pci_vendors)];
+	int first_device[ELEMENTSOF(pci_vendors)]; /* device id of the first one, or -1 */
 	size_t bad;
 };
 
@@ -47,9 +48,17 @@ static void pci_device(struct probe_ctx *ctx, const char *name, void *userdata)
 		}
 		return;
 	}
-	for (size_t i = 0; i < ELEMENTSOF(pci_vendors); i++)
-		if (pci_vendors[i].vendor == id)
-			scan->seen[i]++;
+	for (size_t i = 0; i < ELEMENTSOF(pci_vendors); i++) {
+		if (pci_vendors[i].vendor != id || scan->seen[i]++ > 0)
+			continue;
+		/* the device id of the first device of a known vendor */
+		_cleanup_free_ char *dev = NULL;
+		uint16_t did;
+		snprintf(path, sizeof(path), "sys/bus/pci/devices/%s/device", name);
+		if (probe_read_value(ctx, "pci", path, &dev) >= 0 &&
+		    value_parse_pci_id(dev, &did) >= 0)
+			scan->first_device[i] = did;
+	}
 }
 
 static void run(struct probe_ctx *ctx)
@@ -57,6 +66,9 @@ static void run(struct probe_ctx *ctx)
 	struct signals *s = ctx->sig;
 	struct pci_scan scan = {};
 	int r;
+
+	for (size_t i = 0; i < ELEMENTSOF(pci_vendors); i++)
+		scan.first_device[i] = -1;
 
 	r = probe_list_dir(ctx, "bus", "sys/bus/vmbus/devices", NULL, NULL);
 	if (r >= 0) {
@@ -79,8 +91,14 @@ static void run(struct probe_ctx *ctx)
 	for (size_t i = 0; i < ELEMENTSOF(pci_vendors); i++) {
 		if (!scan.seen[i])
 			continue;
-		evidence_add(ctx, "pci", "vendor 0x%04x %s: %zu devices", pci_vendors[i].vendor,
-			     pci_vendors[i].name, scan.seen[i]);
+		if (scan.first_device[i] >= 0)
+			evidence_add(ctx, "pci",
+				     "vendor 0x%04x %s: %zu devices, first 0x%04x:0x%04x",
+				     pci_vendors[i].vendor, pci_vendors[i].name, scan.seen[i],
+				     pci_vendors[i].vendor, (unsigned)scan.first_device[i]);
+		else
+			evidence_add(ctx, "pci", "vendor 0x%04x %s: %zu devices",
+				     pci_vendors[i].vendor, pci_vendors[i].name, scan.seen[i]);
 		if (s->pci_hv == HV_NONE)
 			s->pci_hv = pci_vendors[i].hv;
 		if (pci_vendors[i].vendor == 0x5853)
