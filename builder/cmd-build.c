@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -565,6 +566,44 @@ static int write_root(struct build *b, struct boot_files *boot)
 	return 0;
 }
 
+/* A driver package folder of the payload source may only hold files the
+ * signed catalog lists (and so were verified): the whole folder is staged. */
+static const struct catalog *unlisted_catalog;
+static size_t unlisted_prefix;
+static char unlisted_path[PATH_MAX];
+static int unlisted_one(const char *p, const struct stat *st _unused_, int flag,
+			struct FTW *ftw _unused_)
+{
+	if (flag != FTW_F)
+		return flag == FTW_D || flag == FTW_DP ? 0 : 1; /* symlinks and the like too */
+	const char *rel = p + unlisted_prefix;
+	for (size_t i = 0; i < unlisted_catalog->n_payloads; i++)
+		if (streq(unlisted_catalog->payloads[i].path, rel))
+			return 0;
+	snprintf(unlisted_path, sizeof(unlisted_path), "%s", rel);
+	return 1;
+}
+
+static int check_package_listed(const struct build *b, const char *dir)
+{
+	_cleanup_free_ char *full = strjoin(b->recipe->payload_source, "/", dir);
+	if (!full)
+		return log_oom();
+	unlisted_catalog = b->catalog;
+	unlisted_prefix = strlen(b->recipe->payload_source) + 1;
+	unlisted_path[0] = 0;
+	int k = nftw(full, unlisted_one, 16, FTW_PHYS);
+	if (k < 0)
+		return log_error_errno(errno, "cannot read '%s': %m", full);
+	if (k > 0)
+		return log_error_errno(
+			EPERM,
+			"payload source '%s': '%s' is in a Windows driver package but "
+			"not in the signed catalog; it would reach the image unverified",
+			b->recipe->payload_source, unlisted_path[0] ? unlisted_path : dir);
+	return 0;
+}
+
 /* The Windows half of a dual disk (builder/win-image.c): the OEM's image
  * with the drivers, answer file and boot-critical registry applied to an
  * NTFS volume made beside the image, copied into its slot (libntfs-3g takes
@@ -589,6 +628,54 @@ static int write_windows(struct build *b)
 		char *eq = strchr(copies[i], '=');
 		*eq = 0;
 		drivers[i] = (struct win_driver_source){ copies[i], eq + 1 };
+	}
+	if (!r->win_drivers && b->catalog) {
+		/* no Drivers=: every Windows driver package of the verified payload
+		 * catalog (the folder of each INF payload), for each of its profiles
+		 * that the recipe stages */
+		_cleanup_strv_free_ char **pairs = NULL;
+		for (size_t i = 0; i < b->catalog->n_payloads; i++) {
+			const struct catalog_payload *p = &b->catalog->payloads[i];
+			if (!p->inf || !streq_ptr(p->os, "windows") || !endswith(p->path, ".inf"))
+				continue;
+			_cleanup_free_ char *dir =
+				strndup(p->path, strrchr(p->path, '/')
+							 ? (size_t)(strrchr(p->path, '/') - p->path)
+							 : 0);
+			if (!dir)
+				return log_oom();
+			if (!*dir)
+				return log_error_errno(
+					EINVAL,
+					"catalog payload '%s': a Windows driver package "
+					"must be in a folder of its own",
+					p->path);
+			int k2 = check_package_listed(b, dir);
+			if (k2 < 0)
+				return k2;
+			for (char **pr = p->profiles; pr && *pr; pr++) {
+				if (r->profiles && !strv_contains(r->profiles, *pr))
+					continue;
+				_cleanup_free_ char *pair =
+					strjoin(*pr, "=", r->payload_source, "/", dir);
+				if (!pair)
+					return log_oom();
+				if (!strv_contains(pairs, pair) && strv_extend(&pairs, pair) < 0)
+					return log_oom();
+			}
+		}
+		n_drv = strv_length(pairs);
+		free(drivers);
+		drivers = calloc(n_drv + 1, sizeof(*drivers));
+		if (!drivers)
+			return log_oom();
+		for (size_t i = 0; i < n_drv; i++) {
+			char *eq = strchr(pairs[i], '=');
+			*eq = 0;
+			drivers[i] = (struct win_driver_source){ pairs[i], eq + 1 };
+		}
+		strv_free(copies);
+		copies = TAKE_PTR(pairs); /* owns the strings drivers[] points into */
 	}
 	for (size_t i = 0; i < n_boot; i++)
 		boot[i] = (struct win_boot_spec){ .service = r->win_boot_critical[i] };

@@ -96,6 +96,47 @@ like "inspect shows the boot-critical services" "$insp" "^  boot-critical +xenvb
 like "inspect shows how they are registered" "$insp" "^  registered in +DriverDatabase$"
 ok "inspect --json has the Windows half" sh -c "enlighten inspect --json $img | python3 -c 'import json,sys; w=json.load(sys.stdin)[\"enlighten\"][\"windows\"]; assert w[\"boot_critical\"]==[\"xenvbd\",\"viostor\"], w'"
 
+# no Drivers=: the Windows driver packages of the signed payload catalog,
+# each for the profiles the matrix gives its INF
+make_pkg repo/windows/xenvbd xenvbd
+mkdir -p repo/windows/viostor
+cp drivers/viostor/* repo/windows/viostor/
+env -u SOURCE_DATE_EPOCH enlighten payload index repo >/dev/null 2>&1
+enlighten payload keygen -o key >/dev/null 2>&1
+enlighten payload sign --key key.key repo/catalog.json >/dev/null 2>&1
+cat >fromcat.conf <<'CONF'
+[Image]
+Name=fromcat
+Size=160M
+
+[Partitions]
+ESPSize=34M
+
+[Base]
+Tarball=base.tar.gz
+
+[Payloads]
+Source=repo
+PublicKey=key.pub
+
+[Windows]
+InstallWim=install.wim
+Size=48M
+BootCritical=xenvbd viostor
+CONF
+ok "build with the drivers from the payload catalog" enlighten build fromcat.conf --output-dir out
+like "both catalog packages staged" "$(last_output)" "Windows: 2 driver package\(s\), 2 boot-critical"
+part_extract out/fromcat.raw 3 fromcat-windows.img
+ok "xenvbd is staged for xen-hvm" sh -c \
+	'ntfscat fromcat-windows.img /Drivers/enlighten/xen-hvm/xenvbd/xenvbd.inf | cmp - repo/windows/xenvbd/xenvbd.inf'
+ok "viostor is staged for kvm-guest" sh -c \
+	'ntfscat fromcat-windows.img /Drivers/enlighten/kvm-guest/viostor/viostor.inf | cmp - repo/windows/viostor/viostor.inf'
+
+echo unverified >repo/windows/xenvbd/extra.dll
+fails "a file the catalog does not list is refused" enlighten build fromcat.conf --output-dir out
+like "names the file" "$(last_output)" "'windows/xenvbd/extra.dll' is in a Windows driver package but not in the signed catalog"
+rm repo/windows/xenvbd/extra.dll
+
 # the recipe's [Windows] keys
 printf '[Image]\nSize=100M\n[Base]\nTarball=base.tar.gz\n[Windows]\nSize=32M\n' >nowim.conf
 fails "[Windows] without InstallWim=" enlighten build nowim.conf --output-dir out
@@ -109,6 +150,6 @@ like "says PROFILE=PATH" "$(last_output)" "'xenvbd' is not PROFILE=PATH"
 printf '[Image]\nSize=200M\n[Base]\nTarball=base.tar.gz\n[Windows]\nInstallWim=install.wim\nSize=32M\nDrivers=xen-hvm=drivers/xenvbd\nBootCritical=xenbus\n' >nocarrier.conf
 fails "a boot-critical service no package carries" enlighten build nocarrier.conf --output-dir out
 like "names the service" "$(last_output)" "boot-critical service 'xenbus': no staged driver package carries 'xenbus.sys'"
-is "failed builds leave no image" "$(ls out | grep -v '^dual\.' | tr '\n' ' ')" ""
+is "failed builds leave no image" "$(ls out | grep -v '^dual\.\|^fromcat\.' | tr '\n' ' ')" ""
 
 done_testing
