@@ -320,6 +320,7 @@ static int step_initrd(const struct plan_step *s, const struct apply_opts *o, ch
 		_cleanup_free_ char *tmp = tmp_rel ? root_join(o->root, tmp_rel) : NULL;
 		if (!tmp)
 			return -ENOMEM;
+		(void)remove_at(o->root_fd, tmp_rel); /* a power cut's half-written one */
 		const char *tool = o->initrd_tool ? o->initrd_tool : "dracut";
 		const char *argv[16];
 		size_t k = 0;
