@@ -31,6 +31,7 @@
 #include "lib/macro.h"
 #include "lib/minisign.h"
 #include "lib/string-util.h"
+#include "lib/markup.h"
 
 #define TEMPLATE_PATH "templates/portal/index.html.in"
 #define TEMPLATE_MAX (256u * 1024)
@@ -162,29 +163,6 @@ static int payload_dir_add(struct publish *pb, const char *dir, struct catalog *
 
 /* ---- index.html ---------------------------------------------------------- */
 
-static void html_escape(FILE *f, const char *s)
-{
-	for (; *s; s++)
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&#39;", f);
-			break;
-		default:
-			fputc(*s, f);
-		}
-}
 
 /* A catalog path as a relative URL (each byte outside the unreserved set
  * percent-encoded; '/' kept). */
@@ -221,24 +199,24 @@ static void html_table(FILE *f, const struct publish *pb, const struct catalog *
 	const char *url = pb->url ? pb->url : "https://PORTAL";
 
 	fprintf(f, "<section id=\"%s-", os);
-	html_escape(f, profile);
+	markup_escape(f, profile);
 	fprintf(f, "\">\n<h2>%s &middot; ", os_title);
-	html_escape(f, profile);
+	markup_escape(f, profile);
 	fputs("</h2>\n", f);
 	if (streq(os, "linux")) {
 		fputs("<p>Install on a running system (detects the hypervisor and activates what "
 		      "it "
 		      "needs):</p>\n<pre>sudo enlighten install --portal ",
 		      f);
-		html_escape(f, url);
+		markup_escape(f, url);
 		fputs("</pre>\n", f);
 	}
 	fputs("<p>Download and verify these files:</p>\n<pre>enlighten fetch --portal ", f);
-	html_escape(f, url);
+	markup_escape(f, url);
 	fputs(" --profile ", f);
-	html_escape(f, profile);
+	markup_escape(f, profile);
 	fprintf(f, " --os %s --dest enlighten-", os);
-	html_escape(f, profile);
+	markup_escape(f, profile);
 	fputs("</pre>\n<table>\n<thead><tr><th>Name</th><th>Version</th><th>Size</th>"
 	      "<th>SHA-256</th></tr></thead>\n<tbody>\n",
 	      f);
@@ -251,9 +229,9 @@ static void html_table(FILE *f, const struct publish *pb, const struct catalog *
 		fputs("<tr><td data-label=\"Name\"><a href=\"", f);
 		url_path(f, p->path);
 		fputs("\">", f);
-		html_escape(f, p->name);
+		markup_escape(f, p->name);
 		fputs("</a></td><td data-label=\"Version\">", f);
-		html_escape(f, p->version);
+		markup_escape(f, p->version);
 		fputs("</td><td data-label=\"Size\" class=\"size\">", f);
 		size_human(f, p->length);
 		fprintf(f,
@@ -341,7 +319,7 @@ static char *escaped(const char *s)
 	FILE *f = open_memstream(&out, &n);
 	if (!f)
 		return NULL;
-	html_escape(f, s);
+	markup_escape(f, s);
 	if (fclose(f) != 0) {
 		free(out);
 		return NULL;

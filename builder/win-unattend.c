@@ -12,6 +12,7 @@
 #include "builder/win.h"
 #include "lib/errmsg.h"
 #include "lib/macro.h"
+#include "lib/markup.h"
 
 #define PLACEHOLDER "@DRIVER_PATHS@"
 
@@ -21,29 +22,6 @@ static void fclosep(FILE **f)
 		fclose(*f);
 }
 
-static void xml_escape(FILE *f, const char *s)
-{
-	for (; *s; s++)
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&apos;", f);
-			break;
-		default:
-			fputc(*s, f);
-		}
-}
 
 static void driver_paths(FILE *f, const char *indent, size_t indent_len, char *const *dirs)
 {
@@ -53,7 +31,7 @@ static void driver_paths(FILE *f, const char *indent, size_t indent_len, char *c
 		/* the first line follows the template's indentation already */
 		fprintf(f, "<PathAndCredentials wcm:action=\"add\" wcm:keyValue=\"%u\">\n", key);
 		fprintf(f, "%.*s  <Path>", (int)indent_len, indent);
-		xml_escape(f, *d);
+		markup_escape(f, *d);
 		fputs("</Path>\n", f);
 		fprintf(f, "%.*s</PathAndCredentials>", (int)indent_len, indent);
 		if (d[1])
