@@ -289,9 +289,11 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 				return log_oom();
 		}
 		if (!serial)
-			fprintf(human, "  note: loader entry '%s' has no console=ttyS0; booting its kernel "
-			       "directly with it added\n",
-			       entry->id);
+			fprintf(human,
+				"  note: loader entry '%s' has no console=ttyS0; booting its "
+				"kernel "
+				"directly with it added\n",
+				entry->id);
 	}
 
 	{
@@ -299,8 +301,8 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 		if (entry)
 			fprintf(human, " of entry '%s'", entry->id);
 		if (forced)
-			fprintf(human, ", profile forced with enlighten.profile=%s (%s)", id->profile,
-			       id->why_forced);
+			fprintf(human, ", profile forced with enlighten.profile=%s (%s)",
+				id->profile, id->why_forced);
 		fprintf(human, "\n");
 		fflush(human);
 	}
@@ -371,21 +373,24 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 		if (res.line)
 			fprintf(human, "  agent:  %s\n", res.line);
 		if (pass && forced)
-			fprintf(human, "  result: PASS: %s activated (FORCED on the kernel command line; "
-			       "the "
-			       "detector itself saw hypervisor=%s role=%s), changed=%s\n",
-			       s.profile, s.hypervisor, s.role, s.changed);
+			fprintf(human,
+				"  result: PASS: %s activated (FORCED on the kernel command line; "
+				"the "
+				"detector itself saw hypervisor=%s role=%s), changed=%s\n",
+				s.profile, s.hypervisor, s.role, s.changed);
 		else if (pass)
-			fprintf(human, "  result: PASS: %s activated, detected (hypervisor=%s role=%s), "
-			       "changed=%s\n",
-			       s.profile, s.hypervisor, s.role, s.changed);
+			fprintf(human,
+				"  result: PASS: %s activated, detected (hypervisor=%s role=%s), "
+				"changed=%s\n",
+				s.profile, s.hypervisor, s.role, s.changed);
 		else
 			fprintf(human, "  result: FAIL: %s\n", why);
 		if (!res.line)
 			print_console_tail(console_log);
-		fprintf(human, "  time:   %.1f s to the agent's line, %.1f s in all; shutdown: %s\n",
-		       secs(res.usec_line), secs(res.usec_total),
-		       qemu_shutdown_to_string(res.shutdown));
+		fprintf(human,
+			"  time:   %.1f s to the agent's line, %.1f s in all; shutdown: %s\n",
+			secs(res.usec_line), secs(res.usec_total),
+			qemu_shutdown_to_string(res.shutdown));
 		fflush(human);
 	}
 
@@ -620,7 +625,7 @@ int cmd_boot_test(int argc, char *argv[])
 
 	{
 		fprintf(human, "boot-test: image '%s' (%s) on a copy-on-write overlay; ", t.image,
-		       t.format);
+			t.format);
 		if (t.kvm)
 			fprintf(human, "accelerator kvm\n");
 		else
@@ -676,8 +681,8 @@ int cmd_boot_test(int argc, char *argv[])
 		json_write_fd(STDOUT_FILENO, o, true);
 	}
 	{
-		fprintf(human, "boot-test: %s, %u of %u boots matched, %.1f s\n", failed ? "FAIL" : "PASS",
-		       t.passed, t.n_plan, secs(total));
+		fprintf(human, "boot-test: %s, %u of %u boots matched, %.1f s\n",
+			failed ? "FAIL" : "PASS", t.passed, t.n_plan, secs(total));
 		if (failed || keep_log)
 			fprintf(human, "boot-test: console logs kept in %s\n", t.logdir);
 	}

@@ -219,10 +219,11 @@ static int boot_files_pick(struct boot_files *b, const struct recipe *r, struct 
 		}
 	}
 	if (!ird)
-		return log_error_errno(ENOENT,
-				       "base tarball '%s' has no initrd for kernel '%s'; set Initrd= "
-				       "in [Base]",
-				       r->tarball, k->name);
+		return log_error_errno(
+			ENOENT,
+			"base tarball '%s' has no initrd for kernel '%s'; set Initrd= "
+			"in [Base]",
+			r->tarball, k->name);
 	*ret_k = k;
 	*ret_i = ird;
 	return 0;
@@ -276,9 +277,9 @@ static int check_initrd(const struct build *b, struct boot_file *ird, int builti
 				  hv && *hv ? hv : missing[i].profile);
 	}
 	if (n > 0 && r->initrd_check == INITRD_CHECK_YES)
-		return log_error_errno(ENOENT,
-				       "add the drivers to the base's initrd, drop the profiles from "
-				       "Profiles=, or set InitrdCheck=warn in [Base]");
+		return log_error_errno(
+			ENOENT, "add the drivers to the base's initrd, drop the profiles from "
+				"Profiles=, or set InitrdCheck=warn in [Base]");
 	return 0;
 }
 
@@ -339,7 +340,6 @@ static char *find_agent(void)
 	}
 	return NULL;
 }
-
 
 static int add_input(struct build *b, const char *role, const char *path)
 {
@@ -495,8 +495,9 @@ static int write_root(struct build *b, struct boot_files *boot)
 		return log_error_errno(errno, "cannot read base tarball '%s': %m", r->tarball);
 	}
 	struct progress *p = progress_new("base", (uint64_t)st.st_size);
-	struct ext4_tar_opts o = { .hash = h, .tee = boot_tee, .userdata = boot, .progress = p,
-				   .max_bytes = root->size };
+	struct ext4_tar_opts o = {
+		.hash = h, .tee = boot_tee, .userdata = boot, .progress = p, .max_bytes = root->size
+	};
 	struct ext4_tar_stats stats;
 	k = ext4_add_tarball(e, tar_fd, &o, &stats, &msg);
 	progress_done(p);
@@ -761,10 +762,11 @@ static int write_esp(struct build *b, struct boot_file *kernel, struct boot_file
 		.now = b->now,
 	};
 	if (access(r->loader, R_OK) < 0)
-		return log_error_errno(errno,
-				       "cannot read the boot loader '%s' (install systemd-boot-efi or "
-				       "set Loader= in [Boot]): %m",
-				       r->loader);
+		return log_error_errno(
+			errno,
+			"cannot read the boot loader '%s' (install systemd-boot-efi or "
+			"set Loader= in [Boot]): %m",
+			r->loader);
 	c.windows_boot_dir = b->windows_esp;
 	int k = fat_write(b->raw_path, b->esp, &c, &msg);
 	if (k < 0)
@@ -772,8 +774,7 @@ static int write_esp(struct build *b, struct boot_file *kernel, struct boot_file
 	return 0;
 }
 
-static int output_add(struct build *b, struct atomic_file *f, const char *file,
-		      const char *format)
+static int output_add(struct build *b, struct atomic_file *f, const char *file, const char *format)
 {
 	uint8_t sha[SHA256_DIGEST_SIZE];
 	uint64_t size;
@@ -957,12 +958,10 @@ static int help(void)
 
 int cmd_build(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "output-dir", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = { { "output-dir", required_argument, NULL, 'o' },
+						 { "format", required_argument, NULL, 'f' },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	_cleanup_strv_free_ char **formats = NULL;
 	const char *output_dir = ".";
 	int c;
@@ -1003,8 +1002,9 @@ int cmd_build(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 
-	struct build b = { .recipe = r, .output_dir = output_dir, .dir_fd = -EBADF,
-			   .repo_fd = -EBADF };
+	struct build b = {
+		.recipe = r, .output_dir = output_dir, .dir_fd = -EBADF, .repo_fd = -EBADF
+	};
 	b.formats = formats ? formats : r->formats;
 
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
@@ -1020,14 +1020,16 @@ int cmd_build(int argc, char *argv[])
 
 	b.agent = r->agent_binary ? strdup(r->agent_binary) : find_agent();
 	if (!b.agent) {
-		log_error("cannot find enlighten-firstboot beside enlighten; set Binary= in [Agent]");
+		log_error(
+			"cannot find enlighten-firstboot beside enlighten; set Binary= in [Agent]");
 		return EXIT_NO;
 	}
 	/* installed: DATADIR/image/; a source tree as data directory: firstboot/ */
 	b.unit_template = strjoin(cli_datadir(), "/image/enlighten-firstboot.service.in");
 	if (b.unit_template && access(b.unit_template, R_OK) < 0) {
 		free(b.unit_template);
-		b.unit_template = strjoin(cli_datadir(), "/firstboot/enlighten-firstboot.service.in");
+		b.unit_template =
+			strjoin(cli_datadir(), "/firstboot/enlighten-firstboot.service.in");
 	}
 	if (!b.unit_template)
 		return log_oom(), EXIT_NO;

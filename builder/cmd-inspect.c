@@ -55,7 +55,8 @@ static json_object *probe_fs(int fd, uint64_t offset, uint64_t size)
 	if (blkid_probe_set_device(pr, fd, (blkid_loff_t)offset, (blkid_loff_t)size) == 0) {
 		blkid_probe_enable_superblocks(pr, 1);
 		blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_LABEL |
-							      BLKID_SUBLKS_UUID | BLKID_SUBLKS_VERSION);
+							      BLKID_SUBLKS_UUID |
+							      BLKID_SUBLKS_VERSION);
 		if (blkid_do_safeprobe(pr) == 0) {
 			static const char *const keys[] = { "TYPE", "VERSION", "LABEL", "UUID" };
 			static const char *const names[] = { "type", "version", "label", "uuid" };
@@ -94,14 +95,19 @@ static json_object *read_enlighten(const char *path, uint64_t offset)
 		if (catalog_parse(cat, n, &c, NULL) >= 0) {
 			json_object *payloads = json_object_new_array();
 			for (size_t i = 0; payloads && i < c->n_payloads; i++) {
-				_cleanup_free_ char *p = strjoin(IMAGE_REPO_DIR "/", c->payloads[i].path);
+				_cleanup_free_ char *p =
+					strjoin(IMAGE_REPO_DIR "/", c->payloads[i].path);
 				uint64_t size;
-				if (p && ext4_file_size(e, p, &size) >= 0 && size == c->payloads[i].length)
+				if (p && ext4_file_size(e, p, &size) >= 0 &&
+				    size == c->payloads[i].length)
 					json_object_array_add(
-						payloads, json_object_new_string(c->payloads[i].path));
+						payloads,
+						json_object_new_string(c->payloads[i].path));
 			}
-			json_object_object_add(j, "catalog_version", json_object_new_int64((int64_t)c->version));
-			json_object_object_add(j, "catalog_expires", json_object_new_int64((int64_t)c->expires));
+			json_object_object_add(j, "catalog_version",
+					       json_object_new_int64((int64_t)c->version));
+			json_object_object_add(j, "catalog_expires",
+					       json_object_new_int64((int64_t)c->expires));
 			json_object_object_add(j, "staged_payloads", payloads);
 		}
 	}
@@ -121,8 +127,9 @@ static json_object *read_enlighten(const char *path, uint64_t offset)
 	}
 	_cleanup_strv_free_ char **wants = NULL;
 	(void)ext4_list_dir(e, "etc/systemd/system/sysinit.target.wants", &wants);
-	json_object_object_add(j, "agent_enabled",
-			       json_object_new_boolean(strv_contains(wants, "enlighten-firstboot.service")));
+	json_object_object_add(
+		j, "agent_enabled",
+		json_object_new_boolean(strv_contains(wants, "enlighten-firstboot.service")));
 	ext4_close(e);
 	return TAKE_PTR(j);
 }
@@ -140,10 +147,11 @@ static int inspect(const char *path, json_object **ret)
 		return log_error_errno(errno, "cannot read image '%s': %m", path);
 	for (size_t i = 0; i < ELEMENTSOF(container_magics); i++)
 		if (memcmp(head, container_magics[i].magic, container_magics[i].len) == 0)
-			return log_error_errno(EMEDIUMTYPE,
-					       "image '%s' is %s; inspect the raw image, or make one "
-					       "with 'qemu-img convert -O raw'",
-					       path, container_magics[i].format);
+			return log_error_errno(
+				EMEDIUMTYPE,
+				"image '%s' is %s; inspect the raw image, or make one "
+				"with 'qemu-img convert -O raw'",
+				path, container_magics[i].format);
 
 	blkid_probe pr = blkid_new_probe();
 	if (!pr || blkid_probe_set_device(pr, fd, 0, 0) < 0) {
@@ -160,8 +168,10 @@ static int inspect(const char *path, json_object **ret)
 	json_object *parts = json_object_new_array();
 	json_object_object_add(o, "image", json_object_new_string(path));
 	json_object_object_add(o, "size", json_object_new_int64((int64_t)st.st_size));
-	json_object_object_add(o, "table", tab ? json_object_new_string(blkid_parttable_get_type(tab)) : NULL);
-	json_object_object_add(o, "disk_uuid", tab ? str_or_null(blkid_parttable_get_id(tab)) : NULL);
+	json_object_object_add(o, "table",
+			       tab ? json_object_new_string(blkid_parttable_get_type(tab)) : NULL);
+	json_object_object_add(o, "disk_uuid",
+			       tab ? str_or_null(blkid_parttable_get_id(tab)) : NULL);
 	json_object_object_add(o, "partitions", parts);
 	json_object *enl = NULL;
 
@@ -171,13 +181,16 @@ static int inspect(const char *path, json_object **ret)
 		uint64_t start = (uint64_t)blkid_partition_get_start(par) * SECTOR_SIZE;
 		uint64_t size = (uint64_t)blkid_partition_get_size(par) * SECTOR_SIZE;
 		json_object *p = json_object_new_object();
-		json_object_object_add(p, "number", json_object_new_int(blkid_partition_get_partno(par)));
+		json_object_object_add(p, "number",
+				       json_object_new_int(blkid_partition_get_partno(par)));
 		json_object_object_add(p, "start", json_object_new_int64((int64_t)start));
 		json_object_object_add(p, "size", json_object_new_int64((int64_t)size));
-		json_object_object_add(p, "type", str_or_null(blkid_partition_get_type_string(par)));
+		json_object_object_add(p, "type",
+				       str_or_null(blkid_partition_get_type_string(par)));
 		json_object_object_add(p, "name", str_or_null(blkid_partition_get_name(par)));
 		json_object_object_add(p, "partuuid", str_or_null(blkid_partition_get_uuid(par)));
-		json_object *fs = start + size <= (uint64_t)st.st_size ? probe_fs(fd, start, size) : NULL;
+		json_object *fs =
+			start + size <= (uint64_t)st.st_size ? probe_fs(fd, start, size) : NULL;
 		const char *fstype = NULL;
 		json_object *t;
 		if (fs && json_object_object_get_ex(fs, "type", &t))
@@ -215,13 +228,14 @@ static void print_list(const char *label, json_object *o, const char *key, const
 {
 	json_object *a;
 	printf("  %-17s", label);
-	if (!o || !json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array) ||
-	    json_object_array_length(a) == 0) {
+	if (!o || !json_object_object_get_ex(o, key, &a) ||
+	    !json_object_is_type(a, json_type_array) || json_object_array_length(a) == 0) {
 		printf("%s\n", none);
 		return;
 	}
 	for (size_t i = 0; i < json_object_array_length(a); i++)
-		printf("%s%s", i ? " " : "", json_object_get_string(json_object_array_get_idx(a, i)));
+		printf("%s%s", i ? " " : "",
+		       json_object_get_string(json_object_array_get_idx(a, i)));
 	printf("\n");
 }
 
@@ -286,11 +300,9 @@ static int help(void)
 
 int cmd_inspect(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = { { "json", no_argument, NULL, 'j' },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	bool json = false;
 	int c;
 

@@ -55,7 +55,7 @@ static int index_help(void)
 /* A Windows driver package found by its INF: the files in its directory
  * (and below) are payloads of the same name, version and profiles. */
 struct driver_dir {
-	char *dir;  /* "windows/viostor" ("" for DIR itself) */
+	char *dir; /* "windows/viostor" ("" for DIR itself) */
 	unsigned n_infs;
 	char *name; /* of the first INF */
 	char *version;
@@ -95,9 +95,11 @@ static int walk(struct index_ctx *ctx, const char *rel, unsigned depth)
 	while (r >= 0 && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (!*rel && (streq(de->d_name, CATALOG_FILE) || streq(de->d_name, CATALOG_SIG_FILE)))
+		if (!*rel &&
+		    (streq(de->d_name, CATALOG_FILE) || streq(de->d_name, CATALOG_SIG_FILE)))
 			continue;
-		_cleanup_free_ char *path = *rel ? strjoin(rel, "/", de->d_name) : strdup(de->d_name);
+		_cleanup_free_ char *path =
+			*rel ? strjoin(rel, "/", de->d_name) : strdup(de->d_name);
 		if (!path) {
 			r = log_oom();
 			break;
@@ -112,7 +114,8 @@ static int walk(struct index_ctx *ctx, const char *rel, unsigned depth)
 		else if (!S_ISREG(st.st_mode))
 			log_warning("skipping '%s': not a regular file", path);
 		else if (strv_length(ctx->paths) >= CATALOG_MAX_PAYLOADS) {
-			log_error("more than %d payloads under the directory", CATALOG_MAX_PAYLOADS);
+			log_error("more than %d payloads under the directory",
+				  CATALOG_MAX_PAYLOADS);
 			r = -E2BIG;
 		} else if (strv_extend(&ctx->paths, path) < 0)
 			r = log_oom();
@@ -141,8 +144,7 @@ static int cmp_payload_path(const void *a, const void *b)
 /* The profiles an RPM serves: every "enlighten-profile(P)" it provides; the
  * P of a name "enlighten-ic-P"; every profile of the matrix whose
  * [Linux] Packages= lists the package's name. */
-static int rpm_profiles(const struct index_ctx *ctx, const struct catalog_rpm *info,
-			char ***ret)
+static int rpm_profiles(const struct index_ctx *ctx, const struct catalog_rpm *info, char ***ret)
 {
 	_cleanup_strv_free_ char **l = NULL;
 	int r = 0;
@@ -282,7 +284,8 @@ static int windows_profiles(const struct index_ctx *ctx, const char *file, char 
 		const struct profile *p = profile_set_get(ctx->matrix, i);
 		bool hit = strv_contains_ci(profile_get(p, PROFILE_WINDOWS_DRIVERS), file) ||
 			   strv_contains_ci(profile_get(p, PROFILE_WINDOWS_INBOX_DRIVERS), file);
-		for (char *const *in = profile_get(p, PROFILE_WINDOWS_INSTALLERS); !hit && *in; in++) {
+		for (char *const *in = profile_get(p, PROFILE_WINDOWS_INSTALLERS); !hit && *in;
+		     in++) {
 			size_t n = strcspn(*in, " \t");
 			hit = n == strlen(file) && strncasecmp(*in, file, n) == 0;
 		}
@@ -432,10 +435,10 @@ static int index_windows_file(struct index_ctx *ctx, const char *path, bool *ski
 	if (!(p.os = strdup("windows")) || !(p.path = strdup(path)) ||
 	    (d && (!(p.name = strdup(d->name)) || !(p.version = strdup(d->version)) ||
 		   !(p.arch = strdup(d->arch)) || !(p.profiles = strv_copy(d->profiles)))) ||
-	    (!d && (!(p.name = word_of(base, dot && dot != base ? (size_t)(dot - base)
-								: strlen(base))) ||
-		    !(p.version = strdup("0")) || !(p.arch = strdup("noarch")) ||
-		    windows_profiles(ctx, base, &p.profiles) < 0))) {
+	    (!d &&
+	     (!(p.name = word_of(base, dot && dot != base ? (size_t)(dot - base) : strlen(base))) ||
+	      !(p.version = strdup("0")) || !(p.arch = strdup("noarch")) ||
+	      windows_profiles(ctx, base, &p.profiles) < 0))) {
 		r = log_oom();
 		goto out;
 	}
@@ -474,7 +477,8 @@ static int existing_version(int dir_fd, uint64_t *ret)
 	r = catalog_parse(buf, len, &old, &err);
 	if (r < 0)
 		return log_error("the existing '%s' is not valid (%s); move it away to start "
-				 "afresh", CATALOG_FILE, err ? err : "parse error"),
+				 "afresh",
+				 CATALOG_FILE, err ? err : "parse error"),
 		       r;
 	*ret = old->version;
 	return 0;
@@ -515,15 +519,13 @@ static int load_matrix(struct profile_set **ret)
 
 int cmd_payload_index(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "product", required_argument, NULL, 'p' },
-		{ "channel", required_argument, NULL, 'c' },
-		{ "version", required_argument, NULL, 'n' },
-		{ "expires", required_argument, NULL, 'e' },
-		{ "rpm-key", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = { { "product", required_argument, NULL, 'p' },
+						 { "channel", required_argument, NULL, 'c' },
+						 { "version", required_argument, NULL, 'n' },
+						 { "expires", required_argument, NULL, 'e' },
+						 { "rpm-key", required_argument, NULL, 'k' },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	const char *product = "enlighten", *channel = "stable", *keyfile = NULL;
 	uint64_t version = 0, days = INDEX_DEFAULT_EXPIRES_DAYS;
 	int c, r;
@@ -585,7 +587,8 @@ int cmd_payload_index(int argc, char *argv[])
 	if (version == 0)
 		version = old + 1;
 	else if (version <= old)
-		return log_error("--version %" PRIu64 " is not above the existing catalog's %" PRIu64
+		return log_error("--version %" PRIu64
+				 " is not above the existing catalog's %" PRIu64
 				 "; versions only go up",
 				 version, old),
 		       EXIT_USAGE;

@@ -43,12 +43,10 @@ static int write_new(const char *path, const char *text, mode_t mode, bool force
 
 int cmd_payload_keygen(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = { { "out", required_argument, NULL, 'o' },
+						 { "force", no_argument, NULL, 'f' },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	const char *prefix = NULL;
 	bool force = false;
 	int c, r;

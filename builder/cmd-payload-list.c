@@ -114,13 +114,11 @@ static int print_json(const struct catalog *c, const char *profile, const char *
 
 int cmd_payload_list(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "profile", required_argument, NULL, 'p' },
-		{ "os", required_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = { { "profile", required_argument, NULL, 'p' },
+						 { "os", required_argument, NULL, 'o' },
+						 { "json", no_argument, NULL, 'j' },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	const char *profile = NULL, *os = NULL;
 	bool json = false;
 	int c, r;
@@ -181,7 +179,8 @@ int cmd_payload_list(int argc, char *argv[])
 				log_error("unknown profile '%s' (did you mean '%s'?)", profile, s);
 			else
 				log_error("unknown profile '%s'; the profiles are in '%s/payloads/"
-					  "profiles'", profile, cli_datadir());
+					  "profiles'",
+					  profile, cli_datadir());
 			return EXIT_USAGE;
 		}
 	}

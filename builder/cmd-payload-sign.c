@@ -35,12 +35,11 @@ static int sign_help(void)
 
 int cmd_payload_sign(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "trusted-comment", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = { { "key", required_argument, NULL, 'k' },
+						 { "trusted-comment", required_argument, NULL,
+						   't' },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	const char *keyfile = NULL, *tc = NULL;
 	int c, r;
 
@@ -110,7 +109,6 @@ int cmd_payload_sign(int argc, char *argv[])
 	r = fs_write_file_atomic_at(AT_FDCWD, sigpath, text, strlen(text), 0644);
 	if (r < 0)
 		return log_error_errno(r, "cannot write '%s': %m", sigpath), EXIT_USAGE;
-	log_info("signed '%s' version %llu: '%s'", path, (unsigned long long)cat->version,
-		 sigpath);
+	log_info("signed '%s' version %llu: '%s'", path, (unsigned long long)cat->version, sigpath);
 	return EXIT_OK;
 }

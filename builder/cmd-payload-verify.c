@@ -34,12 +34,11 @@ static int verify_help(void)
 int cmd_payload_verify(int argc, char *argv[])
 {
 	enum { ARG_ALLOW_EXPIRED = 0x100 };
-	static const struct option options[] = {
-		{ "pubkey", required_argument, NULL, 'p' },
-		{ "allow-expired", no_argument, NULL, ARG_ALLOW_EXPIRED },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = { { "pubkey", required_argument, NULL, 'p' },
+						 { "allow-expired", no_argument, NULL,
+						   ARG_ALLOW_EXPIRED },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	struct catalog_load_opts opts = {};
 	const char *pubfile = NULL;
 	int c, r;

@@ -163,7 +163,6 @@ static int payload_dir_add(struct publish *pb, const char *dir, struct catalog *
 
 /* ---- index.html ---------------------------------------------------------- */
 
-
 /* A catalog path as a relative URL (each byte outside the unreserved set
  * percent-encoded; '/' kept). */
 static void url_path(FILE *f, const char *s)

@@ -96,8 +96,9 @@ int convert_image(const char *raw_path, const char *path, const struct output_fo
 	struct spawn_result res = {};
 	int r = spawn_run(argv, &so, &res);
 	if (r < 0) {
-		if (reterr_msg && asprintf(reterr_msg, "cannot run 'qemu-img' (install qemu-utils): %s",
-					   strerror(-r)) < 0)
+		if (reterr_msg &&
+		    asprintf(reterr_msg, "cannot run 'qemu-img' (install qemu-utils): %s",
+			     strerror(-r)) < 0)
 			*reterr_msg = NULL;
 		return r;
 	}

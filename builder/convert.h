@@ -22,8 +22,8 @@ const struct output_format *output_format_find(const char *name);
 
 /* What makes a converted image the same every time. */
 struct convert_opts {
-	time_t now;		/* stamps written into headers */
-	const uint8_t *uuid;	/* 16 bytes for the formats that carry one */
+	time_t now;	     /* stamps written into headers */
+	const uint8_t *uuid; /* 16 bytes for the formats that carry one */
 };
 
 /* qemu-img convert raw_path -> path (which exists, empty); then, for the

@@ -101,9 +101,9 @@ int ext4_format(const char *path, uint64_t offset, uint64_t size, const char *uu
 			envp[k++] = environ[i];
 	envp[k++] = fake_time;
 
-	char *argv[] = { "mke2fs", "-q", "-F", "-F", "-t", "ext4", "-b", "4096", "-I", "256",
-			 "-L", (char *)label, "-U", (char *)uuid, "-E", ext, (char *)path, blocks,
-			 NULL };
+	char *argv[] = { "mke2fs", "-q", "-F",	       "-F",   "-t",	      "ext4", "-b",
+			 "4096",   "-I", "256",	       "-L",   (char *)label, "-U",   (char *)uuid,
+			 "-E",	   ext,	 (char *)path, blocks, NULL };
 	struct spawn_opts opts = { .stdin_fd = -1, .stdout_fd = -1, .envp = envp };
 	struct spawn_result res = {};
 	int r = spawn_run(argv, &opts, &res);
@@ -131,8 +131,9 @@ int ext4_open(const char *path, uint64_t offset, bool rw, time_t now, struct ext
 	errcode_t err = ext2fs_open2(path, opts, (rw ? EXT2_FLAG_RW : 0) | EXT2_FLAG_64BITS, 0, 0,
 				     unix_io_manager, &fs);
 	if (err) {
-		set_msg(reterr_msg, "cannot open the ext4 filesystem at offset %" PRIu64 " of '%s': %s",
-			offset, path, error_message(err));
+		set_msg(reterr_msg,
+			"cannot open the ext4 filesystem at offset %" PRIu64 " of '%s': %s", offset,
+			path, error_message(err));
 		return errcode_to_errno(err);
 	}
 	if (rw) {
@@ -267,8 +268,7 @@ static int make_dir(struct ext4 *e, ext2_ino_t parent, const char *name, ext2_in
  * following symlinks; creates missing directories when create. -ENOTDIR
  * with *ret_bad set to the component's path when one is not a directory.
  */
-static int walk_dir(struct ext4 *e, const char *dir, bool create, ext2_ino_t *ret,
-		    char **ret_bad)
+static int walk_dir(struct ext4 *e, const char *dir, bool create, ext2_ino_t *ret, char **ret_bad)
 {
 	if (e->cache_path && streq(e->cache_path, dir)) {
 		*ret = e->cache_ino;
@@ -550,8 +550,8 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 		/* extract_check_entry() has checked it names an earlier regular file */
 		r = extract_normalize_name(hardlink, &target_name, NULL);
 		if (r < 0 || !target_name) {
-			set_msg(reterr_msg, "tarball entry '%s': a hard link to '%s'; refused", name,
-				hardlink);
+			set_msg(reterr_msg, "tarball entry '%s': a hard link to '%s'; refused",
+				name, hardlink);
 			return -EINVAL;
 		}
 		_cleanup_free_ char *tbuf = NULL, *tbad = NULL;
@@ -562,7 +562,8 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 			r = lookup(fs, tparent, tleaf, &target);
 		if (r < 0) {
 			set_msg(reterr_msg,
-				"tarball entry '%s' is a hard link to '%s', which is not an earlier "
+				"tarball entry '%s' is a hard link to '%s', which is not an "
+				"earlier "
 				"entry; refused",
 				name, hardlink);
 			return -EINVAL;
@@ -572,7 +573,8 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 		if (err)
 			return errcode_to_errno(err);
 		if (LINUX_S_ISDIR(inode.i_mode)) {
-			set_msg(reterr_msg, "tarball entry '%s' is a hard link to directory '%s'; refused",
+			set_msg(reterr_msg,
+				"tarball entry '%s' is a hard link to directory '%s'; refused",
 				name, hardlink);
 			return -EINVAL;
 		}
@@ -599,7 +601,8 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 			if (err)
 				return errcode_to_errno(err);
 			if (!LINUX_S_ISDIR(inode.i_mode)) {
-				set_msg(reterr_msg, "tarball entry '%s' appears twice; refused", name);
+				set_msg(reterr_msg, "tarball entry '%s' appears twice; refused",
+					name);
 				return -EEXIST;
 			}
 			ino = existing;
@@ -622,8 +625,8 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 	if (S_ISLNK(mode)) {
 		const char *target = archive_entry_symlink(entry);
 		if (!target || !*target || strlen(target) >= fs->blocksize) {
-			set_msg(reterr_msg, "tarball entry '%s' is a symlink without a usable target",
-				name);
+			set_msg(reterr_msg,
+				"tarball entry '%s' is a symlink without a usable target", name);
 			return -EINVAL;
 		}
 		r = symlink_retry(fs, parent, leaf, target);
@@ -679,8 +682,8 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 			if (r < 0)
 				break;
 			if ((uint64_t)offset + size > n.size) {
-				set_msg(reterr_msg, "tarball entry '%s' has more data than its size",
-					name);
+				set_msg(reterr_msg,
+					"tarball entry '%s' has more data than its size", name);
 				r = -EINVAL;
 				break;
 			}
@@ -767,8 +770,9 @@ int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 		if (r < 0) {
 			if (reterr_msg && !*reterr_msg)
 				set_msg(reterr_msg, "cannot write tarball entry '%s': %s", name,
-					r == -ENOSPC ? "the root partition is full (make Size= larger)" :
-						       strerror(-r));
+					r == -ENOSPC
+						? "the root partition is full (make Size= larger)"
+						: strerror(-r));
 			break;
 		}
 	}

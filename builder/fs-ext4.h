@@ -44,11 +44,11 @@ struct ext4_tar_stats {
 struct sha256;
 struct progress;
 struct ext4_tar_opts {
-	struct sha256 *hash;	     /* may be NULL */
-	ext4_tee_fn tee;	     /* may be NULL */
-	void *userdata;		     /* for tee */
+	struct sha256 *hash;	   /* may be NULL */
+	ext4_tee_fn tee;	   /* may be NULL */
+	void *userdata;		   /* for tee */
 	struct progress *progress; /* bytes read from fd; may be NULL */
-	uint64_t max_bytes;	     /* file data cap; 0: none to speak of */
+	uint64_t max_bytes;	   /* file data cap; 0: none to speak of */
 };
 int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 		     struct ext4_tar_stats *ret_stats, char **reterr_msg);

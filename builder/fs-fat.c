@@ -41,9 +41,9 @@ static int mtools_run(struct mtools *m, char *const argv[])
 		return r;
 	}
 	if (res.exit_status != 0) {
-		if (m->reterr_msg && asprintf(m->reterr_msg, "'%s' failed with exit status %d: %s",
-					      argv[0], res.exit_status,
-					      res.err ? strstrip(res.err) : "") < 0)
+		if (m->reterr_msg &&
+		    asprintf(m->reterr_msg, "'%s' failed with exit status %d: %s", argv[0],
+			     res.exit_status, res.err ? strstrip(res.err) : "") < 0)
 			*m->reterr_msg = NULL;
 		spawn_result_done(&res);
 		return -EIO;
@@ -119,8 +119,8 @@ int fat_write(const char *path, const struct image_slot *slot, const struct esp_
 	snprintf(sectors, sizeof(sectors), "%" PRIu64, slot->size / SECTOR_SIZE);
 	/* the volume serial: the first 32 bits of the derived filesystem UUID */
 	snprintf(serial, sizeof(serial), "%.8s", slot->fs_uuid);
-	char *mformat[] = { "mformat", "-i", m.image, "-F", "-T", sectors, "-v",
-			    (char *)slot->label, "-N", serial, "::", NULL };
+	char *mformat[] = { "mformat",		 "-i", m.image, "-F", "-T", sectors, "-v",
+			    (char *)slot->label, "-N", serial,	"::", NULL };
 	r = mtools_run(&m, mformat);
 	if (r < 0)
 		return r;
@@ -130,16 +130,25 @@ int fat_write(const char *path, const struct image_slot *slot, const struct esp_
 	    asprintf(&kpath, "%s/linux", kdir) < 0 || asprintf(&ipath, "%s/initrd", kdir) < 0 ||
 	    asprintf(&entry_path, "::/loader/entries/%s.conf", c->entry_name) < 0)
 		return -ENOMEM;
-	char *mmd[] = { "mmd",		"-i",	      m.image,	    "::/EFI", "::/EFI/BOOT",
-			"::/EFI/systemd", "::/loader", "::/loader/entries", dir, kdir, NULL };
+	char *mmd[] = { "mmd",	       "-i",
+			m.image,       "::/EFI",
+			"::/EFI/BOOT", "::/EFI/systemd",
+			"::/loader",   "::/loader/entries",
+			dir,	       kdir,
+			NULL };
 	r = mtools_run(&m, mmd);
 	if (r < 0)
 		return r;
 
-	char *boot1[] = { "mcopy", "-i", m.image, (char *)c->systemd_boot,
-			  "::/EFI/BOOT/BOOTX64.EFI", NULL };
-	char *boot2[] = { "mcopy", "-i", m.image, (char *)c->systemd_boot,
-			  "::/EFI/systemd/systemd-bootx64.efi", NULL };
+	char *boot1[] = {
+		"mcopy", "-i", m.image, (char *)c->systemd_boot, "::/EFI/BOOT/BOOTX64.EFI", NULL
+	};
+	char *boot2[] = { "mcopy",
+			  "-i",
+			  m.image,
+			  (char *)c->systemd_boot,
+			  "::/EFI/systemd/systemd-bootx64.efi",
+			  NULL };
 	r = mtools_run(&m, boot1);
 	if (r >= 0)
 		r = mtools_run(&m, boot2);

@@ -29,7 +29,7 @@ struct image_slot {
 	const char *label; /* filesystem label */
 	uint64_t offset;   /* bytes from the start of the disk */
 	uint64_t size;
-	char uuid[UUID_STRING_SIZE];    /* PARTUUID */
+	char uuid[UUID_STRING_SIZE];	/* PARTUUID */
 	char fs_uuid[UUID_STRING_SIZE]; /* filesystem UUID (or FAT serial source) */
 };
 

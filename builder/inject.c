@@ -72,8 +72,8 @@ static int list_sorted(int dir_fd, char ***ret)
 	return 0;
 }
 
-static int copy_tree(struct ext4 *e, int dir_fd, const char *host, const char *dest,
-		     unsigned depth, unsigned *files, char **reterr_msg)
+static int copy_tree(struct ext4 *e, int dir_fd, const char *host, const char *dest, unsigned depth,
+		     unsigned *files, char **reterr_msg)
 {
 	_cleanup_strv_free_ char **names = NULL;
 	int r = list_sorted(dir_fd, &names);
@@ -103,13 +103,14 @@ static int copy_tree(struct ext4 *e, int dir_fd, const char *host, const char *d
 			if (++*files > COPY_FILES_MAX)
 				return msg(reterr_msg, -E2BIG, "'%s' has more than %d files", host,
 					   COPY_FILES_MAX);
-			_cleanup_close_ int fd = openat(dir_fd, *n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int fd =
+				openat(dir_fd, *n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0)
 				return msg(reterr_msg, -errno, "cannot open '%s': %m", h);
 			r = ext4_write_file_fd(e, d, fd, 0644);
 			if (r < 0)
-				return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", d,
-					   strerror(-r));
+				return msg(reterr_msg, r, "cannot write '/%s' into the image: %s",
+					   d, strerror(-r));
 		} else
 			return msg(reterr_msg, -EINVAL,
 				   "'%s' is not a regular file or directory; refused", h);
@@ -158,11 +159,12 @@ static int inject_agent_helper(struct ext4 *e, const char *agent, char **reterr_
 			continue;
 		int r = ext4_mkdir_p(e, IMAGE_AGENT_HELPER_DIR, 0755);
 		if (r < 0)
-			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", IMAGE_AGENT_HELPER_DIR,
-				   strerror(-r));
+			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s",
+				   IMAGE_AGENT_HELPER_DIR, strerror(-r));
 		return copy_host_file(e, p, IMAGE_AGENT_HELPER, 0755, reterr_msg);
 	}
-	return msg(reterr_msg, -ENOENT, "cannot find enlighten-firstboot-apply beside the agent '%s'", agent);
+	return msg(reterr_msg, -ENOENT,
+		   "cannot find enlighten-firstboot-apply beside the agent '%s'", agent);
 }
 
 static int inject_unit(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
@@ -262,7 +264,8 @@ static int inject_build_info(struct ext4 *e, const struct inject_opts *o, char *
 	json_object_object_add(j, "tool", json_object_new_string("enlighten " VERSION));
 	json_object_object_add(j, "agent_version", json_object_new_string(VERSION));
 	json_object_object_add(j, "catalog_version",
-			       o->catalog ? json_object_new_int64((int64_t)o->catalog->version) : NULL);
+			       o->catalog ? json_object_new_int64((int64_t)o->catalog->version)
+					  : NULL);
 	for (char *const *p = o->profiles; p && *p; p++)
 		json_object_array_add(profiles, json_object_new_string(*p));
 	json_object_object_add(j, "profiles", profiles);
@@ -287,8 +290,8 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 			return r;
 		const char *b = strrchr(o->public_key, '/');
 		b = b ? b + 1 : o->public_key;
-		_cleanup_free_ char *dest = strjoin(IMAGE_KEYS_DIR "/", b,
-						    endswith(b, ".pub") ? "" : ".pub");
+		_cleanup_free_ char *dest =
+			strjoin(IMAGE_KEYS_DIR "/", b, endswith(b, ".pub") ? "" : ".pub");
 		if (!dest)
 			return -ENOMEM;
 		r = copy_host_file(e, o->public_key, dest, 0644, reterr_msg);
@@ -300,8 +303,8 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 		_cleanup_close_ int fd = open(o->profiles_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0) {
 			files = 0;
-			r = copy_tree(e, fd, o->profiles_dir, IMAGE_PROFILES_DIR, COPY_DEPTH_MAX - 1,
-				      &files, reterr_msg);
+			r = copy_tree(e, fd, o->profiles_dir, IMAGE_PROFILES_DIR,
+				      COPY_DEPTH_MAX - 1, &files, reterr_msg);
 			if (r < 0)
 				return r;
 		} else if (errno != ENOENT)
@@ -361,7 +364,8 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 				"the base already has '/etc/localtime'; leave Timezone= unset or "
 				"remove it from the base");
 		if (r < 0)
-			return msg(reterr_msg, r, "cannot write '/etc/localtime': %s", strerror(-r));
+			return msg(reterr_msg, r, "cannot write '/etc/localtime': %s",
+				   strerror(-r));
 	}
 	return inject_build_info(e, o, reterr_msg);
 }

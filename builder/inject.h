@@ -18,8 +18,8 @@ struct inject_opts {
 	int repo_fd;		       /* the payload source directory, or -EBADF */
 	const struct catalog *catalog; /* verified; its payloads are staged */
 	const char *public_key;	       /* NULL when no payloads */
-	const char *profiles_dir;   /* the profile matrix, or NULL */
-	char *const *profiles;      /* staged profiles, NULL: all */
+	const char *profiles_dir;      /* the profile matrix, or NULL */
+	char *const *profiles;	       /* staged profiles, NULL: all */
 	const char *agent_binary;
 	const char *agent_unit_template; /* enlighten-firstboot.service.in */
 	const char *root_partuuid;

@@ -25,8 +25,9 @@ static json_object *hex_sha(const uint8_t sha[SHA256_DIGEST_SIZE])
 	return json_object_new_string(hex);
 }
 
-int manifest_new(const char *image, const char *recipe, const uint8_t recipe_sha[SHA256_DIGEST_SIZE],
-		 int64_t source_date_epoch, struct manifest **ret)
+int manifest_new(const char *image, const char *recipe,
+		 const uint8_t recipe_sha[SHA256_DIGEST_SIZE], int64_t source_date_epoch,
+		 struct manifest **ret)
 {
 	struct manifest *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -50,7 +51,8 @@ int manifest_new(const char *image, const char *recipe, const uint8_t recipe_sha
 	json_object_object_add(m->root, "image", json_object_new_string(image));
 	json_object_object_add(m->root, "tool", json_object_new_string("enlighten"));
 	json_object_object_add(m->root, "version", json_object_new_string(VERSION));
-	json_object_object_add(m->root, "source_date_epoch", json_object_new_int64(source_date_epoch));
+	json_object_object_add(m->root, "source_date_epoch",
+			       json_object_new_int64(source_date_epoch));
 	json_object_object_add(m->root, "recipe", r);
 	json_object_object_add(m->root, "inputs", m->inputs);
 	json_object_object_add(m->root, "artefacts", m->artefacts);
@@ -81,8 +83,8 @@ int manifest_add_input(struct manifest *m, const char *role, const char *name,
 	return 0;
 }
 
-int manifest_add_artefact(struct manifest *m, const char *file, const char *format,
-			  uint64_t size, const uint8_t sha[SHA256_DIGEST_SIZE])
+int manifest_add_artefact(struct manifest *m, const char *file, const char *format, uint64_t size,
+			  const uint8_t sha[SHA256_DIGEST_SIZE])
 {
 	json_object *o = json_object_new_object();
 	if (!o)

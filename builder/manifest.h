@@ -14,13 +14,14 @@
 
 struct manifest;
 
-int manifest_new(const char *image, const char *recipe, const uint8_t recipe_sha[SHA256_DIGEST_SIZE],
-		 int64_t source_date_epoch, struct manifest **ret);
+int manifest_new(const char *image, const char *recipe,
+		 const uint8_t recipe_sha[SHA256_DIGEST_SIZE], int64_t source_date_epoch,
+		 struct manifest **ret);
 void manifest_free(struct manifest *m);
 int manifest_add_input(struct manifest *m, const char *role, const char *name,
 		       const uint8_t sha[SHA256_DIGEST_SIZE], uint64_t size);
-int manifest_add_artefact(struct manifest *m, const char *file, const char *format,
-			  uint64_t size, const uint8_t sha[SHA256_DIGEST_SIZE]);
+int manifest_add_artefact(struct manifest *m, const char *file, const char *format, uint64_t size,
+			  const uint8_t sha[SHA256_DIGEST_SIZE]);
 int manifest_add_partition(struct manifest *m, const struct image_slot *s, const char *fs);
 int manifest_set_disk(struct manifest *m, const char *disk_uuid, uint64_t size);
 /* SHA-256 of all of fd, reading only its data: holes (SEEK_HOLE) are hashed

@@ -18,8 +18,8 @@
 #define PORTAL_STATE_DIR "/var/lib/enlighten"
 
 struct portal_client {
-	char **mirrors;   /* --portal first, then each --mirror */
-	char **pubkeys;   /* --pubkey files; none: keys_dir/ *.pub */
+	char **mirrors;	      /* --portal first, then each --mirror */
+	char **pubkeys;	      /* --pubkey files; none: keys_dir/ *.pub */
 	const char *keys_dir; /* NULL: PORTAL_KEYS_DIR */
 	const char *state_dir;
 	bool allow_expired;
@@ -30,7 +30,10 @@ struct portal_client {
 	size_t catalog_len, sig_len;
 };
 
-#define PORTAL_CLIENT_INIT { .fetch = { .retries = -1 } }
+#define PORTAL_CLIENT_INIT                                                                         \
+	{                                                                                          \
+		.fetch = {.retries = -1 }                                                          \
+	}
 
 /* getopt rows and help lines for the options both verbs take; their values
  * are >= 0x100 so verbs keep the short letters. */
@@ -46,20 +49,24 @@ struct portal_client {
 		{ "connect-timeout", required_argument, NULL, 0x108 },                             \
 		{ "speed-limit", required_argument, NULL, 0x109 },                                 \
 		{ "speed-time", required_argument, NULL, 0x10a },                                  \
-		{ "retries", required_argument, NULL, 0x10b }
+	{                                                                                          \
+		"retries", required_argument, NULL, 0x10b                                          \
+	}
 
 #define PORTAL_CLIENT_HELP                                                                         \
 	"      --portal URL          the portal (https://, or file:// for a local copy)\n"         \
 	"      --mirror URL          another copy of the portal; may be repeated\n"                \
 	"      --pubkey FILE         trust this public key (default: " PORTAL_KEYS_DIR "/*.pub)\n" \
-	"      --allow-http          also accept plain http:// URLs\n"                              \
-	"      --allow-expired       use an expired catalog (logged)\n"                             \
+	"      --allow-http          also accept plain http:// URLs\n"                             \
+	"      --allow-expired       use an expired catalog (logged)\n"                            \
 	"      --cacert FILE         CA bundle for https (default: " FETCH_DEFAULT_CAINFO ")\n"    \
-	"      --jobs N              transfers at once (default: 8)\n"                              \
-	"      --state-dir DIR       where the last catalog seen is kept (default: " PORTAL_STATE_DIR ")\n" \
-	"      --connect-timeout SEC give up connecting after SEC seconds (default: 30)\n"          \
-	"      --speed-limit BYTES   slowest transfer accepted, bytes per second (default: 1024)\n" \
-	"      --speed-time SEC      ... for SEC seconds in a row (default: 30)\n"                  \
+	"      --jobs N              transfers at once (default: 8)\n"                             \
+	"      --state-dir DIR       where the last catalog seen is kept "                         \
+	"(default: " PORTAL_STATE_DIR ")\n"                                                        \
+	"      --connect-timeout SEC give up connecting after SEC seconds (default: 30)\n"         \
+	"      --speed-limit BYTES   slowest transfer accepted, bytes per second (default: "       \
+	"1024)\n"                                                                                  \
+	"      --speed-time SEC      ... for SEC seconds in a row (default: 30)\n"                 \
 	"      --retries N           attempts after the first for each file (default: 4)\n"
 
 /* Handles one of PORTAL_CLIENT_OPTIONS for VERB; -EINVAL (logged) for a bad

@@ -49,11 +49,11 @@ enum qemu_shutdown {
 const char *qemu_shutdown_to_string(enum qemu_shutdown s);
 
 struct qemu_result {
-	char *line;	     /* the first console line containing the marker, or NULL */
-	uint64_t usec_line;  /* from start to that line */
-	uint64_t usec_total; /* from start to QEMU's exit */
-	bool timed_out;	     /* no line before the timeout */
-	bool silent;	     /* the console printed nothing within silence_usec */
+	char *line;		/* the first console line containing the marker, or NULL */
+	uint64_t usec_line;	/* from start to that line */
+	uint64_t usec_total;	/* from start to QEMU's exit */
+	bool timed_out;		/* no line before the timeout */
+	bool silent;		/* the console printed nothing within silence_usec */
 	uint64_t console_bytes; /* how much the console printed in all */
 	enum qemu_shutdown shutdown;
 	int exit_status;  /* QEMU's, 128 + N for signal N */

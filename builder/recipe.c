@@ -35,8 +35,8 @@ static const char *const format_names[] = { "raw", "qcow2", "vhdx", "vhd", "vmdk
 
 struct parse_file {
 	const char *path; /* as opened */
-	char *dir;        /* for relative paths in values */
-	const char *p;    /* reader position */
+	char *dir;	  /* for relative paths in values */
+	const char *p;	  /* reader position */
 	unsigned line;
 };
 
@@ -95,8 +95,7 @@ static int parse_name(struct parse_ctx *c, const char *value, void *field)
 		return ctx_fail(c, "'%s' is not a name (1-64 of A-Z a-z 0-9 . _ -)", value);
 	for (const char *p = value; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
-			return ctx_fail(c, "'%s' is not a name (1-64 of A-Z a-z 0-9 . _ -)",
-					value);
+			return ctx_fail(c, "'%s' is not a name (1-64 of A-Z a-z 0-9 . _ -)", value);
 	if (value[0] == '.' || value[0] == '-')
 		return ctx_fail(c, "name '%s' must not start with '%c'", value, value[0]);
 	return parse_string(c, value, field);
@@ -487,8 +486,9 @@ static int recipe_parse_file(struct parse_ctx *c, const char *path)
 		return c->r;
 	if (k != 0) {
 		free(c->error);
-		if (asprintf(&c->error, "recipe '%s' line %d: not a 'Key=value' line or '[Section]'",
-			     path, k) < 0)
+		if (asprintf(&c->error,
+			     "recipe '%s' line %d: not a 'Key=value' line or '[Section]'", path,
+			     k) < 0)
 			c->error = NULL;
 		return -EINVAL;
 	}
@@ -497,9 +497,9 @@ static int recipe_parse_file(struct parse_ctx *c, const char *path)
 
 static int recipe_check(struct recipe *r, char **reterr_msg)
 {
-	const char *missing = !r->size ? "Size= in [Image]" :
-			      !r->tarball ? "Tarball= in [Base]" :
-					    NULL;
+	const char *missing = !r->size	    ? "Size= in [Image]"
+			      : !r->tarball ? "Tarball= in [Base]"
+					    : NULL;
 	if (missing) {
 		if (asprintf(reterr_msg, "recipe '%s': %s is required", r->path, missing) < 0)
 			*reterr_msg = NULL;
@@ -544,7 +544,8 @@ static int recipe_check(struct recipe *r, char **reterr_msg)
 	}
 	if ((!r->payload_source) != (!r->public_key)) {
 		if (asprintf(reterr_msg,
-			     "recipe '%s': [Payloads] needs both Source= and PublicKey=", r->path) < 0)
+			     "recipe '%s': [Payloads] needs both Source= and PublicKey=", r->path) <
+		    0)
 			*reterr_msg = NULL;
 		return -EINVAL;
 	}

@@ -287,7 +287,8 @@ static char *package_name(const char *source, const struct driver_format *f)
  * directory dir beneath root_fd. */
 static bool has_file_ci(int root_fd, const char *dir, const char *name)
 {
-	_cleanup_close_ int fd = fs_open_beneath(root_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY, 0);
+	_cleanup_close_ int fd =
+		fs_open_beneath(root_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return false;
 	DIR *d = fdopendir(TAKE_FD(fd));
@@ -312,29 +313,33 @@ static int inf_check(struct stage_ctx *c, struct inf_driver **ret)
 	if (r >= 0)
 		r = inf_driver_info(inf, &drv, &msg);
 	if (r < 0)
-		return errmsg_set(c->reterr_msg, r, "driver package '%s': INF '%s' does not parse: %s",
-				  c->source, c->inf, msg ?: strerror(-r));
+		return errmsg_set(c->reterr_msg, r,
+				  "driver package '%s': INF '%s' does not parse: %s", c->source,
+				  c->inf, msg ?: strerror(-r));
 	if (!strv_contains(drv->architectures, "amd64")) {
 		const char *const *a = (const char *const *)drv->architectures;
-		return errmsg_set(c->reterr_msg, -EINVAL,
-				  "driver package '%s': INF '%s' is not for amd64 (it serves %s%s%s)",
-				  c->source, c->inf, a[0] ?: "nothing", a[0] && a[1] ? " and " : "",
-				  a[0] && a[1] ? a[1] : "");
+		return errmsg_set(
+			c->reterr_msg, -EINVAL,
+			"driver package '%s': INF '%s' is not for amd64 (it serves %s%s%s)",
+			c->source, c->inf, a[0] ?: "nothing", a[0] && a[1] ? " and " : "",
+			a[0] && a[1] ? a[1] : "");
 	}
 	if (!drv->catalog_file)
-		return errmsg_set(c->reterr_msg, -EINVAL,
-				  "driver package '%s': INF '%s' names no catalog file (CatalogFile=); "
-				  "Windows refuses unsigned packages",
-				  c->source, c->inf);
+		return errmsg_set(
+			c->reterr_msg, -EINVAL,
+			"driver package '%s': INF '%s' names no catalog file (CatalogFile=); "
+			"Windows refuses unsigned packages",
+			c->source, c->inf);
 	dir = strndup(c->inf, strrchr(c->inf, '/') ? (size_t)(strrchr(c->inf, '/') - c->inf) : 0);
 	if (!dir)
 		return -ENOMEM;
 	if (strchr(drv->catalog_file, '/') || strchr(drv->catalog_file, '\\') ||
 	    !has_file_ci(c->dst_fd, dir, drv->catalog_file))
-		return errmsg_set(c->reterr_msg, -ENOENT,
-				  "driver package '%s': INF '%s' names catalog file '%s', which the "
-				  "package does not have",
-				  c->source, c->inf, drv->catalog_file);
+		return errmsg_set(
+			c->reterr_msg, -ENOENT,
+			"driver package '%s': INF '%s' names catalog file '%s', which the "
+			"package does not have",
+			c->source, c->inf, drv->catalog_file);
 	*ret = TAKE_PTR(drv);
 	return 0;
 }

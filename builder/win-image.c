@@ -110,24 +110,27 @@ static int stage_boot(const struct win_image_opts *o, struct staging *s,
 
 		/* the name is checked before it becomes a path */
 		d[i] = (struct win_boot_driver){ .service = svc,
-						 .hardware_ids = o->boot[i].hardware_ids ?: placeholder };
+						 .hardware_ids =
+							 o->boot[i].hardware_ids ?: placeholder };
 		r = win_boot_driver_check(&d[i], reterr_msg);
 		if (r < 0)
 			return r;
 		r = find_carrier(s, svc, &pkg, &from);
 		if (r == -ENOENT)
-			return errmsg_set(reterr_msg, r,
-					  "boot-critical service '%s': no staged driver package carries "
-					  "'%s.sys'",
-					  svc, svc);
+			return errmsg_set(
+				reterr_msg, r,
+				"boot-critical service '%s': no staged driver package carries "
+				"'%s.sys'",
+				svc, svc);
 		if (r < 0)
 			return r;
 		d[i].hardware_ids = o->boot[i].hardware_ids ?: pkg->hardware_ids;
 		if (!o->boot[i].hardware_ids && !pkg->hardware_ids[0])
-			return errmsg_set(reterr_msg, -EINVAL,
-					  "boot-critical service '%s': INF '%s' of package '%s' lists no "
-					  "hardware ids; give them with SERVICE=HWID",
-					  svc, pkg->inf, pkg->name);
+			return errmsg_set(
+				reterr_msg, -EINVAL,
+				"boot-critical service '%s': INF '%s' of package '%s' lists no "
+				"hardware ids; give them with SERVICE=HWID",
+				svc, pkg->inf, pkg->name);
 		r = win_boot_driver_check(&d[i], reterr_msg);
 		if (r < 0)
 			return r;
@@ -137,7 +140,8 @@ static int stage_boot(const struct win_image_opts *o, struct staging *s,
 			return -ENOMEM;
 		r = fs_read_file_at(s->tree_fd, from, WIN_DRIVER_BYTES_MAX, &data, &n);
 		if (r < 0)
-			return errmsg_set(reterr_msg, r, "cannot read '%s': %s", from, strerror(-r));
+			return errmsg_set(reterr_msg, r, "cannot read '%s': %s", from,
+					  strerror(-r));
 		r = fs_write_file_atomic_at(s->tree_fd, to, data, n, 0644);
 		if (r < 0)
 			return r;
@@ -371,7 +375,8 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 	if (s.tree_fd < 0)
 		return negative_errno();
 
-	if ((r = stage_drivers(o, &s, reterr_msg)) < 0 || (r = stage_boot(o, &s, &boot, reterr_msg)) < 0 ||
+	if ((r = stage_drivers(o, &s, reterr_msg)) < 0 ||
+	    (r = stage_boot(o, &s, &boot, reterr_msg)) < 0 ||
 	    (r = stage_unattend(o, &s, reterr_msg)) < 0)
 		return r;
 	if (o->out_wim) {

@@ -22,7 +22,6 @@ static void fclosep(FILE **f)
 		fclose(*f);
 }
 
-
 static void driver_paths(FILE *f, const char *indent, size_t indent_len, char *const *dirs)
 {
 	/* keyValue is the entry's key in the list; Windows wants them unique */

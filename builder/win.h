@@ -142,8 +142,8 @@ void win_driver_pkg_done(struct win_driver_pkg *p);
  * caps, no INF or more than one, an INF that does not parse (lib/inf.h),
  * one without amd64 models, and one whose CatalogFile= is missing or names
  * a file the package does not have. */
-int win_driver_stage(const char *profile, const char *source, int tree_fd,
-		     const char *scratch_dir, struct win_driver_pkg *ret, char **reterr_msg);
+int win_driver_stage(const char *profile, const char *source, int tree_fd, const char *scratch_dir,
+		     struct win_driver_pkg *ret, char **reterr_msg);
 
 /* The staged package file name (e.g. "xenvbd.sys") found case-insensitively
  * in the package's folder, as a path relative to the tree; -ENOENT if none. */

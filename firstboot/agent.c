@@ -176,7 +176,8 @@ int agent_init(struct agent *a, int argc, char *argv[])
 	if (r >= 0)
 		r = fb_config_cmdline(a->root_fd, &a->config, &err);
 	if (r < 0)
-		return log_error_errno(r, "%s", err ? err : "cannot read the configuration: %m"), EXIT_USAGE;
+		return log_error_errno(r, "%s", err ? err : "cannot read the configuration: %m"),
+		       EXIT_USAGE;
 	if (a->profile_opt) {
 		free(a->config.profile);
 		a->config.profile = strdup(a->profile_opt);
@@ -195,7 +196,8 @@ int agent_init(struct agent *a, int argc, char *argv[])
 	a->forced = a->config.profile != NULL;
 	a->target = a->forced ? a->config.profile : a->verdict.profile;
 	if (!a->target) {
-		log_error("the detector names no profile; force one with --profile or enlighten.profile=");
+		log_error("the detector names no profile; force one with --profile or "
+			  "enlighten.profile=");
 		return EXIT_USAGE;
 	}
 	if (a->forced)

@@ -47,7 +47,8 @@ static char *reader(char *buf, int size, void *userdata)
 	size_t len = nl ? (size_t)(nl - ctx->next) : strlen(ctx->next);
 	ctx->lineno++;
 	if (len + 2 > (size_t)size) {
-		if (asprintf(&ctx->err, "'/%s' line %d: line too long", FIRSTBOOT_CONF, ctx->lineno) < 0)
+		if (asprintf(&ctx->err, "'/%s' line %d: line too long", FIRSTBOOT_CONF,
+			     ctx->lineno) < 0)
 			ctx->err = NULL;
 		return NULL;
 	}
@@ -63,7 +64,8 @@ static bool profile_name_ok(const char *s)
 	if (!*s || strlen(s) > 64)
 		return false;
 	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '_'))
 			return false;
 	return true;
 }
@@ -88,8 +90,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	int r = 0;
 
 	if (*section && !streq(section, "Firstboot")) {
-		if (asprintf(&ctx->err, "'/%s' line %d: unknown section '[%s]' (use '[Firstboot]')", FIRSTBOOT_CONF,
-			     lineno, section) < 0)
+		if (asprintf(&ctx->err, "'/%s' line %d: unknown section '[%s]' (use '[Firstboot]')",
+			     FIRSTBOOT_CONF, lineno, section) < 0)
 			ctx->err = NULL;
 		return 0;
 	}
@@ -133,14 +135,15 @@ static int handler(void *user, const char *section, const char *name, const char
 				best = conf_keys[i];
 			}
 		}
-		if (asprintf(&ctx->err, "'/%s' line %d: unknown key '%s'%s%s%s", FIRSTBOOT_CONF, lineno, name,
-			     best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "") < 0)
+		if (asprintf(&ctx->err, "'/%s' line %d: unknown key '%s'%s%s%s", FIRSTBOOT_CONF,
+			     lineno, name, best ? " (did you mean '" : "", best ? best : "",
+			     best ? "'?)" : "") < 0)
 			ctx->err = NULL;
 		return 0;
 	}
 	if (r < 0) {
-		if (asprintf(&ctx->err, "'/%s' line %d: bad value '%s' for '%s'", FIRSTBOOT_CONF, lineno, value,
-			     name) < 0)
+		if (asprintf(&ctx->err, "'/%s' line %d: bad value '%s' for '%s'", FIRSTBOOT_CONF,
+			     lineno, value, name) < 0)
 			ctx->err = NULL;
 		return 0;
 	}
@@ -158,7 +161,8 @@ int fb_config_load(int root_fd, struct fb_config *c, char **reterr_msg)
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
-		if (reterr_msg && asprintf(reterr_msg, "cannot read '/%s': %s", FIRSTBOOT_CONF, strerror(-r)) < 0)
+		if (reterr_msg &&
+		    asprintf(reterr_msg, "cannot read '/%s': %s", FIRSTBOOT_CONF, strerror(-r)) < 0)
 			*reterr_msg = NULL;
 		return r;
 	}
@@ -168,7 +172,8 @@ int fb_config_load(int root_fd, struct fb_config *c, char **reterr_msg)
 		if (reterr_msg) {
 			if (ctx.err)
 				*reterr_msg = TAKE_PTR(ctx.err);
-			else if (asprintf(reterr_msg, "'/%s' line %d: syntax error", FIRSTBOOT_CONF, r) < 0)
+			else if (asprintf(reterr_msg, "'/%s' line %d: syntax error", FIRSTBOOT_CONF,
+					  r) < 0)
 				*reterr_msg = NULL;
 		}
 		free(ctx.err);
@@ -185,11 +190,14 @@ int fb_config_cmdline(int root_fd, struct fb_config *c, char **reterr_msg)
 		return 0;
 	if (r < 0)
 		return r;
-	for (char *save = NULL, *w = strtok_r(text, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
+	for (char *save = NULL, *w = strtok_r(text, " \t\n", &save); w;
+	     w = strtok_r(NULL, " \t\n", &save)) {
 		const char *v;
 		if ((v = startswith(w, "enlighten.profile="))) {
 			if (!profile_name_ok(v)) {
-				if (reterr_msg && asprintf(reterr_msg, "kernel command line: bad profile name '%s'", v) < 0)
+				if (reterr_msg &&
+				    asprintf(reterr_msg,
+					     "kernel command line: bad profile name '%s'", v) < 0)
 					*reterr_msg = NULL;
 				return -EINVAL;
 			}

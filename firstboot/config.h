@@ -16,14 +16,14 @@
 #define FIRSTBOOT_KEYS "etc/enlighten/keys"
 
 struct fb_config {
-	char *profile;         /* forced profile, or NULL */
+	char *profile;		    /* forced profile, or NULL */
 	const char *profile_source; /* "firstboot.conf", "kernel command line", "--profile" */
 	bool disable;
 	const char *disable_source;
-	char *repository;      /* beneath the root */
-	char *public_key;      /* beneath the root; NULL: every FIRSTBOOT_KEYS/\*.pub */
+	char *repository; /* beneath the root */
+	char *public_key; /* beneath the root; NULL: every FIRSTBOOT_KEYS/\*.pub */
 	enum rpmtx_verify verify;
-	char *initrd_tool;     /* NULL: dracut */
+	char *initrd_tool; /* NULL: dracut */
 };
 
 void fb_config_done(struct fb_config *c);

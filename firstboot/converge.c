@@ -42,7 +42,8 @@ static const char *did_you_mean(const struct profile_set *set, const char *name)
 
 static int load_matrix(const struct agent *a, struct profile_set **ret)
 {
-	_cleanup_free_ char *in_root = strjoin(streq(a->root, "/") ? "" : a->root, "/" MATRIX_IN_ROOT);
+	_cleanup_free_ char *in_root =
+		strjoin(streq(a->root, "/") ? "" : a->root, "/" MATRIX_IN_ROOT);
 	_cleanup_free_ char *installed = strjoin(cli_datadir(), "/payloads/profiles");
 	_cleanup_free_ char *err = NULL;
 	if (!in_root || !installed)
@@ -50,7 +51,8 @@ static int load_matrix(const struct agent *a, struct profile_set **ret)
 	const char *dir = access(in_root, F_OK) == 0 ? in_root : installed;
 	int r = profile_set_load(dir, ret, &err);
 	if (r < 0)
-		return log_error_errno(r, "cannot load the profile matrix '%s': %s", dir, err ? err : "%m");
+		return log_error_errno(r, "cannot load the profile matrix '%s': %s", dir,
+				       err ? err : "%m");
 	return 0;
 }
 
@@ -70,8 +72,9 @@ static int make_plan(struct agent *run, const struct state *st, struct plan **re
 	const struct profile *prof = profile_set_find(set, run->target);
 	if (!prof) {
 		const char *m = did_you_mean(set, run->target);
-		log_error("unknown profile '%s'%s%s%s; 'enlighten-detect --profile' names the detected one", run->target,
-			  m ? " (did you mean '" : "", m ? m : "", m ? "'?)" : "");
+		log_error("unknown profile '%s'%s%s%s; 'enlighten-detect --profile' names the "
+			  "detected one",
+			  run->target, m ? " (did you mean '" : "", m ? m : "", m ? "'?)" : "");
 		return -EINVAL;
 	}
 	r = fb_repo_load(run->root_fd, &run->config, &payloads, &n_payloads, &err);
@@ -96,7 +99,8 @@ static int make_plan(struct agent *run, const struct state *st, struct plan **re
 	r = plan_build(&in, ret, &err);
 	fb_payloads_free(payloads, n_payloads);
 	if (r < 0)
-		return log_error_errno(r, "cannot plan profile '%s': %s", run->target, err ? err : "%m");
+		return log_error_errno(r, "cannot plan profile '%s': %s", run->target,
+				       err ? err : "%m");
 	return 0;
 }
 
@@ -149,7 +153,8 @@ int agent_converge(struct agent *run)
 
 	lock = state_lock(run->root_fd);
 	if (lock == -EBUSY)
-		return log_error("another enlighten run holds the lock; try again when it is done"), EXIT_NO;
+		return log_error("another enlighten run holds the lock; try again when it is done"),
+		       EXIT_NO;
 	if (lock < 0)
 		return log_error_errno(lock, "cannot take the lock: %m"), EXIT_NO;
 	/* Read again under the lock: the other run may have finished. */
@@ -171,8 +176,10 @@ int agent_converge(struct agent *run)
 		log_info("finishing the run that was interrupted");
 		r = apply_resume(st, &o, &res, &err);
 		if (r < 0) {
-			log_error_errno(r, "%s", err ? err : "resuming the interrupted run failed: %m");
-			agent_summary(run, false, previous, NULL, err ? err : "resuming the interrupted run failed");
+			log_error_errno(r, "%s",
+					err ? err : "resuming the interrupted run failed: %m");
+			agent_summary(run, false, previous, NULL,
+				      err ? err : "resuming the interrupted run failed");
 			return EXIT_NO;
 		}
 		changed = res.changed;
@@ -196,8 +203,8 @@ int agent_converge(struct agent *run)
 	struct apply_result res = {};
 	r = apply_plan(st, plan, &o, &res, &err);
 	if (r < 0) {
-		log_error_errno(r, "activating profile '%s' failed, the system is as it was: %s", run->target,
-				err ? err : "%m");
+		log_error_errno(r, "activating profile '%s' failed, the system is as it was: %s",
+				run->target, err ? err : "%m");
 		agent_summary(run, false, previous, NULL, err ? err : "activation failed");
 		return EXIT_NO;
 	}
@@ -209,4 +216,3 @@ int agent_converge(struct agent *run)
 	agent_summary(run, changed, previous, changes, NULL);
 	return EXIT_OK;
 }
-

@@ -32,7 +32,8 @@ static char *helper_path(void)
 		char *slash = strrchr(self, '/');
 		if (slash) {
 			*slash = '\0';
-			const char *rel[] = { "/" AGENT_HELPER, "/../libexec/enlighten/" AGENT_HELPER };
+			const char *rel[] = { "/" AGENT_HELPER,
+					      "/../libexec/enlighten/" AGENT_HELPER };
 			for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
 				char *p = strjoin(self, rel[i]);
 				if (p && access(p, X_OK) == 0)

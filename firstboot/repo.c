@@ -34,7 +34,8 @@ static int keys_list(int root_fd, const struct fb_config *c, char ***ret)
 		*ret = TAKE_PTR(keys);
 		return 0;
 	}
-	_cleanup_close_ int fd = fs_open_beneath(root_fd, FIRSTBOOT_KEYS, O_RDONLY | O_DIRECTORY, 0);
+	_cleanup_close_ int fd =
+		fs_open_beneath(root_fd, FIRSTBOOT_KEYS, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return fd;
 	DIR *d = fdopendir(fd);
@@ -63,7 +64,8 @@ static int load_catalog(int root_fd, int repo_fd, const struct fb_config *c, str
 	_cleanup_strv_free_ char **keys = NULL;
 	int r = keys_list(root_fd, c, &keys);
 	if (r < 0) {
-		if (reterr_msg && asprintf(reterr_msg, "no public key in '/%s'%s", c->public_key ? c->public_key : FIRSTBOOT_KEYS,
+		if (reterr_msg && asprintf(reterr_msg, "no public key in '/%s'%s",
+					   c->public_key ? c->public_key : FIRSTBOOT_KEYS,
 					   r == -ENOENT ? "" : ": cannot read it") < 0)
 			*reterr_msg = NULL;
 		return r == -ENOENT ? -ENOKEY : r;
@@ -76,7 +78,8 @@ static int load_catalog(int root_fd, int repo_fd, const struct fb_config *c, str
 		_cleanup_free_ char *kerr = NULL;
 		r = minisign_pubkey_load_at(root_fd, *k, &pk, &kerr);
 		if (r < 0) {
-			if (reterr_msg && asprintf(reterr_msg, "public key '/%s': %s", *k, kerr ? kerr : strerror(-r)) < 0)
+			if (reterr_msg && asprintf(reterr_msg, "public key '/%s': %s", *k,
+						   kerr ? kerr : strerror(-r)) < 0)
 				*reterr_msg = NULL;
 			return r;
 		}
@@ -85,8 +88,8 @@ static int load_catalog(int root_fd, int repo_fd, const struct fb_config *c, str
 		if (r == -ENOKEY && k[1])
 			continue; /* signed by another of the trusted keys */
 		if (r < 0) {
-			if (reterr_msg && asprintf(reterr_msg, "repository '/%s': %s", c->repository,
-						   cerr ? cerr : strerror(-r)) < 0)
+			if (reterr_msg && asprintf(reterr_msg, "repository '/%s': %s",
+						   c->repository, cerr ? cerr : strerror(-r)) < 0)
 				*reterr_msg = NULL;
 		}
 		return r;
@@ -97,13 +100,14 @@ static int load_catalog(int root_fd, int repo_fd, const struct fb_config *c, str
 int fb_repo_load(int root_fd, const struct fb_config *c, struct plan_payload **ret, size_t *ret_n,
 		 char **reterr_msg)
 {
-	_cleanup_close_ int repo_fd = fs_open_beneath(root_fd, c->repository, O_RDONLY | O_DIRECTORY, 0);
+	_cleanup_close_ int repo_fd =
+		fs_open_beneath(root_fd, c->repository, O_RDONLY | O_DIRECTORY, 0);
 	struct catalog *cat = NULL;
 	int r;
 
 	if (repo_fd < 0) {
-		if (reterr_msg && asprintf(reterr_msg, "repository '/%s' is missing: %s", c->repository,
-					   strerror(-repo_fd)) < 0)
+		if (reterr_msg && asprintf(reterr_msg, "repository '/%s' is missing: %s",
+					   c->repository, strerror(-repo_fd)) < 0)
 			*reterr_msg = NULL;
 		return repo_fd == -ENOTDIR ? -ENOENT : repo_fd;
 	}

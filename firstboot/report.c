@@ -21,8 +21,9 @@
 char *report_summary_line(const struct report *r)
 {
 	char *s;
-	if (asprintf(&s, "enlighten: hypervisor=%s role=%s profile=%s changed=%s%s", r->hypervisor, r->role,
-		     r->profile, r->changed ? "yes" : "no", r->forced ? " forced=yes" : "") < 0)
+	if (asprintf(&s, "enlighten: hypervisor=%s role=%s profile=%s changed=%s%s", r->hypervisor,
+		     r->role, r->profile, r->changed ? "yes" : "no",
+		     r->forced ? " forced=yes" : "") < 0)
 		return NULL;
 	return s;
 }
@@ -43,7 +44,8 @@ int report_write(int root_fd, const struct report *r)
 		json_object_array_add(errors, json_object_new_string(r->error));
 	json_object_object_add(o, "schema", json_object_new_int(1));
 	json_object_object_add(o, "finished", json_string_or_null(now));
-	json_object_object_add(o, "result", json_object_new_string(r->error ? "failed" : "complete"));
+	json_object_object_add(o, "result",
+			       json_object_new_string(r->error ? "failed" : "complete"));
 	json_object_object_add(o, "hypervisor", json_string_or_null(r->hypervisor));
 	json_object_object_add(o, "role", json_string_or_null(r->role));
 	json_object_object_add(o, "profile", json_string_or_null(r->profile));
@@ -51,7 +53,8 @@ int report_write(int root_fd, const struct report *r)
 	json_object_object_add(o, "forced", json_object_new_boolean(r->forced));
 	json_object_object_add(o, "changed", json_object_new_boolean(r->changed));
 	json_object_object_add(o, "changes", changes);
-	json_object_object_add(o, "duration_ms", json_object_new_double((double)r->duration_usec / 1000.0));
+	json_object_object_add(o, "duration_ms",
+			       json_object_new_double((double)r->duration_usec / 1000.0));
 	json_object_object_add(o, "errors", errors);
 	json_object_object_add(o, "verdict", r->verdict ? json_object_get(r->verdict) : NULL);
 	int k = fs_mkdir_p_at(root_fd, STATE_DIR, 0755);

@@ -24,7 +24,7 @@ struct report {
 	bool changed;
 	json_object *verdict; /* borrowed; may be NULL */
 	char *const *changes;
-	const char *error;    /* NULL on success */
+	const char *error; /* NULL on success */
 	uint64_t duration_usec;
 };
 

@@ -12,11 +12,11 @@
 #include "lib/plan.h"
 
 struct fb_verdict {
-	char *hypervisor; /* "microsoft", "xen", ..., "none" */
-	char *role;       /* "guest", "root", "dom0", "none" */
-	char *profile;    /* the detector's profile, NULL when it has none */
+	char *hypervisor;  /* "microsoft", "xen", ..., "none" */
+	char *role;	   /* "guest", "root", "dom0", "none" */
+	char *profile;	   /* the detector's profile, NULL when it has none */
 	json_object *json; /* the whole verdict with its evidence: fb_verdict_json() */
-	void *raw;        /* the detector's verdict, for fb_verdict_json() */
+	void *raw;	   /* the detector's verdict, for fb_verdict_json() */
 };
 
 void fb_verdict_done(struct fb_verdict *v);

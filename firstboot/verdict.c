@@ -78,4 +78,3 @@ int fb_detect(const char *root, const char *cpuid_file, struct fb_verdict *ret, 
 	return 0;
 #endif
 }
-

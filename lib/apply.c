@@ -136,7 +136,8 @@ static char *root_join(const char *root, const char *rel)
 	return strjoin(streq(root, "/") ? "" : root, "/", rel);
 }
 
-static int verify_payload(const struct apply_opts *o, const struct plan_install *in, char **reterr_msg)
+static int verify_payload(const struct apply_opts *o, const struct plan_install *in,
+			  char **reterr_msg)
 {
 	_cleanup_close_ int fd = fs_open_beneath(o->root_fd, in->path, O_RDONLY, 0);
 	uint8_t digest[SHA256_DIGEST_SIZE];
@@ -144,8 +145,8 @@ static int verify_payload(const struct apply_opts *o, const struct plan_install 
 	uint64_t len;
 
 	if (fd < 0) {
-		set_err(reterr_msg, "package '%s' is missing from the repository: '/%s': %s", in->name, in->path,
-			strerror(-fd));
+		set_err(reterr_msg, "package '%s' is missing from the repository: '/%s': %s",
+			in->name, in->path, strerror(-fd));
 		return fd;
 	}
 	int r = sha256_fd(fd, in->length + 1, digest, &len);
@@ -153,7 +154,8 @@ static int verify_payload(const struct apply_opts *o, const struct plan_install 
 		return r;
 	hex_encode(digest, sizeof(digest), hex);
 	if (r == -EFBIG || len != in->length || !in->sha256 || !streq(hex, in->sha256)) {
-		set_err(reterr_msg, "package file '/%s' does not match the signed catalog (length or sha256)",
+		set_err(reterr_msg,
+			"package file '/%s' does not match the signed catalog (length or sha256)",
 			in->path);
 		return -EBADMSG;
 	}
@@ -171,7 +173,8 @@ static int remove_rpm_leftovers(const struct plan_step *s, const struct apply_op
 	return r < 0 ? r : 0;
 }
 
-static int step_rpm(const struct plan_step *s, const struct apply_opts *o, bool rerun, char **reterr_msg)
+static int step_rpm(const struct plan_step *s, const struct apply_opts *o, bool rerun,
+		    char **reterr_msg)
 {
 	_cleanup_strv_free_ char **files = NULL, **installed = NULL, **erase = NULL;
 	int r;
@@ -232,7 +235,8 @@ static int initrd_value(const struct plan_step *s, char **ret)
 	/* The entry names the initrd relative to the ESP, in the directory of
 	 * the generic one. */
 	const char *slash = strrchr(s->generic, '/');
-	_cleanup_free_ char *dir = slash ? strndup(s->generic, (size_t)(slash - s->generic)) : strdup("");
+	_cleanup_free_ char *dir =
+		slash ? strndup(s->generic, (size_t)(slash - s->generic)) : strdup("");
 	if (!dir)
 		return -ENOMEM;
 	*ret = strjoin(dir[0] == '/' ? "" : "/", dir, *dir ? "/" : "", PLAN_INITRD_NAME);
@@ -268,9 +272,11 @@ static int step_initrd(const struct plan_step *s, const struct apply_opts *o, ch
 		if (!plain || !t2)
 			return -ENOMEM;
 		_cleanup_free_ char *a = plan_entry_set(text, "initrd", s->generic);
-		_cleanup_free_ char *b = a ? plan_entry_set(a, "options", *plain ? plain : NULL) : NULL;
+		_cleanup_free_ char *b =
+			a ? plan_entry_set(a, "options", *plain ? plain : NULL) : NULL;
 		_cleanup_free_ char *c = b ? plan_entry_set(b, "title", t2) : NULL;
-		_cleanup_free_ char *d = c ? plan_entry_set(c, "sort-key", "zz-enlighten-fallback") : NULL;
+		_cleanup_free_ char *d =
+			c ? plan_entry_set(c, "sort-key", "zz-enlighten-fallback") : NULL;
 		if (!d)
 			return -ENOMEM;
 		r = write_if_changed(o->root_fd, s->fallback, d);
@@ -393,7 +399,8 @@ static void remove_stale_temporaries(int root_fd, const char *path)
 	closedir(d);
 }
 
-static int step_run(const struct plan_step *s, const struct apply_opts *o, bool rerun, char **reterr_msg)
+static int step_run(const struct plan_step *s, const struct apply_opts *o, bool rerun,
+		    char **reterr_msg)
 {
 	int r;
 	if (rerun) {
@@ -461,7 +468,8 @@ static int journal_save(struct run *run)
 static json_object *undo_list(struct run *run)
 {
 	json_object *u;
-	if (!json_object_object_get_ex(run->journal, "undo", &u) || !json_object_is_type(u, json_type_array)) {
+	if (!json_object_object_get_ex(run->journal, "undo", &u) ||
+	    !json_object_is_type(u, json_type_array)) {
 		u = json_object_new_array();
 		json_object_object_add(run->journal, "undo", u);
 	}
@@ -507,13 +515,15 @@ static int undo_record(struct run *run, size_t index, const struct plan_step *s)
 		_cleanup_free_ char *stamp = strjoin(s->output, ".drivers");
 		if (!stamp)
 			return -ENOMEM;
-		return undo_record_files(run, index,
-					 (const char *const[]){ s->path, s->fallback, s->output, stamp, NULL });
+		return undo_record_files(
+			run, index,
+			(const char *const[]){ s->path, s->fallback, s->output, stamp, NULL });
 	}
 	case STEP_ENABLE_UNIT:
 	case STEP_DISABLE_UNIT: {
-		bool on = s->kind == STEP_ENABLE_UNIT ? unit_is_enabled(run->o->root_fd, s->unit) == 1
-						      : unit_has_links(run->o->root_fd, s->unit) == 1;
+		bool on = s->kind == STEP_ENABLE_UNIT
+				  ? unit_is_enabled(run->o->root_fd, s->unit) == 1
+				  : unit_has_links(run->o->root_fd, s->unit) == 1;
 		e = json_object_new_object();
 		json_object_object_add(e, "step", json_object_new_int64((int64_t)index));
 		json_object_object_add(e, "unit", json_object_new_string(s->unit));
@@ -529,7 +539,8 @@ static int undo_record(struct run *run, size_t index, const struct plan_step *s)
 		json_object *names = json_object_new_array();
 		for (size_t i = 0; i < s->n_install; i++)
 			if (!strv_contains(installed, s->install[i].name))
-				json_object_array_add(names, json_object_new_string(s->install[i].name));
+				json_object_array_add(names,
+						      json_object_new_string(s->install[i].name));
 		e = json_object_new_object();
 		json_object_object_add(e, "step", json_object_new_int64((int64_t)index));
 		json_object_object_add(e, "installed", names);
@@ -547,28 +558,35 @@ static int undo_all(struct run *run)
 {
 	json_object *undo;
 	int ret = 0, r;
-	if (!json_object_object_get_ex(run->journal, "undo", &undo) || !json_object_is_type(undo, json_type_array))
+	if (!json_object_object_get_ex(run->journal, "undo", &undo) ||
+	    !json_object_is_type(undo, json_type_array))
 		return 0;
 	for (size_t i = json_object_array_length(undo); i-- > 0;) {
 		json_object *e = json_object_array_get_idx(undo, i), *v;
 		const char *path, *backup, *unit;
 		if (json_get_string(e, "path", &path) >= 0 && path_check_relative(path) >= 0) {
-			if (json_get_string(e, "backup", &backup) >= 0 && path_check_relative(backup) >= 0) {
+			if (json_get_string(e, "backup", &backup) >= 0 &&
+			    path_check_relative(backup) >= 0) {
 				const char *slash = strrchr(path, '/');
-				_cleanup_free_ char *dir = slash ? strndup(path, (size_t)(slash - path)) : NULL;
+				_cleanup_free_ char *dir =
+					slash ? strndup(path, (size_t)(slash - path)) : NULL;
 				if (dir)
 					(void)fs_mkdir_p_at(run->o->root_fd, dir, 0755);
 				r = copy_at(run->o->root_fd, backup, path);
 			} else
 				r = remove_at(run->o->root_fd, path);
-		} else if (json_get_string(e, "unit", &unit) >= 0 && json_object_object_get_ex(e, "enabled", &v)) {
+		} else if (json_get_string(e, "unit", &unit) >= 0 &&
+			   json_object_object_get_ex(e, "enabled", &v)) {
 			r = json_object_get_boolean(v) ? unit_enable(run->o->root_fd, unit, NULL)
 						       : unit_disable(run->o->root_fd, unit, NULL);
-		} else if (json_object_object_get_ex(e, "installed", &v) && json_object_is_type(v, json_type_array) &&
+		} else if (json_object_object_get_ex(e, "installed", &v) &&
+			   json_object_is_type(v, json_type_array) &&
 			   json_object_array_length(v) > 0) {
 			_cleanup_strv_free_ char **names = NULL, **now = NULL, **erase = NULL;
 			for (size_t k = 0; k < json_object_array_length(v); k++)
-				if (strv_extend(&names, json_object_get_string(json_object_array_get_idx(v, k))) < 0)
+				if (strv_extend(&names, json_object_get_string(
+								json_object_array_get_idx(v, k))) <
+				    0)
 					return -ENOMEM;
 			r = rpmtx_installed(run->o->root, &now, NULL);
 			for (char **n = names; r >= 0 && n && *n; n++)
@@ -591,8 +609,8 @@ static void backup_clear(const struct apply_opts *o)
 		(void)fs_rm_rf(p);
 }
 
-static int run_steps(struct run *run, const struct plan *plan, size_t first, struct apply_result *res,
-		     char **reterr_msg)
+static int run_steps(struct run *run, const struct plan *plan, size_t first,
+		     struct apply_result *res, char **reterr_msg)
 {
 	int r;
 	for (size_t i = first; i < plan->n_steps; i++) {
@@ -617,7 +635,8 @@ static int run_steps(struct run *run, const struct plan *plan, size_t first, str
 		r = step_run(s, run->o, rerun && i == first, reterr_msg);
 		if (r < 0) {
 			_cleanup_free_ char *d = plan_step_describe(s);
-			set_err(reterr_msg, "step %zu (%s) failed: %s", i + 1, d ? d : "?", strerror(-r));
+			set_err(reterr_msg, "step %zu (%s) failed: %s", i + 1, d ? d : "?",
+				strerror(-r));
 			return r;
 		}
 		char *d = plan_step_describe(s);

@@ -28,11 +28,11 @@
 #define APPLY_TEST_ABORT_STATUS 3
 
 struct apply_opts {
-	const char *root;          /* the tree as a path ("/" or --root DIR) */
-	int root_fd;               /* the same tree, open */
-	enum rpmtx_verify verify;  /* package verification level */
-	const char *initrd_tool;   /* NULL: "dracut", looked up in PATH */
-	long abort_after;          /* test hook: _exit after this many journal writes; < 0 off */
+	const char *root;	  /* the tree as a path ("/" or --root DIR) */
+	int root_fd;		  /* the same tree, open */
+	enum rpmtx_verify verify; /* package verification level */
+	const char *initrd_tool;  /* NULL: "dracut", looked up in PATH */
+	long abort_after;	  /* test hook: _exit after this many journal writes; < 0 off */
 };
 
 struct apply_result {

@@ -210,7 +210,8 @@ static int fail(struct parse *ps, const char *fmt, ...)
 
 static int check_keys(struct parse *ps, json_object *o, const char *const *keys)
 {
-	json_object_object_foreach(o, k, v) {
+	json_object_object_foreach(o, k, v)
+	{
 		(void)v;
 		const char *best = NULL;
 		size_t best_d = 3, i;
@@ -346,8 +347,8 @@ static int get_strv(struct parse *ps, json_object *o, const char *key, bool requ
 
 static int parse_rpm(struct parse *ps, json_object *o, struct catalog_rpm **ret)
 {
-	static const char *const keys[] = { "name",     "epoch",    "version", "release", "arch",
-					    "provides", "requires", NULL };
+	static const char *const keys[] = { "name", "epoch",	"version",  "release",
+					    "arch", "provides", "requires", NULL };
 	struct catalog_rpm *r = calloc(1, sizeof(*r));
 	json_object *v;
 	int k;
@@ -379,9 +380,10 @@ static int parse_rpm(struct parse *ps, json_object *o, struct catalog_rpm **ret)
 
 static int parse_inf(struct parse *ps, json_object *o, struct catalog_inf **ret)
 {
-	static const char *const keys[] = { "class",	    "provider",	     "driver_version",
-					    "driver_date",  "catalog_file",  "architectures",
-					    "hardware_ids", NULL };
+	static const char *const keys[] = { "class",	      "provider",
+					    "driver_version", "driver_date",
+					    "catalog_file",   "architectures",
+					    "hardware_ids",   NULL };
 	struct catalog_inf *i = calloc(1, sizeof(*i));
 	int k;
 
@@ -393,10 +395,12 @@ static int parse_inf(struct parse *ps, json_object *o, struct catalog_inf **ret)
 		(void)((k = check_keys(ps, o, keys)) < 0 ||
 		       (k = get_str(ps, o, "class", true, is_text, &i->class)) < 0 ||
 		       (k = get_str(ps, o, "provider", true, is_text, &i->provider)) < 0 ||
-		       (k = get_str(ps, o, "driver_version", true, is_word, &i->driver_version)) < 0 ||
+		       (k = get_str(ps, o, "driver_version", true, is_word, &i->driver_version)) <
+			       0 ||
 		       (k = get_str(ps, o, "driver_date", false, is_text, &i->driver_date)) < 0 ||
 		       (k = get_str(ps, o, "catalog_file", false, is_text, &i->catalog_file)) < 0 ||
-		       (k = get_strv(ps, o, "architectures", true, is_word, &i->architectures)) < 0 ||
+		       (k = get_strv(ps, o, "architectures", true, is_word, &i->architectures)) <
+			       0 ||
 		       (k = get_strv(ps, o, "hardware_ids", true, is_text, &i->hardware_ids)) < 0);
 	if (k < 0) {
 		catalog_inf_free(i);
@@ -420,8 +424,8 @@ static bool is_path(const char *s)
 
 static int parse_payload(struct parse *ps, json_object *o, size_t idx, struct catalog_payload *p)
 {
-	static const char *const keys[] = { "name", "version", "os",	 "profiles", "arch", "path",
-					    "length", "sha256", "rpm", "inf", NULL };
+	static const char *const keys[] = { "name",   "version", "os",	"profiles", "arch", "path",
+					    "length", "sha256",	 "rpm", "inf",	    NULL };
 	_cleanup_free_ char *sha = NULL;
 	json_object *v;
 	int r;
@@ -442,7 +446,8 @@ static int parse_payload(struct parse *ps, json_object *o, size_t idx, struct ca
 	    (r = get_u64(ps, o, "length", 0, INT64_MAX, &p->length)) < 0 ||
 	    (r = get_str(ps, o, "sha256", true, is_text, &sha)) < 0)
 		return r;
-	if (strlen(sha) != 2 * SHA256_DIGEST_SIZE || strspn(sha, "0123456789abcdef") != strlen(sha) ||
+	if (strlen(sha) != 2 * SHA256_DIGEST_SIZE ||
+	    strspn(sha, "0123456789abcdef") != strlen(sha) ||
 	    hex_decode(sha, p->sha256, SHA256_DIGEST_SIZE) < 0)
 		return fail(ps, "'sha256' must be 64 lower-case hex digits");
 
@@ -464,8 +469,8 @@ static int parse_payload(struct parse *ps, json_object *o, size_t idx, struct ca
 
 int catalog_parse(const char *buf, size_t len, struct catalog **ret, char **reterr_msg)
 {
-	static const char *const keys[] = { "schema",  "product", "channel",  "version",
-					    "issued",  "expires", "payloads", NULL };
+	static const char *const keys[] = { "schema", "product", "channel",  "version",
+					    "issued", "expires", "payloads", NULL };
 	struct parse ps = { .err = reterr_msg, .where = "catalog" };
 	_cleanup_catalog_ struct catalog *c = NULL;
 	_cleanup_json_ json_object *o = NULL;
@@ -491,7 +496,8 @@ int catalog_parse(const char *buf, size_t len, struct catalog **ret, char **rete
 	    (r = get_u64(&ps, o, "schema", 1, UINT32_MAX, &schema)) < 0)
 		return r;
 	if (schema != CATALOG_SCHEMA)
-		return fail(&ps, "schema %" PRIu64 " is not supported (this program reads schema %d)",
+		return fail(&ps,
+			    "schema %" PRIu64 " is not supported (this program reads schema %d)",
 			    schema, CATALOG_SCHEMA);
 	if ((r = get_str(&ps, o, "product", true, is_word, &c->product)) < 0 ||
 	    (r = get_str(&ps, o, "channel", true, is_word, &c->channel)) < 0 ||
@@ -560,7 +566,8 @@ static json_object *rpm_to_json(const struct catalog_rpm *rpm)
 	if (!o || add_str(o, "name", rpm->name) < 0 ||
 	    (rpm->has_epoch && add(o, "epoch", json_object_new_int64(rpm->epoch)) < 0) ||
 	    add_str(o, "version", rpm->version) < 0 || add_str(o, "release", rpm->release) < 0 ||
-	    add_str(o, "arch", rpm->arch) < 0 || add(o, "provides", strv_to_json(rpm->provides)) < 0 ||
+	    add_str(o, "arch", rpm->arch) < 0 ||
+	    add(o, "provides", strv_to_json(rpm->provides)) < 0 ||
 	    add(o, "requires", strv_to_json(rpm->requires)) < 0) {
 		json_object_put(o);
 		return NULL;
@@ -571,7 +578,8 @@ static json_object *rpm_to_json(const struct catalog_rpm *rpm)
 static json_object *inf_to_json(const struct catalog_inf *inf)
 {
 	json_object *o = json_object_new_object();
-	if (!o || add_str(o, "class", inf->class) < 0 || add_str(o, "provider", inf->provider) < 0 ||
+	if (!o || add_str(o, "class", inf->class) < 0 ||
+	    add_str(o, "provider", inf->provider) < 0 ||
 	    add_str(o, "driver_version", inf->driver_version) < 0 ||
 	    add_str(o, "driver_date", inf->driver_date) < 0 ||
 	    add_str(o, "catalog_file", inf->catalog_file) < 0 ||
@@ -663,8 +671,7 @@ int catalog_load_verified(int dir_fd, const struct minisign_pubkey *pk,
 		return errmsg_set(reterr_msg, negative_errno(), "cannot stat '%s': %m",
 				  CATALOG_FILE);
 	if (!S_ISREG(st.st_mode))
-		return errmsg_set(reterr_msg, -EBADMSG, "'%s' is not a regular file",
-				  CATALOG_FILE);
+		return errmsg_set(reterr_msg, -EBADMSG, "'%s' is not a regular file", CATALOG_FILE);
 	if ((uint64_t)st.st_size > CATALOG_MAX_SIZE)
 		return errmsg_set(reterr_msg, -E2BIG,
 				  "'%s' is %" PRIu64 " bytes, more than the %u allowed; refusing "
@@ -710,7 +717,8 @@ int catalog_verify_payload(int dir_fd, const struct catalog_payload *p, char **r
 	struct stat st;
 	uint64_t n = 0;
 
-	_cleanup_close_ int fd = fs_open_beneath(dir_fd, p->path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	_cleanup_close_ int fd =
+		fs_open_beneath(dir_fd, p->path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
 	if (fd < 0)
 		return errmsg_set(reterr_msg, fd, "payload '%s': cannot open: %s", p->path,
 				  strerror(-fd));

@@ -41,7 +41,7 @@
 #define CATALOG_SIG_FILE "catalog.json.minisig"
 #define CATALOG_MAX_SIZE (16u << 20) /* refused before parsing */
 #define CATALOG_MAX_PAYLOADS 65536
-#define CATALOG_MAX_LIST 4096   /* entries in provides, hardware_ids, ... */
+#define CATALOG_MAX_LIST 4096	/* entries in provides, hardware_ids, ... */
 #define CATALOG_MAX_STRING 4096 /* bytes in any one string */
 
 /* Header data of an RPM payload (filled by `enlighten payload index`). */

@@ -32,7 +32,7 @@ struct strset {
 struct extract_tracker {
 	uint64_t entries;
 	uint64_t bytes;
-	struct strset files;    /* regular files: the valid hard-link targets */
+	struct strset files;	/* regular files: the valid hard-link targets */
 	struct strset symlinks; /* no entry may be created through one */
 };
 
@@ -72,7 +72,8 @@ static int set_add(struct strset *set, const char *s)
 			return -ENOMEM;
 		for (size_t i = 0; i < set->n_slots; i++)
 			if (set->slots[i])
-				*set_slot(slots, n, set->slots[i], strlen(set->slots[i])) = set->slots[i];
+				*set_slot(slots, n, set->slots[i], strlen(set->slots[i])) =
+					set->slots[i];
 		free(set->slots);
 		set->slots = slots;
 		set->n_slots = n;
@@ -300,8 +301,8 @@ int extract_check_entry(const struct extract_policy *p, struct extract_tracker *
 		type = S_IFREG;
 	} else if (type == S_IFLNK) {
 		if (!e->symlink)
-			return errmsg_set(reterr_msg, -EPERM, "entry '%s': a symlink without target",
-					  shown);
+			return errmsg_set(reterr_msg, -EPERM,
+					  "entry '%s': a symlink without target", shown);
 		why = symlink_problem(path, e->symlink, p->symlinks_as_data);
 		if (why)
 			return errmsg_set(reterr_msg, -EPERM, "entry '%s': %s ('%s')", shown, why,
@@ -414,12 +415,13 @@ static int copy_data(struct writer *w, int fd, const char *shown)
 		if (off < 0)
 			return errmsg_set(w->err, -EBADMSG, "entry '%s': bad data offset", shown);
 		for (size_t done = 0; done < n;) {
-			ssize_t k2 = pwrite(fd, (const char *)buf + done, n - done, off + (off_t)done);
+			ssize_t k2 =
+				pwrite(fd, (const char *)buf + done, n - done, off + (off_t)done);
 			if (k2 < 0) {
 				if (errno == EINTR)
 					continue;
-				return errmsg_set(w->err, negative_errno(), "entry '%s': cannot write: %m",
-						  shown);
+				return errmsg_set(w->err, negative_errno(),
+						  "entry '%s': cannot write: %m", shown);
 			}
 			done += (size_t)k2;
 		}
@@ -439,13 +441,14 @@ static int write_entry(struct writer *w, struct archive_entry *ae, const char *p
 	int r;
 
 	if (!w->policy->allow_setuid)
-		perm &= (mode_t)~(S_ISUID | S_ISGID);
+		perm &= (mode_t) ~(S_ISUID | S_ISGID);
 	if (S_ISDIR(mode) && !archive_entry_hardlink(ae)) {
 		r = fs_mkdir_p_at(w->root_fd, path, 0755);
 		if (r < 0)
 			return errmsg_set(w->err, r, "entry '%s': cannot make the directory: %s",
 					  shown, strerror(-r));
-		_cleanup_close_ int dfd = fs_open_beneath(w->root_fd, path, O_RDONLY | O_DIRECTORY, 0);
+		_cleanup_close_ int dfd =
+			fs_open_beneath(w->root_fd, path, O_RDONLY | O_DIRECTORY, 0);
 		if (dfd < 0 || fchmod(dfd, (perm & 07777) | 0700) < 0)
 			return errmsg_set(w->err, dfd < 0 ? dfd : negative_errno(),
 					  "entry '%s': cannot set the directory's mode", shown);
@@ -475,7 +478,8 @@ static int write_entry(struct writer *w, struct archive_entry *ae, const char *p
 		if (archive_entry_size(ae) <= 0)
 			return 0;
 		/* cpio puts the data on the last link of a set */
-		_cleanup_close_ int fd = openat(dir_fd, base, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int fd =
+			openat(dir_fd, base, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return errmsg_set(w->err, negative_errno(), "entry '%s': cannot open: %m",
 					  shown);
@@ -491,14 +495,14 @@ static int write_entry(struct writer *w, struct archive_entry *ae, const char *p
 	case S_IFCHR:
 	case S_IFBLK:
 	case S_IFIFO:
-		if (mknodat(dir_fd, base, (mode & S_IFMT) | (perm & 0777), archive_entry_rdev(ae)) < 0)
+		if (mknodat(dir_fd, base, (mode & S_IFMT) | (perm & 0777), archive_entry_rdev(ae)) <
+		    0)
 			return errmsg_set(w->err, negative_errno(),
 					  "entry '%s': cannot make the node: %m", shown);
 		return 0;
 	case S_IFREG: {
-		_cleanup_close_ int fd = openat(dir_fd, base,
-						O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-						0600);
+		_cleanup_close_ int fd = openat(
+			dir_fd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return errmsg_set(w->err, negative_errno(), "entry '%s': cannot create: %m",
 					  shown);
@@ -506,8 +510,8 @@ static int write_entry(struct writer *w, struct archive_entry *ae, const char *p
 		if (r < 0)
 			return r;
 		if (fchmod(fd, perm) < 0)
-			return errmsg_set(w->err, negative_errno(), "entry '%s': cannot set mode: %m",
-					  shown);
+			return errmsg_set(w->err, negative_errno(),
+					  "entry '%s': cannot set mode: %m", shown);
 		if (archive_entry_mtime_is_set(ae)) {
 			struct timespec ts[2] = {
 				{ .tv_nsec = UTIME_OMIT },

@@ -35,11 +35,11 @@ struct archive_entry;
 #define EXTRACT_DEFAULT_MAX_BYTES (8ULL << 30)
 
 struct extract_policy {
-	uint64_t max_entries; /* 0: EXTRACT_DEFAULT_MAX_ENTRIES */
-	uint64_t max_bytes;   /* regular file data in total; 0: EXTRACT_DEFAULT_MAX_BYTES */
-	bool allow_devices;   /* character and block devices (FIFOs are always allowed) */
-	bool allow_setuid;    /* setuid and setgid bits */
-	bool windows_names;   /* also refuse names a Windows file system cannot hold */
+	uint64_t max_entries;  /* 0: EXTRACT_DEFAULT_MAX_ENTRIES */
+	uint64_t max_bytes;    /* regular file data in total; 0: EXTRACT_DEFAULT_MAX_BYTES */
+	bool allow_devices;    /* character and block devices (FIFOs are always allowed) */
+	bool allow_setuid;     /* setuid and setgid bits */
+	bool windows_names;    /* also refuse names a Windows file system cannot hold */
 	bool symlinks_as_data; /* any symlink target (absolute, "..") is allowed: for a
 				* tree that is never resolved on this host, such as a
 				* root filesystem written into an image; the caller
@@ -49,10 +49,10 @@ struct extract_policy {
 /* What the check needs to know of one entry. */
 struct extract_entry_info {
 	const char *name;     /* as in the archive */
-	mode_t mode;          /* type bits (S_IFREG, ...) and permissions */
+	mode_t mode;	      /* type bits (S_IFREG, ...) and permissions */
 	const char *symlink;  /* link target, or NULL */
 	const char *hardlink; /* name of the entry this one is a hard link to, or NULL */
-	int64_t size;         /* data bytes the header announces (-1 unknown) */
+	int64_t size;	      /* data bytes the header announces (-1 unknown) */
 };
 
 /* Counts entries and bytes, and remembers the regular files seen (the only

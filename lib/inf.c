@@ -54,7 +54,8 @@ static int decode_utf16(const uint8_t *p, size_t len, bool big, char **ret, char
 	if (!out)
 		return -ENOMEM;
 	for (size_t i = 0; i < len; i += 2) {
-		uint32_t c = big ? (uint32_t)(p[i] << 8 | p[i + 1]) : (uint32_t)(p[i + 1] << 8 | p[i]);
+		uint32_t c =
+			big ? (uint32_t)(p[i] << 8 | p[i + 1]) : (uint32_t)(p[i + 1] << 8 | p[i]);
 		if (c >= 0xd800 && c < 0xdc00 && i + 3 < len) {
 			uint32_t d = big ? (uint32_t)(p[i + 2] << 8 | p[i + 3])
 					 : (uint32_t)(p[i + 3] << 8 | p[i + 2]);
@@ -79,7 +80,11 @@ static bool valid_utf8(const uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i < len;) {
 		uint8_t c = p[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t n = c < 0x80		? 1
+			   : (c & 0xe0) == 0xc0 ? 2
+			   : (c & 0xf0) == 0xe0 ? 3
+			   : (c & 0xf8) == 0xf0 ? 4
+						: 0;
 		if (n == 0 || i + n > len || (n == 2 && c < 0xc2))
 			return false;
 		for (size_t j = 1; j < n; j++)
@@ -402,8 +407,8 @@ static int substitute(const struct inf_section *strings, unsigned line, char **s
 			}
 		}
 		if (n + k > cap)
-			return errmsg_set(err, -EBADMSG, "line %u: too long after %%strkey%% substitution",
-					  line);
+			return errmsg_set(err, -EBADMSG,
+					  "line %u: too long after %%strkey%% substitution", line);
 		memcpy(out + n, add, k);
 		n += k;
 		p++;
@@ -431,7 +436,8 @@ static int substitute_all(struct inf *inf, char **err)
 		if (strncasecmp(s->name, "Strings", 7) == 0)
 			continue; /* string values are literal */
 		for (size_t j = 0; j < s->n_lines; j++) {
-			int r = s->lines[j].key ? substitute(strings, s->lines[j].line, &s->lines[j].key, err)
+			int r = s->lines[j].key ? substitute(strings, s->lines[j].line,
+							     &s->lines[j].key, err)
 						: 0;
 			for (char **v = s->lines[j].values; r >= 0 && *v; v++)
 				r = substitute(strings, s->lines[j].line, v, err);
@@ -475,8 +481,9 @@ int inf_load_at(int dir_fd, const char *path, struct inf **ret, char **reterr_ms
 	size_t n;
 	int r;
 
-	fd = dir_fd == AT_FDCWD ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-				: fs_open_beneath(dir_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	fd = dir_fd == AT_FDCWD
+		     ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+		     : fs_open_beneath(dir_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
 	if (fd == -1)
 		fd = negative_errno();
 	if (fd < 0)
@@ -611,10 +618,11 @@ int inf_driver_info(const struct inf *inf, struct inf_driver **ret, char **reter
 	d->class_guid = dup_or_null(inf_get(inf, "Version", "ClassGuid"));
 	d->provider = dup_or_null(inf_get(inf, "Version", "Provider"));
 	if (!d->class || !*d->class)
-		return errmsg_set(reterr_msg, -EBADMSG, "line %u: [Version] has no Class=", ver->line);
+		return errmsg_set(reterr_msg, -EBADMSG,
+				  "line %u: [Version] has no Class=", ver->line);
 	if (!d->provider || !*d->provider)
-		return errmsg_set(reterr_msg, -EBADMSG, "line %u: [Version] has no Provider=",
-				  ver->line);
+		return errmsg_set(reterr_msg, -EBADMSG,
+				  "line %u: [Version] has no Provider=", ver->line);
 	d->catalog_files = calloc(1, sizeof(char *));
 	d->architectures = calloc(1, sizeof(char *));
 	d->hardware_ids = calloc(1, sizeof(char *));
@@ -627,7 +635,8 @@ int inf_driver_info(const struct inf *inf, struct inf_driver **ret, char **reter
 			continue;
 		if (strcasecmp(l->key, "DriverVer") == 0) {
 			dv = l->values[0];
-			if (!l->values[1] || !valid_date(l->values[0]) || !valid_version(l->values[1]))
+			if (!l->values[1] || !valid_date(l->values[0]) ||
+			    !valid_version(l->values[1]))
 				return errmsg_set(reterr_msg, -EBADMSG,
 						  "line %u: DriverVer must be 'MM/DD/YYYY,w.x.y.z'",
 						  l->line);
@@ -640,8 +649,8 @@ int inf_driver_info(const struct inf *inf, struct inf_driver **ret, char **reter
 		} else if (strcasecmp(l->key, "CatalogFile") == 0 ||
 			   strncasecmp(l->key, "CatalogFile.", 12) == 0) {
 			if (!*l->values[0])
-				return errmsg_set(reterr_msg, -EBADMSG, "line %u: empty %s=", l->line,
-						  l->key);
+				return errmsg_set(reterr_msg, -EBADMSG,
+						  "line %u: empty %s=", l->line, l->key);
 			if (strv_add_unique(&d->catalog_files, l->values[0]) < 0)
 				return -ENOMEM;
 			if (!d->catalog_file || strcasecmp(l->key, "CatalogFile") == 0) {
@@ -653,8 +662,8 @@ int inf_driver_info(const struct inf *inf, struct inf_driver **ret, char **reter
 		}
 	}
 	if (!dv)
-		return errmsg_set(reterr_msg, -EBADMSG, "line %u: [Version] has no DriverVer=",
-				  ver->line);
+		return errmsg_set(reterr_msg, -EBADMSG,
+				  "line %u: [Version] has no DriverVer=", ver->line);
 
 	for (size_t i = 0; i < man->n_lines; i++) {
 		const struct inf_line *m = &man->lines[i];

@@ -16,8 +16,8 @@
 #include <stddef.h>
 
 #define INF_MAX_SIZE (8u << 20) /* bytes of the file as stored */
-#define INF_MAX_LINE 8192       /* characters of a logical line, continuations joined */
-#define INF_MAX_VALUES 256      /* values on one line */
+#define INF_MAX_LINE 8192	/* characters of a logical line, continuations joined */
+#define INF_MAX_VALUES 256	/* values on one line */
 #define INF_MAX_LINES 200000
 
 struct inf_line {
@@ -57,7 +57,7 @@ const char *inf_get(const struct inf *inf, const char *section, const char *key)
 /* The facts about a driver package. */
 struct inf_driver {
 	char *class;
-	char *class_guid;     /* may be NULL */
+	char *class_guid; /* may be NULL */
 	char *provider;
 	char *driver_date;    /* "MM/DD/YYYY" */
 	char *driver_version; /* "w.x.y.z" */

@@ -271,7 +271,8 @@ int minisign_pubkey_parse(const char *text, size_t len, struct minisign_pubkey *
 	    strncmp(lines[0], UNTRUSTED_PREFIX, strlen(UNTRUSTED_PREFIX)) == 0)
 		i = 1;
 	if (n < 0 || (size_t)n != i + 1) {
-		set_err(reterr_msg, "not a minisign public key (want a comment line and a key line)");
+		set_err(reterr_msg,
+			"not a minisign public key (want a comment line and a key line)");
 		return -EBADMSG;
 	}
 	if (b64_decode_exact(lines[i], lens[i], blob, sizeof(blob)) < 0) {
@@ -355,7 +356,8 @@ int minisign_seckey_parse(const char *text, size_t len, struct minisign_seckey *
 
 	if (n != 2 || lens[0] < strlen(UNTRUSTED_PREFIX) ||
 	    strncmp(lines[0], UNTRUSTED_PREFIX, strlen(UNTRUSTED_PREFIX)) != 0) {
-		set_err(reterr_msg, "not a minisign secret key (want a comment line and a key line)");
+		set_err(reterr_msg,
+			"not a minisign secret key (want a comment line and a key line)");
 		return -EBADMSG;
 	}
 	if (b64_decode_exact(lines[1], lens[1], blob, sizeof(blob)) < 0) {
@@ -383,7 +385,8 @@ int minisign_seckey_parse(const char *text, size_t len, struct minisign_seckey *
 	if (CRYPTO_memcmp(p, zero, 32) != 0) {
 		seckey_checksum(&sk, chk);
 		if (CRYPTO_memcmp(p, chk, 32) != 0) {
-			set_err(reterr_msg, "secret key checksum does not match (damaged key file)");
+			set_err(reterr_msg,
+				"secret key checksum does not match (damaged key file)");
 			goto out;
 		}
 	}
@@ -447,8 +450,8 @@ int minisign_keygen(struct minisign_seckey *ret_sk, struct minisign_pubkey *ret_
 	struct minisign_seckey sk;
 	int r = 0;
 
-	if (getrandom(sk.sk, 32, 0) != 32 || getrandom(sk.key_id, MINISIGN_KEYID_SIZE, 0) !=
-						     MINISIGN_KEYID_SIZE)
+	if (getrandom(sk.sk, 32, 0) != 32 ||
+	    getrandom(sk.key_id, MINISIGN_KEYID_SIZE, 0) != MINISIGN_KEYID_SIZE)
 		r = -EIO;
 	if (r == 0)
 		r = ed25519_public(sk.sk, sk.sk + 32);
@@ -530,18 +533,17 @@ int minisign_sig_parse(const char *text, size_t len, struct minisign_sig **ret, 
 	s->prehashed = prehashed;
 	memcpy(s->key_id, blob + 2, MINISIGN_KEYID_SIZE);
 	memcpy(s->sig, blob + 2 + MINISIGN_KEYID_SIZE, MINISIGN_SIG_SIZE);
-	s->untrusted_comment = strndup(lines[0] + strlen(UNTRUSTED_PREFIX),
-				       lens[0] - strlen(UNTRUSTED_PREFIX));
-	s->trusted_comment = strndup(lines[2] + strlen(TRUSTED_PREFIX),
-				     lens[2] - strlen(TRUSTED_PREFIX));
+	s->untrusted_comment =
+		strndup(lines[0] + strlen(UNTRUSTED_PREFIX), lens[0] - strlen(UNTRUSTED_PREFIX));
+	s->trusted_comment =
+		strndup(lines[2] + strlen(TRUSTED_PREFIX), lens[2] - strlen(TRUSTED_PREFIX));
 	if (!s->untrusted_comment || !s->trusted_comment)
 		return -ENOMEM;
 	*ret = TAKE_PTR(s);
 	return 0;
 }
 
-int minisign_sig_load_at(int dir_fd, const char *path, struct minisign_sig **ret,
-			 char **reterr_msg)
+int minisign_sig_load_at(int dir_fd, const char *path, struct minisign_sig **ret, char **reterr_msg)
 {
 	_cleanup_free_ char *text = NULL;
 	_cleanup_free_ char *why = NULL;

@@ -139,7 +139,8 @@ char *plan_modules_load_content(const struct profile *p)
 {
 	if (!*P(p, MODULES))
 		return NULL;
-	_cleanup_free_ char *head = strjoin(GENERATED, profile_name(p), "'; changes are overwritten.\n");
+	_cleanup_free_ char *head =
+		strjoin(GENERATED, profile_name(p), "'; changes are overwritten.\n");
 	return head ? lines_join(head, P(p, MODULES), NULL, "") : NULL;
 }
 
@@ -147,7 +148,8 @@ char *plan_udev_content(const struct profile *p)
 {
 	if (!*P(p, UDEV_RULES))
 		return NULL;
-	_cleanup_free_ char *head = strjoin(GENERATED, profile_name(p), "'; changes are overwritten.\n");
+	_cleanup_free_ char *head =
+		strjoin(GENERATED, profile_name(p), "'; changes are overwritten.\n");
 	return head ? lines_join(head, P(p, UDEV_RULES), NULL, "") : NULL;
 }
 
@@ -161,7 +163,8 @@ char *plan_modprobe_content(const struct profile *p)
 		if (!l || strv_extend(&lines, l) < 0)
 			return NULL;
 	}
-	_cleanup_free_ char *head = strjoin(GENERATED, profile_name(p), "'; changes are overwritten.\n");
+	_cleanup_free_ char *head =
+		strjoin(GENERATED, profile_name(p), "'; changes are overwritten.\n");
 	return head ? lines_join(head, lines, P(p, MODPROBE_OPTIONS), "options ") : NULL;
 }
 
@@ -188,11 +191,13 @@ int plan_find_esp(int root_fd, char **ret_esp)
 		     line = strtok_r(NULL, "\n", &save)) {
 			char *f[4] = {};
 			size_t n = 0;
-			for (char *s2 = NULL, *w = strtok_r(line, " \t", &s2); w && n < 4; w = strtok_r(NULL, " \t", &s2))
+			for (char *s2 = NULL, *w = strtok_r(line, " \t", &s2); w && n < 4;
+			     w = strtok_r(NULL, " \t", &s2))
 				f[n++] = w;
 			if (n < 3 || f[0][0] == '#')
 				continue;
-			if (!streq(f[1], "/boot/efi") && !streq(f[1], "/efi") && !streq(f[1], "/boot"))
+			if (!streq(f[1], "/boot/efi") && !streq(f[1], "/efi") &&
+			    !streq(f[1], "/boot"))
 				continue;
 			if (!esp_has_entries(root_fd, f[1] + 1))
 				continue;
@@ -223,7 +228,8 @@ int plan_find_entry(int root_fd, const char *esp, char **ret_entry)
 	_cleanup_free_ char *best = NULL;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (!endswith(de->d_name, ".conf") || startswith(de->d_name, "enlighten-") || de->d_name[0] == '.')
+		if (!endswith(de->d_name, ".conf") || startswith(de->d_name, "enlighten-") ||
+		    de->d_name[0] == '.')
 			continue;
 		if (!best || strcmp(de->d_name, best) < 0) {
 			free(best);
@@ -272,7 +278,8 @@ char *plan_entry_set(const char *text, const char *key, const char *value)
 		const char *t = l;
 		while (*t == ' ' || *t == '\t')
 			t++;
-		if (!done && strncmp(t, key, k) == 0 && (t[k] == ' ' || t[k] == '\t' || t + k == e)) {
+		if (!done && strncmp(t, key, k) == 0 &&
+		    (t[k] == ' ' || t[k] == '\t' || t + k == e)) {
 			if (value)
 				p += sprintf(p, "%s %s\n", key, value); /* cap covers it */
 			done = true;
@@ -305,7 +312,8 @@ char *plan_options_edit(const char *options, char *const *remove, char *const *a
 	_cleanup_free_ char *copy = strdup(options ? options : "");
 	if (!copy)
 		return NULL;
-	for (char *save = NULL, *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+	for (char *save = NULL, *w = strtok_r(copy, " \t", &save); w;
+	     w = strtok_r(NULL, " \t", &save)) {
 		bool drop = false;
 		for (char *const *r = remove; r && *r && !drop; r++)
 			drop = arg_matches(w, *r) && !strv_contains(add, w);
@@ -339,7 +347,8 @@ static int find_kver(int root_fd, const char *entry_text, char **ret)
 	free(v);
 	static const char *const dirs[] = { "usr/lib/modules", "lib/modules" };
 	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-		_cleanup_close_ int fd = fs_open_beneath(root_fd, dirs[i], O_RDONLY | O_DIRECTORY, 0);
+		_cleanup_close_ int fd =
+			fs_open_beneath(root_fd, dirs[i], O_RDONLY | O_DIRECTORY, 0);
 		if (fd < 0)
 			continue;
 		DIR *d = fdopendir(fd);
@@ -427,7 +436,8 @@ static int plan_packages(const struct plan_input *in, struct plan *p, char **ret
 		const struct plan_payload *pl = payload_find(in, *w);
 		if (!pl) {
 			if (reterr_msg && asprintf(reterr_msg,
-						   "package '%s' of profile '%s' is not installed and not in the repository",
+						   "package '%s' of profile '%s' is not installed "
+						   "and not in the repository",
 						   *w, name) < 0)
 				*reterr_msg = NULL;
 			plan_step_done(&step);
@@ -440,8 +450,10 @@ static int plan_packages(const struct plan_input *in, struct plan *p, char **ret
 		}
 		step.install = n;
 		n = &step.install[step.n_install++];
-		*n = (struct plan_install){ .name = strdup(pl->name), .evr = strdup(pl->evr ? pl->evr : ""),
-					    .path = strdup(pl->path), .sha256 = strdup(pl->sha256 ? pl->sha256 : ""),
+		*n = (struct plan_install){ .name = strdup(pl->name),
+					    .evr = strdup(pl->evr ? pl->evr : ""),
+					    .path = strdup(pl->path),
+					    .sha256 = strdup(pl->sha256 ? pl->sha256 : ""),
 					    .length = pl->length };
 		if (!n->name || !n->evr || !n->path || !n->sha256) {
 			plan_step_done(&step);
@@ -449,7 +461,8 @@ static int plan_packages(const struct plan_input *in, struct plan *p, char **ret
 		}
 	}
 	for (char **u = unwanted; u && *u; u++)
-		if (!strv_contains(want, *u) && strv_contains(in->installed, *u) && strv_extend(&step.erase, *u) < 0) {
+		if (!strv_contains(want, *u) && strv_contains(in->installed, *u) &&
+		    strv_extend(&step.erase, *u) < 0) {
 			plan_step_done(&step);
 			return -ENOMEM;
 		}
@@ -484,7 +497,8 @@ static int plan_units(const struct plan_input *in, struct plan *p)
 	_cleanup_strv_free_ char **others = NULL;
 	for (size_t i = 0; i < profile_set_size(in->profiles); i++) {
 		const struct profile *o = profile_set_get(in->profiles, i);
-		if (!streq(profile_name(o), profile_name(prof)) && strv_extend_all(&others, P(o, SERVICES)) < 0)
+		if (!streq(profile_name(o), profile_name(prof)) &&
+		    strv_extend_all(&others, P(o, SERVICES)) < 0)
 			return -ENOMEM;
 	}
 	if (strv_extend_all(&others, P(prof, DISABLE_SERVICES)) < 0)
@@ -500,7 +514,8 @@ static int plan_units(const struct plan_input *in, struct plan *p)
 			return -ENOMEM;
 	}
 	for (char *const *u = P(prof, SERVICES); *u; u++) {
-		if (unit_is_enabled(in->root_fd, *u) == 1 || unit_preset_exact(in->root_fd, *u) == 0)
+		if (unit_is_enabled(in->root_fd, *u) == 1 ||
+		    unit_preset_exact(in->root_fd, *u) == 0)
 			continue;
 		struct plan_step *s = plan_add_step(p, STEP_ENABLE_UNIT);
 		if (!s || !(s->unit = strdup(*u)))
@@ -518,7 +533,8 @@ static int all_kernel_args(const struct plan_input *in, bool others_only, char *
 		if (others_only && streq(profile_name(o), profile_name(in->profile)))
 			continue;
 		for (char *const *a = P(o, KERNEL_ARGS); *a; a++)
-			if (!(others_only && strv_contains(mine, *a)) && strv_extend_unique(&l, *a) < 0)
+			if (!(others_only && strv_contains(mine, *a)) &&
+			    strv_extend_unique(&l, *a) < 0)
 				return -ENOMEM;
 	}
 	for (char *const *a = P(in->profile, REMOVE_KERNEL_ARGS); others_only && *a; a++)
@@ -553,7 +569,8 @@ static int initrd_paths(const char *esp, const char *generic, char **ret_output,
 
 static int plan_boot(const struct plan_input *in, struct plan *p)
 {
-	_cleanup_free_ char *esp = NULL, *entry = NULL, *text = NULL, *fallback = NULL, *fb_text = NULL;
+	_cleanup_free_ char *esp = NULL, *entry = NULL, *text = NULL, *fallback = NULL,
+			    *fb_text = NULL;
 	_cleanup_free_ char *initrd = NULL, *generic = NULL, *options = NULL, *new_options = NULL;
 	_cleanup_strv_free_ char **remove = NULL, **all = NULL;
 	const struct profile *prof = in->profile;
@@ -578,7 +595,8 @@ static int plan_boot(const struct plan_input *in, struct plan *p)
 		return r;
 
 	if (generic && root_has_dracut(in->root_fd)) {
-		_cleanup_free_ char *kver = NULL, *output = NULL, *value = NULL, *stamp = NULL, *drivers = NULL;
+		_cleanup_free_ char *kver = NULL, *output = NULL, *value = NULL, *stamp = NULL,
+				    *drivers = NULL;
 		bool need = false, want_ours = *P(prof, INITRD_MODULES);
 		r = initrd_paths(esp, generic, &output, &value);
 		if (r < 0)
@@ -589,12 +607,15 @@ static int plan_boot(const struct plan_input *in, struct plan *p)
 			_cleanup_free_ char *stamp_path = strjoin(output, ".drivers");
 			if (!stamp_path)
 				return -ENOMEM;
-			_cleanup_free_ char *joined = lines_join("", P(prof, INITRD_MODULES), NULL, "");
+			_cleanup_free_ char *joined =
+				lines_join("", P(prof, INITRD_MODULES), NULL, "");
 			drivers = joined ? strjoin(kver, "\n", joined) : NULL;
 			if (!drivers)
 				return -ENOMEM;
-			(void)fs_read_file_at(in->root_fd, stamp_path, SMALL_FILE_MAX, &stamp, NULL);
-			need = !initrd || !streq(initrd, value) || !stamp || !streq(stamp, drivers) || !fb_text;
+			(void)fs_read_file_at(in->root_fd, stamp_path, SMALL_FILE_MAX, &stamp,
+					      NULL);
+			need = !initrd || !streq(initrd, value) || !stamp ||
+			       !streq(stamp, drivers) || !fb_text;
 		} else
 			need = initrd && streq(initrd, value);
 		if (need) {
@@ -627,7 +648,8 @@ args:
 	struct plan_step *s = plan_add_step(p, STEP_KERNEL_ARGS);
 	if (!s || !(s->path = strdup(entry)))
 		return -ENOMEM;
-	if (strv_extend_all(&s->add, P(prof, KERNEL_ARGS)) < 0 || strv_extend_all(&s->remove, remove) < 0)
+	if (strv_extend_all(&s->add, P(prof, KERNEL_ARGS)) < 0 ||
+	    strv_extend_all(&s->remove, remove) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -698,7 +720,8 @@ json_object *plan_to_json(const struct plan *p)
 	for (size_t i = 0; i < p->n_steps; i++) {
 		const struct plan_step *s = &p->steps[i];
 		json_object *j = json_object_new_object();
-		json_object_object_add(j, "step", json_object_new_string(plan_step_kind_to_string(s->kind)));
+		json_object_object_add(j, "step",
+				       json_object_new_string(plan_step_kind_to_string(s->kind)));
 		switch (s->kind) {
 		case STEP_RPM: {
 			json_object *a = json_object_new_array();
@@ -708,7 +731,9 @@ json_object *plan_to_json(const struct plan *p)
 				add_str(e, "evr", s->install[k].evr);
 				add_str(e, "path", s->install[k].path);
 				add_str(e, "sha256", s->install[k].sha256);
-				json_object_object_add(e, "length", json_object_new_int64((int64_t)s->install[k].length));
+				json_object_object_add(
+					e, "length",
+					json_object_new_int64((int64_t)s->install[k].length));
 				json_object_array_add(a, e);
 			}
 			json_object_object_add(j, "install", a);
@@ -734,7 +759,8 @@ json_object *plan_to_json(const struct plan *p)
 		case STEP_INITRD:
 			add_str(j, "entry", s->path);
 			add_str(j, "kver", s->kver);
-			json_object_object_add(j, "drivers", s->drivers ? strv_to_json(s->drivers) : NULL);
+			json_object_object_add(j, "drivers",
+					       s->drivers ? strv_to_json(s->drivers) : NULL);
 			add_str(j, "output", s->output);
 			add_str(j, "generic", s->generic);
 			add_str(j, "fallback", s->fallback);
@@ -799,7 +825,8 @@ static int step_from_json(json_object *j, struct plan_step *s)
 	switch (s->kind) {
 	case STEP_RPM: {
 		json_object *a;
-		if (!json_object_object_get_ex(j, "install", &a) || !json_object_is_type(a, json_type_array))
+		if (!json_object_object_get_ex(j, "install", &a) ||
+		    !json_object_is_type(a, json_type_array))
 			return -EBADMSG;
 		size_t n = json_object_array_length(a);
 		s->install = calloc(n ? n : 1, sizeof(*s->install));
@@ -835,12 +862,14 @@ static int step_from_json(json_object *j, struct plan_step *s)
 	case STEP_DISABLE_UNIT:
 		return get_opt_str(j, "unit", true, &s->unit);
 	case STEP_KERNEL_ARGS:
-		if ((r = get_opt_str(j, "entry", true, &s->path)) < 0 || (r = get_strv(j, "add", false, &s->add)) < 0 ||
+		if ((r = get_opt_str(j, "entry", true, &s->path)) < 0 ||
+		    (r = get_strv(j, "add", false, &s->add)) < 0 ||
 		    (r = get_strv(j, "remove", false, &s->remove)) < 0)
 			return r;
 		return path_check_relative(s->path) < 0 ? -EBADMSG : 0;
 	case STEP_INITRD:
-		if ((r = get_opt_str(j, "entry", true, &s->path)) < 0 || (r = get_opt_str(j, "kver", false, &s->kver)) < 0 ||
+		if ((r = get_opt_str(j, "entry", true, &s->path)) < 0 ||
+		    (r = get_opt_str(j, "kver", false, &s->kver)) < 0 ||
 		    (r = get_strv(j, "drivers", true, &s->drivers)) < 0 ||
 		    (r = get_opt_str(j, "output", true, &s->output)) < 0 ||
 		    (r = get_opt_str(j, "generic", true, &s->generic)) < 0 ||
@@ -865,9 +894,11 @@ int plan_from_json(json_object *o, struct plan **ret, char **reterr_msg)
 
 	if (!p)
 		return -ENOMEM;
-	if (!json_object_is_type(o, json_type_object) || get_opt_str(o, "profile", true, &p->profile) < 0 ||
+	if (!json_object_is_type(o, json_type_object) ||
+	    get_opt_str(o, "profile", true, &p->profile) < 0 ||
 	    get_opt_str(o, "previous", false, &p->previous) < 0 ||
-	    !json_object_object_get_ex(o, "steps", &steps) || !json_object_is_type(steps, json_type_array) ||
+	    !json_object_object_get_ex(o, "steps", &steps) ||
+	    !json_object_is_type(steps, json_type_array) ||
 	    json_object_array_length(steps) > PLAN_JSON_STEPS_MAX) {
 		if (reterr_msg)
 			*reterr_msg = strdup("plan: missing or malformed 'profile' or 'steps'");
@@ -883,7 +914,8 @@ int plan_from_json(json_object *o, struct plan **ret, char **reterr_msg)
 		p->n_steps++;
 		r = step_from_json(json_object_array_get_idx(steps, i), &p->steps[i]);
 		if (r < 0) {
-			if (reterr_msg && asprintf(reterr_msg, "plan: step %zu is malformed", i) < 0)
+			if (reterr_msg &&
+			    asprintf(reterr_msg, "plan: step %zu is malformed", i) < 0)
 				*reterr_msg = NULL;
 			return r;
 		}
@@ -936,14 +968,17 @@ char *plan_step_describe(const struct plan_step *s)
 	case STEP_KERNEL_ARGS: {
 		_cleanup_free_ char *a = strv_join_words(s->add), *d = strv_join_words(s->remove);
 		if (a && d)
-			r = asprintf(&out, "kernel arguments in /%s: add [%s] remove [%s]", s->path, a, d);
+			r = asprintf(&out, "kernel arguments in /%s: add [%s] remove [%s]", s->path,
+				     a, d);
 		break;
 	}
 	case STEP_INITRD: {
 		_cleanup_free_ char *d = strv_join_words(s->drivers);
 		if (d)
-			r = s->drivers ? asprintf(&out, "initrd /%s for %s with [%s]", s->output, s->kver, d)
-				       : asprintf(&out, "initrd back to the generic %s", s->generic);
+			r = s->drivers
+				    ? asprintf(&out, "initrd /%s for %s with [%s]", s->output,
+					       s->kver, d)
+				    : asprintf(&out, "initrd back to the generic %s", s->generic);
 		break;
 	}
 	case _STEP_KIND_MAX:

@@ -22,10 +22,10 @@
 
 /* One Linux payload of the verified catalog. */
 struct plan_payload {
-	char *name;      /* rpm name */
-	char *evr;       /* [epoch:]version-release */
-	char *path;      /* beneath the root: the repository dir + catalog path */
-	char *sha256;    /* 64 hex */
+	char *name;   /* rpm name */
+	char *evr;    /* [epoch:]version-release */
+	char *path;   /* beneath the root: the repository dir + catalog path */
+	char *sha256; /* 64 hex */
 	uint64_t length;
 	char **profiles; /* profiles that ship it */
 };
@@ -35,24 +35,24 @@ void plan_payload_done(struct plan_payload *p);
 /* Everything the planner looks at. root_fd is the tree being planned for. */
 struct plan_input {
 	int root_fd;
-	const char *root;                   /* for messages and spawned tools */
-	const struct profile *profile;      /* the one to activate */
-	const struct profile_set *profiles; /* the whole matrix (incl. profile) */
+	const char *root;		     /* for messages and spawned tools */
+	const struct profile *profile;	     /* the one to activate */
+	const struct profile_set *profiles;  /* the whole matrix (incl. profile) */
 	const struct plan_payload *payloads; /* catalog, Linux payloads */
 	size_t n_payloads;
-	char **installed;                   /* package names in the rpmdb */
-	const char *previous;               /* profile recorded last time, or NULL */
-	bool forced;                        /* profile from an override */
+	char **installed;     /* package names in the rpmdb */
+	const char *previous; /* profile recorded last time, or NULL */
+	bool forced;	      /* profile from an override */
 };
 
 enum plan_step_kind {
-	STEP_RPM,          /* one transaction: install[] + erase[] */
+	STEP_RPM,	   /* one transaction: install[] + erase[] */
 	STEP_WRITE_FILE,   /* path, content */
 	STEP_REMOVE_FILE,  /* path */
 	STEP_ENABLE_UNIT,  /* unit */
 	STEP_DISABLE_UNIT, /* unit */
 	STEP_KERNEL_ARGS,  /* entry, add[], remove[] */
-	STEP_INITRD,       /* entry, kver, drivers[], output; drivers NULL: back to generic */
+	STEP_INITRD,	   /* entry, kver, drivers[], output; drivers NULL: back to generic */
 	_STEP_KIND_MAX,
 };
 
@@ -74,13 +74,13 @@ struct plan_step {
 	char *unit;    /* ENABLE_UNIT, DISABLE_UNIT */
 	struct plan_install *install; /* RPM */
 	size_t n_install;
-	char **erase;  /* RPM: names */
-	char **add;    /* KERNEL_ARGS */
-	char **remove; /* KERNEL_ARGS */
-	char *kver;    /* INITRD */
+	char **erase;	/* RPM: names */
+	char **add;	/* KERNEL_ARGS */
+	char **remove;	/* KERNEL_ARGS */
+	char *kver;	/* INITRD */
 	char **drivers; /* INITRD; NULL: restore the generic initrd */
-	char *output;  /* INITRD: host-only initrd, beneath the root */
-	char *generic; /* INITRD: generic initrd as the entry names it */
+	char *output;	/* INITRD: host-only initrd, beneath the root */
+	char *generic;	/* INITRD: generic initrd as the entry names it */
 	char *fallback; /* INITRD: fallback entry file, beneath the root */
 };
 

@@ -26,14 +26,14 @@ enum value_kind {
 	VALUE_HYPERVISOR,
 	VALUE_ROLE,
 	VALUE_XEN_MODE,
-	VALUE_MODULE,   /* kernel module: [a-z0-9_-] */
+	VALUE_MODULE,	/* kernel module: [a-z0-9_-] */
 	VALUE_MODPROBE, /* "module option=value ..." */
-	VALUE_PACKAGE,  /* RPM name */
-	VALUE_UNIT,     /* systemd unit name */
-	VALUE_KARG,     /* one kernel argument */
-	VALUE_INF,      /* name.inf */
-	VALUE_WORD,     /* Windows service or feature name */
-	VALUE_LINE,     /* free text on one line, no control characters */
+	VALUE_PACKAGE,	/* RPM name */
+	VALUE_UNIT,	/* systemd unit name */
+	VALUE_KARG,	/* one kernel argument */
+	VALUE_INF,	/* name.inf */
+	VALUE_WORD,	/* Windows service or feature name */
+	VALUE_LINE,	/* free text on one line, no control characters */
 };
 
 static const struct profile_key_info {
@@ -70,8 +70,8 @@ static const char *const sections[] = { "Match", "Linux", "Windows" };
 /* The detector's names (detect/detect.h, RULES contract 1); the matrix test
  * checks them against the detector's own tables. */
 static const char *const hypervisor_names[] = {
-	"none",      "microsoft", "xen",   "kvm",  "qemu",  "vmware", "oracle",
-	"parallels", "bhyve",     "zvm",   "powervm", "acrn", "apple", "vm-other",
+	"none",	     "microsoft", "xen", "kvm",	    "qemu", "vmware", "oracle",
+	"parallels", "bhyve",	  "zvm", "powervm", "acrn", "apple",  "vm-other",
 };
 static const char *const role_names[] = { "none", "guest", "root", "dom0" };
 static const char *const xen_mode_names[] = { "none", "pv", "hvm", "pvh" };
@@ -172,8 +172,10 @@ static char *reader(char *buf, int size, void *userdata)
 	size_t len = nl ? (size_t)(nl - c->next) : strlen(c->next);
 	c->line++;
 	if (len > PROFILE_LINE_MAX || len + 2 > (size_t)size) {
-		parse_fail(c, "line longer than %d bytes; continue a long value on the next "
-			      "line, indented", PROFILE_LINE_MAX);
+		parse_fail(c,
+			   "line longer than %d bytes; continue a long value on the next "
+			   "line, indented",
+			   PROFILE_LINE_MAX);
 		return NULL;
 	}
 	memcpy(buf, c->next, len);
@@ -256,8 +258,10 @@ static int check_value(struct parse_ctx *c, enum value_kind kind, const char *v)
 			return 0;
 		}
 		if (!all_of(mod, "_-", false) || !v[n])
-			return parse_fail(c, "invalid modprobe options '%s' (want 'module "
-					     "option=value...')", v);
+			return parse_fail(c,
+					  "invalid modprobe options '%s' (want 'module "
+					  "option=value...')",
+					  v);
 		if (!string_is_safe(v) || strpbrk(v, "\\\"'"))
 			return parse_fail(c, "invalid characters in modprobe options '%s'", v);
 		return 1;
@@ -323,8 +327,10 @@ static int handler(void *userdata, const char *section, const char *name, const 
 
 	if (!c->continuation) {
 		if (c->p->line_set[k])
-			return parse_fail(c, "key '%s' set twice (first on line %u); continue a "
-					     "list on indented lines", name, c->p->line_set[k]);
+			return parse_fail(c,
+					  "key '%s' set twice (first on line %u); continue a "
+					  "list on indented lines",
+					  name, c->p->line_set[k]);
 		c->p->line_set[k] = c->line;
 	}
 
@@ -476,8 +482,9 @@ int profile_set_load(const char *dir, struct profile_set **ret, char **reterr_ms
 		size_t size;
 		r = fs_read_file_at(dfd, de->d_name, PROFILE_FILE_MAX, &text, &size);
 		if (r == -EFBIG) {
-			if (reterr_msg && asprintf(reterr_msg, "profile '%s' is larger than %d bytes",
-						   de->d_name, PROFILE_FILE_MAX) < 0)
+			if (reterr_msg &&
+			    asprintf(reterr_msg, "profile '%s' is larger than %d bytes", de->d_name,
+				     PROFILE_FILE_MAX) < 0)
 				*reterr_msg = NULL;
 			r = -EINVAL;
 			break;

@@ -63,9 +63,9 @@ static int rpm_init(void)
 /* ---- rpmlog capture ------------------------------------------------------ */
 
 struct capture {
-	char *text;     /* lines that report a problem, "; "-separated */
+	char *text;	/* lines that report a problem, "; "-separated */
 	bool signature; /* a signature failed or is by an unknown key */
-	bool notfound;  /* some check found nothing to check */
+	bool notfound;	/* some check found nothing to check */
 	bool failed;
 };
 
@@ -105,8 +105,7 @@ static int capture_cb(rpmlogRec rec, rpmlogCallbackData data)
 
 /* ---- keyring ------------------------------------------------------------- */
 
-int rpm_keyring_load_at(int dir_fd, const char *path, struct rpm_keyring **ret,
-			char **reterr_msg)
+int rpm_keyring_load_at(int dir_fd, const char *path, struct rpm_keyring **ret, char **reterr_msg)
 {
 	_cleanup_free_ char *armor = NULL;
 	int r = rpm_init();
@@ -154,9 +153,9 @@ int rpm_keyring_load_at(int dir_fd, const char *path, struct rpm_keyring **ret,
 	}
 	if (added == 0) {
 		rpm_keyring_free(k);
-		return errmsg_set(reterr_msg, -EBADMSG,
-				  "key '%s' holds no OpenPGP public key (want 'gpg --armor --export')",
-				  path);
+		return errmsg_set(
+			reterr_msg, -EBADMSG,
+			"key '%s' holds no OpenPGP public key (want 'gpg --armor --export')", path);
 	}
 	*ret = k;
 	return 0;
@@ -248,7 +247,7 @@ static int read_checked(rpmts ts, int fd, const char *path, bool check, struct c
 		rpmlogSetMask(level);
 		if (failures != 0 || cap->failed)
 			return cap->signature || (!cap->text && cap->notfound) ? -EKEYREJECTED
-										 : -EBADMSG;
+									       : -EBADMSG;
 		if (lseek(fd, 0, SEEK_SET) < 0)
 			return negative_errno();
 	}
@@ -325,8 +324,9 @@ int rpm_read_at(int dir_fd, const char *path, const struct rpm_read_opts *opts,
 	rpmtsFree(ts);
 
 	if (r == -EKEYREJECTED && !cap.text)
-		cap.text = strdup(cap.notfound ? "not signed (a signature by the trusted key is required)"
-					       : "no valid signature by the trusted key");
+		cap.text = strdup(
+			cap.notfound ? "not signed (a signature by the trusted key is required)"
+				     : "no valid signature by the trusted key");
 	if (r == -EBADMSG && !cap.text)
 		cap.text = strdup("not an RPM package, or truncated or corrupt");
 	if (r < 0 && r != -ENOMEM)

@@ -32,8 +32,7 @@ struct rpm_keyring;
 
 /* Loads the armored public key(s) of one file (gpg --armor --export) into
  * a keyring, subkeys included. -EBADMSG when the file holds no key. */
-int rpm_keyring_load_at(int dir_fd, const char *path, struct rpm_keyring **ret,
-			char **reterr_msg);
+int rpm_keyring_load_at(int dir_fd, const char *path, struct rpm_keyring **ret, char **reterr_msg);
 void rpm_keyring_free(struct rpm_keyring *k);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct rpm_keyring *, rpm_keyring_free);
 #define _cleanup_rpm_keyring_ _cleanup_(rpm_keyring_freep)

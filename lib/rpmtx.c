@@ -59,7 +59,8 @@ static const char *dbpath_for(const char *root)
 {
 	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
-		_cleanup_close_ int a = fs_open_beneath(fd, "usr/lib/sysimage/rpm", O_PATH | O_DIRECTORY, 0);
+		_cleanup_close_ int a =
+			fs_open_beneath(fd, "usr/lib/sysimage/rpm", O_PATH | O_DIRECTORY, 0);
 		if (a >= 0)
 			return "/usr/lib/sysimage/rpm";
 	}
@@ -80,8 +81,8 @@ static int ctx_begin(struct rpmtx_ctx *c, const char *root, enum rpmtx_verify ve
 		configured = true;
 	}
 	rpmPushMacro(NULL, "_dbpath", NULL, dbpath_for(root), RMIL_CMDLINE);
-	rpmPushMacro(NULL, "_pkgverify_level", NULL, verify == RPMTX_VERIFY_SIGNATURE ? "all" : "digest",
-		     RMIL_CMDLINE);
+	rpmPushMacro(NULL, "_pkgverify_level", NULL,
+		     verify == RPMTX_VERIFY_SIGNATURE ? "all" : "digest", RMIL_CMDLINE);
 	c->pushed = true;
 	return 0;
 }
@@ -125,7 +126,8 @@ int rpmtx_installed(const char *root, char ***ret_names, char **reterr_msg)
 
 	_cleanup_free_ char *dbdir = strjoin(root, dbpath_for(root));
 	if (!dbdir || access(dbdir, F_OK) < 0) {
-		if (reterr_msg && asprintf(reterr_msg, "no rpm database in '%s'", dbdir ? dbdir : root) < 0)
+		if (reterr_msg &&
+		    asprintf(reterr_msg, "no rpm database in '%s'", dbdir ? dbdir : root) < 0)
 			*reterr_msg = NULL;
 		ctx_end(&c);
 		return -ENOENT;
@@ -157,8 +159,9 @@ int rpmtx_installed(const char *root, char ***ret_names, char **reterr_msg)
 	return 0;
 }
 
-static void *notify(const void *hd _unused_, const rpmCallbackType what, const rpm_loff_t amount _unused_,
-		    const rpm_loff_t total _unused_, fnpyKey key, rpmCallbackData data _unused_)
+static void *notify(const void *hd _unused_, const rpmCallbackType what,
+		    const rpm_loff_t amount _unused_, const rpm_loff_t total _unused_, fnpyKey key,
+		    rpmCallbackData data _unused_)
 {
 	static FD_t fd;
 	switch (what) {
@@ -209,15 +212,16 @@ static int problems_text(rpmts ts, struct rpmtx_log *l)
 }
 
 /* A transaction set holding every element, checked and ordered. */
-static int ts_build(const char *root, char *const *files, char *const *erase, enum rpmtx_verify verify,
-		    struct rpmtx_log *log, rpmts *ret, char **reterr_msg)
+static int ts_build(const char *root, char *const *files, char *const *erase,
+		    enum rpmtx_verify verify, struct rpmtx_log *log, rpmts *ret, char **reterr_msg)
 {
 	rpmts ts = rpmtsCreate();
 	int r = 0;
 
 	rpmtsSetRootDir(ts, root);
-	rpmtsSetVfyLevel(ts, verify == RPMTX_VERIFY_SIGNATURE ? RPMSIG_SIGNATURE_TYPE | RPMSIG_DIGEST_TYPE
-							  : RPMSIG_DIGEST_TYPE);
+	rpmtsSetVfyLevel(ts, verify == RPMTX_VERIFY_SIGNATURE
+				     ? RPMSIG_SIGNATURE_TYPE | RPMSIG_DIGEST_TYPE
+				     : RPMSIG_DIGEST_TYPE);
 	rpmtsSetNotifyCallback(ts, notify, NULL);
 
 	for (char *const *f = files; f && *f; f++) {
@@ -234,12 +238,14 @@ static int ts_build(const char *root, char *const *files, char *const *erase, en
 		rpmRC rc = rpmReadPackageFile(ts, fd, *f, &h);
 		Fclose(fd);
 		bool bad = rc == RPMRC_FAIL || rc == RPMRC_NOTFOUND ||
-			   (verify == RPMTX_VERIFY_SIGNATURE && (rc == RPMRC_NOKEY || rc == RPMRC_NOTTRUSTED));
+			   (verify == RPMTX_VERIFY_SIGNATURE &&
+			    (rc == RPMRC_NOKEY || rc == RPMRC_NOTTRUSTED));
 		if (bad || !h) {
 			_cleanup_free_ char *what = NULL;
 			if (asprintf(&what, "package '%s' does not verify%s", *f,
-				     rc == RPMRC_NOKEY ? " (signed with an unknown key)" :
-				     rc == RPMRC_NOTTRUSTED ? " (key not trusted)" : "") < 0)
+				     rc == RPMRC_NOKEY	      ? " (signed with an unknown key)"
+				     : rc == RPMRC_NOTTRUSTED ? " (key not trusted)"
+							      : "") < 0)
 				what = NULL;
 			set_msg(reterr_msg, what ? what : "package does not verify", log);
 			headerFree(h);
@@ -353,8 +359,8 @@ static int remove_tid_files(int root_fd, const char *fn)
 	int removed = 0;
 	struct dirent *de;
 	while ((de = readdir(d)))
-		if (strncmp(de->d_name, slash + 1, n) == 0 && de->d_name[n] == ';' && is_tid_suffix(de->d_name + n + 1) &&
-		    unlinkat(dfd, de->d_name, 0) == 0)
+		if (strncmp(de->d_name, slash + 1, n) == 0 && de->d_name[n] == ';' &&
+		    is_tid_suffix(de->d_name + n + 1) && unlinkat(dfd, de->d_name, 0) == 0)
 			removed++;
 	closedir(d);
 	return removed;

@@ -16,7 +16,7 @@
 
 enum rpmtx_verify {
 	RPMTX_VERIFY_SIGNATURE, /* signature and digests required (default) */
-	RPMTX_VERIFY_DIGEST,    /* digests required, signatures when present */
+	RPMTX_VERIFY_DIGEST,	/* digests required, signatures when present */
 };
 
 /* Names of the packages installed in the root's rpmdb (sorted, unique).

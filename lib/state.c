@@ -68,13 +68,16 @@ int state_load(int root_fd, struct state **ret, char **reterr_msg)
 	s = state_new();
 	if (!s)
 		return -ENOMEM;
-	if (json_get_int64(o, "schema", &schema) < 0 || schema != 1 || dup_opt(o, "profile", &s->profile) < 0)
+	if (json_get_int64(o, "schema", &schema) < 0 || schema != 1 ||
+	    dup_opt(o, "profile", &s->profile) < 0)
 		goto bad;
 	if (json_object_object_get_ex(o, "forced", &v) && v)
 		s->forced = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "last_run", &lr) && lr) {
-		if (!json_object_is_type(lr, json_type_object) || dup_opt(lr, "result", &s->result) < 0 ||
-		    dup_opt(lr, "finished", &s->finished) < 0 || dup_opt(lr, "error", &s->error) < 0)
+		if (!json_object_is_type(lr, json_type_object) ||
+		    dup_opt(lr, "result", &s->result) < 0 ||
+		    dup_opt(lr, "finished", &s->finished) < 0 ||
+		    dup_opt(lr, "error", &s->error) < 0)
 			goto bad;
 	}
 	if (json_object_object_get_ex(o, "journal", &v) && v) {
@@ -85,8 +88,9 @@ int state_load(int root_fd, struct state **ret, char **reterr_msg)
 	*ret = TAKE_PTR(s);
 	return 0;
 bad:
-	if (reterr_msg && asprintf(reterr_msg, "state '/%s' is corrupt: unexpected schema or field types",
-				   STATE_FILE) < 0)
+	if (reterr_msg &&
+	    asprintf(reterr_msg, "state '/%s' is corrupt: unexpected schema or field types",
+		     STATE_FILE) < 0)
 		*reterr_msg = NULL;
 	return -EBADMSG;
 }
@@ -135,8 +139,8 @@ int state_save(int root_fd, const struct state *s)
 
 bool state_converged(const struct state *s, const char *profile)
 {
-	return s && !s->journal && s->profile && profile && streq(s->profile, profile) && s->result &&
-	       streq(s->result, "complete");
+	return s && !s->journal && s->profile && profile && streq(s->profile, profile) &&
+	       s->result && streq(s->result, "complete");
 }
 
 int state_lock(int root_fd)

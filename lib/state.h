@@ -25,11 +25,11 @@
 #define STATE_FILE_MAX (4 * 1024 * 1024)
 
 struct state {
-	char *profile;     /* converged profile, NULL when unknown */
-	bool forced;       /* it was forced by an override */
-	char *result;      /* "complete", "failed", or NULL (never ran) */
-	char *finished;    /* when the last run ended, RFC 3339 UTC */
-	char *error;       /* the last run's error, or NULL */
+	char *profile;	      /* converged profile, NULL when unknown */
+	bool forced;	      /* it was forced by an override */
+	char *result;	      /* "complete", "failed", or NULL (never ran) */
+	char *finished;	      /* when the last run ended, RFC 3339 UTC */
+	char *error;	      /* the last run's error, or NULL */
 	json_object *journal; /* owned; NULL when no apply is in progress */
 };
 

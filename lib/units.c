@@ -73,7 +73,8 @@ static int words_extend(char ***l, char *value)
 		*l = strv_free(*l);
 		return 0;
 	}
-	for (char *save = NULL, *w = strtok_r(value, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+	for (char *save = NULL, *w = strtok_r(value, " \t", &save); w;
+	     w = strtok_r(NULL, " \t", &save)) {
 		if (!unit_name_valid(w))
 			return -EBADMSG;
 		if (!strv_contains(*l, w)) {
@@ -95,7 +96,8 @@ static int unit_find(int root_fd, const char *unit, char **ret_path)
 			return -ENOMEM;
 		char target[PATH_MAX];
 		ssize_t n = -1;
-		_cleanup_close_ int dfd = fs_open_beneath(root_fd, unit_dirs[i], O_PATH | O_DIRECTORY, 0);
+		_cleanup_close_ int dfd =
+			fs_open_beneath(root_fd, unit_dirs[i], O_PATH | O_DIRECTORY, 0);
 		if (dfd >= 0)
 			n = readlinkat(dfd, unit, target, sizeof(target) - 1);
 		if (n >= 0) {
@@ -119,7 +121,8 @@ static int unit_find(int root_fd, const char *unit, char **ret_path)
 	return -ENOENT;
 }
 
-static int install_info_load(int root_fd, const char *unit, struct install_info *ret, char **reterr_msg)
+static int install_info_load(int root_fd, const char *unit, struct install_info *ret,
+			     char **reterr_msg)
 {
 	struct install_info info = {};
 	_cleanup_free_ char *text = NULL;
@@ -134,7 +137,8 @@ static int install_info_load(int root_fd, const char *unit, struct install_info 
 
 	bool in_install = false;
 	unsigned line_no = 0;
-	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		line_no++;
 		line = strstrip(line);
 		if (!*line || *line == '#' || *line == ';')
@@ -164,7 +168,9 @@ static int install_info_load(int root_fd, const char *unit, struct install_info 
 			r = info.default_instance ? 0 : -ENOMEM;
 		} else
 			r = 0;
-		if (r == -EBADMSG && reterr_msg && asprintf(reterr_msg, "unit '%s' line %u: bad unit name in %s=", unit, line_no, key) < 0)
+		if (r == -EBADMSG && reterr_msg &&
+		    asprintf(reterr_msg, "unit '%s' line %u: bad unit name in %s=", unit, line_no,
+			     key) < 0)
 			*reterr_msg = NULL;
 		if (r < 0)
 			goto fail;
@@ -186,7 +192,8 @@ static int link_name(const char *unit, const struct install_info *info, char **r
 		if (!info->default_instance)
 			return -EBADMSG;
 		char *s = NULL;
-		if (asprintf(&s, "%.*s%s%s", (int)(at + 1 - unit), unit, info->default_instance, dot) < 0)
+		if (asprintf(&s, "%.*s%s%s", (int)(at + 1 - unit), unit, info->default_instance,
+			     dot) < 0)
 			return -ENOMEM;
 		*ret = s;
 		return 0;
@@ -196,7 +203,8 @@ static int link_name(const char *unit, const struct install_info *info, char **r
 }
 
 /* Every (link path beneath the root, link target) pair enable makes. */
-static int links_compute(const char *unit, const struct install_info *info, char ***ret_links, char **ret_target)
+static int links_compute(const char *unit, const struct install_info *info, char ***ret_links,
+			 char **ret_target)
 {
 	_cleanup_strv_free_ char **links = NULL;
 	_cleanup_free_ char *name = NULL, *target = NULL;
@@ -229,7 +237,8 @@ static int links_compute(const char *unit, const struct install_info *info, char
 	return 0;
 }
 
-static int link_dir_open(int root_fd, const char *link, bool create, int *ret_fd, const char **ret_base)
+static int link_dir_open(int root_fd, const char *link, bool create, int *ret_fd,
+			 const char **ret_base)
 {
 	const char *slash = strrchr(link, '/');
 	_cleanup_free_ char *dir = strndup(link, (size_t)(slash - link));
@@ -379,13 +388,15 @@ static int dep_links_named(int root_fd, const char *unit, char ***ret)
 			break;
 		}
 		struct stat st;
-		_cleanup_close_ int sub = fs_open_beneath(root_fd, CONFIG_DIR, O_PATH | O_DIRECTORY, 0);
+		_cleanup_close_ int sub =
+			fs_open_beneath(root_fd, CONFIG_DIR, O_PATH | O_DIRECTORY, 0);
 		_cleanup_free_ char *rel = strjoin(de->d_name, "/", unit);
 		if (!rel) {
 			r = -ENOMEM;
 			break;
 		}
-		if (sub >= 0 && fstatat(sub, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+		if (sub >= 0 && fstatat(sub, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode)) {
 			r = strv_extend(&l, p);
 			if (r < 0)
 				break;
@@ -473,7 +484,8 @@ static int preset_files(int root_fd, char ***ret)
 {
 	_cleanup_strv_free_ char **names = NULL, **paths = NULL;
 	for (size_t i = 0; i < ELEMENTSOF(preset_dirs); i++) {
-		_cleanup_close_ int fd = fs_open_beneath(root_fd, preset_dirs[i], O_RDONLY | O_DIRECTORY, 0);
+		_cleanup_close_ int fd =
+			fs_open_beneath(root_fd, preset_dirs[i], O_RDONLY | O_DIRECTORY, 0);
 		if (fd < 0)
 			continue;
 		DIR *d = fdopendir(fd);
@@ -488,7 +500,8 @@ static int preset_files(int root_fd, char ***ret)
 			    strstr(de->d_name, "enlighten"))
 				continue;
 			_cleanup_free_ char *p = strjoin(preset_dirs[i], "/", de->d_name);
-			if (!p || strv_extend(&names, de->d_name) < 0 || strv_extend(&paths, p) < 0) {
+			if (!p || strv_extend(&names, de->d_name) < 0 ||
+			    strv_extend(&paths, p) < 0) {
 				closedir(d);
 				return -ENOMEM;
 			}
@@ -520,7 +533,8 @@ int unit_preset_exact(int root_fd, const char *unit)
 		_cleanup_free_ char *text = NULL;
 		if (fs_read_file_at(root_fd, *f, PRESET_FILE_MAX, &text, NULL) < 0)
 			continue;
-		for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
 			line = strstrip(line);
 			const char *rest;
 			int policy;

@@ -108,10 +108,11 @@ static int generate(const struct profile *p, struct out *o)
 		if (*initrd && (append(&t, "add_drivers+=\"") < 0 ||
 				append_each(&t, initrd, " ", "") < 0 || append(&t, " \"\n") < 0))
 			return log_oom();
-		if (*bl && (append(&t, "omit_drivers+=\"") < 0 || append_each(&t, bl, " ", "") < 0 ||
-			    append(&t, " \"\n") < 0))
+		if (*bl && (append(&t, "omit_drivers+=\"") < 0 ||
+			    append_each(&t, bl, " ", "") < 0 || append(&t, " \"\n") < 0))
 			return log_oom();
-		if ((r = emit(o, "usr/lib/dracut/dracut.conf.d/50-enlighten-", name, ".conf", t)) < 0)
+		if ((r = emit(o, "usr/lib/dracut/dracut.conf.d/50-enlighten-", name, ".conf", t)) <
+		    0)
 			return r;
 	}
 
@@ -133,7 +134,8 @@ static int generate(const struct profile *p, struct out *o)
 		if (!t || append_each(&t, on, "enable ", "\n") < 0 ||
 		    append_each(&t, off, "disable ", "\n") < 0)
 			return log_oom();
-		if ((r = emit(o, "usr/lib/systemd/system-preset/50-enlighten-", name, ".preset", t)) < 0)
+		if ((r = emit(o, "usr/lib/systemd/system-preset/50-enlighten-", name, ".preset",
+			      t)) < 0)
 			return r;
 	}
 

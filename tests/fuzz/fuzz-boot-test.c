@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (int forced = 0; forced < 2; forced++)
 				for (int c = EXPECT_CHANGE_ANY; c <= EXPECT_CHANGE_YES; c++) {
 					char *why = NULL;
-					int k = boot_identity_check(&boot_identities[i], forced, c, &s, &why);
+					int k = boot_identity_check(&boot_identities[i], forced, c,
+								    &s, &why);
 					if ((k == 0) != (why == NULL))
 						abort(); /* a mismatch always says why */
 					free(why);

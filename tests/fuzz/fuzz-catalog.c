@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (catalog_to_json(c, &o) < 0)
 			abort();
 		char *s = strdup(json_to_string(o, true));
-		if (!s || catalog_parse(s, strlen(s), &c2, NULL) < 0 || catalog_to_json(c2, &o2) < 0 ||
-		    strcmp(s, json_to_string(o2, true)) != 0)
+		if (!s || catalog_parse(s, strlen(s), &c2, NULL) < 0 ||
+		    catalog_to_json(c2, &o2) < 0 || strcmp(s, json_to_string(o2, true)) != 0)
 			abort(); /* the writer made something the parser refuses or changes */
 		free(s);
 	}

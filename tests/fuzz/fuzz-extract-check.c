@@ -48,7 +48,8 @@ static void check_link(const char *path, const char *target)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct extract_policy p = { .max_entries = 64, .max_bytes = 1 << 20,
+	struct extract_policy p = { .max_entries = 64,
+				    .max_bytes = 1 << 20,
 				    .windows_names = size > 0 && data[0] & 1 };
 	struct extract_tracker *t = NULL;
 	char *text = malloc(size + 1);
@@ -68,12 +69,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			*tab++ = '\0';
 		struct extract_entry_info e = { .name = line + 1, .size = (int64_t)strlen(line) };
 		switch (line[0]) {
-		case 'd': e.mode = S_IFDIR | 0755; break;
-		case 'l': e.mode = S_IFLNK | 0777; e.symlink = tab; break;
-		case 'h': e.mode = S_IFREG | 0644; e.hardlink = tab; break;
-		case 'c': e.mode = S_IFCHR | 0644; break;
-		case 's': e.mode = S_IFREG | 04755; break;
-		default: e.mode = S_IFREG | 0644; break;
+		case 'd':
+			e.mode = S_IFDIR | 0755;
+			break;
+		case 'l':
+			e.mode = S_IFLNK | 0777;
+			e.symlink = tab;
+			break;
+		case 'h':
+			e.mode = S_IFREG | 0644;
+			e.hardlink = tab;
+			break;
+		case 'c':
+			e.mode = S_IFCHR | 0644;
+			break;
+		case 's':
+			e.mode = S_IFREG | 04755;
+			break;
+		default:
+			e.mode = S_IFREG | 0644;
+			break;
 		}
 		char *path = NULL, *err = NULL;
 		if (extract_check_entry(&p, t, &e, &path, &err) >= 0 && path) {

@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 
-	if (json_parse_bounded(text, size, 1 << 20, &o, &err) >= 0 && plan_from_json(o, &p, NULL) >= 0) {
+	if (json_parse_bounded(text, size, 1 << 20, &o, &err) >= 0 &&
+	    plan_from_json(o, &p, NULL) >= 0) {
 		json_object *back = plan_to_json(p);
 		json_object_put(back);
 		for (size_t i = 0; i < p->n_steps; i++)

@@ -68,16 +68,17 @@ static void test_recipe(void)
 
 	tap_write("small.conf", "[Image]\nSize=40M\n[Base]\nTarball=x\n");
 	is_int(recipe_load("small.conf", &r, &err), -EINVAL, "no room for the root fails");
-	ok(err && strstr(err, "less than 16 MiB for the root"), "... saying so: %s", err ? err : "");
+	ok(err && strstr(err, "less than 16 MiB for the root"), "... saying so: %s",
+	   err ? err : "");
 	free(err);
 }
 
 /* One newc entry. */
 static size_t newc(uint8_t *out, const char *name, const char *data)
 {
-	size_t n = (size_t)sprintf((char *)out, "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X",
-				   1, 0100644, 0, 0, 1, 0, strlen(data), 0, 0, 0, 0,
-				   strlen(name) + 1, 0);
+	size_t n = (size_t)sprintf(
+		(char *)out, "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", 1,
+		0100644, 0, 0, 1, 0, strlen(data), 0, 0, 0, 0, strlen(name) + 1, 0);
 	memcpy(out + n, name, strlen(name) + 1);
 	n += strlen(name) + 1;
 	while (n % 4)

@@ -16,7 +16,7 @@
 #include "tests/unit/tap.h"
 
 #define HEAD                                                                                       \
-	"{\"schema\":1,\"product\":\"enlighten\",\"channel\":\"stable\",\"version\":7,"           \
+	"{\"schema\":1,\"product\":\"enlighten\",\"channel\":\"stable\",\"version\":7,"            \
 	"\"issued\":\"2026-11-24T12:00:00Z\",\"expires\":\"2027-11-24T12:00:00Z\","
 #define SHA_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define PAYLOAD(path, extra)                                                                       \
@@ -25,14 +25,37 @@
 	"\"sha256\":\"" SHA_ABC "\"" extra "}"
 
 static const char good[] =
-	HEAD "\"payloads\":[" PAYLOAD("linux/a.rpm",
-				      ",\"rpm\":{\"name\":\"enlighten-ic-kvm-guest\",\"epoch\":1,"
-				      "\"version\":\"0.1.0\",\"release\":\"1\",\"arch\":\"noarch\","
-				      "\"provides\":[\"a = 1\"],\"requires\":[\"/bin/sh\"]}") ","
-	PAYLOAD("windows/viostor/viostor.inf",
-		",\"inf\":{\"class\":\"SCSIAdapter\",\"provider\":\"Red Hat, Inc.\","
-		"\"driver_version\":\"100.85.104.20800\",\"catalog_file\":\"viostor.cat\","
-		"\"architectures\":[\"amd64\"],\"hardware_ids\":[\"PCI\\\\VEN_1AF4&DEV_1001\"]}") "]}";
+	HEAD "\"payloads\":[" PAYLOAD(
+		"linux/a.rpm",
+		",\"rpm\":{\"name\":\"enlighten-ic-kvm-guest\",\"epoch\":1,"
+		"\"version\":\"0.1.0\",\"release\":\"1\",\"arch\":\"noarch\","
+		"\"provides\":[\"a = 1\"],\"requires\":[\"/bin/sh\"]}") "," PAYLOAD("windows/"
+										    "viostor/"
+										    "viostor.inf",
+										    ",\"inf\":{"
+										    "\"class\":"
+										    "\"SCSIAdapter"
+										    "\","
+										    "\"provider\":"
+										    "\"Red Hat, "
+										    "Inc.\","
+										    "\"driver_"
+										    "version\":"
+										    "\"100.85.104."
+										    "20800\","
+										    "\"catalog_"
+										    "file\":"
+										    "\"viostor."
+										    "cat\","
+										    "\"architecture"
+										    "s\":["
+										    "\"amd64\"],"
+										    "\"hardware_"
+										    "ids\":["
+										    "\"PCI\\\\VEN_"
+										    "1AF4&DEV_"
+										    "1001\"]}") "]"
+												"}";
 
 static int parse(const char *s, char **err)
 {
@@ -64,23 +87,30 @@ static void test_parse(void)
 	} bad[] = {
 		{ HEAD "\"payloads\":[], \"sise\":1}", "unknown key 'sise'" },
 		{ HEAD "\"payloads\":[], \"expire\":1}", "(did you mean 'expires'?)" },
-		{ HEAD "\"payloads\":[" PAYLOAD("a", ",\"lenght\":3") "]}", "payload 1 ('enlighten-ic-kvm-guest'): unknown key 'lenght' (did you mean 'length'?)" },
+		{ HEAD "\"payloads\":[" PAYLOAD("a", ",\"lenght\":3") "]}",
+		  "payload 1 ('enlighten-ic-kvm-guest'): unknown key 'lenght' (did you mean "
+		  "'length'?)" },
 		{ HEAD "\"payloads\":[" PAYLOAD("../a", "") "]}", "'path' has an invalid value" },
 		{ HEAD "\"payloads\":[" PAYLOAD("/etc/a", "") "]}", "'path' has an invalid value" },
 		{ HEAD "\"payloads\":[" PAYLOAD("a//b", "") "]}", "'path' has an invalid value" },
-		{ HEAD "\"payloads\":[" PAYLOAD("a", "") "," PAYLOAD("a", "") "]}", "path 'a' is listed twice" },
+		{ HEAD "\"payloads\":[" PAYLOAD("a", "") "," PAYLOAD("a", "") "]}",
+		  "path 'a' is listed twice" },
 		{ "{\"schema\":2}", "schema 2 is not supported" },
 		{ "{\"schema\":\"1\"}", "'schema' must be an integer" },
 		{ "[]", "must be a JSON object" },
 		{ "{", "not valid JSON" },
 		{ HEAD "\"payloads\":{}}", "'payloads' must be a list" },
-		{ "{\"schema\":1,\"product\":\"enlighten\",\"channel\":\"stable\",\"version\":-1}", "'version' must be between" },
+		{ "{\"schema\":1,\"product\":\"enlighten\",\"channel\":\"stable\",\"version\":-1}",
+		  "'version' must be between" },
 		{ "{\"schema\":1,\"product\":\"enlighten\",\"channel\":\"stable\",\"version\":1,"
-		  "\"issued\":\"2026-02-30T00:00:00Z\"}", "'issued' is not a UTC time" },
+		  "\"issued\":\"2026-02-30T00:00:00Z\"}",
+		  "'issued' is not a UTC time" },
 		{ "{\"schema\":1,\"product\":\"enlighten\",\"channel\":\"stable\",\"version\":1,"
-		  "\"issued\":\"2026-11-24T12:00:00Z\",\"expires\":\"2026-11-24T12:00:00Z\",\"payloads\":[]}",
+		  "\"issued\":\"2026-11-24T12:00:00Z\",\"expires\":\"2026-11-24T12:00:00Z\","
+		  "\"payloads\":[]}",
 		  "'expires' is not after 'issued'" },
-		{ HEAD "\"payloads\":[" PAYLOAD("a", ",\"os\":\"linux\"") "]}", NULL /* duplicate key: json-c keeps the last; still valid */ },
+		{ HEAD "\"payloads\":[" PAYLOAD("a", ",\"os\":\"linux\"") "]}",
+		  NULL /* duplicate key: json-c keeps the last; still valid */ },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		int r = parse(bad[i].json, &err);
@@ -157,15 +187,19 @@ static void test_load_verify(void)
 	if (!c)
 		return;
 	is_int(catalog_verify_payload(dfd, &c->payloads[0], &err), 0, "good payload verifies");
-	is_int(catalog_verify_payload(dfd, &c->payloads[1], &err), -EBADMSG, "wrong sha256 refused");
-	ok(err && strstr(err, "payload 'windows/viostor/viostor.inf': sha256 "), "names it: %s", err);
+	is_int(catalog_verify_payload(dfd, &c->payloads[1], &err), -EBADMSG,
+	       "wrong sha256 refused");
+	ok(err && strstr(err, "payload 'windows/viostor/viostor.inf': sha256 "), "names it: %s",
+	   err);
 	write_file("repo/windows/viostor/viostor.inf", "abcd", 4);
-	is_int(catalog_verify_payload(dfd, &c->payloads[1], &err), -EBADMSG, "wrong length refused");
+	is_int(catalog_verify_payload(dfd, &c->payloads[1], &err), -EBADMSG,
+	       "wrong length refused");
 	ok(err && strstr(err, "length 4, catalog says 3"), "says so: %s", err);
 	unlink("repo/linux/a.rpm");
 	is_int(catalog_verify_payload(dfd, &c->payloads[0], &err), -ENOENT, "missing payload");
 	tap_symlink("/etc/passwd", "repo/linux/a.rpm");
-	ok(catalog_verify_payload(dfd, &c->payloads[0], &err) < 0, "symlink out of the repo refused");
+	ok(catalog_verify_payload(dfd, &c->payloads[0], &err) < 0,
+	   "symlink out of the repo refused");
 
 	/* rollback */
 	is_int(catalog_check_rollback(c, 7, c->sha256, &err), 0, "same catalog again is fine");
@@ -222,9 +256,10 @@ static void test_time(void)
 
 static void test_inf_object(void)
 {
-	static const char text[] = "[Version]\nClass=Net\nProvider=%P%\nDriverVer=01/02/2023,1.2.3.4\n"
-				   "CatalogFile=n.cat\n[Manufacturer]\nP=M,NTamd64\n[M.NTamd64]\n"
-				   "d=i,PCI\\VEN_1AF4&DEV_1041\n[Strings]\nP=\"Vendor\"\n";
+	static const char text[] =
+		"[Version]\nClass=Net\nProvider=%P%\nDriverVer=01/02/2023,1.2.3.4\n"
+		"CatalogFile=n.cat\n[Manufacturer]\nP=M,NTamd64\n[M.NTamd64]\n"
+		"d=i,PCI\\VEN_1AF4&DEV_1041\n[Strings]\nP=\"Vendor\"\n";
 	_cleanup_inf_ struct inf *inf = NULL;
 	_cleanup_inf_driver_ struct inf_driver *d = NULL;
 	struct catalog_inf *ci = NULL;

@@ -86,9 +86,11 @@ static void test_hostile(void)
 		{ "evil-symlink-up.cpio", "a symlink that leaves the root" },
 		{ "evil-symlink-chain.tar", "entry 'a/l1/l2': a path through the symlink 'a/l1'" },
 		{ "evil-symlink-chain.cpio", "a path through the symlink 'a/l1'" },
-		{ "evil-through-symlink.tar", "entry 'l/ESCAPED-through': a path through the symlink 'l'" },
+		{ "evil-through-symlink.tar",
+		  "entry 'l/ESCAPED-through': a path through the symlink 'l'" },
 		{ "evil-hardlink-out.tar", "entry 'h': a hard link to '/etc/passwd'" },
-		{ "evil-hardlink-missing.tar", "a hard link to 'nothere', which is not a file extracted before" },
+		{ "evil-hardlink-missing.tar",
+		  "a hard link to 'nothere', which is not a file extracted before" },
 		{ "evil-hardlink-up.tar", "a hard link to '../ESCAPED-hard'" },
 		{ "evil-device.tar", "entry 'null': a device node" },
 		{ "evil-device.cpio", "a device node" },
@@ -149,22 +151,26 @@ static void test_policy(void)
 	is_int(extract_check_entry(&win, t, &e, &path, &err), -EPERM, "CON refused for Windows");
 	e.name = "drivers/a:b";
 	is_int(extract_check_entry(&win, t, &e, &path, &err), -EPERM, "':' refused for Windows");
-	e = (struct extract_entry_info){ .name = "x", .mode = S_IFREG | 0644,
+	e = (struct extract_entry_info){ .name = "x",
+					 .mode = S_IFREG | 0644,
 					 .hardlink = "drivers/viostor.inf" };
 	is_int(extract_check_entry(&win, t, &e, &path, &err), 0, "hard link to a seen file");
 	free(path);
-	e = (struct extract_entry_info){ .name = "a/b/l", .mode = S_IFLNK | 0777,
+	e = (struct extract_entry_info){ .name = "a/b/l",
+					 .mode = S_IFLNK | 0777,
 					 .symlink = "../../c" };
 	is_int(extract_check_entry(&win, t, &e, &path, &err), 0, "symlink up to the root passes");
 	free(path);
 	e.symlink = "../../../c";
 	is_int(extract_check_entry(&win, t, &e, &path, &err), -EPERM, "one level more refused");
 	e.symlink = "x/../../../../c";
-	is_int(extract_check_entry(&win, t, &e, &path, &err), -EPERM, "climb after descent refused");
+	is_int(extract_check_entry(&win, t, &e, &path, &err), -EPERM,
+	       "climb after descent refused");
 
 	/* an image's root: symlink targets are data, resolved only in the guest */
 	struct extract_policy img = { .symlinks_as_data = true };
-	e = (struct extract_entry_info){ .name = "etc/mtab", .mode = S_IFLNK | 0777,
+	e = (struct extract_entry_info){ .name = "etc/mtab",
+					 .mode = S_IFLNK | 0777,
 					 .symlink = "/proc/self/mounts" };
 	is_int(extract_check_entry(&img, t, &e, &path, &err), 0, "absolute target as data passes");
 	free(path);
@@ -203,7 +209,8 @@ static void test_cab_iso(void)
 			is_int(r, 0, "%s extracts%s%s", cases[i].archive, err ? ": " : "",
 			       err ? err : "");
 			snprintf(p, sizeof(p), "%s/a/f", target);
-			is_str(s = slurp(p), "hello\n", "%s: a/f has its content", cases[i].archive);
+			is_str(s = slurp(p), "hello\n", "%s: a/f has its content",
+			       cases[i].archive);
 		} else {
 			ok(r < 0 && err && strstr(err, cases[i].msg), "%s refused: %s",
 			   cases[i].archive, err ? err : "(no message)");

@@ -104,7 +104,8 @@ static void test_atomic(void)
 	_cleanup_close_ int root = open("root", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	char *s = NULL;
 
-	is_int(fs_write_file_atomic_at(root, "etc/hostname", "new\n", 4, 0644), 0, "atomic replace");
+	is_int(fs_write_file_atomic_at(root, "etc/hostname", "new\n", 4, 0644), 0,
+	       "atomic replace");
 	is_int(fs_read_line_at(root, "etc/hostname", 64, &s), 0, "read back");
 	is_str(s, "new", "new content in place");
 	free(s);

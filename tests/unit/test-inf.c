@@ -67,7 +67,8 @@ static void check_viostor(const void *buf, size_t n, const char *how)
 	       "PCI\\VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00 "
 	       "PCI\\VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01",
 	       "hardware ids (one across a line continuation)");
-	is_str(inf_get(inf, "sourcedisksnames", "1"), "Red Hat VirtIO SCSI controller Installation Disk #1",
+	is_str(inf_get(inf, "sourcedisksnames", "1"),
+	       "Red Hat VirtIO SCSI controller Installation Disk #1",
 	       "case-insensitive section lookup, substitution");
 	const struct inf_section *files = inf_find_section(inf, "rhelscsi.CopyFiles");
 	ok(files && files->n_lines == 1 && !files->lines[0].key &&
@@ -141,7 +142,8 @@ static void test_encodings(void)
 	inf_free(inf);
 	inf = NULL;
 	is_int(inf_parse(pct, strlen(pct), &inf, &err), 0, "percent signs parse");
-	is_str(inf_get(inf, "A", "k"), "%x% %unknown% S", "double percent is one, unknown tokens stay");
+	is_str(inf_get(inf, "A", "k"), "%x% %unknown% S",
+	       "double percent is one, unknown tokens stay");
 }
 
 static void test_broken(void)
@@ -170,12 +172,15 @@ static void test_broken(void)
 		const char *text, *msg;
 	} badinfo[] = {
 		{ "[Manufacturer]\n", "no [Version] section" },
-		{ "[Version]\nClass=X\nProvider=P\nDriverVer=1/1/2020,1.0\n", "no [Manufacturer] section" },
+		{ "[Version]\nClass=X\nProvider=P\nDriverVer=1/1/2020,1.0\n",
+		  "no [Manufacturer] section" },
 		{ "[Version]\nProvider=P\n[Manufacturer]\n", "[Version] has no Class=" },
-		{ "[Version]\nClass=X\nProvider=P\n[Manufacturer]\n", "[Version] has no DriverVer=" },
+		{ "[Version]\nClass=X\nProvider=P\n[Manufacturer]\n",
+		  "[Version] has no DriverVer=" },
 		{ "[Version]\nClass=X\nProvider=P\nDriverVer=2020-01-01,1.0\n[Manufacturer]\n",
 		  "line 4: DriverVer must be 'MM/DD/YYYY,w.x.y.z'" },
-		{ "[Version]\nClass=X\nProvider=P\nDriverVer=01/01/2020,1.0.70000\n[Manufacturer]\n",
+		{ "[Version]\nClass=X\nProvider=P\nDriverVer=01/01/"
+		  "2020,1.0.70000\n[Manufacturer]\n",
 		  "line 4: DriverVer must be" },
 		{ "[Version]\nClass=X\nProvider=P\nDriverVer=01/01/2020,1.0\n[Manufacturer]\n"
 		  "%M%=M,NTamd64\n",

@@ -31,7 +31,8 @@ int main(void)
 	json_object_put(p);
 
 	const char *bad = "{\"a\": [1, 2,}";
-	is_int(json_parse_bounded(bad, strlen(bad), 1024, &p, &err), -EBADMSG, "broken JSON refused");
+	is_int(json_parse_bounded(bad, strlen(bad), 1024, &p, &err), -EBADMSG,
+	       "broken JSON refused");
 	ok(err && strstr(err, "byte"), "error says where: '%s'", err ? err : "");
 	free(err);
 	err = NULL;

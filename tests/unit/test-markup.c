@@ -13,7 +13,8 @@ int main(void)
 	FILE *f = open_memstream(&buf, &n);
 	markup_escape(f, "a<b>&\"c\" 'd' Zürich");
 	fclose(f);
-	is_str(buf, "a&lt;b&gt;&amp;&quot;c&quot; &#39;d&#39; Zürich", "markup characters escaped, the rest kept");
+	is_str(buf, "a&lt;b&gt;&amp;&quot;c&quot; &#39;d&#39; Zürich",
+	       "markup characters escaped, the rest kept");
 	free(buf);
 	return tap_done();
 }

@@ -32,7 +32,9 @@ static void test_blake2b(void)
 
 	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
 		for (size_t j = 0; j < v[i].n; j++)
-			in[j] = v[i].pattern == 0 ? (uint8_t)"abc"[j] : v[i].pattern == 1 ? (uint8_t)j : 0;
+			in[j] = v[i].pattern == 0   ? (uint8_t) "abc"[j]
+				: v[i].pattern == 1 ? (uint8_t)j
+						    : 0;
 		struct blake2b s;
 		blake2b_init(&s, v[i].outlen);
 		/* feed in two parts to cross block boundaries */
@@ -67,7 +69,8 @@ static void test_keys(void)
 	_cleanup_free_ char *bad = strdup(sktext);
 	char *b64 = strchr(bad, '\n') + 1;
 	b64[100] = b64[100] == 'A' ? 'B' : 'A';
-	is_int(minisign_seckey_parse(bad, strlen(bad), &sk2, &err), -EBADMSG, "damaged key refused");
+	is_int(minisign_seckey_parse(bad, strlen(bad), &sk2, &err), -EBADMSG,
+	       "damaged key refused");
 	ok(err && strstr(err, "checksum"), "message names the checksum: %s", err);
 
 	/* the checksum covers the key id too */

@@ -41,8 +41,10 @@ static void test_options(void)
 {
 	char *add[] = { "xen_emul_unplug=never", NULL };
 	char *rm[] = { "console", "xen_emul_unplug=ide-disks,nics", NULL };
-	_cleanup_free_ char *s = plan_options_edit("root=/dev/sda1 console=hvc0 xen_emul_unplug=ide-disks,nics quiet", rm, add);
-	is_str(s, "root=/dev/sda1 quiet xen_emul_unplug=never", "options: removed by name and exact value, added once");
+	_cleanup_free_ char *s = plan_options_edit(
+		"root=/dev/sda1 console=hvc0 xen_emul_unplug=ide-disks,nics quiet", rm, add);
+	is_str(s, "root=/dev/sda1 quiet xen_emul_unplug=never",
+	       "options: removed by name and exact value, added once");
 	_cleanup_free_ char *t = plan_options_edit(s, rm, add);
 	is_str(t, s, "options: editing twice changes nothing");
 	_cleanup_free_ char *e = plan_options_edit(NULL, NULL, NULL);
@@ -58,7 +60,8 @@ static void test_entry(void)
 	_cleanup_free_ char *i = plan_entry_get(text, "initrd");
 	is_str(i, "/initrd", "entry: value read past padding");
 	_cleanup_free_ char *s = plan_entry_set(text, "initrd", "/new");
-	is_str(s, "title Linux\nlinux /vmlinuz\ninitrd /new\noptions root=x\n", "entry: key replaced in place");
+	is_str(s, "title Linux\nlinux /vmlinuz\ninitrd /new\noptions root=x\n",
+	       "entry: key replaced in place");
 	_cleanup_free_ char *d = plan_entry_set(text, "options", NULL);
 	is_str(d, "title Linux\nlinux /vmlinuz\ninitrd  /initrd\n", "entry: key removed");
 	_cleanup_free_ char *a = plan_entry_set(d, "options", "quiet");
@@ -72,42 +75,53 @@ static void test_units(int root)
 	mkdirs("usr/lib/systemd/system");
 	mkdirs("etc/systemd/system");
 	tap_write("usr/lib/systemd/system/a.service",
-		  "[Unit]\nDescription=a\n[Install]\nWantedBy=multi-user.target\nRequiredBy=b.target\nAlias=aa.service\nAlso=c.service\n");
+		  "[Unit]\nDescription=a\n[Install]\nWantedBy=multi-user.target\nRequiredBy=b."
+		  "target\nAlias=aa.service\nAlso=c.service\n");
 	tap_write("usr/lib/systemd/system/c.service", "[Install]\nWantedBy=sysinit.target\n");
-	tap_write("usr/lib/systemd/system/t@.service", "[Install]\nWantedBy=multi-user.target\nDefaultInstance=x\n");
+	tap_write("usr/lib/systemd/system/t@.service",
+		  "[Install]\nWantedBy=multi-user.target\nDefaultInstance=x\n");
 	tap_symlink("/dev/null", "etc/systemd/system/m.service");
 	tap_write("usr/lib/systemd/system/m.service", "[Install]\nWantedBy=multi-user.target\n");
 
 	is_int(unit_is_enabled(root, "a.service"), 0, "units: not enabled at first");
 	is_int(unit_enable(root, "a.service", NULL), 1, "units: enable changes something");
-	ok(is_link_to("etc/systemd/system/multi-user.target.wants/a.service", "/usr/lib/systemd/system/a.service"),
+	ok(is_link_to("etc/systemd/system/multi-user.target.wants/a.service",
+		      "/usr/lib/systemd/system/a.service"),
 	   "units: WantedBy= link, absolute target inside the root");
-	ok(is_link_to("etc/systemd/system/b.target.requires/a.service", "/usr/lib/systemd/system/a.service"),
+	ok(is_link_to("etc/systemd/system/b.target.requires/a.service",
+		      "/usr/lib/systemd/system/a.service"),
 	   "units: RequiredBy= link");
-	ok(is_link_to("etc/systemd/system/aa.service", "/usr/lib/systemd/system/a.service"), "units: Alias= link");
-	ok(is_link_to("etc/systemd/system/sysinit.target.wants/c.service", "/usr/lib/systemd/system/c.service"),
+	ok(is_link_to("etc/systemd/system/aa.service", "/usr/lib/systemd/system/a.service"),
+	   "units: Alias= link");
+	ok(is_link_to("etc/systemd/system/sysinit.target.wants/c.service",
+		      "/usr/lib/systemd/system/c.service"),
 	   "units: Also= unit enabled too");
 	is_int(unit_is_enabled(root, "a.service"), 1, "units: enabled");
 	is_int(unit_enable(root, "a.service", NULL), 0, "units: enabling again changes nothing");
 	is_int(unit_disable(root, "a.service", NULL), 1, "units: disable removes links");
 	ok(access("etc/systemd/system/multi-user.target.wants/a.service", F_OK) != 0 &&
-	   access("etc/systemd/system/aa.service", F_OK) != 0, "units: links gone");
+		   access("etc/systemd/system/aa.service", F_OK) != 0,
+	   "units: links gone");
 	is_int(unit_disable(root, "a.service", NULL), 0, "units: disabling again changes nothing");
 	is_int(unit_enable(root, "t@.service", NULL), 1, "units: template with DefaultInstance=");
-	ok(is_link_to("etc/systemd/system/multi-user.target.wants/t@x.service", "/usr/lib/systemd/system/t@.service"),
+	ok(is_link_to("etc/systemd/system/multi-user.target.wants/t@x.service",
+		      "/usr/lib/systemd/system/t@.service"),
 	   "units: instance link");
 	is_int(unit_enable(root, "m.service", NULL), -ERFKILL, "units: a masked unit is refused");
-	is_int(unit_enable(root, "nope.service", NULL), -ENOENT, "units: a missing unit is refused");
+	is_int(unit_enable(root, "nope.service", NULL), -ENOENT,
+	       "units: a missing unit is refused");
 	is_int(unit_enable(root, "../x.service", NULL), -EINVAL, "units: a bad name is refused");
 
 	mkdirs("usr/lib/systemd/system-preset");
 	mkdirs("etc/systemd/system-preset");
-	tap_write("usr/lib/systemd/system-preset/90-default.preset", "enable a.service\ndisable *\n");
+	tap_write("usr/lib/systemd/system-preset/90-default.preset",
+		  "enable a.service\ndisable *\n");
 	tap_write("etc/systemd/system-preset/10-local.preset", "disable a.service\n");
 	tap_write("usr/lib/systemd/system-preset/50-enlighten-x.preset", "enable c.service\n");
 	is_int(unit_preset_exact(root, "a.service"), 0, "presets: first match by file name wins");
 	is_int(unit_preset_exact(root, "c.service"), -ENOENT,
-	       "presets: a wildcard is no policy about one unit, enlighten's own presets are ignored");
+	       "presets: a wildcard is no policy about one unit, enlighten's own presets are "
+	       "ignored");
 }
 
 static void test_state(int root)
@@ -122,7 +136,8 @@ static void test_state(int root)
 	state_free(s);
 	s = NULL;
 	is_int(state_load(root, &s, NULL), 0, "state: loaded");
-	ok(s && state_converged(s, "kvm-guest") && !state_converged(s, "xen-hvm"), "state: converged on its profile only");
+	ok(s && state_converged(s, "kvm-guest") && !state_converged(s, "xen-hvm"),
+	   "state: converged on its profile only");
 	state_free(s);
 	s = NULL;
 	tap_write(STATE_FILE, "{\"schema\":1,\"profile\":\"kvm-gu");
@@ -146,14 +161,17 @@ static void test_state(int root)
 
 static void test_plan_json(void)
 {
-	const char *text = "{\"schema\":1,\"profile\":\"p\",\"previous\":null,\"forced\":true,\"steps\":["
-			   "{\"step\":\"rpm\",\"install\":[{\"name\":\"a\",\"evr\":\"1-1\",\"path\":\"r/a.rpm\","
-			   "\"sha256\":\"00\",\"length\":3}],\"erase\":[\"b\"]},"
-			   "{\"step\":\"write-file\",\"path\":\"etc/x\",\"content\":\"y\\n\"},"
-			   "{\"step\":\"enable-unit\",\"unit\":\"u.service\"},"
-			   "{\"step\":\"kernel-args\",\"entry\":\"e.conf\",\"add\":[\"a=1\"],\"remove\":[]},"
-			   "{\"step\":\"initrd\",\"entry\":\"e.conf\",\"kver\":\"6\",\"drivers\":null,\"output\":\"o\","
-			   "\"generic\":\"/g\",\"fallback\":\"f.conf\",\"strip\":[]}]}";
+	const char *text =
+		"{\"schema\":1,\"profile\":\"p\",\"previous\":null,\"forced\":true,\"steps\":["
+		"{\"step\":\"rpm\",\"install\":[{\"name\":\"a\",\"evr\":\"1-1\",\"path\":\"r/"
+		"a.rpm\","
+		"\"sha256\":\"00\",\"length\":3}],\"erase\":[\"b\"]},"
+		"{\"step\":\"write-file\",\"path\":\"etc/x\",\"content\":\"y\\n\"},"
+		"{\"step\":\"enable-unit\",\"unit\":\"u.service\"},"
+		"{\"step\":\"kernel-args\",\"entry\":\"e.conf\",\"add\":[\"a=1\"],\"remove\":[]},"
+		"{\"step\":\"initrd\",\"entry\":\"e.conf\",\"kver\":\"6\",\"drivers\":null,"
+		"\"output\":\"o\","
+		"\"generic\":\"/g\",\"fallback\":\"f.conf\",\"strip\":[]}]}";
 	_cleanup_json_ json_object *o = NULL, *back = NULL;
 	struct plan *p = NULL;
 	is_int(json_parse_bounded(text, strlen(text), 1 << 20, &o, NULL), 0, "plan json: parsed");
@@ -164,12 +182,14 @@ static void test_plan_json(void)
 	ok(back && json_object_equal(o, back), "plan json: written back the same");
 	plan_free(p);
 
-	const char *bad = "{\"profile\":\"p\",\"steps\":[{\"step\":\"write-file\",\"path\":\"../etc/x\",\"content\":\"\"}]}";
+	const char *bad = "{\"profile\":\"p\",\"steps\":[{\"step\":\"write-file\",\"path\":\"../"
+			  "etc/x\",\"content\":\"\"}]}";
 	_cleanup_json_ json_object *b = NULL;
 	_cleanup_free_ char *msg = NULL;
 	p = NULL;
 	json_parse_bounded(bad, strlen(bad), 1 << 20, &b, NULL);
-	is_int(plan_from_json(b, &p, &msg), -EBADMSG, "plan json: a path escaping the root is refused");
+	is_int(plan_from_json(b, &p, &msg), -EBADMSG,
+	       "plan json: a path escaping the root is refused");
 }
 
 int main(void)

@@ -12,21 +12,22 @@
 #include "lib/string-util.h"
 #include "tests/unit/tap.h"
 
-static const char good[] = "# comment\n"
-			   "[Match]\n"
-			   "Hypervisor=xen\n"
-			   "Role=guest\n"
-			   "XenMode=hvm pvh\n"
-			   "\n"
-			   "[Linux]\n"
-			   "Modules=xen-blkfront xen-netfront\n"
-			   "\txenfs\n"
-			   "InitrdModules=xen-blkfront\n"
-			   "ModprobeOptions=ata_piix prefer_ms_hyperv=1\n"
-			   "\tloop max_loop=8\n"
-			   "UdevRules=SUBSYSTEM==\"memory\", ACTION==\"add\", ATTR{state}=\"online\"\n"
-			   "KernelArgs=console=hvc0 xen_emul_unplug=ide-disks,nics\n"
-			   "KernelArgs2=x\n";
+static const char good[] =
+	"# comment\n"
+	"[Match]\n"
+	"Hypervisor=xen\n"
+	"Role=guest\n"
+	"XenMode=hvm pvh\n"
+	"\n"
+	"[Linux]\n"
+	"Modules=xen-blkfront xen-netfront\n"
+	"\txenfs\n"
+	"InitrdModules=xen-blkfront\n"
+	"ModprobeOptions=ata_piix prefer_ms_hyperv=1\n"
+	"\tloop max_loop=8\n"
+	"UdevRules=SUBSYSTEM==\"memory\", ACTION==\"add\", ATTR{state}=\"online\"\n"
+	"KernelArgs=console=hvc0 xen_emul_unplug=ide-disks,nics\n"
+	"KernelArgs2=x\n";
 
 /* Parses text; returns the error and leaves the message in *msg. */
 static int parse(const char *text, struct profile **ret, char **msg)
@@ -44,8 +45,10 @@ static void test_parse(void)
 
 	/* the last line is a typo: first check the message, then parse without it */
 	is_int(parse(text, &p, &msg), -EINVAL, "unknown key refused");
-	is_str(msg, "profile 'test.conf' line 15: unknown key 'KernelArgs2' in [Linux] (did you "
-		    "mean 'KernelArgs'?)", "message names file, line and the right key");
+	is_str(msg,
+	       "profile 'test.conf' line 15: unknown key 'KernelArgs2' in [Linux] (did you "
+	       "mean 'KernelArgs'?)",
+	       "message names file, line and the right key");
 	*strstr(text, "KernelArgs2") = '\0';
 	is_int(parse(text, &p, &msg), 0, "good profile parses");
 	free(text);
@@ -76,7 +79,8 @@ static void test_errors(void)
 		const char *msg;
 	} cases[] = {
 		{ "[Match]\nHypervisor=xen\n[Linx]\nModules=a\n",
-		  "profile 'test.conf' line 3: unknown section '[Linx]' (did you mean '[Linux]'?)" },
+		  "profile 'test.conf' line 3: unknown section '[Linx]' (did you mean "
+		  "'[Linux]'?)" },
 		{ "[Match]\nHypervisor=xen\n[Extra]\n",
 		  "profile 'test.conf' line 3: unknown section '[Extra]'; known are [Match], "
 		  "[Linux], [Windows]" },
@@ -108,7 +112,8 @@ static void test_errors(void)
 		  "comment)" },
 		{ "[Match]\nHypervisor=xen\n[Linux\n",
 		  "profile 'test.conf' line 3: section header without ']'" },
-		{ "[Linux]\nModules=a\n", "profile 'test.conf' line 0: no 'Hypervisor=' in [Match]" },
+		{ "[Linux]\nModules=a\n",
+		  "profile 'test.conf' line 0: no 'Hypervisor=' in [Match]" },
 	};
 	_cleanup_free_ char *msg = NULL;
 	struct profile *p = NULL;
@@ -169,8 +174,10 @@ static void test_set(void)
 
 	tap_write("set/broken.conf", "[Match]\nHypervisor=xen\nRloe=guest\n");
 	is_int(profile_set_load("set", &s, &msg), -EINVAL, "a bad file fails the set");
-	is_str(msg, "profile 'broken.conf' line 3: unknown key 'Rloe' in [Match] (did you mean "
-		    "'Role'?)", "message names the file");
+	is_str(msg,
+	       "profile 'broken.conf' line 3: unknown key 'Rloe' in [Match] (did you mean "
+	       "'Role'?)",
+	       "message names the file");
 	unlink("set/broken.conf");
 
 	FILE *f = fopen("set/big.conf", "we");

@@ -27,7 +27,8 @@ static size_t run(int enabled)
 	size_t n = 0;
 	fs_read_file_at(AT_FDCWD, "err.txt", 1 << 16, &s, &n);
 	if (enabled == 1)
-		ok(s && strstr(s, "writing root") && strstr(s, "100%"), "bar shows label and 100%%");
+		ok(s && strstr(s, "writing root") && strstr(s, "100%"),
+		   "bar shows label and 100%%");
 	free(s);
 	return n;
 }

@@ -99,8 +99,8 @@ int main(void)
 	const char *v = VERSION;
 	if (!b)
 		b = "build";
-	_cleanup_free_ char *pkg = strjoin(b, "/payloads/repo/linux/enlighten-ic-hyperv-guest-", v,
-					   "-1.noarch.rpm");
+	_cleanup_free_ char *pkg =
+		strjoin(b, "/payloads/repo/linux/enlighten-ic-hyperv-guest-", v, "-1.noarch.rpm");
 	_cleanup_free_ char *key = strjoin(b, "/payloads/RPM-GPG-KEY-enlighten-test");
 	pkg_path = realpath(pkg, NULL);
 	key_path = realpath(key, NULL);
@@ -152,8 +152,10 @@ int main(void)
 	spawn_result_done(&res);
 	if (r == 0 && res.exit_status == 0) {
 		is_int(check("unsigned.rpm", k, &info, &msg), -EKEYREJECTED, "unsigned refused");
-		is_str(msg, "rpm 'unsigned.rpm': not signed (a signature by the trusted key is "
-			    "required)", "unsigned: message");
+		is_str(msg,
+		       "rpm 'unsigned.rpm': not signed (a signature by the trusted key is "
+		       "required)",
+		       "unsigned: message");
 		is_int(rpm_read_at(AT_FDCWD, "unsigned.rpm", NULL, &info, &msg), 0,
 		       "unsigned reads without a keyring");
 		catalog_rpm_free(info);
