@@ -7,7 +7,8 @@
  * the middle of a disk image is made as a file of the slot's size and
  * copied in, data extents only (ntfs_copy_sparse). mkntfs is told where the
  * partition starts so that the boot sector's hidden-sectors field is right
- * for the disk it lands in. Needs neither root nor a loop device.
+ * for the disk it lands in. Needs neither root nor a loop device. The
+ * times libntfs-3g stamps with the clock are then fixed (ntfs-normalize.c).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/ntfs-normalize.h"
 #include "builder/win.h"
 #include "lib/errmsg.h"
 #include "lib/macro.h"
@@ -25,7 +27,7 @@
 #define NTFS_MIN_SIZE (2 * 1024 * 1024)
 
 int ntfs_make_from_wim(struct win_wim *w, const char *path, uint64_t size,
-		       uint64_t part_start_sector, char **reterr_msg)
+		       uint64_t part_start_sector, int64_t epoch, char **reterr_msg)
 {
 	char start[32];
 	int r;
@@ -74,7 +76,17 @@ int ntfs_make_from_wim(struct win_wim *w, const char *path, uint64_t size,
 	}
 	spawn_result_done(&res);
 
-	return win_wim_apply_ntfs(w, path, reterr_msg);
+	r = win_wim_apply_ntfs(w, path, reterr_msg);
+	if (r < 0 || epoch == 0)
+		return r;
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return errmsg_set(reterr_msg, negative_errno(), "cannot open '%s': %m", path);
+	r = ntfs_normalize_times(fd, epoch, NULL, reterr_msg);
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "cannot fix the times in the NTFS volume '%s': %s",
+				  path, reterr_msg && *reterr_msg ? *reterr_msg : strerror(-r));
+	return 0;
 }
 
 static int copy_range(int src_fd, int dst_fd, off_t in, off_t out, size_t len)

@@ -278,7 +278,7 @@ static int wim_copy(const char *from, const char *out, char **ret_tmp, char **re
 static int write_ntfs(const struct win_image_opts *o, struct win_wim *w, const char *tmp,
 		      char **reterr_msg)
 {
-	return ntfs_make_from_wim(w, tmp, o->ntfs_size, o->ntfs_start_sector, reterr_msg);
+	return ntfs_make_from_wim(w, tmp, o->ntfs_size, o->ntfs_start_sector, o->mtime, reterr_msg);
 }
 
 static int out_file(const struct win_image_opts *o, struct win_wim *w, const char *out,

@@ -109,9 +109,11 @@ int win_wim_apply_ntfs(struct win_wim *w, const char *volume_path, char **reterr
 /* Makes an NTFS volume of size bytes in the regular file path (created or
  * truncated, sparse) with mkntfs, for a partition that starts at
  * part_start_sector (512-byte sectors) of its disk, and applies the WIM's
- * image into it. */
+ * image into it. When epoch (Unix seconds) is not 0, the times libntfs-3g
+ * stamped with the clock become epoch and none is later than it
+ * (ntfs-normalize.h), so the same inputs give the same volume. */
 int ntfs_make_from_wim(struct win_wim *w, const char *path, uint64_t size,
-		       uint64_t part_start_sector, char **reterr_msg);
+		       uint64_t part_start_sector, int64_t epoch, char **reterr_msg);
 
 /* Copies all of src_fd into dst_fd at dst_offset, data extents only (holes
  * stay holes), with copy_file_range. */
@@ -175,7 +177,8 @@ struct win_image_opts {
 	const char *unattend_template; /* file; NULL: the installed template */
 	const char *agent_path;	       /* NULL: WIN_AGENT_PATH */
 	const char *tmpdir;	       /* where the staging tree goes; NULL: $TMPDIR */
-	int64_t mtime; /* time stamp of every added file (SOURCE_DATE_EPOCH); 0: as made */
+	int64_t mtime; /* time stamp of every added file (SOURCE_DATE_EPOCH), and the
+			* time the NTFS volume's clock stamps become; 0: as made */
 
 	const char *out_wim;  /* NULL: no WIM output */
 	const char *out_ntfs; /* NULL: no NTFS volume */

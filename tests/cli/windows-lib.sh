@@ -34,7 +34,8 @@ make_hive() {
 }
 
 # make_wim WIM [ddb] [current]: an install.wim with one image named
-# "Windows Server 2025 SERVERSTANDARD" holding the files the builder reads.
+# "Windows Server 2025 SERVERSTANDARD" holding the files the builder reads;
+# with WIM_TIME set (Unix seconds) every file and folder has that time.
 make_wim() {
 	local wim=$1 tree
 	tree=$(mktemp -d "$TEST_DIR/wimtree.XXXXXX")
@@ -46,6 +47,7 @@ make_wim() {
 	printf 'mui dummy\n' >"$tree/Windows/Boot/EFI/en-US/bootmgfw.efi.mui"
 	printf 'kernel dummy\n' >"$tree/Windows/System32/ntoskrnl.exe"
 	printf 'in-box driver\n' >"$tree/Windows/System32/drivers/disk.sys"
+	[ -z "${WIM_TIME:-}" ] || find "$tree" -exec touch -h -d "@$WIM_TIME" {} +
 	wimcapture "$tree" "$wim" "Windows Server 2025 SERVERSTANDARD" --compress=LZX >/dev/null &&
 		rm -rf "$tree"
 }
