@@ -4,8 +4,10 @@
  *
  * One job per file. The loop starts jobs whose backoff has passed while
  * fewer than opts->jobs run, lets libcurl work, and settles each finished
- * transfer: verified -> renamed into DEST; failed -> retried later from the
- * mirror at the front of the shared order, or given up.
+ * transfer: complete -> handed to the hashing thread, and once its digest
+ * matches the catalog, renamed into DEST; failed -> retried later from the
+ * mirror at the front of the shared order, or given up. The loop itself only
+ * moves bytes, so hashing runs on another core while transfers go on.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include "lib/fetch.h"
 #include "lib/fs.h"
 #include "lib/hash.h"
+#include "lib/hash-worker.h"
 #include "lib/macro.h"
 #include "lib/progress.h"
 #include "lib/string-util.h"
@@ -36,7 +39,7 @@
 #define RETRY_AFTER_MAX_S 30
 #define WRITE_BUF_SIZE (256u * 1024)
 
-enum job_state { JOB_PENDING, JOB_ACTIVE, JOB_DONE };
+enum job_state { JOB_PENDING, JOB_ACTIVE, JOB_VERIFYING, JOB_DONE };
 
 struct job {
 	/* what */
@@ -57,8 +60,7 @@ struct job {
 	struct curl_slist *headers;
 	char *url;
 	int mirror;
-	int fd; /* the quarantined file, or -EBADF for memory */
-	struct sha256 *hash;
+	int fd;		  /* the quarantined file, or -EBADF for memory */
 	uint64_t offset;  /* bytes kept from an earlier attempt */
 	uint64_t written; /* bytes in the file (or buffer) now */
 	bool range_requested;
@@ -88,6 +90,8 @@ struct fetch_run {
 	struct job *jobs;
 	size_t n_jobs;
 	unsigned active;
+	unsigned verifying;	    /* jobs whose file is being hashed */
+	struct hash_worker *hasher; /* started with the first complete file */
 	bool etag_files;     /* no user xattrs here: validators in ETAG_DIR */
 	uint64_t bytes_done; /* of finished jobs, for the progress bar */
 };
@@ -284,20 +288,12 @@ static _printf_(3, 4) size_t write_fail(struct job *j, int err, const char *fmt,
 	return 0; /* short count: libcurl aborts the transfer */
 }
 
-static int hash_restart(struct job *j)
-{
-	sha256_free(j->hash);
-	j->hash = NULL;
-	return sha256_new(&j->hash);
-}
-
 /* Decides at the first byte of the body what it is: the rest of a file
  * (206 to our range), the whole file (200, or file://), or an error page. */
 static int body_begin(struct fetch_run *run, struct job *j)
 {
 	long code = 0;
 	curl_off_t cl = -1;
-	int r;
 
 	j->body_started = true;
 	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -313,7 +309,7 @@ static int body_begin(struct fetch_run *run, struct job *j)
 					  " bytes, more than the signed length %" PRIu64,
 					  j->offset + (uint64_t)cl, j->cap),
 			       -EFBIG;
-		return 0; /* appending to what is there, hash already seeded */
+		return 0; /* appending to what is there */
 	}
 	if (code != 0 && code != 200) {
 		j->discard = true;
@@ -325,9 +321,6 @@ static int body_begin(struct fetch_run *run, struct job *j)
 		j->wbuf_len = 0;
 		if (ftruncate(j->fd, 0) < 0 || lseek(j->fd, 0, SEEK_SET) < 0)
 			return write_fail(j, -errno, "cannot reset the partial file: %m"), -EIO;
-		r = hash_restart(j);
-		if (r < 0)
-			return write_fail(j, r, "out of memory"), r;
 		j->offset = j->written = 0;
 	}
 	if (cl >= 0 && (uint64_t)cl > j->cap)
@@ -389,8 +382,6 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *userdata)
 			memcpy(j->wbuf + j->wbuf_len, p, n);
 			j->wbuf_len += n;
 		}
-		if (sha256_update(j->hash, p, n) < 0)
-			return write_fail(j, -EIO, "hashing failed");
 	} else
 		memcpy(j->buf + j->written, p, n);
 	j->written += n;
@@ -481,7 +472,8 @@ static void mirror_demote(struct fetch_run *run, int m)
 	run->order[run->n_mirrors - 1] = m;
 }
 
-static void transfer_cleanup(struct fetch_run *run, struct job *j)
+/* Lets go of the connection; the URL and the file stay (transfer_cleanup). */
+static void transfer_release(struct fetch_run *run, struct job *j)
 {
 	if (j->easy) {
 		curl_multi_remove_handle(run->multi, j->easy);
@@ -490,19 +482,21 @@ static void transfer_cleanup(struct fetch_run *run, struct job *j)
 	}
 	curl_slist_free_all(j->headers);
 	j->headers = NULL;
+}
+
+static void transfer_cleanup(struct fetch_run *run, struct job *j)
+{
+	transfer_release(run, j);
 	free(j->url);
 	j->url = NULL;
 	j->fd = safe_close(j->fd);
-	sha256_free(j->hash);
-	j->hash = NULL;
 }
 
-/* Reads what an earlier attempt left, if its validator is known: the hash
- * is seeded with those bytes (the file is still read once in all). */
+/* Keeps what an earlier attempt left if its validator is known (the whole
+ * file is hashed when complete, whatever was resumed). */
 static int resume_prepare(struct fetch_run *run, struct job *j, char etag[ETAG_MAX])
 {
 	struct stat st;
-	uint8_t buf[65536];
 
 	if (fstat(j->fd, &st) < 0)
 		return -errno;
@@ -510,20 +504,6 @@ static int resume_prepare(struct fetch_run *run, struct job *j, char etag[ETAG_M
 		if (ftruncate(j->fd, 0) < 0)
 			return -errno;
 		return 0;
-	}
-	uint64_t left = (uint64_t)st.st_size;
-	if (lseek(j->fd, 0, SEEK_SET) < 0)
-		return -errno;
-	while (left > 0) {
-		ssize_t k = read(j->fd, buf, MIN(left, sizeof(buf)));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return k < 0 ? -errno : -EIO;
-		int r = sha256_update(j->hash, buf, (size_t)k);
-		if (r < 0)
-			return r;
-		left -= (uint64_t)k;
 	}
 	j->offset = j->written = (uint64_t)st.st_size;
 	return 1;
@@ -540,8 +520,7 @@ static int transfer_start(struct fetch_run *run, struct job *j)
 		return -ENOENT;
 	j->url = url_join(run->mirrors[j->mirror], j->path);
 	j->easy = curl_easy_init();
-	r = sha256_new(&j->hash);
-	if (!j->url || !j->easy || r < 0)
+	if (!j->url || !j->easy)
 		return -ENOMEM;
 	j->offset = j->written = 0;
 	j->range_requested = j->body_started = j->discard = j->have_range = false;
@@ -648,24 +627,18 @@ static uint64_t backoff_ms(struct fetch_run *run, unsigned attempt, long retry_a
 	return b;
 }
 
-/* Checks length and hash of the finished file and renames it into DEST. */
-static int job_commit(struct fetch_run *run, struct job *j)
+/* Checks the digest of the complete file and renames it into DEST. */
+static int job_commit(struct fetch_run *run, struct job *j, const struct hash_worker_result *h)
 {
-	uint8_t got[SHA256_DIGEST_SIZE];
 	char hex[SHA256_HEX_SIZE];
 	const char *base;
-	int r;
 
-	if (j->written != j->cap) {
-		job_fail_msg(j, "'%s' from '%s': got %" PRIu64 " bytes, the catalog says %" PRIu64,
-			     j->path, j->url, j->written, j->cap);
+	if (h->result < 0)
+		return h->result;
+	if (h->size != j->cap) /* changed under us */
 		return -EBADMSG;
-	}
-	r = sha256_final(j->hash, got);
-	if (r < 0)
-		return r;
-	if (memcmp(got, j->sha256, SHA256_DIGEST_SIZE) != 0) {
-		hex_encode(got, sizeof(got), hex);
+	if (memcmp(h->sha256, j->sha256, SHA256_DIGEST_SIZE) != 0) {
+		hex_encode(h->sha256, sizeof(h->sha256), hex);
 		job_fail_msg(j, "'%s' from '%s': sha256 %s does not match the catalog", j->path,
 			     j->url, hex);
 		return -EBADMSG;
@@ -712,7 +685,34 @@ static bool curl_code_retryable(CURLcode c)
 	}
 }
 
-/* Settles a finished transfer: done, retry later, or give up. */
+static void job_settle(struct fetch_run *run, struct job *j, int r, bool retry, bool exclude,
+		       bool keep_partial, long retry_after);
+
+static void hasher_notify(void *userdata)
+{
+	struct fetch_run *run = userdata;
+	curl_multi_wakeup(run->multi);
+}
+
+/* Hands the complete file to the hashing thread; the connection is free. */
+static int verify_start(struct fetch_run *run, struct job *j)
+{
+	if (!run->hasher) {
+		int r = hash_worker_new(hasher_notify, run, &run->hasher);
+		if (r < 0)
+			return r;
+	}
+	int r = hash_worker_submit(run->hasher, j->fd, j->cap, j);
+	if (r < 0)
+		return r;
+	transfer_release(run, j);
+	j->state = JOB_VERIFYING;
+	run->active--;
+	run->verifying++;
+	return 0;
+}
+
+/* Settles a finished transfer: verify, retry later, or give up. */
 static void transfer_done(struct fetch_run *run, struct job *j, CURLcode cc)
 {
 	long code = 0, retry_after = 0;
@@ -755,21 +755,46 @@ static void transfer_done(struct fetch_run *run, struct job *j, CURLcode cc)
 		retry = code == 408 || code == 429 || code >= 500;
 		exclude = !retry;
 		keep_partial = true; /* an error page changes nothing in the file */
+	} else if (j->item && j->written != j->cap) {
+		r = -EBADMSG;
+		job_fail_msg(j, "'%s' from '%s': got %" PRIu64 " bytes, the catalog says %" PRIu64,
+			     j->path, j->url, j->written, j->cap);
+		retry = true;
+		keep_partial = true;
 	} else if (j->item) {
-		r = job_commit(run, j);
-		if (r < 0 && !j->error[0])
-			job_fail_msg(j, "'%s': cannot store the file: %s", j->path, strerror(-r));
-		if (r == -EBADMSG && j->written < j->cap) {
-			retry = true;
-			keep_partial = true;
-		} else if (r == -EBADMSG) {
-			/* complete but wrong: a resumed prefix may be to blame, else the mirror */
-			retry = true;
-			exclude = j->offset == 0;
-		}
+		r = verify_start(run, j);
+		if (r >= 0)
+			return;
+		job_fail_msg(j, "'%s': cannot hash the file: %s", j->path, strerror(-r));
 	} else
 		j->buf[j->written] = '\0';
 
+	run->active--;
+	job_settle(run, j, r, retry, exclude, keep_partial, retry_after);
+}
+
+/* The digest of a complete file is back: rename it into DEST, or retry. */
+static void verify_done(struct fetch_run *run, const struct hash_worker_result *h)
+{
+	struct job *j = h->tag;
+	bool retry = false, exclude = false;
+
+	run->verifying--;
+	int r = job_commit(run, j, h);
+	if (r < 0 && !j->error[0])
+		job_fail_msg(j, "'%s': cannot store the file: %s", j->path, strerror(-r));
+	if (r == -EBADMSG) {
+		/* complete but wrong: a resumed prefix may be to blame, else the mirror */
+		retry = true;
+		exclude = j->offset == 0;
+	}
+	job_settle(run, j, r, retry, exclude, false, 0);
+}
+
+/* Finishes a job after its transfer, or puts it back to be tried again. */
+static void job_settle(struct fetch_run *run, struct job *j, int r, bool retry, bool exclude,
+		       bool keep_partial, long retry_after)
+{
 	int mirror = j->mirror;
 	if (r < 0) {
 		mirror_demote(run, mirror);
@@ -779,7 +804,6 @@ static void transfer_done(struct fetch_run *run, struct job *j, CURLcode cc)
 			partial_drop(run, j);
 	}
 	transfer_cleanup(run, j);
-	run->active--;
 
 	if (r >= 0) {
 		job_finish(run, j, 0);
@@ -806,7 +830,7 @@ static void run_progress(struct fetch_run *run)
 		return;
 	uint64_t done = run->bytes_done;
 	for (size_t i = 0; i < run->n_jobs; i++)
-		if (run->jobs[i].state == JOB_ACTIVE)
+		if (run->jobs[i].state == JOB_ACTIVE || run->jobs[i].state == JOB_VERIFYING)
 			done += run->jobs[i].written;
 	progress_update(run->o->progress, done);
 }
@@ -856,7 +880,7 @@ static int run_loop(struct fetch_run *run, char **reterr_msg)
 			j->state = JOB_ACTIVE;
 			run->active++;
 		}
-		if (run->active == 0 && !pending)
+		if (run->active == 0 && run->verifying == 0 && !pending)
 			break;
 
 		int running = 0;
@@ -876,6 +900,9 @@ static int run_loop(struct fetch_run *run, char **reterr_msg)
 				CURLcode cc = msg->data.result;
 				transfer_done(run, j, cc);
 			}
+		struct hash_worker_result h;
+		while (run->hasher && hash_worker_collect(run->hasher, &h) > 0)
+			verify_done(run, &h);
 		run_progress(run);
 
 		/* wait for the network only when no job can start right away */
@@ -898,8 +925,10 @@ static int run_loop(struct fetch_run *run, char **reterr_msg)
 		if (run->active > 0 || timeout > 0)
 			curl_multi_poll(run->multi, NULL, 0, timeout, NULL);
 	}
+	hash_worker_free(run->hasher); /* waits: no file is closed under it */
+	run->hasher = NULL;
 	for (size_t i = 0; i < run->n_jobs; i++)
-		if (run->jobs[i].easy)
+		if (run->jobs[i].easy || run->jobs[i].fd >= 0)
 			transfer_cleanup(run, &run->jobs[i]);
 	free(wctx);
 	return r;
