@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,7 @@ struct build {
 	int repo_fd;
 	char *agent;
 	char *unit_template;
+	struct ext4 *ext4; /* the root filesystem, between root_stream() and root_finish() */
 };
 
 /* ---- boot files taken from the tarball stream ---------------------------- */
@@ -281,6 +283,42 @@ static int check_initrd(const struct build *b, struct boot_file *ird, int builti
 			ENOENT, "add the drivers to the base's initrd, drop the profiles from "
 				"Profiles=, or set InitrdCheck=warn in [Base]");
 	return 0;
+}
+
+struct initrd_job {
+	const struct build *build;
+	struct boot_file *initrd;
+	int builtin_fd;
+	pthread_t thread;
+	bool started;
+	int result;
+};
+
+static void *initrd_job_main(void *arg)
+{
+	struct initrd_job *j = arg;
+	j->result = check_initrd(j->build, j->initrd, j->builtin_fd);
+	return NULL;
+}
+
+static int initrd_job_start(struct initrd_job *j, const struct build *b, struct boot_file *ird,
+			    int builtin_fd)
+{
+	*j = (struct initrd_job){ .build = b, .initrd = ird, .builtin_fd = builtin_fd };
+	int k = pthread_create(&j->thread, NULL, initrd_job_main, j);
+	if (k != 0) /* no thread: check it here */
+		return check_initrd(b, ird, builtin_fd);
+	j->started = true;
+	return 0;
+}
+
+static int initrd_job_wait(struct initrd_job *j)
+{
+	if (!j->started)
+		return 0;
+	pthread_join(j->thread, NULL);
+	j->started = false;
+	return j->result;
 }
 
 /* "xxxxxxxx-xxxx-..." -> 16 bytes */
@@ -466,7 +504,10 @@ static void layout(struct build *b)
 	b->windows_slot = &b->slots[2];
 }
 
-static int write_root(struct build *b, struct boot_files *boot)
+/* The root filesystem, first part: formatted and filled from the base
+ * tarball stream; then the partition GUIDs, as every input is read. The
+ * filesystem stays open in b->ext4 for root_finish(). */
+static int root_stream(struct build *b, struct boot_files *boot)
 {
 	const struct recipe *r = b->recipe;
 	struct image_slot *root = b->root;
@@ -535,6 +576,17 @@ static int write_root(struct build *b, struct boot_files *boot)
 		uuid_derive(seed, "partition-msr", b->slots[1].uuid);
 		uuid_derive(seed, "partition-windows", b->windows_slot->uuid);
 	}
+	b->ext4 = e;
+	return 0;
+}
+
+/* The root filesystem, second part: what enlighten injects, then closed. */
+static int root_finish(struct build *b)
+{
+	const struct recipe *r = b->recipe;
+	struct ext4 *e = TAKE_PTR(b->ext4);
+	_cleanup_free_ char *msg = NULL;
+	int k;
 
 	struct inject_opts io = {
 		.repo_fd = b->repo_fd,
@@ -553,8 +605,6 @@ static int write_root(struct build *b, struct boot_files *boot)
 		.source_date_epoch = b->now,
 		.windows = b->windows,
 	};
-	free(msg);
-	msg = NULL;
 	k = inject_all(e, &io, &msg);
 	if (k < 0) {
 		ext4_abort(e);
@@ -834,14 +884,23 @@ static int build_run(struct build *b)
 	/* Windows first: the Linux root's build.json says what it carries */
 	k = b->windows_slot ? write_windows(b) : 0;
 	if (k >= 0)
-		k = write_root(b, &boot);
+		k = root_stream(b, &boot);
 	if (k >= 0) {
+		/* the initrd check reads the initrd on a thread of its own meanwhile */
 		struct boot_file *kernel = NULL, *initrd = NULL;
+		struct initrd_job ij = {};
 		k = boot_files_pick(&boot, r, &kernel, &initrd);
 		if (k >= 0)
-			k = check_initrd(b, initrd, boot.builtin_fd);
+			k = initrd_job_start(&ij, b, initrd, boot.builtin_fd);
+		if (k >= 0)
+			k = root_finish(b);
 		if (k >= 0)
 			k = write_esp(b, kernel, initrd);
+		int q = initrd_job_wait(&ij);
+		if (k >= 0)
+			k = q;
+		if (b->ext4)
+			ext4_abort(TAKE_PTR(b->ext4));
 	}
 	boot_files_done(&boot);
 	if (k < 0)
