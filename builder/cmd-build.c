@@ -109,6 +109,7 @@ struct build {
 	int repo_fd;
 	char *agent;
 	char *unit_template;
+	char *mke2fs_config; /* enlighten's, so that the host's does not decide */
 	struct ext4 *ext4; /* the root filesystem, between root_stream() and root_finish() */
 };
 
@@ -517,7 +518,7 @@ static int root_stream(struct build *b, struct boot_files *boot)
 	int k;
 
 	k = ext4_format(b->raw_path, root->offset, root->size, root->fs_uuid, root->label, b->now,
-			&msg);
+			b->mke2fs_config, &msg);
 	if (k < 0)
 		return log_error_errno(k, "cannot make the root filesystem: %s", msg);
 	k = ext4_open(b->raw_path, root->offset, true, b->now, &e, &msg);
@@ -1092,12 +1093,27 @@ int cmd_build(int argc, char *argv[])
 	}
 	if (!b.unit_template)
 		return log_oom(), EXIT_NO;
+	b.mke2fs_config = strjoin(cli_datadir(), "/templates/filesystems/mke2fs.conf");
+	if (!b.mke2fs_config) {
+		free(b.agent);
+		free(b.unit_template);
+		return log_oom(), EXIT_NO;
+	}
+	if (access(b.mke2fs_config, R_OK) < 0) {
+		log_error_errno(errno, "cannot read '%s' (is enlighten installed completely?): %m",
+				b.mke2fs_config);
+		free(b.agent);
+		free(b.unit_template);
+		free(b.mke2fs_config);
+		return EXIT_NO;
+	}
 
 	b.dir_fd = open(output_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b.dir_fd < 0) {
 		log_error_errno(errno, "cannot open output directory '%s': %m", output_dir);
 		free(b.agent);
 		free(b.unit_template);
+		free(b.mke2fs_config);
 		return EXIT_NO;
 	}
 	signals_install();
@@ -1118,6 +1134,7 @@ int cmd_build(int argc, char *argv[])
 	safe_close(b.repo_fd);
 	free(b.agent);
 	free(b.unit_template);
+	free(b.mke2fs_config);
 	safe_close(b.dir_fd);
 	return k < 0 ? EXIT_NO : EXIT_OK;
 }

@@ -78,9 +78,10 @@ static int set_msg(char **reterr_msg, const char *fmt, ...)
 }
 
 int ext4_format(const char *path, uint64_t offset, uint64_t size, const char *uuid,
-		const char *label, time_t now, char **reterr_msg)
+		const char *label, time_t now, const char *config, char **reterr_msg)
 {
 	char ext[160], blocks[32], fake_time[64];
+	_cleanup_free_ char *config_env = config ? strjoin("MKE2FS_CONFIG=", config) : NULL;
 	_cleanup_free_ char **envp = NULL;
 	size_t n = 0;
 
@@ -92,7 +93,7 @@ int ext4_format(const char *path, uint64_t offset, uint64_t size, const char *uu
 	while (environ[n])
 		n++;
 	envp = calloc(n + 3, sizeof(char *));
-	if (!envp)
+	if (!envp || (config && !config_env))
 		return -ENOMEM;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
@@ -100,6 +101,8 @@ int ext4_format(const char *path, uint64_t offset, uint64_t size, const char *uu
 		    !startswith(environ[i], "MKE2FS_CONFIG="))
 			envp[k++] = environ[i];
 	envp[k++] = fake_time;
+	if (config_env)
+		envp[k++] = config_env;
 
 	char *argv[] = { "mke2fs", "-q", "-F",	       "-F",   "-t",	      "ext4", "-b",
 			 "4096",   "-I", "256",	       "-L",   (char *)label, "-U",   (char *)uuid,

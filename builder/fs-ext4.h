@@ -14,9 +14,10 @@
 struct ext4;
 
 /* Lays out an empty ext4 filesystem of size bytes at offset in path with
- * mke2fs (libext2fs's formatter), with fixed UUID, hash seed and times. */
+ * mke2fs (libext2fs's formatter), with fixed UUID, hash seed and times;
+ * config (NULL: the host's) is the mke2fs.conf that sets the features. */
 int ext4_format(const char *path, uint64_t offset, uint64_t size, const char *uuid,
-		const char *label, time_t now, char **reterr_msg);
+		const char *label, time_t now, const char *config, char **reterr_msg);
 
 /* Opens the filesystem at offset; writable when rw. now stamps what the
  * builder creates (and the superblock), so builds are reproducible. */

@@ -17,7 +17,7 @@ make_signed_repo repo
 write_recipe img.conf base.tar.gz '[Payloads]' 'Source=repo' 'PublicKey=key.pub' \
 	'Profiles=kvm-guest hyperv-guest' '' '[Boot]' 'KernelCommandLine=console=ttyS0 quiet' '' \
 	'[System]' 'Hostname=factory' 'Locale=en_US.UTF-8' 'Timezone=Europe/Berlin'
-mkdir out out2
+mkdir out out2 out3
 chmod 777 out out2
 
 ok "build runs as an unprivileged user" unpriv enlighten build img.conf --output-dir out \
@@ -107,7 +107,25 @@ like "manifest: base tarball's sha256" "$m" "\"sha256\": \"$(sha256sum base.tar.
 like "manifest: recipe's sha256" "$m" "\"sha256\": \"$(sha256sum img.conf | cut -d' ' -f1)\""
 like "manifest: tool version" "$m" "\"version\": \"[0-9]+\.[0-9]+\.[0-9]+\""
 
-ok "a second build" unpriv enlighten build img.conf --output-dir out2 --format raw --format qcow2 --format vhd
+like "root features from enlighten's mke2fs.conf" "$(dumpe2fs -h root.img 2>/dev/null | grep '^Filesystem features')" \
+	"has_journal .*extent.*flex_bg.*metadata_csum"
+# the feature set and inode ratio come from the data directory's mke2fs.conf
+cp -r "$ENLIGHTEN_DATADIR" data
+sed -i 's/inode_ratio = 4096/inode_ratio = 65536/' data/templates/filesystems/mke2fs.conf
+ok "a build with another mke2fs.conf in the data directory" \
+	env ENLIGHTEN_DATADIR="$PWD/data" enlighten -q build img.conf --output-dir out3 --format raw
+part_extract out3/test.raw 2 root3.img
+inodes() { dumpe2fs -h "$1" 2>/dev/null | awk -F: '/^Inode count/ { print $2 + 0 }'; }
+ok "... has the inode ratio it sets ($(inodes root3.img) inodes, not $(inodes root.img))" \
+	test "$(inodes root3.img)" -lt "$(inodes root.img)"
+rm data/templates/filesystems/mke2fs.conf
+fails "without it the build stops" env ENLIGHTEN_DATADIR="$PWD/data" enlighten -q build img.conf --output-dir out3 --format raw
+like "... and says what is missing" "$(last_output)" "cannot read '.*/mke2fs.conf' \(is enlighten installed completely\?\)"
+# the build host's mke2fs.conf does not decide the image
+printf '[fs_types]\n\text4 = {\n\t\tfeatures = has_journal,extent,orphan_file,^metadata_csum\n\t}\n' >host-mke2fs.conf
+chmod a+r host-mke2fs.conf
+ok "a second build, under another host's mke2fs.conf" unpriv env MKE2FS_CONFIG="$PWD/host-mke2fs.conf" \
+	enlighten build img.conf --output-dir out2 --format raw --format qcow2 --format vhd
 ok "... gives the same raw image" cmp out/test.raw out2/test.raw
 ok "... the same qcow2" cmp out/test.qcow2 out2/test.qcow2
 ok "... the same vhd" cmp out/test.vhd out2/test.vhd
