@@ -13,10 +13,12 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/convert.h"
 #include "builder/fs-ext4.h"
 #include "builder/image.h"
 #include "builder/inject.h"
@@ -29,16 +31,6 @@
 #include "lib/string-util.h"
 
 #define BUILD_INFO_MAX (64 * 1024)
-
-static const struct {
-	const char *magic;
-	size_t len;
-	const char *format;
-} container_magics[] = {
-	{ "QFI\xfb", 4, "qcow2" },
-	{ "vhdxfile", 8, "vhdx" },
-	{ "KDMV", 4, "vmdk" },
-};
 
 static json_object *str_or_null(const char *s)
 {
@@ -134,6 +126,23 @@ static json_object *read_enlighten(const char *path, uint64_t offset)
 	return TAKE_PTR(j);
 }
 
+static bool has_vhd_footer(int fd, uint64_t size)
+{
+	char cookie[8];
+	return size >= 512 && pread(fd, cookie, sizeof(cookie), (off_t)(size - 512)) == 8 &&
+	       memcmp(cookie, "conectix", 8) == 0;
+}
+
+static void unlink_freep(char **p)
+{
+	if (*p) {
+		(void)unlink(*p);
+		free(*p);
+	}
+}
+
+/* path: as the user named it; a qcow2, VHDX or VMDK is read through a
+ * temporary raw copy (sparse) that qemu-img makes. */
 static int inspect(const char *path, json_object **ret)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -142,16 +151,28 @@ static int inspect(const char *path, json_object **ret)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return log_error_errno(errno, "cannot read image '%s': %m", path);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return log_error_errno(EINVAL, "'%s' is not a disk image file", path);
 	char head[8] = {};
 	if (pread(fd, head, sizeof(head), 0) < 0)
 		return log_error_errno(errno, "cannot read image '%s': %m", path);
-	for (size_t i = 0; i < ELEMENTSOF(container_magics); i++)
-		if (memcmp(head, container_magics[i].magic, container_magics[i].len) == 0)
-			return log_error_errno(
-				EMEDIUMTYPE,
-				"image '%s' is %s; inspect the raw image, or make one "
-				"with 'qemu-img convert -O raw'",
-				path, container_magics[i].format);
+
+	const char *container = container_format(head, sizeof(head));
+	__attribute__((cleanup(unlink_freep))) char *tmp = NULL;
+	const char *read_path = path;
+	if (container) {
+		_cleanup_free_ char *msg = NULL;
+		const char *t = getenv("TMPDIR");
+		int k = container_to_raw(fd, container, t && *t ? t : "/tmp", &tmp, &msg);
+		if (k < 0)
+			return log_error_errno(k, "cannot read image '%s': %s", path,
+					       msg ? msg : strerror(-k));
+		safe_close(fd);
+		fd = open(tmp, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			return log_error_errno(errno, "cannot read the raw copy '%s': %m", tmp);
+		read_path = tmp;
+	}
 
 	blkid_probe pr = blkid_new_probe();
 	if (!pr || blkid_probe_set_device(pr, fd, 0, 0) < 0) {
@@ -167,6 +188,11 @@ static int inspect(const char *path, json_object **ret)
 	json_object *o = json_object_new_object();
 	json_object *parts = json_object_new_array();
 	json_object_object_add(o, "image", json_object_new_string(path));
+	json_object_object_add(o, "format",
+			       json_object_new_string(container ? container
+						      : has_vhd_footer(fd, (uint64_t)st.st_size)
+							      ? "vhd"
+							      : "raw"));
 	json_object_object_add(o, "size", json_object_new_int64((int64_t)st.st_size));
 	json_object_object_add(o, "table",
 			       tab ? json_object_new_string(blkid_parttable_get_type(tab)) : NULL);
@@ -196,7 +222,7 @@ static int inspect(const char *path, json_object **ret)
 		if (fs && json_object_object_get_ex(fs, "type", &t))
 			fstype = json_object_get_string(t);
 		if (!enl && fstype && startswith(fstype, "ext"))
-			enl = read_enlighten(path, start);
+			enl = read_enlighten(read_path, start);
 		json_object_object_add(p, "filesystem", fs);
 		json_object_array_add(parts, p);
 	}
@@ -244,7 +270,7 @@ static void print_text(json_object *o)
 	char sz[32];
 	json_object *parts, *v;
 	print_size((uint64_t)json_object_get_int64(json_object_object_get(o, "size")), sz);
-	printf("Image: %s (%s)\n", get(o, "image"), sz);
+	printf("Image: %s (%s, %s)\n", get(o, "image"), get(o, "format"), sz);
 	printf("Table: %s, disk %s\n", get(o, "table"), get(o, "disk_uuid"));
 	printf("\n  %-2s %-8s %-8s %-6s %-36s %-5s %-8s %s\n", "#", "START", "SIZE", "NAME",
 	       "PARTUUID", "FS", "LABEL", "UUID");
@@ -289,8 +315,10 @@ static int help(void)
 {
 	printf("Usage: enlighten inspect IMAGE [--json]\n"
 	       "\n"
-	       "Show a raw disk image's partitions and filesystems (libblkid) and, for an\n"
+	       "Show a disk image's partitions and filesystems (libblkid) and, for an\n"
 	       "enlighten image, what was injected (libext2fs), without mounting it.\n"
+	       "Raw and fixed VHD images are read as they are; qcow2, VHDX and VMDK\n"
+	       "through a temporary raw copy made by qemu-img.\n"
 	       "\n"
 	       "Options:\n"
 	       "  -j, --json   print JSON\n"

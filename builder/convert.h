@@ -31,3 +31,16 @@ struct convert_opts {
  * (the VHD footer), those fields are set from opts. */
 int convert_image(const char *raw_path, const char *path, const struct output_format *f,
 		  const struct convert_opts *opts, char **reterr_msg);
+
+#include <stddef.h>
+
+/* The container format (qemu's driver name: "qcow2", "vhdx", "vmdk") that
+ * an image's first bytes announce, or NULL (raw, or a fixed VHD). */
+const char *container_format(const void *head, size_t n);
+
+/* Converts the container open as fd into a new sparse raw file in tmp_dir
+ * (the caller unlinks *ret_path). Refused with -EMEDIUMTYPE: what would make
+ * qemu-img open other files (a backing file, a qcow2 external data file, a
+ * VMDK described by its embedded descriptor). */
+int container_to_raw(int fd, const char *format, const char *tmp_dir, char **ret_path,
+		     char **reterr_msg);

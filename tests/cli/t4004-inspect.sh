@@ -11,7 +11,8 @@ make_base base.tar.gz
 make_signed_repo repo
 write_recipe img.conf base.tar.gz '[Payloads]' 'Source=repo' 'PublicKey=key.pub' 'Profiles=kvm-guest'
 mkdir out
-ok "build" enlighten build img.conf -o out --format raw --format qcow2
+ok "build" enlighten build img.conf -o out --format raw --format qcow2 --format vhdx \
+	--format vmdk --format vhd
 
 ok "inspect" enlighten inspect out/test.raw
 out=$(last_output)
@@ -32,8 +33,42 @@ like "JSON has the root PARTUUID from the table" "$json" "\"partuuid\": \"$partu
 like "JSON has the filesystem UUID" "$json" "\"uuid\": \"$(blkid -p -o value -s UUID -O $((35 * 1048576)) out/test.raw 2>/dev/null || echo '[0-9a-f-]{36}')\""
 like "JSON has the catalog version" "$json" '"catalog_version": 7'
 
-exits 1 "a qcow2 is refused with advice" enlighten inspect out/test.qcow2
-like "... to use the raw image" "$(last_output)" "is qcow2; inspect the raw image"
+like "JSON says the format" "$json" '"format": "raw"'
+
+# the other formats: the same disk, read through a temporary raw copy
+mkdir tmpd
+export TMPDIR="$PWD/tmpd"
+same_disk() { # A.json B.json: the same partitions, filesystems and injected content
+	python3 -c 'import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+sys.exit(0 if all(a[k] == b[k] for k in ("table", "disk_uuid", "partitions", "enlighten")) else 1)' "$@"
+}
+printf '%s\n' "$json" >raw.json
+for f in qcow2 vhdx vmdk vhd; do
+	ok "inspect the $f" enlighten inspect --json out/test.$f
+	printf '%s\n' "$(last_output)" >$f.json
+	ok "... the same disk as the raw image" same_disk raw.json $f.json
+	like "... says it is $f" "$(cat $f.json)" "\"format\": \"$f\""
+done
+ok "inspect a qcow2 as text" enlighten inspect out/test.qcow2
+like "... names the format" "$(last_output)" "^Image: out/test.qcow2 \(qcow2, 100\.0M\)$"
+like "... and what was injected" "$(last_output)" "catalog version +7$"
+
+# containers that would make qemu-img read other files are refused
+qemu-img create -q -f qcow2 -b "$PWD/out/test.raw" -F raw overlay.qcow2
+exits 1 "a qcow2 overlay is refused" enlighten inspect overlay.qcow2
+like "... with advice" "$(last_output)" "qcow2 overlay on a backing file; inspect the image it is based on"
+qemu-img create -q -f qcow2 -o data_file="$PWD/data.raw" external.qcow2 64M
+exits 1 "a qcow2 with an external data file is refused" enlighten inspect external.qcow2
+like "... saying why" "$(last_output)" "keeps its data in an external file"
+cp out/test.vmdk described.vmdk
+printf '\0\0\0\0\0\0\0\0' | dd of=described.vmdk bs=1 seek=12 conv=notrunc status=none
+exits 1 "a VMDK described by its embedded descriptor is refused" enlighten inspect described.vmdk
+like "... saying why" "$(last_output)" "VMDK whose data is described elsewhere"
+head -c 100 out/test.qcow2 >short.qcow2
+exits 1 "a truncated qcow2 gives an error" enlighten inspect short.qcow2
+like "... from qemu-img, named" "$(last_output)" "cannot read image 'short.qcow2': 'qemu-img convert' from qcow2 failed"
+is "no temporary copy is left behind" "$(ls tmpd)" ""
 exits 1 "a missing image" enlighten inspect nothere.raw
 head -c 1048576 /dev/zero >blank.raw
 ok "a blank disk is inspected" enlighten inspect blank.raw
