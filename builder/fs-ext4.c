@@ -936,18 +936,29 @@ static int lookup_path(struct ext4 *e, const char *path, ext2_ino_t *ret)
 	return lookup(e->fs, parent, leaf, ret);
 }
 
+/* The inode of the regular file at path: -EISDIR for a directory, -EINVAL
+ * for any other type. */
+static int lookup_regular(struct ext4 *e, const char *path, ext2_ino_t *ret_ino,
+			  struct ext2_inode *ret_inode)
+{
+	int r = lookup_path(e, path, ret_ino);
+	if (r < 0)
+		return r;
+	errcode_t err = ext2fs_read_inode(e->fs, *ret_ino, ret_inode);
+	if (err)
+		return errcode_to_errno(err);
+	if (!LINUX_S_ISREG(ret_inode->i_mode))
+		return LINUX_S_ISDIR(ret_inode->i_mode) ? -EISDIR : -EINVAL;
+	return 0;
+}
+
 int ext4_file_size(struct ext4 *e, const char *path, uint64_t *ret)
 {
 	ext2_ino_t ino;
-	int r = lookup_path(e, path, &ino);
-	if (r < 0)
-		return r;
 	struct ext2_inode inode;
-	errcode_t err = ext2fs_read_inode(e->fs, ino, &inode);
-	if (err)
-		return errcode_to_errno(err);
-	if (!LINUX_S_ISREG(inode.i_mode))
-		return -EINVAL;
+	int r = lookup_regular(e, path, &ino, &inode);
+	if (r < 0)
+		return r == -EISDIR ? -EINVAL : r;
 	*ret = EXT2_I_SIZE(&inode);
 	return 0;
 }
@@ -956,15 +967,11 @@ int ext4_read_file(struct ext4 *e, const char *path, size_t max, char **ret, siz
 {
 	_cleanup_free_ char *data = NULL;
 	ext2_ino_t ino;
-	int r = lookup_path(e, path, &ino);
+	struct ext2_inode inode;
+	errcode_t err;
+	int r = lookup_regular(e, path, &ino, &inode);
 	if (r < 0)
 		return r;
-	struct ext2_inode inode;
-	errcode_t err = ext2fs_read_inode(e->fs, ino, &inode);
-	if (err)
-		return errcode_to_errno(err);
-	if (!LINUX_S_ISREG(inode.i_mode))
-		return LINUX_S_ISDIR(inode.i_mode) ? -EISDIR : -EINVAL;
 	uint64_t size = EXT2_I_SIZE(&inode);
 	if (size > max)
 		return -EFBIG;
