@@ -5,7 +5,8 @@
  * with librpm (lib/rpm.h), optionally with their signatures checked;
  * Windows driver packages through their INF (lib/inf.h), the files beside
  * an INF joining its package; other files under windows/ are installers.
- * Each payload is hashed once, streaming. The catalog version is one above
+ * Each payload is hashed once, streaming (an RPM on a second thread while
+ * librpm checks it). The catalog version is one above
  * the existing catalog's, so it only ever goes up.
  */
 #define _GNU_SOURCE
@@ -14,6 +15,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -22,6 +24,7 @@
 #include "lib/catalog.h"
 #include "lib/cli.h"
 #include "lib/fs.h"
+#include "lib/hash-worker.h"
 #include "lib/inf.h"
 #include "lib/log.h"
 #include "lib/profile.h"
@@ -71,6 +74,7 @@ struct index_ctx {
 	char **paths; /* payload files found, relative to DIR */
 	struct driver_dir *drivers;
 	size_t n_drivers;
+	struct hash_worker *hasher; /* hashes an RPM while librpm checks it */
 };
 
 /* Collects the regular files under rel (beneath ctx->dir_fd), skipping the
@@ -186,17 +190,21 @@ static int hash_payload(int dir_fd, const char *path, struct catalog_payload *p)
 	return 0;
 }
 
+/* Hands p, hashed, to the catalog (p is left empty). */
+static int add_payload(struct index_ctx *ctx, struct catalog_payload *p)
+{
+	_cleanup_free_ char *path = strdup(p->path);
+	int r = catalog_add_payload(ctx->cat, p);
+	if (r < 0)
+		log_error_errno(r, "cannot add '%s' to the catalog: %m", path ? path : "?");
+	return r;
+}
+
 /* Hashes p's file and hands p to the catalog (p is left empty). */
 static int add_hashed(struct index_ctx *ctx, struct catalog_payload *p)
 {
 	int r = hash_payload(ctx->dir_fd, p->path, p);
-	if (r < 0)
-		return r;
-	_cleanup_free_ char *path = strdup(p->path);
-	r = catalog_add_payload(ctx->cat, p);
-	if (r < 0)
-		log_error_errno(r, "cannot add '%s' to the catalog: %m", path ? path : "?");
-	return r;
+	return r < 0 ? r : add_payload(ctx, p);
 }
 
 static int index_rpm(struct index_ctx *ctx, const char *path)
@@ -205,11 +213,29 @@ static int index_rpm(struct index_ctx *ctx, const char *path)
 	_cleanup_free_ char *err = NULL;
 	struct catalog_payload p = {};
 	struct catalog_rpm *info = NULL;
+	struct hash_worker_result h;
 	int r;
 
+	/* the digest for the catalog is taken on the hashing thread while
+	 * librpm reads the package for its own checks */
+	if (!ctx->hasher && hash_worker_new(NULL, NULL, &ctx->hasher) < 0)
+		return log_oom();
+	_cleanup_close_ int fd = fs_open_beneath(ctx->dir_fd, path, O_RDONLY | O_NOCTTY, 0);
+	if (fd < 0)
+		return log_error_errno(fd, "cannot open '%s': %m", path);
+	if (hash_worker_submit(ctx->hasher, fd, UINT64_MAX, NULL) < 0)
+		return log_oom();
 	r = rpm_read_at(ctx->dir_fd, path, &opts, &info, &err);
+	if (hash_worker_wait(ctx->hasher, &h) <= 0) /* fd is hashed before it is closed */
+		return log_oom();
 	if (r < 0)
 		return log_error("%s", err ? err : "cannot read an RPM"), r;
+	if (h.result < 0) {
+		catalog_rpm_free(info);
+		return log_error_errno(h.result, "cannot read '%s': %m", path);
+	}
+	memcpy(p.sha256, h.sha256, sizeof(p.sha256));
+	p.length = h.size;
 	p.rpm = info;
 	if (info->has_epoch)
 		r = asprintf(&p.version, "%" PRIu32 ":%s-%s", info->epoch, info->version,
@@ -230,7 +256,7 @@ static int index_rpm(struct index_ctx *ctx, const char *path)
 		log_oom();
 		goto out;
 	}
-	r = add_hashed(ctx, &p);
+	r = add_payload(ctx, &p);
 out:
 	catalog_payload_done(&p);
 	return r;
@@ -616,6 +642,7 @@ int cmd_payload_index(int argc, char *argv[])
 			r = index_windows_file(&ctx, *p, &skipped);
 	strv_free(ctx.paths);
 	drivers_free(&ctx);
+	hash_worker_free(ctx.hasher);
 	if (r >= 0 && cat->n_payloads > 0)
 		qsort(cat->payloads, cat->n_payloads, sizeof(*cat->payloads), cmp_payload_path);
 	if (r < 0)

@@ -23,8 +23,10 @@ struct hash_worker {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t more;
+	pthread_cond_t finished; /* a result was added to done */
 	struct item *queued, **queued_tail;
 	struct item *done, **done_tail;
+	unsigned pending; /* submitted, not yet done */
 	bool stop;
 	void (*notify)(void *userdata);
 	void *userdata;
@@ -61,6 +63,8 @@ static void *worker_main(void *arg)
 		it->next = NULL;
 		*w->done_tail = it;
 		w->done_tail = &it->next;
+		w->pending--;
+		pthread_cond_signal(&w->finished);
 		if (w->notify)
 			w->notify(w->userdata);
 	}
@@ -81,8 +85,10 @@ int hash_worker_new(void (*notify)(void *userdata), void *userdata, struct hash_
 	w->userdata = userdata;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->more, NULL);
+	pthread_cond_init(&w->finished, NULL);
 	r = pthread_create(&w->thread, NULL, worker_main, w);
 	if (r != 0) {
+		pthread_cond_destroy(&w->finished);
 		pthread_cond_destroy(&w->more);
 		pthread_mutex_destroy(&w->lock);
 		free(w);
@@ -103,14 +109,17 @@ int hash_worker_submit(struct hash_worker *w, int fd, uint64_t max, void *tag)
 	pthread_mutex_lock(&w->lock);
 	*w->queued_tail = it;
 	w->queued_tail = &it->next;
+	w->pending++;
 	pthread_cond_signal(&w->more);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
 
-int hash_worker_collect(struct hash_worker *w, struct hash_worker_result *ret)
+static int collect(struct hash_worker *w, bool wait, struct hash_worker_result *ret)
 {
 	pthread_mutex_lock(&w->lock);
+	while (wait && !w->done && w->pending > 0)
+		pthread_cond_wait(&w->finished, &w->lock);
 	struct item *it = w->done;
 	if (it) {
 		w->done = it->next;
@@ -123,6 +132,16 @@ int hash_worker_collect(struct hash_worker *w, struct hash_worker_result *ret)
 	*ret = it->res;
 	free(it);
 	return 1;
+}
+
+int hash_worker_collect(struct hash_worker *w, struct hash_worker_result *ret)
+{
+	return collect(w, false, ret);
+}
+
+int hash_worker_wait(struct hash_worker *w, struct hash_worker_result *ret)
+{
+	return collect(w, true, ret);
 }
 
 void hash_worker_free(struct hash_worker *w)
@@ -139,6 +158,7 @@ void hash_worker_free(struct hash_worker *w)
 		w->done = it->next;
 		free(it);
 	}
+	pthread_cond_destroy(&w->finished);
 	pthread_cond_destroy(&w->more);
 	pthread_mutex_destroy(&w->lock);
 	free(w);

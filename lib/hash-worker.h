@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hash-worker.h - SHA-256 of whole files on a thread of their own. A caller
- * busy with other work (the transfer loop of fetch.c) hands over each file
- * when it is complete and collects the digest later, so hashing runs on
- * another core instead of between the transfers.
+ * busy with other work (the transfer loop of fetch.c, librpm's checks in
+ * payload index) hands over a file and collects the digest later, so the
+ * hashing runs on another core meanwhile.
  */
 #pragma once
 
@@ -31,6 +31,10 @@ int hash_worker_submit(struct hash_worker *w, int fd, uint64_t max, void *tag);
 
 /* Takes one finished result: 1 when there was one, 0 when none is ready. */
 int hash_worker_collect(struct hash_worker *w, struct hash_worker_result *ret);
+
+/* The same, but waits while files are queued or being hashed: 0 only when
+ * nothing was submitted that has not been collected. */
+int hash_worker_wait(struct hash_worker *w, struct hash_worker_result *ret);
 
 /* Waits for what is queued (its results are dropped) and stops the thread. */
 void hash_worker_free(struct hash_worker *w);

@@ -3,7 +3,7 @@
  * test-hash-worker.c - files handed to the hashing thread come back with the
  * digest sha256_fd gives, whatever the fd's offset, each once with its tag;
  * a file longer than its cap says -EFBIG; stopping with work queued waits
- * for it rather than hashing a closed fd.
+ * for it rather than hashing a closed fd; waiting blocks until a result.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -101,7 +101,22 @@ int main(void)
 		close(fds[i]);
 	ok(true, "freed with work queued");
 
+	/* waiting instead of polling: each result in turn, then 0 */
 	is_int(hash_worker_new(NULL, NULL, &w), 0, "a worker without a notifier");
+	struct hash_worker_result h;
+	is_int(hash_worker_wait(w, &h), 0, "waiting with nothing submitted returns 0");
+	int fd = make_file(99, 5000003);
+	uint8_t sha[SHA256_DIGEST_SIZE];
+	lseek(fd, 0, SEEK_SET);
+	if (sha256_fd(fd, UINT64_MAX, sha, NULL) < 0)
+		abort();
+	is_int(hash_worker_submit(w, fd, UINT64_MAX, &fd), 0, "a file queued");
+	is_int(hash_worker_wait(w, &h), 1, "waiting gives its result");
+	ok(h.tag == &fd && h.result == 0 && h.size == 5000003 &&
+		   memcmp(h.sha256, sha, sizeof(sha)) == 0,
+	   "... with its tag, size and digest");
+	is_int(hash_worker_wait(w, &h), 0, "... and then nothing more");
+	close(fd);
 	hash_worker_free(w);
 	ok(true, "an idle worker stops");
 	return tap_done();
