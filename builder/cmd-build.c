@@ -110,7 +110,7 @@ struct build {
 	char *agent;
 	char *unit_template;
 	char *mke2fs_config; /* enlighten's, so that the host's does not decide */
-	struct ext4 *ext4; /* the root filesystem, between root_stream() and root_finish() */
+	struct ext4 *ext4;   /* the root filesystem, between root_stream() and root_finish() */
 };
 
 /* ---- boot files taken from the tarball stream ---------------------------- */

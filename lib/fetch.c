@@ -92,8 +92,8 @@ struct fetch_run {
 	unsigned active;
 	unsigned verifying;	    /* jobs whose file is being hashed */
 	struct hash_worker *hasher; /* started with the first complete file */
-	bool etag_files;     /* no user xattrs here: validators in ETAG_DIR */
-	uint64_t bytes_done; /* of finished jobs, for the progress bar */
+	bool etag_files;	    /* no user xattrs here: validators in ETAG_DIR */
+	uint64_t bytes_done;	    /* of finished jobs, for the progress bar */
 };
 
 static uint64_t now_ms(void)
