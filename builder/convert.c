@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "builder/convert.h"
+#include "lib/errmsg.h"
 #include "lib/macro.h"
 #include "lib/spawn.h"
 #include "lib/string-util.h"
@@ -83,19 +83,13 @@ static int qemu_img(char **argv, const char *what, char **reterr_msg)
 	struct spawn_opts so = { .stdin_fd = -1, .stdout_fd = -1 };
 	struct spawn_result res = {};
 	int r = spawn_run(argv, &so, &res);
-	if (r < 0) {
-		if (reterr_msg &&
-		    asprintf(reterr_msg, "cannot run 'qemu-img' (install qemu-utils): %s",
-			     strerror(-r)) < 0)
-			*reterr_msg = NULL;
-		return r;
-	}
-	if (res.exit_status != 0) {
-		if (reterr_msg && asprintf(reterr_msg, "'qemu-img convert' %s failed: %s", what,
-					   res.err ? strstrip(res.err) : "") < 0)
-			*reterr_msg = NULL;
-		r = res.err && strstr(res.err, "No space left") ? -ENOSPC : -EIO;
-	}
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "cannot run 'qemu-img' (install qemu-utils): %s",
+				  strerror(-r));
+	if (res.exit_status != 0)
+		r = errmsg_set(
+			reterr_msg, res.err && strstr(res.err, "No space left") ? -ENOSPC : -EIO,
+			"'qemu-img convert' %s failed: %s", what, res.err ? strstrip(res.err) : "");
 	spawn_result_done(&res);
 	return r;
 }
@@ -156,18 +150,6 @@ const char *container_format(const void *head, size_t n)
 
 #define VMDK_DESC_MAX (64 * 1024)
 
-static _printf_(2, 3) int refuse(char **reterr_msg, const char *fmt, ...)
-{
-	if (reterr_msg) {
-		va_list ap;
-		va_start(ap, fmt);
-		if (vasprintf(reterr_msg, fmt, ap) < 0)
-			*reterr_msg = NULL;
-		va_end(ap);
-	}
-	return -EMEDIUMTYPE;
-}
-
 /* Refuses what would make qemu-img read other files than this one: an
  * overlay's backing file, a qcow2 external data file, a VMDK whose extents
  * are described in its embedded descriptor. */
@@ -175,7 +157,7 @@ static int container_check(int fd, const char *format, char **reterr_msg)
 {
 	uint8_t h[512] = {};
 	if (pread(fd, h, sizeof(h), 0) < 64)
-		return refuse(reterr_msg, "its %s header is cut short", format);
+		return errmsg_set(reterr_msg, -EMEDIUMTYPE, "its %s header is cut short", format);
 	if (streq(format, "qcow2")) {
 		uint32_t version;
 		uint64_t backing, incompatible = 0;
@@ -184,24 +166,25 @@ static int container_check(int fd, const char *format, char **reterr_msg)
 		if (be32toh(version) >= 3)
 			memcpy(&incompatible, h + 72, 8);
 		if (be64toh(backing) != 0)
-			return refuse(reterr_msg,
-				      "it is a qcow2 overlay on a backing file; inspect "
-				      "the image it is based on, or flatten it with "
-				      "'qemu-img convert -O raw'");
+			return errmsg_set(reterr_msg, -EMEDIUMTYPE,
+					  "it is a qcow2 overlay on a backing file; inspect "
+					  "the image it is based on, or flatten it with "
+					  "'qemu-img convert -O raw'");
 		if (be64toh(incompatible) & 4) /* QCOW2_INCOMPAT_DATA_FILE */
-			return refuse(reterr_msg,
-				      "it is a qcow2 image that keeps its data in an "
-				      "external file; convert it with 'qemu-img convert "
-				      "-O raw'");
+			return errmsg_set(reterr_msg, -EMEDIUMTYPE,
+					  "it is a qcow2 image that keeps its data in an "
+					  "external file; convert it with 'qemu-img convert "
+					  "-O raw'");
 	} else if (streq(format, "vmdk")) {
 		uint64_t capacity, desc_off, desc_len;
 		memcpy(&capacity, h + 12, 8);
 		memcpy(&desc_off, h + 28, 8);
 		memcpy(&desc_len, h + 36, 8);
 		if (le64toh(capacity) == 0)
-			return refuse(reterr_msg, "it is a VMDK whose data is described elsewhere "
-						  "(no capacity in its sparse header); inspect the "
-						  "flat or raw disk instead");
+			return errmsg_set(reterr_msg, -EMEDIUMTYPE,
+					  "it is a VMDK whose data is described elsewhere "
+					  "(no capacity in its sparse header); inspect the "
+					  "flat or raw disk instead");
 		desc_off = le64toh(desc_off);
 		desc_len = MIN(le64toh(desc_len), (uint64_t)VMDK_DESC_MAX / 512);
 		if (desc_off > 0 && desc_off < (uint64_t)INT64_MAX / 512 && desc_len > 0) {
@@ -210,8 +193,8 @@ static int container_check(int fd, const char *format, char **reterr_msg)
 				return -ENOMEM;
 			ssize_t k = pread(fd, d, desc_len * 512, (off_t)(desc_off * 512));
 			if (k > 0 && memmem(d, (size_t)k, "parentFileNameHint", 18))
-				return refuse(
-					reterr_msg,
+				return errmsg_set(
+					reterr_msg, -EMEDIUMTYPE,
 					"it is a VMDK overlay on a parent disk; inspect the "
 					"parent, or flatten it with 'qemu-img convert -O raw'");
 		}
