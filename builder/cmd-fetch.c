@@ -6,12 +6,12 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "builder/portal-client.h"
+#include "builder/portal/client.h"
 #include "builder/verbs.h"
-#include "lib/cli.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/string-util.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/log.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
 
 static int help(void)
 {

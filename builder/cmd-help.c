@@ -5,8 +5,8 @@
 #include <stdio.h>
 
 #include "builder/verbs.h"
-#include "lib/cli.h"
-#include "lib/macro.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/macro.h"
 
 int cmd_help(int argc _unused_, char *argv[] _unused_)
 {

@@ -1,236 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd-inspect.c - `enlighten inspect IMAGE`: the partition table and each
- * partition's filesystem through libblkid (probing each partition's byte
- * range), and, for an enlighten image, what was injected, read back from
- * the ext4 root through libext2fs. Nothing is mounted or written.
+ * cmd-inspect.c - `enlighten inspect IMAGE`: what builder/image/inspect.c
+ * reads, as text or JSON.
  */
-#define _GNU_SOURCE
-#include <blkid/blkid.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "builder/convert.h"
-#include "builder/fs-ext4.h"
-#include "builder/image.h"
-#include "builder/inject.h"
+#include "builder/image/image.h"
+#include "builder/image/inject.h"
+#include "builder/image/inspect.h"
 #include "builder/verbs.h"
-#include "lib/catalog.h"
-#include "lib/cli.h"
-#include "lib/json.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/string-util.h"
-
-#define BUILD_INFO_MAX (64 * 1024)
-
-static json_object *str_or_null(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
-
-/* The filesystem in [offset, offset+size) of fd, through libblkid. */
-static json_object *probe_fs(int fd, uint64_t offset, uint64_t size)
-{
-	blkid_probe pr = blkid_new_probe();
-	if (!pr)
-		return NULL;
-	json_object *o = NULL;
-	if (blkid_probe_set_device(pr, fd, (blkid_loff_t)offset, (blkid_loff_t)size) == 0) {
-		blkid_probe_enable_superblocks(pr, 1);
-		blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_LABEL |
-							      BLKID_SUBLKS_UUID |
-							      BLKID_SUBLKS_VERSION);
-		if (blkid_do_safeprobe(pr) == 0) {
-			static const char *const keys[] = { "TYPE", "VERSION", "LABEL", "UUID" };
-			static const char *const names[] = { "type", "version", "label", "uuid" };
-			o = json_object_new_object();
-			for (size_t i = 0; o && i < ELEMENTSOF(keys); i++) {
-				const char *v = NULL;
-				if (blkid_probe_lookup_value(pr, keys[i], &v, NULL) == 0)
-					json_object_object_add(o, names[i], str_or_null(v));
-			}
-		}
-	}
-	blkid_free_probe(pr);
-	return o;
-}
-
-/* What the builder injected, read from the ext4 root; NULL for other roots. */
-static json_object *read_enlighten(const char *path, uint64_t offset)
-{
-	struct ext4 *e = NULL;
-	_cleanup_free_ char *info = NULL, *cat = NULL, *emsg = NULL;
-	_cleanup_json_ json_object *j = NULL;
-	size_t n;
-
-	if (ext4_open(path, offset, false, 0, &e, &emsg) < 0)
-		return NULL;
-	if (ext4_read_file(e, IMAGE_BUILD_INFO, BUILD_INFO_MAX, &info, &n) < 0 ||
-	    json_parse_bounded(info, n, BUILD_INFO_MAX, &j, NULL) < 0 ||
-	    !json_object_is_type(j, json_type_object)) {
-		ext4_close(e);
-		return NULL;
-	}
-
-	/* the catalog as it is in the image, parsed again */
-	if (ext4_read_file(e, IMAGE_REPO_DIR "/" CATALOG_FILE, CATALOG_MAX_SIZE, &cat, &n) >= 0) {
-		_cleanup_catalog_ struct catalog *c = NULL;
-		if (catalog_parse(cat, n, &c, NULL) >= 0) {
-			json_object *payloads = json_object_new_array();
-			for (size_t i = 0; payloads && i < c->n_payloads; i++) {
-				_cleanup_free_ char *p =
-					strjoin(IMAGE_REPO_DIR "/", c->payloads[i].path);
-				uint64_t size;
-				if (p && ext4_file_size(e, p, &size) >= 0 &&
-				    size == c->payloads[i].length)
-					json_object_array_add(
-						payloads,
-						json_object_new_string(c->payloads[i].path));
-			}
-			json_object_object_add(j, "catalog_version",
-					       json_object_new_int64((int64_t)c->version));
-			json_object_object_add(j, "catalog_expires",
-					       json_object_new_int64((int64_t)c->expires));
-			json_object_object_add(j, "staged_payloads", payloads);
-		}
-	}
-	static const struct {
-		const char *dir, *key;
-	} lists[] = {
-		{ IMAGE_PROFILES_DIR, "profile_matrix" },
-		{ IMAGE_KEYS_DIR, "trusted_keys" },
-	};
-	for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
-		_cleanup_strv_free_ char **names = NULL;
-		json_object *a = json_object_new_array();
-		if (ext4_list_dir(e, lists[i].dir, &names) >= 0)
-			for (char **p = names; a && p && *p; p++)
-				json_object_array_add(a, json_object_new_string(*p));
-		json_object_object_add(j, lists[i].key, a);
-	}
-	_cleanup_strv_free_ char **wants = NULL;
-	(void)ext4_list_dir(e, "etc/systemd/system/sysinit.target.wants", &wants);
-	json_object_object_add(
-		j, "agent_enabled",
-		json_object_new_boolean(strv_contains(wants, "enlighten-firstboot.service")));
-	ext4_close(e);
-	return TAKE_PTR(j);
-}
-
-static bool has_vhd_footer(int fd, uint64_t size)
-{
-	char cookie[8];
-	return size >= 512 && pread(fd, cookie, sizeof(cookie), (off_t)(size - 512)) == 8 &&
-	       memcmp(cookie, "conectix", 8) == 0;
-}
-
-static void unlink_freep(char **p)
-{
-	if (*p) {
-		(void)unlink(*p);
-		free(*p);
-	}
-}
-
-/* path: as the user named it; a qcow2, VHDX or VMDK is read through a
- * temporary raw copy (sparse) that qemu-img makes. */
-static int inspect(const char *path, json_object **ret)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return log_error_errno(errno, "cannot open image '%s': %m", path);
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return log_error_errno(errno, "cannot read image '%s': %m", path);
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return log_error_errno(EINVAL, "'%s' is not a disk image file", path);
-	char head[8] = {};
-	if (pread(fd, head, sizeof(head), 0) < 0)
-		return log_error_errno(errno, "cannot read image '%s': %m", path);
-
-	const char *container = container_format(head, sizeof(head));
-	__attribute__((cleanup(unlink_freep))) char *tmp = NULL;
-	const char *read_path = path;
-	if (container) {
-		_cleanup_free_ char *msg = NULL;
-		const char *t = getenv("TMPDIR");
-		int k = container_to_raw(fd, container, t && *t ? t : "/tmp", &tmp, &msg);
-		if (k < 0)
-			return log_error_errno(k, "cannot read image '%s': %s", path,
-					       msg ? msg : strerror(-k));
-		safe_close(fd);
-		fd = open(tmp, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) < 0)
-			return log_error_errno(errno, "cannot read the raw copy '%s': %m", tmp);
-		read_path = tmp;
-	}
-
-	blkid_probe pr = blkid_new_probe();
-	if (!pr || blkid_probe_set_device(pr, fd, 0, 0) < 0) {
-		if (pr)
-			blkid_free_probe(pr);
-		return log_error_errno(EIO, "cannot probe image '%s'", path);
-	}
-	blkid_probe_enable_partitions(pr, 1);
-	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
-	blkid_partlist ls = blkid_probe_get_partitions(pr);
-	blkid_parttable tab = ls ? blkid_partlist_get_table(ls) : NULL;
-
-	json_object *o = json_object_new_object();
-	json_object *parts = json_object_new_array();
-	json_object_object_add(o, "image", json_object_new_string(path));
-	json_object_object_add(o, "format",
-			       json_object_new_string(container ? container
-						      : has_vhd_footer(fd, (uint64_t)st.st_size)
-							      ? "vhd"
-							      : "raw"));
-	json_object_object_add(o, "size", json_object_new_int64((int64_t)st.st_size));
-	json_object_object_add(o, "table",
-			       tab ? json_object_new_string(blkid_parttable_get_type(tab)) : NULL);
-	json_object_object_add(o, "disk_uuid",
-			       tab ? str_or_null(blkid_parttable_get_id(tab)) : NULL);
-	json_object_object_add(o, "partitions", parts);
-	json_object *enl = NULL;
-
-	int n = ls ? blkid_partlist_numof_partitions(ls) : 0;
-	for (int i = 0; i < n; i++) {
-		blkid_partition par = blkid_partlist_get_partition(ls, i);
-		uint64_t start = (uint64_t)blkid_partition_get_start(par) * SECTOR_SIZE;
-		uint64_t size = (uint64_t)blkid_partition_get_size(par) * SECTOR_SIZE;
-		json_object *p = json_object_new_object();
-		json_object_object_add(p, "number",
-				       json_object_new_int(blkid_partition_get_partno(par)));
-		json_object_object_add(p, "start", json_object_new_int64((int64_t)start));
-		json_object_object_add(p, "size", json_object_new_int64((int64_t)size));
-		json_object_object_add(p, "type",
-				       str_or_null(blkid_partition_get_type_string(par)));
-		json_object_object_add(p, "name", str_or_null(blkid_partition_get_name(par)));
-		json_object_object_add(p, "partuuid", str_or_null(blkid_partition_get_uuid(par)));
-		json_object *fs =
-			start + size <= (uint64_t)st.st_size ? probe_fs(fd, start, size) : NULL;
-		const char *fstype = NULL;
-		json_object *t;
-		if (fs && json_object_object_get_ex(fs, "type", &t))
-			fstype = json_object_get_string(t);
-		if (!enl && fstype && startswith(fstype, "ext"))
-			enl = read_enlighten(read_path, start);
-		json_object_object_add(p, "filesystem", fs);
-		json_object_array_add(parts, p);
-	}
-	blkid_free_probe(pr);
-	json_object_object_add(o, "enlighten", enl);
-	*ret = o;
-	return 0;
-}
+#include "lib/basic/cli.h"
+#include "lib/basic/json.h"
+#include "lib/basic/log.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
 
 static void print_size(uint64_t b, char out[32])
 {
@@ -350,7 +139,7 @@ int cmd_inspect(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	_cleanup_json_ json_object *o = NULL;
-	if (inspect(argv[optind], &o) < 0)
+	if (image_inspect(argv[optind], &o) < 0)
 		return EXIT_NO;
 	if (json)
 		return json_write_fd(STDOUT_FILENO, o, true) < 0 ? EXIT_NO : EXIT_OK;

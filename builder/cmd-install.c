@@ -7,7 +7,7 @@
  *
  * The portal only replaces the image's repository as the package source:
  * planning, the transaction, the state record and the report are the
- * agent's (lib/plan.h, lib/apply.h, lib/state.h through
+ * agent's (lib/activate/plan.h, lib/activate/apply.h, lib/activate/state.h through
  * enlighten-firstboot), so the next boot's agent finds the system converged
  * and agrees with what install did.
  */
@@ -19,15 +19,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "builder/portal-client.h"
+#include "builder/portal/client.h"
 #include "builder/verbs.h"
 #include "firstboot/config.h"
 #include "firstboot/sources.h"
-#include "lib/cli.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/spawn.h"
-#include "lib/string-util.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/log.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/spawn.h"
+#include "lib/basic/string-util.h"
 
 #ifndef SBINDIR
 #define SBINDIR "/usr/sbin"

@@ -11,11 +11,11 @@
 #include <openssl/crypto.h>
 
 #include "builder/verbs.h"
-#include "lib/cli.h"
-#include "lib/fs.h"
-#include "lib/log.h"
-#include "lib/minisign.h"
-#include "lib/string-util.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/log.h"
+#include "lib/basic/string-util.h"
+#include "lib/trust/minisign.h"
 
 static int keygen_help(void)
 {

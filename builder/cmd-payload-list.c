@@ -11,13 +11,13 @@
 #include <stdio.h>
 
 #include "builder/verbs.h"
-#include "lib/catalog.h"
-#include "lib/cli.h"
-#include "lib/fs.h"
-#include "lib/json.h"
-#include "lib/log.h"
-#include "lib/profile.h"
-#include "lib/string-util.h"
+#include "lib/activate/profile.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/json.h"
+#include "lib/basic/log.h"
+#include "lib/basic/string-util.h"
+#include "lib/trust/catalog.h"
 
 static int list_help(void)
 {

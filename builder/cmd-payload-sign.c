@@ -11,12 +11,12 @@
 #include <time.h>
 
 #include "builder/verbs.h"
-#include "lib/catalog.h"
-#include "lib/cli.h"
-#include "lib/fs.h"
-#include "lib/log.h"
-#include "lib/minisign.h"
-#include "lib/string-util.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/log.h"
+#include "lib/basic/string-util.h"
+#include "lib/trust/catalog.h"
+#include "lib/trust/minisign.h"
 
 static int sign_help(void)
 {

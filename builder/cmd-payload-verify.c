@@ -11,10 +11,10 @@
 #include <stdio.h>
 
 #include "builder/verbs.h"
-#include "lib/catalog.h"
-#include "lib/cli.h"
-#include "lib/log.h"
-#include "lib/minisign.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/log.h"
+#include "lib/trust/catalog.h"
+#include "lib/trust/minisign.h"
 
 static int verify_help(void)
 {

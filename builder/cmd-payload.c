@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "builder/verbs.h"
-#include "lib/cli.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/string-util.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/log.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
 
 static const struct verb payload_verbs[] = {
 	{ "index", "write catalog.json for a directory of payloads", cmd_payload_index },

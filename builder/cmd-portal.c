@@ -1,431 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd-portal.c - `enlighten portal publish`: make the download portal, a
- * static tree any web server can serve: the payloads at their catalog
- * paths, the signed catalog, and index.html for people.
- *
- * Each PAYLOAD_DIR holds payloads and the catalog.json that `enlighten
- * payload index` wrote for them (unsigned; its entries are taken as they
- * are). Every payload is hashed while it is copied and lands in the portal
- * only when length and sha256 match its entry. The new catalog's version is
- * one more than the portal's current one, so clients that saw the old one
- * accept the new one and refuse the old one afterwards.
+ * cmd-portal.c - `enlighten portal publish`: options and the secret key,
+ * then the portal (builder/portal/publish.c).
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "builder/portal/publish.h"
 #include "builder/verbs.h"
-#include "lib/catalog.h"
-#include "lib/cli.h"
-#include "lib/fs.h"
-#include "lib/hash.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/minisign.h"
-#include "lib/string-util.h"
-#include "lib/markup.h"
-
-#define TEMPLATE_PATH "templates/portal/index.html.in"
-#define TEMPLATE_MAX (256u * 1024)
-#define DEFAULT_TITLE "Integration components"
-
-struct publish {
-	const char *out;
-	const char *url;
-	const char *title;
-	uint64_t valid_days;
-	int out_fd;
-};
-
-/* ---- copying payloads ---------------------------------------------------- */
-
-/* Copies p->path from src_fd to out_fd, hashing on the way; the copy is
- * committed only when it matches the entry. A verified copy already in the
- * portal is kept. */
-static int payload_copy(int src_fd, const char *src_name, int out_fd,
-			const struct catalog_payload *p)
-{
-	_cleanup_free_ char *why = NULL, *dir = NULL;
-	_cleanup_atomic_file_ struct atomic_file *f = NULL;
-	_cleanup_sha256_ struct sha256 *h = NULL;
-	_cleanup_free_ uint8_t *buf = NULL;
-	uint8_t got[SHA256_DIGEST_SIZE];
-	uint64_t total = 0;
-	int r;
-
-	if (catalog_verify_payload(out_fd, p, NULL) >= 0)
-		return 0;
-
-	_cleanup_close_ int in = fs_open_beneath(src_fd, p->path, O_RDONLY | O_NOFOLLOW, 0);
-	if (in < 0)
-		return log_error_errno(in, "payload '%s' in '%s': %m", p->path, src_name);
-	const char *slash = strrchr(p->path, '/');
-	if (slash) {
-		dir = strndup(p->path, (size_t)(slash - p->path));
-		if (!dir)
-			return log_oom();
-		r = fs_mkdir_p_at(out_fd, dir, 0755);
-		if (r < 0)
-			return log_error_errno(r, "cannot create '%s' in the portal: %m", dir);
-	}
-	r = atomic_file_open(out_fd, p->path, 0644, &f);
-	if (r < 0)
-		return log_error_errno(r, "cannot write '%s' in the portal: %m", p->path);
-	buf = malloc(1 << 20);
-	if (!buf || sha256_new(&h) < 0)
-		return log_oom();
-	for (;;) {
-		ssize_t k = read(in, buf, 1 << 20);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return log_error_errno(errno, "cannot read '%s' in '%s': %m", p->path,
-					       src_name);
-		if (k == 0)
-			break;
-		total += (uint64_t)k;
-		if (total > p->length)
-			return log_error_errno(
-				EBADMSG,
-				"payload '%s' in '%s' is longer than its catalog entry "
-				"(%" PRIu64 " bytes); run 'enlighten payload index' again",
-				p->path, src_name, p->length);
-		if (sha256_update(h, buf, (size_t)k) < 0 ||
-		    (r = fs_write_all(f->fd, buf, (size_t)k)) < 0)
-			return log_error_errno(EIO, "cannot copy '%s': %m", p->path);
-	}
-	if (sha256_final(h, got) < 0)
-		return log_oom();
-	if (total != p->length || memcmp(got, p->sha256, sizeof(got)) != 0)
-		return log_error_errno(
-			EBADMSG,
-			"payload '%s' in '%s' does not match its catalog entry (length "
-			"or sha256); run 'enlighten payload index' again",
-			p->path, src_name);
-	r = atomic_file_commit(f);
-	if (r < 0)
-		return log_error_errno(r, "cannot write '%s' in the portal: %m", p->path);
-	return 0;
-}
-
-/* Reads DIR/catalog.json (from `enlighten payload index`), copies its
- * payloads and moves its entries into c. */
-static int payload_dir_add(struct publish *pb, const char *dir, struct catalog *c)
-{
-	_cleanup_catalog_ struct catalog *in = NULL;
-	_cleanup_free_ char *buf = NULL, *why = NULL;
-	size_t len;
-	int r;
-
-	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return log_error_errno(errno, "cannot open payload directory '%s': %m", dir);
-	r = fs_read_file_at(dfd, CATALOG_FILE, CATALOG_MAX_SIZE, &buf, &len);
-	if (r == -ENOENT)
-		return log_error_errno(r, "'%s' has no %s; run 'enlighten payload index %s' first",
-				       dir, CATALOG_FILE, dir);
-	if (r < 0)
-		return log_error_errno(r, "cannot read '%s/%s': %m", dir, CATALOG_FILE);
-	r = catalog_parse(buf, len, &in, &why);
-	if (r < 0)
-		return log_error_errno(r, "'%s/%s': %s", dir, CATALOG_FILE, why ? why : "%m");
-	if (!c->product) {
-		c->product = strdup(in->product);
-		c->channel = strdup(in->channel);
-		if (!c->product || !c->channel)
-			return log_oom();
-	}
-	for (size_t i = 0; i < in->n_payloads; i++) {
-		struct catalog_payload *p = &in->payloads[i];
-		r = payload_copy(dfd, dir, pb->out_fd, p);
-		if (r < 0)
-			return r;
-		_cleanup_free_ char *path = strdup(p->path);
-		if (!path)
-			return log_oom();
-		r = catalog_add_payload(c, p);
-		if (r == -EEXIST)
-			return log_error_errno(
-				r, "payload path '%s' comes from two payload directories", path);
-		if (r < 0)
-			return log_error_errno(r, "cannot add '%s' to the catalog: %m", path);
-	}
-	return 0;
-}
-
-/* ---- index.html ---------------------------------------------------------- */
-
-/* A catalog path as a relative URL (each byte outside the unreserved set
- * percent-encoded; '/' kept). */
-static void url_path(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    strchr("/-._~+", c))
-			fputc(c, f);
-		else
-			fprintf(f, "%%%02X", c);
-	}
-}
-
-static void size_human(FILE *f, uint64_t n)
-{
-	if (n < 1024)
-		fprintf(f, "%" PRIu64 " bytes", n);
-	else if (n < 1024 * 1024)
-		fprintf(f, "%.1f KiB", (double)n / 1024);
-	else
-		fprintf(f, "%.1f MiB", (double)n / (1024 * 1024));
-}
-
-static int strcmp_ptr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void html_table(FILE *f, const struct publish *pb, const struct catalog *c, const char *os,
-		       const char *os_title, const char *profile)
-{
-	const char *url = pb->url ? pb->url : "https://PORTAL";
-
-	fprintf(f, "<section id=\"%s-", os);
-	markup_escape(f, profile);
-	fprintf(f, "\">\n<h2>%s &middot; ", os_title);
-	markup_escape(f, profile);
-	fputs("</h2>\n", f);
-	if (streq(os, "linux")) {
-		fputs("<p>Install on a running system (detects the hypervisor and activates what "
-		      "it "
-		      "needs):</p>\n<pre>sudo enlighten install --portal ",
-		      f);
-		markup_escape(f, url);
-		fputs("</pre>\n", f);
-	}
-	fputs("<p>Download and verify these files:</p>\n<pre>enlighten fetch --portal ", f);
-	markup_escape(f, url);
-	fputs(" --profile ", f);
-	markup_escape(f, profile);
-	fprintf(f, " --os %s --dest enlighten-", os);
-	markup_escape(f, profile);
-	fputs("</pre>\n<table>\n<thead><tr><th>Name</th><th>Version</th><th>Size</th>"
-	      "<th>SHA-256</th></tr></thead>\n<tbody>\n",
-	      f);
-	for (size_t i = 0; i < c->n_payloads; i++) {
-		const struct catalog_payload *p = &c->payloads[i];
-		char hex[SHA256_HEX_SIZE];
-		if (!streq(p->os, os) || !strv_contains(p->profiles, profile))
-			continue;
-		hex_encode(p->sha256, SHA256_DIGEST_SIZE, hex);
-		fputs("<tr><td data-label=\"Name\"><a href=\"", f);
-		url_path(f, p->path);
-		fputs("\">", f);
-		markup_escape(f, p->name);
-		fputs("</a></td><td data-label=\"Version\">", f);
-		markup_escape(f, p->version);
-		fputs("</td><td data-label=\"Size\" class=\"size\">", f);
-		size_human(f, p->length);
-		fprintf(f,
-			"</td><td data-label=\"SHA-256\" class=\"sha\"><code>%s</code></td></tr>\n",
-			hex);
-	}
-	fputs("</tbody>\n</table>\n</section>\n", f);
-}
-
-static char *html_content(const struct publish *pb, const struct catalog *c)
-{
-	static const struct {
-		const char *os, *title;
-	} oses[] = { { "linux", "Linux" }, { "windows", "Windows" } };
-	char *s = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&s, &n);
-
-	if (!f)
-		return NULL;
-	for (size_t k = 0; k < ELEMENTSOF(oses); k++) {
-		_cleanup_strv_free_ char **profiles = NULL;
-		for (size_t i = 0; i < c->n_payloads; i++)
-			if (streq(c->payloads[i].os, oses[k].os))
-				for (char **p = c->payloads[i].profiles; p && *p; p++)
-					if (!strv_contains(profiles, *p) &&
-					    strv_extend(&profiles, *p) < 0)
-						goto fail;
-		if (profiles)
-			qsort(profiles, strv_length(profiles), sizeof(char *), strcmp_ptr);
-		for (char **p = profiles; p && *p; p++)
-			html_table(f, pb, c, oses[k].os, oses[k].title, *p);
-	}
-	if (c->n_payloads == 0)
-		fputs("<p>No payloads are published yet.</p>\n", f);
-	if (fclose(f) != 0) {
-		free(s);
-		return NULL;
-	}
-	return s;
-fail:
-	fclose(f);
-	free(s);
-	return NULL;
-}
-
-/* Fills the template's placeholders; each value is escaped HTML already. */
-static char *template_fill(const char *tpl, char *const *keys, char *const *values)
-{
-	char *s = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&s, &n);
-	if (!f)
-		return NULL;
-	for (const char *p = tpl; *p;) {
-		const char *at = strchr(p, '@');
-		if (!at) {
-			fputs(p, f);
-			break;
-		}
-		fwrite(p, 1, (size_t)(at - p), f);
-		size_t i;
-		for (i = 0; keys[i]; i++)
-			if (startswith(at, keys[i]))
-				break;
-		if (keys[i]) {
-			fputs(values[i], f);
-			p = at + strlen(keys[i]);
-		} else {
-			fputc('@', f);
-			p = at + 1;
-		}
-	}
-	if (fclose(f) != 0) {
-		free(s);
-		return NULL;
-	}
-	return s;
-}
-
-static char *escaped(const char *s)
-{
-	char *out = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&out, &n);
-	if (!f)
-		return NULL;
-	markup_escape(f, s);
-	if (fclose(f) != 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
-static int index_write(const struct publish *pb, const struct catalog *c)
-{
-	_cleanup_free_ char *tpl = NULL, *content = NULL, *title = NULL, *page = NULL;
-	char issued[21], expires[21], version[24], count[24];
-	size_t len;
-	int r;
-
-	_cleanup_close_ int data = open(cli_datadir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (data < 0)
-		return log_error_errno(errno, "cannot open the data directory '%s': %m",
-				       cli_datadir());
-	r = fs_read_file_at(data, TEMPLATE_PATH, TEMPLATE_MAX, &tpl, &len);
-	if (r < 0)
-		return log_error_errno(r, "cannot read the page template '%s/%s': %m",
-				       cli_datadir(), TEMPLATE_PATH);
-	content = html_content(pb, c);
-	title = escaped(pb->title);
-	if (!content || !title)
-		return log_oom();
-	(void)catalog_time_format(c->issued, issued);
-	(void)catalog_time_format(c->expires, expires);
-	snprintf(version, sizeof(version), "%" PRIu64, c->version);
-	snprintf(count, sizeof(count), "%zu", c->n_payloads);
-	char *keys[] = { "@TITLE@", "@VERSION@", "@ISSUED@", "@EXPIRES@",
-			 "@COUNT@", "@CONTENT@", NULL };
-	char *values[] = { title, version, issued, expires, count, content, NULL };
-	page = template_fill(tpl, keys, values);
-	if (!page)
-		return log_oom();
-	r = fs_write_file_atomic_at(pb->out_fd, "index.html", page, strlen(page), 0644);
-	if (r < 0)
-		return log_error_errno(r, "cannot write '%s/index.html': %m", pb->out);
-	return 0;
-}
-
-/* ---- the catalog --------------------------------------------------------- */
-
-/* The portal's current catalog version, 0 when it has none. */
-static int version_current(struct publish *pb, uint64_t *ret)
-{
-	_cleanup_catalog_ struct catalog *old = NULL;
-	_cleanup_free_ char *buf = NULL, *why = NULL;
-	size_t len;
-
-	int r = fs_read_file_at(pb->out_fd, CATALOG_FILE, CATALOG_MAX_SIZE, &buf, &len);
-	if (r == -ENOENT) {
-		*ret = 0;
-		return 0;
-	}
-	if (r < 0)
-		return log_error_errno(r, "cannot read '%s/%s': %m", pb->out, CATALOG_FILE);
-	r = catalog_parse(buf, len, &old, &why);
-	if (r < 0)
-		return log_error_errno(r,
-				       "'%s/%s' (the published catalog) does not parse, so its "
-				       "version is unknown: %s",
-				       pb->out, CATALOG_FILE, why ? why : "%m");
-	*ret = old->version;
-	return 0;
-}
-
-static int time_issued(time_t *ret)
-{
-	const char *e = getenv("SOURCE_DATE_EPOCH");
-	uint64_t t;
-	if (!e || !*e) {
-		*ret = time(NULL);
-		return 0;
-	}
-	if (parse_u64(e, 10, &t) < 0 || t > INT32_MAX * 4ull)
-		return log_error_errno(EINVAL, "SOURCE_DATE_EPOCH '%s' is not a time in seconds",
-				       e);
-	*ret = (time_t)t;
-	return 0;
-}
-
-static int catalog_sign(struct publish *pb, const struct minisign_seckey *sk, uint64_t version,
-			time_t issued)
-{
-	_cleanup_minisig_ struct minisign_sig *sig = NULL;
-	_cleanup_free_ char *text = NULL;
-	char trusted[128];
-	int r;
-
-	_cleanup_close_ int fd = fs_open_beneath(pb->out_fd, CATALOG_FILE, O_RDONLY, 0);
-	if (fd < 0)
-		return log_error_errno(fd, "cannot open '%s/%s': %m", pb->out, CATALOG_FILE);
-	snprintf(trusted, sizeof(trusted), "timestamp:%lld file:%s version:%" PRIu64,
-		 (long long)issued, CATALOG_FILE, version);
-	r = minisign_sign_fd(sk, fd, "signature from enlighten portal publish", trusted, &sig);
-	if (r < 0)
-		return log_error_errno(r, "cannot sign the catalog: %m");
-	r = minisign_sig_format(sig, &text);
-	if (r < 0)
-		return log_oom();
-	r = fs_write_file_atomic_at(pb->out_fd, CATALOG_SIG_FILE, text, strlen(text), 0644);
-	if (r < 0)
-		return log_error_errno(r, "cannot write '%s/%s': %m", pb->out, CATALOG_SIG_FILE);
-	return 0;
-}
+#include "lib/basic/cli.h"
+#include "lib/basic/log.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
+#include "lib/trust/minisign.h"
 
 static int publish_help(void)
 {
@@ -440,7 +30,7 @@ static int publish_help(void)
 	       "      --key SECRET        minisign secret key file that signs the catalog\n"
 	       "      --out DIR           the portal tree (created; re-publishing updates it)\n"
 	       "      --url URL           the portal's public address, for the page's commands\n"
-	       "      --title TEXT        the page title (default: " DEFAULT_TITLE ")\n"
+	       "      --title TEXT        the page title (default: " PORTAL_DEFAULT_TITLE ")\n"
 	       "      --valid-days N      the catalog expires N days after it is issued (default: "
 	       "365)\n"
 	       "  -h, --help              show this help\n"
@@ -449,7 +39,7 @@ static int publish_help(void)
 	return EXIT_OK;
 }
 
-static int portal_publish(int argc, char *argv[])
+static int publish_main(int argc, char *argv[])
 {
 	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
 						 { "key", required_argument, NULL, 'k' },
@@ -458,13 +48,11 @@ static int portal_publish(int argc, char *argv[])
 						 { "title", required_argument, NULL, 't' },
 						 { "valid-days", required_argument, NULL, 'd' },
 						 {} };
-	struct publish pb = { .title = DEFAULT_TITLE, .valid_days = 365, .out_fd = -EBADF };
+	struct publish_options pb = { .valid_days = 365, .datadir = cli_datadir() };
 	_cleanup_seckey_ struct minisign_seckey sk = {};
-	_cleanup_catalog_ struct catalog *c = NULL;
 	_cleanup_free_ char *why = NULL;
 	const char *key = NULL;
 	uint64_t version = 0;
-	time_t issued = 0;
 	int ch, r;
 
 	while ((ch = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -513,38 +101,23 @@ static int portal_publish(int argc, char *argv[])
 	r = minisign_seckey_load_at(AT_FDCWD, key, &sk, &why);
 	if (r < 0)
 		return log_error_errno(r, "secret key '%s': %s", key, why ? why : "%m"), EXIT_NO;
-	if (mkdir(pb.out, 0755) < 0 && errno != EEXIST)
-		return log_error_errno(errno, "cannot create '%s': %m", pb.out), EXIT_NO;
-	pb.out_fd = open(pb.out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pb.out_fd < 0)
-		return log_error_errno(errno, "cannot open '%s': %m", pb.out), EXIT_NO;
-	_cleanup_close_ int out_fd_owner = pb.out_fd;
-
-	if (version_current(&pb, &version) < 0 || time_issued(&issued) < 0)
-		return EXIT_NO;
-	if (catalog_new(&c) < 0)
-		return log_oom(), EXIT_NO;
+	_cleanup_strv_free_ char **dirs = NULL;
 	for (int i = optind; i < argc; i++)
-		if (payload_dir_add(&pb, argv[i], c) < 0)
-			return EXIT_NO;
-	c->version = version + 1;
-	c->issued = issued;
-	c->expires = issued + (time_t)(pb.valid_days * 86400);
-
-	r = catalog_write_at(pb.out_fd, CATALOG_FILE, c);
-	if (r < 0)
-		return log_error_errno(r, "cannot write '%s/%s': %m", pb.out, CATALOG_FILE),
-		       EXIT_NO;
-	if (catalog_sign(&pb, &sk, c->version, issued) < 0 || index_write(&pb, c) < 0)
+		if (strv_extend(&dirs, argv[i]) < 0)
+			return log_oom(), EXIT_NO;
+	pb.key = &sk;
+	pb.dirs = dirs;
+	size_t n = 0;
+	if (portal_publish(&pb, &version, &n) < 0)
 		return EXIT_NO;
-	printf("published catalog version %" PRIu64 " with %zu payloads in '%s'\n", c->version,
-	       c->n_payloads, pb.out);
+	printf("published catalog version %" PRIu64 " with %zu payloads in '%s'\n", version, n,
+	       pb.out);
 	return EXIT_OK;
 }
 
 static const struct verb portal_verbs[] = {
 	{ "publish", "make the download portal: payloads, signed catalog, index.html",
-	  portal_publish },
+	  publish_main },
 };
 
 static int portal_help(void)

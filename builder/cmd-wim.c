@@ -11,11 +11,12 @@
 #include <stdio.h>
 
 #include "builder/verbs.h"
-#include "builder/win.h"
-#include "lib/cli.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/string-util.h"
+#include "builder/windows/windows.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/clock.h"
+#include "lib/basic/log.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
 
 #define ARGS_MAX 256
 
@@ -188,9 +189,13 @@ int cmd_wim(int argc, char *argv[])
 		goto out;
 	}
 	/* reproducible builds: every added file gets SOURCE_DATE_EPOCH */
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	uint64_t epoch;
-	if (sde && parse_u64(sde, 10, &epoch) >= 0 && epoch > 0 && epoch < INT64_MAX)
+	time_t epoch;
+	if (source_date_epoch(&epoch) < 0) {
+		log_error("SOURCE_DATE_EPOCH '%s' is not a time in seconds",
+			  getenv("SOURCE_DATE_EPOCH"));
+		goto out;
+	}
+	if (getenv("SOURCE_DATE_EPOCH") && epoch > 0)
 		o.mtime = (int64_t)epoch;
 	if (!!o.out_ntfs != !!o.ntfs_size) {
 		log_error("--ntfs and --ntfs-size go together");

@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "builder/verbs.h"
-#include "lib/cli.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/progress.h"
-#include "lib/string-util.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/log.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/progress.h"
+#include "lib/basic/string-util.h"
 
 const struct verb enlighten_verbs[] = {
 	{ "boot-test", "boot an image under QEMU as a hypervisor and check its profile",

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "detect/parse.h"
-#include "lib/macro.h"
-#include "lib/string-util.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
 
 #define WANT_FIELDS "(want LEAF SUBLEAF EAX EBX ECX EDX)"
 

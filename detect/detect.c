@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "detect/probe.h"
-#include "lib/fs.h"
+#include "lib/basic/fs.h"
 
 /* Order is the order of the evidence in the verdict. */
 static const struct probe *const probes[] = {

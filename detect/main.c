@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "detect/detect.h"
-#include "lib/cli.h"
-#include "lib/json.h"
-#include "lib/log.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/json.h"
+#include "lib/basic/log.h"
 
 enum output { OUTPUT_NAME, OUTPUT_JSON, OUTPUT_PROFILE, OUTPUT_QUIET };
 

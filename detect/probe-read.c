@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "detect/probe.h"
-#include "lib/fs.h"
+#include "lib/basic/fs.h"
 
 static int note(struct probe_ctx *ctx, const char *source, const char *path, int r, size_t max)
 {

@@ -17,7 +17,7 @@
 
 #include "detect/detect.h"
 #include "detect/parse.h"
-#include "lib/macro.h"
+#include "lib/basic/macro.h"
 
 #define CPUID_MAX_SIGNATURES 8
 #define DIR_MAX_ENTRIES 4096 /* per directory listing (PCI devices, bus devices) */

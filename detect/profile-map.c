@@ -5,7 +5,7 @@
  * test compares them. The first row that matches wins; ANY matches all.
  */
 #include "detect/detect.h"
-#include "lib/macro.h"
+#include "lib/basic/macro.h"
 
 #define ANY (-1)
 

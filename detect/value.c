@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "detect/parse.h"
-#include "lib/macro.h"
-#include "lib/string-util.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
 
 static bool is_space(char c)
 {

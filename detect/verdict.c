@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 #include "detect/detect.h"
-#include "lib/json.h"
-#include "lib/macro.h"
+#include "lib/basic/json.h"
+#include "lib/basic/macro.h"
 
 static const char *const hypervisor_table[_HV_MAX] = {
 	[HV_NONE] = "none",	[HV_MICROSOFT] = "microsoft", [HV_XEN] = "xen",

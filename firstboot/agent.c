@@ -14,10 +14,10 @@
 
 #include "firstboot/agent.h"
 #include "firstboot/report.h"
-#include "lib/cli.h"
-#include "lib/log.h"
-#include "lib/state.h"
-#include "lib/string-util.h"
+#include "lib/activate/state.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/log.h"
+#include "lib/basic/string-util.h"
 
 static int help(void)
 {

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "firstboot/config.h"
-#include "lib/fs.h"
-#include "lib/macro.h"
-#include "lib/string-util.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
 
 #define CONF_MAX (64 * 1024)
 #define CMDLINE_MAX (64 * 1024)

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "lib/rpmtx.h"
+#include "lib/activate/rpmtx.h"
 
 #define FIRSTBOOT_CONF "etc/enlighten/firstboot.conf"
 #define FIRSTBOOT_REPO "var/lib/enlighten/repo"

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "firstboot/agent.h"
-#include "lib/cli.h"
-#include "lib/log.h"
-#include "lib/string-util.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/log.h"
+#include "lib/basic/string-util.h"
 
 #ifndef LIBEXECDIR
 #define LIBEXECDIR "/usr/libexec/enlighten"

@@ -13,10 +13,10 @@
 #include <string.h>
 
 #include "firstboot/sources.h"
-#include "lib/catalog.h"
-#include "lib/fs.h"
-#include "lib/minisign.h"
-#include "lib/string-util.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/string-util.h"
+#include "lib/trust/catalog.h"
+#include "lib/trust/minisign.h"
 
 void fb_payloads_free(struct plan_payload *p, size_t n)
 {

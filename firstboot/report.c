@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "firstboot/report.h"
-#include "lib/fs.h"
-#include "lib/json.h"
-#include "lib/macro.h"
-#include "lib/state.h"
-#include "lib/string-util.h"
+#include "lib/activate/state.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/json.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
 
 #define KVP_RECORD_SIZE (KVP_KEY_SIZE + KVP_VALUE_SIZE)
 #define KVP_POOL_MAX (KVP_RECORD_SIZE * 4096)

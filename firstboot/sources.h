@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "firstboot/config.h"
-#include "lib/plan.h"
+#include "lib/activate/plan.h"
 
 struct fb_verdict {
 	char *hypervisor;  /* "microsoft", "xen", ..., "none" */

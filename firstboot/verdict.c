@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "firstboot/sources.h"
-#include "lib/fs.h"
-#include "lib/string-util.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/string-util.h"
 
 #if __has_include("detect/detect.h")
 #include "detect/detect.h"

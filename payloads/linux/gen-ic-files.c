@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "lib/fs.h"
-#include "lib/log.h"
-#include "lib/profile.h"
-#include "lib/string-util.h"
+#include "lib/activate/profile.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/log.h"
+#include "lib/basic/string-util.h"
 
 struct out {
 	int root_fd;

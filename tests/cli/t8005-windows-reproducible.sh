@@ -2,7 +2,7 @@
 # t8005-windows-reproducible.sh - the same inputs and SOURCE_DATE_EPOCH give
 # the same dual disk, byte for byte, however far apart the builds run: the
 # times libntfs-3g stamps with the clock in the NTFS partition are fixed
-# (builder/ntfs-normalize.c), the WIM's own older times are kept and newer
+# (builder/windows/ntfs-normalize.c), the WIM's own older times are kept and newer
 # ones clamped, and ntfs-3g's tools still accept the volume.
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/cli/build-lib.sh"

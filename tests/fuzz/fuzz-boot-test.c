@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builder/boot-entry.h"
-#include "builder/boot-identity.h"
+#include "builder/boot-test/entry.h"
+#include "builder/boot-test/identity.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

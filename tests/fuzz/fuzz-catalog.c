@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/catalog.h"
-#include "lib/json.h"
+#include "lib/basic/json.h"
+#include "lib/trust/catalog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "lib/extract.h"
+#include "lib/basic/extract.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

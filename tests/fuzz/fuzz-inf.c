@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "lib/inf.h"
+#include "lib/basic/inf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz-initrd.c - libFuzzer target for the initrd reader of the universal
- * initrd check (builder/initrd-check.c): early uncompressed newc segments
+ * initrd check (builder/image/initrd-check.c): early uncompressed newc segments
  * walked by their headers, then libarchive. Any bytes read or fail cleanly.
  */
 #define _GNU_SOURCE
@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "builder/initrd-check.h"
+#include "builder/image/initrd-check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

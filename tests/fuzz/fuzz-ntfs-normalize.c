@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz-ntfs-normalize.c - libFuzzer target for the NTFS time normalizer
- * (builder/ntfs-normalize.c). A fresh 2 MiB volume made once by mkntfs is
+ * (builder/windows/ntfs-normalize.c). A fresh 2 MiB volume made once by mkntfs is
  * the template; each input is a list of patches applied to a copy of it
  * (3 bytes offset, 1 byte length, that many bytes), so the fuzzer reaches
  * the MFT records and INDX blocks instead of stopping at the boot sector.
@@ -17,8 +17,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "builder/ntfs-normalize.h"
-#include "lib/spawn.h"
+#include "builder/windows/ntfs-normalize.h"
+#include "lib/basic/spawn.h"
 
 #define TEMPLATE_SIZE (2 * 1024 * 1024)
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz-plan.c - libFuzzer target for what the agent reads back from its
- * own state file: the plan in the journal (lib/plan.h plan_from_json), and
+ * own state file: the plan in the journal (lib/activate/plan.h plan_from_json), and
  * the boot entry and options editing on arbitrary text. Any bytes parse or
  * fail cleanly; a parsed plan writes back and describes every step.
  */
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/json.h"
-#include "lib/plan.h"
+#include "lib/activate/plan.h"
+#include "lib/basic/json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

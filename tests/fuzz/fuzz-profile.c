@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz-profile.c - libFuzzer target for the profile matrix parser
- * (lib/profile.h): any bytes parse or fail cleanly, and a parsed profile's
+ * (lib/activate/profile.h): any bytes parse or fail cleanly, and a parsed profile's
  * lists read back.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/profile.h"
+#include "lib/activate/profile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

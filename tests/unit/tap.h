@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/fs.h"
+#include "lib/basic/fs.h"
 
 static int tap_n, tap_failed;
 static char tap_dir[4096];

@@ -10,11 +10,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "builder/boot-entry.h"
-#include "builder/boot-identity.h"
-#include "builder/qemu.h"
-#include "lib/macro.h"
-#include "lib/string-util.h"
+#include "builder/boot-test/entry.h"
+#include "builder/boot-test/identity.h"
+#include "builder/boot-test/qemu.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
 #include "tests/unit/tap.h"
 
 static void test_kvm_probe(void)

@@ -10,11 +10,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "builder/convert.h"
-#include "builder/image.h"
-#include "builder/initrd-check.h"
-#include "builder/recipe.h"
-#include "lib/string-util.h"
+#include "builder/image/convert.h"
+#include "builder/image/image.h"
+#include "builder/image/initrd-check.h"
+#include "builder/image/recipe.h"
+#include "lib/basic/string-util.h"
 #include "tests/unit/tap.h"
 
 static void test_uuid(void)

@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/catalog.h"
-#include "lib/inf.h"
-#include "lib/json.h"
-#include "lib/string-util.h"
+#include "lib/basic/inf.h"
+#include "lib/basic/json.h"
+#include "lib/basic/string-util.h"
+#include "lib/trust/catalog.h"
 #include "tests/unit/tap.h"
 
 #define HEAD                                                                                       \

@@ -10,10 +10,10 @@
 
 #include "detect/detect.h"
 #include "detect/parse.h"
-#include "lib/fs.h"
-#include "lib/json.h"
-#include "lib/profile.h"
-#include "lib/string-util.h"
+#include "lib/activate/profile.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/json.h"
+#include "lib/basic/string-util.h"
 #include "tests/unit/tap.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct verdict *, verdict_free);

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "lib/extract.h"
-#include "lib/macro.h"
+#include "lib/basic/extract.h"
+#include "lib/basic/macro.h"
 #include "tests/unit/tap.h"
 
 static char *slurp(const char *path)

@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "lib/fetch.h"
-#include "lib/fs.h"
-#include "lib/hash.h"
-#include "lib/macro.h"
-#include "lib/string-util.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/hash.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
+#include "lib/net/fetch.h"
 #include "tests/unit/tap.h"
 
 static char cwd[PATH_MAX];

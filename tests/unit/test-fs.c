@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <dirent.h>
 
-#include "lib/fs.h"
-#include "lib/macro.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/macro.h"
 #include "tests/unit/tap.h"
 
 static void setup_tree(void)

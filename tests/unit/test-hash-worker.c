@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/hash-worker.h"
-#include "lib/macro.h"
+#include "lib/basic/hash-worker.h"
+#include "lib/basic/macro.h"
 #include "tests/unit/tap.h"
 
 #define N 12

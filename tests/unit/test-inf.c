@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/inf.h"
-#include "lib/macro.h"
-#include "lib/string-util.h"
+#include "lib/basic/inf.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
 #include "tests/unit/tap.h"
 
 static char *fixture(const char *name, size_t *ret_n)

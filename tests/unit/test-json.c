@@ -5,7 +5,7 @@
  */
 #include <errno.h>
 
-#include "lib/json.h"
+#include "lib/basic/json.h"
 #include "tests/unit/tap.h"
 
 int main(void)

@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "lib/log.h"
+#include "lib/basic/log.h"
 #include "tests/unit/tap.h"
 
 static char *capture(int (*fn)(void))

@@ -3,7 +3,7 @@
  * test-markup.c - what goes into the portal page and unattend.xml cannot
  * open a tag, end an attribute or start an entity.
  */
-#include "lib/markup.h"
+#include "lib/basic/markup.h"
 #include "tests/unit/tap.h"
 
 int main(void)

@@ -7,9 +7,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lib/blake2b.h"
-#include "lib/minisign.h"
-#include "lib/string-util.h"
+#include "lib/basic/string-util.h"
+#include "lib/trust/blake2b.h"
+#include "lib/trust/minisign.h"
 #include "tests/unit/tap.h"
 
 static void test_blake2b(void)

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "builder/ntfs-normalize.h"
-#include "lib/macro.h"
-#include "lib/spawn.h"
+#include "builder/windows/ntfs-normalize.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/spawn.h"
 #include "tests/unit/tap.h"
 
 #define VOL_SIZE (4 * 1024 * 1024)

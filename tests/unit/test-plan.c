@@ -7,11 +7,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "lib/json.h"
-#include "lib/plan.h"
-#include "lib/state.h"
-#include "lib/string-util.h"
-#include "lib/units.h"
+#include "lib/activate/plan.h"
+#include "lib/activate/state.h"
+#include "lib/activate/units.h"
+#include "lib/basic/json.h"
+#include "lib/basic/string-util.h"
 #include "tests/unit/tap.h"
 
 static void mkdirs(const char *p)

@@ -11,8 +11,8 @@
 
 #include "detect/detect.h"
 
-#include "lib/profile.h"
-#include "lib/string-util.h"
+#include "lib/activate/profile.h"
+#include "lib/basic/string-util.h"
 #include "tests/unit/tap.h"
 
 static void check_profile(const struct profile *p)

@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "lib/profile.h"
-#include "lib/string-util.h"
+#include "lib/activate/profile.h"
+#include "lib/basic/string-util.h"
 #include "tests/unit/tap.h"
 
 static const char good[] =

@@ -5,7 +5,7 @@
  */
 #include <fcntl.h>
 
-#include "lib/progress.h"
+#include "lib/basic/progress.h"
 #include "tests/unit/tap.h"
 
 static size_t run(int enabled)

@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "lib/rpm.h"
-#include "lib/spawn.h"
-#include "lib/string-util.h"
+#include "lib/basic/spawn.h"
+#include "lib/basic/string-util.h"
+#include "lib/trust/rpm.h"
 #include "tests/unit/tap.h"
 
 static char *pkg_path;

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 
-#include "lib/spawn.h"
+#include "lib/basic/spawn.h"
 #include "tests/unit/tap.h"
 
 int main(void)

@@ -4,7 +4,7 @@
  */
 #include <errno.h>
 
-#include "lib/string-util.h"
+#include "lib/basic/string-util.h"
 #include "tests/unit/tap.h"
 
 int main(void)

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * identity.c - the identity table of `enlighten boot-test`: the SMBIOS
+ * strings, CPU flags and devices that make a QEMU guest look like a Hyper-V,
+ * Xen, VMware or KVM guest, and the verdict and profile the agent must then
+ * report (the detector's verdict -> profile table of detect/, as one row per
+ * identity). Commas in -smbios values are doubled, as QEMU's option syntax
+ * wants.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/boot-test/identity.h"
+#include "lib/basic/macro.h"
+
+static const char *const hv_kvm[] = { "kvm", "qemu", NULL };
+static const char *const hv_microsoft[] = { "microsoft", NULL };
+static const char *const hv_xen[] = { "xen", NULL };
+static const char *const hv_vmware[] = { "vmware", NULL };
+
+static const char *const smbios_hyperv[] = {
+	"type=0,vendor=Microsoft Corporation,version=Hyper-V UEFI Release v4.1",
+	"type=1,manufacturer=Microsoft Corporation,product=Virtual Machine,version=7.0",
+	"type=2,manufacturer=Microsoft Corporation,product=Virtual Machine",
+	NULL,
+};
+static const char *const smbios_xen[] = {
+	"type=0,vendor=Xen,version=4.17",
+	"type=1,manufacturer=Xen,product=HVM domU,version=4.17",
+	NULL,
+};
+static const char *const smbios_vmware[] = {
+	"type=0,vendor=VMware,, Inc.,version=VMW71.00V",
+	"type=1,manufacturer=VMware,, Inc.,product=VMware Virtual Platform,"
+	"serial=VMware-56 4d 2b 4a 8e 3f 51 92-6c 1f 0b 2e 9a 77 3d 10",
+	"type=2,manufacturer=Intel Corporation,product=440BX Desktop Reference Platform",
+	NULL,
+};
+
+/* Hyper-V enlightenments KVM can present; kvm=off hides KVM's own signature
+ * so that leaf 0x40000000 says "Microsoft Hv" and nothing follows it. */
+#define HV_FLAGS                                                                                   \
+	"hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,"          \
+	"hv-stimer,hv-frequencies,hv-reset"
+
+const struct boot_identity boot_identities[] = {
+	{
+		.name = "kvm",
+		.cpu_kvm = "host",
+		.nic_model = "virtio-net-pci",
+		.presence = PRESENT_ALWAYS,
+		.hypervisors = hv_kvm,
+		.role = "guest",
+		.profile = "kvm-guest",
+	},
+	{
+		.name = "hyperv",
+		.smbios = smbios_hyperv,
+		.cpu_kvm = "host,kvm=off," HV_FLAGS,
+		.presence = PRESENT_WITH_KVM,
+		.why_forced = "QEMU presents the Hyper-V CPUID leaves only with KVM",
+		.hypervisors = hv_microsoft,
+		.role = "guest",
+		.profile = "hyperv-guest",
+	},
+	{
+		.name = "xen-hvm",
+		.smbios = smbios_xen,
+		.cpu_kvm = "host",
+		.presence = PRESENT_NEVER,
+		.why_forced = "QEMU cannot present Xen's CPUID leaves or xenbus here",
+		.hypervisors = hv_xen,
+		.role = "guest",
+		.profile = "xen-hvm",
+	},
+	{
+		.name = "vmware",
+		.smbios = smbios_vmware,
+		.cpu_kvm = "host",
+		.machine_extra = "vmport=on",
+		.nic_model = "vmxnet3",
+		.presence = PRESENT_NEVER,
+		.why_forced = "QEMU cannot present VMware's CPUID leaf",
+		.hypervisors = hv_vmware,
+		.role = "guest",
+		.profile = "vmware-guest",
+	},
+};
+const unsigned boot_identities_count = ELEMENTSOF(boot_identities);
+
+const struct boot_identity *boot_identity_find(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(boot_identities); i++)
+		if (streq(boot_identities[i].name, name))
+			return &boot_identities[i];
+	return NULL;
+}
+
+bool boot_identity_forced(const struct boot_identity *id, bool kvm)
+{
+	switch (id->presence) {
+	case PRESENT_ALWAYS:
+		return false;
+	case PRESENT_WITH_KVM:
+		return !kvm;
+	case PRESENT_NEVER:
+		return true;
+	}
+	return true;
+}
+
+bool boot_identity_accepts(const struct boot_identity *id, const char *hypervisor)
+{
+	for (const char *const *h = id->hypervisors; *h; h++)
+		if (streq(*h, hypervisor))
+			return true;
+	return false;
+}
+
+void agent_summary_done(struct agent_summary *s)
+{
+	free(s->hypervisor);
+	free(s->role);
+	free(s->profile);
+	free(s->changed);
+	*s = (struct agent_summary){};
+}
+
+int agent_summary_parse(const char *line, struct agent_summary *ret)
+{
+	struct agent_summary s = {};
+	const char *p = strstr(line, "enlighten:");
+	if (!p)
+		return -EBADMSG;
+	_cleanup_free_ char *copy = strdup(p + strlen("enlighten:"));
+	if (!copy)
+		return -ENOMEM;
+	char *save = NULL;
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		char **slot = NULL;
+		const char *v;
+		if ((v = startswith(w, "hypervisor=")))
+			slot = &s.hypervisor;
+		else if ((v = startswith(w, "role=")))
+			slot = &s.role;
+		else if ((v = startswith(w, "profile=")))
+			slot = &s.profile;
+		else if ((v = startswith(w, "changed=")))
+			slot = &s.changed;
+		else if ((v = startswith(w, "forced=")))
+			s.forced = streq(v, "yes");
+		if (!slot)
+			continue;
+		free(*slot);
+		*slot = strdup(v);
+		if (!*slot) {
+			agent_summary_done(&s);
+			return -ENOMEM;
+		}
+	}
+	if (!s.hypervisor || !s.role || !s.profile || !s.changed) {
+		agent_summary_done(&s);
+		return -EBADMSG;
+	}
+	*ret = s;
+	return 0;
+}
+
+static int reason(char **ret, const char *fmt, ...) _printf_(2, 3);
+static int reason(char **ret, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(ret, fmt, ap) < 0)
+		*ret = NULL;
+	va_end(ap);
+	return -EBADMSG;
+}
+
+int boot_identity_check(const struct boot_identity *id, bool forced, enum expect_change change,
+			const struct agent_summary *s, char **ret_reason)
+{
+	if (!streq(s->profile, id->profile))
+		return reason(ret_reason, "profile '%s', expected '%s'", s->profile, id->profile);
+	if (forced && !s->forced)
+		return reason(ret_reason,
+			      "profile '%s' was forced on the kernel command line, but the agent "
+			      "does not "
+			      "say forced=yes",
+			      id->profile);
+	if (!forced) {
+		if (s->forced)
+			return reason(ret_reason,
+				      "the agent says forced=yes, but nothing was forced");
+		if (!boot_identity_accepts(id, s->hypervisor))
+			return reason(ret_reason, "hypervisor '%s', expected '%s'", s->hypervisor,
+				      id->hypervisors[0]);
+		if (!streq(s->role, id->role))
+			return reason(ret_reason, "role '%s', expected '%s'", s->role, id->role);
+	}
+	if (change == EXPECT_CHANGE_NO && !streq(s->changed, "no"))
+		return reason(ret_reason,
+			      "changed=%s on a repeated boot as '%s', expected changed=no (the "
+			      "fast path)",
+			      s->changed, id->name);
+	if (change == EXPECT_CHANGE_YES && !streq(s->changed, "yes"))
+		return reason(ret_reason,
+			      "changed=%s after the move to '%s', expected changed=yes (migration)",
+			      s->changed, id->name);
+	*ret_reason = NULL;
+	return 0;
+}

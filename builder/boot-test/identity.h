@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * identity.h - the hypervisor identities `enlighten boot-test` can
+ * present with QEMU, and what the first-boot agent must report for each.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+/* How much of an identity QEMU can show the guest's detector. */
+enum identity_presence {
+	PRESENT_ALWAYS,	  /* DMI and CPUID both, with TCG or KVM */
+	PRESENT_WITH_KVM, /* the CPUID leaves need KVM (hv-* flags); TCG forces the profile */
+	PRESENT_NEVER,	  /* QEMU cannot present the CPUID signature: the profile is forced */
+};
+
+struct boot_identity {
+	const char *name;
+	const char *const *smbios; /* -smbios values, NULL-terminated; NULL: QEMU's defaults */
+	const char *cpu_kvm;	   /* -cpu with KVM */
+	const char *cpu_tcg;	   /* -cpu with TCG */
+	const char *machine_extra; /* appended to -machine, or NULL */
+	const char *nic_model;	   /* a NIC whose PCI ids the detector may read, or NULL */
+	enum identity_presence presence;
+	const char *why_forced;		/* what QEMU cannot present, for the report */
+	const char *const *hypervisors; /* the detector's acceptable answers, NULL-terminated */
+	const char *role;
+	const char *profile;
+};
+
+extern const struct boot_identity boot_identities[];
+extern const unsigned boot_identities_count;
+
+/* The identity called name, or NULL. */
+const struct boot_identity *boot_identity_find(const char *name);
+
+/* Whether the profile must be forced on the kernel command line. */
+bool boot_identity_forced(const struct boot_identity *id, bool kvm);
+
+/* Whether hypervisor is one the identity's detector may report. */
+bool boot_identity_accepts(const struct boot_identity *id, const char *hypervisor);
+
+/* The agent's console summary line, split into its keys:
+ * "enlighten: hypervisor=H role=R profile=P changed=yes|no [forced=yes]". */
+struct agent_summary {
+	char *hypervisor;
+	char *role;
+	char *profile;
+	char *changed;
+	bool forced;
+};
+
+/* Returns 0, or -EBADMSG when the line lacks one of the four keys. */
+int agent_summary_parse(const char *line, struct agent_summary *ret);
+void agent_summary_done(struct agent_summary *s);
+
+enum expect_change {
+	EXPECT_CHANGE_ANY, /* a first boot: the image may or may not be set up yet */
+	EXPECT_CHANGE_NO,  /* the same identity again: the fast path */
+	EXPECT_CHANGE_YES, /* another identity with another profile: migration */
+};
+
+/* Checks a summary against what identity id (profile forced or not) must
+ * give. Returns 0 on a match; -EBADMSG otherwise, with *ret_reason saying
+ * what differed. */
+int boot_identity_check(const struct boot_identity *id, bool forced, enum expect_change change,
+			const struct agent_summary *s, char **ret_reason);

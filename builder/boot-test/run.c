@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * run.c - one run of `enlighten boot-test` (see run.h): boot an image
+ * under QEMU and OVMF as a given hypervisor, wait for the first-boot agent's
+ * summary line on the serial console, and check that it activated the
+ * profile that hypervisor needs. The image is never written: every boot of
+ * one run uses the same qcow2 overlay in a temporary directory, so repeated
+ * boots see what the first recorded, and a later identity moves the same
+ * disk to another hypervisor.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "builder/boot-test/entry.h"
+#include "builder/boot-test/identity.h"
+#include "builder/boot-test/qemu.h"
+#include "builder/boot-test/run.h"
+#include "lib/basic/cli.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/json.h"
+#include "lib/basic/log.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/spawn.h"
+#include "lib/basic/string-util.h"
+
+#define MARKER "enlighten: hypervisor="
+#define MEMORY_MIB 512
+#define GRACE_USEC (30ULL * 1000000ULL)
+#define CONSOLE_TAIL 6
+#define CONSOLE_TAIL_BYTES (256 * 1024)
+#define SILENCE_USEC (10ULL * 1000000ULL)
+
+/* Where the report for people goes: stdout, or stderr when stdout is JSON,
+ * so that a long run shows its progress either way. */
+static FILE *human;
+
+struct boot_test {
+	const char *image;
+	char *image_abs;
+	char *format;
+	bool kvm;
+	char *kvm_reason;  /* why not KVM, or NULL */
+	bool kvm_fallback; /* --accel auto: TCG when KVM fails to start a guest */
+	char *workdir;
+	const char *logdir;
+	bool json;
+	uint64_t timeout_usec;
+	const struct boot_plan *plan;
+	unsigned n_plan;
+	json_object *boots; /* array, for --json and the summary */
+	unsigned passed;
+};
+
+/* qemu-img info: the image's format. */
+static int image_format(const char *image, char **ret)
+{
+	char *argv[] = { "qemu-img", "info", "--output=json", (char *)image, NULL };
+	struct spawn_opts o = { .stdin_fd = -1, .stdout_fd = -1, .capture_stdout = true };
+	struct spawn_result res;
+	_cleanup_json_ json_object *j = NULL;
+	const char *fmt;
+
+	int r = spawn_run(argv, &o, &res);
+	if (r == -ENOENT)
+		return log_error_errno(r, "'qemu-img' not found; install the qemu-utils package");
+	if (r < 0)
+		return log_error_errno(r, "cannot run 'qemu-img': %m");
+	if (res.exit_status != 0) {
+		log_error("image '%s' cannot be read by qemu-img: %s", image,
+			  res.err ? strstrip(res.err) : "");
+		spawn_result_done(&res);
+		return -EINVAL;
+	}
+	r = json_parse_bounded(res.out, strlen(res.out), 1024 * 1024, &j, NULL);
+	spawn_result_done(&res);
+	if (r < 0 || json_get_string(j, "format", &fmt) < 0)
+		return log_error_errno(-EBADMSG, "unexpected output of 'qemu-img info' for '%s'",
+				       image);
+	*ret = strdup(fmt);
+	return *ret ? 0 : log_oom();
+}
+
+static int run_quiet(char *const argv[])
+{
+	struct spawn_opts o = { .stdin_fd = -1, .stdout_fd = -1 };
+	struct spawn_result res;
+	int r = spawn_run(argv, &o, &res);
+	if (r < 0)
+		return log_error_errno(r, "cannot run '%s': %m", argv[0]);
+	if (res.exit_status != 0) {
+		log_error("'%s' failed: %s", argv[0], res.err ? strstrip(res.err) : "");
+		spawn_result_done(&res);
+		return -EIO;
+	}
+	spawn_result_done(&res);
+	return 0;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	_cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return log_error_errno(errno, "cannot open '%s': %m", from);
+	_cleanup_free_ char *data = NULL;
+	size_t n;
+	int r = fs_read_fd(in, 64 * 1024 * 1024, &data, &n);
+	if (r < 0)
+		return log_error_errno(r, "cannot read '%s': %m", from);
+	r = fs_write_file_atomic_at(AT_FDCWD, to, data, n, 0644);
+	if (r < 0)
+		return log_error_errno(r, "cannot write '%s': %m", to);
+	return 0;
+}
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : def;
+}
+
+/* QEMU's first complaint, for the report; NULL when it said nothing. */
+static char *read_first_line(const char *path)
+{
+	_cleanup_free_ char *line = NULL;
+	if (fs_read_line_at(AT_FDCWD, path, 4096, &line) < 0 || !*line)
+		return strdup("KVM did not run the guest");
+	return strjoin("KVM did not run the guest: ", line);
+}
+
+/* When no summary came: the console's last lines that mention enlighten
+ * (the agent's errors, the init's messages) say why better than a timeout. */
+static void print_console_tail(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *text = NULL;
+	const char *lines[CONSOLE_TAIL] = {};
+	unsigned n = 0;
+
+	if (fd < 0)
+		return;
+	off_t size = lseek(fd, 0, SEEK_END);
+	if (size > CONSOLE_TAIL_BYTES)
+		(void)lseek(fd, size - CONSOLE_TAIL_BYTES, SEEK_SET);
+	else
+		(void)lseek(fd, 0, SEEK_SET);
+	if (fs_read_fd(fd, CONSOLE_TAIL_BYTES, &text, NULL) < 0)
+		return;
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save))
+		if (strstr(l, "enlighten"))
+			lines[n++ % CONSOLE_TAIL] = l;
+	for (unsigned i = n > CONSOLE_TAIL ? n - CONSOLE_TAIL : 0; i < n; i++)
+		fprintf(human, "  console: %s\n", lines[i % CONSOLE_TAIL]);
+}
+
+static double secs(uint64_t usec)
+{
+	return (double)usec / 1e6;
+}
+
+static json_object *json_double(double d)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%.2f", d); /* two decimals, printed as such */
+	return json_object_new_double_s(d, buf);
+}
+
+/* One boot: pick the boot path, run QEMU, check the summary. Returns 1 on a
+ * match, 0 on a mismatch or a guest that did not report, -errno when the
+ * boot could not be run at all. */
+static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
+{
+	const struct boot_identity *id = p->id;
+	bool forced = boot_identity_forced(id, t->kvm);
+	_cleanup_free_ char *dir = NULL, *console_log = NULL, *qemu_log = NULL, *overlay = NULL;
+	_cleanup_free_ char *vars = NULL, *qmp = NULL, *append = NULL, *msg = NULL, *why = NULL;
+	struct boot_entry *entry = NULL;
+	struct qemu_result res = {};
+	struct agent_summary s = {};
+	const char *mode = "firmware";
+	int r;
+
+	if (asprintf(&dir, "%s/boot-%u", t->workdir, k) < 0 ||
+	    asprintf(&console_log, "%s/boot-%u-%s.console.log", t->logdir, k, id->name) < 0 ||
+	    asprintf(&qemu_log, "%s/boot-%u-%s.qemu.log", t->logdir, k, id->name) < 0 ||
+	    asprintf(&overlay, "%s/overlay.qcow2", t->workdir) < 0 ||
+	    asprintf(&vars, "%s/OVMF_VARS.fd", t->workdir) < 0 ||
+	    asprintf(&qmp, "%s/qmp.sock", t->workdir) < 0)
+		return log_oom();
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return log_error_errno(errno, "cannot create '%s': %m", dir);
+
+	/* What the disk's boot loader would start now (the agent may have
+	 * changed it on an earlier boot). */
+	r = boot_entry_extract(overlay, "qcow2", dir, &entry, &msg);
+	if (r < 0 && r != -ENOENT) {
+		log_error("cannot read the boot entry of '%s': %s", t->image, msg ?: strerror(-r));
+		return r;
+	}
+	if (r < 0 && forced) {
+		log_error("cannot force profile '%s' for identity '%s': %s", id->profile, id->name,
+			  msg ?: "no systemd-boot entry");
+		return -ENOENT;
+	}
+	if (entry) {
+		int serial = boot_entry_has_serial_console(entry->options);
+		if (serial < 0)
+			return log_oom();
+		if (forced || !serial) {
+			mode = "direct";
+			if (asprintf(&append, "%s%s%s%s%s", entry->options,
+				     serial ? "" : " console=ttyS0",
+				     forced ? " enlighten.profile=" : "", forced ? id->profile : "",
+				     "") < 0)
+				return log_oom();
+		}
+		if (!serial)
+			fprintf(human,
+				"  note: loader entry '%s' has no console=ttyS0; booting its "
+				"kernel "
+				"directly with it added\n",
+				entry->id);
+	}
+
+	{
+		fprintf(human, "boot %u/%u as %s: %s boot", k, t->n_plan, id->name, mode);
+		if (entry)
+			fprintf(human, " of entry '%s'", entry->id);
+		if (forced)
+			fprintf(human, ", profile forced with enlighten.profile=%s (%s)",
+				id->profile, id->why_forced);
+		fprintf(human, "\n");
+		fflush(human);
+	}
+
+	struct qemu_machine m = {
+		.qemu = env_or("ENLIGHTEN_QEMU", QEMU_SYSTEM),
+		.ovmf_code = env_or("ENLIGHTEN_OVMF_CODE", OVMF_CODE),
+		.ovmf_vars = vars,
+		.disk = overlay,
+		.disk_format = "qcow2",
+		.kvm = t->kvm,
+		.memory_mib = MEMORY_MIB,
+		.cpu = t->kvm ? id->cpu_kvm : id->cpu_tcg,
+		.machine_extra = id->machine_extra,
+		.nic_model = id->nic_model,
+		.smbios = id->smbios,
+		.kernel = streq(mode, "direct") ? entry->kernel : NULL,
+		.initrd = streq(mode, "direct") ? entry->initrd : NULL,
+		.append = append,
+		.qmp_socket = qmp,
+		.console_log = console_log,
+		.qemu_log = qemu_log,
+	};
+	/* Under KVM the firmware prints within a second; silence means KVM
+	 * does not really run guests here (nested setups), see cmd_boot_test. */
+	r = qemu_run(&m, MARKER, t->timeout_usec, t->kvm ? SILENCE_USEC : 0, GRACE_USEC, &res);
+	if (r == -ENOENT) {
+		log_error("'%s' not found; install the qemu-system-x86 package", m.qemu);
+		goto out;
+	}
+	if (r < 0) {
+		log_error_errno(r, "cannot run '%s': %m", m.qemu);
+		goto out;
+	}
+
+	/* A guest that printed nothing at all never ran, so the overlay is as
+	 * it was: this boot can be done again under TCG. */
+	if (t->kvm && t->kvm_fallback && !res.line && res.console_bytes == 0 &&
+	    (res.silent || res.exit_status != 0)) {
+		free(t->kvm_reason);
+		t->kvm_reason = read_first_line(qemu_log);
+		r = -EAGAIN;
+		goto out;
+	}
+
+	bool pass = false;
+	if (res.interrupted)
+		why = strdup("interrupted");
+	else if (!res.line && res.timed_out)
+		r = asprintf(&why, "no agent summary line within %llu s",
+			     (unsigned long long)(t->timeout_usec / 1000000)) < 0
+			    ? -ENOMEM
+			    : 0;
+	else if (!res.line)
+		r = asprintf(&why,
+			     "the guest stopped (QEMU exit %d) before the agent's summary line",
+			     res.exit_status) < 0
+			    ? -ENOMEM
+			    : 0;
+	else if (agent_summary_parse(res.line, &s) < 0)
+		r = asprintf(&why, "malformed summary line '%s'", res.line) < 0 ? -ENOMEM : 0;
+	else
+		pass = boot_identity_check(id, forced, p->change, &s, &why) == 0;
+	if (!pass && !why)
+		why = strdup("failed");
+
+	{
+		if (res.line)
+			fprintf(human, "  agent:  %s\n", res.line);
+		if (pass && forced)
+			fprintf(human,
+				"  result: PASS: %s activated (FORCED on the kernel command line; "
+				"the "
+				"detector itself saw hypervisor=%s role=%s), changed=%s\n",
+				s.profile, s.hypervisor, s.role, s.changed);
+		else if (pass)
+			fprintf(human,
+				"  result: PASS: %s activated, detected (hypervisor=%s role=%s), "
+				"changed=%s\n",
+				s.profile, s.hypervisor, s.role, s.changed);
+		else
+			fprintf(human, "  result: FAIL: %s\n", why);
+		if (!res.line)
+			print_console_tail(console_log);
+		fprintf(human,
+			"  time:   %.1f s to the agent's line, %.1f s in all; shutdown: %s\n",
+			secs(res.usec_line), secs(res.usec_total),
+			qemu_shutdown_to_string(res.shutdown));
+		fflush(human);
+	}
+
+	json_object *b = json_object_new_object();
+	json_object_object_add(b, "boot", json_object_new_int((int)k));
+	json_object_object_add(b, "identity", json_object_new_string(id->name));
+	json_object_object_add(b, "mode", json_object_new_string(mode));
+	json_object_object_add(b, "entry", json_string_or_null(entry ? entry->id : NULL));
+	json_object_object_add(b, "forced", json_object_new_boolean(forced));
+	json_object *exp = json_object_new_object();
+	json_object *hvs = NULL;
+	if (!forced) {
+		hvs = json_object_new_array();
+		for (const char *const *h = id->hypervisors; *h; h++)
+			json_object_array_add(hvs, json_object_new_string(*h));
+	}
+	json_object_object_add(exp, "hypervisor", hvs);
+	json_object_object_add(exp, "role", forced ? NULL : json_object_new_string(id->role));
+	json_object_object_add(exp, "profile", json_object_new_string(id->profile));
+	json_object_object_add(
+		exp, "changed",
+		p->change == EXPECT_CHANGE_ANY
+			? NULL
+			: json_object_new_string(p->change == EXPECT_CHANGE_YES ? "yes" : "no"));
+	json_object_object_add(b, "expected", exp);
+	json_object_object_add(b, "summary", json_string_or_null(res.line));
+	if (s.profile) {
+		json_object *seen = json_object_new_object();
+		json_object_object_add(seen, "hypervisor", json_object_new_string(s.hypervisor));
+		json_object_object_add(seen, "role", json_object_new_string(s.role));
+		json_object_object_add(seen, "profile", json_object_new_string(s.profile));
+		json_object_object_add(seen, "changed", json_object_new_string(s.changed));
+		json_object_object_add(seen, "forced", json_object_new_boolean(s.forced));
+		json_object_object_add(b, "agent", seen);
+	} else
+		json_object_object_add(b, "agent", NULL);
+	json_object_object_add(b, "result", json_object_new_string(pass ? "pass" : "fail"));
+	json_object_object_add(b, "reason", json_string_or_null(pass ? NULL : why));
+	json_object_object_add(b, "seconds_to_summary",
+			       res.line ? json_double(secs(res.usec_line)) : NULL);
+	json_object_object_add(b, "seconds", json_double(secs(res.usec_total)));
+	json_object_object_add(b, "shutdown",
+			       json_object_new_string(qemu_shutdown_to_string(res.shutdown)));
+	json_object_object_add(b, "console_log", json_object_new_string(console_log));
+	json_object_array_add(t->boots, b);
+
+	r = pass ? 1 : 0;
+	if (res.interrupted)
+		r = -EINTR;
+out:
+	boot_entry_free(entry);
+	agent_summary_done(&s);
+	qemu_result_done(&res);
+	if (dir)
+		(void)fs_rm_rf(dir);
+	return r;
+}
+
+int boot_test_run(const struct boot_test_options *opts)
+{
+	struct boot_test t = {
+		.image = opts->image,
+		.json = opts->json,
+		.timeout_usec = opts->timeout_usec,
+		.plan = opts->plan,
+		.n_plan = opts->n_plan,
+	};
+	const char *keep_log = opts->keep_log;
+	enum accel_mode accel = opts->accel;
+	int r;
+
+	human = t.json ? stderr : stdout;
+	/* a closed stdout (| head) must not kill us with QEMU still running */
+	signal(SIGPIPE, SIG_IGN);
+
+	struct stat st;
+	if (stat(t.image, &st) < 0)
+		return log_error_errno(errno, "cannot open image '%s': %m", t.image), -EINVAL;
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		log_error("image '%s' is not a file", t.image);
+		return -EINVAL;
+	}
+	if (keep_log) {
+		r = fs_mkdir_p_at(AT_FDCWD, keep_log, 0755);
+		if (r < 0)
+			return log_error_errno(r, "cannot create '%s': %m", keep_log), -EINVAL;
+	}
+	const char *ovmf_code = env_or("ENLIGHTEN_OVMF_CODE", OVMF_CODE);
+	const char *ovmf_vars = env_or("ENLIGHTEN_OVMF_VARS", OVMF_VARS);
+	if (access(ovmf_code, R_OK) < 0 || access(ovmf_vars, R_OK) < 0) {
+		log_error("OVMF firmware '%s' not found; install the ovmf package", ovmf_code);
+		return -EINVAL;
+	}
+
+	/* The accelerator: KVM only when it really works. */
+	const char *kvm_dev = env_or("ENLIGHTEN_KVM_DEVICE", "/dev/kvm");
+	if (accel == ACCEL_TCG) {
+		t.kvm = false;
+		t.kvm_reason = strdup("--accel tcg");
+	} else {
+		r = kvm_probe(kvm_dev, &t.kvm_reason);
+		t.kvm = r >= 0;
+		if (!t.kvm && accel == ACCEL_KVM) {
+			log_error("KVM is not usable: %s", t.kvm_reason ?: strerror(-r));
+			free(t.kvm_reason);
+			return -EINVAL;
+		}
+	}
+
+	int ret = -EINVAL;
+	_cleanup_free_ char *overlay = NULL, *vars = NULL, *backing = NULL, *b_opt = NULL;
+	t.image_abs = realpath(t.image, NULL);
+	if (!t.image_abs) {
+		log_error_errno(errno, "cannot resolve '%s': %m", t.image);
+		goto finish;
+	}
+	if (image_format(t.image_abs, &t.format) < 0)
+		goto finish;
+
+	const char *tmp = env_or("TMPDIR", "/tmp");
+	if (asprintf(&t.workdir, "%s/enlighten-boot-test.XXXXXX", tmp) < 0) {
+		log_oom();
+		goto finish;
+	}
+	if (!mkdtemp(t.workdir)) {
+		log_error_errno(errno, "cannot create a directory in '%s': %m", tmp);
+		free(t.workdir);
+		t.workdir = NULL;
+		goto finish;
+	}
+	t.logdir = keep_log ?: t.workdir;
+	if (asprintf(&overlay, "%s/overlay.qcow2", t.workdir) < 0 ||
+	    asprintf(&vars, "%s/OVMF_VARS.fd", t.workdir) < 0) {
+		log_oom();
+		goto finish;
+	}
+	char *create[] = { "qemu-img",	"create", "-q",	    "-f",    "qcow2", "-b",
+			   t.image_abs, "-F",	  t.format, overlay, NULL };
+	if (run_quiet(create) < 0 || copy_file(ovmf_vars, vars) < 0)
+		goto finish;
+	t.kvm_fallback = t.kvm && accel == ACCEL_AUTO;
+
+	{
+		fprintf(human, "boot-test: image '%s' (%s) on a copy-on-write overlay; ", t.image,
+			t.format);
+		if (t.kvm)
+			fprintf(human, "accelerator kvm\n");
+		else
+			fprintf(human, "accelerator tcg (%s)\n", t.kvm_reason ?: "KVM not usable");
+		fflush(human);
+	}
+
+	t.boots = json_object_new_array();
+	uint64_t start = now_usec();
+	bool failed = false, interrupted = false;
+	for (unsigned k = 0; k < t.n_plan; k++) {
+		r = boot_one(&t, k + 1, &t.plan[k]);
+		if (r == -EAGAIN) {
+			/* KVM opens but does not run this guest (nested setups, hv-*
+			 * flags the host lacks): this boot and the rest go to TCG. */
+			log_warning("%s; booting again with TCG", t.kvm_reason);
+			t.kvm = t.kvm_fallback = false;
+			k--;
+			continue;
+		}
+		if (r == -EINTR) {
+			interrupted = true;
+			failed = true;
+			break;
+		}
+		if (r < 0)
+			goto finish;
+		if (r == 0) {
+			failed = true;
+			break; /* later boots build on this one */
+		}
+		t.passed++;
+	}
+	uint64_t total = now_usec() - start;
+	ret = failed ? 0 : 1;
+
+	if (t.json) {
+		_cleanup_json_ json_object *o = json_object_new_object();
+		json_object_object_add(o, "image", json_object_new_string(t.image));
+		json_object_object_add(o, "format", json_object_new_string(t.format));
+		json_object_object_add(o, "accelerator",
+				       json_object_new_string(t.kvm ? "kvm" : "tcg"));
+		json_object_object_add(o, "why_not_kvm",
+				       json_string_or_null(t.kvm ? NULL : t.kvm_reason));
+		json_object_object_add(o, "result",
+				       json_object_new_string(failed ? "fail" : "pass"));
+		json_object_object_add(o, "boots_planned", json_object_new_int((int)t.n_plan));
+		json_object_object_add(o, "boots_passed", json_object_new_int((int)t.passed));
+		json_object_object_add(o, "seconds", json_double(secs(total)));
+		json_object_object_add(o, "log_dir",
+				       json_string_or_null(failed || keep_log ? t.logdir : NULL));
+		json_object_object_add(o, "boots", json_object_get(t.boots));
+		json_write_fd(STDOUT_FILENO, o, true);
+	}
+	{
+		fprintf(human, "boot-test: %s, %u of %u boots matched, %.1f s\n",
+			failed ? "FAIL" : "PASS", t.passed, t.n_plan, secs(total));
+		if (failed || keep_log)
+			fprintf(human, "boot-test: console logs kept in %s\n", t.logdir);
+	}
+	if (interrupted)
+		ret = -EINTR;
+
+finish:
+	if (t.workdir) {
+		if ((ret == 0 || ret == -EINTR) && !keep_log) {
+			/* keep the logs, drop the disk */
+			(void)unlink(overlay);
+			(void)unlink(vars);
+			_cleanup_free_ char *sock = strjoin(t.workdir, "/qmp.sock");
+			if (sock)
+				(void)unlink(sock);
+		} else
+			(void)fs_rm_rf(t.workdir);
+	}
+	json_object_put(t.boots);
+	free(t.workdir);
+	free(t.image_abs);
+	free(t.format);
+	free(t.kvm_reason);
+	return ret;
+}

@@ -1,0 +1,1039 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs-ext4.c - the root filesystem writer: an ext4 filesystem in the root
+ * partition's byte range of the image, filled straight from the base tarball
+ * stream through libext2fs. Nothing is extracted to the host, so owners,
+ * xattrs and device nodes survive an unprivileged build, and no entry of a
+ * hostile tarball can reach the host. Names are checked entry by entry; the
+ * walk to an entry's parent never follows a symlink.
+ */
+#define _GNU_SOURCE
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <et/com_err.h>
+#include <ext2fs/ext2fs.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "builder/image/fs-ext4.h"
+#include "lib/basic/extract.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/hash.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/progress.h"
+#include "lib/basic/spawn.h"
+#include "lib/basic/string-util.h"
+
+#define TAR_ENTRIES_MAX (16u * 1024 * 1024)
+#define READ_CHUNK (256 * 1024)
+
+extern char **environ;
+
+struct ext4 {
+	ext2_filsys fs;
+	time_t now;
+	bool rw;
+	/* the directory of the last entry: tarballs list a directory's files together */
+	char *cache_path;
+	ext2_ino_t cache_ino;
+};
+
+static int errcode_to_errno(errcode_t err)
+{
+	if (err > 0 && err < 4096)
+		return -(int)err;
+	switch (err) {
+	case EXT2_ET_DIR_NO_SPACE:
+	case EXT2_ET_BLOCK_ALLOC_FAIL:
+	case EXT2_ET_INODE_ALLOC_FAIL:
+		return -ENOSPC;
+	case EXT2_ET_FILE_NOT_FOUND:
+		return -ENOENT;
+	case EXT2_ET_NO_MEMORY:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+static int set_msg(char **reterr_msg, const char *fmt, ...) _printf_(2, 3);
+static int set_msg(char **reterr_msg, const char *fmt, ...)
+{
+	if (!reterr_msg)
+		return 0;
+	va_list ap;
+	va_start(ap, fmt);
+	free(*reterr_msg);
+	if (vasprintf(reterr_msg, fmt, ap) < 0)
+		*reterr_msg = NULL;
+	va_end(ap);
+	return 0;
+}
+
+int ext4_format(const char *path, uint64_t offset, uint64_t size, const char *uuid,
+		const char *label, time_t now, const char *config, char **reterr_msg)
+{
+	char ext[160], blocks[32], fake_time[64];
+	_cleanup_free_ char *config_env = config ? strjoin("MKE2FS_CONFIG=", config) : NULL;
+	_cleanup_free_ char **envp = NULL;
+	size_t n = 0;
+
+	snprintf(ext, sizeof(ext), "offset=%" PRIu64 ",hash_seed=%s,root_owner=0:0,nodiscard",
+		 offset, uuid);
+	snprintf(blocks, sizeof(blocks), "%" PRIu64, size / 4096);
+	snprintf(fake_time, sizeof(fake_time), "E2FSPROGS_FAKE_TIME=%lld", (long long)now);
+
+	while (environ[n])
+		n++;
+	envp = calloc(n + 3, sizeof(char *));
+	if (!envp || (config && !config_env))
+		return -ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!startswith(environ[i], "E2FSPROGS_FAKE_TIME=") &&
+		    !startswith(environ[i], "MKE2FS_CONFIG="))
+			envp[k++] = environ[i];
+	envp[k++] = fake_time;
+	if (config_env)
+		envp[k++] = config_env;
+
+	char *argv[] = { "mke2fs", "-q", "-F",	       "-F",   "-t",	      "ext4", "-b",
+			 "4096",   "-I", "256",	       "-L",   (char *)label, "-U",   (char *)uuid,
+			 "-E",	   ext,	 (char *)path, blocks, NULL };
+	struct spawn_opts opts = { .stdin_fd = -1, .stdout_fd = -1, .envp = envp };
+	struct spawn_result res = {};
+	int r = spawn_run(argv, &opts, &res);
+	if (r < 0) {
+		set_msg(reterr_msg, "cannot run 'mke2fs': %s", strerror(-r));
+		return r;
+	}
+	if (res.exit_status != 0) {
+		set_msg(reterr_msg, "'mke2fs' failed with exit status %d: %s", res.exit_status,
+			res.err ? strstrip(res.err) : "");
+		spawn_result_done(&res);
+		return -EIO;
+	}
+	spawn_result_done(&res);
+	return 0;
+}
+
+int ext4_open(const char *path, uint64_t offset, bool rw, time_t now, struct ext4 **ret,
+	      char **reterr_msg)
+{
+	char opts[64];
+	ext2_filsys fs = NULL;
+
+	snprintf(opts, sizeof(opts), "offset=%" PRIu64, offset);
+	errcode_t err = ext2fs_open2(path, opts, (rw ? EXT2_FLAG_RW : 0) | EXT2_FLAG_64BITS, 0, 0,
+				     unix_io_manager, &fs);
+	if (err) {
+		set_msg(reterr_msg,
+			"cannot open the ext4 filesystem at offset %" PRIu64 " of '%s': %s", offset,
+			path, error_message(err));
+		return errcode_to_errno(err);
+	}
+	if (rw) {
+		err = ext2fs_read_bitmaps(fs);
+		if (err) {
+			set_msg(reterr_msg, "cannot read the bitmaps of '%s': %s", path,
+				error_message(err));
+			ext2fs_close_free(&fs);
+			return errcode_to_errno(err);
+		}
+		fs->now = now;
+		fs->umask = 022;
+	}
+	struct ext4 *e = calloc(1, sizeof(*e));
+	if (!e) {
+		ext2fs_close_free(&fs);
+		return -ENOMEM;
+	}
+	e->fs = fs;
+	e->now = now;
+	e->rw = rw;
+	*ret = e;
+	return 0;
+}
+
+int ext4_close(struct ext4 *e)
+{
+	if (!e)
+		return 0;
+	errcode_t err = 0;
+	if (e->fs) {
+		if (e->rw)
+			e->fs->super->s_kbytes_written = 0; /* the same bytes every build */
+		err = ext2fs_close_free(&e->fs);
+	}
+	free(e->cache_path);
+	free(e);
+	return err ? errcode_to_errno(err) : 0;
+}
+
+void ext4_abort(struct ext4 *e)
+{
+	if (!e)
+		return;
+	if (e->fs) {
+		e->fs->flags &= ~EXT2_FLAG_DIRTY;
+		ext2fs_free(e->fs);
+	}
+	free(e->cache_path);
+	free(e);
+}
+
+static int link_retry(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino, int ft)
+{
+	errcode_t err = ext2fs_link(fs, dir, name, ino, ft);
+	if (err == EXT2_ET_DIR_NO_SPACE) {
+		err = ext2fs_expand_dir(fs, dir);
+		if (!err)
+			err = ext2fs_link(fs, dir, name, ino, ft);
+	}
+	return err ? errcode_to_errno(err) : 0;
+}
+
+static int symlink_retry(ext2_filsys fs, ext2_ino_t dir, const char *name, const char *target)
+{
+	errcode_t err = ext2fs_symlink(fs, dir, 0, name, target);
+	if (err == EXT2_ET_DIR_NO_SPACE) {
+		err = ext2fs_expand_dir(fs, dir);
+		if (!err)
+			err = ext2fs_symlink(fs, dir, 0, name, target);
+	}
+	return err ? errcode_to_errno(err) : 0;
+}
+
+static int lookup(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t *ret)
+{
+	errcode_t err = ext2fs_lookup(fs, dir, name, strlen(name), NULL, ret);
+	return err ? errcode_to_errno(err) : 0;
+}
+
+static void inode_set_owner(struct ext2_inode *inode, uid_t uid, gid_t gid)
+{
+	inode->i_uid = uid & 0xffff;
+	ext2fs_set_i_uid_high(*inode, uid >> 16);
+	inode->i_gid = gid & 0xffff;
+	ext2fs_set_i_gid_high(*inode, gid >> 16);
+}
+
+static void inode_set_time(struct ext2_inode *inode, time_t t)
+{
+	inode->i_atime = inode->i_ctime = inode->i_mtime = (uint32_t)t;
+}
+
+/* Sets mode bits (not type), owner and times of an existing inode. */
+static int inode_set_attrs(ext2_filsys fs, ext2_ino_t ino, mode_t perm, uid_t uid, gid_t gid,
+			   time_t t)
+{
+	struct ext2_inode inode;
+	errcode_t err = ext2fs_read_inode(fs, ino, &inode);
+	if (err)
+		return errcode_to_errno(err);
+	inode.i_mode = (inode.i_mode & LINUX_S_IFMT) | (perm & 07777);
+	inode_set_owner(&inode, uid, gid);
+	inode_set_time(&inode, t);
+	err = ext2fs_write_inode(fs, ino, &inode);
+	return err ? errcode_to_errno(err) : 0;
+}
+
+static int make_dir(struct ext4 *e, ext2_ino_t parent, const char *name, ext2_ino_t *ret)
+{
+	errcode_t err = ext2fs_mkdir(e->fs, parent, 0, name);
+	if (err == EXT2_ET_DIR_NO_SPACE) {
+		err = ext2fs_expand_dir(e->fs, parent);
+		if (!err)
+			err = ext2fs_mkdir(e->fs, parent, 0, name);
+	}
+	if (err)
+		return errcode_to_errno(err);
+	ext2_ino_t ino;
+	int r = lookup(e->fs, parent, name, &ino);
+	if (r < 0)
+		return r;
+	r = inode_set_attrs(e->fs, ino, 0755, 0, 0, e->now);
+	if (r < 0)
+		return r;
+	*ret = ino;
+	return 0;
+}
+
+/*
+ * Walks dir (a relative path, "" for the root) from the root without
+ * following symlinks; creates missing directories when create. -ENOTDIR
+ * with *ret_bad set to the component's path when one is not a directory.
+ */
+static int walk_dir(struct ext4 *e, const char *dir, bool create, ext2_ino_t *ret, char **ret_bad)
+{
+	if (e->cache_path && streq(e->cache_path, dir)) {
+		*ret = e->cache_ino;
+		return 0;
+	}
+	_cleanup_free_ char *copy = strdup(dir);
+	if (!copy)
+		return -ENOMEM;
+	ext2_ino_t ino = EXT2_ROOT_INO;
+	char *save = NULL;
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (streq(c, "."))
+			continue;
+		if (strlen(c) > EXT2_NAME_LEN)
+			return -ENAMETOOLONG;
+		ext2_ino_t next;
+		int r = lookup(e->fs, ino, c, &next);
+		if (r == -ENOENT && create)
+			r = make_dir(e, ino, c, &next);
+		if (r < 0)
+			return r;
+		struct ext2_inode inode;
+		errcode_t err = ext2fs_read_inode(e->fs, next, &inode);
+		if (err)
+			return errcode_to_errno(err);
+		if (!LINUX_S_ISDIR(inode.i_mode)) {
+			if (ret_bad) {
+				size_t len = (size_t)(c - copy) + strlen(c);
+				*ret_bad = strndup(dir, len);
+			}
+			return LINUX_S_ISLNK(inode.i_mode) ? -ELOOP : -ENOTDIR;
+		}
+		ino = next;
+	}
+	char *p = strdup(dir);
+	if (!p)
+		return -ENOMEM;
+	free(e->cache_path);
+	e->cache_path = p;
+	e->cache_ino = ino;
+	*ret = ino;
+	return 0;
+}
+
+/* Splits path into its directory ("" for the root) and leaf, in buf. */
+static void split_path(char *buf, const char **ret_dir, const char **ret_leaf)
+{
+	char *slash = strrchr(buf, '/');
+	if (!slash) {
+		*ret_dir = "";
+		*ret_leaf = buf;
+		return;
+	}
+	*slash = '\0';
+	*ret_dir = buf;
+	*ret_leaf = slash + 1;
+}
+
+static int resolve_parent(struct ext4 *e, const char *path, bool create, char **ret_buf,
+			  ext2_ino_t *ret_parent, const char **ret_leaf, char **ret_bad)
+{
+	char *buf = strdup(path);
+	if (!buf)
+		return -ENOMEM;
+	const char *dir, *leaf;
+	split_path(buf, &dir, &leaf);
+	int r = walk_dir(e, dir, create, ret_parent, ret_bad);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	if (strlen(leaf) > EXT2_NAME_LEN) {
+		free(buf);
+		return -ENAMETOOLONG;
+	}
+	*ret_buf = buf;
+	*ret_leaf = leaf;
+	return 0;
+}
+
+struct new_inode {
+	mode_t mode; /* type and permissions */
+	uid_t uid;
+	gid_t gid;
+	time_t mtime;
+	uint64_t size;
+	dev_t rdev;
+};
+
+static int file_type(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return EXT2_FT_REG_FILE;
+	case S_IFDIR:
+		return EXT2_FT_DIR;
+	case S_IFLNK:
+		return EXT2_FT_SYMLINK;
+	case S_IFCHR:
+		return EXT2_FT_CHRDEV;
+	case S_IFBLK:
+		return EXT2_FT_BLKDEV;
+	case S_IFIFO:
+		return EXT2_FT_FIFO;
+	case S_IFSOCK:
+		return EXT2_FT_SOCK;
+	default:
+		return EXT2_FT_UNKNOWN;
+	}
+}
+
+/* A new regular file or special node in parent; its inode number in *ret. */
+static int create_inode(struct ext4 *e, ext2_ino_t parent, const char *leaf,
+			const struct new_inode *n, ext2_ino_t *ret)
+{
+	ext2_filsys fs = e->fs;
+	ext2_ino_t ino;
+	errcode_t err = ext2fs_new_inode(fs, parent, LINUX_S_IFREG | 0600, NULL, &ino);
+	if (err)
+		return errcode_to_errno(err);
+	int r = link_retry(fs, parent, leaf, ino, file_type(n->mode));
+	if (r < 0)
+		return r;
+	ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
+
+	struct ext2_inode inode = {};
+	inode.i_mode = n->mode; /* Linux and ext4 share the S_IF* values */
+	inode_set_owner(&inode, n->uid, n->gid);
+	inode_set_time(&inode, n->mtime);
+	inode.i_links_count = 1;
+	if (S_ISCHR(n->mode) || S_ISBLK(n->mode)) {
+		unsigned major = major(n->rdev), minor = minor(n->rdev);
+		if (major < 256 && minor < 256) {
+			inode.i_block[0] = major * 256 + minor;
+			inode.i_block[1] = 0;
+		} else {
+			inode.i_block[0] = 0;
+			inode.i_block[1] = (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+		}
+	} else if (S_ISREG(n->mode)) {
+		err = ext2fs_inode_size_set(fs, &inode, n->size);
+		if (err)
+			return errcode_to_errno(err);
+		if (ext2fs_has_feature_extents(fs->super)) {
+			ext2_extent_handle_t h;
+			err = ext2fs_extent_open2(fs, ino, &inode, &h);
+			if (err)
+				return errcode_to_errno(err);
+			ext2fs_extent_free(h);
+		}
+	}
+	err = ext2fs_write_new_inode(fs, ino, &inode);
+	if (err)
+		return errcode_to_errno(err);
+	*ret = ino;
+	return 0;
+}
+
+static int write_at(ext2_file_t file, uint64_t offset, const void *buf, size_t n)
+{
+	errcode_t err = ext2fs_file_llseek(file, offset, EXT2_SEEK_SET, NULL);
+	if (err)
+		return errcode_to_errno(err);
+	while (n > 0) {
+		unsigned int chunk = n > (1u << 30) ? (1u << 30) : (unsigned)n, written = 0;
+		err = ext2fs_file_write(file, buf, chunk, &written);
+		if (err)
+			return errcode_to_errno(err);
+		if (written == 0)
+			return -EIO;
+		buf = (const uint8_t *)buf + written;
+		n -= written;
+	}
+	return 0;
+}
+
+static int tee_write(int fd, const void *buf, size_t n, uint64_t offset)
+{
+	while (n > 0) {
+		ssize_t k = pwrite(fd, buf, n, (off_t)offset);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf = (const uint8_t *)buf + k;
+		n -= (size_t)k;
+		offset += (uint64_t)k;
+	}
+	return 0;
+}
+
+static int set_xattrs(ext2_filsys fs, ext2_ino_t ino, struct archive_entry *entry)
+{
+	if (archive_entry_xattr_reset(entry) == 0)
+		return 0;
+	struct ext2_xattr_handle *h = NULL;
+	errcode_t err = ext2fs_xattrs_open(fs, ino, &h);
+	if (!err)
+		err = ext2fs_xattrs_read(h);
+	const char *name;
+	const void *value;
+	size_t size;
+	while (!err && archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK)
+		err = ext2fs_xattr_set(h, name, value, size);
+	errcode_t err2 = h ? ext2fs_xattrs_close(&h) : 0;
+	if (!err)
+		err = err2;
+	return err ? errcode_to_errno(err) : 0;
+}
+
+struct tar_reader {
+	int fd;
+	struct sha256 *hash;
+	struct progress *progress;
+	uint64_t done;
+	uint8_t buf[READ_CHUNK];
+	int error;
+};
+
+static ssize_t tar_read(struct archive *a _unused_, void *userdata, const void **ret)
+{
+	struct tar_reader *t = userdata;
+	for (;;) {
+		ssize_t n = read(t->fd, t->buf, sizeof(t->buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			t->error = -errno;
+			return -1;
+		}
+		if (n > 0 && t->hash)
+			(void)sha256_update(t->hash, t->buf, (size_t)n);
+		t->done += (uint64_t)n;
+		if (t->progress)
+			progress_update(t->progress, t->done);
+		*ret = t->buf;
+		return n;
+	}
+}
+
+static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *entry,
+		     const char *name, const struct extract_policy *policy,
+		     struct extract_tracker *tracker, ext4_tee_fn tee, void *userdata,
+		     uint64_t *bytes, char **reterr_msg)
+{
+	ext2_filsys fs = e->fs;
+	mode_t mode = archive_entry_mode(entry);
+	uid_t uid = (uid_t)archive_entry_uid(entry);
+	gid_t gid = (gid_t)archive_entry_gid(entry);
+	time_t mtime = archive_entry_mtime(entry);
+	const char *hardlink = archive_entry_hardlink(entry);
+	_cleanup_free_ char *buf = NULL, *bad = NULL, *target_name = NULL;
+	ext2_ino_t parent, ino;
+	const char *leaf;
+	int r;
+
+	if (!*name) { /* the root directory itself */
+		if (!S_ISDIR(mode))
+			return set_msg(reterr_msg, "tarball entry '.' is not a directory"), -EINVAL;
+		return inode_set_attrs(fs, EXT2_ROOT_INO, mode, uid, gid, mtime);
+	}
+
+	r = resolve_parent(e, name, true, &buf, &parent, &leaf, &bad);
+	if (r == -ELOOP || r == -ENOTDIR) {
+		set_msg(reterr_msg,
+			"tarball entry '%s' goes through '%s', which is %s; refused (an entry "
+			"must not lead outside its directory)",
+			name, bad ? bad : "?", r == -ELOOP ? "a symlink" : "not a directory");
+		return -EINVAL;
+	}
+	if (r < 0)
+		return r;
+
+	ext2_ino_t existing;
+	bool exists = lookup(fs, parent, leaf, &existing) >= 0;
+
+	if (hardlink) {
+		/* extract_check_entry() has checked it names an earlier regular file */
+		r = extract_normalize_name(hardlink, &target_name, NULL);
+		if (r < 0 || !target_name) {
+			set_msg(reterr_msg, "tarball entry '%s': a hard link to '%s'; refused",
+				name, hardlink);
+			return -EINVAL;
+		}
+		_cleanup_free_ char *tbuf = NULL, *tbad = NULL;
+		ext2_ino_t tparent, target;
+		const char *tleaf;
+		r = resolve_parent(e, target_name, false, &tbuf, &tparent, &tleaf, &tbad);
+		if (r >= 0)
+			r = lookup(fs, tparent, tleaf, &target);
+		if (r < 0) {
+			set_msg(reterr_msg,
+				"tarball entry '%s' is a hard link to '%s', which is not an "
+				"earlier "
+				"entry; refused",
+				name, hardlink);
+			return -EINVAL;
+		}
+		struct ext2_inode inode;
+		errcode_t err = ext2fs_read_inode(fs, target, &inode);
+		if (err)
+			return errcode_to_errno(err);
+		if (LINUX_S_ISDIR(inode.i_mode)) {
+			set_msg(reterr_msg,
+				"tarball entry '%s' is a hard link to directory '%s'; refused",
+				name, hardlink);
+			return -EINVAL;
+		}
+		if (exists) {
+			set_msg(reterr_msg, "tarball entry '%s' appears twice; refused", name);
+			return -EEXIST;
+		}
+		r = link_retry(fs, parent, leaf, target, file_type(inode.i_mode));
+		if (r < 0)
+			return r;
+		/* the link's parent may be the cached directory: keep the cache valid */
+		err = ext2fs_read_inode(fs, target, &inode);
+		if (err)
+			return errcode_to_errno(err);
+		inode.i_links_count++;
+		err = ext2fs_write_inode(fs, target, &inode);
+		return err ? errcode_to_errno(err) : 0;
+	}
+
+	if (S_ISDIR(mode)) {
+		if (exists) {
+			struct ext2_inode inode;
+			errcode_t err = ext2fs_read_inode(fs, existing, &inode);
+			if (err)
+				return errcode_to_errno(err);
+			if (!LINUX_S_ISDIR(inode.i_mode)) {
+				set_msg(reterr_msg, "tarball entry '%s' appears twice; refused",
+					name);
+				return -EEXIST;
+			}
+			ino = existing;
+		} else {
+			r = make_dir(e, parent, leaf, &ino);
+			if (r < 0)
+				return r;
+		}
+		r = inode_set_attrs(fs, ino, mode, uid, gid, mtime);
+		if (r < 0)
+			return r;
+		return set_xattrs(fs, ino, entry);
+	}
+
+	if (exists) {
+		set_msg(reterr_msg, "tarball entry '%s' appears twice; refused", name);
+		return -EEXIST;
+	}
+
+	if (S_ISLNK(mode)) {
+		const char *target = archive_entry_symlink(entry);
+		if (!target || !*target || strlen(target) >= fs->blocksize) {
+			set_msg(reterr_msg,
+				"tarball entry '%s' is a symlink without a usable target", name);
+			return -EINVAL;
+		}
+		r = symlink_retry(fs, parent, leaf, target);
+		if (r < 0)
+			return r;
+		r = lookup(fs, parent, leaf, &ino);
+		if (r < 0)
+			return r;
+		r = inode_set_attrs(fs, ino, 0777, uid, gid, mtime);
+		if (r < 0)
+			return r;
+		return set_xattrs(fs, ino, entry);
+	}
+
+	if (!S_ISREG(mode) && !S_ISCHR(mode) && !S_ISBLK(mode) && !S_ISFIFO(mode) &&
+	    !S_ISSOCK(mode)) {
+		set_msg(reterr_msg, "tarball entry '%s' has an unknown type; refused", name);
+		return -EINVAL;
+	}
+
+	struct new_inode n = {
+		.mode = mode,
+		.uid = uid,
+		.gid = gid,
+		.mtime = mtime,
+		.size = S_ISREG(mode) ? (uint64_t)archive_entry_size(entry) : 0,
+		.rdev = archive_entry_rdev(entry),
+	};
+	r = create_inode(e, parent, leaf, &n, &ino);
+	if (r < 0)
+		return r;
+
+	if (S_ISREG(mode) && n.size > 0) {
+		int tee_fd = tee ? tee(name, n.size, userdata) : -1;
+		ext2_file_t file;
+		errcode_t err = ext2fs_file_open(fs, ino, EXT2_FILE_WRITE, &file);
+		if (err)
+			return errcode_to_errno(err);
+		for (;;) {
+			const void *data;
+			size_t size;
+			la_int64_t offset;
+			int k = archive_read_data_block(a, &data, &size, &offset);
+			if (k == ARCHIVE_EOF)
+				break;
+			if (k != ARCHIVE_OK) {
+				set_msg(reterr_msg, "tarball entry '%s': %s", name,
+					archive_error_string(a));
+				r = -EIO;
+				break;
+			}
+			r = extract_account_bytes(policy, tracker, size, reterr_msg);
+			if (r < 0)
+				break;
+			if ((uint64_t)offset + size > n.size) {
+				set_msg(reterr_msg,
+					"tarball entry '%s' has more data than its size", name);
+				r = -EINVAL;
+				break;
+			}
+			r = write_at(file, (uint64_t)offset, data, size);
+			if (r < 0)
+				break;
+			if (tee_fd >= 0) {
+				r = tee_write(tee_fd, data, size, (uint64_t)offset);
+				if (r < 0)
+					break;
+			}
+			*bytes += size;
+		}
+		err = ext2fs_file_close(file);
+		if (r < 0)
+			return r;
+		if (err)
+			return errcode_to_errno(err);
+	}
+	return set_xattrs(fs, ino, entry);
+}
+
+int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
+		     struct ext4_tar_stats *ret_stats, char **reterr_msg)
+{
+	struct sha256 *hash = o->hash;
+	ext4_tee_fn tee = o->tee;
+	void *userdata = o->userdata;
+	struct archive *a = archive_read_new();
+	_cleanup_free_ struct tar_reader *t = calloc(1, sizeof(*t));
+	struct ext4_tar_stats stats = {};
+	/* the image's own root: device nodes, setuid programs and absolute
+	 * symlinks are what a root filesystem holds; none is resolved here */
+	const struct extract_policy policy = {
+		.max_entries = TAR_ENTRIES_MAX,
+		.max_bytes = o->max_bytes ? o->max_bytes : UINT64_MAX / 2,
+		.allow_devices = true,
+		.allow_setuid = true,
+		.symlinks_as_data = true,
+	};
+	_cleanup_extract_tracker_ struct extract_tracker *tracker = NULL;
+	int r = extract_tracker_new(&tracker);
+	if (r < 0)
+		return r;
+
+	if (!a || !t) {
+		archive_read_free(a);
+		return -ENOMEM;
+	}
+	t->fd = fd;
+	t->hash = hash;
+	t->progress = o->progress;
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	archive_read_support_format_cpio(a);
+	if (archive_read_open(a, t, NULL, tar_read, NULL) != ARCHIVE_OK) {
+		set_msg(reterr_msg, "not a tarball: %s", archive_error_string(a));
+		archive_read_free(a);
+		return t->error < 0 ? t->error : -EINVAL;
+	}
+
+	for (;;) {
+		struct archive_entry *entry;
+		int k = archive_read_next_header(a, &entry);
+		if (k == ARCHIVE_EOF)
+			break;
+		if (k == ARCHIVE_WARN)
+			k = ARCHIVE_OK;
+		if (k != ARCHIVE_OK) {
+			set_msg(reterr_msg, "cannot read the tarball: %s", archive_error_string(a));
+			r = t->error < 0 ? t->error : -EINVAL;
+			break;
+		}
+		stats.entries++;
+		_cleanup_free_ char *name = NULL, *why = NULL;
+		r = extract_check_archive_entry(&policy, tracker, entry, &name, &why);
+		if (r < 0) {
+			set_msg(reterr_msg, "%s; refused", why ? why : strerror(-r));
+			break;
+		}
+		r = add_entry(e, a, entry, name ? name : "", &policy, tracker, tee, userdata,
+			      &stats.bytes, reterr_msg);
+		if (r < 0) {
+			if (reterr_msg && !*reterr_msg)
+				set_msg(reterr_msg, "cannot write tarball entry '%s': %s", name,
+					r == -ENOSPC
+						? "the root partition is full (make Size= larger)"
+						: strerror(-r));
+			break;
+		}
+	}
+	archive_read_free(a);
+	if (r < 0)
+		return r;
+
+	/* hash what follows the end-of-archive blocks too: the file is the input */
+	if (hash)
+		for (;;) {
+			ssize_t n = read(fd, t->buf, sizeof(t->buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			if (n == 0)
+				break;
+			sha256_update(hash, t->buf, (size_t)n);
+		}
+	if (ret_stats)
+		*ret_stats = stats;
+	return 0;
+}
+
+int ext4_mkdir_p(struct ext4 *e, const char *path, mode_t mode)
+{
+	ext2_ino_t ino;
+	int r = walk_dir(e, path, true, &ino, NULL);
+	if (r < 0)
+		return r;
+	return inode_set_attrs(e->fs, ino, mode, 0, 0, e->now);
+}
+
+/* Replaces nothing: the builder's files go where the base has none. */
+static int new_file(struct ext4 *e, const char *path, uint64_t size, mode_t mode, ext2_ino_t *ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	ext2_ino_t parent, existing;
+	const char *leaf;
+	int r = resolve_parent(e, path, true, &buf, &parent, &leaf, NULL);
+	if (r < 0)
+		return r;
+	if (lookup(e->fs, parent, leaf, &existing) >= 0) {
+		errcode_t err = ext2fs_unlink(e->fs, parent, leaf, existing, 0);
+		if (err)
+			return errcode_to_errno(err);
+		struct ext2_inode inode;
+		err = ext2fs_read_inode(e->fs, existing, &inode);
+		if (err)
+			return errcode_to_errno(err);
+		if (LINUX_S_ISDIR(inode.i_mode))
+			return -EISDIR;
+		if (inode.i_links_count > 0)
+			inode.i_links_count--;
+		if (inode.i_links_count == 0) {
+			if (ext2fs_inode_has_valid_blocks2(e->fs, &inode)) {
+				err = ext2fs_punch(e->fs, existing, &inode, NULL, 0, ~0ULL);
+				if (err)
+					return errcode_to_errno(err);
+			}
+			inode.i_dtime = (uint32_t)e->now;
+			ext2fs_inode_alloc_stats2(e->fs, existing, -1, 0);
+		}
+		err = ext2fs_write_inode(e->fs, existing, &inode);
+		if (err)
+			return errcode_to_errno(err);
+	}
+	struct new_inode n = {
+		.mode = S_IFREG | (mode & 07777),
+		.mtime = e->now,
+		.size = size,
+	};
+	return create_inode(e, parent, leaf, &n, ret);
+}
+
+int ext4_write_file(struct ext4 *e, const char *path, const void *data, size_t size, mode_t mode)
+{
+	ext2_ino_t ino;
+	int r = new_file(e, path, size, mode, &ino);
+	if (r < 0 || size == 0)
+		return r;
+	ext2_file_t file;
+	errcode_t err = ext2fs_file_open(e->fs, ino, EXT2_FILE_WRITE, &file);
+	if (err)
+		return errcode_to_errno(err);
+	r = write_at(file, 0, data, size);
+	err = ext2fs_file_close(file);
+	if (r < 0)
+		return r;
+	return err ? errcode_to_errno(err) : 0;
+}
+
+int ext4_write_file_fd(struct ext4 *e, const char *path, int fd, mode_t mode)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	ext2_ino_t ino;
+	int r = new_file(e, path, (uint64_t)st.st_size, mode, &ino);
+	if (r < 0)
+		return r;
+	ext2_file_t file;
+	errcode_t err = ext2fs_file_open(e->fs, ino, EXT2_FILE_WRITE, &file);
+	if (err)
+		return errcode_to_errno(err);
+	_cleanup_free_ uint8_t *buf = malloc(READ_CHUNK);
+	uint64_t off = 0;
+	if (!buf)
+		r = -ENOMEM;
+	while (r >= 0) {
+		ssize_t n = pread(fd, buf, READ_CHUNK, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		r = write_at(file, off, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	err = ext2fs_file_close(file);
+	if (r < 0)
+		return r;
+	return err ? errcode_to_errno(err) : 0;
+}
+
+int ext4_symlink(struct ext4 *e, const char *path, const char *target)
+{
+	_cleanup_free_ char *buf = NULL;
+	ext2_ino_t parent, ino;
+	const char *leaf;
+	int r = resolve_parent(e, path, true, &buf, &parent, &leaf, NULL);
+	if (r < 0)
+		return r;
+	if (lookup(e->fs, parent, leaf, &ino) >= 0)
+		return -EEXIST;
+	r = symlink_retry(e->fs, parent, leaf, target);
+	if (r < 0)
+		return r;
+	r = lookup(e->fs, parent, leaf, &ino);
+	if (r < 0)
+		return r;
+	return inode_set_attrs(e->fs, ino, 0777, 0, 0, e->now);
+}
+
+static int lookup_path(struct ext4 *e, const char *path, ext2_ino_t *ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	ext2_ino_t parent;
+	const char *leaf;
+	int r = resolve_parent(e, path, false, &buf, &parent, &leaf, NULL);
+	if (r < 0)
+		return r;
+	return lookup(e->fs, parent, leaf, ret);
+}
+
+/* The inode of the regular file at path: -EISDIR for a directory, -EINVAL
+ * for any other type. */
+static int lookup_regular(struct ext4 *e, const char *path, ext2_ino_t *ret_ino,
+			  struct ext2_inode *ret_inode)
+{
+	int r = lookup_path(e, path, ret_ino);
+	if (r < 0)
+		return r;
+	errcode_t err = ext2fs_read_inode(e->fs, *ret_ino, ret_inode);
+	if (err)
+		return errcode_to_errno(err);
+	if (!LINUX_S_ISREG(ret_inode->i_mode))
+		return LINUX_S_ISDIR(ret_inode->i_mode) ? -EISDIR : -EINVAL;
+	return 0;
+}
+
+int ext4_file_size(struct ext4 *e, const char *path, uint64_t *ret)
+{
+	ext2_ino_t ino;
+	struct ext2_inode inode;
+	int r = lookup_regular(e, path, &ino, &inode);
+	if (r < 0)
+		return r == -EISDIR ? -EINVAL : r;
+	*ret = EXT2_I_SIZE(&inode);
+	return 0;
+}
+
+int ext4_read_file(struct ext4 *e, const char *path, size_t max, char **ret, size_t *ret_size)
+{
+	_cleanup_free_ char *data = NULL;
+	ext2_ino_t ino;
+	struct ext2_inode inode;
+	errcode_t err;
+	int r = lookup_regular(e, path, &ino, &inode);
+	if (r < 0)
+		return r;
+	uint64_t size = EXT2_I_SIZE(&inode);
+	if (size > max)
+		return -EFBIG;
+	data = malloc(size + 1);
+	if (!data)
+		return -ENOMEM;
+	ext2_file_t file;
+	err = ext2fs_file_open(e->fs, ino, 0, &file);
+	if (err)
+		return errcode_to_errno(err);
+	unsigned got = 0;
+	err = ext2fs_file_read(file, data, (unsigned)size, &got);
+	ext2fs_file_close(file);
+	if (err)
+		return errcode_to_errno(err);
+	data[got] = '\0';
+	if (ret_size)
+		*ret_size = got;
+	*ret = TAKE_PTR(data);
+	return 0;
+}
+
+struct list_ctx {
+	char **names;
+	int r;
+};
+
+static int list_one(struct ext2_dir_entry *dirent, int offset _unused_, int blocksize _unused_,
+		    char *buf _unused_, void *priv)
+{
+	struct list_ctx *c = priv;
+	int len = ext2fs_dirent_name_len(dirent);
+	if ((len == 1 && dirent->name[0] == '.') ||
+	    (len == 2 && dirent->name[0] == '.' && dirent->name[1] == '.'))
+		return 0;
+	_cleanup_free_ char *n = strndup(dirent->name, (size_t)len);
+	if (!n || strv_extend(&c->names, n) < 0) {
+		c->r = -ENOMEM;
+		return DIRENT_ABORT;
+	}
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ext4_list_dir(struct ext4 *e, const char *path, char ***ret)
+{
+	ext2_ino_t ino;
+	int r = walk_dir(e, path, false, &ino, NULL);
+	if (r < 0)
+		return r;
+	struct list_ctx c = {};
+	errcode_t err = ext2fs_dir_iterate(e->fs, ino, 0, NULL, list_one, &c);
+	if (c.r < 0 || err) {
+		strv_free(c.names);
+		return c.r < 0 ? c.r : errcode_to_errno(err);
+	}
+	if (c.names)
+		qsort(c.names, strv_length(c.names), sizeof(char *), cmp_str);
+	*ret = c.names;
+	return 0;
+}

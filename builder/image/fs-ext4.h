@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs-ext4.h - an ext4 filesystem in a byte range of an image file, written
+ * and read through libext2fs (unix_io with an offset): no mount, no loop
+ * device, no root. Files come from a tarball stream or from the builder.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct ext4;
+
+/* Lays out an empty ext4 filesystem of size bytes at offset in path with
+ * mke2fs (libext2fs's formatter), with fixed UUID, hash seed and times;
+ * config (NULL: the host's) is the mke2fs.conf that sets the features. */
+int ext4_format(const char *path, uint64_t offset, uint64_t size, const char *uuid,
+		const char *label, time_t now, const char *config, char **reterr_msg);
+
+/* Opens the filesystem at offset; writable when rw. now stamps what the
+ * builder creates (and the superblock), so builds are reproducible. */
+int ext4_open(const char *path, uint64_t offset, bool rw, time_t now, struct ext4 **ret,
+	      char **reterr_msg);
+/* Writes everything out (when writable) and frees; returns the first error. */
+int ext4_close(struct ext4 *e);
+void ext4_abort(struct ext4 *e);
+
+/* Called for each regular file of the tarball before its data is written;
+ * returns an fd that gets a copy of the data, or -1. */
+typedef int (*ext4_tee_fn)(const char *name, uint64_t size, void *userdata);
+
+struct ext4_tar_stats {
+	uint64_t entries;
+	uint64_t bytes;
+};
+
+/* Streams a tarball (any compression libarchive reads) from fd into the
+ * filesystem: owners, modes, times, xattrs, symlinks, hard links and device
+ * nodes as in the archive. Each entry goes through extract_check_entry()
+ * (lib/basic/extract.h: names, types, hard links, caps), symlink targets being
+ * data here; an entry written through a symlink or over a non-directory is
+ * refused too, with a message naming it. hash (may be NULL) gets every byte read from fd. */
+struct sha256;
+struct progress;
+struct ext4_tar_opts {
+	struct sha256 *hash;	   /* may be NULL */
+	ext4_tee_fn tee;	   /* may be NULL */
+	void *userdata;		   /* for tee */
+	struct progress *progress; /* bytes read from fd; may be NULL */
+	uint64_t max_bytes;	   /* file data cap; 0: none to speak of */
+};
+int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
+		     struct ext4_tar_stats *ret_stats, char **reterr_msg);
+
+/* Builder-made content (parents are created 0755 root:root). */
+int ext4_mkdir_p(struct ext4 *e, const char *path, mode_t mode);
+int ext4_write_file(struct ext4 *e, const char *path, const void *buf, size_t n, mode_t mode);
+int ext4_write_file_fd(struct ext4 *e, const char *path, int fd, mode_t mode);
+int ext4_symlink(struct ext4 *e, const char *path, const char *target);
+
+/* Reads a regular file (symlinks in the path are not followed); -EFBIG past max. */
+int ext4_read_file(struct ext4 *e, const char *path, size_t max, char **ret, size_t *ret_size);
+/* Size of a regular file (symlinks in the path are not followed). */
+int ext4_file_size(struct ext4 *e, const char *path, uint64_t *ret);
+/* Names in a directory, sorted, without "." and "..". */
+int ext4_list_dir(struct ext4 *e, const char *path, char ***ret);

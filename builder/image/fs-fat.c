@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs-fat.c - the EFI system partition writer: FAT32 in the ESP slot through
+ * mtools (img@@offset, no mount), with systemd-boot as the removable-media
+ * loader and one Boot Loader Specification entry for the base's kernel.
+ * mtools stamps files with SOURCE_DATE_EPOCH, so the slot is reproducible.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "builder/image/image.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/spawn.h"
+#include "lib/basic/string-util.h"
+
+extern char **environ;
+
+struct mtools {
+	char image[4096 + 32]; /* "path@@offset" */
+	char **envp;
+	char epoch[64];
+	char **reterr_msg;
+};
+
+static int mtools_run(struct mtools *m, char *const argv[])
+{
+	struct spawn_opts opts = { .stdin_fd = -1, .stdout_fd = -1, .envp = m->envp };
+	struct spawn_result res = {};
+	int r = spawn_run(argv, &opts, &res);
+	if (r < 0) {
+		if (m->reterr_msg && asprintf(m->reterr_msg, "cannot run '%s' (install mtools): %s",
+					      argv[0], strerror(-r)) < 0)
+			*m->reterr_msg = NULL;
+		return r;
+	}
+	if (res.exit_status != 0) {
+		if (m->reterr_msg &&
+		    asprintf(m->reterr_msg, "'%s' failed with exit status %d: %s", argv[0],
+			     res.exit_status, res.err ? strstrip(res.err) : "") < 0)
+			*m->reterr_msg = NULL;
+		spawn_result_done(&res);
+		return -EIO;
+	}
+	spawn_result_done(&res);
+	return 0;
+}
+
+static int mcopy_fd(struct mtools *m, int fd, const char *target)
+{
+	char src[32];
+	snprintf(src, sizeof(src), "/dev/fd/%d", fd);
+	char *argv[] = { "mcopy", "-i", m->image, src, (char *)target, NULL };
+	return mtools_run(m, argv);
+}
+
+static int mcopy_text(struct mtools *m, const char *text, const char *target)
+{
+	_cleanup_close_ int fd = memfd_create("enlighten-esp", 0); /* inherited by mcopy */
+	if (fd < 0)
+		return -errno;
+	int r = fs_write_all(fd, text, strlen(text));
+	if (r < 0)
+		return r;
+	return mcopy_fd(m, fd, target);
+}
+
+/* The Windows Boot Manager's files as \EFI\Microsoft\Boot, where bcdboot
+ * puts them, and a loader entry that chain-loads it (systemd-boot would
+ * also find it by itself, as "auto-windows"). */
+static int fat_add_windows(struct mtools *m, const struct esp_content *c)
+{
+	_cleanup_free_ char *src = strjoin(c->windows_boot_dir, "/EFI/Microsoft"), *entry = NULL;
+	if (!src || asprintf(&entry, "title %s\nefi /EFI/Microsoft/Boot/bootmgfw.efi\n",
+			     c->windows_title ?: "Windows Boot Manager") < 0)
+		return -ENOMEM;
+	char *mcopy[] = { "mcopy", "-s", "-i", m->image, src, "::/EFI/", NULL };
+	int r = mtools_run(m, mcopy);
+	if (r < 0)
+		return r;
+	return mcopy_text(m, entry, "::/loader/entries/windows.conf");
+}
+
+int fat_write(const char *path, const struct image_slot *slot, const struct esp_content *c,
+	      char **reterr_msg)
+{
+	struct mtools m = { .reterr_msg = reterr_msg };
+	_cleanup_free_ char **envp = NULL;
+	_cleanup_free_ char *loader = NULL, *entry = NULL, *entry_path = NULL, *dir = NULL,
+			    *kdir = NULL, *kpath = NULL, *ipath = NULL;
+	char sectors[32], serial[16];
+	size_t n = 0;
+	int r;
+
+	snprintf(m.image, sizeof(m.image), "%s@@%" PRIu64, path, slot->offset);
+	snprintf(m.epoch, sizeof(m.epoch), "SOURCE_DATE_EPOCH=%lld", (long long)c->now);
+	while (environ[n])
+		n++;
+	envp = calloc(n + 4, sizeof(char *));
+	if (!envp)
+		return -ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!startswith(environ[i], "SOURCE_DATE_EPOCH=") &&
+		    !startswith(environ[i], "MTOOLSRC=") &&
+		    !startswith(environ[i], "MTOOLS_SKIP_CHECK="))
+			envp[k++] = environ[i];
+	envp[k++] = m.epoch;
+	envp[k++] = "MTOOLS_SKIP_CHECK=1";
+	envp[k++] = "MTOOLSRC=/dev/null";
+	m.envp = envp;
+
+	snprintf(sectors, sizeof(sectors), "%" PRIu64, slot->size / SECTOR_SIZE);
+	/* the volume serial: the first 32 bits of the derived filesystem UUID */
+	snprintf(serial, sizeof(serial), "%.8s", slot->fs_uuid);
+	char *mformat[] = { "mformat",		 "-i", m.image, "-F", "-T", sectors, "-v",
+			    (char *)slot->label, "-N", serial,	"::", NULL };
+	r = mtools_run(&m, mformat);
+	if (r < 0)
+		return r;
+
+	if (asprintf(&dir, "::/%s", c->entry_name) < 0 ||
+	    asprintf(&kdir, "::/%s/%s", c->entry_name, c->kernel_version) < 0 ||
+	    asprintf(&kpath, "%s/linux", kdir) < 0 || asprintf(&ipath, "%s/initrd", kdir) < 0 ||
+	    asprintf(&entry_path, "::/loader/entries/%s.conf", c->entry_name) < 0)
+		return -ENOMEM;
+	char *mmd[] = { "mmd",	       "-i",
+			m.image,       "::/EFI",
+			"::/EFI/BOOT", "::/EFI/systemd",
+			"::/loader",   "::/loader/entries",
+			dir,	       kdir,
+			NULL };
+	r = mtools_run(&m, mmd);
+	if (r < 0)
+		return r;
+
+	char *boot1[] = {
+		"mcopy", "-i", m.image, (char *)c->systemd_boot, "::/EFI/BOOT/BOOTX64.EFI", NULL
+	};
+	char *boot2[] = { "mcopy",
+			  "-i",
+			  m.image,
+			  (char *)c->systemd_boot,
+			  "::/EFI/systemd/systemd-bootx64.efi",
+			  NULL };
+	r = mtools_run(&m, boot1);
+	if (r >= 0)
+		r = mtools_run(&m, boot2);
+	if (r < 0)
+		return r;
+
+	r = mcopy_fd(&m, c->kernel_fd, kpath);
+	if (r >= 0)
+		r = mcopy_fd(&m, c->initrd_fd, ipath);
+	if (r < 0)
+		return r;
+
+	/* with two systems on the disk the menu shows for a moment */
+	if (asprintf(&loader, "timeout %d\ndefault %s.conf\neditor no\n",
+		     c->windows_boot_dir ? 5 : 0, c->entry_name) < 0 ||
+	    asprintf(&entry,
+		     "title %s\nversion %s\nlinux /%s/%s/linux\ninitrd /%s/%s/initrd\n"
+		     "options %s\n",
+		     c->title, c->kernel_version, c->entry_name, c->kernel_version, c->entry_name,
+		     c->kernel_version, c->cmdline) < 0)
+		return -ENOMEM;
+	r = mcopy_text(&m, loader, "::/loader/loader.conf");
+	if (r >= 0)
+		r = mcopy_text(&m, entry, entry_path);
+	if (r >= 0 && c->windows_boot_dir)
+		r = fat_add_windows(&m, c);
+	return r;
+}

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inject.c - writes the builder's own files into the root filesystem. Host
+ * directories are copied in sorted order (so builds are reproducible),
+ * regular files and directories only: a symlink in a payload directory is
+ * refused rather than followed.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/image/inject.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/json.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
+#include "lib/trust/catalog.h"
+
+#define COPY_DEPTH_MAX 16
+#define COPY_FILES_MAX 100000
+#define UNIT_MAX (64 * 1024)
+
+static int msg(char **reterr_msg, int r, const char *fmt, ...) _printf_(3, 4);
+static int msg(char **reterr_msg, int r, const char *fmt, ...)
+{
+	if (reterr_msg && !*reterr_msg) {
+		va_list ap;
+		va_start(ap, fmt);
+		if (vasprintf(reterr_msg, fmt, ap) < 0)
+			*reterr_msg = NULL;
+		va_end(ap);
+	}
+	return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names of dir_fd (takes no ownership). */
+static int list_sorted(int dir_fd, char ***ret)
+{
+	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	_cleanup_strv_free_ char **l = NULL;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
+		    strv_extend(&l, de->d_name) < 0) {
+			closedir(d);
+			return -ENOMEM;
+		}
+	closedir(d);
+	if (l)
+		qsort(l, strv_length(l), sizeof(char *), cmp_str);
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+static int copy_tree(struct ext4 *e, int dir_fd, const char *host, const char *dest, unsigned depth,
+		     unsigned *files, char **reterr_msg)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	int r = list_sorted(dir_fd, &names);
+	if (r < 0)
+		return msg(reterr_msg, r, "cannot list '%s': %s", host, strerror(-r));
+	r = ext4_mkdir_p(e, dest, 0755);
+	if (r < 0)
+		return r;
+	for (char **n = names; n && *n; n++) {
+		_cleanup_free_ char *h = strjoin(host, "/", *n), *d = strjoin(dest, "/", *n);
+		if (!h || !d)
+			return -ENOMEM;
+		struct stat st;
+		if (fstatat(dir_fd, *n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return msg(reterr_msg, -errno, "cannot read '%s': %m", h);
+		if (S_ISDIR(st.st_mode)) {
+			if (depth >= COPY_DEPTH_MAX)
+				return msg(reterr_msg, -ELOOP, "'%s' is nested too deep", h);
+			_cleanup_close_ int sub =
+				openat(dir_fd, *n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				return msg(reterr_msg, -errno, "cannot open '%s': %m", h);
+			r = copy_tree(e, sub, h, d, depth + 1, files, reterr_msg);
+			if (r < 0)
+				return r;
+		} else if (S_ISREG(st.st_mode)) {
+			if (++*files > COPY_FILES_MAX)
+				return msg(reterr_msg, -E2BIG, "'%s' has more than %d files", host,
+					   COPY_FILES_MAX);
+			_cleanup_close_ int fd =
+				openat(dir_fd, *n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				return msg(reterr_msg, -errno, "cannot open '%s': %m", h);
+			r = ext4_write_file_fd(e, d, fd, 0644);
+			if (r < 0)
+				return msg(reterr_msg, r, "cannot write '/%s' into the image: %s",
+					   d, strerror(-r));
+		} else
+			return msg(reterr_msg, -EINVAL,
+				   "'%s' is not a regular file or directory; refused", h);
+	}
+	return 0;
+}
+
+static int copy_host_file(struct ext4 *e, const char *host, const char *dest, mode_t mode,
+			  char **reterr_msg)
+{
+	_cleanup_close_ int fd = open(host, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return msg(reterr_msg, -errno, "cannot open '%s': %m", host);
+	int r = ext4_write_file_fd(e, dest, fd, mode);
+	if (r < 0)
+		return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
+			   strerror(-r));
+	return 0;
+}
+
+static int write_text(struct ext4 *e, const char *dest, const char *text, char **reterr_msg)
+{
+	int r = ext4_write_file(e, dest, text, strlen(text), 0644);
+	if (r < 0)
+		return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
+			   strerror(-r));
+	return 0;
+}
+
+/* enlighten-firstboot-apply, found where enlighten-firstboot finds it
+ * (firstboot/main.c): beside the agent (a build tree) or in
+ * ../libexec/enlighten/ (an install). */
+static int inject_agent_helper(struct ext4 *e, const char *agent, char **reterr_msg)
+{
+	const char *slash = strrchr(agent, '/');
+	_cleanup_free_ char *dir = slash ? strndup(agent, (size_t)(slash - agent)) : strdup(".");
+	if (!dir)
+		return -ENOMEM;
+	static const char *const rel[] = { "/enlighten-firstboot-apply",
+					   "/../libexec/enlighten/enlighten-firstboot-apply" };
+	for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
+		_cleanup_free_ char *p = strjoin(dir, rel[i]);
+		if (!p)
+			return -ENOMEM;
+		if (access(p, X_OK) < 0)
+			continue;
+		int r = ext4_mkdir_p(e, IMAGE_AGENT_HELPER_DIR, 0755);
+		if (r < 0)
+			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s",
+				   IMAGE_AGENT_HELPER_DIR, strerror(-r));
+		return copy_host_file(e, p, IMAGE_AGENT_HELPER, 0755, reterr_msg);
+	}
+	return msg(reterr_msg, -ENOENT,
+		   "cannot find enlighten-firstboot-apply beside the agent '%s'", agent);
+}
+
+static int inject_unit(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
+{
+	_cleanup_close_ int fd = open(o->agent_unit_template, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *tmpl = NULL;
+	if (fd < 0)
+		return msg(reterr_msg, -errno, "cannot open the agent's unit '%s': %m",
+			   o->agent_unit_template);
+	int r = fs_read_fd(fd, UNIT_MAX, &tmpl, NULL);
+	if (r < 0)
+		return msg(reterr_msg, r, "cannot read '%s': %s", o->agent_unit_template,
+			   strerror(-r));
+
+	/* @sbindir@ or %SBINDIR% -> /usr/sbin, where the agent goes in the image */
+	size_t cap = strlen(tmpl) * 2 + 1;
+	_cleanup_free_ char *unit = malloc(cap);
+	if (!unit)
+		return -ENOMEM;
+	char *w = unit;
+	for (const char *p = tmpl; *p;) {
+		if (startswith(p, "@sbindir@") || startswith(p, "%SBINDIR%")) {
+			w = stpcpy(w, "/usr/sbin");
+			p += strlen("@sbindir@");
+		} else
+			*w++ = *p++;
+	}
+	*w = '\0';
+	r = write_text(e, IMAGE_UNIT, unit, reterr_msg);
+	if (r < 0)
+		return r;
+	r = ext4_symlink(e, IMAGE_UNIT_WANTS, "/" IMAGE_UNIT);
+	if (r < 0 && r != -EEXIST)
+		return msg(reterr_msg, r, "cannot enable the agent's unit: %s", strerror(-r));
+	return 0;
+}
+
+static bool staged(const struct catalog_payload *p, char *const *profiles)
+{
+	if (!streq(p->os, "linux"))
+		return false;
+	if (!profiles || !*profiles)
+		return true;
+	for (char **q = p->profiles; q && *q; q++)
+		if (strv_contains(profiles, *q))
+			return true;
+	return false;
+}
+
+/* The local repository: the signed catalog as is, and the Linux payloads of
+ * the staged profiles at their catalog paths (already verified). */
+static int inject_repo(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
+{
+	static const char *const files[] = { CATALOG_FILE, CATALOG_SIG_FILE };
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		_cleanup_close_ int fd = fs_open_beneath(o->repo_fd, files[i], O_RDONLY, 0);
+		_cleanup_free_ char *dest = strjoin(IMAGE_REPO_DIR "/", files[i]);
+		if (!dest)
+			return -ENOMEM;
+		if (fd < 0)
+			return msg(reterr_msg, fd, "cannot open '%s' of the payload source: %s",
+				   files[i], strerror(-fd));
+		int r = ext4_write_file_fd(e, dest, fd, 0644);
+		if (r < 0)
+			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
+				   strerror(-r));
+	}
+	for (size_t i = 0; i < o->catalog->n_payloads; i++) {
+		const struct catalog_payload *p = &o->catalog->payloads[i];
+		if (!staged(p, o->profiles))
+			continue;
+		_cleanup_close_ int fd = fs_open_beneath(o->repo_fd, p->path, O_RDONLY, 0);
+		_cleanup_free_ char *dest = strjoin(IMAGE_REPO_DIR "/", p->path);
+		if (!dest)
+			return -ENOMEM;
+		if (fd < 0)
+			return msg(reterr_msg, fd, "cannot open payload '%s': %s", p->path,
+				   strerror(-fd));
+		int r = ext4_write_file_fd(e, dest, fd, 0644);
+		if (r < 0)
+			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
+				   strerror(-r));
+	}
+	return 0;
+}
+
+static int inject_build_info(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
+{
+	_cleanup_json_ json_object *j = json_object_new_object();
+	json_object *profiles = json_object_new_array();
+	if (!j || !profiles) {
+		json_object_put(profiles);
+		return -ENOMEM;
+	}
+	json_object_object_add(j, "schema", json_object_new_int(1));
+	json_object_object_add(j, "image", json_object_new_string(o->image_name));
+	json_object_object_add(j, "tool", json_object_new_string("enlighten " VERSION));
+	json_object_object_add(j, "agent_version", json_object_new_string(VERSION));
+	json_object_object_add(j, "catalog_version",
+			       o->catalog ? json_object_new_int64((int64_t)o->catalog->version)
+					  : NULL);
+	for (char *const *p = o->profiles; p && *p; p++)
+		json_object_array_add(profiles, json_object_new_string(*p));
+	json_object_object_add(j, "profiles", profiles);
+	json_object_object_add(j, "source_date_epoch", json_object_new_int64(o->source_date_epoch));
+	json_object_object_add(j, "root_partuuid", json_object_new_string(o->root_partuuid));
+	if (o->windows)
+		json_object_object_add(j, "windows", json_object_get(o->windows));
+	const char *s = json_to_string(j, true);
+	if (!s)
+		return -ENOMEM;
+	return write_text(e, IMAGE_BUILD_INFO, s, reterr_msg);
+}
+
+int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
+{
+	unsigned files = 0;
+	int r;
+
+	if (o->catalog) {
+		r = inject_repo(e, o, reterr_msg);
+		if (r < 0)
+			return r;
+		const char *b = strrchr(o->public_key, '/');
+		b = b ? b + 1 : o->public_key;
+		_cleanup_free_ char *dest =
+			strjoin(IMAGE_KEYS_DIR "/", b, endswith(b, ".pub") ? "" : ".pub");
+		if (!dest)
+			return -ENOMEM;
+		r = copy_host_file(e, o->public_key, dest, 0644, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+
+	if (o->profiles_dir) {
+		_cleanup_close_ int fd = open(o->profiles_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			files = 0;
+			r = copy_tree(e, fd, o->profiles_dir, IMAGE_PROFILES_DIR,
+				      COPY_DEPTH_MAX - 1, &files, reterr_msg);
+			if (r < 0)
+				return r;
+		} else if (errno != ENOENT)
+			return msg(reterr_msg, -errno, "cannot open '%s': %m", o->profiles_dir);
+	}
+
+	r = copy_host_file(e, o->agent_binary, IMAGE_AGENT, 0755, reterr_msg);
+	if (r < 0)
+		return r;
+	r = inject_agent_helper(e, o->agent_binary, reterr_msg);
+	if (r < 0)
+		return r;
+	r = inject_unit(e, o, reterr_msg);
+	if (r < 0)
+		return r;
+
+	_cleanup_free_ char *fstab = NULL;
+	if (asprintf(&fstab,
+		     "# written by enlighten build\n"
+		     "PARTUUID=%s / ext4 defaults 0 1\n"
+		     "PARTUUID=%s /boot/efi vfat umask=0077,nofail 0 2\n",
+		     o->root_partuuid, o->esp_partuuid) < 0)
+		return -ENOMEM;
+	r = write_text(e, "etc/fstab", fstab, reterr_msg);
+	if (r >= 0)
+		r = ext4_mkdir_p(e, "boot/efi", 0700);
+	if (r < 0)
+		return msg(reterr_msg, r, "cannot write fstab: %s", strerror(-r));
+
+	if (o->hostname) {
+		_cleanup_free_ char *s = strjoin(o->hostname, "\n");
+		if (!s)
+			return -ENOMEM;
+		r = write_text(e, "etc/hostname", s, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	if (o->locale) {
+		_cleanup_free_ char *s = strjoin("LANG=", o->locale, "\n");
+		if (!s)
+			return -ENOMEM;
+		r = write_text(e, "etc/locale.conf", s, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+	if (o->timezone) {
+		_cleanup_free_ char *s = strjoin(o->timezone, "\n"),
+				    *l = strjoin("../usr/share/zoneinfo/", o->timezone);
+		if (!s || !l)
+			return -ENOMEM;
+		r = write_text(e, "etc/timezone", s, reterr_msg);
+		if (r < 0)
+			return r;
+		r = ext4_symlink(e, "etc/localtime", l);
+		if (r == -EEXIST)
+			r = msg(reterr_msg, r,
+				"the base already has '/etc/localtime'; leave Timezone= unset or "
+				"remove it from the base");
+		if (r < 0)
+			return msg(reterr_msg, r, "cannot write '/etc/localtime': %s",
+				   strerror(-r));
+	}
+	return inject_build_info(e, o, reterr_msg);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inject.h - what the builder adds to the base root filesystem: the local
+ * payload repository, the trusted key, the profile matrix, the first-boot
+ * agent and its enabled unit, fstab, host name, locale and time zone.
+ */
+#pragma once
+
+#include <json-c/json.h>
+
+#include <stdint.h>
+
+#include "builder/image/fs-ext4.h"
+
+struct catalog;
+
+struct inject_opts {
+	int repo_fd;		       /* the payload source directory, or -EBADF */
+	const struct catalog *catalog; /* verified; its payloads are staged */
+	const char *public_key;	       /* NULL when no payloads */
+	const char *profiles_dir;      /* the profile matrix, or NULL */
+	char *const *profiles;	       /* staged profiles, NULL: all */
+	const char *agent_binary;
+	const char *agent_unit_template; /* enlighten-firstboot.service.in */
+	const char *root_partuuid;
+	const char *esp_partuuid;
+	const char *hostname, *locale, *timezone; /* each may be NULL */
+	const char *image_name;
+	int64_t source_date_epoch;
+	json_object *windows; /* a dual disk's Windows half, for build.json; NULL: none */
+};
+
+int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg);
+
+/* Paths inside the image (contract 6 of RULES: the local repository). */
+#define IMAGE_REPO_DIR "var/lib/enlighten/repo"
+#define IMAGE_KEYS_DIR "etc/enlighten/keys"
+#define IMAGE_PROFILES_DIR "usr/share/enlighten/payloads/profiles"
+#define IMAGE_BUILD_INFO "usr/share/enlighten/build.json"
+#define IMAGE_AGENT "usr/sbin/enlighten-firstboot"
+/* The agent's heavy half, which the agent execs when there is work. */
+#define IMAGE_AGENT_HELPER_DIR "usr/libexec/enlighten"
+#define IMAGE_AGENT_HELPER IMAGE_AGENT_HELPER_DIR "/enlighten-firstboot-apply"
+#define IMAGE_UNIT "usr/lib/systemd/system/enlighten-firstboot.service"
+#define IMAGE_UNIT_WANTS "etc/systemd/system/sysinit.target.wants/enlighten-firstboot.service"

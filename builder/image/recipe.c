@@ -1,0 +1,643 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * recipe.c - reads an image recipe (INI, libinih) into struct recipe.
+ * One table row per key: section, name, parser, field. Include= nests a
+ * parse of another file at once, relative to the including file; a stack of
+ * the files being read refuses cycles.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/image/recipe.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
+
+#define RECIPE_FILE_MAX (1024 * 1024)
+#define RECIPE_INCLUDE_DEPTH_MAX 16
+
+static const char *const initrd_check_table[] = {
+	[INITRD_CHECK_YES] = "yes",
+	[INITRD_CHECK_WARN] = "warn",
+	[INITRD_CHECK_NO] = "no",
+};
+DEFINE_STRING_TABLE_LOOKUP(initrd_check, enum initrd_check);
+
+static const char *const format_names[] = { "raw", "qcow2", "vhdx", "vhd", "vmdk" };
+
+struct parse_file {
+	const char *path; /* as opened */
+	char *dir;	  /* for relative paths in values */
+	const char *p;	  /* reader position */
+	unsigned line;
+};
+
+struct parse_ctx {
+	struct recipe *recipe;
+	struct sha256 *hash;
+	struct parse_file *stack[RECIPE_INCLUDE_DEPTH_MAX];
+	char *realpaths[RECIPE_INCLUDE_DEPTH_MAX];
+	unsigned depth;
+	char *error;
+	int r;
+};
+
+typedef int (*value_parser)(struct parse_ctx *c, const char *value, void *field);
+
+struct recipe_key {
+	const char *section;
+	const char *name;
+	value_parser parse;
+	size_t offset;
+};
+
+static _printf_(2, 3) int ctx_fail(struct parse_ctx *c, const char *fmt, ...)
+{
+	struct parse_file *f = c->stack[c->depth - 1];
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return -ENOMEM;
+	free(c->error);
+	if (asprintf(&c->error, "recipe '%s' line %u: %s", f->path, f->line, msg) < 0)
+		c->error = NULL;
+	return -EINVAL;
+}
+
+static int parse_string(struct parse_ctx *c, const char *value, void *field)
+{
+	char **s = field;
+	if (!string_is_safe(value))
+		return ctx_fail(c, "value '%s' has control characters", value);
+	char *d = strdup(value);
+	if (!d)
+		return -ENOMEM;
+	free(*s);
+	*s = d;
+	return 0;
+}
+
+/* A plain name: image names, hostnames, locales. */
+static int parse_name(struct parse_ctx *c, const char *value, void *field)
+{
+	if (!*value || strlen(value) > 64)
+		return ctx_fail(c, "'%s' is not a name (1-64 of A-Z a-z 0-9 . _ -)", value);
+	for (const char *p = value; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return ctx_fail(c, "'%s' is not a name (1-64 of A-Z a-z 0-9 . _ -)", value);
+	if (value[0] == '.' || value[0] == '-')
+		return ctx_fail(c, "name '%s' must not start with '%c'", value, value[0]);
+	return parse_string(c, value, field);
+}
+
+static int parse_timezone(struct parse_ctx *c, const char *value, void *field)
+{
+	for (const char *p = value; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("/_+-", *p))
+			return ctx_fail(c, "'%s' is not a time zone such as 'Europe/Berlin'",
+					value);
+	if (!*value || value[0] == '/' || strstr(value, "//"))
+		return ctx_fail(c, "'%s' is not a time zone such as 'Europe/Berlin'", value);
+	return parse_string(c, value, field);
+}
+
+/* Paths in an inside-the-image sense (the kernel within the tarball). */
+static int parse_inner_path(struct parse_ctx *c, const char *value, void *field)
+{
+	const char *v = value;
+	while (*v == '/')
+		v++;
+	if (path_check_relative(v) < 0)
+		return ctx_fail(c, "'%s' is not a path inside the base", value);
+	return parse_string(c, v, field);
+}
+
+/* Host paths, relative to the file that names them. */
+static int parse_path(struct parse_ctx *c, const char *value, void *field)
+{
+	char **s = field;
+	if (!*value)
+		return ctx_fail(c, "empty path");
+	if (!string_is_safe(value))
+		return ctx_fail(c, "path '%s' has control characters", value);
+	const char *dir = c->stack[c->depth - 1]->dir;
+	char *d = value[0] == '/' || streq(dir, ".") ? strdup(value) : strjoin(dir, "/", value);
+	if (!d)
+		return -ENOMEM;
+	free(*s);
+	*s = d;
+	return 0;
+}
+
+static int parse_size_field(struct parse_ctx *c, const char *value, void *field)
+{
+	uint64_t v;
+	if (parse_size(value, &v) < 0 || v == 0)
+		return ctx_fail(c, "'%s' is not a size (a number with K, M, G or T)", value);
+	if (v % (1024 * 1024) != 0)
+		return ctx_fail(c, "size '%s' is not a whole number of MiB", value);
+	*(uint64_t *)field = v;
+	return 0;
+}
+
+static int parse_list(const char *value, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	_cleanup_free_ char *copy = strdup(value);
+	if (!copy)
+		return -ENOMEM;
+	for (char *save = NULL, *w = strtok_r(copy, " \t,", &save); w;
+	     w = strtok_r(NULL, " \t,", &save))
+		if (!strv_contains(l, w) && strv_extend(&l, w) < 0)
+			return -ENOMEM;
+	strv_free(*ret);
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+static int parse_formats(struct parse_ctx *c, const char *value, void *field)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	int r = parse_list(value, &l);
+	if (r < 0)
+		return r;
+	for (char **f = l; f && *f; f++) {
+		bool known = false;
+		const char *best = NULL;
+		size_t best_d = 3;
+		for (size_t i = 0; i < ELEMENTSOF(format_names); i++) {
+			if (streq(*f, format_names[i]))
+				known = true;
+			size_t d = string_distance(*f, format_names[i]);
+			if (d < best_d) {
+				best_d = d;
+				best = format_names[i];
+			}
+		}
+		if (known)
+			continue;
+		if (best)
+			return ctx_fail(c, "unknown format '%s' (did you mean '%s'?)", *f, best);
+		return ctx_fail(c, "unknown format '%s' (known: raw qcow2 vhdx vhd vmdk)", *f);
+	}
+	if (!l)
+		return ctx_fail(c, "Formats= needs at least one of raw qcow2 vhdx vhd vmdk");
+	strv_free(*(char ***)field);
+	*(char ***)field = TAKE_PTR(l);
+	return 0;
+}
+
+static int parse_profiles(struct parse_ctx *c, const char *value, void *field)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	int r = parse_list(value, &l);
+	if (r < 0)
+		return r;
+	for (char **p = l; p && *p; p++) {
+		for (const char *q = *p; *q; q++)
+			if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_')
+				return ctx_fail(c, "'%s' is not a profile name", *p);
+	}
+	strv_free(*(char ***)field);
+	*(char ***)field = TAKE_PTR(l);
+	return 0;
+}
+
+static int parse_initrd_check(struct parse_ctx *c, const char *value, void *field)
+{
+	enum initrd_check v = initrd_check_from_string(value);
+	if ((int)v < 0) {
+		int b = parse_boolean(value);
+		if (b < 0)
+			return ctx_fail(c, "'%s' is not one of yes, warn, no", value);
+		v = b ? INITRD_CHECK_YES : INITRD_CHECK_NO;
+	}
+	*(enum initrd_check *)field = v;
+	return 0;
+}
+
+static int parse_cmdline(struct parse_ctx *c, const char *value, void *field)
+{
+	if (strlen(value) > 2048)
+		return ctx_fail(c, "kernel command line longer than 2048 bytes");
+	return parse_string(c, value, field);
+}
+
+/* ImageIndex= and Edition= both select the image (by index, by name). */
+static int parse_image_index(struct parse_ctx *c, const char *value, void *field)
+{
+	uint32_t v;
+	if (parse_u32(value, 10, &v) < 0 || v == 0)
+		return ctx_fail(c, "'%s' is not an image index (1, 2, ...; 'wiminfo' lists them)",
+				value);
+	return parse_string(c, value, field);
+}
+
+static int parse_edition(struct parse_ctx *c, const char *value, void *field)
+{
+	if (!*value || !string_is_safe(value))
+		return ctx_fail(c, "'%s' is not an image name", value);
+	return parse_string(c, value, field);
+}
+
+/* Drivers=PROFILE=PATH ...: each PATH relative to the file that names it.
+ * Like BootCritical=, a list that each line (or continuation line) extends
+ * and an empty value empties. */
+static int parse_win_drivers(struct parse_ctx *c, const char *value, void *field)
+{
+	_cleanup_strv_free_ char **l = NULL, **out = NULL;
+	int r = parse_list(value, &l);
+	if (r < 0)
+		return r;
+	if (!l) {
+		*(char ***)field = strv_free(*(char ***)field);
+		return 0;
+	}
+	for (char **d = *(char ***)field; d && *d; d++)
+		if (strv_extend(&out, *d) < 0)
+			return -ENOMEM;
+	for (char **d = l; d && *d; d++) {
+		char *eq = strchr(*d, '=');
+		if (!eq || eq == *d || !eq[1])
+			return ctx_fail(c, "'%s' is not PROFILE=PATH", *d);
+		*eq = 0;
+		for (const char *q = *d; *q; q++)
+			if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_')
+				return ctx_fail(c, "'%s' is not a profile name", *d);
+		_cleanup_free_ char *path = NULL;
+		r = parse_path(c, eq + 1, &path);
+		if (r < 0)
+			return r;
+		_cleanup_free_ char *entry = strjoin(*d, "=", path);
+		if (!entry || strv_extend(&out, entry) < 0)
+			return -ENOMEM;
+	}
+	strv_free(*(char ***)field);
+	*(char ***)field = TAKE_PTR(out);
+	return 0;
+}
+
+static int parse_services(struct parse_ctx *c, const char *value, void *field)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	char ***list = field;
+	int r = parse_list(value, &l);
+	if (r < 0)
+		return r;
+	if (!l) {
+		*list = strv_free(*list);
+		return 0;
+	}
+	for (char **p = l; *p; p++) {
+		for (const char *q = *p; *q; q++)
+			if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_' && *q != '.')
+				return ctx_fail(c, "'%s' is not a driver service name", *p);
+		if (!strv_contains(*list, *p) && strv_extend(list, *p) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+#define F(x) offsetof(struct recipe, x)
+static const struct recipe_key recipe_keys[] = {
+	{ "Image", "Name", parse_name, F(name) },
+	{ "Image", "Size", parse_size_field, F(size) },
+	{ "Image", "Formats", parse_formats, F(formats) },
+	{ "Partitions", "ESPSize", parse_size_field, F(esp_size) },
+	{ "Partitions", "ESPLabel", parse_name, F(esp_label) },
+	{ "Partitions", "RootLabel", parse_name, F(root_label) },
+	{ "Base", "Tarball", parse_path, F(tarball) },
+	{ "Base", "Kernel", parse_inner_path, F(kernel) },
+	{ "Base", "Initrd", parse_inner_path, F(initrd) },
+	{ "Base", "InitrdCheck", parse_initrd_check, F(initrd_check) },
+	{ "Payloads", "Source", parse_path, F(payload_source) },
+	{ "Payloads", "PublicKey", parse_path, F(public_key) },
+	{ "Payloads", "Profiles", parse_profiles, F(profiles) },
+	{ "Agent", "Binary", parse_path, F(agent_binary) },
+	{ "Boot", "KernelCommandLine", parse_cmdline, F(cmdline) },
+	{ "Boot", "Loader", parse_path, F(loader) },
+	{ "System", "Hostname", parse_name, F(hostname) },
+	{ "System", "Locale", parse_name, F(locale) },
+	{ "System", "Timezone", parse_timezone, F(timezone) },
+	{ "Windows", "InstallWim", parse_path, F(win_wim) },
+	{ "Windows", "ImageIndex", parse_image_index, F(win_image) },
+	{ "Windows", "Edition", parse_edition, F(win_image) },
+	{ "Windows", "Size", parse_size_field, F(win_size) },
+	{ "Windows", "Drivers", parse_win_drivers, F(win_drivers) },
+	{ "Windows", "BootCritical", parse_services, F(win_boot_critical) },
+	{ "Windows", "UnattendTemplate", parse_path, F(win_unattend) },
+};
+#undef F
+
+static int recipe_parse_file(struct parse_ctx *c, const char *path);
+
+static int handle_include(struct parse_ctx *c, const char *value)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = parse_path(c, value, &path);
+	if (r < 0)
+		return r;
+	if (c->depth >= RECIPE_INCLUDE_DEPTH_MAX)
+		return ctx_fail(c, "includes nested deeper than %d", RECIPE_INCLUDE_DEPTH_MAX);
+	_cleanup_free_ char *real = realpath(path, NULL);
+	if (!real)
+		return ctx_fail(c, "cannot include '%s': %s", value, strerror(errno));
+	for (unsigned i = 0; i < c->depth; i++)
+		if (streq(c->realpaths[i], real))
+			return ctx_fail(c, "Include='%s' makes a cycle (it is already being read)",
+					value);
+	return recipe_parse_file(c, path);
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *c = user;
+
+	if (streq(name, "Include")) {
+		c->r = handle_include(c, value);
+		return c->r >= 0;
+	}
+	if (!*section) {
+		c->r = ctx_fail(c, "key '%s' outside a section", name);
+		return 0;
+	}
+
+	bool section_known = false;
+	const char *best = NULL;
+	size_t best_d = 3;
+	for (size_t i = 0; i < ELEMENTSOF(recipe_keys); i++) {
+		const struct recipe_key *k = &recipe_keys[i];
+		if (!streq(k->section, section))
+			continue;
+		section_known = true;
+		if (streq(k->name, name)) {
+			c->r = k->parse(c, value, (uint8_t *)c->recipe + k->offset);
+			return c->r >= 0;
+		}
+		size_t d = string_distance(name, k->name);
+		if (d < best_d) {
+			best_d = d;
+			best = k->name;
+		}
+	}
+
+	if (!section_known) {
+		for (size_t i = 0; i < ELEMENTSOF(recipe_keys); i++) {
+			size_t d = string_distance(section, recipe_keys[i].section);
+			if (d < best_d) {
+				best_d = d;
+				best = recipe_keys[i].section;
+			}
+		}
+		if (best)
+			c->r = ctx_fail(c, "unknown section '[%s]' (did you mean '[%s]'?)", section,
+					best);
+		else
+			c->r = ctx_fail(c, "unknown section '[%s]'", section);
+		return 0;
+	}
+	if (!best) /* maybe the key belongs in another section */
+		for (size_t i = 0; i < ELEMENTSOF(recipe_keys); i++)
+			if (streq(recipe_keys[i].name, name)) {
+				c->r = ctx_fail(c, "key '%s' belongs in section '[%s]', not '[%s]'",
+						name, recipe_keys[i].section, section);
+				return 0;
+			}
+	if (best)
+		c->r = ctx_fail(c, "unknown key '%s' (did you mean '%s'?)", name, best);
+	else
+		c->r = ctx_fail(c, "unknown key '%s' in section '[%s]'", name, section);
+	return 0;
+}
+
+/* ini_reader over the file's buffer, counting lines for messages. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse_file *f = stream;
+	if (!*f->p)
+		return NULL;
+	int i = 0;
+	while (i < num - 1 && f->p[i] && f->p[i] != '\n')
+		i++;
+	if (i < num - 1 && f->p[i] == '\n')
+		i++;
+	memcpy(str, f->p, i);
+	str[i] = '\0';
+	f->p += i;
+	f->line++;
+	return str;
+}
+
+static int recipe_parse_file(struct parse_ctx *c, const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL, *real = NULL, *dircopy = NULL;
+	size_t n;
+	int r;
+
+	if (fd < 0) {
+		r = -errno;
+		free(c->error);
+		if (asprintf(&c->error, "cannot read recipe '%s': %s", path, strerror(errno)) < 0)
+			c->error = NULL;
+		return r;
+	}
+	r = fs_read_fd(fd, RECIPE_FILE_MAX, &buf, &n);
+	if (r < 0) {
+		free(c->error);
+		if (asprintf(&c->error, "cannot read recipe '%s': %s", path,
+			     r == -EFBIG ? "larger than 1 MiB" : strerror(-r)) < 0)
+			c->error = NULL;
+		return r;
+	}
+	if (memchr(buf, '\0', n)) {
+		free(c->error);
+		if (asprintf(&c->error, "recipe '%s' is not a text file", path) < 0)
+			c->error = NULL;
+		return -EINVAL;
+	}
+	r = sha256_update(c->hash, buf, n);
+	if (r < 0)
+		return r;
+
+	real = realpath(path, NULL);
+	dircopy = strdup(path);
+	if (!real || !dircopy)
+		return -ENOMEM;
+	struct parse_file f = { .path = path, .dir = dirname(dircopy), .p = buf };
+	c->stack[c->depth] = &f;
+	c->realpaths[c->depth] = real;
+	c->depth++;
+	c->r = 0;
+	int k = ini_parse_stream(reader, &f, handler, c);
+	c->depth--;
+	if (c->r < 0)
+		return c->r;
+	if (k != 0) {
+		free(c->error);
+		if (asprintf(&c->error,
+			     "recipe '%s' line %d: not a 'Key=value' line or '[Section]'", path,
+			     k) < 0)
+			c->error = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int recipe_check(struct recipe *r, char **reterr_msg)
+{
+	const char *missing = !r->size	    ? "Size= in [Image]"
+			      : !r->tarball ? "Tarball= in [Base]"
+					    : NULL;
+	if (missing) {
+		if (asprintf(reterr_msg, "recipe '%s': %s is required", r->path, missing) < 0)
+			*reterr_msg = NULL;
+		return -EINVAL;
+	}
+	if (r->esp_size + 3 * 1024 * 1024 >= r->size || r->size - r->esp_size < 16 * 1024 * 1024) {
+		if (asprintf(reterr_msg,
+			     "recipe '%s': Size= leaves less than 16 MiB for the root partition "
+			     "after the ESP; make Size= larger or ESPSize= smaller",
+			     r->path) < 0)
+			*reterr_msg = NULL;
+		return -EINVAL;
+	}
+	if (r->esp_size < 33 * 1024 * 1024) {
+		if (asprintf(reterr_msg,
+			     "recipe '%s': ESPSize= must be at least 33M (FAT32's smallest size)",
+			     r->path) < 0)
+			*reterr_msg = NULL;
+		return -EINVAL;
+	}
+	if (!r->win_wim && (r->win_size || r->win_image || r->win_drivers || r->win_boot_critical ||
+			    r->win_unattend)) {
+		if (asprintf(reterr_msg, "recipe '%s': [Windows] needs InstallWim=", r->path) < 0)
+			*reterr_msg = NULL;
+		return -EINVAL;
+	}
+	if (r->win_wim && !r->win_size) {
+		if (asprintf(reterr_msg, "recipe '%s': [Windows] needs Size= for its partition",
+			     r->path) < 0)
+			*reterr_msg = NULL;
+		return -EINVAL;
+	}
+	/* ESP, MSR, Windows and at least 16 MiB of root, between the GPT's MiBs */
+	if (r->win_wim &&
+	    r->esp_size + RECIPE_MSR_SIZE + r->win_size + 18 * 1024 * 1024 > r->size) {
+		if (asprintf(reterr_msg,
+			     "recipe '%s': Size= leaves less than 16 MiB for the root partition "
+			     "after the ESP, the MSR and Windows; make Size= larger",
+			     r->path) < 0)
+			*reterr_msg = NULL;
+		return -EINVAL;
+	}
+	if ((!r->payload_source) != (!r->public_key)) {
+		if (asprintf(reterr_msg,
+			     "recipe '%s': [Payloads] needs both Source= and PublicKey=", r->path) <
+		    0)
+			*reterr_msg = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int recipe_load(const char *path, struct recipe **ret, char **reterr_msg)
+{
+	_cleanup_recipe_ struct recipe *r = calloc(1, sizeof(*r));
+	_cleanup_sha256_ struct sha256 *h = NULL;
+	int k;
+
+	if (!r)
+		return -ENOMEM;
+	r->path = strdup(path);
+	if (!r->path)
+		return -ENOMEM;
+	r->esp_size = 64 * 1024 * 1024;
+	r->initrd_check = INITRD_CHECK_YES;
+	k = sha256_new(&h);
+	if (k < 0)
+		return k;
+
+	struct parse_ctx c = { .recipe = r, .hash = h };
+	k = recipe_parse_file(&c, path);
+	if (k < 0) {
+		if (reterr_msg)
+			*reterr_msg = TAKE_PTR(c.error);
+		free(c.error);
+		return k;
+	}
+	k = sha256_final(h, r->hash);
+	if (k < 0)
+		return k;
+
+	if (!r->name) {
+		_cleanup_free_ char *copy = strdup(path);
+		if (!copy)
+			return -ENOMEM;
+		char *b = basename(copy), *dot = strrchr(b, '.');
+		if (dot && dot != b)
+			*dot = '\0';
+		r->name = strdup(b);
+		if (!r->name)
+			return -ENOMEM;
+	}
+	if (!r->formats && strv_extend(&r->formats, "raw") < 0)
+		return -ENOMEM;
+	if (!r->loader && !(r->loader = strdup("/usr/lib/systemd/boot/efi/systemd-bootx64.efi")))
+		return -ENOMEM;
+	if (!r->esp_label && !(r->esp_label = strdup("ESP")))
+		return -ENOMEM;
+	if (!r->root_label && !(r->root_label = strdup("root")))
+		return -ENOMEM;
+
+	_cleanup_free_ char *msg = NULL;
+	k = recipe_check(r, &msg);
+	if (k < 0) {
+		if (reterr_msg)
+			*reterr_msg = TAKE_PTR(msg);
+		return k;
+	}
+	*ret = TAKE_PTR(r);
+	return 0;
+}
+
+struct recipe *recipe_free(struct recipe *r)
+{
+	if (!r)
+		return NULL;
+	free(r->path);
+	free(r->name);
+	strv_free(r->formats);
+	free(r->esp_label);
+	free(r->root_label);
+	free(r->tarball);
+	free(r->kernel);
+	free(r->initrd);
+	free(r->payload_source);
+	free(r->public_key);
+	strv_free(r->profiles);
+	free(r->agent_binary);
+	free(r->cmdline);
+	free(r->loader);
+	free(r->hostname);
+	free(r->locale);
+	free(r->timezone);
+	free(r->win_wim);
+	free(r->win_image);
+	strv_free(r->win_drivers);
+	strv_free(r->win_boot_critical);
+	free(r->win_unattend);
+	free(r);
+	return NULL;
+}

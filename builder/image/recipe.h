@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * recipe.h - an image recipe: INI in the style of systemd/mkosi, read with
+ * libinih. Keys are rows in a table (docs/recipe-format.md lists them);
+ * Include= pulls in another file relative to the including one, for SKU
+ * variants. Unknown keys and bad values give an error naming the file, the
+ * line and, where one is close, the key that was meant.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/basic/hash.h"
+#include "lib/basic/macro.h"
+
+/* The Microsoft Reserved Partition a GPT disk with Windows carries. */
+#define RECIPE_MSR_SIZE (16ULL * 1024 * 1024)
+
+enum initrd_check {
+	INITRD_CHECK_YES,  /* missing boot-critical driver: error */
+	INITRD_CHECK_WARN, /* missing: warning only */
+	INITRD_CHECK_NO,   /* not checked */
+};
+
+struct recipe {
+	char *path; /* the top file as given */
+
+	/* [Image] */
+	char *name;
+	uint64_t size;
+	char **formats; /* raw qcow2 vhdx vhd vmdk */
+
+	/* [Partitions] */
+	uint64_t esp_size;
+	char *esp_label;
+	char *root_label;
+
+	/* [Base] paths are resolved against the file that named them */
+	char *tarball;
+	char *kernel; /* path inside the tarball, NULL: newest boot/vmlinuz-* */
+	char *initrd; /* likewise, NULL: boot/initrd.img-* or boot/initramfs-* */
+	enum initrd_check initrd_check;
+
+	/* [Payloads] */
+	char *payload_source;
+	char *public_key;
+	char **profiles;
+
+	/* [Agent] */
+	char *agent_binary; /* NULL: the enlighten-firstboot installed beside enlighten */
+
+	/* [Boot] */
+	char *cmdline;
+	char *loader; /* systemd-bootx64.efi */
+
+	/* [System] */
+	char *hostname;
+	char *locale;
+	char *timezone;
+
+	/* [Windows] (docs/windows-image.md); no InstallWim=: a Linux-only disk */
+	char *win_wim;		  /* the OEM's install.wim */
+	char *win_image;	  /* ImageIndex= or Edition= (image name); NULL: 1 */
+	uint64_t win_size;	  /* the NTFS partition */
+	char **win_drivers;	  /* "PROFILE=PATH", PATH resolved */
+	char **win_boot_critical; /* service names; ids from their packages' INFs */
+	char *win_unattend;	  /* NULL: the installed template */
+
+	/* sha256 over every file read, in the order read */
+	uint8_t hash[SHA256_DIGEST_SIZE];
+};
+
+/* Loads path and its includes. Returns 0, or -errno with *reterr_msg set to a
+ * message for the user (file, line, what is wrong, what to do). */
+int recipe_load(const char *path, struct recipe **ret, char **reterr_msg);
+struct recipe *recipe_free(struct recipe *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct recipe *, recipe_free);
+#define _cleanup_recipe_ _cleanup_(recipe_freep)
+
+const char *initrd_check_to_string(enum initrd_check c);
+enum initrd_check initrd_check_from_string(const char *s);

@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * index.c - the payload indexer behind `enlighten payload index DIR`: a
+ * catalog entry for every payload under DIR (docs/enlighten-payload.md).
+ * RPMs are read with librpm (lib/trust/rpm.h), optionally with their
+ * signatures checked; Windows driver packages through their INF
+ * (lib/basic/inf.h), the files beside an INF joining its package; other
+ * files under windows/ are installers. Each payload is hashed once,
+ * streaming (an RPM on a second thread while librpm checks it).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "builder/payload/index.h"
+#include "lib/activate/profile.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/hash-worker.h"
+#include "lib/basic/inf.h"
+#include "lib/basic/log.h"
+#include "lib/basic/string-util.h"
+#include "lib/trust/catalog.h"
+#include "lib/trust/rpm.h"
+
+#define INDEX_MAX_DEPTH 8
+
+/* A Windows driver package found by its INF: the files in its directory
+ * (and below) are payloads of the same name, version and profiles. */
+struct driver_dir {
+	char *dir; /* "windows/viostor" ("" for DIR itself) */
+	unsigned n_infs;
+	char *name; /* of the first INF */
+	char *version;
+	char *arch;
+	char **profiles;
+};
+
+struct index_ctx {
+	int dir_fd;
+	const struct rpm_keyring *keyring;
+	const struct profile_set *matrix; /* may be NULL */
+	struct catalog *cat;
+	char **paths; /* payload files found, relative to DIR */
+	struct driver_dir *drivers;
+	size_t n_drivers;
+	struct hash_worker *hasher; /* hashes an RPM while librpm checks it */
+};
+
+/* Collects the regular files under rel (beneath ctx->dir_fd), skipping the
+ * catalog itself, dot files and symlinks. */
+static int walk(struct index_ctx *ctx, const char *rel, unsigned depth)
+{
+	if (depth > INDEX_MAX_DEPTH)
+		return log_error("'%s' is nested more than %d directories deep", rel,
+				 INDEX_MAX_DEPTH),
+		       -ELOOP;
+	int fd = *rel ? fs_open_beneath(ctx->dir_fd, rel, O_RDONLY | O_DIRECTORY, 0)
+		      : fcntl(ctx->dir_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return log_error_errno(fd < 0 && *rel ? fd : -errno, "cannot open '%s': %m", rel);
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return log_error_errno(-errno, "cannot read '%s': %m", rel);
+	}
+	int r = 0;
+	struct dirent *de;
+	while (r >= 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!*rel &&
+		    (streq(de->d_name, CATALOG_FILE) || streq(de->d_name, CATALOG_SIG_FILE)))
+			continue;
+		_cleanup_free_ char *path =
+			*rel ? strjoin(rel, "/", de->d_name) : strdup(de->d_name);
+		if (!path) {
+			r = log_oom();
+			break;
+		}
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = log_error_errno(-errno, "cannot stat '%s': %m", path);
+			break;
+		}
+		if (S_ISDIR(st.st_mode))
+			r = walk(ctx, path, depth + 1);
+		else if (!S_ISREG(st.st_mode))
+			log_warning("skipping '%s': not a regular file", path);
+		else if (strv_length(ctx->paths) >= CATALOG_MAX_PAYLOADS) {
+			log_error("more than %d payloads under the directory",
+				  CATALOG_MAX_PAYLOADS);
+			r = -E2BIG;
+		} else if (strv_extend(&ctx->paths, path) < 0)
+			r = log_oom();
+	}
+	closedir(d);
+	return r;
+}
+
+/* Adds p to a sorted, duplicate-free list. */
+static int add_profile(char ***l, const char *p)
+{
+	return strv_contains(*l, p) ? 0 : strv_extend(l, p);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_payload_path(const void *a, const void *b)
+{
+	const struct catalog_payload *x = a, *y = b;
+	return strcmp(x->path, y->path);
+}
+
+/* The profiles an RPM serves: every "enlighten-profile(P)" it provides; the
+ * P of a name "enlighten-ic-P"; every profile of the matrix whose
+ * [Linux] Packages= lists the package's name. */
+static int rpm_profiles(const struct index_ctx *ctx, const struct catalog_rpm *info, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	int r = 0;
+
+	for (char **p = info->provides; r >= 0 && *p; p++) {
+		const char *s = startswith(*p, "enlighten-profile(");
+		const char *end = s ? strchr(s, ')') : NULL;
+		if (!end)
+			continue;
+		_cleanup_free_ char *name = strndup(s, end - s);
+		r = name ? add_profile(&l, name) : -ENOMEM;
+	}
+	const char *s = startswith(info->name, "enlighten-ic-");
+	if (r >= 0 && s && *s)
+		r = add_profile(&l, s);
+	for (size_t i = 0; r >= 0 && ctx->matrix && i < profile_set_size(ctx->matrix); i++) {
+		const struct profile *p = profile_set_get(ctx->matrix, i);
+		if (strv_contains(profile_get(p, PROFILE_LINUX_PACKAGES), info->name))
+			r = add_profile(&l, profile_name(p));
+	}
+	if (r < 0)
+		return r;
+	if (!l && !(l = calloc(1, sizeof(char *))))
+		return -ENOMEM;
+	qsort(l, strv_length(l), sizeof(char *), cmp_str);
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+/* Hashes the file once; length and sha256 into p. */
+static int hash_payload(int dir_fd, const char *path, struct catalog_payload *p)
+{
+	_cleanup_close_ int fd = fs_open_beneath(dir_fd, path, O_RDONLY | O_NOCTTY, 0);
+	if (fd < 0)
+		return log_error_errno(fd, "cannot open '%s': %m", path);
+	int r = sha256_fd(fd, UINT64_MAX, p->sha256, &p->length);
+	if (r < 0)
+		return log_error_errno(r, "cannot read '%s': %m", path);
+	return 0;
+}
+
+/* Hands p, hashed, to the catalog (p is left empty). */
+static int add_payload(struct index_ctx *ctx, struct catalog_payload *p)
+{
+	_cleanup_free_ char *path = strdup(p->path);
+	int r = catalog_add_payload(ctx->cat, p);
+	if (r < 0)
+		log_error_errno(r, "cannot add '%s' to the catalog: %m", path ? path : "?");
+	return r;
+}
+
+/* Hashes p's file and hands p to the catalog (p is left empty). */
+static int add_hashed(struct index_ctx *ctx, struct catalog_payload *p)
+{
+	int r = hash_payload(ctx->dir_fd, p->path, p);
+	return r < 0 ? r : add_payload(ctx, p);
+}
+
+static int index_rpm(struct index_ctx *ctx, const char *path)
+{
+	struct rpm_read_opts opts = { .keyring = ctx->keyring };
+	_cleanup_free_ char *err = NULL;
+	struct catalog_payload p = {};
+	struct catalog_rpm *info = NULL;
+	struct hash_worker_result h;
+	int r;
+
+	/* the digest for the catalog is taken on the hashing thread while
+	 * librpm reads the package for its own checks */
+	if (!ctx->hasher && hash_worker_new(NULL, NULL, &ctx->hasher) < 0)
+		return log_oom();
+	_cleanup_close_ int fd = fs_open_beneath(ctx->dir_fd, path, O_RDONLY | O_NOCTTY, 0);
+	if (fd < 0)
+		return log_error_errno(fd, "cannot open '%s': %m", path);
+	if (hash_worker_submit(ctx->hasher, fd, UINT64_MAX, NULL) < 0)
+		return log_oom();
+	r = rpm_read_at(ctx->dir_fd, path, &opts, &info, &err);
+	if (hash_worker_wait(ctx->hasher, &h) <= 0) /* fd is hashed before it is closed */
+		return log_oom();
+	if (r < 0)
+		return log_error("%s", err ? err : "cannot read an RPM"), r;
+	if (h.result < 0) {
+		catalog_rpm_free(info);
+		return log_error_errno(h.result, "cannot read '%s': %m", path);
+	}
+	memcpy(p.sha256, h.sha256, sizeof(p.sha256));
+	p.length = h.size;
+	p.rpm = info;
+	if (info->has_epoch)
+		r = asprintf(&p.version, "%" PRIu32 ":%s-%s", info->epoch, info->version,
+			     info->release);
+	else
+		r = asprintf(&p.version, "%s-%s", info->version, info->release);
+	if (r < 0) {
+		p.version = NULL;
+		r = log_oom();
+		goto out;
+	}
+	if (!(p.name = strdup(info->name)) || !(p.os = strdup("linux")) ||
+	    !(p.arch = strdup(info->arch)) || !(p.path = strdup(path))) {
+		r = log_oom();
+		goto out;
+	}
+	if ((r = rpm_profiles(ctx, info, &p.profiles)) < 0) {
+		log_oom();
+		goto out;
+	}
+	r = add_payload(ctx, &p);
+out:
+	catalog_payload_done(&p);
+	return r;
+}
+
+static bool has_suffix_ci(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n > m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? strndup(path, slash - path) : strdup("");
+}
+
+static const char *base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static bool strv_contains_ci(char *const *l, const char *s)
+{
+	for (; l && *l; l++)
+		if (strcasecmp(*l, s) == 0)
+			return true;
+	return false;
+}
+
+/* The catalog's words: anything else in a file name becomes '_'. */
+static char *word_of(const char *s, size_t n)
+{
+	char *w = strndup(s, n);
+	for (char *p = w; p && *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("._+-~^", *p)))
+			*p = '_';
+	return w;
+}
+
+/* Profiles whose [Windows] Drivers= or InBoxDrivers= names the INF, or
+ * whose Installers= lines start with the file name (case-insensitive). */
+static int windows_profiles(const struct index_ctx *ctx, const char *file, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && ctx->matrix && i < profile_set_size(ctx->matrix); i++) {
+		const struct profile *p = profile_set_get(ctx->matrix, i);
+		bool hit = strv_contains_ci(profile_get(p, PROFILE_WINDOWS_DRIVERS), file) ||
+			   strv_contains_ci(profile_get(p, PROFILE_WINDOWS_INBOX_DRIVERS), file);
+		for (char *const *in = profile_get(p, PROFILE_WINDOWS_INSTALLERS); !hit && *in;
+		     in++) {
+			size_t n = strcspn(*in, " \t");
+			hit = n == strlen(file) && strncasecmp(*in, file, n) == 0;
+		}
+		if (hit)
+			r = add_profile(&l, profile_name(p));
+	}
+	if (r < 0)
+		return r;
+	if (!l && !(l = calloc(1, sizeof(char *))))
+		return -ENOMEM;
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+static char **strv_copy(char *const *l)
+{
+	char **c = calloc(strv_length(l) + 1, sizeof(char *));
+	for (size_t i = 0; c && l && l[i]; i++)
+		if (!(c[i] = strdup(l[i])))
+			return strv_free(c);
+	return c;
+}
+
+/* Moves the driver facts into a catalog_inf. */
+static struct catalog_inf *catalog_inf_from(struct inf_driver *d)
+{
+	struct catalog_inf *i = calloc(1, sizeof(*i));
+	if (!i)
+		return NULL;
+	i->class = TAKE_PTR(d->class);
+	i->provider = TAKE_PTR(d->provider);
+	i->driver_version = TAKE_PTR(d->driver_version);
+	i->driver_date = TAKE_PTR(d->driver_date);
+	i->catalog_file = TAKE_PTR(d->catalog_file);
+	i->architectures = TAKE_PTR(d->architectures);
+	i->hardware_ids = TAKE_PTR(d->hardware_ids);
+	if (!i->architectures)
+		i->architectures = calloc(1, sizeof(char *));
+	if (!i->hardware_ids)
+		i->hardware_ids = calloc(1, sizeof(char *));
+	return i;
+}
+
+/* "amd64", or "amd64+x86" for a package serving several. */
+static char *arch_of(char *const *archs)
+{
+	char *s = strdup("");
+	for (; s && archs && *archs; archs++) {
+		char *n = strjoin(s, *s ? "+" : "", *archs);
+		free(s);
+		s = n;
+	}
+	if (s && !*s) {
+		free(s);
+		s = strdup("noarch");
+	}
+	return s;
+}
+
+static int index_inf(struct index_ctx *ctx, const char *path)
+{
+	_cleanup_inf_ struct inf *inf = NULL;
+	_cleanup_inf_driver_ struct inf_driver *drv = NULL;
+	_cleanup_free_ char *err = NULL, *dir = NULL;
+	struct catalog_payload p = {};
+	int r;
+
+	r = inf_load_at(ctx->dir_fd, path, &inf, &err); /* its message names the file */
+	if (r < 0)
+		return log_error("%s", err ? err : "cannot read an INF"), r;
+	r = inf_driver_info(inf, &drv, &err);
+	if (r < 0)
+		return log_error("INF '%s': %s", path, err ? err : "not valid"), r;
+
+	const char *base = base_of(path);
+	if (!(p.name = word_of(base, strlen(base) - strlen(".inf"))) ||
+	    !(p.version = strdup(drv->driver_version)) || !(p.os = strdup("windows")) ||
+	    !(p.arch = arch_of(drv->architectures)) || !(p.path = strdup(path)) ||
+	    windows_profiles(ctx, base, &p.profiles) < 0 || !(p.inf = catalog_inf_from(drv))) {
+		r = log_oom();
+		goto out;
+	}
+
+	/* remember the package for the files beside it */
+	if (!(dir = dir_of(path))) {
+		r = log_oom();
+		goto out;
+	}
+	struct driver_dir *d = NULL;
+	for (size_t i = 0; i < ctx->n_drivers; i++)
+		if (streq(ctx->drivers[i].dir, dir))
+			d = &ctx->drivers[i];
+	if (d)
+		d->n_infs++;
+	else {
+		struct driver_dir *n = realloc(ctx->drivers, (ctx->n_drivers + 1) * sizeof(*n));
+		if (!n) {
+			r = log_oom();
+			goto out;
+		}
+		ctx->drivers = n;
+		d = &n[ctx->n_drivers++];
+		*d = (struct driver_dir){ .dir = TAKE_PTR(dir), .n_infs = 1 };
+		if (!(d->name = strdup(p.name)) || !(d->version = strdup(p.version)) ||
+		    !(d->arch = strdup(p.arch)) || !(d->profiles = strv_copy(p.profiles))) {
+			r = log_oom();
+			goto out;
+		}
+	}
+
+	r = add_hashed(ctx, &p);
+out:
+	catalog_payload_done(&p);
+	return r;
+}
+
+/* The driver package whose directory holds path most closely, if that
+ * directory has exactly one INF. */
+static const struct driver_dir *driver_of(const struct index_ctx *ctx, const char *path)
+{
+	const struct driver_dir *best = NULL;
+	for (size_t i = 0; i < ctx->n_drivers; i++) {
+		const struct driver_dir *d = &ctx->drivers[i];
+		size_t n = strlen(d->dir);
+		if (n > 0 && (strncmp(path, d->dir, n) != 0 || path[n] != '/'))
+			continue;
+		if (!best || n > strlen(best->dir))
+			best = d;
+	}
+	return best && best->n_infs == 1 ? best : NULL;
+}
+
+/* A file of a driver package (.sys, .cat, ...) or an installer. */
+static int index_windows_file(struct index_ctx *ctx, const char *path, bool *skipped)
+{
+	const struct driver_dir *d = driver_of(ctx, path);
+	struct catalog_payload p = {};
+	int r;
+
+	if (!d && !startswith(path, "windows/")) {
+		log_warning("skipping '%s': not an RPM, an INF or a file under windows/", path);
+		*skipped = true;
+		return 0;
+	}
+	const char *base = base_of(path);
+	const char *dot = strrchr(base, '.');
+	if (!(p.os = strdup("windows")) || !(p.path = strdup(path)) ||
+	    (d && (!(p.name = strdup(d->name)) || !(p.version = strdup(d->version)) ||
+		   !(p.arch = strdup(d->arch)) || !(p.profiles = strv_copy(d->profiles)))) ||
+	    (!d &&
+	     (!(p.name = word_of(base, dot && dot != base ? (size_t)(dot - base) : strlen(base))) ||
+	      !(p.version = strdup("0")) || !(p.arch = strdup("noarch")) ||
+	      windows_profiles(ctx, base, &p.profiles) < 0))) {
+		r = log_oom();
+		goto out;
+	}
+	r = add_hashed(ctx, &p);
+out:
+	catalog_payload_done(&p);
+	return r;
+}
+
+static void drivers_free(struct index_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->n_drivers; i++) {
+		free(ctx->drivers[i].dir);
+		free(ctx->drivers[i].name);
+		free(ctx->drivers[i].version);
+		free(ctx->drivers[i].arch);
+		strv_free(ctx->drivers[i].profiles);
+	}
+	free(ctx->drivers);
+}
+
+/* The version of DIR/catalog.json, or 0 when there is none. */
+int payload_index_existing_version(int dir_fd, uint64_t *ret)
+{
+	_cleanup_free_ char *buf = NULL, *err = NULL;
+	_cleanup_catalog_ struct catalog *old = NULL;
+	size_t len;
+
+	int r = fs_read_file_at(dir_fd, CATALOG_FILE, CATALOG_MAX_SIZE, &buf, &len);
+	if (r == -ENOENT) {
+		*ret = 0;
+		return 0;
+	}
+	if (r < 0)
+		return log_error_errno(r, "cannot read the existing '%s': %m", CATALOG_FILE);
+	r = catalog_parse(buf, len, &old, &err);
+	if (r < 0)
+		return log_error("the existing '%s' is not valid (%s); move it away to start "
+				 "afresh",
+				 CATALOG_FILE, err ? err : "parse error"),
+		       r;
+	*ret = old->version;
+	return 0;
+}
+
+int payload_index_load_matrix(const char *datadir, struct profile_set **ret)
+{
+	_cleanup_free_ char *dir = strjoin(datadir, "/payloads/profiles");
+	_cleanup_free_ char *err = NULL;
+	if (!dir)
+		return log_oom();
+	int r = profile_set_load(dir, ret, &err);
+	if (r == -ENOENT) {
+		log_debug("no profile matrix in '%s'", dir);
+		*ret = NULL;
+		return 0;
+	}
+	if (r < 0)
+		return log_error("%s", err ? err : "cannot load the profile matrix"), r;
+	return 0;
+}
+
+int payload_index(int dir_fd, const char *dir, const struct rpm_keyring *keyring,
+		  const struct profile_set *matrix, struct catalog *cat, bool *ret_skipped)
+{
+	struct index_ctx ctx = {
+		.dir_fd = dir_fd, .keyring = keyring, .matrix = matrix, .cat = cat
+	};
+	int r = walk(&ctx, "", 0);
+	if (r >= 0 && ctx.paths)
+		qsort(ctx.paths, strv_length(ctx.paths), sizeof(char *), cmp_str);
+	/* INFs first: the files beside them join their packages */
+	bool skipped = false;
+	for (char **p = ctx.paths; r >= 0 && p && *p; p++)
+		if (has_suffix_ci(*p, ".inf"))
+			r = index_inf(&ctx, *p);
+	for (char **p = ctx.paths; r >= 0 && p && *p; p++)
+		if (has_suffix_ci(*p, ".rpm"))
+			r = index_rpm(&ctx, *p);
+		else if (!has_suffix_ci(*p, ".inf"))
+			r = index_windows_file(&ctx, *p, &skipped);
+	strv_free(ctx.paths);
+	drivers_free(&ctx);
+	hash_worker_free(ctx.hasher);
+	if (r >= 0 && cat->n_payloads > 0)
+		qsort(cat->payloads, cat->n_payloads, sizeof(*cat->payloads), cmp_payload_path);
+	if (r < 0)
+		return log_error("'%s': nothing written", dir), r;
+
+	r = catalog_write_at(dir_fd, CATALOG_FILE, cat);
+	if (r < 0)
+		return log_error_errno(r, "cannot write '%s/%s': %m", dir, CATALOG_FILE);
+	/* the old signature cannot match the new catalog */
+	if (unlinkat(dir_fd, CATALOG_SIG_FILE, 0) < 0 && errno != ENOENT)
+		log_warning("cannot remove the old '%s/%s': %m", dir, CATALOG_SIG_FILE);
+	*ret_skipped = skipped;
+	return 0;
+}

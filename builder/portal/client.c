@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client.c - catalog trust and payload download for `enlighten fetch`
+ * and `enlighten install` (see portal-client.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "builder/portal/client.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/log.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/progress.h"
+#include "lib/basic/string-util.h"
+#include "lib/trust/minisign.h"
+#include "lib/trust/portal-state.h"
+
+static int parse_long_opt(const char *name, const char *arg, uint64_t min, uint64_t max, long *ret)
+{
+	uint64_t v;
+	if (parse_u64(arg, 10, &v) < 0 || v < min || v > max)
+		return log_error_errno(EINVAL,
+				       "--%s '%s': give a number from %" PRIu64 " to %" PRIu64,
+				       name, arg, min, max);
+	*ret = (long)v;
+	return 0;
+}
+
+int portal_client_option(struct portal_client *pc, int c, const char *arg, const char *verb)
+{
+	long v;
+	int r = 0;
+
+	switch (c) {
+	case 0x100:
+		/* the portal goes first, whatever the order of the options */
+		r = strv_extend(&pc->mirrors, arg);
+		if (r >= 0 && strv_length(pc->mirrors) > 1) {
+			size_t n = strv_length(pc->mirrors);
+			char *p = pc->mirrors[n - 1];
+			memmove(&pc->mirrors[1], &pc->mirrors[0], (n - 1) * sizeof(char *));
+			pc->mirrors[0] = p;
+		}
+		break;
+	case 0x101:
+		r = strv_extend(&pc->mirrors, arg);
+		break;
+	case 0x102:
+		r = strv_extend(&pc->pubkeys, arg);
+		break;
+	case 0x103:
+		pc->fetch.allow_http = true;
+		break;
+	case 0x104:
+		pc->allow_expired = true;
+		break;
+	case 0x105:
+		pc->fetch.cainfo = arg;
+		break;
+	case 0x106:
+		r = parse_long_opt("jobs", arg, 1, 64, &v);
+		pc->fetch.jobs = (unsigned)v;
+		break;
+	case 0x107:
+		pc->state_dir = arg;
+		break;
+	case 0x108:
+		r = parse_long_opt("connect-timeout", arg, 1, 3600, &v);
+		pc->fetch.connect_timeout_s = v;
+		break;
+	case 0x109:
+		r = parse_long_opt("speed-limit", arg, 1, UINT32_MAX, &v);
+		pc->fetch.low_speed_limit = v;
+		break;
+	case 0x10a:
+		r = parse_long_opt("speed-time", arg, 1, 3600, &v);
+		pc->fetch.low_speed_time_s = v;
+		break;
+	case 0x10b:
+		r = parse_long_opt("retries", arg, 0, 20, &v);
+		pc->fetch.retries = (int)v;
+		break;
+	default:
+		fprintf(stderr, "Try 'enlighten %s --help'.\n", verb);
+		return -EINVAL;
+	}
+	if (r == -ENOMEM)
+		return log_oom();
+	return r;
+}
+
+int portal_client_ready(struct portal_client *pc)
+{
+	if (!pc->mirrors || !pc->mirrors[0] || !strv_length(pc->mirrors))
+		return log_error_errno(EINVAL, "no portal given; use --portal URL");
+	if (strv_length(pc->mirrors) > FETCH_MAX_MIRRORS)
+		return log_error_errno(EINVAL, "too many mirrors: at most %d", FETCH_MAX_MIRRORS);
+	for (char **m = pc->mirrors; *m; m++)
+		if (!fetch_url_allowed(&pc->fetch, *m))
+			return log_error_errno(
+				EINVAL,
+				"URL '%s' is not https:// or file:// (plain http needs "
+				"--allow-http)",
+				*m);
+	if (!pc->state_dir)
+		pc->state_dir = PORTAL_STATE_DIR;
+	return 0;
+}
+
+/* The trusted keys: --pubkey files, else every PORTAL_KEYS_DIR/ *.pub. */
+static int keys_load(struct portal_client *pc, struct minisign_pubkey **ret, size_t *ret_n)
+{
+	_cleanup_strv_free_ char **files = NULL;
+	_cleanup_free_ struct minisign_pubkey *keys = NULL;
+	size_t n = 0;
+	int r;
+
+	if (pc->pubkeys) {
+		for (char **k = pc->pubkeys; *k; k++)
+			if (strv_extend(&files, *k) < 0)
+				return log_oom();
+	} else {
+		const char *dir = pc->keys_dir ? pc->keys_dir : PORTAL_KEYS_DIR;
+		_cleanup_free_ char *pattern = strjoin(dir, "/*.pub");
+		glob_t g = {};
+		if (!pattern)
+			return log_oom();
+		if (glob(pattern, 0, NULL, &g) == 0)
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				if (strv_extend(&files, g.gl_pathv[i]) < 0) {
+					globfree(&g);
+					return log_oom();
+				}
+		globfree(&g);
+	}
+	if (!files)
+		return log_error_errno(ENOKEY,
+				       "no trusted key: put the vendor's public key in '%s/' or "
+				       "give --pubkey FILE",
+				       pc->keys_dir ? pc->keys_dir : PORTAL_KEYS_DIR);
+	keys = calloc(strv_length(files), sizeof(*keys));
+	if (!keys)
+		return log_oom();
+	for (char **f = files; *f; f++) {
+		_cleanup_free_ char *why = NULL;
+		r = minisign_pubkey_load_at(AT_FDCWD, *f, &keys[n], &why);
+		if (r < 0)
+			return log_error_errno(r, "public key '%s': %s", *f, why ? why : "%m");
+		n++;
+	}
+	*ret = TAKE_PTR(keys);
+	*ret_n = n;
+	return 0;
+}
+
+static int scratch_write(int dfd, const char *name, const void *buf, size_t n)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	return fs_write_all(fd, buf, n);
+}
+
+/* Verifies the fetched catalog and signature with each key in turn; they
+ * are put in a fresh private directory so the catalog library reads them
+ * as it reads a local repository. */
+static int catalog_verify(struct portal_client *pc, const struct minisign_pubkey *keys,
+			  size_t n_keys, struct catalog **ret, char **reterr_msg)
+{
+	const char *tmp = getenv("TMPDIR");
+	_cleanup_free_ char *dir = strjoin(tmp && *tmp ? tmp : "/tmp", "/enlighten-catalog.XXXXXX");
+	int r = -ENOKEY;
+
+	if (!dir)
+		return -ENOMEM;
+	if (!mkdtemp(dir))
+		return -errno;
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* a private scratch directory: no need to sync what is thrown away */
+	r = scratch_write(dfd, CATALOG_FILE, pc->catalog_buf, pc->catalog_len);
+	if (r >= 0)
+		r = scratch_write(dfd, CATALOG_SIG_FILE, pc->sig_buf, pc->sig_len);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < n_keys; i++) {
+		struct catalog_load_opts lo = { .allow_expired = pc->allow_expired };
+		free(*reterr_msg);
+		*reterr_msg = NULL;
+		r = catalog_load_verified(dfd, &keys[i], &lo, ret, reterr_msg);
+		if (r != -ENOKEY)
+			break;
+	}
+out:
+	(void)fs_rm_rf(dir);
+	return r;
+}
+
+int portal_client_catalog(struct portal_client *pc)
+{
+	_cleanup_free_ struct minisign_pubkey *keys = NULL;
+	_cleanup_free_ char *why = NULL, *key = NULL;
+	char *order[FETCH_MAX_MIRRORS + 1];
+	size_t n_keys = 0, n = 0;
+	int m = 0, r;
+
+	r = keys_load(pc, &keys, &n_keys);
+	if (r < 0)
+		return r;
+
+	r = fetch_buffer(&pc->fetch, pc->mirrors, CATALOG_FILE, CATALOG_MAX_SIZE, &pc->catalog_buf,
+			 &pc->catalog_len, &m, &why);
+	if (r < 0)
+		return log_error_errno(r, "cannot get the catalog: %s",
+				       why ? why : (r == -EFBIG ? "too large" : "%m"));
+	/* the signature from the mirror that gave the catalog, the others after */
+	order[n++] = pc->mirrors[m];
+	for (size_t i = 0; pc->mirrors[i]; i++)
+		if ((int)i != m)
+			order[n++] = pc->mirrors[i];
+	order[n] = NULL;
+	r = fetch_buffer(&pc->fetch, order, CATALOG_SIG_FILE, MINISIGN_FILE_MAX, &pc->sig_buf,
+			 &pc->sig_len, NULL, &why);
+	if (r < 0)
+		return log_error_errno(r, "cannot get the catalog signature: %s",
+				       why ? why : (r == -EFBIG ? "too large" : "%m"));
+
+	r = catalog_verify(pc, keys, n_keys, &pc->catalog, &why);
+	if (r < 0)
+		return log_error_errno(r, "catalog from '%s' refused: %s", pc->mirrors[m],
+				       why ? why : "%m");
+
+	struct catalog *c = pc->catalog;
+	if (time(NULL) >= c->expires) {
+		char when[21] = "?";
+		(void)catalog_time_format(c->expires, when);
+		log_warning("catalog version %" PRIu64 " expired at %s; used because of "
+			    "--allow-expired",
+			    c->version, when);
+	}
+
+	key = strjoin(c->product, "/", c->channel);
+	if (!key)
+		return log_oom();
+	struct portal_seen seen;
+	r = portal_state_get(pc->state_dir, key, &seen, &why);
+	if (r < 0)
+		return log_error_errno(r, "%s", why ? why : "cannot read the portal state: %m");
+	r = catalog_check_rollback(c, seen.known ? seen.version : 0,
+				   seen.known ? seen.sha256 : NULL, &why);
+	if (r < 0)
+		return log_error_errno(r, "catalog from '%s' refused: %s", pc->mirrors[m],
+				       why ? why : "rollback");
+	bool same = seen.known && seen.version == c->version &&
+		    memcmp(seen.sha256, c->sha256, SHA256_DIGEST_SIZE) == 0;
+	r = same ? 0 : portal_state_put(pc->state_dir, key, c->version, c->sha256, &why);
+	if (r < 0)
+		return log_error_errno(r, "%s (give --state-dir DIR)",
+				       why ? why : "cannot record the catalog version");
+	log_debug("catalog version %" PRIu64 " from '%s', %zu payloads", c->version, pc->mirrors[m],
+		  c->n_payloads);
+	return 0;
+}
+
+int portal_client_select(struct portal_client *pc, const char *profile, const char *os,
+			 const struct catalog_payload ***ret, size_t *ret_n)
+{
+	const struct catalog *c = pc->catalog;
+	const struct catalog_payload **sel = calloc(c->n_payloads + 1, sizeof(*sel));
+	size_t n = 0;
+
+	if (!sel)
+		return log_oom();
+	for (size_t i = 0; i < c->n_payloads; i++) {
+		const struct catalog_payload *p = &c->payloads[i];
+		if ((!os || streq(p->os, os)) && (!profile || strv_contains(p->profiles, profile)))
+			sel[n++] = p;
+	}
+	*ret = sel;
+	*ret_n = n;
+	return 0;
+}
+
+struct fetch_report {
+	unsigned fetched, cached, failed;
+	bool lines;
+};
+
+static void on_event(const struct fetch_item *it, enum fetch_event ev, const char *msg,
+		     void *userdata)
+{
+	struct fetch_report *rep = userdata;
+	switch (ev) {
+	case FETCH_EVENT_DONE:
+		rep->fetched++;
+		if (rep->lines)
+			printf("fetched  %s  %" PRIu64 " bytes  sha256 ok\n", it->path, it->length);
+		break;
+	case FETCH_EVENT_CACHED:
+		rep->cached++;
+		if (rep->lines)
+			printf("present  %s  %" PRIu64 " bytes  sha256 ok\n", it->path, it->length);
+		break;
+	case FETCH_EVENT_RETRY:
+		log_warning("%s; trying again", msg);
+		break;
+	case FETCH_EVENT_FAILED:
+		rep->failed++;
+		log_error("%s", msg);
+		break;
+	}
+	if (rep->lines)
+		fflush(stdout);
+}
+
+int portal_client_fetch(struct portal_client *pc, const struct catalog_payload *const *sel,
+			size_t n_sel, const char *dest)
+{
+	_cleanup_free_ struct fetch_item *items = calloc(n_sel ? n_sel : 1, sizeof(*items));
+	_cleanup_free_ char *why = NULL;
+	struct fetch_report rep = { .lines = !isatty(STDERR_FILENO) &&
+					     log_get_max_level() >= LOG_INFO };
+	struct fetch_opts fo = pc->fetch;
+	uint64_t total = 0;
+	int r;
+
+	if (!items)
+		return log_oom();
+	for (size_t i = 0; i < n_sel; i++) {
+		items[i] = (struct fetch_item){ .path = sel[i]->path, .length = sel[i]->length };
+		memcpy(items[i].sha256, sel[i]->sha256, SHA256_DIGEST_SIZE);
+		total += sel[i]->length;
+	}
+	r = fs_mkdir_p_at(AT_FDCWD, dest, 0755);
+	if (r == -EINVAL) { /* an absolute path */
+		_cleanup_close_ int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		r = root < 0 ? -errno : fs_mkdir_p_at(root, dest + strspn(dest, "/"), 0755);
+	}
+	if (r < 0)
+		return log_error_errno(r, "cannot create '%s': %m", dest);
+
+	fo.on_event = on_event;
+	fo.userdata = &rep;
+	fo.progress = rep.lines ? NULL : progress_new("fetch", total);
+	r = fetch_files(&fo, pc->mirrors, dest, items, n_sel, &why);
+	progress_done(fo.progress);
+	if (r == -EIO)
+		return log_error_errno(r,
+				       "%u of %zu payloads could not be fetched; '%s' holds only "
+				       "verified files",
+				       rep.failed, n_sel, dest);
+	if (r < 0)
+		return log_error_errno(r, "fetch into '%s': %s", dest, why ? why : "%m");
+
+	_cleanup_close_ int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return log_error_errno(errno, "cannot open '%s': %m", dest);
+	r = fs_write_file_atomic_at(dfd, CATALOG_SIG_FILE, pc->sig_buf, pc->sig_len, 0644);
+	if (r >= 0)
+		r = fs_write_file_atomic_at(dfd, CATALOG_FILE, pc->catalog_buf, pc->catalog_len,
+					    0644);
+	if (r < 0)
+		return log_error_errno(r, "cannot write the catalog into '%s': %m", dest);
+	log_info("%u fetched, %u already present, all verified against catalog version %" PRIu64,
+		 rep.fetched, rep.cached, pc->catalog->version);
+	return 0;
+}
+
+void portal_client_done(struct portal_client *pc)
+{
+	strv_free(pc->mirrors);
+	strv_free(pc->pubkeys);
+	catalog_free(pc->catalog);
+	free(pc->catalog_buf);
+	free(pc->sig_buf);
+	*pc = (struct portal_client){};
+}

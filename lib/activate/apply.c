@@ -1,0 +1,753 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * apply.c - the plan runner: journal, steps, undo.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/activate/apply.h"
+#include "lib/activate/units.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/hash.h"
+#include "lib/basic/json.h"
+#include "lib/basic/spawn.h"
+#include "lib/basic/string-util.h"
+
+#define ENTRY_MAX (64 * 1024)
+#define COPY_MAX ((uint64_t)1 << 32)
+
+void apply_result_done(struct apply_result *r)
+{
+	strv_free(r->changes);
+	*r = (struct apply_result){};
+}
+
+static void set_err(char **reterr_msg, const char *fmt, ...) _printf_(2, 3);
+static void set_err(char **reterr_msg, const char *fmt, ...)
+{
+	va_list ap;
+	if (!reterr_msg || *reterr_msg)
+		return; /* the first, most specific message wins */
+	va_start(ap, fmt);
+	if (vasprintf(reterr_msg, fmt, ap) < 0)
+		*reterr_msg = NULL;
+	va_end(ap);
+}
+
+/* ---- small file operations beneath the root --------------------------------------------- */
+
+static int parent_open(int root_fd, const char *path, const char **ret_base)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash) {
+		*ret_base = path;
+		return fs_open_beneath(root_fd, ".", O_RDONLY | O_DIRECTORY, 0);
+	}
+	_cleanup_free_ char *dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return -ENOMEM;
+	*ret_base = slash + 1;
+	return fs_open_beneath(root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
+}
+
+static int remove_at(int root_fd, const char *path)
+{
+	const char *base;
+	_cleanup_close_ int dfd = parent_open(root_fd, path, &base);
+	if (dfd == -ENOENT || dfd == -ENOTDIR)
+		return 0;
+	if (dfd < 0)
+		return dfd;
+	if (unlinkat(dfd, base, 0) < 0)
+		return errno == ENOENT ? 0 : negative_errno();
+	(void)fsync(dfd);
+	return 1;
+}
+
+static bool exists_at(int root_fd, const char *path)
+{
+	_cleanup_close_ int fd = fs_open_beneath(root_fd, path, O_PATH, 0);
+	return fd >= 0;
+}
+
+static int write_if_changed(int root_fd, const char *path, const char *content)
+{
+	_cleanup_free_ char *cur = NULL;
+	if (fs_read_file_at(root_fd, path, ENTRY_MAX, &cur, NULL) >= 0 && streq(cur, content))
+		return 0;
+	const char *slash = strrchr(path, '/');
+	if (slash) {
+		_cleanup_free_ char *dir = strndup(path, (size_t)(slash - path));
+		if (!dir)
+			return -ENOMEM;
+		int r = fs_mkdir_p_at(root_fd, dir, 0755);
+		if (r < 0)
+			return r;
+	}
+	int r = fs_write_file_atomic_at(root_fd, path, content, strlen(content), 0644);
+	return r < 0 ? r : 1;
+}
+
+/* Streams src to dst (both beneath the root), atomically. */
+static int copy_at(int root_fd, const char *src, const char *dst)
+{
+	_cleanup_close_ int in = fs_open_beneath(root_fd, src, O_RDONLY, 0);
+	_cleanup_atomic_file_ struct atomic_file *out = NULL;
+	char buf[65536];
+	uint64_t total = 0;
+	int r;
+
+	if (in < 0)
+		return in;
+	r = atomic_file_open(root_fd, dst, 0600, &out);
+	if (r < 0)
+		return r;
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		total += (uint64_t)n;
+		if (total > COPY_MAX)
+			return -EFBIG;
+		r = fs_write_all(out->fd, buf, (size_t)n);
+		if (r < 0)
+			return r;
+	}
+	return atomic_file_commit(out);
+}
+
+/* ---- steps ------------------------------------------------------------------------------- */
+
+static char *root_join(const char *root, const char *rel)
+{
+	return strjoin(streq(root, "/") ? "" : root, "/", rel);
+}
+
+static int verify_payload(const struct apply_opts *o, const struct plan_install *in,
+			  char **reterr_msg)
+{
+	_cleanup_close_ int fd = fs_open_beneath(o->root_fd, in->path, O_RDONLY, 0);
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	char hex[SHA256_HEX_SIZE];
+	uint64_t len;
+
+	if (fd < 0) {
+		set_err(reterr_msg, "package '%s' is missing from the repository: '/%s': %s",
+			in->name, in->path, strerror(-fd));
+		return fd;
+	}
+	int r = sha256_fd(fd, in->length + 1, digest, &len);
+	if (r < 0 && r != -EFBIG)
+		return r;
+	hex_encode(digest, sizeof(digest), hex);
+	if (r == -EFBIG || len != in->length || !in->sha256 || !streq(hex, in->sha256)) {
+		set_err(reterr_msg,
+			"package file '/%s' does not match the signed catalog (length or sha256)",
+			in->path);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* A transaction killed part way leaves librpm's temporary files. */
+static int remove_rpm_leftovers(const struct plan_step *s, const struct apply_opts *o)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	for (size_t i = 0; i < s->n_install; i++)
+		if (strv_extend(&names, s->install[i].name) < 0)
+			return -ENOMEM;
+	int r = rpmtx_remove_leftovers(o->root, names);
+	return r < 0 ? r : 0;
+}
+
+static int step_rpm(const struct plan_step *s, const struct apply_opts *o, bool rerun,
+		    char **reterr_msg)
+{
+	_cleanup_strv_free_ char **files = NULL, **installed = NULL, **erase = NULL;
+	int r;
+
+	r = rpmtx_installed(o->root, &installed, reterr_msg);
+	if (r < 0)
+		return r;
+	/* Idempotent: only what is still to do (a rerun after a crash finds
+	 * part or all of it done). */
+	for (size_t i = 0; i < s->n_install; i++) {
+		if (strv_contains(installed, s->install[i].name))
+			continue;
+		r = verify_payload(o, &s->install[i], reterr_msg);
+		if (r < 0)
+			return r;
+		_cleanup_free_ char *f = root_join(o->root, s->install[i].path);
+		if (!f || strv_extend(&files, f) < 0)
+			return -ENOMEM;
+	}
+	for (char **e = s->erase; e && *e; e++)
+		if (strv_contains(installed, *e) && strv_extend(&erase, *e) < 0)
+			return -ENOMEM;
+	if (!files && !erase)
+		return rerun ? remove_rpm_leftovers(s, o) : 0;
+	if (rerun) {
+		/* librpm names its temporary files after the transaction id,
+		 * the time in seconds: a transaction killed in this same second
+		 * left files of that name. Start in the next second. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		struct timespec rest = { 0, 1000000000L - ts.tv_nsec + 1000000L };
+		nanosleep(&rest, NULL);
+	}
+	r = rpmtx_run(o->root, files, erase, o->verify, reterr_msg);
+	if (r >= 0 && rerun)
+		return remove_rpm_leftovers(s, o);
+	return r;
+}
+
+static int step_kernel_args(const struct plan_step *s, const struct apply_opts *o)
+{
+	_cleanup_free_ char *text = NULL, *options = NULL, *edited = NULL, *out = NULL;
+	int r = fs_read_file_at(o->root_fd, s->path, ENTRY_MAX, &text, NULL);
+	if (r < 0)
+		return r;
+	options = plan_entry_get(text, "options");
+	edited = plan_options_edit(options, s->remove, s->add);
+	if (!edited)
+		return -ENOMEM;
+	out = plan_entry_set(text, "options", *edited ? edited : NULL);
+	if (!out)
+		return -ENOMEM;
+	return write_if_changed(o->root_fd, s->path, out);
+}
+
+static int initrd_value(const struct plan_step *s, char **ret)
+{
+	/* The entry names the initrd relative to the ESP, in the directory of
+	 * the generic one. */
+	const char *slash = strrchr(s->generic, '/');
+	_cleanup_free_ char *dir =
+		slash ? strndup(s->generic, (size_t)(slash - s->generic)) : strdup("");
+	if (!dir)
+		return -ENOMEM;
+	*ret = strjoin(dir[0] == '/' ? "" : "/", dir, *dir ? "/" : "", PLAN_INITRD_NAME);
+	if (*ret && strstr(*ret, "//")) {
+		char *p = *ret;
+		memmove(p, p + 1, strlen(p));
+	}
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int step_initrd(const struct plan_step *s, const struct apply_opts *o, char **reterr_msg)
+{
+	_cleanup_free_ char *text = NULL, *value = NULL, *stamp_path = NULL;
+	int r;
+
+	r = fs_read_file_at(o->root_fd, s->path, ENTRY_MAX, &text, NULL);
+	if (r < 0)
+		return r;
+	r = initrd_value(s, &value);
+	if (r < 0)
+		return r;
+	stamp_path = strjoin(s->output, ".drivers");
+	if (!stamp_path)
+		return -ENOMEM;
+
+	/* The fallback entry: the entry as it is, with the generic initrd and
+	 * none of the profiles' kernel arguments, so any move still boots. */
+	if (!exists_at(o->root_fd, s->fallback)) {
+		_cleanup_free_ char *options = plan_entry_get(text, "options");
+		_cleanup_free_ char *title = plan_entry_get(text, "title");
+		_cleanup_free_ char *plain = plan_options_edit(options, s->remove, NULL);
+		_cleanup_free_ char *t2 = strjoin(title ? title : "Linux", " (generic initrd)");
+		if (!plain || !t2)
+			return -ENOMEM;
+		_cleanup_free_ char *a = plan_entry_set(text, "initrd", s->generic);
+		_cleanup_free_ char *b =
+			a ? plan_entry_set(a, "options", *plain ? plain : NULL) : NULL;
+		_cleanup_free_ char *c = b ? plan_entry_set(b, "title", t2) : NULL;
+		_cleanup_free_ char *d =
+			c ? plan_entry_set(c, "sort-key", "zz-enlighten-fallback") : NULL;
+		if (!d)
+			return -ENOMEM;
+		r = write_if_changed(o->root_fd, s->fallback, d);
+		if (r < 0)
+			return r;
+	}
+
+	if (!s->drivers) {
+		_cleanup_free_ char *out = plan_entry_set(text, "initrd", s->generic);
+		if (!out)
+			return -ENOMEM;
+		r = write_if_changed(o->root_fd, s->path, out);
+		if (r < 0)
+			return r;
+		r = remove_at(o->root_fd, s->output);
+		if (r >= 0)
+			r = remove_at(o->root_fd, stamp_path);
+		return r < 0 ? r : 0;
+	}
+
+	_cleanup_free_ char *joined = NULL, *stamp = NULL, *cur_stamp = NULL;
+	size_t n = 1;
+	for (char **d = s->drivers; *d; d++)
+		n += strlen(*d) + 1;
+	joined = calloc(1, n);
+	if (!joined)
+		return -ENOMEM;
+	for (char **d = s->drivers; *d; d++) {
+		if (d != s->drivers)
+			strcat(joined, " "); /* sized above */
+		strcat(joined, *d);
+	}
+	stamp = strjoin(s->kver, "\n");
+	for (char **d = s->drivers; stamp && *d; d++) {
+		char *t = strjoin(stamp, *d, "\n");
+		free(stamp);
+		stamp = t;
+	}
+	if (!stamp)
+		return -ENOMEM;
+
+	(void)fs_read_file_at(o->root_fd, stamp_path, ENTRY_MAX, &cur_stamp, NULL);
+	if (!cur_stamp || !streq(cur_stamp, stamp) || !exists_at(o->root_fd, s->output)) {
+		/* Build beside the target, then rename: a crash leaves the old
+		 * initrd or the new one, never half of one. */
+		_cleanup_free_ char *tmp_rel = strjoin(s->output, ".tmp");
+		_cleanup_free_ char *tmp = tmp_rel ? root_join(o->root, tmp_rel) : NULL;
+		if (!tmp)
+			return -ENOMEM;
+		(void)remove_at(o->root_fd, tmp_rel); /* a power cut's half-written one */
+		const char *tool = o->initrd_tool ? o->initrd_tool : "dracut";
+		const char *argv[16];
+		size_t k = 0;
+		argv[k++] = tool;
+		argv[k++] = "--force";
+		argv[k++] = "--hostonly";
+		argv[k++] = "--no-hostonly-cmdline";
+		argv[k++] = "--add-drivers";
+		argv[k++] = joined;
+		argv[k++] = "--kver";
+		argv[k++] = s->kver;
+		if (!streq(o->root, "/")) {
+			argv[k++] = "--sysroot";
+			argv[k++] = o->root;
+		}
+		argv[k++] = tmp;
+		argv[k] = NULL;
+		struct spawn_result res = {};
+		r = spawn_run((char *const *)argv, NULL, &res);
+		if (r < 0 || res.exit_status != 0) {
+			set_err(reterr_msg, "initrd rebuild with '%s' failed%s%s", tool,
+				r < 0 ? ": " : (res.err && *res.err ? ": " : ""),
+				r < 0 ? strerror(-r) : (res.err ? strstrip(res.err) : ""));
+			spawn_result_done(&res);
+			(void)remove_at(o->root_fd, tmp_rel);
+			return r < 0 ? r : -EIO;
+		}
+		spawn_result_done(&res);
+		const char *base;
+		_cleanup_close_ int dfd = parent_open(o->root_fd, s->output, &base);
+		if (dfd < 0)
+			return dfd;
+		const char *tbase = strrchr(tmp_rel, '/') ? strrchr(tmp_rel, '/') + 1 : tmp_rel;
+		if (renameat(dfd, tbase, dfd, base) < 0)
+			return negative_errno();
+		(void)fsync(dfd);
+		r = write_if_changed(o->root_fd, stamp_path, stamp);
+		if (r < 0)
+			return r;
+	}
+	_cleanup_free_ char *out = plan_entry_set(text, "initrd", value);
+	if (!out)
+		return -ENOMEM;
+	r = write_if_changed(o->root_fd, s->path, out);
+	return r < 0 ? r : 0;
+}
+
+/* Removes what a power cut during an atomic write of path left: the
+ * ".#NAME.*" temporary files beside it. */
+static void remove_stale_temporaries(int root_fd, const char *path)
+{
+	const char *base;
+	_cleanup_close_ int dfd = path ? parent_open(root_fd, path, &base) : -EBADF;
+	if (dfd < 0)
+		return;
+	_cleanup_free_ char *prefix = strjoin(".#", base, ".");
+	int fd2 = dup(dfd);
+	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	if (!d || !prefix) {
+		if (d)
+			closedir(d);
+		else
+			safe_close(fd2);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (startswith(de->d_name, prefix))
+			(void)unlinkat(dfd, de->d_name, 0);
+	closedir(d);
+}
+
+static int step_run(const struct plan_step *s, const struct apply_opts *o, bool rerun,
+		    char **reterr_msg)
+{
+	int r;
+	if (rerun) {
+		remove_stale_temporaries(o->root_fd, s->path);
+		remove_stale_temporaries(o->root_fd, s->fallback);
+		if (s->output) {
+			_cleanup_free_ char *stamp = strjoin(s->output, ".drivers");
+			remove_stale_temporaries(o->root_fd, stamp);
+		}
+	}
+	switch (s->kind) {
+	case STEP_RPM:
+		return step_rpm(s, o, rerun, reterr_msg);
+	case STEP_WRITE_FILE:
+		r = write_if_changed(o->root_fd, s->path, s->content);
+		break;
+	case STEP_REMOVE_FILE:
+		r = remove_at(o->root_fd, s->path);
+		break;
+	case STEP_ENABLE_UNIT:
+		r = unit_enable(o->root_fd, s->unit, reterr_msg);
+		if (r == -ENOENT)
+			set_err(reterr_msg, "unit '%s' not found in the tree", s->unit);
+		else if (r == -ERFKILL)
+			set_err(reterr_msg, "unit '%s' is masked", s->unit);
+		break;
+	case STEP_DISABLE_UNIT:
+		r = unit_disable(o->root_fd, s->unit, reterr_msg);
+		break;
+	case STEP_KERNEL_ARGS:
+		r = step_kernel_args(s, o);
+		break;
+	case STEP_INITRD:
+		return step_initrd(s, o, reterr_msg);
+	default:
+		return -EINVAL;
+	}
+	return r < 0 ? r : 0;
+}
+
+int apply_step(const struct plan_step *s, const struct apply_opts *o, char **reterr_msg)
+{
+	return step_run(s, o, false, reterr_msg);
+}
+
+/* ---- journal and undo -------------------------------------------------------------------- */
+
+struct run {
+	struct state *state;
+	const struct apply_opts *o;
+	json_object *journal; /* state->journal */
+	long writes;
+};
+
+static int journal_save(struct run *run)
+{
+	int r = state_save(run->o->root_fd, run->state);
+	if (r < 0)
+		return r;
+	if (run->o->abort_after >= 0 && run->writes++ == run->o->abort_after)
+		_exit(APPLY_TEST_ABORT_STATUS); /* the crash tests' power cut */
+	return 0;
+}
+
+static json_object *undo_list(struct run *run)
+{
+	json_object *u;
+	if (!json_object_object_get_ex(run->journal, "undo", &u) ||
+	    !json_object_is_type(u, json_type_array)) {
+		u = json_object_new_array();
+		json_object_object_add(run->journal, "undo", u);
+	}
+	return u;
+}
+
+/* Copies each path that exists to the backup directory and records it. */
+static int undo_record_files(struct run *run, size_t index, const char *const *paths)
+{
+	json_object *undo = undo_list(run);
+	int r = fs_mkdir_p_at(run->o->root_fd, APPLY_BACKUP_DIR, 0700);
+	if (r < 0)
+		return r;
+	for (size_t k = 0; paths[k]; k++) {
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "step", json_object_new_int64((int64_t)index));
+		json_object_object_add(e, "path", json_object_new_string(paths[k]));
+		if (exists_at(run->o->root_fd, paths[k])) {
+			char name[64];
+			snprintf(name, sizeof(name), APPLY_BACKUP_DIR "/%zu-%zu", index, k);
+			r = copy_at(run->o->root_fd, paths[k], name);
+			if (r < 0) {
+				json_object_put(e);
+				return r;
+			}
+			json_object_object_add(e, "backup", json_object_new_string(name));
+		} else
+			json_object_object_add(e, "backup", NULL);
+		json_object_array_add(undo, e);
+	}
+	return 0;
+}
+
+static int undo_record(struct run *run, size_t index, const struct plan_step *s)
+{
+	json_object *e;
+	switch (s->kind) {
+	case STEP_WRITE_FILE:
+	case STEP_REMOVE_FILE:
+	case STEP_KERNEL_ARGS:
+		return undo_record_files(run, index, (const char *const[]){ s->path, NULL });
+	case STEP_INITRD: {
+		_cleanup_free_ char *stamp = strjoin(s->output, ".drivers");
+		if (!stamp)
+			return -ENOMEM;
+		return undo_record_files(
+			run, index,
+			(const char *const[]){ s->path, s->fallback, s->output, stamp, NULL });
+	}
+	case STEP_ENABLE_UNIT:
+	case STEP_DISABLE_UNIT: {
+		bool on = s->kind == STEP_ENABLE_UNIT
+				  ? unit_is_enabled(run->o->root_fd, s->unit) == 1
+				  : unit_has_links(run->o->root_fd, s->unit) == 1;
+		e = json_object_new_object();
+		json_object_object_add(e, "step", json_object_new_int64((int64_t)index));
+		json_object_object_add(e, "unit", json_object_new_string(s->unit));
+		json_object_object_add(e, "enabled", json_object_new_boolean(on));
+		json_object_array_add(undo_list(run), e);
+		return 0;
+	}
+	case STEP_RPM: {
+		_cleanup_strv_free_ char **installed = NULL;
+		int r = rpmtx_installed(run->o->root, &installed, NULL);
+		if (r < 0)
+			return 0; /* the step itself reports it */
+		json_object *names = json_object_new_array();
+		for (size_t i = 0; i < s->n_install; i++)
+			if (!strv_contains(installed, s->install[i].name))
+				json_object_array_add(names,
+						      json_object_new_string(s->install[i].name));
+		e = json_object_new_object();
+		json_object_object_add(e, "step", json_object_new_int64((int64_t)index));
+		json_object_object_add(e, "installed", names);
+		json_object_array_add(undo_list(run), e);
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* Undoes every recorded step, newest first. Best effort: returns the first
+ * error but goes on. */
+static int undo_all(struct run *run)
+{
+	json_object *undo;
+	int ret = 0, r;
+	if (!json_object_object_get_ex(run->journal, "undo", &undo) ||
+	    !json_object_is_type(undo, json_type_array))
+		return 0;
+	for (size_t i = json_object_array_length(undo); i-- > 0;) {
+		json_object *e = json_object_array_get_idx(undo, i), *v;
+		const char *path, *backup, *unit;
+		if (json_get_string(e, "path", &path) >= 0 && path_check_relative(path) >= 0) {
+			if (json_get_string(e, "backup", &backup) >= 0 &&
+			    path_check_relative(backup) >= 0) {
+				const char *slash = strrchr(path, '/');
+				_cleanup_free_ char *dir =
+					slash ? strndup(path, (size_t)(slash - path)) : NULL;
+				if (dir)
+					(void)fs_mkdir_p_at(run->o->root_fd, dir, 0755);
+				r = copy_at(run->o->root_fd, backup, path);
+			} else
+				r = remove_at(run->o->root_fd, path);
+		} else if (json_get_string(e, "unit", &unit) >= 0 &&
+			   json_object_object_get_ex(e, "enabled", &v)) {
+			r = json_object_get_boolean(v) ? unit_enable(run->o->root_fd, unit, NULL)
+						       : unit_disable(run->o->root_fd, unit, NULL);
+		} else if (json_object_object_get_ex(e, "installed", &v) &&
+			   json_object_is_type(v, json_type_array) &&
+			   json_object_array_length(v) > 0) {
+			_cleanup_strv_free_ char **names = NULL, **now = NULL, **erase = NULL;
+			for (size_t k = 0; k < json_object_array_length(v); k++)
+				if (strv_extend(&names, json_object_get_string(
+								json_object_array_get_idx(v, k))) <
+				    0)
+					return -ENOMEM;
+			r = rpmtx_installed(run->o->root, &now, NULL);
+			for (char **n = names; r >= 0 && n && *n; n++)
+				if (strv_contains(now, *n) && strv_extend(&erase, *n) < 0)
+					r = -ENOMEM;
+			if (r >= 0 && erase)
+				r = rpmtx_run(run->o->root, NULL, erase, run->o->verify, NULL);
+		} else
+			r = 0;
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	return ret;
+}
+
+static void backup_clear(const struct apply_opts *o)
+{
+	_cleanup_free_ char *p = root_join(o->root, APPLY_BACKUP_DIR);
+	if (p)
+		(void)fs_rm_rf(p);
+}
+
+static int run_steps(struct run *run, const struct plan *plan, size_t first,
+		     struct apply_result *res, char **reterr_msg)
+{
+	int r;
+	for (size_t i = first; i < plan->n_steps; i++) {
+		const struct plan_step *s = &plan->steps[i];
+		json_object *running;
+		bool rerun = json_object_object_get_ex(run->journal, "running", &running) &&
+			     json_object_get_boolean(running);
+		/* A step that was running when the power went keeps its undo
+		 * record from then; recording again would save its half-done
+		 * files as the "before". */
+		if (!(rerun && i == first)) {
+			r = undo_record(run, i, s);
+			if (r < 0)
+				return r;
+		}
+		json_object_object_add(run->journal, "next", json_object_new_int64((int64_t)i));
+		json_object_object_add(run->journal, "running", json_object_new_boolean(true));
+		r = journal_save(run);
+		if (r < 0)
+			return r;
+
+		r = step_run(s, run->o, rerun && i == first, reterr_msg);
+		if (r < 0) {
+			_cleanup_free_ char *d = plan_step_describe(s);
+			set_err(reterr_msg, "step %zu (%s) failed: %s", i + 1, d ? d : "?",
+				strerror(-r));
+			return r;
+		}
+		char *d = plan_step_describe(s);
+		if (!d || strv_extend(&res->changes, d) < 0) {
+			free(d);
+			return -ENOMEM;
+		}
+		free(d);
+		res->changed = true;
+
+		json_object_object_add(run->journal, "next", json_object_new_int64((int64_t)i + 1));
+		json_object_object_add(run->journal, "running", json_object_new_boolean(false));
+		r = journal_save(run);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int finish(struct run *run, const struct plan *plan, int r, const char *msg)
+{
+	struct state *st = run->state;
+	_cleanup_free_ char *now = state_timestamp();
+	free(st->finished);
+	st->finished = TAKE_PTR(now);
+	free(st->result);
+	free(st->error);
+	st->error = NULL;
+	if (r >= 0) {
+		free(st->profile);
+		st->profile = strdup(plan->profile);
+		st->forced = plan->forced;
+		st->result = strdup("complete");
+	} else {
+		st->result = strdup("failed");
+		st->error = msg ? strdup(msg) : NULL;
+	}
+	/* Backups first: a power cut between the two leaves the journal,
+	 * whose resume finds every step done and finishes again. */
+	backup_clear(run->o);
+	json_object_put(st->journal);
+	st->journal = NULL;
+	run->journal = NULL;
+	int k = state_save(run->o->root_fd, st);
+	return r < 0 ? r : k;
+}
+
+static int go(struct run *run, const struct plan *plan, size_t first, struct apply_result *ret,
+	      char **reterr_msg)
+{
+	struct apply_result res = {};
+	int r = run_steps(run, plan, first, &res, reterr_msg);
+	if (r < 0) {
+		int u = undo_all(run);
+		if (u < 0)
+			set_err(reterr_msg, "undoing the failed run failed too: %s", strerror(-u));
+		finish(run, plan, r, reterr_msg ? *reterr_msg : NULL);
+		apply_result_done(&res);
+		return r;
+	}
+	r = finish(run, plan, 0, NULL);
+	if (r < 0) {
+		apply_result_done(&res);
+		return r;
+	}
+	*ret = res;
+	return 0;
+}
+
+int apply_plan(struct state *state, const struct plan *plan, const struct apply_opts *o,
+	       struct apply_result *ret, char **reterr_msg)
+{
+	struct run run = { .state = state, .o = o };
+	json_object *j = json_object_new_object(), *pj = plan_to_json(plan);
+	if (!j || !pj) {
+		json_object_put(j);
+		json_object_put(pj);
+		return -ENOMEM;
+	}
+	json_object_object_add(j, "plan", pj);
+	json_object_object_add(j, "next", json_object_new_int64(0));
+	json_object_object_add(j, "running", json_object_new_boolean(false));
+	json_object_object_add(j, "undo", json_object_new_array());
+	json_object_put(state->journal);
+	state->journal = j;
+	run.journal = j;
+	backup_clear(o); /* leftovers of a crash before a journal existed */
+	int r = journal_save(&run);
+	if (r < 0)
+		return r;
+	return go(&run, plan, 0, ret, reterr_msg);
+}
+
+int apply_resume(struct state *state, const struct apply_opts *o, struct apply_result *ret,
+		 char **reterr_msg)
+{
+	struct run run = { .state = state, .o = o, .journal = state->journal };
+	_cleanup_plan_ struct plan *plan = NULL;
+	json_object *pj;
+	int64_t next;
+	int r;
+
+	if (!run.journal || !json_object_object_get_ex(run.journal, "plan", &pj) ||
+	    json_get_int64(run.journal, "next", &next) < 0 || next < 0) {
+		set_err(reterr_msg, "state '/%s': the journal is malformed", STATE_FILE);
+		return -EBADMSG;
+	}
+	r = plan_from_json(pj, &plan, reterr_msg);
+	if (r < 0)
+		return r;
+	if ((uint64_t)next > plan->n_steps)
+		next = (int64_t)plan->n_steps;
+	return go(&run, plan, (size_t)next, ret, reterr_msg);
+}

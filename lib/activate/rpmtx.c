@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rpmtx.c - librpm transactions beneath a root.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rpm/header.h>
+#include <rpm/rpmdb.h>
+#include <rpm/rpmfi.h>
+#include <rpm/rpmlib.h>
+#include <rpm/rpmlog.h>
+#include <rpm/rpmmacro.h>
+#include <rpm/rpmps.h>
+#include <rpm/rpmts.h>
+
+#include "lib/activate/rpmtx.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
+
+#define LOG_CAP (16 * 1024)
+
+/* librpm's messages, collected instead of printed. */
+struct rpmtx_log {
+	char buf[LOG_CAP];
+	size_t len;
+};
+
+static int log_cb(rpmlogRec rec, rpmlogCallbackData data)
+{
+	struct rpmtx_log *l = data;
+	const char *m = rpmlogRecMessage(rec);
+	if (rpmlogRecPriority(rec) <= RPMLOG_WARNING && m) {
+		size_t n = strlen(m);
+		if (l->len + n + 1 < sizeof(l->buf)) {
+			memcpy(l->buf + l->len, m, n);
+			l->len += n;
+			l->buf[l->len] = '\0';
+		}
+	}
+	return 0; /* handled: librpm prints nothing */
+}
+
+struct rpmtx_ctx {
+	struct rpmtx_log log;
+	rpmlogCallback old_cb;
+	rpmlogCallbackData old_data;
+	bool pushed;
+};
+
+static const char *dbpath_for(const char *root)
+{
+	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		_cleanup_close_ int a =
+			fs_open_beneath(fd, "usr/lib/sysimage/rpm", O_PATH | O_DIRECTORY, 0);
+		if (a >= 0)
+			return "/usr/lib/sysimage/rpm";
+	}
+	return "/var/lib/rpm";
+}
+
+static int ctx_begin(struct rpmtx_ctx *c, const char *root, enum rpmtx_verify verify)
+{
+	static bool configured;
+	*c = (struct rpmtx_ctx){};
+	c->old_cb = rpmlogSetCallback(log_cb, &c->log);
+	(void)c->old_data;
+	if (!configured) {
+		if (rpmReadConfigFiles(NULL, NULL) != 0) {
+			rpmlogSetCallback(c->old_cb, NULL);
+			return -EIO;
+		}
+		configured = true;
+	}
+	rpmPushMacro(NULL, "_dbpath", NULL, dbpath_for(root), RMIL_CMDLINE);
+	rpmPushMacro(NULL, "_pkgverify_level", NULL,
+		     verify == RPMTX_VERIFY_SIGNATURE ? "all" : "digest", RMIL_CMDLINE);
+	c->pushed = true;
+	return 0;
+}
+
+static void ctx_end(struct rpmtx_ctx *c)
+{
+	if (c->pushed) {
+		rpmPopMacro(NULL, "_pkgverify_level");
+		rpmPopMacro(NULL, "_dbpath");
+	}
+	rpmlogSetCallback(c->old_cb, NULL);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void set_msg(char **reterr_msg, const char *what, const struct rpmtx_log *l)
+{
+	if (!reterr_msg)
+		return;
+	_cleanup_free_ char *text = strndup(l->buf, l->len);
+	if (text)
+		strstrip(text);
+	if (asprintf(reterr_msg, "%s%s%s", what, text && *text ? ": " : "", text ? text : "") < 0)
+		*reterr_msg = NULL;
+	/* one line per problem reads better joined */
+	for (char *p = *reterr_msg; p && *p; p++)
+		if (*p == '\n')
+			*p = ';';
+}
+
+int rpmtx_installed(const char *root, char ***ret_names, char **reterr_msg)
+{
+	struct rpmtx_ctx c;
+	_cleanup_strv_free_ char **names = NULL;
+	int r = ctx_begin(&c, root, RPMTX_VERIFY_SIGNATURE);
+	if (r < 0)
+		return r;
+
+	_cleanup_free_ char *dbdir = strjoin(root, dbpath_for(root));
+	if (!dbdir || access(dbdir, F_OK) < 0) {
+		if (reterr_msg &&
+		    asprintf(reterr_msg, "no rpm database in '%s'", dbdir ? dbdir : root) < 0)
+			*reterr_msg = NULL;
+		ctx_end(&c);
+		return -ENOENT;
+	}
+	rpmts ts = rpmtsCreate();
+	rpmtsSetRootDir(ts, root);
+	rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_PACKAGES, NULL, 0);
+	Header h;
+	r = 0;
+	while (mi && (h = rpmdbNextIterator(mi))) {
+		const char *n = headerGetString(h, RPMTAG_NAME);
+		if (n && !strv_contains(names, n) && strv_extend(&names, n) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	rpmdbFreeIterator(mi);
+	if (!mi && r == 0 && c.log.len > 0) {
+		set_msg(reterr_msg, "cannot read the rpm database", &c.log);
+		r = -EIO;
+	}
+	rpmtsFree(ts);
+	ctx_end(&c);
+	if (r < 0)
+		return r;
+	if (names)
+		qsort(names, strv_length(names), sizeof(char *), str_cmp);
+	*ret_names = TAKE_PTR(names);
+	return 0;
+}
+
+static void *notify(const void *hd _unused_, const rpmCallbackType what,
+		    const rpm_loff_t amount _unused_, const rpm_loff_t total _unused_, fnpyKey key,
+		    rpmCallbackData data _unused_)
+{
+	static FD_t fd;
+	switch (what) {
+	case RPMCALLBACK_INST_OPEN_FILE:
+		if (!key)
+			return NULL;
+		fd = Fopen((const char *)key, "r.ufdio");
+		if (fd && Ferror(fd)) {
+			Fclose(fd);
+			fd = NULL;
+		}
+		return fd;
+	case RPMCALLBACK_INST_CLOSE_FILE:
+		if (fd) {
+			Fclose(fd);
+			fd = NULL;
+		}
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
+static int problems_text(rpmts ts, struct rpmtx_log *l)
+{
+	rpmps ps = rpmtsProblems(ts);
+	int n = rpmpsNumProblems(ps);
+	if (n > 0) {
+		rpmpsi psi = rpmpsInitIterator(ps);
+		rpmProblem p;
+		while ((p = rpmpsiNext(psi))) {
+			char *s = rpmProblemString(p);
+			if (s) {
+				size_t k = strlen(s);
+				if (l->len + k + 2 < sizeof(l->buf)) {
+					memcpy(l->buf + l->len, s, k);
+					l->len += k;
+					l->buf[l->len++] = '\n';
+					l->buf[l->len] = '\0';
+				}
+				free(s);
+			}
+		}
+		rpmpsFreeIterator(psi);
+	}
+	rpmpsFree(ps);
+	return n;
+}
+
+/* A transaction set holding every element, checked and ordered. */
+static int ts_build(const char *root, char *const *files, char *const *erase,
+		    enum rpmtx_verify verify, struct rpmtx_log *log, rpmts *ret, char **reterr_msg)
+{
+	rpmts ts = rpmtsCreate();
+	int r = 0;
+
+	rpmtsSetRootDir(ts, root);
+	rpmtsSetVfyLevel(ts, verify == RPMTX_VERIFY_SIGNATURE
+				     ? RPMSIG_SIGNATURE_TYPE | RPMSIG_DIGEST_TYPE
+				     : RPMSIG_DIGEST_TYPE);
+	rpmtsSetNotifyCallback(ts, notify, NULL);
+
+	for (char *const *f = files; f && *f; f++) {
+		FD_t fd = Fopen(*f, "r.ufdio");
+		Header h = NULL;
+		if (!fd || Ferror(fd)) {
+			if (fd)
+				Fclose(fd);
+			if (reterr_msg && asprintf(reterr_msg, "cannot open package '%s'", *f) < 0)
+				*reterr_msg = NULL;
+			r = -ENOENT;
+			goto fail;
+		}
+		rpmRC rc = rpmReadPackageFile(ts, fd, *f, &h);
+		Fclose(fd);
+		bool bad = rc == RPMRC_FAIL || rc == RPMRC_NOTFOUND ||
+			   (verify == RPMTX_VERIFY_SIGNATURE &&
+			    (rc == RPMRC_NOKEY || rc == RPMRC_NOTTRUSTED));
+		if (bad || !h) {
+			_cleanup_free_ char *what = NULL;
+			if (asprintf(&what, "package '%s' does not verify%s", *f,
+				     rc == RPMRC_NOKEY	      ? " (signed with an unknown key)"
+				     : rc == RPMRC_NOTTRUSTED ? " (key not trusted)"
+							      : "") < 0)
+				what = NULL;
+			set_msg(reterr_msg, what ? what : "package does not verify", log);
+			headerFree(h);
+			r = -EPROTO;
+			goto fail;
+		}
+		/* the key is the path the notify callback opens */
+		r = rpmtsAddInstallElement(ts, h, (fnpyKey)*f, 1, NULL);
+		headerFree(h);
+		if (r != 0) {
+			set_msg(reterr_msg, "cannot add the package to the transaction", log);
+			r = -EPROTO;
+			goto fail;
+		}
+	}
+	for (char *const *e = erase; e && *e; e++) {
+		rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_NAME, *e, 0);
+		Header h;
+		while (mi && (h = rpmdbNextIterator(mi)))
+			rpmtsAddEraseElement(ts, h, -1);
+		rpmdbFreeIterator(mi);
+	}
+	if (rpmtsCheck(ts) != 0 || problems_text(ts, log) > 0) {
+		set_msg(reterr_msg, "the package transaction does not check", log);
+		r = -EPROTO;
+		goto fail;
+	}
+	if (rpmtsOrder(ts) != 0) {
+		set_msg(reterr_msg, "the package transaction cannot be ordered", log);
+		r = -EPROTO;
+		goto fail;
+	}
+	*ret = ts;
+	return 0;
+fail:
+	rpmtsFree(ts);
+	return r;
+}
+
+int rpmtx_run(const char *root, char *const *install_files, char *const *erase_names,
+	      enum rpmtx_verify verify, char **reterr_msg)
+{
+	struct rpmtx_ctx c;
+	rpmts ts = NULL;
+	int r = ctx_begin(&c, root, verify);
+	if (r < 0)
+		return r;
+
+	/* First a test run: verification, conflicts, disk space. Nothing is
+	 * written to the rpmdb or the tree. */
+	r = ts_build(root, install_files, erase_names, verify, &c.log, &ts, reterr_msg);
+	if (r < 0)
+		goto out;
+	rpmtsSetFlags(ts, RPMTRANS_FLAG_TEST);
+	if (rpmtsRun(ts, NULL, RPMPROB_FILTER_NONE) != 0) {
+		problems_text(ts, &c.log);
+		set_msg(reterr_msg, "the package transaction fails its test run", &c.log);
+		r = -EPROTO;
+		goto out;
+	}
+	rpmtsFree(ts);
+	ts = NULL;
+
+	r = ts_build(root, install_files, erase_names, verify, &c.log, &ts, reterr_msg);
+	if (r < 0)
+		goto out;
+	rpmtsSetFlags(ts, RPMTRANS_FLAG_NONE);
+	if (rpmtsRun(ts, NULL, RPMPROB_FILTER_NONE) != 0) {
+		problems_text(ts, &c.log);
+		set_msg(reterr_msg, "the package transaction failed", &c.log);
+		r = -EIO;
+		goto out;
+	}
+	r = 0;
+out:
+	if (ts)
+		rpmtsFree(ts);
+	ctx_end(&c);
+	return r;
+}
+
+static bool is_tid_suffix(const char *s)
+{
+	if (strlen(s) != 8)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}
+
+/* Removes DIR/BASE;XXXXXXXX beneath root_fd. */
+static int remove_tid_files(int root_fd, const char *fn)
+{
+	const char *slash = strrchr(fn, '/');
+	if (!slash || slash == fn)
+		return 0;
+	_cleanup_free_ char *dir = strndup(fn + 1, (size_t)(slash - fn - 1));
+	if (!dir || !*dir)
+		return 0;
+	_cleanup_close_ int dfd = fs_open_beneath(root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
+	if (dfd < 0)
+		return 0;
+	int fd2 = dup(dfd);
+	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	if (!d) {
+		safe_close(fd2);
+		return 0;
+	}
+	size_t n = strlen(slash + 1);
+	int removed = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, slash + 1, n) == 0 && de->d_name[n] == ';' &&
+		    is_tid_suffix(de->d_name + n + 1) && unlinkat(dfd, de->d_name, 0) == 0)
+			removed++;
+	closedir(d);
+	return removed;
+}
+
+int rpmtx_remove_leftovers(const char *root, char *const *names)
+{
+	struct rpmtx_ctx c;
+	int removed = 0;
+	_cleanup_close_ int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return negative_errno();
+	int r = ctx_begin(&c, root, RPMTX_VERIFY_SIGNATURE);
+	if (r < 0)
+		return r;
+	rpmts ts = rpmtsCreate();
+	rpmtsSetRootDir(ts, root);
+	for (char *const *name = names; name && *name; name++) {
+		rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_NAME, *name, 0);
+		Header h;
+		while (mi && (h = rpmdbNextIterator(mi))) {
+			rpmfi fi = rpmfiNew(ts, h, RPMTAG_BASENAMES, RPMFI_KEEPHEADER);
+			while (fi && rpmfiNext(fi) >= 0) {
+				const char *fn = rpmfiFN(fi);
+				if (fn)
+					removed += remove_tid_files(root_fd, fn);
+			}
+			rpmfiFree(fi);
+		}
+		rpmdbFreeIterator(mi);
+	}
+	rpmtsFree(ts);
+	ctx_end(&c);
+	return removed;
+}
