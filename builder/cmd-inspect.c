@@ -54,6 +54,24 @@ static void print_list(const char *label, json_object *o, const char *key, const
 	printf("\n");
 }
 
+/* "generalized (machine-id empty)", or what one machine's identity the
+ * image still holds. */
+static void print_identity(json_object *v)
+{
+	json_object *id, *present;
+	if (!json_object_object_get_ex(v, "identity", &id) || !id ||
+	    !json_object_object_get_ex(id, "present", &present))
+		return;
+	printf("  %-17s%s (machine-id %s", "machine identity",
+	       json_object_get_boolean(json_object_object_get(id, "generalized"))
+		       ? "generalized"
+		       : "NOT generalized",
+	       get(id, "machine-id"));
+	json_object_object_foreach(present, kind, n) if (json_object_get_int(n) > 0)
+		printf("; %d %s", json_object_get_int(n), kind);
+	printf(")\n");
+}
+
 static void print_text(json_object *o)
 {
 	char sz[32];
@@ -88,6 +106,7 @@ static void print_text(json_object *o)
 	print_list("staged payloads", v, "staged_payloads", "-");
 	print_list("profile matrix", v, "profile_matrix", "-");
 	print_list("trusted keys", v, "trusted_keys", "-");
+	print_identity(v);
 
 	json_object *w;
 	if (!json_object_object_get_ex(v, "windows", &w) || !w)

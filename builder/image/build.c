@@ -29,6 +29,7 @@
 #include "builder/image/build.h"
 #include "builder/image/convert.h"
 #include "builder/image/fs-ext4.h"
+#include "builder/image/generalize.h"
 #include "builder/image/image.h"
 #include "builder/image/initrd-check.h"
 #include "builder/image/inject.h"
@@ -114,6 +115,7 @@ struct build {
 	char *unit_template;
 	char *mke2fs_config; /* enlighten's, so that the host's does not decide */
 	struct ext4 *ext4;   /* the root filesystem, between root_stream() and root_finish() */
+	struct generalize generalize; /* what the base lost of one machine's identity */
 };
 
 /* An informational line for the caller; lost only when memory is short. */
@@ -566,7 +568,13 @@ static int root_stream(struct build *b, struct boot_files *boot)
 	}
 	struct progress *p = progress_new("base", (uint64_t)st.st_size);
 	struct ext4_tar_opts o = {
-		.hash = h, .tee = boot_tee, .userdata = boot, .progress = p, .max_bytes = root->size
+		.hash = h,
+		.tee = boot_tee,
+		.userdata = boot,
+		.progress = p,
+		.max_bytes = root->size,
+		.skip = r->generalize ? generalize_skip : NULL,
+		.skip_userdata = &b->generalize,
 	};
 	struct ext4_tar_stats stats;
 	k = ext4_add_tarball(e, tar_fd, &o, &stats, &msg);
@@ -613,8 +621,18 @@ static int root_finish(struct build *b)
 	const struct recipe *r = b->recipe;
 	struct ext4 *e = TAKE_PTR(b->ext4);
 	_cleanup_free_ char *msg = NULL;
+	_cleanup_json_ json_object *generalized = NULL;
 	int k;
 
+	if (r->generalize) {
+		k = generalize_finish(e, &b->generalize, &msg);
+		if (k >= 0 && !(generalized = generalize_to_json(&b->generalize)))
+			k = -ENOMEM;
+		if (k < 0) {
+			ext4_abort(e);
+			return errmsg_errno(b->err, k, "%s", msg ? msg : strerror(-k));
+		}
+	}
 	struct inject_opts io = {
 		.repo_fd = b->repo_fd,
 		.catalog = b->catalog,
@@ -631,6 +649,7 @@ static int root_finish(struct build *b)
 		.image_name = r->name,
 		.source_date_epoch = b->now,
 		.windows = b->windows,
+		.generalized = generalized,
 	};
 	k = inject_all(e, &io, &msg);
 	if (k < 0) {

@@ -709,6 +709,16 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 	return set_xattrs(fs, ino, entry);
 }
 
+static bool skip_entry(const struct ext4_tar_opts *o, struct archive_entry *entry, const char *name)
+{
+	if (o->skip(name, o->skip_userdata))
+		return true;
+	const char *hl = archive_entry_hardlink(entry);
+	_cleanup_free_ char *target = NULL;
+	return hl && extract_normalize_name(hl, &target, NULL) >= 0 && target &&
+	       o->skip(target, o->skip_userdata);
+}
+
 int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 		     struct ext4_tar_stats *ret_stats, char **reterr_msg)
 {
@@ -767,6 +777,10 @@ int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 		if (r < 0) {
 			set_msg(reterr_msg, "%s; refused", why ? why : strerror(-r));
 			break;
+		}
+		if (o->skip && name && skip_entry(o, entry, name)) {
+			stats.skipped++;
+			continue; /* libarchive skips the data */
 		}
 		r = add_entry(e, a, entry, name ? name : "", &policy, tracker, tee, userdata,
 			      &stats.bytes, reterr_msg);

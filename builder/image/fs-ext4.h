@@ -31,9 +31,14 @@ void ext4_abort(struct ext4 *e);
  * returns an fd that gets a copy of the data, or -1. */
 typedef int (*ext4_tee_fn)(const char *name, uint64_t size, void *userdata);
 
+/* Called for each entry after its checks; true leaves it out of the
+ * filesystem (a hard link to an entry left out is left out too). */
+typedef bool (*ext4_skip_fn)(const char *name, void *userdata);
+
 struct ext4_tar_stats {
 	uint64_t entries;
 	uint64_t bytes;
+	uint64_t skipped; /* left out by skip */
 };
 
 /* Streams a tarball (any compression libarchive reads) from fd into the
@@ -50,6 +55,8 @@ struct ext4_tar_opts {
 	void *userdata;		   /* for tee */
 	struct progress *progress; /* bytes read from fd; may be NULL */
 	uint64_t max_bytes;	   /* file data cap; 0: none to speak of */
+	ext4_skip_fn skip;	   /* may be NULL */
+	void *skip_userdata;	   /* for skip */
 };
 int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 		     struct ext4_tar_stats *ret_stats, char **reterr_msg);

@@ -273,6 +273,7 @@ static int inject_build_info(struct ext4 *e, const struct inject_opts *o, char *
 	json_object_object_add(j, "root_partuuid", json_object_new_string(o->root_partuuid));
 	if (o->windows)
 		json_object_object_add(j, "windows", json_object_get(o->windows));
+	json_object_object_add(j, "generalized", json_object_get(o->generalized));
 	const char *s = json_to_string(j, true);
 	if (!s)
 		return -ENOMEM;

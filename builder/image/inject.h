@@ -28,6 +28,7 @@ struct inject_opts {
 	const char *image_name;
 	int64_t source_date_epoch;
 	json_object *windows; /* a dual disk's Windows half, for build.json; NULL: none */
+	json_object *generalized; /* what generalization left out, for build.json; NULL: kept */
 };
 
 int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg);

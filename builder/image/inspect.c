@@ -20,6 +20,7 @@
 
 #include "builder/image/convert.h"
 #include "builder/image/fs-ext4.h"
+#include "builder/image/generalize.h"
 #include "builder/image/image.h"
 #include "builder/image/inject.h"
 #include "builder/image/inspect.h"
@@ -116,6 +117,7 @@ static json_object *read_enlighten(const char *path, uint64_t offset)
 				json_object_array_add(a, json_object_new_string(*p));
 		json_object_object_add(j, lists[i].key, a);
 	}
+	json_object_object_add(j, "identity", generalize_inspect(e));
 	_cleanup_strv_free_ char **wants = NULL;
 	(void)ext4_list_dir(e, "etc/systemd/system/sysinit.target.wants", &wants);
 	json_object_object_add(

@@ -227,6 +227,15 @@ static int parse_initrd_check(struct parse_ctx *c, const char *value, void *fiel
 	return 0;
 }
 
+static int parse_bool_field(struct parse_ctx *c, const char *value, void *field)
+{
+	int b = parse_boolean(value);
+	if (b < 0)
+		return ctx_fail(c, "'%s' is not yes or no", value);
+	*(bool *)field = b;
+	return 0;
+}
+
 static int parse_cmdline(struct parse_ctx *c, const char *value, void *field)
 {
 	if (strlen(value) > 2048)
@@ -330,6 +339,7 @@ static const struct recipe_key recipe_keys[] = {
 	{ "System", "Hostname", parse_name, F(hostname) },
 	{ "System", "Locale", parse_name, F(locale) },
 	{ "System", "Timezone", parse_timezone, F(timezone) },
+	{ "System", "Generalize", parse_bool_field, F(generalize) },
 	{ "Windows", "InstallWim", parse_path, F(win_wim) },
 	{ "Windows", "ImageIndex", parse_image_index, F(win_image) },
 	{ "Windows", "Edition", parse_edition, F(win_image) },
@@ -565,6 +575,7 @@ int recipe_load(const char *path, struct recipe **ret, char **reterr_msg)
 		return -ENOMEM;
 	r->esp_size = 64 * 1024 * 1024;
 	r->initrd_check = INITRD_CHECK_YES;
+	r->generalize = true;
 	k = sha256_new(&h);
 	if (k < 0)
 		return k;

@@ -58,6 +58,7 @@ struct recipe {
 	char *hostname;
 	char *locale;
 	char *timezone;
+	bool generalize; /* leave one machine's identity out (default yes) */
 
 	/* [Windows] (docs/windows-image.md); no InstallWim=: a Linux-only disk */
 	char *win_wim;		  /* the OEM's install.wim */
