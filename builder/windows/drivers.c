@@ -23,6 +23,7 @@
 #include "lib/basic/inf.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
+#include "lib/trust/driver-catalog.h"
 
 #define DRIVER_DEPTH_MAX 8
 
@@ -32,7 +33,8 @@ struct stage_ctx {
 	int dst_fd;	    /* the package's folder in the tree */
 	size_t files;
 	uint64_t bytes;
-	char *inf; /* relative path of the one INF */
+	char *inf;    /* relative path of the one INF */
+	char **paths; /* every file staged, relative to dst_fd */
 	char **reterr_msg;
 };
 
@@ -119,6 +121,8 @@ static int copy_fd(struct stage_ctx *c, int src, const char *relpath, uint64_t s
 		fs_open_beneath(c->dst_fd, relpath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
 	if (dst < 0)
 		return stage_err(c, dst, relpath, "cannot create it in the image tree");
+	if (strv_extend(&c->paths, relpath) < 0)
+		return -ENOMEM;
 	char buf[1 << 16];
 	uint64_t done = 0;
 	for (;;) {
@@ -283,22 +287,50 @@ static char *package_name(const char *source, const struct driver_format *f)
 	return name;
 }
 
-/* A file named name (case-insensitively, as Windows finds it) in the
- * directory dir beneath root_fd. */
-static bool has_file_ci(int root_fd, const char *dir, const char *name)
+/* The path beneath root_fd of a file named name (case-insensitively, as
+ * Windows finds it) in the directory dir, or NULL. */
+static char *find_file_ci(int root_fd, const char *dir, const char *name)
 {
 	_cleanup_close_ int fd =
 		fs_open_beneath(root_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
-		return false;
+		return NULL;
 	DIR *d = fdopendir(TAKE_FD(fd));
 	if (!d)
-		return false;
-	bool found = false;
+		return NULL;
+	char *found = NULL;
 	for (struct dirent *de; !found && (de = readdir(d));)
-		found = de->d_type == DT_REG && strcasecmp(de->d_name, name) == 0;
+		if (de->d_type == DT_REG && strcasecmp(de->d_name, name) == 0)
+			found = *dir ? strjoin(dir, "/", de->d_name) : strdup(de->d_name);
 	closedir(d);
 	return found;
+}
+
+/* The package's catalog must be a signed Windows catalog that lists every
+ * other file of the package with its digest (lib/trust/driver-catalog.h). */
+static int catalog_check(struct stage_ctx *c, const char *cat)
+{
+	_cleanup_driver_catalog_ struct driver_catalog *dc = NULL;
+	_cleanup_strv_free_ char **others = NULL;
+	_cleanup_free_ char *data = NULL, *msg = NULL;
+	size_t n;
+
+	int r = fs_read_file_at(c->dst_fd, cat, DRIVER_CATALOG_MAX, &data, &n);
+	if (r >= 0)
+		r = driver_catalog_parse(data, n, &dc, &msg);
+	if (r < 0)
+		return errmsg_set(c->reterr_msg, r,
+				  "driver package '%s': catalog '%s' is not a signed Windows "
+				  "catalog: %s",
+				  c->source, cat, msg ?: strerror(-r));
+	STRV_FOREACH(p, c->paths)
+	if (!streq(*p, cat) && strv_extend(&others, *p) < 0)
+		return -ENOMEM;
+	r = driver_catalog_check_files(dc, c->dst_fd, others, &msg);
+	if (r < 0)
+		return errmsg_set(c->reterr_msg, r, "driver package '%s': catalog '%s': %s",
+				  c->source, cat, msg ?: strerror(-r));
+	return 0;
 }
 
 /* The INF must parse, serve amd64, and name a catalog file that is there. */
@@ -333,13 +365,18 @@ static int inf_check(struct stage_ctx *c, struct inf_driver **ret)
 	dir = strndup(c->inf, strrchr(c->inf, '/') ? (size_t)(strrchr(c->inf, '/') - c->inf) : 0);
 	if (!dir)
 		return -ENOMEM;
-	if (strchr(drv->catalog_file, '/') || strchr(drv->catalog_file, '\\') ||
-	    !has_file_ci(c->dst_fd, dir, drv->catalog_file))
+	_cleanup_free_ char *cat = strchr(drv->catalog_file, '/') || strchr(drv->catalog_file, '\\')
+					   ? NULL
+					   : find_file_ci(c->dst_fd, dir, drv->catalog_file);
+	if (!cat)
 		return errmsg_set(
 			c->reterr_msg, -ENOENT,
 			"driver package '%s': INF '%s' names catalog file '%s', which the "
 			"package does not have",
 			c->source, c->inf, drv->catalog_file);
+	r = catalog_check(c, cat);
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(drv);
 	return 0;
 }
@@ -384,7 +421,9 @@ int win_driver_stage(const char *profile, const char *source, int tree_fd, const
 	if (c.dst_fd < 0)
 		return stage_err(&c, c.dst_fd, NULL, "cannot open its folder in the image tree");
 
+	_cleanup_strv_free_ char **paths_owner = NULL;
 	r = f->stage(&c, scratch_dir);
+	paths_owner = c.paths;
 	if (r >= 0 && !c.inf)
 		r = stage_err(&c, -EINVAL, NULL, "no INF file in the package");
 	if (r >= 0)

@@ -10,7 +10,8 @@
 make_wim install.wim
 make_pkg pkgs/xenvbd xenvbd
 make_pkg pkgs/xenbus xenbus
-mkdir -p pkgs/xenvbd/x64 && printf 'coinstaller\n' >pkgs/xenvbd/x64/xenvbd_coinst.dll
+mkdir -p pkgs/xenvbd/x64 && printf 'coinstaller\n' >pkgs/xenvbd/x64/xenvbd_coinst.dll &&
+	make_cat pkgs/xenvbd xenvbd
 # a package shipped as a zip with a top folder, read through lib/extract
 make_pkg zipsrc/xennet xennet NTamd64 xennet.cat 'XENVIF\VEN_XSx&DEV_NET'
 (cd zipsrc && python3 -c 'import shutil; shutil.make_archive("../pkgs/xennet", "zip", ".", "xennet")')

@@ -10,8 +10,8 @@ make_wim new.wim ddb 2
 # the virtio-win shaped INF of the INF parser's tests: two hardware ids
 mkdir -p pkgs/viostor
 cp "$FIXTURES/inf/viostor.inf" pkgs/viostor/
-echo catalog >pkgs/viostor/viostor.cat
 echo driver >pkgs/viostor/viostor.sys
+make_cat pkgs/viostor viostor
 ids='PCI\VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00,PCI\VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01'
 
 ok "build with a DriverDatabase hive, ids from the INF" enlighten wim --wim new.wim \

@@ -2,7 +2,8 @@
 # t8002-windows-hostile.sh - driver packages that must not reach the image
 # are refused by name, and a refused build leaves no output: links that
 # escape, special files, oversize files, names Windows cannot hold, no INF,
-# no catalog file, bad profile names.
+# no catalog file, a catalog that is not a signed Windows catalog or does not
+# list every file with its digest, bad profile names.
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/cli/windows-lib.sh"
 
@@ -66,6 +67,70 @@ refused "a package without an INF" p/noinf/xenvbd "no INF file in the package"
 
 make_pkg p/twoinf/xenvbd xenvbd && mkdir p/twoinf/xenvbd/sub && : >p/twoinf/xenvbd/sub/other.inf
 refused "a package with two INFs" p/twoinf/xenvbd "entry 'sub/other.inf': a second INF file"
+
+# the catalog: a signed Windows catalog that lists every other file
+make_pkg p/fakecat/xenvbd xenvbd && printf 'catalog\n' >p/fakecat/xenvbd/xenvbd.cat
+refused "a text file posing as the catalog" p/fakecat/xenvbd \
+	"catalog 'xenvbd.cat' is not a signed Windows catalog: it is not PKCS#7"
+
+make_pkg p/ctlonly/xenvbd xenvbd
+"$FIXTURES/make-driver-cat" p/ctlonly/xenvbd/xenvbd.cat --unsigned p/ctlonly/xenvbd/xenvbd.inf \
+	p/ctlonly/xenvbd/xenvbd.sys
+refused "a trust list without a signature" p/ctlonly/xenvbd "xenvbd.cat' is not a signed Windows catalog"
+
+make_pkg p/altered/xenvbd xenvbd
+echo patched >>p/altered/xenvbd/xenvbd.sys
+refused "a file altered after signing" p/altered/xenvbd \
+	"catalog 'xenvbd.cat': 'xenvbd.sys' does not match its digest in the catalog"
+
+make_pkg p/unlisted/xenvbd xenvbd && echo extra >p/unlisted/xenvbd/extra.dll
+refused "a file the catalog does not list" p/unlisted/xenvbd \
+	"catalog 'xenvbd.cat': 'extra.dll' is not in the catalog; Windows would refuse the package"
+
+make_pkg p/tampered/xenvbd xenvbd
+"$FIXTURES/make-driver-cat" p/tampered/xenvbd/xenvbd.cat --tamper xenvbd.inf \
+	p/tampered/xenvbd/xenvbd.inf p/tampered/xenvbd/xenvbd.sys
+refused "a catalog whose digest is wrong" p/tampered/xenvbd "'xenvbd.inf' does not match its digest"
+
+make_pkg p/resigned/xenvbd xenvbd
+python3 -c 'import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read())
+i = b.find("xenvbd.inf".encode("utf-16-le")); b[i] ^= 0x20
+open(p, "wb").write(bytes(b))' p/resigned/xenvbd/xenvbd.cat
+refused "a catalog changed after it was signed" p/resigned/xenvbd \
+	"its signature does not match its content"
+
+make_pkg p/hashonly/xenvbd xenvbd
+"$FIXTURES/make-driver-cat" p/hashonly/xenvbd/xenvbd.cat --hash-only xenvbd.sys \
+	p/hashonly/xenvbd/xenvbd.inf p/hashonly/xenvbd/xenvbd.sys
+ok "a catalog that lists a file by its digest alone is taken" \
+	enlighten wim --wim install.wim --driver xen-hvm=p/hashonly/xenvbd -o hashonly.wim
+
+# a PE image is listed by its Authenticode digest (osslsigncode's, as an
+# independent reference), signed or not
+if command -v x86_64-w64-mingw32-gcc >/dev/null && command -v osslsigncode >/dev/null; then
+	printf 'int main(void) { return 0; }\n' >pe.c
+	x86_64-w64-mingw32-gcc -o pe.exe pe.c
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout pe.key -out pe.crt -subj /CN=test -days 30 2>/dev/null
+	osslsigncode sign -certs pe.crt -key pe.key -h sha256 -in pe.exe -out pe-signed.exe >/dev/null
+	digest=$(osslsigncode verify -in pe-signed.exe 2>&1 | sed -n 's/^Calculated message digest *: *\([0-9A-F]*\).*/\1/p')
+	for v in pe pe-signed; do
+		make_pkg p/$v/xenvbd xenvbd && cp $v.exe p/$v/xenvbd/xenvbd.sys
+		"$FIXTURES/make-driver-cat" p/$v/xenvbd/xenvbd.cat --pe "xenvbd.sys=$digest" \
+			p/$v/xenvbd/xenvbd.inf p/$v/xenvbd/xenvbd.sys
+		ok "a PE listed by its Authenticode digest is taken ($v)" \
+			enlighten wim --wim install.wim --driver xen-hvm=p/$v/xenvbd -o $v.wim
+	done
+	make_pkg p/pe-bad/xenvbd xenvbd && cp pe.exe p/pe-bad/xenvbd/xenvbd.sys
+	printf 'x' | dd of=p/pe-bad/xenvbd/xenvbd.sys bs=1 seek=1024 conv=notrunc 2>/dev/null
+	"$FIXTURES/make-driver-cat" p/pe-bad/xenvbd/xenvbd.cat --pe "xenvbd.sys=$digest" \
+		p/pe-bad/xenvbd/xenvbd.inf p/pe-bad/xenvbd/xenvbd.sys
+	refused "a PE whose Authenticode digest does not match" p/pe-bad/xenvbd \
+		"'xenvbd.sys' does not match its digest"
+else
+	echo "# skipped the PE cases: x86_64-w64-mingw32-gcc or osslsigncode is missing"
+fi
 
 # archives go through the shared safe extraction
 if command -v python3 >/dev/null 2>&1; then

@@ -17,8 +17,8 @@ make_wim install.wim ddb
 make_pkg drivers/xenvbd xenvbd
 mkdir -p drivers/viostor
 cp "$FIXTURES/inf/viostor.inf" drivers/viostor/
-echo catalog >drivers/viostor/viostor.cat
 echo driver >drivers/viostor/viostor.sys
+make_cat drivers/viostor viostor
 cat >dual.conf <<'CONF'
 [Image]
 Name=dual

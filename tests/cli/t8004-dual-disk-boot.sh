@@ -22,8 +22,8 @@ ok "make demo-image" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$SRC" --no
 make_wim install.wim ddb
 mkdir -p drivers/viostor
 cp "$FIXTURES/inf/viostor.inf" drivers/viostor/
-echo catalog >drivers/viostor/viostor.cat
 echo driver >drivers/viostor/viostor.sys
+make_cat drivers/viostor viostor
 cat >dual.conf <<CONF
 [Image]
 Name=dual

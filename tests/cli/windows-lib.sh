@@ -69,6 +69,13 @@ make_pkg() {
 		printf '[%s_inst]\r\nCopyFiles=%s_files\r\n\r\n' "$svc" "$svc"
 		printf '[Strings]\r\nVendor="Enlighten Test"\r\nDesc="%s test device"\r\n' "$svc"
 	} >"$dir/$svc.inf"
-	printf 'catalog\n' >"$dir/$svc.cat"
 	printf 'driver %s\n' "$svc" >"$dir/$svc.sys"
+	make_cat "$dir" "$svc"
+}
+
+# make_cat DIR NAME: DIR/NAME.cat, a signed catalog listing every other file
+# of the package folder DIR (tests/fixtures/make-driver-cat, a test key).
+make_cat() {
+	find "$1" -type f ! -name "$2.cat" -print0 | sort -z |
+		xargs -0 "$FIXTURES/make-driver-cat" "$1/$2.cat"
 }
