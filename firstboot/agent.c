@@ -39,7 +39,7 @@ static int help(void)
 	return EXIT_OK;
 }
 
-static uint64_t now_usec(void)
+uint64_t agent_now_usec(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -56,10 +56,11 @@ void agent_summary(struct agent *a, bool changed, const char *previous, char *co
 		.previous = previous,
 		.forced = a->forced,
 		.changed = changed,
+		.reboot = a->reboot_needed,
 		.verdict = changed || error ? fb_verdict_json(&a->verdict) : NULL,
 		.changes = changes,
 		.error = error,
-		.duration_usec = now_usec() - a->started,
+		.duration_usec = agent_now_usec() - a->started,
 	};
 	int r;
 
@@ -127,7 +128,7 @@ int agent_init(struct agent *a, int argc, char *argv[])
 	const char *root = "/";
 	int c, r, level = LOG_NOTICE;
 
-	*a = (struct agent){ .root_fd = -EBADF, .started = now_usec() };
+	*a = (struct agent){ .root_fd = -EBADF, .started = agent_now_usec() };
 	log_set_program("enlighten-firstboot");
 	while ((c = getopt_long(argc, argv, "qvhV", options, NULL)) >= 0)
 		switch (c) {

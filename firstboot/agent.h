@@ -32,8 +32,12 @@ struct agent {
 	struct fb_verdict verdict;
 	const char *target; /* the profile to converge on */
 	bool forced;
+	bool reboot_needed; /* what this run changed takes effect at the next boot */
 	uint64_t started;
 };
+
+/* CLOCK_MONOTONIC in microseconds (agent.started is one). */
+uint64_t agent_now_usec(void);
 
 /* Parses the options, reads the configuration and runs the detector.
  * Returns -1 when the agent goes on, else the exit status to return now
@@ -49,6 +53,16 @@ void agent_summary(struct agent *a, bool changed, const char *previous, char *co
 /* The fast path: true (summary printed) when state.json says the target
  * profile is active and its last run completed. */
 bool agent_fast_path(struct agent *a);
+
+struct plan;
+struct profile;
+/* On the running system, makes the applied plan take effect now (live.c):
+ * daemon-reload, modules loaded and blacklisted ones unloaded when unused,
+ * the profile's services started. Appends one line per outcome to
+ * *changes; *ret_reboot says a reboot is needed (kernel arguments). Does
+ * nothing for a --root tree. Returns 0 or -ENOMEM. */
+int agent_live(struct agent *a, const struct plan *plan, const struct profile *prof,
+	       const char *family, char ***changes, bool *ret_reboot);
 
 /* The heavy half: plan, apply, record, report. Returns the exit status. */
 int agent_converge(struct agent *a);

@@ -18,6 +18,7 @@
 #include "lib/activate/rpmtx.h"
 #include "lib/activate/state.h"
 #include "lib/basic/cli.h"
+#include "lib/activate/dpkgtx.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/json.h"
 #include "lib/basic/log.h"
@@ -56,6 +57,23 @@ static int load_matrix(const struct agent *a, struct profile_set **ret)
 	return 0;
 }
 
+/* The distribution family whose package and unit names the matrix uses:
+ * "debian" where dpkg installs, "suse" where os-release says SUSE, else
+ * NULL (the [Linux] names). */
+static const char *family_of(int root_fd, enum plan_pkg_manager manager)
+{
+	if (manager == PLAN_PKG_DPKG)
+		return "debian";
+	static const char *const files[] = { "etc/os-release", "usr/lib/os-release" };
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		_cleanup_free_ char *text = NULL;
+		if (fs_read_file_at(root_fd, files[i], 64 * 1024, &text, NULL) < 0)
+			continue;
+		return strstr(text, "suse") || strstr(text, "SUSE") ? "suse" : NULL;
+	}
+	return NULL;
+}
+
 /* Plans the target profile from the matrix, the repository and the rpmdb. */
 static int make_plan(struct agent *run, const struct state *st, struct plan **ret)
 {
@@ -77,13 +95,18 @@ static int make_plan(struct agent *run, const struct state *st, struct plan **re
 			  run->target, m ? " (did you mean '" : "", m ? m : "", m ? "'?)" : "");
 		return -EINVAL;
 	}
-	r = fb_repo_load(run->root_fd, &run->config, &payloads, &n_payloads, &err);
+	/* The target's own package manager: dpkg where the root has its
+	 * database, else rpm. */
+	enum plan_pkg_manager manager =
+		dpkgtx_root_has_db(run->root_fd) > 0 ? PLAN_PKG_DPKG : PLAN_PKG_RPM;
+	r = fb_repo_load(run->root_fd, &run->config, manager, &payloads, &n_payloads, &err);
 	if (r < 0)
 		return log_error_errno(r, "%s", err ? err : "cannot load the repository: %m");
-	r = rpmtx_installed(run->root, &installed, &err);
+	r = manager == PLAN_PKG_DPKG ? dpkgtx_installed(run->root_fd, &installed, &err)
+				     : rpmtx_installed(run->root, &installed, &err);
 	if (r < 0) {
 		fb_payloads_free(payloads, n_payloads);
-		return log_error_errno(r, "%s", err ? err : "cannot read the rpm database: %m");
+		return log_error_errno(r, "%s", err ? err : "cannot read the package database: %m");
 	}
 	struct plan_input in = {
 		.root_fd = run->root_fd,
@@ -93,6 +116,8 @@ static int make_plan(struct agent *run, const struct state *st, struct plan **re
 		.payloads = payloads,
 		.n_payloads = n_payloads,
 		.installed = installed,
+		.manager = manager,
+		.family = family_of(run->root_fd, manager),
 		.previous = st ? st->profile : NULL,
 		.forced = run->forced,
 	};
@@ -102,6 +127,22 @@ static int make_plan(struct agent *run, const struct state *st, struct plan **re
 		return log_error_errno(r, "cannot plan profile '%s': %s", run->target,
 				       err ? err : "%m");
 	return 0;
+}
+
+/* After a successful apply on the running system: the same profile's
+ * modules and services now (live.c). */
+static int live_after(struct agent *run, const struct plan *plan, char ***changes)
+{
+	_cleanup_profile_set_ struct profile_set *set = NULL;
+	if (load_matrix(run, &set) < 0)
+		return 0; /* planning loaded it a moment ago; nothing more to do */
+	const struct profile *prof = profile_set_find(set, run->target);
+	if (!prof)
+		return 0;
+	enum plan_pkg_manager manager =
+		dpkgtx_root_has_db(run->root_fd) > 0 ? PLAN_PKG_DPKG : PLAN_PKG_RPM;
+	return agent_live(run, plan, prof, family_of(run->root_fd, manager), changes,
+			  &run->reboot_needed);
 }
 
 static void opts_init(const struct agent *run, struct apply_opts *o)
@@ -213,6 +254,8 @@ int agent_converge(struct agent *run)
 			return log_oom(), EXIT_USAGE;
 	changed = changed || res.changed;
 	apply_result_done(&res);
+	if (live_after(run, plan, &changes) < 0)
+		return log_oom(), EXIT_USAGE;
 	agent_summary(run, changed, previous, changes, NULL);
 	return EXIT_OK;
 }

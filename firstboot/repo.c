@@ -97,8 +97,32 @@ static int load_catalog(int root_fd, int repo_fd, const struct fb_config *c, str
 	return -ENOKEY;
 }
 
-int fb_repo_load(int root_fd, const struct fb_config *c, struct plan_payload **ret, size_t *ret_n,
-		 char **reterr_msg)
+/* name and [epoch:]version-release of a payload the manager installs;
+ * false for any other payload. */
+static bool payload_for(const struct catalog_payload *p, enum plan_pkg_manager manager,
+			const char **ret_name, char **ret_evr)
+{
+	if (!streq(p->os, "linux"))
+		return false;
+	if (manager == PLAN_PKG_DPKG) {
+		if (!p->deb)
+			return false;
+		*ret_name = p->deb->name;
+		*ret_evr = strdup(p->deb->version);
+		return true;
+	}
+	if (!p->rpm)
+		return false;
+	char epoch[16] = "";
+	if (p->rpm->has_epoch)
+		snprintf(epoch, sizeof(epoch), "%" PRIu32 ":", p->rpm->epoch);
+	*ret_name = p->rpm->name;
+	*ret_evr = strjoin(epoch, p->rpm->version, "-", p->rpm->release);
+	return true;
+}
+
+int fb_repo_load(int root_fd, const struct fb_config *c, enum plan_pkg_manager manager,
+		 struct plan_payload **ret, size_t *ret_n, char **reterr_msg)
 {
 	_cleanup_close_ int repo_fd =
 		fs_open_beneath(root_fd, c->repository, O_RDONLY | O_DIRECTORY, 0);
@@ -123,15 +147,15 @@ int fb_repo_load(int root_fd, const struct fb_config *c, struct plan_payload **r
 	}
 	for (size_t i = 0; i < cat->n_payloads; i++) {
 		const struct catalog_payload *p = &cat->payloads[i];
-		if (!streq(p->os, "linux") || !p->rpm)
+		const char *name;
+		char *evr = NULL;
+		if (!payload_for(p, manager, &name, &evr))
 			continue;
 		struct plan_payload *d = &list[n++];
-		char hex[SHA256_HEX_SIZE], epoch[16] = "";
+		char hex[SHA256_HEX_SIZE];
 		hex_encode(p->sha256, sizeof(p->sha256), hex);
-		if (p->rpm->has_epoch)
-			snprintf(epoch, sizeof(epoch), "%" PRIu32 ":", p->rpm->epoch);
-		d->name = strdup(p->rpm->name);
-		d->evr = strjoin(epoch, p->rpm->version, "-", p->rpm->release);
+		d->name = strdup(name);
+		d->evr = evr;
 		d->path = strjoin(c->repository, "/", p->path);
 		d->sha256 = strdup(hex);
 		d->length = p->length;

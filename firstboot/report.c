@@ -21,9 +21,9 @@
 char *report_summary_line(const struct report *r)
 {
 	char *s;
-	if (asprintf(&s, "enlighten: hypervisor=%s role=%s profile=%s changed=%s%s", r->hypervisor,
-		     r->role, r->profile, r->changed ? "yes" : "no",
-		     r->forced ? " forced=yes" : "") < 0)
+	if (asprintf(&s, "enlighten: hypervisor=%s role=%s profile=%s changed=%s%s%s",
+		     r->hypervisor, r->role, r->profile, r->changed ? "yes" : "no",
+		     r->forced ? " forced=yes" : "", r->reboot ? " reboot=needed" : "") < 0)
 		return NULL;
 	return s;
 }
@@ -52,6 +52,7 @@ int report_write(int root_fd, const struct report *r)
 	json_object_object_add(o, "previous", json_string_or_null(r->previous));
 	json_object_object_add(o, "forced", json_object_new_boolean(r->forced));
 	json_object_object_add(o, "changed", json_object_new_boolean(r->changed));
+	json_object_object_add(o, "reboot_needed", json_object_new_boolean(r->reboot));
 	json_object_object_add(o, "changes", changes);
 	json_object_object_add(o, "duration_ms",
 			       json_object_new_double((double)r->duration_usec / 1000.0));

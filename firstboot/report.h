@@ -22,13 +22,14 @@ struct report {
 	const char *previous;
 	bool forced;
 	bool changed;
+	bool reboot;	      /* a change takes effect only after a reboot */
 	json_object *verdict; /* borrowed; may be NULL */
 	char *const *changes;
 	const char *error; /* NULL on success */
 	uint64_t duration_usec;
 };
 
-/* "enlighten: hypervisor=H role=R profile=P changed=yes|no[ forced=yes]" */
+/* "enlighten: hypervisor=H role=R profile=P changed=yes|no[ forced=yes][ reboot=needed]" */
 char *report_summary_line(const struct report *r);
 
 /* Writes REPORT_FILE atomically beneath root_fd. */

@@ -28,10 +28,11 @@ json_object *fb_verdict_json(struct fb_verdict *v);
 int fb_detect(const char *root, const char *cpuid_file, struct fb_verdict *ret, char **reterr_msg);
 
 /* Loads and verifies the repository's catalog with the configured public
- * key(s) and returns its Linux payloads, paths beneath the root. -ENOENT
+ * key(s) and returns its Linux payloads of the format the target's package
+ * manager installs (.rpm or .deb), paths beneath the root. -ENOENT
  * with a message when the repository or its catalog is missing; the
  * catalog's errors (signature, parse) otherwise. */
-int fb_repo_load(int root_fd, const struct fb_config *c, struct plan_payload **ret, size_t *ret_n,
-		 char **reterr_msg);
+int fb_repo_load(int root_fd, const struct fb_config *c, enum plan_pkg_manager manager,
+		 struct plan_payload **ret, size_t *ret_n, char **reterr_msg);
 
 void fb_payloads_free(struct plan_payload *p, size_t n);

@@ -3,7 +3,9 @@
  * index.c - the payload indexer behind `enlighten payload index DIR`: a
  * catalog entry for every payload under DIR (docs/enlighten-payload.md).
  * RPMs are read with librpm (lib/trust/rpm.h), optionally with their
- * signatures checked; Windows driver packages through their INF
+ * signatures checked; Debian packages' control fields with libarchive
+ * (lib/trust/deb.h), a dependency taking the profiles of the packages that
+ * need it; Windows driver packages through their INF
  * (lib/basic/inf.h), the files beside an INF joining its package; other
  * files under windows/ are installers. Each payload is hashed once,
  * streaming (an RPM on a second thread while librpm checks it).
@@ -26,6 +28,7 @@
 #include "lib/basic/log.h"
 #include "lib/basic/string-util.h"
 #include "lib/trust/catalog.h"
+#include "lib/trust/deb.h"
 #include "lib/trust/rpm.h"
 
 #define INDEX_MAX_DEPTH 8
@@ -120,28 +123,37 @@ static int cmp_payload_path(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
-/* The profiles an RPM serves: every "enlighten-profile(P)" it provides; the
- * P of a name "enlighten-ic-P"; every profile of the matrix whose
- * [Linux] Packages= lists the package's name. */
-static int rpm_profiles(const struct index_ctx *ctx, const struct catalog_rpm *info, char ***ret)
+/* The profiles a Linux package serves: every "enlighten-profile(P)" (RPM)
+ * or "enlighten-profile-P" (.deb) it provides; the P of a name
+ * "enlighten-ic-P"; every profile of the matrix whose Packages= lists the
+ * name as the package's family names it (an RPM: [Linux] or [SUSE]; a
+ * .deb: [Debian] where set, else [Linux]). Sorted. */
+static int linux_profiles(const struct index_ctx *ctx, const char *name, char *const *provides,
+			  bool deb, char ***ret)
 {
 	_cleanup_strv_free_ char **l = NULL;
 	int r = 0;
 
-	for (char **p = info->provides; r >= 0 && *p; p++) {
-		const char *s = startswith(*p, "enlighten-profile(");
-		const char *end = s ? strchr(s, ')') : NULL;
-		if (!end)
+	for (char *const *p = provides; r >= 0 && p && *p; p++) {
+		const char *s = startswith(*p, deb ? "enlighten-profile-" : "enlighten-profile(");
+		size_t n = s ? (deb ? strlen(s) : strcspn(s, ")")) : 0;
+		if (!n || (!deb && s[n] != ')'))
 			continue;
-		_cleanup_free_ char *name = strndup(s, end - s);
-		r = name ? add_profile(&l, name) : -ENOMEM;
+		_cleanup_free_ char *profile = strndup(s, n);
+		r = profile ? add_profile(&l, profile) : -ENOMEM;
 	}
-	const char *s = startswith(info->name, "enlighten-ic-");
+	const char *s = startswith(name, "enlighten-ic-");
 	if (r >= 0 && s && *s)
 		r = add_profile(&l, s);
 	for (size_t i = 0; r >= 0 && ctx->matrix && i < profile_set_size(ctx->matrix); i++) {
 		const struct profile *p = profile_set_get(ctx->matrix, i);
-		if (strv_contains(profile_get(p, PROFILE_LINUX_PACKAGES), info->name))
+		bool hit = deb ? strv_contains(profile_get_for(p, "debian", PROFILE_LINUX_PACKAGES),
+					       name)
+			       : strv_contains(profile_get(p, PROFILE_LINUX_PACKAGES), name) ||
+					   strv_contains(profile_get_for(p, "suse",
+									 PROFILE_LINUX_PACKAGES),
+							 name);
+		if (hit)
 			r = add_profile(&l, profile_name(p));
 	}
 	if (r < 0)
@@ -227,7 +239,7 @@ static int index_rpm(struct index_ctx *ctx, const char *path)
 		r = log_oom();
 		goto out;
 	}
-	if ((r = rpm_profiles(ctx, info, &p.profiles)) < 0) {
+	if ((r = linux_profiles(ctx, info->name, info->provides, false, &p.profiles)) < 0) {
 		log_oom();
 		goto out;
 	}
@@ -235,6 +247,87 @@ static int index_rpm(struct index_ctx *ctx, const char *path)
 out:
 	catalog_payload_done(&p);
 	return r;
+}
+
+static int index_deb(struct index_ctx *ctx, const char *path)
+{
+	_cleanup_free_ char *err = NULL;
+	struct catalog_payload p = {};
+	struct catalog_deb *info = NULL;
+	int r = deb_read_at(ctx->dir_fd, path, 0, &info, &err);
+	if (r < 0)
+		return log_error("%s", err ? err : "cannot read a Debian package"), r;
+	p.deb = info;
+	if (!(p.name = strdup(info->name)) || !(p.version = strdup(info->version)) ||
+	    !(p.os = strdup("linux")) || !(p.arch = strdup(info->arch)) ||
+	    !(p.path = strdup(path)) ||
+	    linux_profiles(ctx, info->name, info->provides, true, &p.profiles) < 0)
+		r = log_oom();
+	else
+		r = add_hashed(ctx, &p);
+	catalog_payload_done(&p);
+	return r;
+}
+
+static struct catalog_payload *deb_find(struct catalog *cat, const char *name)
+{
+	for (size_t i = 0; i < cat->n_payloads; i++) {
+		struct catalog_payload *p = &cat->payloads[i];
+		if (p->deb && (streq(p->deb->name, name) || strv_contains(p->deb->provides, name)))
+			return p;
+	}
+	return NULL;
+}
+
+/* Each name a relation "a (>= 1) | b:any" offers, into names. */
+static int relation_names(const char *rel, char ***names)
+{
+	_cleanup_free_ char *copy = strdup(rel);
+	char *save = NULL;
+	if (!copy)
+		return -ENOMEM;
+	for (char *alt = strtok_r(copy, "|", &save); alt; alt = strtok_r(NULL, "|", &save)) {
+		alt += strspn(alt, " ");
+		size_t n = strcspn(alt, " (:[");
+		_cleanup_free_ char *name = strndup(alt, n);
+		if (!name || (n && strv_extend(names, name) < 0))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A .deb in the repository that another one depends on serves that one's
+ * profiles too, so staging a profile stages what its packages need. Runs to
+ * a fixed point (at most one round per payload). */
+static int deb_tag_dependencies(struct catalog *cat)
+{
+	bool changed = true;
+	for (size_t round = 0; changed && round <= cat->n_payloads; round++) {
+		changed = false;
+		for (size_t i = 0; i < cat->n_payloads; i++) {
+			struct catalog_payload *p = &cat->payloads[i];
+			for (char **d = p->deb ? p->deb->depends : NULL; d && *d; d++) {
+				_cleanup_strv_free_ char **names = NULL;
+				if (relation_names(*d, &names) < 0)
+					return log_oom();
+				for (char **n = names; n && *n; n++) {
+					struct catalog_payload *q = deb_find(cat, *n);
+					for (char **pr = p->profiles; q && q != p && pr && *pr;
+					     pr++)
+						if (!strv_contains(q->profiles, *pr)) {
+							if (strv_extend(&q->profiles, *pr) < 0)
+								return log_oom();
+							changed = true;
+						}
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < cat->n_payloads; i++)
+		if (cat->payloads[i].deb && cat->payloads[i].profiles)
+			qsort(cat->payloads[i].profiles, strv_length(cat->payloads[i].profiles),
+			      sizeof(char *), cmp_str);
+	return 0;
 }
 
 static bool has_suffix_ci(const char *s, const char *suffix)
@@ -519,8 +612,12 @@ int payload_index(int dir_fd, const char *dir, const struct rpm_keyring *keyring
 	for (char **p = ctx.paths; r >= 0 && p && *p; p++)
 		if (has_suffix_ci(*p, ".rpm"))
 			r = index_rpm(&ctx, *p);
+		else if (has_suffix_ci(*p, ".deb"))
+			r = index_deb(&ctx, *p);
 		else if (!has_suffix_ci(*p, ".inf"))
 			r = index_windows_file(&ctx, *p, &skipped);
+	if (r >= 0)
+		r = deb_tag_dependencies(cat);
 	strv_free(ctx.paths);
 	drivers_free(&ctx);
 	hash_worker_free(ctx.hasher);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/activate/apply.h"
+#include "lib/activate/dpkgtx.h"
 #include "lib/activate/units.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/hash.h"
@@ -162,6 +163,23 @@ static int verify_payload(const struct apply_opts *o, const struct plan_install 
 	return 0;
 }
 
+/* The package database of the step's manager. */
+static int pkg_installed(enum plan_step_kind kind, const struct apply_opts *o, char ***ret,
+			 char **reterr_msg)
+{
+	if (kind == STEP_DPKG)
+		return dpkgtx_installed(o->root_fd, ret, reterr_msg);
+	return rpmtx_installed(o->root, ret, reterr_msg);
+}
+
+static int pkg_run(enum plan_step_kind kind, const struct apply_opts *o, char *const *files,
+		   char *const *erase, char **reterr_msg)
+{
+	if (kind == STEP_DPKG)
+		return dpkgtx_run(o->root, files, erase, reterr_msg);
+	return rpmtx_run(o->root, files, erase, o->verify, reterr_msg);
+}
+
 /* A transaction killed part way leaves librpm's temporary files. */
 static int remove_rpm_leftovers(const struct plan_step *s, const struct apply_opts *o)
 {
@@ -173,13 +191,14 @@ static int remove_rpm_leftovers(const struct plan_step *s, const struct apply_op
 	return r < 0 ? r : 0;
 }
 
-static int step_rpm(const struct plan_step *s, const struct apply_opts *o, bool rerun,
-		    char **reterr_msg)
+static int step_packages(const struct plan_step *s, const struct apply_opts *o, bool rerun,
+			 char **reterr_msg)
 {
 	_cleanup_strv_free_ char **files = NULL, **installed = NULL, **erase = NULL;
+	bool rpm = s->kind == STEP_RPM;
 	int r;
 
-	r = rpmtx_installed(o->root, &installed, reterr_msg);
+	r = pkg_installed(s->kind, o, &installed, reterr_msg);
 	if (r < 0)
 		return r;
 	/* Idempotent: only what is still to do (a rerun after a crash finds
@@ -198,8 +217,8 @@ static int step_rpm(const struct plan_step *s, const struct apply_opts *o, bool 
 		if (strv_contains(installed, *e) && strv_extend(&erase, *e) < 0)
 			return -ENOMEM;
 	if (!files && !erase)
-		return rerun ? remove_rpm_leftovers(s, o) : 0;
-	if (rerun) {
+		return rerun && rpm ? remove_rpm_leftovers(s, o) : 0;
+	if (rerun && rpm) {
 		/* librpm names its temporary files after the transaction id,
 		 * the time in seconds: a transaction killed in this same second
 		 * left files of that name. Start in the next second. */
@@ -208,8 +227,8 @@ static int step_rpm(const struct plan_step *s, const struct apply_opts *o, bool 
 		struct timespec rest = { 0, 1000000000L - ts.tv_nsec + 1000000L };
 		nanosleep(&rest, NULL);
 	}
-	r = rpmtx_run(o->root, files, erase, o->verify, reterr_msg);
-	if (r >= 0 && rerun)
+	r = pkg_run(s->kind, o, files, erase, reterr_msg);
+	if (r >= 0 && rerun && rpm)
 		return remove_rpm_leftovers(s, o);
 	return r;
 }
@@ -413,7 +432,8 @@ static int step_run(const struct plan_step *s, const struct apply_opts *o, bool 
 	}
 	switch (s->kind) {
 	case STEP_RPM:
-		return step_rpm(s, o, rerun, reterr_msg);
+	case STEP_DPKG:
+		return step_packages(s, o, rerun, reterr_msg);
 	case STEP_WRITE_FILE:
 		r = write_if_changed(o->root_fd, s->path, s->content);
 		break;
@@ -531,9 +551,10 @@ static int undo_record(struct run *run, size_t index, const struct plan_step *s)
 		json_object_array_add(undo_list(run), e);
 		return 0;
 	}
-	case STEP_RPM: {
+	case STEP_RPM:
+	case STEP_DPKG: {
 		_cleanup_strv_free_ char **installed = NULL;
-		int r = rpmtx_installed(run->o->root, &installed, NULL);
+		int r = pkg_installed(s->kind, run->o, &installed, NULL);
 		if (r < 0)
 			return 0; /* the step itself reports it */
 		json_object *names = json_object_new_array();
@@ -544,6 +565,8 @@ static int undo_record(struct run *run, size_t index, const struct plan_step *s)
 		e = json_object_new_object();
 		json_object_object_add(e, "step", json_object_new_int64((int64_t)index));
 		json_object_object_add(e, "installed", names);
+		json_object_object_add(e, "manager",
+				       json_object_new_string(plan_step_kind_to_string(s->kind)));
 		json_object_array_add(undo_list(run), e);
 		return 0;
 	}
@@ -588,12 +611,17 @@ static int undo_all(struct run *run)
 								json_object_array_get_idx(v, k))) <
 				    0)
 					return -ENOMEM;
-			r = rpmtx_installed(run->o->root, &now, NULL);
+			const char *m = NULL;
+			enum plan_step_kind kind =
+				json_get_string(e, "manager", &m) >= 0 && streq(m, "dpkg")
+					? STEP_DPKG
+					: STEP_RPM;
+			r = pkg_installed(kind, run->o, &now, NULL);
 			for (char **n = names; r >= 0 && n && *n; n++)
 				if (strv_contains(now, *n) && strv_extend(&erase, *n) < 0)
 					r = -ENOMEM;
 			if (r >= 0 && erase)
-				r = rpmtx_run(run->o->root, NULL, erase, run->o->verify, NULL);
+				r = pkg_run(kind, run->o, NULL, erase, NULL);
 		} else
 			r = 0;
 		if (r < 0 && ret == 0)

@@ -27,6 +27,7 @@
 
 static const char *const plan_step_kind_table[_STEP_KIND_MAX] = {
 	[STEP_RPM] = "rpm",
+	[STEP_DPKG] = "dpkg",
 	[STEP_WRITE_FILE] = "write-file",
 	[STEP_REMOVE_FILE] = "remove-file",
 	[STEP_ENABLE_UNIT] = "enable-unit",
@@ -134,6 +135,8 @@ static char *lines_join(const char *prefix, char *const *a, char *const *b, cons
 #define GENERATED "# Written by enlighten-firstboot for profile '"
 
 #define P(prof, key) profile_get(prof, PROFILE_LINUX_##key)
+/* Packages and Services as the target's distribution family names them. */
+#define PF(in, prof, key) profile_get_for(prof, (in)->family, PROFILE_LINUX_##key)
 
 char *plan_modules_load_content(const struct profile *p)
 {
@@ -413,23 +416,28 @@ static int plan_packages(const struct plan_input *in, struct plan *p, char **ret
 	const char *name = profile_name(prof);
 	int r;
 
-	r = strv_extend_all(&want, P(prof, PACKAGES));
+	r = strv_extend_all(&want, PF(in, prof, PACKAGES));
 	for (size_t i = 0; r >= 0 && i < in->n_payloads; i++)
 		if (strv_contains(in->payloads[i].profiles, name))
 			r = strv_extend_unique(&want, in->payloads[i].name);
 	for (size_t i = 0; r >= 0 && i < profile_set_size(in->profiles); i++) {
 		const struct profile *o = profile_set_get(in->profiles, i);
 		if (!streq(profile_name(o), name))
-			r = strv_extend_all(&unwanted, P(o, PACKAGES));
+			r = strv_extend_all(&unwanted, PF(in, o, PACKAGES));
 	}
+	/* Every other profile's enlighten-ic-* goes. A payload that is in the
+	 * repository only because a component needs it (a library) is left
+	 * installed when its profile goes: something else may need it too. */
 	for (size_t i = 0; r >= 0 && i < in->n_payloads; i++)
-		r = strv_extend_unique(&unwanted, in->payloads[i].name);
+		if (startswith(in->payloads[i].name, "enlighten-ic-") ||
+		    in->manager != PLAN_PKG_DPKG)
+			r = strv_extend_unique(&unwanted, in->payloads[i].name);
 	if (r >= 0)
 		r = strv_extend_all(&unwanted, P(prof, REMOVE_PACKAGES));
 	if (r < 0)
 		return r;
 
-	struct plan_step step = { .kind = STEP_RPM };
+	struct plan_step step = { .kind = in->manager == PLAN_PKG_DPKG ? STEP_DPKG : STEP_RPM };
 	for (char **w = want; w && *w; w++) {
 		if (strv_contains(in->installed, *w))
 			continue;
@@ -468,7 +476,7 @@ static int plan_packages(const struct plan_input *in, struct plan *p, char **ret
 		}
 	if (step.n_install == 0 && !step.erase)
 		return 0;
-	struct plan_step *s = plan_add_step(p, STEP_RPM);
+	struct plan_step *s = plan_add_step(p, step.kind);
 	if (!s) {
 		plan_step_done(&step);
 		return -ENOMEM;
@@ -498,14 +506,14 @@ static int plan_units(const struct plan_input *in, struct plan *p)
 	for (size_t i = 0; i < profile_set_size(in->profiles); i++) {
 		const struct profile *o = profile_set_get(in->profiles, i);
 		if (!streq(profile_name(o), profile_name(prof)) &&
-		    strv_extend_all(&others, P(o, SERVICES)) < 0)
+		    strv_extend_all(&others, PF(in, o, SERVICES)) < 0)
 			return -ENOMEM;
 	}
 	if (strv_extend_all(&others, P(prof, DISABLE_SERVICES)) < 0)
 		return -ENOMEM;
 
 	for (char **u = others; u && *u; u++) {
-		if (strv_contains(P(prof, SERVICES), *u))
+		if (strv_contains(PF(in, prof, SERVICES), *u))
 			continue;
 		if (unit_has_links(in->root_fd, *u) != 1 || unit_preset_exact(in->root_fd, *u) == 1)
 			continue;
@@ -513,7 +521,7 @@ static int plan_units(const struct plan_input *in, struct plan *p)
 		if (!s || !(s->unit = strdup(*u)))
 			return -ENOMEM;
 	}
-	for (char *const *u = P(prof, SERVICES); *u; u++) {
+	for (char *const *u = PF(in, prof, SERVICES); *u; u++) {
 		if (unit_is_enabled(in->root_fd, *u) == 1 ||
 		    unit_preset_exact(in->root_fd, *u) == 0)
 			continue;
@@ -723,7 +731,8 @@ json_object *plan_to_json(const struct plan *p)
 		json_object_object_add(j, "step",
 				       json_object_new_string(plan_step_kind_to_string(s->kind)));
 		switch (s->kind) {
-		case STEP_RPM: {
+		case STEP_RPM:
+		case STEP_DPKG: {
 			json_object *a = json_object_new_array();
 			for (size_t k = 0; k < s->n_install; k++) {
 				json_object *e = json_object_new_object();
@@ -823,7 +832,8 @@ static int step_from_json(json_object *j, struct plan_step *s)
 		return -EBADMSG;
 	s->kind = (enum plan_step_kind)k;
 	switch (s->kind) {
-	case STEP_RPM: {
+	case STEP_RPM:
+	case STEP_DPKG: {
 		json_object *a;
 		if (!json_object_object_get_ex(j, "install", &a) ||
 		    !json_object_is_type(a, json_type_array))
@@ -943,7 +953,8 @@ char *plan_step_describe(const struct plan_step *s)
 	char *out = NULL;
 	int r = -1;
 	switch (s->kind) {
-	case STEP_RPM: {
+	case STEP_RPM:
+	case STEP_DPKG: {
 		_cleanup_strv_free_ char **names = NULL;
 		for (size_t i = 0; i < s->n_install; i++)
 			if (strv_extend(&names, s->install[i].name) < 0)

@@ -32,6 +32,12 @@ struct plan_payload {
 
 void plan_payload_done(struct plan_payload *p);
 
+/* The target's own package manager, which installs the payloads. */
+enum plan_pkg_manager {
+	PLAN_PKG_RPM,  /* .rpm payloads, librpm on the root's rpmdb */
+	PLAN_PKG_DPKG, /* .deb payloads, dpkg on the root's var/lib/dpkg */
+};
+
 /* Everything the planner looks at. root_fd is the tree being planned for. */
 struct plan_input {
 	int root_fd;
@@ -40,13 +46,16 @@ struct plan_input {
 	const struct profile_set *profiles;  /* the whole matrix (incl. profile) */
 	const struct plan_payload *payloads; /* catalog, Linux payloads */
 	size_t n_payloads;
-	char **installed;     /* package names in the rpmdb */
+	char **installed; /* package names in the package database */
+	enum plan_pkg_manager manager;
+	const char *family;   /* "debian", "suse" or NULL: names in the matrix */
 	const char *previous; /* profile recorded last time, or NULL */
 	bool forced;	      /* profile from an override */
 };
 
 enum plan_step_kind {
 	STEP_RPM,	   /* one transaction: install[] + erase[] */
+	STEP_DPKG,	   /* the same through dpkg: install[], then purge erase[] */
 	STEP_WRITE_FILE,   /* path, content */
 	STEP_REMOVE_FILE,  /* path */
 	STEP_ENABLE_UNIT,  /* unit */
@@ -72,9 +81,9 @@ struct plan_step {
 	char *path;    /* WRITE_FILE, REMOVE_FILE; entry file for KERNEL_ARGS, INITRD */
 	char *content; /* WRITE_FILE */
 	char *unit;    /* ENABLE_UNIT, DISABLE_UNIT */
-	struct plan_install *install; /* RPM */
+	struct plan_install *install; /* RPM, DPKG */
 	size_t n_install;
-	char **erase;	/* RPM: names */
+	char **erase;	/* RPM, DPKG: names */
 	char **add;	/* KERNEL_ARGS */
 	char **remove;	/* KERNEL_ARGS */
 	char *kver;	/* INITRD */

@@ -56,6 +56,10 @@ static const struct profile_key_info {
 	[PROFILE_LINUX_REMOVE_PACKAGES] = { "Linux", "RemovePackages", VALUE_PACKAGE, false },
 	[PROFILE_LINUX_KERNEL_ARGS] = { "Linux", "KernelArgs", VALUE_KARG, false },
 	[PROFILE_LINUX_REMOVE_KERNEL_ARGS] = { "Linux", "RemoveKernelArgs", VALUE_KARG, false },
+	[PROFILE_DEBIAN_PACKAGES] = { "Debian", "Packages", VALUE_PACKAGE, false },
+	[PROFILE_DEBIAN_SERVICES] = { "Debian", "Services", VALUE_UNIT, false },
+	[PROFILE_SUSE_PACKAGES] = { "SUSE", "Packages", VALUE_PACKAGE, false },
+	[PROFILE_SUSE_SERVICES] = { "SUSE", "Services", VALUE_UNIT, false },
 	[PROFILE_WINDOWS_INBOX_DRIVERS] = { "Windows", "InBoxDrivers", VALUE_INF, false },
 	[PROFILE_WINDOWS_DRIVERS] = { "Windows", "Drivers", VALUE_INF, false },
 	[PROFILE_WINDOWS_BOOT_CRITICAL] = { "Windows", "BootCritical", VALUE_WORD, false },
@@ -65,7 +69,7 @@ static const struct profile_key_info {
 	[PROFILE_WINDOWS_REMOVE] = { "Windows", "Remove", VALUE_LINE, true },
 };
 
-static const char *const sections[] = { "Match", "Linux", "Windows" };
+static const char *const sections[] = { "Match", "Linux", "Debian", "SUSE", "Windows" };
 
 /* The detector's names (detect/detect.h, RULES contract 1); the matrix test
  * checks them against the detector's own tables. */
@@ -158,7 +162,10 @@ static int unknown_section(struct parse_ctx *c, const char *s)
 	const char *m = suggest(s, sections, ELEMENTSOF(sections));
 	if (m)
 		return parse_fail(c, "unknown section '[%s]' (did you mean '[%s]'?)", s, m);
-	return parse_fail(c, "unknown section '[%s]'; known are [Match], [Linux], [Windows]", s);
+	return parse_fail(
+		c,
+		"unknown section '[%s]'; known are [Match], [Linux], [Debian], [SUSE], [Windows]",
+		s);
 }
 
 /* The line reader for ini_parse_stream: one line per call, counted. */
@@ -437,6 +444,24 @@ char *const *profile_get(const struct profile *p, enum profile_key k)
 	if ((size_t)k >= _PROFILE_KEY_MAX || !p->values[k])
 		return empty;
 	return p->values[k];
+}
+
+char *const *profile_get_for(const struct profile *p, const char *family, enum profile_key k)
+{
+	static const struct {
+		const char *family;
+		enum profile_key linux_key, family_key;
+	} overrides[] = {
+		{ "debian", PROFILE_LINUX_PACKAGES, PROFILE_DEBIAN_PACKAGES },
+		{ "debian", PROFILE_LINUX_SERVICES, PROFILE_DEBIAN_SERVICES },
+		{ "suse", PROFILE_LINUX_PACKAGES, PROFILE_SUSE_PACKAGES },
+		{ "suse", PROFILE_LINUX_SERVICES, PROFILE_SUSE_SERVICES },
+	};
+	for (size_t i = 0; family && i < ELEMENTSOF(overrides); i++)
+		if (overrides[i].linux_key == k && streq(overrides[i].family, family) &&
+		    p->line_set[overrides[i].family_key])
+			return profile_get(p, overrides[i].family_key);
+	return profile_get(p, k);
 }
 
 /* ---- the set ---------------------------------------------------------- */

@@ -31,6 +31,10 @@ enum profile_key {
 	PROFILE_LINUX_REMOVE_PACKAGES,
 	PROFILE_LINUX_KERNEL_ARGS,
 	PROFILE_LINUX_REMOVE_KERNEL_ARGS,
+	PROFILE_DEBIAN_PACKAGES, /* [Debian] and [SUSE]: the family's own names */
+	PROFILE_DEBIAN_SERVICES,
+	PROFILE_SUSE_PACKAGES,
+	PROFILE_SUSE_SERVICES,
 	PROFILE_WINDOWS_INBOX_DRIVERS,
 	PROFILE_WINDOWS_DRIVERS,
 	PROFILE_WINDOWS_BOOT_CRITICAL,
@@ -65,6 +69,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct profile *, profile_free);
 const char *profile_name(const struct profile *p);
 /* The key's values: a NULL-terminated list, never NULL (empty when unset). */
 char *const *profile_get(const struct profile *p, enum profile_key k);
+
+/* A [Linux] key as one distribution family names it: for Packages and
+ * Services, the [Debian] or [SUSE] section's value when the profile sets
+ * it and family is "debian" or "suse", else the [Linux] value. family may
+ * be NULL (the [Linux] names: Fedora and the others). */
+char *const *profile_get_for(const struct profile *p, const char *family, enum profile_key k);
 
 /* Loads every *.conf in dir (other files are ignored), sorted by name.
  * Returns 0; -ENOENT when dir has no profile; -EINVAL with the message of

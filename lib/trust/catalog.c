@@ -36,6 +36,23 @@ static void rpm_object_free(struct catalog_rpm *r)
 	free(r);
 }
 
+void catalog_deb_free(struct catalog_deb *d)
+{
+	if (!d)
+		return;
+	free(d->name);
+	free(d->version);
+	free(d->arch);
+	strv_free(d->provides);
+	strv_free(d->depends);
+	free(d);
+}
+
+const char *catalog_payload_format(const struct catalog_payload *p)
+{
+	return p->rpm ? "rpm" : p->deb ? "deb" : p->inf ? "inf" : "file";
+}
+
 void catalog_inf_free(struct catalog_inf *i)
 {
 	if (!i)
@@ -59,6 +76,7 @@ void catalog_payload_done(struct catalog_payload *p)
 	free(p->arch);
 	free(p->path);
 	rpm_object_free(p->rpm);
+	catalog_deb_free(p->deb);
 	catalog_inf_free(p->inf);
 	memset(p, 0, sizeof(*p));
 }
@@ -378,6 +396,40 @@ static int parse_rpm(struct parse *ps, json_object *o, struct catalog_rpm **ret)
 	return 0;
 }
 
+static bool is_deb_version(const char *s)
+{
+	/* dpkg: [epoch:]upstream[-revision], letters, digits and . + - ~ : */
+	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			       "0123456789.+-~:") == strlen(s);
+}
+
+static int parse_deb(struct parse *ps, json_object *o, struct catalog_deb **ret)
+{
+	static const char *const keys[] = {
+		"name", "version", "arch", "provides", "depends", NULL
+	};
+	struct catalog_deb *d = calloc(1, sizeof(*d));
+	int k;
+
+	if (!d)
+		return -ENOMEM;
+	if (!json_object_is_type(o, json_type_object))
+		k = fail(ps, "must be an object");
+	else
+		(void)((k = check_keys(ps, o, keys)) < 0 ||
+		       (k = get_str(ps, o, "name", true, is_word, &d->name)) < 0 ||
+		       (k = get_str(ps, o, "version", true, is_deb_version, &d->version)) < 0 ||
+		       (k = get_str(ps, o, "arch", true, is_word, &d->arch)) < 0 ||
+		       (k = get_strv(ps, o, "provides", false, is_text, &d->provides)) < 0 ||
+		       (k = get_strv(ps, o, "depends", false, is_text, &d->depends)) < 0);
+	if (k < 0) {
+		catalog_deb_free(d);
+		return k;
+	}
+	*ret = d;
+	return 0;
+}
+
 static int parse_inf(struct parse *ps, json_object *o, struct catalog_inf **ret)
 {
 	static const char *const keys[] = { "class",	      "provider",
@@ -424,8 +476,9 @@ static bool is_path(const char *s)
 
 static int parse_payload(struct parse *ps, json_object *o, size_t idx, struct catalog_payload *p)
 {
-	static const char *const keys[] = { "name",   "version", "os",	"profiles", "arch", "path",
-					    "length", "sha256",	 "rpm", "inf",	    NULL };
+	static const char *const keys[] = { "name", "version", "os",	 "profiles", "arch",
+					    "path", "length",  "sha256", "format",   "rpm",
+					    "deb",  "inf",     NULL };
 	_cleanup_free_ char *sha = NULL;
 	json_object *v;
 	int r;
@@ -451,19 +504,33 @@ static int parse_payload(struct parse *ps, json_object *o, size_t idx, struct ca
 	    hex_decode(sha, p->sha256, SHA256_DIGEST_SIZE) < 0)
 		return fail(ps, "'sha256' must be 64 lower-case hex digits");
 
-	bool has_rpm = json_object_object_get_ex(o, "rpm", &v) && v;
-	if (has_rpm) {
+	_cleanup_free_ char *format = NULL;
+	if ((r = get_str(ps, o, "format", false, is_word, &format)) < 0)
+		return r;
+	size_t n_objects = 0;
+	if (json_object_object_get_ex(o, "rpm", &v) && v) {
+		n_objects++;
 		strncat(ps->where, " rpm", sizeof(ps->where) - strlen(ps->where) - 1);
 		if ((r = parse_rpm(ps, v, &p->rpm)) < 0)
 			return r;
 	}
+	if (json_object_object_get_ex(o, "deb", &v) && v) {
+		n_objects++;
+		strncat(ps->where, " deb", sizeof(ps->where) - strlen(ps->where) - 1);
+		if ((r = parse_deb(ps, v, &p->deb)) < 0)
+			return r;
+	}
 	if (json_object_object_get_ex(o, "inf", &v) && v) {
-		if (has_rpm)
-			return fail(ps, "has both 'rpm' and 'inf'");
+		n_objects++;
 		strncat(ps->where, " inf", sizeof(ps->where) - strlen(ps->where) - 1);
 		if ((r = parse_inf(ps, v, &p->inf)) < 0)
 			return r;
 	}
+	if (n_objects > 1)
+		return fail(ps, "has more than one of 'rpm', 'deb' and 'inf'");
+	if (format && !streq(format, catalog_payload_format(p)))
+		return fail(ps, "has 'format' \"%s\" but its data says \"%s\"", format,
+			    catalog_payload_format(p));
 	return 0;
 }
 
@@ -575,6 +642,19 @@ static json_object *rpm_to_json(const struct catalog_rpm *rpm)
 	return o;
 }
 
+static json_object *deb_to_json(const struct catalog_deb *deb)
+{
+	json_object *o = json_object_new_object();
+	if (!o || add_str(o, "name", deb->name) < 0 || add_str(o, "version", deb->version) < 0 ||
+	    add_str(o, "arch", deb->arch) < 0 ||
+	    add(o, "provides", strv_to_json(deb->provides)) < 0 ||
+	    add(o, "depends", strv_to_json(deb->depends)) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_object *inf_to_json(const struct catalog_inf *inf)
 {
 	json_object *o = json_object_new_object();
@@ -601,7 +681,9 @@ static json_object *payload_to_json(const struct catalog_payload *p)
 	    add_str(o, "os", p->os) < 0 || add(o, "profiles", strv_to_json(p->profiles)) < 0 ||
 	    add_str(o, "arch", p->arch) < 0 || add_str(o, "path", p->path) < 0 ||
 	    add(o, "length", json_object_new_int64((int64_t)p->length)) < 0 ||
-	    add_str(o, "sha256", hex) < 0 || (p->rpm && add(o, "rpm", rpm_to_json(p->rpm)) < 0) ||
+	    add_str(o, "sha256", hex) < 0 || add_str(o, "format", catalog_payload_format(p)) < 0 ||
+	    (p->rpm && add(o, "rpm", rpm_to_json(p->rpm)) < 0) ||
+	    (p->deb && add(o, "deb", deb_to_json(p->deb)) < 0) ||
 	    (p->inf && add(o, "inf", inf_to_json(p->inf)) < 0)) {
 		json_object_put(o);
 		return NULL;

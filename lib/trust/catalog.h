@@ -56,6 +56,18 @@ struct catalog_rpm {
 	char **requires;
 };
 
+/* Control data of a Debian package payload (filled by `enlighten payload
+ * index` from the package's control file). */
+struct catalog_deb {
+	char *name;
+	char *version;	 /* [epoch:]upstream[-revision], as dpkg writes it */
+	char *arch;	 /* "all", "amd64", ... */
+	char **provides; /* NULL-terminated, never NULL */
+	char **depends;	 /* Pre-Depends and Depends, one relation each */
+};
+
+void catalog_deb_free(struct catalog_deb *d);
+
 /* Data of a Windows driver package, from its INF (see lib/basic/inf.h). */
 struct catalog_inf {
 	char *class;
@@ -77,7 +89,8 @@ struct catalog_payload {
 	uint64_t length;
 	uint8_t sha256[SHA256_DIGEST_SIZE];
 	struct catalog_rpm *rpm; /* or NULL */
-	struct catalog_inf *inf; /* or NULL */
+	struct catalog_deb *deb; /* or NULL */
+	struct catalog_inf *inf; /* or NULL (at most one of the three) */
 };
 
 struct catalog {
@@ -93,6 +106,10 @@ struct catalog {
 	 * memory): what a rollback check remembers besides the version. */
 	uint8_t sha256[SHA256_DIGEST_SIZE];
 };
+
+/* The payload's format: "rpm", "deb", "inf" (from which object it has),
+ * else "file". */
+const char *catalog_payload_format(const struct catalog_payload *p);
 
 /* Frees an inf object not (yet) attached to a payload (catalog_rpm_free
  * is in lib/trust/rpm.h). */

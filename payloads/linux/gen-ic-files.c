@@ -4,8 +4,11 @@
  * from the profile matrix, so that payloads/profiles/<profile>.conf stays
  * the one source of truth. A build tool (run by make), not installed.
  *
- *   gen-ic-files PROFILES_DIR PROFILE OUTDIR
+ *   gen-ic-files PROFILES_DIR PROFILE OUTDIR [FAMILY]
  *
+ * FAMILY ("debian", "suse") picks the family's unit names from the
+ * matrix ([Debian], [SUSE]) and its initrd tool's drop-in (initramfs-tools
+ * for debian, dracut otherwise).
  * writes into OUTDIR/root/ (the package's tree, an existing empty directory)
  * and OUTDIR/files.list (the spec's %files list). Output is a function of
  * the profile alone.
@@ -13,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -67,9 +71,10 @@ static int append(char **s, const char *a)
 	return append_each(s, (char *const[]){ (char *)a, NULL }, "", "");
 }
 
-static int generate(const struct profile *p, struct out *o)
+static int generate(const struct profile *p, const char *family, struct out *o)
 {
 	const char *name = profile_name(p);
+	bool debian = family && streq(family, "debian");
 	_cleanup_free_ char *head = NULL;
 	int r;
 
@@ -111,8 +116,18 @@ static int generate(const struct profile *p, struct out *o)
 		if (*bl && (append(&t, "omit_drivers+=\"") < 0 ||
 			    append_each(&t, bl, " ", "") < 0 || append(&t, " \"\n") < 0))
 			return log_oom();
-		if ((r = emit(o, "usr/lib/dracut/dracut.conf.d/50-enlighten-", name, ".conf", t)) <
-		    0)
+		if (debian) {
+			/* initramfs-tools reads modules.d: the boot-critical
+			 * drivers, one per line (it has no omit list) */
+			_cleanup_free_ char *m = strdup(head);
+			if (!m || append_each(&m, initrd, "", "\n") < 0)
+				return log_oom();
+			if (*initrd &&
+			    (r = emit(o, "usr/share/initramfs-tools/modules.d/enlighten-", name,
+				      ".conf", m)) < 0)
+				return r;
+		} else if ((r = emit(o, "usr/lib/dracut/dracut.conf.d/50-enlighten-", name, ".conf",
+				     t)) < 0)
 			return r;
 	}
 
@@ -127,7 +142,7 @@ static int generate(const struct profile *p, struct out *o)
 	}
 
 	/* systemd.preset(5): the guest daemons on, the others' daemons off */
-	char *const *on = profile_get(p, PROFILE_LINUX_SERVICES);
+	char *const *on = profile_get_for(p, family, PROFILE_LINUX_SERVICES);
 	char *const *off = profile_get(p, PROFILE_LINUX_DISABLE_SERVICES);
 	if (*on || *off) {
 		_cleanup_free_ char *t = strdup(head);
@@ -155,8 +170,8 @@ int main(int argc, char *argv[])
 	_cleanup_free_ char *msg = NULL;
 
 	log_set_program("gen-ic-files");
-	if (argc != 4) {
-		fprintf(stderr, "Usage: gen-ic-files PROFILES_DIR PROFILE OUTDIR\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "Usage: gen-ic-files PROFILES_DIR PROFILE OUTDIR [FAMILY]\n");
 		return 2;
 	}
 	int r = profile_set_load(argv[1], &set, &msg);
@@ -182,7 +197,7 @@ int main(int argc, char *argv[])
 	if (!o.list)
 		return log_error_errno(-errno, "cannot write '%s': %m", list), 1;
 
-	r = generate(p, &o);
+	r = generate(p, argc == 5 ? argv[4] : NULL, &o);
 	if (fclose(o.list) != 0 && r >= 0)
 		r = log_error_errno(-errno, "cannot write '%s': %m", list);
 	close(o.root_fd);

@@ -30,11 +30,21 @@ like "sha256 as sha256sum says" "$C" "\"sha256\": \"$sum\""
 len=$(stat -c %s "repo/linux/enlighten-ic-xen-pv-$V-1.noarch.rpm")
 like "length" "$C" "\"length\": $len,"
 
+D=repo/debian/enlighten-ic-hyperv-guest_$V-1_all.deb
+like "a .deb beside the RPMs" "$C" "\"path\": \"debian/enlighten-ic-hyperv-guest_$V-1_all.deb\""
+like "its format" "$C" '"format": "deb",'
+like "its control fields" "$(echo "$C" | tr -d ' \n')" \
+	'"deb":\{"name":"enlighten-ic-hyperv-guest","version":"'"$V"'-1","arch":"all","provides":\["enlighten-ic","enlighten-profile-hyperv-guest"\]'
+like "an RPM's format" "$C" '"format": "rpm",'
+is "the .deb's length" "$(jq -r '.payloads[] | select(.path == "'"${D#repo/}"'") | .length' repo/catalog.json)" \
+	"$(stat -c %s "$D")"
+
 ok "list" enlighten payload list repo
-is "a header and ten payloads" "$(last_output | wc -l)" 11
+is "a header and twenty payloads (RPM and .deb of each profile)" "$(last_output | wc -l)" 21
 ok "list --profile xen-pv" enlighten payload list --profile xen-pv repo
-is "one payload for xen-pv" "$(last_output | sed 1d | awk '{print $1 " " $4 " " $5}')" \
-	"enlighten-ic-xen-pv noarch xen-pv"
+is "the RPM and the .deb for xen-pv" "$(last_output | sed 1d | awk '{print $1 " " $4 " " $5}')" \
+	"enlighten-ic-xen-pv all xen-pv
+enlighten-ic-xen-pv noarch xen-pv"
 ok "list --os windows" enlighten payload list --os windows repo
 is "no Windows payloads" "$(last_output | wc -l)" 1
 ok "list --json --profile hyperv-guest" enlighten payload list --json --profile hyperv-guest repo

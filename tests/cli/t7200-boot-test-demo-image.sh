@@ -19,7 +19,7 @@ img=$ENLIGHTEN_BUILDDIR/demo/out/linux-universal.qcow2
 ok "make demo-image" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$SRC" --no-print-directory demo-image
 [ $? -eq 0 ] || { done_testing; }
 
-ok "boot the demo image as kvm" enlighten boot-test "$img" --as kvm --timeout 300 --keep-log logs
+ok "boot the demo image as kvm" enlighten boot-test "$img" --as kvm --timeout 900 --keep-log logs
 rc=$?
 out=$(last_output)
 like "booted through the firmware and systemd-boot" "$out" "boot 1/1 as kvm: firmware boot of entry 'linux-universal.conf'"

@@ -53,7 +53,7 @@ mkdir out
 ok "build the dual disk on the demo base" env ENLIGHTEN_DATADIR="$SRC" enlighten build dual.conf --output-dir out
 like "both systems on one GPT" "$(sfdisk -d out/dual.raw | grep -c 'start=')" "^4$"
 
-ok "boot the dual disk's Linux half as kvm" enlighten boot-test out/dual.qcow2 --as kvm --timeout 300 --keep-log logs
+ok "boot the dual disk's Linux half as kvm" enlighten boot-test out/dual.qcow2 --as kvm --timeout 900 --keep-log logs
 rc=$?
 out=$(last_output)
 like "booted through the firmware and systemd-boot's default entry" "$out" "boot 1/1 as kvm: firmware boot of entry 'dual.conf'"

@@ -83,7 +83,7 @@ static void test_errors(void)
 		  "'[Linux]'?)" },
 		{ "[Match]\nHypervisor=xen\n[Extra]\n",
 		  "profile 'test.conf' line 3: unknown section '[Extra]'; known are [Match], "
-		  "[Linux], [Windows]" },
+		  "[Linux], [Debian], [SUSE], [Windows]" },
 		{ "[Match]\nHypervisor=xenn\n",
 		  "profile 'test.conf' line 2: unknown hypervisor 'xenn' (did you mean 'xen'?)" },
 		{ "[Match]\nHypervisor=xen\nRole=gest\n",
@@ -196,11 +196,44 @@ static void test_set(void)
 	is_int(profile_set_load("missing", &s, &msg), -ENOENT, "missing directory");
 }
 
+/* [Debian] and [SUSE] name a family's packages and units; the others
+ * (and keys a family section does not set) come from [Linux]. */
+static void test_family(void)
+{
+	struct profile *p = NULL;
+	char *msg = NULL;
+	is_int(parse("[Match]\nHypervisor=microsoft\n[Linux]\nPackages=enlighten-ic-x "
+		     "hyperv-daemons\n"
+		     "Services=hv_kvp_daemon.service\nModules=hv_vmbus\n"
+		     "[Debian]\nServices=hv-kvp-daemon.service\n"
+		     "[SUSE]\nPackages=enlighten-ic-x hyper-v\n",
+		     &p, &msg),
+	       0, "family sections parsed");
+	if (p) {
+		is_str(profile_get_for(p, "suse", PROFILE_LINUX_PACKAGES)[1], "hyper-v",
+		       "SUSE's package name");
+		is_str(profile_get_for(p, "debian", PROFILE_LINUX_PACKAGES)[1], "hyperv-daemons",
+		       "Debian without [Debian] Packages: the [Linux] name");
+		is_str(profile_get_for(p, "debian", PROFILE_LINUX_SERVICES)[0],
+		       "hv-kvp-daemon.service", "Debian's unit name");
+		is_str(profile_get_for(p, NULL, PROFILE_LINUX_SERVICES)[0], "hv_kvp_daemon.service",
+		       "no family: [Linux]");
+		is_str(profile_get_for(p, "suse", PROFILE_LINUX_MODULES)[0], "hv_vmbus",
+		       "other keys always from [Linux]");
+	}
+	profile_free(p);
+	p = NULL;
+	is_int(parse("[Match]\nHypervisor=kvm\n[Debian]\nModules=x\n", &p, &msg), -EINVAL,
+	       "a family section takes only Packages and Services");
+	free(msg);
+}
+
 int main(void)
 {
 	tap_tmpdir();
 	test_parse();
 	test_errors();
 	test_set();
+	test_family();
 	return tap_done();
 }

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * live.c - makes an activation take effect in the boot that did it
+ * (agent.h, agent_live): on the running system (root "/", systemd as
+ * init), after the plan was applied to the tree, it reloads systemd's
+ * units, loads the profile's modules, unloads blacklisted modules nobody
+ * uses, and starts the profile's services without waiting for them (the
+ * agent runs early in boot: a service ordered after it starts when it
+ * is done). What needs a reboot is said, not done: a changed kernel
+ * command line. Each outcome is one line for the report.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "firstboot/agent.h"
+#include "lib/activate/plan.h"
+#include "lib/activate/profile.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/log.h"
+#include "lib/basic/spawn.h"
+#include "lib/basic/string-util.h"
+
+/* Runs argv; 0 when it exited 0, else -EIO with its first line of stderr in
+ * *ret_why (may be NULL). */
+static int run(const char *const *argv, char **ret_why)
+{
+	struct spawn_result res = {};
+	int r = spawn_run((char *const *)argv, NULL, &res);
+	if (r >= 0 && res.exit_status != 0) {
+		if (ret_why && res.err) {
+			res.err[strcspn(res.err, "\n")] = '\0';
+			*ret_why = strdup(strstrip(res.err));
+		}
+		r = -EIO;
+	}
+	spawn_result_done(&res);
+	return r;
+}
+
+static int note(char ***changes, const char *fmt, ...) _printf_(2, 3);
+static int note(char ***changes, const char *fmt, ...)
+{
+	_cleanup_free_ char *s = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	log_notice("%s", s); /* on the console, with the kernel's time stamp */
+	return strv_extend(changes, s);
+}
+
+/* A module is loaded when /sys/module/NAME exists ('-' and '_' alike). */
+static bool module_loaded(int root_fd, const char *name, bool *ret_in_use)
+{
+	char path[128], dashless[64];
+	size_t n = strlen(name);
+	if (n >= sizeof(dashless))
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		dashless[i] = name[i] == '-' ? '_' : name[i];
+	snprintf(path, sizeof(path), "sys/module/%s/refcnt", dashless);
+	_cleanup_free_ char *refcnt = NULL;
+	if (fs_read_line_at(root_fd, path, 32, &refcnt) < 0) {
+		snprintf(path, sizeof(path), "sys/module/%s", dashless);
+		_cleanup_close_ int fd = fs_open_beneath(root_fd, path, O_PATH, 0);
+		if (ret_in_use)
+			*ret_in_use = true; /* built in: cannot go */
+		return fd >= 0;
+	}
+	if (ret_in_use)
+		*ret_in_use = !streq(strstrip(refcnt), "0");
+	return true;
+}
+
+static int modules_now(int root_fd, const struct profile *prof, char ***changes)
+{
+	int r = 0;
+	for (char *const *m = profile_get(prof, PROFILE_LINUX_MODULES); r >= 0 && *m; m++) {
+		if (module_loaded(root_fd, *m, NULL))
+			continue;
+		_cleanup_free_ char *why = NULL;
+		if (run((const char *const[]){ "modprobe", "-q", *m, NULL }, &why) >= 0)
+			r = note(changes, "module %s: loaded", *m);
+		else
+			r = note(changes, "module %s: not loaded (%s)", *m,
+				 why && *why ? why : "no such device here");
+	}
+	for (char *const *m = profile_get(prof, PROFILE_LINUX_BLACKLIST); r >= 0 && *m; m++) {
+		bool in_use = false;
+		if (!module_loaded(root_fd, *m, &in_use))
+			continue;
+		if (!in_use &&
+		    run((const char *const[]){ "modprobe", "-r", "-q", *m, NULL }, NULL) >= 0)
+			r = note(changes, "module %s: unloaded (blacklisted)", *m);
+		else
+			r = note(changes, "module %s: blacklisted, still in use until reboot", *m);
+	}
+	return r;
+}
+
+int agent_live(struct agent *a, const struct plan *plan, const struct profile *prof,
+	       const char *family, char ***changes, bool *ret_reboot)
+{
+	_cleanup_close_ int sd = fs_open_beneath(a->root_fd, "run/systemd/system", O_PATH, 0);
+	bool units = false, reboot = false;
+	int r;
+
+	*ret_reboot = false;
+	if (!streq(a->root, "/") || sd < 0)
+		return 0; /* a tree, not the running system: the next boot does it */
+	log_notice("profile %s: %zu steps applied in %.1f ms", a->target, plan->n_steps,
+		   (double)(agent_now_usec() - a->started) / 1000.0);
+	for (size_t i = 0; i < plan->n_steps; i++) {
+		enum plan_step_kind k = plan->steps[i].kind;
+		units = units || k == STEP_RPM || k == STEP_DPKG || k == STEP_ENABLE_UNIT ||
+			k == STEP_DISABLE_UNIT;
+		reboot = reboot || k == STEP_KERNEL_ARGS;
+	}
+	if (units) {
+		_cleanup_free_ char *why = NULL;
+		if (run((const char *const[]){ "systemctl", "daemon-reload", NULL }, &why) < 0)
+			log_warning("systemctl daemon-reload failed: %s", why ? why : "?");
+	}
+	r = modules_now(a->root_fd, prof, changes);
+	for (char *const *u = profile_get_for(prof, family, PROFILE_LINUX_SERVICES); r >= 0 && *u;
+	     u++) {
+		_cleanup_free_ char *why = NULL;
+		if (run((const char *const[]){ "systemctl", "start", "--no-block", *u, NULL },
+			&why) >= 0)
+			r = note(changes, "service %s: started", *u);
+		else
+			r = note(changes, "service %s: not started (%s)", *u, why ? why : "?");
+	}
+	if (r >= 0 && reboot)
+		r = note(changes, "reboot needed: the kernel command line changed");
+	log_notice("profile %s: in effect %.1f ms after the agent started", a->target,
+		   (double)(agent_now_usec() - a->started) / 1000.0);
+	*ret_reboot = reboot;
+	return r;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dpkgtx.h - Debian package transactions on a root tree through the root's
+ * own dpkg, run by argv (never a shell), offline: the packages come as
+ * files from the image's local repository, whose signed catalog already
+ * vouched for each file's length and SHA-256.
+ *
+ * Each run is tried first with dpkg --no-act, which reads every archive, so
+ * a damaged package leaves the database as it was. dpkg checks
+ * dependencies only in the real run: a failure there is -EIO, and the
+ * caller (apply.c) undoes it by purging what it installed. dpkg's messages
+ * come back in *reterr_msg, never on stderr. Maintainer scripts may not
+ * start services during the run (a policy-rc.d that says no, unless the
+ * root has its own): the agent starts them afterwards.
+ *
+ * The database is the root's own var/lib/dpkg; when the root is not "/",
+ * dpkg runs with --root=ROOT (maintainer scripts then run chrooted).
+ */
+#pragma once
+
+/* Names of the packages installed in the root's dpkg database (status
+ * "install ok installed" or "hold ok installed"; sorted, unique).
+ * -ENOENT with a message when the root has no dpkg database. */
+int dpkgtx_installed(int root_fd, char ***ret_names, char **reterr_msg);
+
+/* Installs the package files (host paths) and then purges the named
+ * packages. Returns 0, or -EPROTO with dpkg's text when the trial run
+ * refused (nothing changed), or -EIO when a real run failed part way. */
+int dpkgtx_run(const char *root, char *const *install_files, char *const *erase_names,
+	       char **reterr_msg);
+
+/* 1 when the root has a dpkg database (var/lib/dpkg/status), else 0. */
+int dpkgtx_root_has_db(int root_fd);
