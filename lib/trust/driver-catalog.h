@@ -43,6 +43,10 @@ struct driver_catalog {
  * signature that does not match, a malformed member). */
 int driver_catalog_parse(const void *buf, size_t len, struct driver_catalog **ret,
 			 char **reterr_msg);
+/* The trust list alone (DER), without envelope or signature: for the fuzz
+ * target, which could not get past a signature. */
+int driver_catalog_parse_trust_list(const void *buf, size_t len, struct driver_catalog **ret,
+				    char **reterr_msg);
 struct driver_catalog *driver_catalog_free(struct driver_catalog *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct driver_catalog *, driver_catalog_free);
 #define _cleanup_driver_catalog_ _cleanup_(driver_catalog_freep)
