@@ -121,7 +121,7 @@ static int profile_choose(int root_fd, const char *root, const char *arg_profile
 		*ret = TAKE_PTR(cfg.profile);
 		return 0;
 	}
-	r = fb_detect(streq(root, "/") ? NULL : root, NULL, &v, &why);
+	r = fb_detect(streq(root, "/") ? NULL : root, false, NULL, &v, &why);
 	if (r < 0)
 		return log_error_errno(r, "%s", why ? why : "detection failed: %m");
 	if (!v.profile)

@@ -2,6 +2,7 @@
 /*
  * detect.c - detect_run(): open the root, load the CPUID table, run every
  * probe of the table below, apply the rules, map the verdict to a profile.
+ * The container probe runs only for a live root (see detect_opts.live).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,7 +17,7 @@
 /* Order is the order of the evidence in the verdict. */
 static const struct probe *const probes[] = {
 	&probe_cpuid, &probe_dmi,	 &probe_sysfs_hypervisor, &probe_xen,
-	&probe_bus,   &probe_devicetree, &probe_kernel,
+	&probe_bus,   &probe_devicetree, &probe_kernel,		  &probe_container,
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct cpuid_table *, cpuid_table_free);
@@ -85,6 +86,8 @@ int detect_run(const struct detect_opts *o, struct verdict **ret)
 	if (root_fd < 0)
 		return negative_errno();
 	ctx.root_fd = root_fd;
+	ctx.at_slash = !(o && o->root);
+	ctx.live = ctx.at_slash || o->live;
 
 	if (o && o->cpuid_file) {
 		r = load_cpuid_table(&ctx, o->cpuid_file, &table);

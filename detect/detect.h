@@ -4,13 +4,16 @@
  *
  * detect_run() reads every signal (CPUID, DMI, /sys/hypervisor, /proc/xen,
  * buses, device tree, kernel) beneath a root directory, turns the evidence
- * into one verdict and maps it to an integration profile name. It never
+ * into one verdict and maps it to an integration profile name. On the live
+ * system it also says which container manager, if any, the process runs
+ * under. It never
  * execs a program, never logs, and reads every file bounded; a garbage or
  * unreadable signal is noted in the evidence and the verdict still comes.
  */
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum hypervisor {
@@ -27,6 +30,13 @@ enum hypervisor {
 	HV_POWERVM,
 	HV_ACRN,
 	HV_APPLE,
+	HV_UML,	      /* User-Mode Linux */
+	HV_QNX,	      /* QNX hypervisor */
+	HV_SRE,	      /* Lockheed Martin's SRE */
+	HV_VMM,	      /* OpenBSD vmm(4) */
+	HV_VIRTAGE,   /* Hitachi Virtage LPAR */
+	HV_VIRTUALPC, /* Microsoft Virtual PC / Virtual Server, not Hyper-V */
+	HV_PRSM,      /* IBM Z PR/SM: Linux directly in a logical partition */
 	HV_VM_OTHER,
 	_HV_MAX,
 	_HV_INVALID = -22, /* -EINVAL */
@@ -51,7 +61,8 @@ enum xen_mode {
 };
 
 /* "none", "microsoft", "xen", "kvm", "qemu", "vmware", "oracle", "parallels",
- * "bhyve", "zvm", "powervm", "acrn", "apple", "vm-other". */
+ * "bhyve", "zvm", "powervm", "acrn", "apple", "uml", "qnx", "sre", "vmm",
+ * "virtage", "virtualpc", "prsm", "vm-other". */
 const char *hypervisor_to_string(enum hypervisor h);
 enum hypervisor hypervisor_from_string(const char *s);
 /* "none", "guest", "root", "dom0". */
@@ -71,6 +82,8 @@ struct verdict {
 	enum role role;
 	enum xen_mode xen_mode; /* XEN_MODE_NONE unless hypervisor is HV_XEN */
 	char *cloud;		/* "azure", "aws", "gce", "alibaba", ...; NULL unknown */
+	char *container;	/* "docker", "podman", "lxc", "wsl", ... on the live system;
+				 * NULL: none, or not asked (another root) */
 	char *profile;		/* "hyperv-guest", "xen-dom0", "metal", ... */
 	struct evidence *evidence;
 	size_t n_evidence;
@@ -79,6 +92,8 @@ struct verdict {
 struct detect_opts {
 	const char *root;	/* NULL: "/" */
 	const char *cpuid_file; /* NULL: the CPUID instruction, or none with a root */
+	bool live;		/* root is a running system's (as NULL is): read its
+				 * container signals too; off for an offline image */
 };
 
 /* Fills *ret with a new verdict (free with verdict_free). Returns 0, or
@@ -91,7 +106,8 @@ int detect_run(const struct detect_opts *o, struct verdict **ret);
 void verdict_free(struct verdict *v);
 
 /* {"schema":1,"hypervisor":..,"role":..,"xen_mode":..|null,"cloud":..|null,
- *  "profile":..,"evidence":[{"source":..,"detail":..},...]}; NULL on OOM. */
+ *  "container":..|null,"profile":..,"evidence":[{"source":..,"detail":..},...]};
+ * NULL on OOM. */
 json_object *verdict_to_json(const struct verdict *v);
 
 /* The profile name for a (hypervisor, role, xen_mode) triple, from the table

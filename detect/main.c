@@ -16,15 +16,18 @@ enum output { OUTPUT_NAME, OUTPUT_JSON, OUTPUT_PROFILE, OUTPUT_QUIET };
 
 static int help(void)
 {
-	printf("Usage: enlighten-detect [--json | --profile | --quiet] [--root DIR] [--cpuid-file "
-	       "FILE]\n"
+	printf("Usage: enlighten-detect [--json | --profile | --quiet] [--root DIR [--live]] "
+	       "[--cpuid-file FILE]\n"
 	       "\n"
-	       "Detect the hypervisor and the machine's role (guest, Hyper-V root, Xen dom0).\n"
+	       "Detect the hypervisor and the machine's role (guest, Hyper-V root, Xen dom0),\n"
+	       "and the container manager the running system is under.\n"
 	       "\n"
 	       "  --json              print the whole verdict with its evidence as JSON\n"
 	       "  --profile           print the integration profile name\n"
 	       "  -q, --quiet         print nothing; the exit status tells\n"
 	       "  --root DIR          read every file under DIR instead of /\n"
+	       "  --live              DIR is a running system's root: look for a container\n"
+	       "                      there too (always done without --root)\n"
 	       "  --cpuid-file FILE   take CPUID from a table instead of the instruction\n"
 	       "  -h, --help          show this help\n"
 	       "  -V, --version       show the version\n"
@@ -41,6 +44,7 @@ int main(int argc, char *argv[])
 						 { "profile", no_argument, NULL, 'p' },
 						 { "quiet", no_argument, NULL, 'q' },
 						 { "root", required_argument, NULL, 'r' },
+						 { "live", no_argument, NULL, 'l' },
 						 { "cpuid-file", required_argument, NULL, 'c' },
 						 { "help", no_argument, NULL, 'h' },
 						 { "version", no_argument, NULL, 'V' },
@@ -68,6 +72,9 @@ int main(int argc, char *argv[])
 		case 'r':
 			opts.root = optarg;
 			break;
+		case 'l':
+			opts.live = true;
+			break;
 		case 'c':
 			opts.cpuid_file = optarg;
 			break;
@@ -76,6 +83,10 @@ int main(int argc, char *argv[])
 		}
 	if (optind < argc) {
 		log_error("unexpected argument '%s' (see --help)", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (opts.live && !opts.root) {
+		log_error("--live goes with --root DIR (without it, / is always live)");
 		return EXIT_USAGE;
 	}
 	if (n_outputs > 1) {

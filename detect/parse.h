@@ -68,3 +68,14 @@ int value_parse_pci_id(const char *s, uint16_t *ret);
  * one string starts with prefix (exact when exact), 0 when none does,
  * -EBADMSG when buf is not a list of printable strings. */
 int value_dt_match(const char *buf, size_t n, const char *prefix, bool exact);
+
+/* procfs text of "key<blanks>: value" lines (/proc/cpuinfo, /proc/sysinfo)
+ * or "key=value" ones (lparcfg; sep '='): copies the value of the first
+ * line whose key is key, up to its newline, into out (cut to size - 1
+ * bytes). buf is a C string. True when the key was found. */
+bool value_proc_field(const char *buf, const char *key, char sep, char *out, size_t size);
+
+/* An environment block (/proc/PID/environ: NUL-separated NAME=value,
+ * buf[0..n)): 1 with a copy of name's value in *ret, 0 when absent,
+ * -ENOMEM. A last entry without its NUL counts up to n. */
+int value_environ_get(const char *buf, size_t n, const char *name, char **ret);

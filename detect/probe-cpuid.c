@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * probe-cpuid.c - hypervisor evidence from CPUID: the hypervisor-present bit
- * (leaf 1 ECX bit 31), every vendor signature from 0x40000000 to 0x40010000
- * in steps of 0x100, and the Hyper-V partition privileges and nesting hints.
+ * (leaf 1 ECX bit 31), the vendor signature at 0x40000000 and, only past a
+ * Hyper-V interface, the next bases in steps of 0x100; the Hyper-V partition
+ * privileges and nesting hints.
  *
- * KVM and Xen that expose Hyper-V enlightenments put "Microsoft Hv" at
- * 0x40000000 and their own signature at 0x40000100, so the scan never stops
- * at the first hit. The registers come from the instruction, or from the
- * table of --cpuid-file (fixtures, tests, other architectures).
+ * KVM and Xen that expose Hyper-V enlightenments put a Hyper-V interface
+ * ("Hv#1" at base+1, under "Microsoft Hv" or a vendor id of the user's
+ * choosing) at 0x40000000 and their own signature at 0x40000100. Nothing
+ * else moves a hypervisor's leaves, so the scan reads the next base only
+ * after a Hyper-V interface and stops at the first base that is not one:
+ * in a guest each CPUID is a VM exit. docs/detect.md gives the reasons.
+ * The registers come from the instruction, or from the table of
+ * --cpuid-file (fixtures, tests, other architectures).
  */
 #include <stdio.h>
 #include <string.h>
@@ -24,7 +29,6 @@
 #define LEAF_HV_FIRST 0x40000000u
 #define LEAF_HV_LAST 0x40010000u
 #define LEAF_HV_STEP 0x100u
-#define JUNK_SHOWN 4 /* unprintable signatures quoted in evidence */
 
 /* Hyper-V TLFS; Linux include/asm-generic/hyperv-tlfs.h and
  * arch/x86/include/asm/hyperv-tlfs.h name the same bits. */
@@ -52,8 +56,11 @@ static const struct {
 	{ " lrpepyh  vr", HV_PARALLELS, false },
 	{ "bhyve bhyve ", HV_BHYVE, false },
 	{ "ACRNACRNACRN", HV_ACRN, false },
-	{ "QNXQVMBSQG", HV_VM_OTHER, false },
-	{ "SRESRESRESRE", HV_VM_OTHER, false },
+	{ "QNXQVMBSQG", HV_QNX, false },
+	{ "SRESRESRESRE", HV_SRE, false },
+	{ "Apple VZ", HV_APPLE, false },
+	{ "LKVMLKVMLKVM", HV_KVM, false }, /* kvmtool */
+	{ "OpenBSDVMM58", HV_VMM, false },
 	{ "Jailhouse", HV_VM_OTHER, false },
 	{ "UnisysSpar64", HV_VM_OTHER, false },
 };
@@ -90,18 +97,21 @@ static bool signature_text(const uint32_t r[4], char out[13])
 	return true;
 }
 
-static void record_signature(struct probe_ctx *ctx, uint32_t leaf, const uint32_t r[4],
-			     const char *text)
+/* Records the signature of base; NULL when it repeats one already seen
+ * (some hypervisors answer every base alike) or the table is full. */
+static struct cpuid_signature *record_signature(struct probe_ctx *ctx, uint32_t leaf,
+						const uint32_t r[4], const char *text)
 {
 	struct signals *s = ctx->sig;
+	uint32_t next[4];
 
 	for (size_t i = 0; i < s->n_sigs; i++)
 		if (streq(s->sigs[i].text, text))
-			return; /* some hypervisors answer every base with the same leaf */
+			return NULL;
 	if (s->n_sigs >= CPUID_MAX_SIGNATURES) {
 		evidence_add(ctx, "cpuid", "0x%08x '%s': more than %d signatures, ignored", leaf,
 			     text, CPUID_MAX_SIGNATURES);
-		return;
+		return NULL;
 	}
 	struct cpuid_signature *sig = &s->sigs[s->n_sigs++];
 	*sig = (struct cpuid_signature){ .leaf = leaf, .max_leaf = r[0], .hv = HV_VM_OTHER };
@@ -111,9 +121,16 @@ static void record_signature(struct probe_ctx *ctx, uint32_t leaf, const uint32_
 			sig->hv = signatures[i].hv;
 			sig->hyperv_compatible = signatures[i].hyperv_compatible;
 		}
+	/* A vendor id of the user's choosing (QEMU hv-vendor-id) still has the
+	 * interface signature at base+1; a named hypervisor needs no look. */
+	if (sig->hv == HV_VM_OTHER && r[0] > leaf) {
+		cpuid_get(ctx, leaf + 1, 0, next);
+		sig->hyperv_compatible = next[0] == HYPERV_INTERFACE_HV1;
+	}
 	evidence_add(ctx, "cpuid", "0x%08x '%s' max leaf 0x%08x: %s%s", leaf, text, r[0],
 		     hypervisor_to_string(sig->hv),
 		     sig->hyperv_compatible ? " (Hyper-V interface)" : "");
+	return sig;
 }
 
 /* Partition privileges and nesting hints of a Hyper-V interface at base. */
@@ -149,11 +166,36 @@ static void probe_hyperv_leaves(struct probe_ctx *ctx, uint32_t base)
 	s->hyperv_nested |= nested;
 }
 
+/* The vendor bases from 0x40000000: the next one only past a Hyper-V
+ * interface, until a base has no signature. Returns the bases read. */
+static unsigned scan_vendor_leaves(struct probe_ctx *ctx)
+{
+	unsigned bases = 0;
+	uint32_t r[4];
+
+	for (uint32_t leaf = LEAF_HV_FIRST; leaf <= LEAF_HV_LAST; leaf += LEAF_HV_STEP) {
+		char text[13];
+		bases++;
+		cpuid_get(ctx, leaf, 0, r);
+		if (!(r[1] | r[2] | r[3]))
+			break;
+		if (!signature_text(r, text)) {
+			evidence_add(ctx, "cpuid",
+				     "0x%08x EBX 0x%08x ECX 0x%08x EDX 0x%08x: not a signature",
+				     leaf, r[1], r[2], r[3]);
+			break;
+		}
+		const struct cpuid_signature *sig = record_signature(ctx, leaf, r, text);
+		if (!sig || !sig->hyperv_compatible)
+			break;
+	}
+	return bases;
+}
+
 static void run(struct probe_ctx *ctx)
 {
 	struct signals *s = ctx->sig;
 	uint32_t r[4];
-	unsigned junk = 0;
 
 	if (!cpuid_get(ctx, 1, 0, r)) {
 		evidence_add(ctx, "cpuid", "not available (another root, or not x86)");
@@ -166,35 +208,22 @@ static void run(struct probe_ctx *ctx)
 	if (!s->cpuid_hv_bit)
 		return; /* bare-metal CPUs answer 0x4000xxxx with unrelated data */
 
-	for (uint32_t leaf = LEAF_HV_FIRST; leaf <= LEAF_HV_LAST; leaf += LEAF_HV_STEP) {
-		char text[13];
-		cpuid_get(ctx, leaf, 0, r);
-		if (!(r[1] | r[2] | r[3]))
-			continue;
-		if (!signature_text(r, text)) {
-			if (++junk <= JUNK_SHOWN)
-				evidence_add(
-					ctx, "cpuid",
-					"0x%08x EBX 0x%08x ECX 0x%08x EDX 0x%08x: not a signature",
-					leaf, r[1], r[2], r[3]);
-			continue;
-		}
-		record_signature(ctx, leaf, r, text);
-	}
-	if (junk > JUNK_SHOWN)
-		evidence_add(ctx, "cpuid", "%u more vendor leaves without a signature",
-			     junk - JUNK_SHOWN);
+	unsigned bases = scan_vendor_leaves(ctx);
 	if (s->n_sigs == 0)
-		evidence_add(ctx, "cpuid", "no vendor signature in 0x%08x..0x%08x", LEAF_HV_FIRST,
-			     LEAF_HV_LAST);
-	for (size_t i = 0; i < s->n_sigs; i++) {
-		if (s->sigs[i].hyperv_compatible)
-			probe_hyperv_leaves(ctx, s->sigs[i].leaf);
-		if (s->sigs[i].hv == HV_XEN) {
-			cpuid_get(ctx, s->sigs[i].leaf + 1, 0, r);
-			evidence_add(ctx, "cpuid", "0x%08x EAX 0x%08x: Xen %u.%u",
-				     s->sigs[i].leaf + 1, r[0], r[0] >> 16, r[0] & 0xffff);
-		}
+		evidence_add(ctx, "cpuid", "no vendor signature at 0x%08x", LEAF_HV_FIRST);
+	else if (bases > 1)
+		evidence_add(ctx, "cpuid", "%u vendor bases read, from 0x%08x to 0x%08x", bases,
+			     LEAF_HV_FIRST, LEAF_HV_FIRST + (bases - 1) * LEAF_HV_STEP);
+
+	/* The privileges matter only when the Hyper-V interface is the
+	 * hypervisor itself, not an enlightenment of the one behind it. */
+	const struct cpuid_signature *last = s->n_sigs > 0 ? &s->sigs[s->n_sigs - 1] : NULL;
+	if (last && last->hyperv_compatible)
+		probe_hyperv_leaves(ctx, s->sigs[0].leaf);
+	if (last && last->hv == HV_XEN) {
+		cpuid_get(ctx, last->leaf + 1, 0, r);
+		evidence_add(ctx, "cpuid", "0x%08x EAX 0x%08x: Xen %u.%u", last->leaf + 1, r[0],
+			     r[0] >> 16, r[0] & 0xffff);
 	}
 }
 

@@ -6,7 +6,9 @@
  * a hypervisor; vendors that also sell hardware (Microsoft's Surface, cloud
  * providers' bare-metal instances) are recorded for the rules to weigh.
  */
+#define _GNU_SOURCE
 #include <stdio.h>
+#include <string.h>
 
 #include "detect/probe.h"
 
@@ -20,32 +22,43 @@ static const char *const dmi_paths[_DMI_FIELD_MAX] = {
 	[DMI_CHASSIS_ASSET_TAG] = "sys/class/dmi/id/chassis_asset_tag",
 };
 
-/* Strings only a virtual machine carries. systemd's detect-virt.c keeps a
- * similar table; "Oracle Corporation" is left out on purpose: Oracle sells
- * servers with that vendor string too. */
+/* The fields systemd's detect_vm_dmi_vendor() reads, in its order: the
+ * product name first, so that "KVM" there wins over a "QEMU" vendor. */
+static const enum dmi_field dmi_vm_fields[] = {
+	DMI_PRODUCT_NAME, DMI_SYS_VENDOR, DMI_BOARD_VENDOR, DMI_BIOS_VENDOR, DMI_PRODUCT_VERSION,
+};
+
+/* Prefixes only a virtual machine carries, tried on each field above:
+ * systemd's table, then what virt-what knows besides. "Oracle Corporation"
+ * is left out on purpose: Oracle sells servers with that board vendor too.
+ * "Amazon EC2" is decided with the VM bit (bare-metal instances share it);
+ * "Microsoft Corporation" with "Virtual Machine" is handled apart (a
+ * Surface shares the vendor). */
 static const struct {
-	enum dmi_field field;
 	const char *prefix;
-	const char *sys_vendor; /* also required at the start of sys_vendor, or NULL */
 	enum hypervisor hv;
 } dmi_products[] = {
-	{ DMI_PRODUCT_NAME, "Virtual Machine", "Microsoft Corporation", HV_MICROSOFT },
-	{ DMI_PRODUCT_NAME, "KVM", NULL, HV_KVM }, /* before QEMU: "KVM Virtual Machine" */
-	{ DMI_SYS_VENDOR, "QEMU", NULL, HV_QEMU },
-	{ DMI_SYS_VENDOR, "Bochs", NULL, HV_QEMU },
-	{ DMI_SYS_VENDOR, "KubeVirt", NULL, HV_KVM },
-	{ DMI_PRODUCT_NAME, "Google Compute Engine", NULL, HV_KVM },
-	{ DMI_SYS_VENDOR, "VMware", NULL, HV_VMWARE },
-	{ DMI_PRODUCT_NAME, "VMware", NULL, HV_VMWARE },
-	{ DMI_SYS_VENDOR, "innotek GmbH", NULL, HV_ORACLE },
-	{ DMI_PRODUCT_NAME, "VirtualBox", NULL, HV_ORACLE },
-	{ DMI_SYS_VENDOR, "Parallels", NULL, HV_PARALLELS },
-	{ DMI_PRODUCT_NAME, "Parallels", NULL, HV_PARALLELS },
-	{ DMI_SYS_VENDOR, "BHYVE", NULL, HV_BHYVE },
-	{ DMI_BIOS_VENDOR, "BHYVE", NULL, HV_BHYVE },
-	{ DMI_SYS_VENDOR, "Xen", NULL, HV_XEN },
-	{ DMI_BIOS_VENDOR, "Xen", NULL, HV_XEN },
-	{ DMI_PRODUCT_NAME, "Apple Virtualization", NULL, HV_APPLE },
+	{ "KVM", HV_KVM },
+	{ "OpenStack", HV_KVM },
+	{ "KubeVirt", HV_KVM },
+	{ "Amazon EC2", HV_KVM }, /* Nitro; see dmi_amazon() */
+	{ "QEMU", HV_QEMU },
+	{ "VMware", HV_VMWARE },
+	{ "VMW", HV_VMWARE },
+	{ "innotek GmbH", HV_ORACLE },
+	{ "VirtualBox", HV_ORACLE },
+	{ "Xen", HV_XEN },
+	{ "Bochs", HV_QEMU }, /* systemd says "bochs": old QEMU machine types carry it */
+	{ "Parallels", HV_PARALLELS },
+	{ "BHYVE", HV_BHYVE },
+	{ "Hyper-V", HV_MICROSOFT },
+	{ "Apple Virtualization", HV_APPLE },
+	{ "Google Compute Engine", HV_KVM },
+	{ "Nutanix", HV_KVM },	       /* AHV */
+	{ "oVirt", HV_KVM },	       /* oVirt node */
+	{ "RHEV Hypervisor", HV_KVM }, /* product name */
+	{ "Red Hat", HV_KVM },	       /* RHEL's KVM machine types */
+	{ "UpCloud", HV_KVM },
 };
 
 /* SMBIOS type 0 (BIOS information): byte 0x13 is characteristics extension
@@ -69,9 +82,57 @@ static void probe_vm_bit(struct probe_ctx *ctx)
 		evidence_add(ctx, "dmi", "SMBIOS type 0 has no characteristics extension byte 2");
 		return;
 	}
+	ctx->sig->dmi_vm_bit_known = true;
 	ctx->sig->dmi_vm_bit = (unsigned char)raw[SMBIOS_T0_EXT2] & SMBIOS_T0_EXT2_VM;
 	evidence_add(ctx, "dmi", "SMBIOS type 0 virtual machine bit %s",
 		     ctx->sig->dmi_vm_bit ? "set" : "clear");
+}
+
+/* EC2 Nitro instances and *.metal ones share "Amazon EC2": the SMBIOS VM
+ * bit tells them apart; without it, a product name ending in ".metal" (or
+ * ".metal-...") is bare metal (systemd's detect_vm_dmi()). */
+static bool dmi_amazon_vm(const struct signals *s)
+{
+	const char *p = s->dmi[DMI_PRODUCT_NAME], *e;
+
+	if (s->dmi_vm_bit_known)
+		return s->dmi_vm_bit;
+	e = p ? strstr(p, ".metal") : NULL;
+	return !(e && (e[6] == '\0' || e[6] == '-'));
+}
+
+/* Hitachi Virtage: vendor "HITACHI" and a product with " LPAR" (virt-what). */
+static bool dmi_virtage(const struct signals *s)
+{
+	const char *v = s->dmi[DMI_SYS_VENDOR], *p = s->dmi[DMI_PRODUCT_NAME];
+	return v && p && strstr(v, "HITACHI") && strstr(p, " LPAR");
+}
+
+static void match_products(struct probe_ctx *ctx)
+{
+	struct signals *s = ctx->sig;
+
+	if (dmi_virtage(s)) {
+		s->dmi_hv = HV_VIRTAGE;
+		evidence_add(ctx, "dmi", "'HITACHI' with an LPAR product: virtage");
+		return;
+	}
+	for (size_t f = 0; f < ELEMENTSOF(dmi_vm_fields); f++) {
+		const char *v = s->dmi[dmi_vm_fields[f]];
+		for (size_t i = 0; v && i < ELEMENTSOF(dmi_products); i++) {
+			if (!startswith(v, dmi_products[i].prefix))
+				continue;
+			if (streq(dmi_products[i].prefix, "Amazon EC2") && !dmi_amazon_vm(s)) {
+				evidence_add(ctx, "dmi", "'Amazon EC2' on a bare-metal instance");
+				return;
+			}
+			s->dmi_hv = dmi_products[i].hv;
+			evidence_add(ctx, "dmi", "%s '%s' names a virtual machine: %s",
+				     dmi_paths[dmi_vm_fields[f]] + strlen("sys/class/dmi/id/"),
+				     dmi_products[i].prefix, hypervisor_to_string(s->dmi_hv));
+			return;
+		}
+	}
 }
 
 static void run(struct probe_ctx *ctx)
@@ -87,24 +148,22 @@ static void run(struct probe_ctx *ctx)
 			     shown ? shown : "");
 		s->dmi[i] = value;
 	}
-	if (!s->dmi[DMI_SYS_VENDOR] && !s->dmi[DMI_PRODUCT_NAME] && !s->dmi[DMI_BIOS_VENDOR])
+	probe_vm_bit(ctx);
+	if (!s->dmi[DMI_SYS_VENDOR] && !s->dmi[DMI_PRODUCT_NAME] && !s->dmi[DMI_BIOS_VENDOR]) {
 		evidence_add(ctx, "dmi", "no DMI identification");
-
-	for (size_t i = 0; i < ELEMENTSOF(dmi_products) && s->dmi_hv == HV_NONE; i++) {
-		const char *v = s->dmi[dmi_products[i].field];
-		const char *vendor = dmi_products[i].sys_vendor;
-		if (!v || !startswith(v, dmi_products[i].prefix))
-			continue;
-		if (vendor &&
-		    !(s->dmi[DMI_SYS_VENDOR] && startswith(s->dmi[DMI_SYS_VENDOR], vendor)))
-			continue;
-		s->dmi_hv = dmi_products[i].hv;
-		evidence_add(ctx, "dmi", "'%s' names a virtual machine: %s", dmi_products[i].prefix,
-			     hypervisor_to_string(s->dmi_hv));
+		return;
 	}
 	s->dmi_microsoft_vendor = s->dmi[DMI_SYS_VENDOR] &&
 				  startswith(s->dmi[DMI_SYS_VENDOR], "Microsoft Corporation");
-	probe_vm_bit(ctx);
+	s->dmi_microsoft_vm = s->dmi_microsoft_vendor && s->dmi[DMI_PRODUCT_NAME] &&
+			      startswith(s->dmi[DMI_PRODUCT_NAME], "Virtual Machine");
+	match_products(ctx);
+	if (s->dmi_microsoft_vm && s->dmi_hv == HV_NONE) {
+		s->dmi_hv = HV_MICROSOFT;
+		evidence_add(ctx, "dmi",
+			     "'Microsoft Corporation' 'Virtual Machine': Hyper-V "
+			     "(or Virtual PC)");
+	}
 }
 
 const struct probe probe_dmi = { .name = "dmi", .run = run };

@@ -34,8 +34,9 @@ static void run(struct probe_ctx *ctx)
 	if (probe_read_value(ctx, "sysfs-hypervisor", "sys/hypervisor/type", &type) >= 0) {
 		_cleanup_free_ char *shown = value_show(type, strlen(type));
 		s->sys_hv_xen = streq(type, "xen");
+		s->sys_hv_other = !s->sys_hv_xen && *type;
 		evidence_add(ctx, "sysfs-hypervisor", "type '%s'%s", shown ? shown : "",
-			     s->sys_hv_xen ? "" : ": not a type this detector knows");
+			     s->sys_hv_xen ? "" : ": a hypervisor this detector does not name");
 	}
 
 	if (probe_read_value(ctx, "sysfs-hypervisor", "sys/hypervisor/guest_type", &guest) >= 0) {

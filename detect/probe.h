@@ -39,7 +39,7 @@ struct cpuid_signature {
 	uint32_t max_leaf;
 	char text[13];
 	enum hypervisor hv;	/* HV_VM_OTHER for an unknown signature */
-	bool hyperv_compatible; /* "Microsoft Hv" interface, possibly not Hyper-V */
+	bool hyperv_compatible; /* a Hyper-V interface ("Hv#1" at leaf+1), maybe not Hyper-V */
 };
 
 /* Facts the probes found; the rules read only these. */
@@ -56,11 +56,14 @@ struct signals {
 	/* probe-dmi.c */
 	char *dmi[_DMI_FIELD_MAX]; /* NULL: absent or unreadable */
 	enum hypervisor dmi_hv;	   /* a VM product named by DMI, else HV_NONE */
+	bool dmi_vm_bit_known;	   /* the SMBIOS type 0 structure could be read */
 	bool dmi_vm_bit;	   /* SMBIOS type 0 "virtual machine" characteristic */
 	bool dmi_microsoft_vendor; /* "Microsoft Corporation": Hyper-V or Surface */
+	bool dmi_microsoft_vm;	   /* ... with "Virtual Machine": Hyper-V or Virtual PC */
 
 	/* probe-sysfs-hypervisor.c */
 	bool sys_hv_xen;	      /* /sys/hypervisor/type is "xen" */
+	bool sys_hv_other;	      /* /sys/hypervisor/type names something else */
 	enum xen_mode sys_guest_type; /* /sys/hypervisor/guest_type */
 	bool xen_features_read;
 	bool xen_feature_dom0; /* XENFEAT_dom0 */
@@ -78,19 +81,23 @@ struct signals {
 	bool pci_virtio;
 
 	/* probe-devicetree.c */
-	enum hypervisor dt_hv;
+	enum hypervisor dt_hv; /* HV_VM_OTHER: a /hypervisor node of unknown kind */
 	bool dt_xen;
 
 	/* probe-kernel.c */
-	bool wsl;
+	bool wsl1; /* "Microsoft" in the release: WSL1, no Linux kernel */
+	bool wsl2; /* "microsoft" in the release: a WSL2 kernel (Hyper-V guest) */
 	bool cpuinfo_hv_flag;
-	enum hypervisor sysinfo_hv; /* s390 /proc/sysinfo */
+	bool uml;		     /* /proc/cpuinfo vendor_id "User Mode Linux" */
+	enum hypervisor platform_hv; /* s390 /proc/sysinfo, POWER pSeries */
 };
 
 struct probe_ctx {
 	int root_fd;
 	bool cpuid_instruction;		       /* may execute CPUID */
 	const struct cpuid_table *cpuid_table; /* --cpuid-file, or NULL */
+	bool live;			       /* root is the running system's */
+	bool at_slash;			       /* ... and it is this process's "/" */
 	struct signals *sig;
 	struct verdict *v;
 	bool oom;
@@ -102,7 +109,7 @@ struct probe {
 };
 
 extern const struct probe probe_cpuid, probe_dmi, probe_sysfs_hypervisor, probe_xen, probe_bus,
-	probe_devicetree, probe_kernel;
+	probe_devicetree, probe_kernel, probe_container;
 
 /* evidence.c: appends {source, printf(fmt)}; sets ctx->oom on failure.
  * Past EVIDENCE_MAX entries one last "evidence truncated" entry is kept. */
@@ -130,5 +137,6 @@ int probe_list_dir(struct probe_ctx *ctx, const char *source, const char *path,
 /* True when path exists beneath the root (any type). */
 bool probe_exists(struct probe_ctx *ctx, const char *path);
 
-/* rules.c: evidence -> hypervisor, role, xen_mode, cloud (+ a "rule" evidence line). */
+/* rules.c: evidence -> hypervisor, role, xen_mode, cloud (+ a "rule" evidence line).
+ * The container (probe-container.c) is set by its probe directly. */
 int rules_apply(struct probe_ctx *ctx);

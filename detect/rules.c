@@ -18,41 +18,61 @@ struct outcome {
 	enum xen_mode mode;
 };
 
-/* The hypervisor behind the CPUID signatures: the first that is not a
- * Hyper-V interface (KVM and Xen offer one at 0x40000000 and sign at
- * 0x40000100), else the Hyper-V one. NULL without a signature. */
-static const struct cpuid_signature *cpuid_vendor(const struct signals *s)
+/* The hypervisor the CPUID signatures name: the first known signature
+ * that is not a Hyper-V interface (KVM and Xen offer one at 0x40000000
+ * and sign at 0x40000100), else a Hyper-V interface that names its
+ * maker ("Linux KVM Hv"). HV_NONE when CPUID names nobody but Microsoft
+ * or a stranger: those are weighed later, as systemd weighs them. */
+static enum hypervisor cpuid_named(const struct signals *s)
 {
 	for (size_t i = 0; i < s->n_sigs; i++)
-		if (!s->sigs[i].hyperv_compatible)
-			return &s->sigs[i];
-	return s->n_sigs > 0 ? &s->sigs[0] : NULL;
+		if (!s->sigs[i].hyperv_compatible && s->sigs[i].hv != HV_VM_OTHER)
+			return s->sigs[i].hv;
+	for (size_t i = 0; i < s->n_sigs; i++)
+		if (s->sigs[i].hv != HV_MICROSOFT && s->sigs[i].hv != HV_VM_OTHER)
+			return s->sigs[i].hv;
+	return HV_NONE;
 }
 
-static enum hypervisor cpuid_hv(const struct signals *s)
+/* "Microsoft Hv" with nothing behind it. */
+static bool cpuid_hyperv_only(const struct signals *s)
 {
-	const struct cpuid_signature *sig = cpuid_vendor(s);
-	return sig ? sig->hv : HV_NONE;
+	return s->n_sigs > 0 && s->sigs[0].hv == HV_MICROSOFT && cpuid_named(s) == HV_NONE;
+}
+
+static bool cpuid_unknown(const struct signals *s)
+{
+	for (size_t i = 0; i < s->n_sigs; i++)
+		if (s->sigs[i].hv == HV_VM_OTHER)
+			return true;
+	return false;
+}
+
+/* The kernel's own Xen interfaces: only a Xen domain has them. */
+static bool xen_kernel(const struct signals *s)
+{
+	return s->sys_hv_xen || s->proc_xen || s->xen_devices > 0 || s->dt_xen;
 }
 
 static bool xen_present(const struct signals *s)
 {
-	return s->sys_hv_xen || s->proc_xen || s->xen_devices > 0 || s->dt_xen ||
-	       s->xen_feature_dom0 || s->control_d;
+	return xen_kernel(s) || s->xen_feature_dom0 || s->control_d;
 }
 
 /* PV, HVM or PVH for a Xen guest (or dom0) by the strongest signal. */
 static enum xen_mode xen_mode_of(const struct signals *s)
 {
+	bool xen_cpuid = cpuid_named(s) == HV_XEN;
+
 	if (s->sys_guest_type != XEN_MODE_NONE)
 		return s->sys_guest_type; /* the kernel's own word */
 	if (s->dt_xen)
 		return XEN_MODE_HVM; /* arm: the kernel's XEN_HVM_DOMAIN */
-	if (cpuid_hv(s) != HV_XEN && (s->cpuid_available || !s->dmi[DMI_SYS_VENDOR]))
-		return XEN_MODE_PV; /* PV sees the real CPU and no firmware */
+	if (!xen_cpuid && (s->cpuid_available || !s->dmi[DMI_SYS_VENDOR]))
+		return XEN_MODE_PV; /* PV sees the real CPU (or an outer one) and no firmware */
 	if (s->pci_xen_platform || s->dmi_hv == HV_XEN)
 		return XEN_MODE_HVM; /* emulated platform device and firmware */
-	return cpuid_hv(s) == HV_XEN ? XEN_MODE_PVH : XEN_MODE_PV;
+	return xen_cpuid ? XEN_MODE_PVH : XEN_MODE_PV;
 }
 
 static bool rule_xen_dom0(const struct signals *s, struct outcome *o)
@@ -67,7 +87,7 @@ static bool rule_xen_dom0(const struct signals *s, struct outcome *o)
 
 static bool rule_xen_dom0_firmware(const struct signals *s, struct outcome *o)
 {
-	if (!xen_present(s) || s->xen_caps || s->xen_features_read || cpuid_hv(s) == HV_XEN)
+	if (!xen_present(s) || s->xen_caps || s->xen_features_read || cpuid_named(s) == HV_XEN)
 		return false;
 	if (!s->dmi[DMI_SYS_VENDOR] || s->dmi_hv != HV_NONE || s->sys_guest_type == XEN_MODE_HVM)
 		return false;
@@ -75,10 +95,33 @@ static bool rule_xen_dom0_firmware(const struct signals *s, struct outcome *o)
 	return true;
 }
 
+static bool rule_wsl1(const struct signals *s, struct outcome *o)
+{
+	if (!s->wsl1)
+		return false;
+	*o = (struct outcome){ HV_NONE, ROLE_NONE, XEN_MODE_NONE };
+	return true;
+}
+
+static bool rule_uml(const struct signals *s, struct outcome *o)
+{
+	if (!s->uml)
+		return false;
+	*o = (struct outcome){ HV_UML, ROLE_GUEST, XEN_MODE_NONE };
+	return true;
+}
+
+static bool rule_xen_kernel(const struct signals *s, struct outcome *o)
+{
+	if (!xen_kernel(s))
+		return false;
+	*o = (struct outcome){ HV_XEN, ROLE_GUEST, xen_mode_of(s) };
+	return true;
+}
+
 static bool rule_hyperv_root(const struct signals *s, struct outcome *o)
 {
-	if (cpuid_hv(s) != HV_MICROSOFT || !s->hyperv_create_partitions ||
-	    !s->hyperv_cpu_management)
+	if (!cpuid_hyperv_only(s) || !s->hyperv_create_partitions || !s->hyperv_cpu_management)
 		return false;
 	*o = (struct outcome){ HV_MICROSOFT, ROLE_ROOT, XEN_MODE_NONE };
 	return true;
@@ -86,10 +129,10 @@ static bool rule_hyperv_root(const struct signals *s, struct outcome *o)
 
 static bool rule_dmi_over_paravirt(const struct signals *s, struct outcome *o)
 {
-	enum hypervisor c = cpuid_hv(s);
+	enum hypervisor c = cpuid_named(s);
 	if (s->dmi_hv != HV_ORACLE && s->dmi_hv != HV_PARALLELS)
 		return false;
-	if (c != HV_NONE && c != HV_KVM && c != HV_MICROSOFT && c != s->dmi_hv)
+	if (c != HV_NONE && c != HV_KVM && c != s->dmi_hv)
 		return false;
 	*o = (struct outcome){ s->dmi_hv, ROLE_GUEST, XEN_MODE_NONE };
 	return true;
@@ -97,24 +140,26 @@ static bool rule_dmi_over_paravirt(const struct signals *s, struct outcome *o)
 
 static bool rule_cpuid_vendor(const struct signals *s, struct outcome *o)
 {
-	enum hypervisor c = cpuid_hv(s);
+	enum hypervisor c = cpuid_named(s);
 	if (c == HV_NONE)
 		return false;
 	*o = (struct outcome){ c, ROLE_GUEST, c == HV_XEN ? xen_mode_of(s) : XEN_MODE_NONE };
 	return true;
 }
 
-static bool rule_xen_no_signature(const struct signals *s, struct outcome *o)
+static bool rule_virtualpc(const struct signals *s, struct outcome *o)
 {
-	if (!xen_present(s))
+	if (!s->dmi_microsoft_vm || !s->cpuid_available || s->n_sigs > 0 || s->vmbus_devices > 0)
 		return false;
-	*o = (struct outcome){ HV_XEN, ROLE_GUEST, xen_mode_of(s) };
+	*o = (struct outcome){ HV_VIRTUALPC, ROLE_GUEST, XEN_MODE_NONE };
 	return true;
 }
 
 static bool rule_microsoft_guest(const struct signals *s, struct outcome *o)
 {
-	if (!s->wsl && s->vmbus_devices == 0 && s->dmi_hv != HV_MICROSOFT &&
+	bool hyperv_cpuid =
+		cpuid_hyperv_only(s) && (s->dmi_hv == HV_NONE || s->dmi_hv == HV_MICROSOFT);
+	if (!hyperv_cpuid && !s->wsl2 && s->vmbus_devices == 0 && s->dmi_hv != HV_MICROSOFT &&
 	    s->pci_hv != HV_MICROSOFT)
 		return false;
 	*o = (struct outcome){ HV_MICROSOFT, ROLE_GUEST, XEN_MODE_NONE };
@@ -131,7 +176,9 @@ static bool rule_dmi_product(const struct signals *s, struct outcome *o)
 
 static bool rule_platform(const struct signals *s, struct outcome *o)
 {
-	enum hypervisor h = s->dt_hv ?: s->sysinfo_hv;
+	enum hypervisor h = s->dt_hv != HV_VM_OTHER ? s->dt_hv : HV_NONE;
+	if (h == HV_NONE && s->platform_hv != HV_VM_OTHER)
+		h = s->platform_hv;
 	if (h == HV_NONE)
 		return false;
 	*o = (struct outcome){ h, ROLE_GUEST, XEN_MODE_NONE };
@@ -146,6 +193,15 @@ static bool rule_pci_vendor(const struct signals *s, struct outcome *o)
 	return true;
 }
 
+static bool rule_unknown_hypervisor(const struct signals *s, struct outcome *o)
+{
+	if (!cpuid_unknown(s) && !s->sys_hv_other && s->dt_hv != HV_VM_OTHER &&
+	    s->platform_hv != HV_VM_OTHER)
+		return false;
+	*o = (struct outcome){ HV_VM_OTHER, ROLE_GUEST, XEN_MODE_NONE };
+	return true;
+}
+
 static bool rule_hypervisor_bit(const struct signals *s, struct outcome *o)
 {
 	if (!s->cpuid_hv_bit && !s->cpuinfo_hv_flag && !s->dmi_vm_bit)
@@ -154,6 +210,7 @@ static bool rule_hypervisor_bit(const struct signals *s, struct outcome *o)
 	return true;
 }
 
+/* docs/detect.md gives the reason for each place in this order. */
 static const struct {
 	const char *name;
 	const char *why;
@@ -163,6 +220,12 @@ static const struct {
 	{ "xen-dom0-firmware",
 	  "Xen without xenfs or feature bits, yet hardware DMI: a dom0 early in boot",
 	  rule_xen_dom0_firmware },
+	{ "wsl1", "WSL1: no Linux kernel runs, Windows serves the system calls", rule_wsl1 },
+	{ "uml", "User-Mode Linux, a process of a host whatever CPUID says", rule_uml },
+	{ "xen-kernel",
+	  "the kernel's Xen interfaces (sysfs, /proc/xen, Xen bus, device tree) outrank a CPUID "
+	  "that may be an outer hypervisor's",
+	  rule_xen_kernel },
 	{ "hyperv-root", "Hyper-V with CreatePartitions and CpuManagement: the root partition",
 	  rule_hyperv_root },
 	{ "dmi-over-paravirt",
@@ -170,13 +233,18 @@ static const struct {
 	  rule_dmi_over_paravirt },
 	{ "cpuid-vendor", "the CPUID vendor signature, looking past Hyper-V interfaces",
 	  rule_cpuid_vendor },
-	{ "xen-no-signature", "Xen in sysfs, procfs, bus or device tree without a CPUID signature",
-	  rule_xen_no_signature },
-	{ "microsoft-guest", "WSL2 kernel, VMBus devices, Hyper-V DMI or PCI ids",
+	{ "virtualpc", "Microsoft virtual machine DMI with CPUID but no Hyper-V interface",
+	  rule_virtualpc },
+	{ "microsoft-guest", "Hyper-V CPUID, WSL2 kernel, VMBus devices, Hyper-V DMI or PCI ids",
 	  rule_microsoft_guest },
 	{ "dmi-product", "DMI names a virtual machine product", rule_dmi_product },
-	{ "platform", "device tree or s390 sysinfo names the hypervisor", rule_platform },
+	{ "platform", "the device tree, POWER's pSeries or s390 sysinfo names the hypervisor",
+	  rule_platform },
 	{ "pci-vendor", "PCI devices from a virtual hardware vendor", rule_pci_vendor },
+	{ "unknown-hypervisor",
+	  "a CPUID signature, /sys/hypervisor type or device-tree hypervisor this detector does "
+	  "not name",
+	  rule_unknown_hypervisor },
 	{ "hypervisor-bit", "a hypervisor is present but does not say which", rule_hypervisor_bit },
 };
 
@@ -202,6 +270,8 @@ static const struct {
 	{ DMI_SYS_VENDOR, PREFIX, "DigitalOcean", "digitalocean" },
 	{ DMI_SYS_VENDOR, PREFIX, "Hetzner", "hetzner" },
 	{ DMI_PRODUCT_NAME, PREFIX, "OpenStack", "openstack" },
+	{ DMI_SYS_VENDOR, PREFIX, "OpenStack", "openstack" },
+	{ DMI_SYS_VENDOR, PREFIX, "UpCloud", "upcloud" },
 };
 
 static const char *cloud_of(const struct signals *s, const char **ret_text)

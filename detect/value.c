@@ -129,3 +129,50 @@ int value_dt_match(const char *buf, size_t n, const char *prefix, bool exact)
 	}
 	return found;
 }
+
+/* The value of "key<blanks><sep><blanks>value" on the line at p, or NULL. */
+static const char *line_value(const char *p, const char *key, char sep)
+{
+	const char *q = startswith(p, key);
+	if (!q)
+		return NULL;
+	q += strspn(q, " \t");
+	if (*q != sep)
+		return NULL;
+	return q + 1 + strspn(q + 1, " \t");
+}
+
+bool value_proc_field(const char *buf, const char *key, char sep, char *out, size_t size)
+{
+	for (const char *p = buf; *p;) {
+		const char *v = line_value(p, key, sep);
+		if (v) {
+			size_t l = strcspn(v, "\n");
+			if (size > 0) {
+				l = l < size - 1 ? l : size - 1;
+				memcpy(out, v, l);
+				out[l] = '\0';
+			}
+			return true;
+		}
+		p += strcspn(p, "\n");
+		if (*p)
+			p++;
+	}
+	return false;
+}
+
+int value_environ_get(const char *buf, size_t n, const char *name, char **ret)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; i < n;) {
+		size_t l = strnlen(buf + i, n - i);
+		if (l > nl && memcmp(buf + i, name, nl) == 0 && buf[i + nl] == '=') {
+			*ret = strndup(buf + i + nl + 1, l - nl - 1);
+			return *ret ? 1 : -ENOMEM;
+		}
+		i += l + 1;
+	}
+	return 0;
+}

@@ -9,11 +9,27 @@
 #include "lib/basic/macro.h"
 
 static const char *const hypervisor_table[_HV_MAX] = {
-	[HV_NONE] = "none",	[HV_MICROSOFT] = "microsoft", [HV_XEN] = "xen",
-	[HV_KVM] = "kvm",	[HV_QEMU] = "qemu",	      [HV_VMWARE] = "vmware",
-	[HV_ORACLE] = "oracle", [HV_PARALLELS] = "parallels", [HV_BHYVE] = "bhyve",
-	[HV_ZVM] = "zvm",	[HV_POWERVM] = "powervm",     [HV_ACRN] = "acrn",
-	[HV_APPLE] = "apple",	[HV_VM_OTHER] = "vm-other",
+	[HV_NONE] = "none",
+	[HV_MICROSOFT] = "microsoft",
+	[HV_XEN] = "xen",
+	[HV_KVM] = "kvm",
+	[HV_QEMU] = "qemu",
+	[HV_VMWARE] = "vmware",
+	[HV_ORACLE] = "oracle",
+	[HV_PARALLELS] = "parallels",
+	[HV_BHYVE] = "bhyve",
+	[HV_ZVM] = "zvm",
+	[HV_POWERVM] = "powervm",
+	[HV_ACRN] = "acrn",
+	[HV_APPLE] = "apple",
+	[HV_UML] = "uml",
+	[HV_QNX] = "qnx",
+	[HV_SRE] = "sre",
+	[HV_VMM] = "vmm",
+	[HV_VIRTAGE] = "virtage",
+	[HV_VIRTUALPC] = "virtualpc",
+	[HV_PRSM] = "prsm",
+	[HV_VM_OTHER] = "vm-other",
 };
 DEFINE_STRING_TABLE_LOOKUP(hypervisor, enum hypervisor);
 
@@ -43,6 +59,7 @@ void verdict_free(struct verdict *v)
 	}
 	free(v->evidence);
 	free(v->cloud);
+	free(v->container);
 	free(v->profile);
 	free(v);
 }
@@ -74,6 +91,7 @@ json_object *verdict_to_json(const struct verdict *v)
 					: NULL,
 		v->hypervisor != HV_XEN) < 0 ||
 	    add(o, "cloud", json_string_or_null(v->cloud), !v->cloud) < 0 ||
+	    add(o, "container", json_string_or_null(v->container), !v->container) < 0 ||
 	    add(o, "profile", json_object_new_string(v->profile ? v->profile : ""), false) < 0 ||
 	    add(o, "evidence", ev = json_object_new_array(), false) < 0)
 		return NULL;

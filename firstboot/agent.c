@@ -191,10 +191,20 @@ int agent_init(struct agent *a, int argc, char *argv[])
 		return EXIT_OK;
 	}
 
-	r = fb_detect(streq(a->root, "/") ? NULL : a->root, a->cpuid_file, &a->verdict, &err);
+	/* Test hook: take --root for a running system's root, so that the tests
+	 * can put the agent in a container without being in one. */
+	bool live = getenv("ENLIGHTEN_TEST_LIVE_ROOT");
+	r = fb_detect(streq(a->root, "/") ? NULL : a->root, live, a->cpuid_file, &a->verdict, &err);
 	if (r < 0)
 		return log_error_errno(r, "%s", err ? err : "detection failed: %m"), EXIT_USAGE;
 	a->forced = a->config.profile != NULL;
+	if (a->verdict.container && !a->forced) {
+		/* The hypervisor and its drivers belong to the host, not to us. */
+		log_notice("running in a container ('%s'); nothing done (force a profile with "
+			   "--profile or enlighten.profile= to act anyway)",
+			   a->verdict.container);
+		return EXIT_OK;
+	}
 	a->target = a->forced ? a->config.profile : a->verdict.profile;
 	if (!a->target) {
 		log_error("the detector names no profile; force one with --profile or "

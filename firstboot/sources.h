@@ -6,6 +6,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "firstboot/config.h"
@@ -15,6 +16,7 @@ struct fb_verdict {
 	char *hypervisor;  /* "microsoft", "xen", ..., "none" */
 	char *role;	   /* "guest", "root", "dom0", "none" */
 	char *profile;	   /* the detector's profile, NULL when it has none */
+	char *container;   /* "docker", "lxc", ... on a live system in a container, else NULL */
 	json_object *json; /* the whole verdict with its evidence: fb_verdict_json() */
 	void *raw;	   /* the detector's verdict, for fb_verdict_json() */
 };
@@ -24,8 +26,11 @@ void fb_verdict_done(struct fb_verdict *v);
 /* The verdict as JSON (built on first use, owned by v); NULL on OOM. */
 json_object *fb_verdict_json(struct fb_verdict *v);
 
-/* Runs the detector beneath root (cpuid_file may be NULL). */
-int fb_detect(const char *root, const char *cpuid_file, struct fb_verdict *ret, char **reterr_msg);
+/* Runs the detector beneath root (NULL: "/", the running system; cpuid_file
+ * may be NULL). live: root, though not "/", is a running system's, whose
+ * container signals count (tests). */
+int fb_detect(const char *root, bool live, const char *cpuid_file, struct fb_verdict *ret,
+	      char **reterr_msg);
 
 /* Loads and verifies the repository's catalog with the configured public
  * key(s) and returns its Linux payloads of the format the target's package

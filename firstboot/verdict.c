@@ -25,6 +25,7 @@ void fb_verdict_done(struct fb_verdict *v)
 	free(v->hypervisor);
 	free(v->role);
 	free(v->profile);
+	free(v->container);
 	json_object_put(v->json);
 #if HAVE_DETECTOR
 	verdict_free(v->raw);
@@ -41,10 +42,11 @@ json_object *fb_verdict_json(struct fb_verdict *v)
 	return v->json;
 }
 
-int fb_detect(const char *root, const char *cpuid_file, struct fb_verdict *ret, char **reterr_msg)
+int fb_detect(const char *root, bool live, const char *cpuid_file, struct fb_verdict *ret,
+	      char **reterr_msg)
 {
 #if HAVE_DETECTOR
-	struct detect_opts o = { .root = root, .cpuid_file = cpuid_file };
+	struct detect_opts o = { .root = root, .cpuid_file = cpuid_file, .live = live };
 	struct verdict *v = NULL;
 	int r = detect_run(&o, &v);
 	if (r < 0) {
@@ -56,9 +58,10 @@ int fb_detect(const char *root, const char *cpuid_file, struct fb_verdict *ret, 
 		.hypervisor = strdup(hypervisor_to_string(v->hypervisor)),
 		.role = strdup(role_to_string(v->role)),
 		.profile = v->profile ? strdup(v->profile) : NULL,
+		.container = v->container ? strdup(v->container) : NULL,
 		.raw = v, /* JSON only when a report is written */
 	};
-	if (!f.hypervisor || !f.role) {
+	if (!f.hypervisor || !f.role || (v->container && !f.container)) {
 		fb_verdict_done(&f);
 		return -ENOMEM;
 	}
@@ -66,6 +69,7 @@ int fb_detect(const char *root, const char *cpuid_file, struct fb_verdict *ret, 
 	return 0;
 #else
 	(void)root;
+	(void)live;
 	(void)cpuid_file;
 	(void)reterr_msg;
 	/* Built without the detector: only a forced profile can be applied. */

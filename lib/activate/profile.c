@@ -74,8 +74,9 @@ static const char *const sections[] = { "Match", "Linux", "Debian", "SUSE", "Win
 /* The detector's names (detect/detect.h, RULES contract 1); the matrix test
  * checks them against the detector's own tables. */
 static const char *const hypervisor_names[] = {
-	"none",	     "microsoft", "xen", "kvm",	    "qemu", "vmware", "oracle",
-	"parallels", "bhyve",	  "zvm", "powervm", "acrn", "apple",  "vm-other",
+	"none",	     "microsoft", "xen", "kvm",	    "qemu",	 "vmware", "oracle",
+	"parallels", "bhyve",	  "zvm", "powervm", "acrn",	 "apple",  "uml",
+	"qnx",	     "sre",	  "vmm", "virtage", "virtualpc", "prsm",   "vm-other",
 };
 static const char *const role_names[] = { "none", "guest", "root", "dom0" };
 static const char *const xen_mode_names[] = { "none", "pv", "hvm", "pvh" };

@@ -25,7 +25,7 @@ exits 0 "--json" enlighten-detect --json --root "$D/azure/root" --cpuid-file "$D
 if command -v jq >/dev/null; then
 	last_output >v.json
 	is "--json has exactly the documented keys" "$(jq -c 'keys' v.json)" \
-		'["cloud","evidence","hypervisor","profile","role","schema","xen_mode"]'
+		'["cloud","container","evidence","hypervisor","profile","role","schema","xen_mode"]'
 	is "--json evidence items are {source, detail}" \
 		"$(jq -c '[.evidence[] | keys] | unique' v.json)" '[["detail","source"]]'
 	is "--json xen_mode is null for a non-Xen verdict" "$(jq -c .xen_mode v.json)" null

@@ -250,6 +250,67 @@ static void test_smbios_vm_bit(void)
 	is_str(v->profile, "generic-guest", "generic-guest profile");
 }
 
+/* CPUID tables: leaf 1 with the hypervisor bit, then "LEAF EBX ECX EDX"
+ * signatures; returns the verdict's hypervisor. */
+static enum hypervisor scan(const char *table, const char *absent, const char *what)
+{
+	_cleanup_(verdict_freep) struct verdict *v = NULL;
+
+	tap_write("scan-cpuid", table);
+	fs_mkdir_p_at(AT_FDCWD, "scan-root/etc", 0755);
+	if (detect_run(&(struct detect_opts){ .root = "scan-root", .cpuid_file = "scan-cpuid" },
+		       &v) < 0)
+		return _HV_INVALID;
+	ok(!has_evidence(v, "cpuid", absent), "%s: '%s' never read", what, absent);
+	return v->hypervisor;
+}
+
+#define LEAF1 "0x1 0x0 0x0 0x0 0x80000000 0x0\n"
+#define KVM(leaf) leaf " 0x0 0x0 0x4b4d564b 0x564b4d56 0x0000004d\n"
+#define VMWARE(leaf) leaf " 0x0 0x0 0x61774d56 0x4d566572 0x65726177\n"
+#define MSHV(leaf) leaf " 0x0 0x4000000b 0x7263694d 0x666f736f 0x76482074\n"
+#define ACME(leaf) leaf " 0x0 0x4000000b 0x656d6341 0x63417648 0x7648656d\n"
+#define HV1(leaf) leaf " 0x0 0x31237648 0x0 0x0 0x0\n"
+
+/* The vendor scan reads the next base only past a Hyper-V interface and
+ * stops at the first base that is not one. */
+static void test_cpuid_scan_bounded(void)
+{
+	is_int(scan(LEAF1 KVM("0x40000000") VMWARE("0x40000100"), "VMwareVMware", "KVM"), HV_KVM,
+	       "KVM at 0x40000000: kvm");
+	is_int(scan(LEAF1 MSHV("0x40000000") HV1("0x40000001") KVM("0x40000100")
+			    VMWARE("0x40000200"),
+		    "VMwareVMware", "Hyper-V then KVM"),
+	       HV_KVM, "Hyper-V interface then KVM: kvm");
+	is_int(scan(LEAF1 MSHV("0x40000000") HV1("0x40000001") KVM("0x40000200"), "KVMKVMKVM",
+		    "a gap"),
+	       HV_MICROSOFT, "Hyper-V, an empty base, KVM beyond: microsoft");
+	is_int(scan(LEAF1 ACME("0x40000000") HV1("0x40000001") KVM("0x40000100"), "no vendor",
+		    "custom Hyper-V vendor"),
+	       HV_KVM, "a custom vendor with Hv#1, then KVM: kvm");
+	is_int(scan(LEAF1 ACME("0x40000000") KVM("0x40000100"), "KVMKVMKVM",
+		    "custom vendor without Hv#1"),
+	       HV_VM_OTHER, "an unknown signature without Hv#1 ends the scan: vm-other");
+}
+
+/* The container key: only for a live root. */
+static void test_container(void)
+{
+	_cleanup_(verdict_freep) struct verdict *v = NULL, *w = NULL;
+
+	fs_mkdir_p_at(AT_FDCWD, "ctr/run", 0755);
+	tap_write("ctr/.dockerenv", "");
+	is_int(detect_run(&(struct detect_opts){ .root = "ctr" }, &v), 0, "offline root");
+	ok(!v->container, "an offline root has no container");
+	is_int(detect_run(&(struct detect_opts){ .root = "ctr", .live = true }, &w), 0,
+	       "live root");
+	is_str(w->container, "docker", "a live root with /.dockerenv: docker");
+	_cleanup_json_ json_object *j = verdict_to_json(w);
+	const char *c = NULL;
+	is_int(json_get_string(j, "container", &c), 0, "container key");
+	is_str(c, "docker", "container in JSON");
+}
+
 int main(void)
 {
 	tap_tmpdir();
@@ -259,5 +320,7 @@ int main(void)
 	test_values();
 	test_detect_run();
 	test_smbios_vm_bit();
+	test_cpuid_scan_bounded();
+	test_container();
 	return tap_done();
 }
