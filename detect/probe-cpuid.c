@@ -151,14 +151,16 @@ static void probe_hyperv_leaves(struct probe_ctx *ctx, uint32_t base)
 		     base + HYPERV_LEAF_FEATURES, r[1], create ? "yes" : "no", cpu ? "yes" : "no");
 	cpuid_get(ctx, base + HYPERV_LEAF_ENLIGHTENMENT, 0, r);
 	bool nested = r[0] & HV_X64_HYPERV_NESTED;
-	if (nested)
+	if (nested) { /* each leaf is a VM exit: the nested one only when it can matter */
 		evidence_add(ctx, "cpuid",
 			     "0x%08x EAX 0x%08x: the hypervisor runs nested in a Hyper-V partition",
 			     base + HYPERV_LEAF_ENLIGHTENMENT, r[0]);
-	cpuid_get(ctx, base + HYPERV_LEAF_NESTED_FEATURES, 0, r);
-	if (r[0] | r[1] | r[2] | r[3])
-		evidence_add(ctx, "cpuid", "0x%08x EAX 0x%08x: nested virtualization features",
-			     base + HYPERV_LEAF_NESTED_FEATURES, r[0]);
+		cpuid_get(ctx, base + HYPERV_LEAF_NESTED_FEATURES, 0, r);
+		if (r[0] | r[1] | r[2] | r[3])
+			evidence_add(ctx, "cpuid",
+				     "0x%08x EAX 0x%08x: nested virtualization features",
+				     base + HYPERV_LEAF_NESTED_FEATURES, r[0]);
+	}
 	if (!s->hyperv_create_partitions && !s->hyperv_cpu_management) {
 		s->hyperv_create_partitions = create;
 		s->hyperv_cpu_management = cpu;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# t5007-firstboot-container.sh - in a container the agent does nothing
+# t5008-firstboot-container.sh - in a container the agent does nothing
 # unless a profile is forced: a KVM machine's signals plus a container
 # manager's mark leave the tree untouched (no packages, no modules-load.d,
 # no units, no initrd); a forced profile still acts; an offline image
