@@ -135,7 +135,7 @@ int agent_live(struct agent *a, const struct plan *plan, const struct profile *p
 		_cleanup_free_ char *why = NULL;
 		if (run((const char *const[]){ "systemctl", "start", "--no-block", *u, NULL },
 			&why) >= 0)
-			r = note(changes, "service %s: started", *u);
+			r = note(changes, "service %s: start queued", *u);
 		else
 			r = note(changes, "service %s: not started (%s)", *u, why ? why : "?");
 	}
