@@ -33,6 +33,7 @@
 #include "builder/image/image.h"
 #include "builder/image/initrd-check.h"
 #include "builder/image/inject.h"
+#include "builder/image/bmap.h"
 #include "builder/image/manifest.h"
 #include "builder/image/recipe.h"
 #include "builder/windows/windows.h"
@@ -98,6 +99,7 @@ struct build {
 	time_t now;
 
 	struct atomic_file *raw;
+	struct atomic_file *bmap; /* NAME.bmap beside the raw image */
 	char *raw_path;
 	struct image_slot slots[4]; /* ESP, [MSR, Windows,] root */
 	unsigned n_slots;
@@ -885,6 +887,44 @@ static int output_add(struct build *b, struct atomic_file *f, const char *file, 
 	return k < 0 ? errmsg_oom(b->err) : 0;
 }
 
+/* The raw image with its block map, NAME.bmap: the manifest carries the
+ * map's digest, and the map a digest of every run of non-zero blocks, so
+ * every byte of the image is covered without hashing its zeros. */
+static int raw_add(struct build *b, const char *raw_name)
+{
+	_cleanup_bmap_ struct bmap *map = NULL;
+	_cleanup_free_ char *text = NULL, *name = NULL;
+	uint8_t sha[SHA256_DIGEST_SIZE];
+	size_t len = 0;
+	int k;
+
+	_cleanup_close_ int fd = openat(b->dir_fd, b->raw->tmp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errmsg_errno(b->err, errno, "cannot read back '%s': %m", b->raw->tmp);
+	k = bmap_from_fd(fd, b->recipe->size, &map);
+	if (k < 0)
+		return errmsg_errno(b->err, k, "cannot map the blocks of '%s': %m", b->raw->tmp);
+	k = bmap_format(map, &text, &len);
+	if (k >= 0)
+		k = sha256_buffer(text, len, sha);
+	name = strjoin(b->recipe->name, ".bmap");
+	if (k < 0 || !name)
+		return errmsg_oom(b->err);
+	k = atomic_file_open(b->dir_fd, name, 0644, &b->bmap);
+	if (k >= 0) {
+		temps_add(b->dir_fd, b->bmap->tmp);
+		k = fs_write_all(b->bmap->fd, text, len);
+	}
+	if (k < 0)
+		return errmsg_errno(b->err, k, "cannot write '%s' in '%s': %m", name,
+				    b->output_dir);
+	k = manifest_add_raw(b->manifest, raw_name, b->recipe->size, name,
+			     map->mapped_count * map->block_size);
+	if (k >= 0)
+		k = manifest_add_artefact(b->manifest, name, "bmap", len, sha);
+	return k < 0 ? errmsg_oom(b->err) : 0;
+}
+
 static int build_run(struct build *b)
 {
 	const struct recipe *r = b->recipe;
@@ -973,7 +1013,7 @@ static int build_run(struct build *b)
 		if (!of)
 			return errmsg_errno(b->err, EINVAL, "unknown format '%s'", *f);
 		if (!of->qemu_format) {
-			k = output_add(b, b->raw, raw_name, of->name);
+			k = raw_add(b, raw_name);
 			if (k < 0)
 				return k;
 			continue;
@@ -1017,6 +1057,8 @@ static int build_run(struct build *b)
 	}
 	if (strv_contains(b->formats, "raw")) {
 		k = atomic_file_commit(b->raw);
+		if (k >= 0)
+			k = atomic_file_commit(b->bmap);
 		if (k < 0) {
 			errmsg_errno(b->err, k, "cannot finish '%s': %m", raw_name);
 			goto fail;
@@ -1031,6 +1073,8 @@ static int build_run(struct build *b)
 		k = artefact_add(b, outputs[i]->name);
 	if (k >= 0 && strv_contains(b->formats, "raw"))
 		k = artefact_add(b, raw_name);
+	if (k >= 0 && b->bmap)
+		k = artefact_add(b, b->bmap->name);
 	if (k >= 0)
 		k = artefact_add(b, manifest_name);
 fail:
@@ -1112,6 +1156,7 @@ int image_build(const struct build_options *o, struct build_result *ret, char **
 	}
 
 	atomic_file_free(b.raw);
+	atomic_file_free(b.bmap);
 	n_temps = 0;
 	if (b.windows_esp)
 		(void)fs_rm_rf(b.windows_esp);

@@ -47,7 +47,7 @@ int manifest_new(const char *image, const char *recipe,
 	}
 	json_object_object_add(r, "file", json_object_new_string(recipe));
 	json_object_object_add(r, "sha256", hex_sha(recipe_sha));
-	json_object_object_add(m->root, "schema", json_object_new_int(1));
+	json_object_object_add(m->root, "schema", json_object_new_int(2));
 	json_object_object_add(m->root, "image", json_object_new_string(image));
 	json_object_object_add(m->root, "tool", json_object_new_string("enlighten"));
 	json_object_object_add(m->root, "version", json_object_new_string(VERSION));
@@ -93,6 +93,21 @@ int manifest_add_artefact(struct manifest *m, const char *file, const char *form
 	json_object_object_add(o, "format", json_object_new_string(format));
 	json_object_object_add(o, "size", json_object_new_int64((int64_t)size));
 	json_object_object_add(o, "sha256", hex_sha(sha));
+	json_object_array_add(m->artefacts, o);
+	return 0;
+}
+
+int manifest_add_raw(struct manifest *m, const char *file, uint64_t size, const char *bmap,
+		     uint64_t mapped)
+{
+	json_object *o = json_object_new_object();
+	if (!o)
+		return -ENOMEM;
+	json_object_object_add(o, "file", json_object_new_string(file));
+	json_object_object_add(o, "format", json_object_new_string("raw"));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)size));
+	json_object_object_add(o, "mapped", json_object_new_int64((int64_t)mapped));
+	json_object_object_add(o, "bmap", json_object_new_string(bmap));
 	json_object_array_add(m->artefacts, o);
 	return 0;
 }

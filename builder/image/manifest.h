@@ -22,6 +22,10 @@ int manifest_add_input(struct manifest *m, const char *role, const char *name,
 		       const uint8_t sha[SHA256_DIGEST_SIZE], uint64_t size);
 int manifest_add_artefact(struct manifest *m, const char *file, const char *format, uint64_t size,
 			  const uint8_t sha[SHA256_DIGEST_SIZE]);
+/* The raw image: its digest is its block map's, the artefact named bmap
+ * (listed next with its sha256), which covers its mapped bytes. */
+int manifest_add_raw(struct manifest *m, const char *file, uint64_t size, const char *bmap,
+		     uint64_t mapped);
 int manifest_add_partition(struct manifest *m, const struct image_slot *s, const char *fs);
 int manifest_set_disk(struct manifest *m, const char *disk_uuid, uint64_t size);
 /* SHA-256 of all of fd, reading only its data: holes (SEEK_HOLE) are hashed

@@ -23,7 +23,7 @@ chmod 777 out out2
 ok "build runs as an unprivileged user" unpriv enlighten build img.conf --output-dir out \
 	--format raw --format qcow2 --format vhdx --format vhd --format vmdk
 is "build prints the artefacts" "$(last_output | sed 's|.*/||' | tr '\n' ' ')" \
-	"test.qcow2 test.vhdx test.vhd test.vmdk test.raw test.manifest.json "
+	"test.qcow2 test.vhdx test.vhd test.vmdk test.raw test.bmap test.manifest.json "
 is "no temporary files are left" "$(find out -name '.#*')" ""
 
 img=out/test.raw
@@ -102,7 +102,20 @@ ok "the qcow2 holds the same disk" qemu-img compare -q out/test.qcow2 $img
 ok "the vhdx holds the same disk" qemu-img compare -q out/test.vhdx $img
 
 m=$(cat out/test.manifest.json)
-like "manifest: raw artefact and its sha256" "$m" "\"sha256\": \"$(sha256sum $img | cut -d' ' -f1)\""
+is "manifest: the raw artefact names its block map" \
+	"$(jq -r '.artefacts[] | select(.format == "raw") | .bmap' out/test.manifest.json)" test.bmap
+like "manifest: the block map's sha256" "$m" "\"sha256\": \"$(sha256sum out/test.bmap | cut -d' ' -f1)\""
+like "manifest: the qcow2's sha256" "$m" "\"sha256\": \"$(sha256sum out/test.qcow2 | cut -d' ' -f1)\""
+# bmaptool takes our map, checks every range's digest and writes the image
+# into a new file whose other blocks are zeros: the same bytes mean the map
+# leaves out nothing that is not zeros
+ok "bmaptool copy takes the block map (checking its digests)" bmaptool -q copy $img copy.raw
+ok "... and gives the same image: only zeros are left out" cmp $img copy.raw
+rm -f copy.raw
+cp out/test.bmap tampered.bmap
+perl -pi -e 'if (!$done && s/chksum="([0-9a-f])/"chksum=\"" . ($1 eq "f" ? "e" : "f")/e) { $done = 1 }' tampered.bmap
+ok "... (a range's digest changed)" sh -c '! cmp -s out/test.bmap tampered.bmap'
+fails "bmaptool refuses a block map changed after the build" bmaptool -q copy --bmap tampered.bmap $img copy.raw
 like "manifest: base tarball's sha256" "$m" "\"sha256\": \"$(sha256sum base.tar.gz | cut -d' ' -f1)\""
 like "manifest: recipe's sha256" "$m" "\"sha256\": \"$(sha256sum img.conf | cut -d' ' -f1)\""
 like "manifest: tool version" "$m" "\"version\": \"[0-9]+\.[0-9]+\.[0-9]+\""
