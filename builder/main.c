@@ -24,6 +24,7 @@ const struct verb enlighten_verbs[] = {
 	{ "wim", "stage drivers, unattend and boot-critical storage into an install.wim", cmd_wim },
 	{ "build", "build a disk image from a recipe", cmd_build },
 	{ "inspect", "show an image's partitions, filesystems and payloads", cmd_inspect },
+	{ "deploy", "write an image to disks at once: checked, verified, reported", cmd_deploy },
 };
 const unsigned enlighten_n_verbs = ELEMENTSOF(enlighten_verbs);
 

@@ -17,6 +17,7 @@ int cmd_help(int argc, char *argv[]);
 int cmd_payload(int argc, char *argv[]);
 int cmd_build(int argc, char *argv[]);
 int cmd_inspect(int argc, char *argv[]);
+int cmd_deploy(int argc, char *argv[]);
 
 /* `enlighten payload` subverbs (table in builder/cmd-payload.c). */
 int cmd_payload_keygen(int argc, char *argv[]);
