@@ -4,12 +4,14 @@
 #                           partitions and its block map NAME.bmap (made by
 #                           bmaptool, so deploy reads bmaptool's maps)
 #   loop_new FILE           attaches FILE to a loop device, prints it; every
-#                           loop device made so is detached at exit
+#                           loop device made so is detached at exit (they are
+#                           listed in a file: loop_new runs in a subshell)
+#   loop_del DEV            detaches DEV now
 #   need_loops              skips the script where loop devices cannot be made
 
-_loops=
 _loops_cleanup() {
-	for l in $_loops; do losetup -d "$l" 2>/dev/null; done
+	for m in "$TEST_DIR/mnt" "$TEST_DIR/tiny"; do mountpoint -q "$m" 2>/dev/null && umount "$m"; done
+	[ -f "$TEST_DIR/.loops" ] && while read -r l; do losetup -d "$l" 2>/dev/null; done <"$TEST_DIR/.loops"
 	cd / && rm -rf "$TEST_DIR"
 }
 trap _loops_cleanup EXIT
@@ -26,8 +28,12 @@ make_image() { # name mib
 
 loop_new() { # file
 	l=$(losetup -f --show "$1") || return 1
-	_loops="$_loops $l"
+	echo "$l" >>"$TEST_DIR/.loops"
 	echo "$l"
+}
+
+loop_del() { # dev
+	losetup -d "$1" && sed -i "\|^$1\$|d" "$TEST_DIR/.loops"
 }
 
 need_loops() {
@@ -36,6 +42,5 @@ need_loops() {
 	truncate -s 1M probe.img
 	l=$(loop_new probe.img) || skip_all "no loop devices here"
 	losetup -d "$l"
-	_loops=
-	rm -f probe.img
+	rm -f probe.img "$TEST_DIR/.loops"
 }

@@ -54,8 +54,7 @@ if mount -t tmpfs -o size=4M tmpfs tiny; then
 		enlighten deploy img.raw "$eio" good.raw
 	like "... naming it" "$(last_output)" "$eio: failed: cannot (write|flush|read back|zero|clear)[^:]*'$eio'.*(Input/output error|No space left)"
 	ok "... the good one is whole" cmp img.raw good.raw
-	losetup -d "$eio"
-	_loops=
+	loop_del "$eio"
 	umount tiny
 else
 	for i in 1 2 3 4 5 6 7 8; do ok "# SKIP cannot mount a tmpfs here" true; done
