@@ -54,18 +54,13 @@ static int parse_identity(const char *s, const struct boot_identity **ret)
 		*ret = id;
 		return 0;
 	}
-	const char *best = NULL;
-	size_t best_d = 3;
-	for (unsigned i = 0; i < boot_identities_count; i++) {
-		/* a profile name ("hyperv-guest") starts with its identity's name */
-		size_t d = startswith(s, boot_identities[i].name)
-				   ? 0
-				   : string_distance(s, boot_identities[i].name);
-		if (d < best_d) {
-			best_d = d;
+	const char *best = suggest_in(s, boot_identities, boot_identities_count, name);
+	/* a profile name ("hyperv-guest") starts with its identity's name */
+	for (unsigned i = 0; i < boot_identities_count; i++)
+		if (startswith(s, boot_identities[i].name)) {
 			best = boot_identities[i].name;
+			break;
 		}
-	}
 	if (best)
 		log_error("unknown identity '%s' (did you mean '%s'?)", s, best);
 	else
@@ -96,7 +91,7 @@ int cmd_boot_test(int argc, char *argv[])
 	bool json = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+	while ((c = cli_getopt(argc, argv, "h", options, "enlighten boot-test")) >= 0)
 		switch (c) {
 		case 'a':
 			if (parse_identity(optarg, &as) < 0)
@@ -147,7 +142,6 @@ int cmd_boot_test(int argc, char *argv[])
 		case 'h':
 			return help();
 		default:
-			fprintf(stderr, "Try 'enlighten boot-test --help'.\n");
 			return EXIT_USAGE;
 		}
 

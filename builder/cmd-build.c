@@ -26,7 +26,8 @@ static int help(void)
 	       "first-boot agent, without root, mounts or a staging tree.\n"
 	       "\n"
 	       "Options:\n"
-	       "  -o, --output-dir DIR   write the artefacts into DIR (default: .)\n"
+	       "  -o, --output-dir DIR   write the artefacts into DIR, created if missing\n"
+	       "                         (default: .)\n"
 	       "  -f, --format FORMAT    raw, qcow2, vhdx, vhd or vmdk; repeat for more\n"
 	       "                         (default: the recipe's Formats=)\n"
 	       "  -h, --help             show this help\n");
@@ -43,7 +44,7 @@ int cmd_build(int argc, char *argv[])
 	const char *output_dir = ".";
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:f:h", options, NULL)) >= 0)
+	while ((c = cli_getopt(argc, argv, "o:f:h", options, "enlighten build")) >= 0)
 		switch (c) {
 		case 'o':
 			output_dir = optarg;
@@ -60,7 +61,6 @@ int cmd_build(int argc, char *argv[])
 		case 'h':
 			return help();
 		default:
-			fprintf(stderr, "Try 'enlighten build --help'.\n");
 			return EXIT_USAGE;
 		}
 	if (optind + 1 != argc) {

@@ -45,7 +45,7 @@ int cmd_fetch(int argc, char *argv[])
 	bool all = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+	while ((c = cli_getopt(argc, argv, "h", options, "enlighten fetch")) >= 0) {
 		switch (c) {
 		case 'h':
 			return help();
@@ -62,7 +62,7 @@ int cmd_fetch(int argc, char *argv[])
 			dest = optarg;
 			continue;
 		}
-		if (portal_client_option(&pc, c, optarg, "fetch") < 0)
+		if (portal_client_option(&pc, c, optarg) < 0)
 			return EXIT_USAGE;
 	}
 	if (optind < argc) {

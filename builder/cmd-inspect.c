@@ -142,7 +142,7 @@ int cmd_inspect(int argc, char *argv[])
 	bool json = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "jh", options, NULL)) >= 0)
+	while ((c = cli_getopt(argc, argv, "jh", options, "enlighten inspect")) >= 0)
 		switch (c) {
 		case 'j':
 			json = true;
@@ -150,7 +150,6 @@ int cmd_inspect(int argc, char *argv[])
 		case 'h':
 			return help();
 		default:
-			fprintf(stderr, "Try 'enlighten inspect --help'.\n");
 			return EXIT_USAGE;
 		}
 	if (optind + 1 != argc) {

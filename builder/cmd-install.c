@@ -150,7 +150,7 @@ int cmd_install(int argc, char *argv[])
 	bool dry_run = false, disabled;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+	while ((c = cli_getopt(argc, argv, "h", options, "enlighten install")) >= 0) {
 		switch (c) {
 		case 'h':
 			return help();
@@ -164,7 +164,7 @@ int cmd_install(int argc, char *argv[])
 			arg_profile = optarg;
 			continue;
 		}
-		if (portal_client_option(&pc, c, optarg, "install") < 0)
+		if (portal_client_option(&pc, c, optarg) < 0)
 			return EXIT_USAGE;
 	}
 	if (optind < argc) {

@@ -65,7 +65,7 @@ int cmd_payload_index(int argc, char *argv[])
 	uint64_t version = 0, days = INDEX_DEFAULT_EXPIRES_DAYS;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "p:c:n:e:k:h", options, NULL)) >= 0)
+	while ((c = cli_getopt(argc, argv, "p:c:n:e:k:h", options, "enlighten payload index")) >= 0)
 		switch (c) {
 		case 'p':
 			product = optarg;

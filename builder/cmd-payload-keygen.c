@@ -51,7 +51,7 @@ int cmd_payload_keygen(int argc, char *argv[])
 	bool force = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "o:fh", options, NULL)) >= 0)
+	while ((c = cli_getopt(argc, argv, "o:fh", options, "enlighten payload keygen")) >= 0)
 		switch (c) {
 		case 'o':
 			prefix = optarg;

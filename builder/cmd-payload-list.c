@@ -40,7 +40,6 @@ static int check_profile(const struct catalog *c, const char *p, const char **re
 			 struct profile_set **ret_matrix)
 {
 	_cleanup_free_ char *dir = strjoin(cli_datadir(), "/payloads/profiles");
-	size_t best_d = 3;
 
 	*ret_suggest = NULL;
 	for (size_t i = 0; i < c->n_payloads; i++)
@@ -50,14 +49,10 @@ static int check_profile(const struct catalog *c, const char *p, const char **re
 		return 0; /* no matrix to tell: trust the user */
 	if (profile_set_find(*ret_matrix, p))
 		return 0;
-	for (size_t i = 0; i < profile_set_size(*ret_matrix); i++) {
-		const char *name = profile_name(profile_set_get(*ret_matrix, i));
-		size_t d = string_distance(p, name);
-		if (d < best_d) {
-			best_d = d;
-			*ret_suggest = name;
-		}
-	}
+	struct suggestion sg = SUGGESTION_INIT(p);
+	for (size_t i = 0; i < profile_set_size(*ret_matrix); i++)
+		suggestion_add(&sg, profile_name(profile_set_get(*ret_matrix, i)));
+	*ret_suggest = sg.best;
 	return -ENOENT;
 }
 
@@ -123,7 +118,7 @@ int cmd_payload_list(int argc, char *argv[])
 	bool json = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "p:o:jh", options, NULL)) >= 0)
+	while ((c = cli_getopt(argc, argv, "p:o:jh", options, "enlighten payload list")) >= 0)
 		switch (c) {
 		case 'p':
 			profile = optarg;

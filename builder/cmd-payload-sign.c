@@ -43,7 +43,7 @@ int cmd_payload_sign(int argc, char *argv[])
 	const char *keyfile = NULL, *tc = NULL;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "k:t:h", options, NULL)) >= 0)
+	while ((c = cli_getopt(argc, argv, "k:t:h", options, "enlighten payload sign")) >= 0)
 		switch (c) {
 		case 'k':
 			keyfile = optarg;

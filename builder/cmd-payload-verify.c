@@ -43,7 +43,7 @@ int cmd_payload_verify(int argc, char *argv[])
 	const char *pubfile = NULL;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "p:h", options, NULL)) >= 0)
+	while ((c = cli_getopt(argc, argv, "p:h", options, "enlighten payload verify")) >= 0)
 		switch (c) {
 		case 'p':
 			pubfile = optarg;

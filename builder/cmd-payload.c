@@ -8,9 +8,7 @@
 
 #include "builder/verbs.h"
 #include "lib/basic/cli.h"
-#include "lib/basic/log.h"
 #include "lib/basic/macro.h"
-#include "lib/basic/string-util.h"
 
 static const struct verb payload_verbs[] = {
 	{ "index", "write catalog.json for a directory of payloads", cmd_payload_index },
@@ -47,21 +45,6 @@ int cmd_payload(int argc, char *argv[])
 	if (streq(name, "--help") || streq(name, "-h") || streq(name, "help"))
 		return payload_help();
 
-	const char *best = NULL;
-	size_t best_d = 3;
-	for (size_t i = 0; i < ELEMENTSOF(payload_verbs); i++) {
-		if (streq(payload_verbs[i].name, name))
-			return payload_verbs[i].run(argc - 1, argv + 1);
-		size_t d = string_distance(name, payload_verbs[i].name);
-		if (d < best_d) {
-			best_d = d;
-			best = payload_verbs[i].name;
-		}
-	}
-	if (best)
-		log_error("unknown payload subverb '%s' (did you mean '%s'?)", name, best);
-	else
-		log_error("unknown payload subverb '%s'; 'enlighten payload --help' lists them",
-			  name);
-	return EXIT_USAGE;
+	return verb_dispatch("enlighten payload", payload_verbs, ELEMENTSOF(payload_verbs),
+			     argc - 1, argv + 1);
 }

@@ -55,7 +55,7 @@ static int publish_main(int argc, char *argv[])
 	uint64_t version = 0;
 	int ch, r;
 
-	while ((ch = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+	while ((ch = cli_getopt(argc, argv, "h", options, "enlighten portal publish")) >= 0)
 		switch (ch) {
 		case 'h':
 			return publish_help();
@@ -86,7 +86,6 @@ static int publish_main(int argc, char *argv[])
 			}
 			break;
 		default:
-			fprintf(stderr, "Try 'enlighten portal publish --help'.\n");
 			return EXIT_USAGE;
 		}
 	if (!key || !pb.out) {
@@ -139,11 +138,6 @@ int cmd_portal(int argc, char *argv[])
 	}
 	if (streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help"))
 		return portal_help();
-	for (size_t i = 0; i < ELEMENTSOF(portal_verbs); i++)
-		if (streq(argv[1], portal_verbs[i].name)) {
-			optind = 0;
-			return portal_verbs[i].run(argc - 1, argv + 1);
-		}
-	log_error("unknown portal verb '%s'; 'enlighten portal --help' lists them", argv[1]);
-	return EXIT_USAGE;
+	return verb_dispatch("enlighten portal", portal_verbs, ELEMENTSOF(portal_verbs), argc - 1,
+			     argv + 1);
 }

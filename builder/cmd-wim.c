@@ -109,7 +109,7 @@ int cmd_wim(int argc, char *argv[])
 	struct win_image_opts o = { .drivers = drivers, .boot = boot };
 	int c, r, ret = EXIT_USAGE;
 
-	while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0)
+	while ((c = cli_getopt(argc, argv, "ho:", options, "enlighten wim")) >= 0)
 		switch (c) {
 		case ARG_WIM:
 			o.wim = optarg;
@@ -172,7 +172,6 @@ int cmd_wim(int argc, char *argv[])
 			ret = EXIT_OK;
 			goto out;
 		default:
-			fprintf(stderr, "Try 'enlighten wim --help'.\n");
 			goto out;
 		}
 

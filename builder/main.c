@@ -11,7 +11,6 @@
 #include "lib/basic/log.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/progress.h"
-#include "lib/basic/string-util.h"
 
 const struct verb enlighten_verbs[] = {
 	{ "boot-test", "boot an image under QEMU as a hypervisor and check its profile",
@@ -28,28 +27,6 @@ const struct verb enlighten_verbs[] = {
 };
 const unsigned enlighten_n_verbs = ELEMENTSOF(enlighten_verbs);
 
-static const struct verb *verb_find(const char *name)
-{
-	for (size_t i = 0; i < ELEMENTSOF(enlighten_verbs); i++)
-		if (streq(enlighten_verbs[i].name, name))
-			return &enlighten_verbs[i];
-	return NULL;
-}
-
-static const char *verb_suggest(const char *name)
-{
-	const char *best = NULL;
-	size_t best_d = 3;
-	for (size_t i = 0; i < ELEMENTSOF(enlighten_verbs); i++) {
-		size_t d = string_distance(name, enlighten_verbs[i].name);
-		if (d < best_d) {
-			best_d = d;
-			best = enlighten_verbs[i].name;
-		}
-	}
-	return best;
-}
-
 int main(int argc, char *argv[])
 {
 	static const struct option options[] = {
@@ -63,7 +40,7 @@ int main(int argc, char *argv[])
 
 	log_set_program("enlighten");
 	/* '+': stop at the verb, whose own options follow it */
-	while ((c = getopt_long(argc, argv, "+hVqv", options, NULL)) >= 0)
+	while ((c = cli_getopt(argc, argv, "+hVqv", options, "enlighten")) >= 0)
 		switch (c) {
 		case 'h':
 			return cmd_help(0, NULL);
@@ -77,7 +54,6 @@ int main(int argc, char *argv[])
 			log_set_max_level(LOG_DEBUG);
 			break;
 		default:
-			fprintf(stderr, "Try 'enlighten help'.\n");
 			return EXIT_USAGE;
 		}
 
@@ -86,17 +62,6 @@ int main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 
-	const char *name = argv[optind];
-	const struct verb *v = verb_find(name);
-	if (!v) {
-		const char *s = verb_suggest(name);
-		if (s)
-			log_error("unknown verb '%s' (did you mean '%s'?)", name, s);
-		else
-			log_error("unknown verb '%s'; 'enlighten help' lists the verbs", name);
-		return EXIT_USAGE;
-	}
-	int first = optind;
-	optind = 0; /* the verb runs getopt afresh over its own argv */
-	return v->run(argc - first, argv + first);
+	return verb_dispatch("enlighten", enlighten_verbs, enlighten_n_verbs, argc - optind,
+			     argv + optind);
 }

@@ -6,11 +6,7 @@
  */
 #pragma once
 
-struct verb {
-	const char *name;
-	const char *summary; /* one line, shown by `enlighten help` */
-	int (*run)(int argc, char *argv[]);
-};
+#include "lib/basic/cli.h" /* struct verb, verb_dispatch() */
 
 int cmd_boot_test(int argc, char *argv[]);
 int cmd_help(int argc, char *argv[]);

@@ -54,7 +54,7 @@ int main(int argc, char *argv[])
 	int c, n_outputs = 0, r;
 
 	log_set_program("enlighten-detect");
-	while ((c = getopt_long(argc, argv, "qhV", options, NULL)) >= 0)
+	while ((c = cli_getopt(argc, argv, "qhV", options, "enlighten-detect")) >= 0)
 		switch (c) {
 		case 'h':
 			return help();

@@ -88,12 +88,19 @@ void agent_summary(struct agent *a, bool changed, const char *previous, char *co
 	}
 }
 
+void agent_log_forced(const struct agent *a)
+{
+	if (a->forced)
+		log_info("profile '%s' forced by %s", a->target, a->config.profile_source);
+}
+
 bool agent_fast_path(struct agent *a)
 {
 	_cleanup_state_ struct state *st = NULL;
 	if (a->plan || state_load(a->root_fd, &st, NULL) < 0 || !state_converged(st, a->target) ||
 	    st->forced != a->forced)
 		return false;
+	agent_log_forced(a);
 	log_debug("profile '%s' is active and complete; nothing to do", a->target);
 	agent_summary(a, false, st->profile, NULL, NULL);
 	return true;
@@ -130,7 +137,7 @@ int agent_init(struct agent *a, int argc, char *argv[])
 
 	*a = (struct agent){ .root_fd = -EBADF, .started = agent_now_usec() };
 	log_set_program("enlighten-firstboot");
-	while ((c = getopt_long(argc, argv, "qvhV", options, NULL)) >= 0)
+	while ((c = cli_getopt(argc, argv, "qvhV", options, "enlighten-firstboot")) >= 0)
 		switch (c) {
 		case 'h':
 			return help();
@@ -211,7 +218,5 @@ int agent_init(struct agent *a, int argc, char *argv[])
 			  "enlighten.profile=");
 		return EXIT_USAGE;
 	}
-	if (a->forced)
-		log_info("profile '%s' forced by %s", a->target, a->config.profile_source);
 	return -1;
 }

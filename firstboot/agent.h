@@ -50,6 +50,10 @@ void agent_done(struct agent *a);
 void agent_summary(struct agent *a, bool changed, const char *previous, char *const *changes,
 		   const char *error);
 
+/* Logs (at info level) which override forces the profile, if one does; once
+ * per run: by the fast path when it ends the run, else by the heavy half. */
+void agent_log_forced(const struct agent *a);
+
 /* The fast path: true (summary printed) when state.json says the target
  * profile is active and its last run completed. */
 bool agent_fast_path(struct agent *a);

@@ -126,15 +126,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		free(c->initrd_tool);
 		c->initrd_tool = *value ? strdup(value) : NULL;
 	} else {
-		const char *best = NULL;
-		size_t bd = 3;
-		for (size_t i = 0; i < ELEMENTSOF(conf_keys); i++) {
-			size_t d = string_distance(name, conf_keys[i]);
-			if (d < bd) {
-				bd = d;
-				best = conf_keys[i];
-			}
-		}
+		const char *best = suggest_in_strings(name, conf_keys, ELEMENTSOF(conf_keys));
 		if (asprintf(&ctx->err, "'/%s' line %d: unknown key '%s'%s%s%s", FIRSTBOOT_CONF,
 			     lineno, name, best ? " (did you mean '" : "", best ? best : "",
 			     best ? "'?)" : "") < 0)

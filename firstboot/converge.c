@@ -28,17 +28,10 @@
 
 static const char *did_you_mean(const struct profile_set *set, const char *name)
 {
-	const char *best = NULL;
-	size_t bd = 4;
-	for (size_t i = 0; i < profile_set_size(set); i++) {
-		const char *n = profile_name(profile_set_get(set, i));
-		size_t d = string_distance(name, n);
-		if (d < bd) {
-			bd = d;
-			best = n;
-		}
-	}
-	return best;
+	struct suggestion sg = SUGGESTION_INIT(name);
+	for (size_t i = 0; i < profile_set_size(set); i++)
+		suggestion_add(&sg, profile_name(profile_set_get(set, i)));
+	return sg.best;
 }
 
 static int load_matrix(const struct agent *a, struct profile_set **ret)
@@ -180,6 +173,7 @@ int agent_converge(struct agent *run)
 	 * still the first thing. */
 	if (agent_fast_path(run))
 		return EXIT_OK;
+	agent_log_forced(run);
 
 	if (run->plan) {
 		r = make_plan(run, st, &plan);

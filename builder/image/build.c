@@ -1127,6 +1127,26 @@ void build_result_done(struct build_result *res)
 	*res = (struct build_result){};
 }
 
+/* The output directory, created when it does not exist (its parent must). */
+static int open_output_dir(const char *dir, char **reterr_msg)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return errmsg_errno(reterr_msg, errno,
+					    errno == ENOENT
+						    ? "cannot create output directory '%s': "
+						      "its parent does not exist"
+						    : "cannot create output directory '%s': %m",
+					    dir);
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return errmsg_errno(reterr_msg, errno, "cannot open output directory '%s': %m",
+				    dir);
+	return fd;
+}
+
 int image_build(const struct build_options *o, struct build_result *ret, char **reterr_msg)
 {
 	struct build b = {
@@ -1145,10 +1165,7 @@ int image_build(const struct build_options *o, struct build_result *ret, char **
 	*ret = (struct build_result){};
 	k = build_locate(&b);
 	if (k >= 0) {
-		b.dir_fd = open(o->output_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (b.dir_fd < 0)
-			k = errmsg_errno(reterr_msg, errno, "cannot open output directory '%s': %m",
-					 o->output_dir);
+		k = b.dir_fd = open_output_dir(o->output_dir, reterr_msg);
 	}
 	if (k >= 0) {
 		signals_install();

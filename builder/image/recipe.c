@@ -174,19 +174,11 @@ static int parse_formats(struct parse_ctx *c, const char *value, void *field)
 		return r;
 	for (char **f = l; f && *f; f++) {
 		bool known = false;
-		const char *best = NULL;
-		size_t best_d = 3;
-		for (size_t i = 0; i < ELEMENTSOF(format_names); i++) {
-			if (streq(*f, format_names[i]))
-				known = true;
-			size_t d = string_distance(*f, format_names[i]);
-			if (d < best_d) {
-				best_d = d;
-				best = format_names[i];
-			}
-		}
+		for (size_t i = 0; i < ELEMENTSOF(format_names); i++)
+			known = known || streq(*f, format_names[i]);
 		if (known)
 			continue;
+		const char *best = suggest_in_strings(*f, format_names, ELEMENTSOF(format_names));
 		if (best)
 			return ctx_fail(c, "unknown format '%s' (did you mean '%s'?)", *f, best);
 		return ctx_fail(c, "unknown format '%s' (known: raw qcow2 vhdx vhd vmdk)", *f);
@@ -384,8 +376,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 
 	bool section_known = false;
-	const char *best = NULL;
-	size_t best_d = 3;
+	struct suggestion sg = SUGGESTION_INIT(name);
 	for (size_t i = 0; i < ELEMENTSOF(recipe_keys); i++) {
 		const struct recipe_key *k = &recipe_keys[i];
 		if (!streq(k->section, section))
@@ -395,21 +386,12 @@ static int handler(void *user, const char *section, const char *name, const char
 			c->r = k->parse(c, value, (uint8_t *)c->recipe + k->offset);
 			return c->r >= 0;
 		}
-		size_t d = string_distance(name, k->name);
-		if (d < best_d) {
-			best_d = d;
-			best = k->name;
-		}
+		suggestion_add(&sg, k->name);
 	}
 
+	const char *best = sg.best;
 	if (!section_known) {
-		for (size_t i = 0; i < ELEMENTSOF(recipe_keys); i++) {
-			size_t d = string_distance(section, recipe_keys[i].section);
-			if (d < best_d) {
-				best_d = d;
-				best = recipe_keys[i].section;
-			}
-		}
+		best = suggest_in(section, recipe_keys, ELEMENTSOF(recipe_keys), section);
 		if (best)
 			c->r = ctx_fail(c, "unknown section '[%s]' (did you mean '[%s]'?)", section,
 					best);

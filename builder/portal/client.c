@@ -33,7 +33,7 @@ static int parse_long_opt(const char *name, const char *arg, uint64_t min, uint6
 	return 0;
 }
 
-int portal_client_option(struct portal_client *pc, int c, const char *arg, const char *verb)
+int portal_client_option(struct portal_client *pc, int c, const char *arg)
 {
 	long v;
 	int r = 0;
@@ -87,8 +87,7 @@ int portal_client_option(struct portal_client *pc, int c, const char *arg, const
 		r = parse_long_opt("retries", arg, 0, 20, &v);
 		pc->fetch.retries = (int)v;
 		break;
-	default:
-		fprintf(stderr, "Try 'enlighten %s --help'.\n", verb);
+	default: /* cli_getopt() said what was wrong */
 		return -EINVAL;
 	}
 	if (r == -ENOMEM)

@@ -69,9 +69,9 @@ struct portal_client {
 	"      --speed-time SEC      ... for SEC seconds in a row (default: 30)\n"                 \
 	"      --retries N           attempts after the first for each file (default: 4)\n"
 
-/* Handles one of PORTAL_CLIENT_OPTIONS for VERB; -EINVAL (logged) for a bad
- * value or an option that is not one of them. */
-int portal_client_option(struct portal_client *pc, int c, const char *arg, const char *verb);
+/* Handles one of PORTAL_CLIENT_OPTIONS; -EINVAL (logged) for a bad value or
+ * an option that is not one of them (cli_getopt() reported those). */
+int portal_client_option(struct portal_client *pc, int c, const char *arg);
 
 /* Checks that a portal was given and the URLs are allowed (logged). */
 int portal_client_ready(struct portal_client *pc);

@@ -135,21 +135,6 @@ _printf_(2, 3) static int parse_fail(struct parse_ctx *c, const char *fmt, ...)
 	return 0;
 }
 
-/* The closest of n names to s, or NULL when none is close. */
-static const char *suggest(const char *s, const char *const *names, size_t n)
-{
-	const char *best = NULL;
-	size_t best_d = 3;
-	for (size_t i = 0; i < n; i++) {
-		size_t d = string_distance(s, names[i]);
-		if (d < best_d) {
-			best_d = d;
-			best = names[i];
-		}
-	}
-	return best;
-}
-
 static bool section_known(const char *s)
 {
 	for (size_t i = 0; i < ELEMENTSOF(sections); i++)
@@ -160,7 +145,7 @@ static bool section_known(const char *s)
 
 static int unknown_section(struct parse_ctx *c, const char *s)
 {
-	const char *m = suggest(s, sections, ELEMENTSOF(sections));
+	const char *m = suggest_in_strings(s, sections, ELEMENTSOF(sections));
 	if (m)
 		return parse_fail(c, "unknown section '[%s]' (did you mean '[%s]'?)", s, m);
 	return parse_fail(
@@ -237,7 +222,7 @@ static int check_name_in(struct parse_ctx *c, const char *what, const char *v,
 {
 	if (in_list(v, names, n))
 		return 1;
-	const char *m = suggest(v, names, n);
+	const char *m = suggest_in_strings(v, names, n);
 	if (m)
 		return parse_fail(c, "unknown %s '%s' (did you mean '%s'?)", what, v, m);
 	return parse_fail(c, "unknown %s '%s'", what, v);
@@ -316,17 +301,11 @@ static int handler(void *userdata, const char *section, const char *name, const 
 		if (streq(key_table[k].section, section) && streq(key_table[k].name, name))
 			break;
 	if (k == _PROFILE_KEY_MAX) {
-		const char *best = NULL;
-		size_t best_d = 3;
-		for (size_t i = 0; i < _PROFILE_KEY_MAX; i++) {
-			if (!streq(key_table[i].section, section))
-				continue;
-			size_t d = string_distance(name, key_table[i].name);
-			if (d < best_d) {
-				best_d = d;
-				best = key_table[i].name;
-			}
-		}
+		struct suggestion sg = SUGGESTION_INIT(name);
+		for (size_t i = 0; i < _PROFILE_KEY_MAX; i++)
+			if (streq(key_table[i].section, section))
+				suggestion_add(&sg, key_table[i].name);
+		const char *best = sg.best;
 		if (best)
 			return parse_fail(c, "unknown key '%s' in [%s] (did you mean '%s'?)", name,
 					  section, best);

@@ -188,6 +188,25 @@ size_t string_distance(const char *a, const char *b)
 	return row[lb];
 }
 
+void suggestion_add(struct suggestion *sg, const char *candidate)
+{
+	if (!candidate)
+		return;
+	size_t d = string_distance(sg->input, candidate);
+	if (d < sg->distance) {
+		sg->distance = d;
+		sg->best = candidate;
+	}
+}
+
+const char *suggest_in_table(const char *s, const void *names, size_t n, size_t stride)
+{
+	struct suggestion sg = SUGGESTION_INIT(s);
+	for (size_t i = 0; i < n; i++)
+		suggestion_add(&sg, *(const char *const *)((const char *)names + i * stride));
+	return sg.best;
+}
+
 char **strv_free(char **l)
 {
 	if (!l)

@@ -41,8 +41,31 @@ char *strjoin_real(const char *first, ...) __attribute__((__sentinel__));
 /* True when every byte is printable ASCII or UTF-8 continuation, no control. */
 bool string_is_safe(const char *s);
 
-/* Levenshtein distance, for "did you mean" suggestions. */
+/* Levenshtein distance (case-insensitive), for "did you mean" suggestions. */
 size_t string_distance(const char *a, const char *b);
+
+/* The one "did you mean" policy: the known name nearest to what the user
+ * wrote, at most SUGGEST_MAX_DISTANCE edits away, the first on a tie.
+ * Feed candidates to a struct suggestion, or hand a table to suggest_in(). */
+#define SUGGEST_MAX_DISTANCE 2
+struct suggestion {
+	const char *input;
+	const char *best; /* NULL while nothing is close */
+	size_t distance;
+};
+#define SUGGESTION_INIT(s)                                                                         \
+	{                                                                                          \
+		.input = (s), .distance = SUGGEST_MAX_DISTANCE + 1                                 \
+	}
+void suggestion_add(struct suggestion *sg, const char *candidate);
+/* The nearest of n names found at names, names + stride, ... (bytes): an
+ * array of strings, or a string member of an array of structs. */
+const char *suggest_in_table(const char *s, const void *names, size_t n, size_t stride);
+/* suggest_in(s, table, n, member): the nearest table[i].member. */
+#define suggest_in(s, table, n, member)                                                            \
+	suggest_in_table((s), &(table)[0].member, (n), sizeof((table)[0]))
+/* suggest_in_strings(s, array, n): the nearest array[i]. */
+#define suggest_in_strings(s, array, n) suggest_in_table((s), (array), (n), sizeof((array)[0]))
 
 /* NULL-terminated string vectors. */
 char **strv_free(char **l);

@@ -231,21 +231,11 @@ static int check_keys(struct parse *ps, json_object *o, const char *const *keys)
 	json_object_object_foreach(o, k, v)
 	{
 		(void)v;
-		const char *best = NULL;
-		size_t best_d = 3, i;
-		for (i = 0; keys[i]; i++) {
-			if (streq(keys[i], k))
-				break;
-			size_t d = string_distance(k, keys[i]);
-			if (d < best_d) {
-				best_d = d;
-				best = keys[i];
-			}
-		}
-		if (keys[i])
+		if (strv_contains((char *const *)keys, k))
 			continue;
 		if (!string_is_safe(k) || strlen(k) > 64)
 			return fail(ps, "unknown key (not printable or too long)");
+		const char *best = suggest_in_strings(k, keys, strv_length((char *const *)keys));
 		if (best)
 			return fail(ps, "unknown key '%s' (did you mean '%s'?)", k, best);
 		return fail(ps, "unknown key '%s'", k);

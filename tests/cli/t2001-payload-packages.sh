@@ -7,7 +7,7 @@
 command -v rpm >/dev/null || skip_all "rpm is not installed"
 REPO=$ENLIGHTEN_BUILDDIR/payloads/repo/linux
 KEY=$ENLIGHTEN_BUILDDIR/payloads/RPM-GPG-KEY-enlighten-test
-V=$(enlighten --version | sed 's/^enlighten //')
+V=$(enlighten --version | sed -n '1s/^enlighten //p')
 pkg() { echo "$REPO/enlighten-ic-$1-$V-1.noarch.rpm"; }
 
 for conf in "$SRC"/payloads/profiles/*.conf; do

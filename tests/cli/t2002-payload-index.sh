@@ -10,7 +10,7 @@
 
 command -v rpm >/dev/null || skip_all "rpm is not installed"
 KEY=$ENLIGHTEN_BUILDDIR/payloads/RPM-GPG-KEY-enlighten-test
-V=$(enlighten --version | sed 's/^enlighten //')
+V=$(enlighten --version | sed -n '1s/^enlighten //p')
 export SOURCE_DATE_EPOCH=1700000000
 
 cp -r "$ENLIGHTEN_BUILDDIR/payloads/repo" repo

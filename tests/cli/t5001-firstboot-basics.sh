@@ -58,4 +58,10 @@ like "says changed=no" "$(last_output)" 'profile=kvm-guest changed=no forced=yes
 ok "--quiet prints nothing on success" fb --root r --profile kvm-guest --quiet
 is "nothing" "$(last_output)" ""
 
+ok "--verbose with a change of profile (both halves run)" fb --root r --profile xen-hvm --verbose
+is "prints no line twice" "$(last_output | sort | uniq -d)" ""
+is "says once what forces the profile" "$(last_output | grep -c 'forced by')" 1
+ok "--verbose when nothing changes (the fast half only)" fb --root r --profile xen-hvm -v
+is "says it once too" "$(last_output | grep -c "profile 'xen-hvm' forced by --profile")" 1
+
 done_testing

@@ -45,6 +45,25 @@ int main(void)
 	is_int(hex_decode("00abgg", back, 3), -EINVAL, "not hex");
 
 	is_int(string_distance("Sise", "Size"), 1, "did-you-mean distance");
+
+	static const char *const names[] = { "format", "output-dir", "help" };
+	static const struct {
+		int id;
+		const char *name;
+	} rows[] = { { 1, "kvm" }, { 2, "hyperv" }, { 3, "xen" } };
+	is_str(suggest_in_strings("fromat", names, ELEMENTSOF(names)), "format",
+	       "a transposition is suggested");
+	ok(!suggest_in_strings("frobnicate", names, ELEMENTSOF(names)),
+	   "nothing close: no suggestion");
+	is_str(suggest_in("hypre", rows, ELEMENTSOF(rows), name), "hyperv",
+	       "a struct table's name member");
+	is_str(suggest_in("kmv", rows, ELEMENTSOF(rows), name), "kvm", "two edits away is close");
+	ok(!suggest_in("abcdef", rows, ELEMENTSOF(rows), name), "three edits away is not");
+	struct suggestion sg = SUGGESTION_INIT("Sise");
+	suggestion_add(&sg, "Size");
+	suggestion_add(&sg, "Site");
+	suggestion_add(&sg, NULL);
+	is_str(sg.best, "Size", "the first of equally near candidates wins");
 	ok(!string_is_safe("a\x1b[31m"), "escape sequences are unsafe");
 	ok(string_is_safe("Microsoft Corporation"), "plain text is safe");
 
