@@ -8,6 +8,7 @@
  * whole build succeeded; a signal removes them.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -617,6 +618,70 @@ static int root_stream(struct build *b, struct boot_files *boot)
 	return 0;
 }
 
+static int build_warn(struct build *b, const char *fmt, ...) _printf_(2, 3);
+static int build_warn(struct build *b, const char *fmt, ...)
+{
+	_cleanup_free_ char *line = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (k < 0 || strv_extend(&b->res->warnings, line) < 0)
+		return errmsg_oom(b->err);
+	return 0;
+}
+
+/* glibc's directory for a locale, under usr/lib/locale/: the codeset in
+ * lower case without '-' ("en_US.UTF-8" -> "en_US.utf8"). */
+static char *locale_dir(const char *locale)
+{
+	char *s = strjoin("usr/lib/locale/", locale, "/LC_CTYPE");
+	char *dot = s ? strchr(s + strlen("usr/lib/locale/"), '.') : NULL;
+	if (!dot)
+		return s;
+	char *q = dot + 1, *p = dot + 1;
+	for (; *p && *p != '@' && *p != '/'; p++)
+		if (*p != '-')
+			*q++ = (char)tolower((unsigned char)*p);
+	memmove(q, p, strlen(p) + 1);
+	return s;
+}
+
+/* Warns about a Timezone= or Locale= the base lacks: a dangling
+ * /etc/localtime, a LANG that falls back to C. A locale-archive may hold
+ * any locale, so a base with one is taken at its word. */
+static int check_system_settings(struct build *b, struct ext4 *e)
+{
+	const struct recipe *r = b->recipe;
+	uint64_t size;
+
+	if (r->timezone) {
+		_cleanup_free_ char *zone = strjoin("usr/share/zoneinfo/", r->timezone);
+		if (!zone)
+			return errmsg_oom(b->err);
+		if (ext4_file_size(e, zone, &size) == -ENOENT &&
+		    build_warn(b,
+			       "Timezone=%s: the base has no '/%s', so /etc/localtime will point "
+			       "nowhere; add the time zone data (tzdata) to the base",
+			       r->timezone, zone) < 0)
+			return -ENOMEM;
+	}
+	if (r->locale && !streq(r->locale, "C") && !streq(r->locale, "POSIX") &&
+	    !startswith(r->locale, "C.")) {
+		_cleanup_free_ char *dir = locale_dir(r->locale);
+		if (!dir)
+			return errmsg_oom(b->err);
+		if (ext4_file_size(e, "usr/lib/locale/locale-archive", &size) == -ENOENT &&
+		    ext4_file_size(e, dir, &size) == -ENOENT &&
+		    build_warn(b,
+			       "Locale=%s: the base has no such locale (no '/usr/lib/locale/"
+			       "locale-archive', no '/%s'), so programs will fall back to C",
+			       r->locale, dir) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* The root filesystem, second part: what enlighten injects, then closed. */
 static int root_finish(struct build *b)
 {
@@ -653,7 +718,9 @@ static int root_finish(struct build *b)
 		.windows = b->windows,
 		.generalized = generalized,
 	};
-	k = inject_all(e, &io, &msg);
+	k = check_system_settings(b, e);
+	if (k >= 0)
+		k = inject_all(e, &io, &msg);
 	if (k < 0) {
 		ext4_abort(e);
 		return errmsg_errno(b->err, k, "%s", msg ? msg : strerror(-k));

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -159,11 +160,21 @@ static int container_check(int fd, const char *format, char **reterr_msg)
 	if (pread(fd, h, sizeof(h), 0) < 64)
 		return errmsg_set(reterr_msg, -EMEDIUMTYPE, "its %s header is cut short", format);
 	if (streq(format, "qcow2")) {
-		uint32_t version;
+		uint32_t version, cluster_bits;
 		uint64_t backing, incompatible = 0;
 		memcpy(&version, h + 4, 4);
 		memcpy(&backing, h + 8, 8);
-		if (be32toh(version) >= 3)
+		memcpy(&cluster_bits, h + 20, 4);
+		version = be32toh(version);
+		cluster_bits = be32toh(cluster_bits);
+		/* qemu writes versions 2 and 3, clusters of 512 bytes to 2 MiB */
+		if ((version != 2 && version != 3) || cluster_bits < 9 || cluster_bits > 21)
+			return errmsg_set(reterr_msg, -EMEDIUMTYPE,
+					  "it starts with the qcow2 magic but its header is not "
+					  "a qcow2 header (version %" PRIu32
+					  ", cluster bits %" PRIu32 ")",
+					  version, cluster_bits);
+		if (version >= 3)
 			memcpy(&incompatible, h + 72, 8);
 		if (be64toh(backing) != 0)
 			return errmsg_set(reterr_msg, -EMEDIUMTYPE,
@@ -176,7 +187,15 @@ static int container_check(int fd, const char *format, char **reterr_msg)
 					  "external file; convert it with 'qemu-img convert "
 					  "-O raw'");
 	} else if (streq(format, "vmdk")) {
+		uint32_t version;
 		uint64_t capacity, desc_off, desc_len;
+		memcpy(&version, h + 4, 4);
+		version = le32toh(version);
+		if (version < 1 || version > 3)
+			return errmsg_set(reterr_msg, -EMEDIUMTYPE,
+					  "it starts with the VMDK magic but its header is not a "
+					  "sparse VMDK header (version %" PRIu32 ")",
+					  version);
 		memcpy(&capacity, h + 12, 8);
 		memcpy(&desc_off, h + 28, 8);
 		memcpy(&desc_len, h + 36, 8);

@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <magic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +144,48 @@ static void unlink_freep(char **p)
 	}
 }
 
+/* The format of a file with no partition table, for the error that says it
+ * is not a disk image: a bare filesystem (libblkid), else what libmagic
+ * sees; NULL for a blank disk (its first 64 KiB all zero), which is one. */
+static char *not_a_disk(int fd)
+{
+	char *what = NULL;
+	blkid_probe pr = blkid_new_probe();
+	if (pr && blkid_probe_set_device(pr, fd, 0, 0) == 0) {
+		const char *type = NULL;
+		blkid_probe_enable_superblocks(pr, 1);
+		blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+		if (blkid_do_safeprobe(pr) == 0 &&
+		    blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0 && type)
+			what = strjoin("a bare ", type, " filesystem with no partition table");
+	}
+	if (pr)
+		blkid_free_probe(pr);
+	if (what)
+		return what;
+
+	static const uint8_t zero[4096];
+	uint8_t buf[4096];
+	ssize_t n = 0;
+	bool blank = true;
+	for (off_t off = 0; blank && off < 64 * 1024; off += n) {
+		n = pread(fd, buf, sizeof(buf), off);
+		if (n <= 0)
+			break;
+		blank = memcmp(buf, zero, (size_t)n) == 0;
+	}
+	if (blank)
+		return NULL;
+
+	magic_t m = magic_open(MAGIC_NONE);
+	const char *desc = m && magic_load(m, NULL) == 0 ? magic_descriptor(m, fd) : NULL;
+	what = strjoin("it holds ", desc ? desc : "data of a format libmagic does not know",
+		       ", no partition table");
+	if (m)
+		magic_close(m);
+	return what;
+}
+
 /* path: as the user named it; a qcow2, VHDX or VMDK is read through a
  * temporary raw copy (sparse) that qemu-img makes. */
 int image_inspect(const char *path, json_object **ret)
@@ -185,6 +229,14 @@ int image_inspect(const char *path, json_object **ret)
 	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
 	blkid_partlist ls = blkid_probe_get_partitions(pr);
 	blkid_parttable tab = ls ? blkid_partlist_get_table(ls) : NULL;
+	if (!tab) {
+		_cleanup_free_ char *what = not_a_disk(fd);
+		if (what) {
+			blkid_free_probe(pr);
+			return log_error_errno(EMEDIUMTYPE, "'%s' is not a disk image: %s", path,
+					       what);
+		}
+	}
 
 	json_object *o = json_object_new_object();
 	json_object *parts = json_object_new_array();

@@ -352,7 +352,7 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 	int r;
 
 	/* opened first to fail early on a bad WIM or image */
-	r = win_wim_open(o->wim, o->image, false, &w, reterr_msg);
+	r = win_wim_open(o->wim, NULL, o->image, false, &w, reterr_msg);
 	if (r < 0)
 		return r;
 
@@ -386,7 +386,7 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 		r = wim_copy(o->wim, o->out_wim, &s.wim_tmp, reterr_msg);
 		if (r < 0)
 			return r;
-		r = win_wim_open(s.wim_tmp, o->image, true, &w, reterr_msg);
+		r = win_wim_open(s.wim_tmp, o->wim, o->image, true, &w, reterr_msg);
 		if (r < 0)
 			return r;
 	}
@@ -406,7 +406,7 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 		if (o->mtime != 0 &&
 		    (r = win_wim_pin_time(s.wim_tmp, win_wim_image_index(w), o->mtime)) < 0)
 			return errmsg_set(reterr_msg, r, "cannot set the image time in '%s': %s",
-					  s.wim_tmp, strerror(-r));
+					  o->out_wim, strerror(-r));
 		if (rename(s.wim_tmp, o->out_wim) < 0)
 			return errmsg_set(reterr_msg, negative_errno(), "cannot rename to '%s': %m",
 					  o->out_wim);

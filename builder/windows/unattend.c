@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <string.h>
 
 #include "builder/windows/windows.h"
 #include "lib/basic/errmsg.h"
@@ -38,6 +39,20 @@ static void driver_paths(FILE *f, const char *indent, size_t indent_len, char *c
 	}
 }
 
+/* The placeholder of a line that holds nothing else (white space aside), or
+ * NULL: a comment that mentions it in prose is left as it is. */
+static const char *placeholder_line(const char *line, const char *eol)
+{
+	const char *p = line + strspn(line, " \t");
+	if (p > eol || (size_t)(eol - p) < strlen(PLACEHOLDER) ||
+	    memcmp(p, PLACEHOLDER, strlen(PLACEHOLDER)) != 0)
+		return NULL;
+	for (const char *q = p + strlen(PLACEHOLDER); q < eol; q++)
+		if (!strchr(" \t\r", *q))
+			return NULL;
+	return p;
+}
+
 int win_unattend_render(const char *template_text, char *const *driver_dirs, char **ret_xml,
 			char **reterr_msg)
 {
@@ -50,7 +65,7 @@ int win_unattend_render(const char *template_text, char *const *driver_dirs, cha
 		return -ENOMEM;
 	for (const char *line = template_text; *line;) {
 		const char *eol = strchrnul(line, '\n');
-		const char *ph = memmem(line, eol - line, PLACEHOLDER, strlen(PLACEHOLDER));
+		const char *ph = placeholder_line(line, eol);
 		if (ph) {
 			seen = true;
 			fwrite(line, 1, ph - line, f);

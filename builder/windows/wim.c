@@ -22,7 +22,7 @@
 struct win_wim {
 	WIMStruct *wim;
 	int image;
-	char *path;
+	char *path; /* as messages name it: the user's file, not a temporary copy */
 };
 
 static int wim_err(char **reterr_msg, int code, const char *what, const char *path)
@@ -58,8 +58,8 @@ static int wim_init(void)
 	return 0;
 }
 
-int win_wim_open(const char *path, const char *image, bool writable, struct win_wim **ret,
-		 char **reterr_msg)
+int win_wim_open(const char *path, const char *name, const char *image, bool writable,
+		 struct win_wim **ret, char **reterr_msg)
 {
 	int r = wim_init();
 	if (r < 0)
@@ -70,8 +70,8 @@ int win_wim_open(const char *path, const char *image, bool writable, struct win_
 		return -ENOMEM;
 	int code = wimlib_open_wim(path, writable ? WIMLIB_OPEN_FLAG_WRITE_ACCESS : 0, &w->wim);
 	if (code != 0)
-		return wim_err(reterr_msg, code, "cannot open WIM", path);
-	w->path = strdup(path);
+		return wim_err(reterr_msg, code, "cannot open WIM", name ?: path);
+	w->path = strdup(name ?: path);
 	if (!w->path) {
 		wimlib_free(w->wim);
 		return -ENOMEM;
@@ -83,7 +83,7 @@ int win_wim_open(const char *path, const char *image, bool writable, struct win_
 		win_wim_free(TAKE_PTR(w));
 		return errmsg_set(reterr_msg, -ENOENT,
 				  "WIM '%s' has no image '%s' (it has %u; 'wiminfo' lists them)",
-				  path, image ?: "1", info.image_count);
+				  name ?: path, image ?: "1", info.image_count);
 	}
 	*ret = TAKE_PTR(w);
 	return 0;
@@ -143,7 +143,7 @@ int win_wim_overwrite(struct win_wim *w, char **reterr_msg)
 	/* appends the new data and metadata, as wimupdate does */
 	int code = wimlib_overwrite(w->wim, WIMLIB_WRITE_FLAG_RETAIN_GUID, 0);
 	if (code != 0)
-		return wim_err(reterr_msg, code, "cannot write WIM", w->path);
+		return wim_err(reterr_msg, code, "cannot write the updated copy of WIM", w->path);
 	return 0;
 }
 

@@ -49,11 +49,11 @@ int win_hive_add_boot_drivers(const char *path, const struct win_boot_driver *dr
 
 /* ---- win-unattend.c ------------------------------------------------------ */
 
-/* Renders an unattend template: "@DRIVER_PATHS@" becomes one
+/* Renders an unattend template: a line holding only "@DRIVER_PATHS@" becomes one
  * PathAndCredentials entry per folder in driver_dirs (Windows paths such as
  * "C:\Drivers\enlighten\xen-hvm\xenvbd"), each line indented like the
- * placeholder's; the paths are XML-escaped. A line without the placeholder
- * is copied as it is. */
+ * placeholder's; the paths are XML-escaped. Any other line (a comment that
+ * names the placeholder too) is copied as it is. */
 int win_unattend_render(const char *template_text, char *const *driver_dirs, char **ret_xml,
 			char **reterr_msg);
 
@@ -67,9 +67,10 @@ int win_setupcomplete_render(const char *drivers_root, const char *agent_path, c
 struct win_wim;
 
 /* Opens a WIM and selects one image by 1-based index or by name; writable
- * for win_wim_overwrite. */
-int win_wim_open(const char *path, const char *image, bool writable, struct win_wim **ret,
-		 char **reterr_msg);
+ * for win_wim_overwrite. Messages call it name (the user's file, when path
+ * is a temporary copy of it), or path when name is NULL. */
+int win_wim_open(const char *path, const char *name, const char *image, bool writable,
+		 struct win_wim **ret, char **reterr_msg);
 void win_wim_free(struct win_wim *w);
 static inline void win_wim_freep(struct win_wim **w)
 {

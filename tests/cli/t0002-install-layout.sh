@@ -22,6 +22,14 @@ like "unit runs the installed agent" "$(grep ^ExecStart= "$unit")" "^ExecStart=$
 ok "preset enables the unit" grep -q '^enable enlighten-firstboot.service$' \
 	"$inst$prefix/lib/systemd/system-preset/80-enlighten.preset"
 
+# the documentation pages the man pages name are installed where they say
+refs=$(cat "$inst$prefix"/share/man/man*/* | grep -oE '/[^ ]*\.md' | sort -u)
+ok "the man pages name documentation pages" test -n "$refs"
+for d in $refs; do
+	ok "man pages point to $d, which is installed" test -f "$inst$d"
+done
+like "the installed docs are in the doc directory" "$refs" "^$prefix/share/doc/enlighten/recipe-format.md$"
+
 for m in "$inst$prefix"/share/man/man*/*; do
 	ok "man page $(basename "$m") renders without warnings" sh -c \
 		"MANWIDTH=80 man --warnings -l '$m' 2>&1 >/dev/null | grep . && exit 1 || exit 0"

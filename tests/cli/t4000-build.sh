@@ -22,8 +22,12 @@ chmod 777 out out2
 
 ok "build runs as an unprivileged user" unpriv enlighten build img.conf --output-dir out \
 	--format raw --format qcow2 --format vhdx --format vhd --format vmdk
-is "build prints the artefacts" "$(last_output | sed 's|.*/||' | tr '\n' ' ')" \
+is "build prints the artefacts" "$(last_output | grep -v '^enlighten: ' | sed 's|.*/||' | tr '\n' ' ')" \
 	"test.qcow2 test.vhdx test.vhd test.vmdk test.raw test.bmap test.manifest.json "
+like "warns that the base lacks the recipe's time zone" "$(last_output)" \
+	"^enlighten: Timezone=Europe/Berlin: the base has no '/usr/share/zoneinfo/Europe/Berlin', so /etc/localtime will point nowhere"
+like "warns that the base lacks the recipe's locale" "$(last_output)" \
+	"^enlighten: Locale=en_US.UTF-8: the base has no such locale \(no '/usr/lib/locale/locale-archive', no '/usr/lib/locale/en_US.utf8/LC_CTYPE'\)"
 is "no temporary files are left" "$(find out -name '.#*')" ""
 
 img=out/test.raw

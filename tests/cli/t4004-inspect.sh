@@ -73,6 +73,24 @@ exits 1 "a missing image" enlighten inspect nothere.raw
 head -c 1048576 /dev/zero >blank.raw
 ok "a blank disk is inspected" enlighten inspect blank.raw
 like "... and is not an enlighten image" "$(last_output)" "Not an enlighten image"
+
+# files that are not disk images: exit 1, naming what they are
+printf 'root:x:0:0:root:/root:/bin/sh\n' >passwd
+exits 1 "a text file is not a disk image" enlighten inspect passwd
+is "... and says what it is" "$(last_output)" \
+	"enlighten: 'passwd' is not a disk image: it holds ASCII text, no partition table"
+part_extract out/test.raw 1 esp.img
+exits 1 "a bare filesystem is not a disk image" enlighten inspect --json esp.img
+like "... and says which filesystem" "$(last_output)" \
+	"'esp.img' is not a disk image: a bare vfat filesystem with no partition table"
+{ printf 'QFI\373'; head -c 4096 /dev/urandom; } >random.qcow2
+exits 1 "random bytes behind a qcow2 magic" enlighten inspect random.qcow2
+like "... are not a qcow2 header" "$(last_output)" \
+	"cannot read image 'random.qcow2': it starts with the qcow2 magic but its header is not a qcow2 header"
+is "... and not called an overlay" "$(last_output | grep -c overlay)" 0
+{ printf 'KDMV\377\377\377\377'; head -c 4096 /dev/urandom; } >random.vmdk
+exits 1 "random bytes behind a VMDK magic" enlighten inspect random.vmdk
+like "... are not a VMDK header" "$(last_output)" "starts with the VMDK magic but its header is not"
 exits 2 "inspect without an image" enlighten inspect
 
 done_testing

@@ -46,6 +46,8 @@ ok "boot-critical driver file is the package's" \
 wimextract out.wim 1 /Windows/Panther/unattend.xml /Windows/System32/config/SYSTEM \
 	/Windows/Setup/Scripts/SetupComplete.cmd --dest-dir=w >/dev/null
 ok "unattend.xml is well-formed XML" xmllint --noout w/unattend.xml
+is "the template's comment holds no driver entry and no placeholder" \
+	"$(sed -n '/<!--/,/-->/p' w/unattend.xml | grep -c '<PathAndCredentials\|@DRIVER_PATHS@')" 0
 pnp="//*[local-name()='settings'][@pass='%s']/*[local-name()='component'][@name='Microsoft-Windows-PnpCustomizationsNonWinPE']/*[local-name()='DriverPaths']/*[local-name()='PathAndCredentials']"
 for pass in specialize offlineServicing; do
 	# shellcheck disable=SC2059

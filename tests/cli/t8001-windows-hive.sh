@@ -54,7 +54,7 @@ ok "nothing written by refused builds" test ! -e bad.wim
 
 # a hive without the control set it names
 mkdir -p t/Windows/System32/config t/Windows/Boot/EFI
-make_hive t/Windows/System32/config/SYSTEM && rm t/Windows/System32/config/SYSTEM.reg
+make_hive t/Windows/System32/config/SYSTEM
 hivexregedit --merge --prefix "$HKLM" t/Windows/System32/config/SYSTEM /dev/stdin <<'REG'
 Windows Registry Editor Version 5.00
 
@@ -65,5 +65,16 @@ wimcapture t broken.wim broken >/dev/null
 fails "hive whose current control set is missing" enlighten wim --wim broken.wim \
 	--driver kvm-guest=pkgs/viostor --boot-critical "viostor=$ids" -o bad.wim
 like "names the control set" "$(last_output)" "the hive has no 'ControlSet005' key"
+
+# an install.wim without a SYSTEM hive: the message names the user's WIM,
+# not the temporary copy the output starts as
+rm t/Windows/System32/config/SYSTEM
+wimcapture t nohive.wim nohive >/dev/null
+mkdir win
+fails "a WIM without a SYSTEM hive" enlighten wim --wim nohive.wim -o win/out.wim
+like "names the user's WIM" "$(last_output)" \
+	"cannot extract '.Windows.System32.config.SYSTEM' from WIM 'nohive.wim'"
+is "and no temporary file" "$(last_output | grep -c 'tmp-')" 0
+is "nothing is left in the output folder" "$(ls win)" ""
 
 done_testing

@@ -13,43 +13,19 @@ HKLM='HKEY_LOCAL_MACHINE\SYSTEM'
 
 # make_hive FILE [ddb] [current]: a SYSTEM hive with a control set (number
 # current, default 1), a disk service, and with "ddb" a DriverDatabase key as
-# Windows 8 / Server 2012 and later have.
+# Windows 8 / Server 2012 and later have (scripts/make-synthetic-wim).
 make_hive() {
-	local file=$1 ddb=${2:-} cur=${3:-1}
-	local cs
-	cs=$(printf 'ControlSet%03d' "$cur")
-	{
-		printf 'Windows Registry Editor Version 5.00\n\n'
-		printf '[\\Select]\n"Current"=dword:%08x\n"Default"=dword:%08x\n\n' "$cur" "$cur"
-		printf '[\\%s]\n\n[\\%s\\Control]\n\n' "$cs" "$cs"
-		printf '[\\%s\\Control\\CriticalDeviceDatabase]\n\n' "$cs"
-		printf '[\\%s\\Services]\n\n[\\%s\\Services\\disk]\n"Start"=dword:00000000\n\n' "$cs" "$cs"
-		if [ "$ddb" = ddb ]; then
-			printf '[\\DriverDatabase]\n\n[\\DriverDatabase\\DeviceIds]\n\n'
-			printf '[\\DriverDatabase\\DriverInfFiles]\n\n[\\DriverDatabase\\DriverPackages]\n\n'
-		fi
-	} >"$file.reg"
-	perl "$SRC/tests/cli/mkhive.pl" "$file" &&
-		hivexregedit --merge --prefix "$HKLM" "$file" "$file.reg"
+	sh "$SRC/scripts/make-synthetic-wim" --hive-only ${2:+--driver-database} \
+		--control-set "${3:-1}" "$1"
 }
 
 # make_wim WIM [ddb] [current]: an install.wim with one image named
-# "Windows Server 2025 SERVERSTANDARD" holding the files the builder reads;
-# with WIM_TIME set (Unix seconds) every file and folder has that time.
+# "Windows Server 2025 SERVERSTANDARD" holding the files the builder reads
+# (scripts/make-synthetic-wim, as users make one); with WIM_TIME set (Unix
+# seconds) every file and folder has that time.
 make_wim() {
-	local wim=$1 tree
-	tree=$(mktemp -d "$TEST_DIR/wimtree.XXXXXX")
-	mkdir -p "$tree/Windows/System32/config" "$tree/Windows/System32/drivers" \
-		"$tree/Windows/Boot/EFI/en-US" "$tree/Program Files" "$tree/Users/Default"
-	make_hive "$tree/Windows/System32/config/SYSTEM" "${2:-}" "${3:-1}" || return 1
-	rm -f "$tree/Windows/System32/config/SYSTEM.reg"
-	printf 'bootmgfw dummy\n' >"$tree/Windows/Boot/EFI/bootmgfw.efi"
-	printf 'mui dummy\n' >"$tree/Windows/Boot/EFI/en-US/bootmgfw.efi.mui"
-	printf 'kernel dummy\n' >"$tree/Windows/System32/ntoskrnl.exe"
-	printf 'in-box driver\n' >"$tree/Windows/System32/drivers/disk.sys"
-	[ -z "${WIM_TIME:-}" ] || find "$tree" -exec touch -h -d "@$WIM_TIME" {} +
-	wimcapture "$tree" "$wim" "Windows Server 2025 SERVERSTANDARD" --compress=LZX >/dev/null &&
-		rm -rf "$tree"
+	sh "$SRC/scripts/make-synthetic-wim" ${2:+--driver-database} --control-set "${3:-1}" \
+		${WIM_TIME:+--time "$WIM_TIME"} "$1"
 }
 
 # make_pkg DIR SERVICE [ARCH] [CATALOG] [HWID]: a driver package folder as a
