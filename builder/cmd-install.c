@@ -46,8 +46,9 @@ static int help(void)
 	       "Options:\n"
 	       "      --dry-run             fetch and verify, print the plan, activate nothing\n"
 	       "      --root DIR            act on the system tree under DIR instead of /\n"
-	       "      --profile P           install profile P whatever is "
-	       "detected\n" PORTAL_CLIENT_HELP "  -h, --help                show this help\n"
+	       "      --profile P           install profile P whatever is detected, until the\n"
+	       "                            next boot (pin it in firstboot.conf to keep "
+	       "it)\n" PORTAL_CLIENT_HELP "  -h, --help                show this help\n"
 	       "\n"
 	       "Public keys default to ROOT/etc/enlighten/keys/*.pub and the catalog state to\n"
 	       "ROOT/var/lib/enlighten.\n");
@@ -93,6 +94,21 @@ static int agent_run(const char *root, const char *profile, bool plan)
 
 /* The profile to install: --profile, else what the agent's configuration
  * forces (firstboot.conf, kernel command line), else the detector's. */
+/* --profile holds until the next boot, whose agent detects again, unless
+ * firstboot.conf or the kernel command line pins that same profile. */
+static void warn_unpinned(int root_fd, const char *profile)
+{
+	_cleanup_(fb_config_done) struct fb_config cfg = {};
+	if (fb_config_load(root_fd, &cfg, NULL) >= 0 &&
+	    fb_config_cmdline(root_fd, &cfg, NULL) >= 0 && cfg.profile &&
+	    streq(cfg.profile, profile))
+		return;
+	log_warning("--profile '%s' holds until the next boot, whose agent detects again and "
+		    "activates what it detects; to keep '%s', pin it: 'Profile=%s' in the "
+		    "[Firstboot] section of /%s",
+		    profile, profile, profile, FIRSTBOOT_CONF);
+}
+
 static int profile_choose(int root_fd, const char *root, const char *arg_profile, char **ret,
 			  bool *ret_disabled)
 {
@@ -209,5 +225,8 @@ int cmd_install(int argc, char *argv[])
 
 	/* the agent again, with the portal's packages in its repository; it
 	 * detects as we did unless the profile came from --profile */
-	return agent_run(root, arg_profile, dry_run);
+	r = agent_run(root, arg_profile, dry_run);
+	if (r == EXIT_OK && arg_profile && !dry_run)
+		warn_unpinned(root_fd, arg_profile);
+	return r;
 }

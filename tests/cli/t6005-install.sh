@@ -44,6 +44,20 @@ like "... the package is present and verified again" "$(last_output)" \
 	"present  linux/enlighten-ic-kvm-guest-.*sha256 ok"
 like "... nothing to change" "$(last_output)" "changed=no"
 
+like "... warns that the next boot undoes --profile unless it is pinned" "$(last_output)" \
+	"--profile 'kvm-guest' holds until the next boot, .* pin it: 'Profile=kvm-guest' in the \[Firstboot\] section of /etc/enlighten/firstboot.conf"
+fails "the next boot's agent (nothing forced)" enlighten-firstboot --root r
+like "... goes for what it detects instead, as warned" "$(last_output)" \
+	"activating profile 'metal' failed"
+
+printf '[Firstboot]\nProfile=kvm-guest\n' >r/etc/enlighten/firstboot.conf
+ok "install --profile kvm-guest, pinned in firstboot.conf" enlighten install $P --root r \
+	--profile kvm-guest
+is "... no warning" "$(last_output | grep -c 'holds until the next boot')" 0
+ok "the next boot's agent" enlighten-firstboot --root r
+like "... keeps the pinned profile" "$(last_output)" "profile=kvm-guest changed=no forced=yes"
+rm r/etc/enlighten/firstboot.conf
+
 ok "install with the profile the detector chooses" enlighten install $P --root r
 like "... a tree without hypervisor signals is metal" "$(last_output)" "profile=metal"
 
