@@ -34,6 +34,7 @@
 
 #define TEMPLATE_PATH "templates/portal/index.html.in"
 #define TEMPLATE_MAX (256u * 1024)
+#define PUBKEY_FILE "minisign.pub" /* the catalog's public key, for people to pin */
 #define DEFAULT_TITLE PORTAL_DEFAULT_TITLE
 
 struct publish {
@@ -43,6 +44,7 @@ struct publish {
 	uint64_t valid_days;
 	int out_fd;
 	const char *datadir;
+	char key_id[MINISIGN_KEYID_HEX_SIZE]; /* of the key that signs the catalog */
 };
 
 /* ---- copying payloads ---------------------------------------------------- */
@@ -192,50 +194,128 @@ static int strcmp_ptr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void html_table(FILE *f, const struct publish *pb, const struct catalog *c, const char *os,
-		       const char *os_title, const char *profile)
+/* The install block, once per OS: Linux through enlighten, Windows by hand
+ * (PowerShell and pnputil, what a Windows admin has). */
+static void html_install(FILE *f, const struct publish *pb, const char *os)
 {
 	const char *url = pb->url ? pb->url : "https://PORTAL";
 
-	fprintf(f, "<section id=\"%s-", os);
-	markup_escape(f, profile);
-	fprintf(f, "\">\n<h2>%s &middot; ", os_title);
-	markup_escape(f, profile);
-	fputs("</h2>\n", f);
 	if (streq(os, "linux")) {
-		fputs("<p>Install on a running system (detects the hypervisor and activates what "
-		      "it "
-		      "needs):</p>\n<pre>sudo enlighten install --portal ",
+		fputs("<p>On a running system, detect the hypervisor and activate what it needs "
+		      "(the packages are verified against the signed catalog first):</p>\n"
+		      "<pre>sudo enlighten install --portal ",
 		      f);
 		markup_escape(f, url);
-		fputs("</pre>\n", f);
+		fputs("</pre>\n<p>Or download and verify one profile's packages (PROFILE: a "
+		      "heading below):</p>\n<pre>enlighten fetch --portal ",
+		      f);
+		markup_escape(f, url);
+		fputs(" --os linux --profile PROFILE --dest DIR</pre>\n", f);
+		return;
 	}
-	fputs("<p>Download and verify these files:</p>\n<pre>enlighten fetch --portal ", f);
-	markup_escape(f, url);
-	fputs(" --profile ", f);
+	fputs("<p>Each row is one driver package. Download its files into one folder, check "
+	      "each file's SHA-256 in PowerShell against the row,</p>\n"
+	      "<pre>Get-FileHash -Algorithm SHA256 .\\*</pre>\n"
+	      "<p>unpack a .cab package there (<code>expand -F:* PACKAGE.cab .</code>), "
+	      "and add the package to the driver store from an elevated prompt (Windows "
+	      "installs it on the devices it matches):</p>\n"
+	      "<pre>pnputil /add-driver .\\*.inf /install</pre>\n",
+	      f);
+}
+
+static void file_link(FILE *f, const struct catalog_payload *p)
+{
+	const char *base = strrchr(p->path, '/');
+	fputs("<a href=\"", f);
+	url_path(f, p->path);
+	fputs("\">", f);
+	markup_escape(f, base ? base + 1 : p->path);
+	fputs("</a>", f);
+}
+
+/* The package a Windows payload belongs to: the same name in the same
+ * folder (an INF with its catalog and binaries). */
+static bool same_package(const struct catalog_payload *a, const struct catalog_payload *b)
+{
+	const char *sa = strrchr(a->path, '/'), *sb = strrchr(b->path, '/');
+	size_t la = sa ? (size_t)(sa - a->path) : 0, lb = sb ? (size_t)(sb - b->path) : 0;
+	return streq(a->name, b->name) && la == lb && strncmp(a->path, b->path, la) == 0;
+}
+
+static bool wanted(const struct catalog_payload *p, const char *os, const char *profile)
+{
+	return streq(p->os, os) && strv_contains(p->profiles, profile);
+}
+
+/* One row per Windows driver package, listing its files. */
+static void html_package_row(FILE *f, const struct catalog *c, size_t first, const char *profile)
+{
+	const struct catalog_payload *p = &c->payloads[first];
+	char hex[SHA256_HEX_SIZE];
+
+	fputs("<tr><td data-label=\"Package\">", f);
+	markup_escape(f, p->name);
+	fputs("</td><td data-label=\"Version\">", f);
+	markup_escape(f, p->version);
+	fputs("</td><td data-label=\"Files\"><ul class=\"files\">\n", f);
+	for (size_t i = first; i < c->n_payloads; i++) {
+		const struct catalog_payload *q = &c->payloads[i];
+		if (!wanted(q, "windows", profile) || !same_package(p, q))
+			continue;
+		hex_encode(q->sha256, SHA256_DIGEST_SIZE, hex);
+		fputs("<li>", f);
+		file_link(f, q);
+		fputs(" <span class=\"size\">", f);
+		size_human(f, q->length);
+		fprintf(f, "</span> <code>%s</code></li>\n", hex);
+	}
+	fputs("</ul></td></tr>\n", f);
+}
+
+static void html_linux_row(FILE *f, const struct catalog_payload *p)
+{
+	char hex[SHA256_HEX_SIZE];
+
+	hex_encode(p->sha256, SHA256_DIGEST_SIZE, hex);
+	fputs("<tr><td data-label=\"Name\"><a href=\"", f);
+	url_path(f, p->path);
+	fputs("\">", f);
+	markup_escape(f, p->name);
+	fputs("</a></td><td data-label=\"Version\">", f);
+	markup_escape(f, p->version);
+	fputs("</td><td data-label=\"Size\" class=\"size\">", f);
+	size_human(f, p->length);
+	fprintf(f, "</td><td data-label=\"SHA-256\" class=\"sha\"><code>%s</code></td></tr>\n",
+		hex);
+}
+
+static void html_table(FILE *f, const struct catalog *c, const char *os, const char *profile)
+{
+	bool windows = streq(os, "windows");
+
+	fprintf(f, "<section id=\"%s-", os);
 	markup_escape(f, profile);
-	fprintf(f, " --os %s --dest enlighten-", os);
+	fputs("\">\n<h3>", f);
 	markup_escape(f, profile);
-	fputs("</pre>\n<table>\n<thead><tr><th>Name</th><th>Version</th><th>Size</th>"
-	      "<th>SHA-256</th></tr></thead>\n<tbody>\n",
+	fputs(windows ? "</h3>\n<table>\n<thead><tr><th>Package</th><th>Version</th>"
+			"<th>Files (size, SHA-256)</th></tr></thead>\n<tbody>\n"
+		      : "</h3>\n<table>\n<thead><tr><th>Name</th><th>Version</th><th>Size</th>"
+			"<th>SHA-256</th></tr></thead>\n<tbody>\n",
 	      f);
 	for (size_t i = 0; i < c->n_payloads; i++) {
 		const struct catalog_payload *p = &c->payloads[i];
-		char hex[SHA256_HEX_SIZE];
-		if (!streq(p->os, os) || !strv_contains(p->profiles, profile))
+		if (!wanted(p, os, profile))
 			continue;
-		hex_encode(p->sha256, SHA256_DIGEST_SIZE, hex);
-		fputs("<tr><td data-label=\"Name\"><a href=\"", f);
-		url_path(f, p->path);
-		fputs("\">", f);
-		markup_escape(f, p->name);
-		fputs("</a></td><td data-label=\"Version\">", f);
-		markup_escape(f, p->version);
-		fputs("</td><td data-label=\"Size\" class=\"size\">", f);
-		size_human(f, p->length);
-		fprintf(f,
-			"</td><td data-label=\"SHA-256\" class=\"sha\"><code>%s</code></td></tr>\n",
-			hex);
+		if (!windows) {
+			html_linux_row(f, p);
+			continue;
+		}
+		bool seen = false; /* listed with an earlier file of its package */
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = wanted(&c->payloads[j], os, profile) &&
+			       same_package(&c->payloads[j], p);
+		if (!seen)
+			html_package_row(f, c, i, profile);
 	}
 	fputs("</tbody>\n</table>\n</section>\n", f);
 }
@@ -259,10 +339,14 @@ static char *html_content(const struct publish *pb, const struct catalog *c)
 					if (!strv_contains(profiles, *p) &&
 					    strv_extend(&profiles, *p) < 0)
 						goto fail;
-		if (profiles)
-			qsort(profiles, strv_length(profiles), sizeof(char *), strcmp_ptr);
+		if (!profiles)
+			continue;
+		qsort(profiles, strv_length(profiles), sizeof(char *), strcmp_ptr);
+		fprintf(f, "<section id=\"%s\">\n<h2>%s</h2>\n", oses[k].os, oses[k].title);
+		html_install(f, pb, oses[k].os);
 		for (char **p = profiles; p && *p; p++)
-			html_table(f, pb, c, oses[k].os, oses[k].title, *p);
+			html_table(f, c, oses[k].os, *p);
+		fputs("</section>\n", f);
 	}
 	if (c->n_payloads == 0)
 		fputs("<p>No payloads are published yet.</p>\n", f);
@@ -349,9 +433,12 @@ static int index_write(const struct publish *pb, const struct catalog *c)
 	(void)catalog_time_format(c->expires, expires);
 	snprintf(version, sizeof(version), "%" PRIu64, c->version);
 	snprintf(count, sizeof(count), "%zu", c->n_payloads);
-	char *keys[] = { "@TITLE@", "@VERSION@", "@ISSUED@", "@EXPIRES@",
-			 "@COUNT@", "@CONTENT@", NULL };
-	char *values[] = { title, version, issued, expires, count, content, NULL };
+	char *keys[] = { "@TITLE@", "@VERSION@", "@ISSUED@",  "@EXPIRES@", "@COUNT@",
+			 "@KEYID@", "@PUBKEY@",	 "@CONTENT@", NULL };
+	char *values[] = {
+		title,	 version, issued, expires, count, (char *)pb->key_id, (char *)PUBKEY_FILE,
+		content, NULL
+	};
 	page = template_fill(tpl, keys, values);
 	if (!page)
 		return log_oom();
@@ -417,6 +504,17 @@ static int catalog_sign(struct publish *pb, const struct minisign_seckey *sk, ui
 	r = fs_write_file_atomic_at(pb->out_fd, CATALOG_SIG_FILE, text, strlen(text), 0644);
 	if (r < 0)
 		return log_error_errno(r, "cannot write '%s/%s': %m", pb->out, CATALOG_SIG_FILE);
+
+	/* the public key beside it, named on the page with its id */
+	struct minisign_pubkey pk;
+	_cleanup_free_ char *pub = NULL;
+	minisign_seckey_public(sk, &pk);
+	minisign_key_id_hex(pk.key_id, pb->key_id);
+	if (minisign_pubkey_format(&pk, &pub) < 0)
+		return log_oom();
+	r = fs_write_file_atomic_at(pb->out_fd, PUBKEY_FILE, pub, strlen(pub), 0644);
+	if (r < 0)
+		return log_error_errno(r, "cannot write '%s/%s': %m", pb->out, PUBKEY_FILE);
 	return 0;
 }
 

@@ -27,12 +27,45 @@ for f in linux/enlighten-ic-hyperv-0.1.0-1.noarch.rpm linux/enlighten-ic-xen-0.1
 done
 # one table per OS and profile: linux hyperv-guest, xen-hvm, xen-pv, xen-pvh; windows hyperv-guest
 is "index.html has a table per OS and profile" "$(grep -c '<table>' portal/index.html)" 5
-is "... with a row per payload in each" "$(grep -c '<tr><td data-label="Name">' portal/index.html)" 5
-for n in enlighten-ic-hyperv enlighten-ic-xen enlighten-drivers-hyperv; do
+is "... with a row per Linux payload in each" "$(grep -c '<tr><td data-label="Name">' portal/index.html)" 4
+is "... and a row per Windows package" "$(grep -c '<tr><td data-label="Package">' portal/index.html)" 1
+for n in enlighten-ic-hyperv enlighten-ic-xen; do
 	like "index.html lists $n" "$(cat portal/index.html)" ">$n</a>"
 done
-like "index.html has the install command" "$(cat portal/index.html)" \
-	"sudo enlighten install --portal https://portal.example/ic"
+like "index.html lists the Windows package" "$(cat portal/index.html)" \
+	'<td data-label="Package">enlighten-drivers-hyperv</td>'
+like "... with its file" "$(cat portal/index.html)" \
+	'<li><a href="windows/enlighten-drivers-hyperv-1.0.0.cab">enlighten-drivers-hyperv-1.0.0.cab</a>'
+is "one Linux install block for all profiles" "$(grep -c 'sudo enlighten install --portal https://portal.example/ic' portal/index.html)" 1
+is "one Windows install block, in Windows' own tools" "$(grep -c 'pnputil /add-driver' portal/index.html)" 1
+is "... that runs no enlighten command" \
+	"$(sed -n '/<section id="windows">/,$p' portal/index.html | grep -c 'enlighten \(install\|fetch\)')" 0
+ok "the public key is published beside the catalog" cmp "$K/pub" portal/minisign.pub
+keyid=$(sed -n 's/^untrusted comment: minisign public key //p' "$K/pub")
+like "index.html links it with its id" "$(cat portal/index.html)" \
+	"<a href=\"minisign.pub\"><code>$keyid</code></a>"
+
+# a Windows driver package (INF, catalog, driver) is one row with its three files
+python3 - wpkg <<'PY2'
+import hashlib, json, os, sys
+d = sys.argv[1]
+payloads = []
+for f in ("viostor.inf", "viostor.cat", "viostor.sys"):
+    path = "windows/viostor/" + f
+    os.makedirs(os.path.join(d, "windows/viostor"), exist_ok=True)
+    data = ("file " + f + "\n").encode()
+    open(os.path.join(d, path), "wb").write(data)
+    payloads.append({"name": "viostor", "version": "100.85", "os": "windows", "profiles": ["kvm-guest"],
+                     "arch": "amd64", "path": path, "length": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+json.dump({"schema": 1, "product": "enlighten", "channel": "stable", "version": 0,
+           "issued": "2026-01-01T00:00:00Z", "expires": "2036-01-01T00:00:00Z", "payloads": payloads},
+          open(os.path.join(d, "catalog.json"), "w"))
+PY2
+ok "publish a driver package" enlighten portal publish --key "$K/sec" --out portal-w wpkg
+is "... one row for the package" "$(grep -c '<tr><td data-label="Package">viostor</td>' portal-w/index.html)" 1
+is "... listing its three files" \
+	"$(grep -o '<li><a href="windows/viostor/[a-z.]*">[a-z.]*</a>' portal-w/index.html | sed 's/.*">//; s/<.*//' | tr '\n' ' ')" \
+	"viostor.inf viostor.cat viostor.sys "
 like "index.html has a viewport for phones" "$(cat portal/index.html)" 'name="viewport"'
 is "index.html loads nothing from elsewhere" "$(grep -cE '(src|href)="(https?:)?//' portal/index.html)" 0
 

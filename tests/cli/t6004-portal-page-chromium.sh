@@ -1,8 +1,9 @@
 #!/bin/sh
 # t6004-portal-page-chromium.sh - the portal page as a browser sees it:
 # headless Chromium loads index.html from nginx, the rendered DOM has a
-# table row for every payload, every link resolves to the right file, and
-# it renders at a phone's width.
+# table row for every Linux payload and Windows package, every link (the
+# public key's too) resolves to the right file, there is no script, and it
+# renders at a phone's width.
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/cli/portal.sh"
 
@@ -35,10 +36,15 @@ dom = open(sys.argv[2]).read()
 for p in cat["payloads"]:
     for prof in p["profiles"]:
         sec = re.search(r'<section id="%s-%s">(.*?)</section>' % (p["os"], re.escape(prof)), dom, re.S)
-        row = sec and re.search(r'<tr><td data-label="Name"><a href="%s">%s</a></td>'
-                                r'<td data-label="Version">%s</td>.*?<code>%s</code>'
-                                % (re.escape(p["path"]), re.escape(p["name"]), re.escape(p["version"]),
-                                   p["sha256"]), sec.group(1))
+        if p["os"] == "windows":  # one row per package, its files listed
+            pat = (r'<tr><td data-label="Package">%s</td><td data-label="Version">%s</td>'
+                   r'<td data-label="Files">.*?<a href="%s">[^<]*</a>.*?<code>%s</code>')
+            args = (re.escape(p["name"]), re.escape(p["version"]), re.escape(p["path"]), p["sha256"])
+        else:
+            pat = (r'<tr><td data-label="Name"><a href="%s">%s</a></td>'
+                   r'<td data-label="Version">%s</td>.*?<code>%s</code>')
+            args = (re.escape(p["path"]), re.escape(p["name"]), re.escape(p["version"]), p["sha256"])
+        row = sec and re.search(pat % args, sec.group(1), re.S)
         print("%s %s %s" % ("ok" if row else "missing", p["os"] + "/" + prof, p["name"]))
 PY
 is "every payload is listed in the table of each of its profiles" "$(grep -c '^ok' rows.txt)" 5
@@ -53,8 +59,10 @@ for href in $(grep -o '<a href="[^"]*"' dom.html | sed 's/<a href="//; s/"$//' |
 	*.rpm | *.cab) cmp -s "link.$n" "portal/$href" || echo "$href" >>broken.txt ;;
 	esac
 done
-is "the page has links for the payloads, the catalog and its signature" "$n" 5
+is "the page has links for the payloads, the catalog, its signature and key" "$n" 6
 ok "every link resolves to the right file" test ! -e broken.txt
+ok "the key link gives the public key" cmp "link.$(grep -o '<a href="[^"]*"' dom.html | sed 's/<a href="//; s/"$//' | sort -u | grep -n '^minisign.pub$' | cut -d: -f1)" "$TEST_DIR/keys/pub"
+is "the page has no script" "$(grep -ci '<script' dom.html)" 0
 
 browse shot --hide-scrollbars --window-size=390,844 --screenshot="$TEST_DIR/phone.png" \
 	"$NGINX_HTTP/index.html" >/dev/null
