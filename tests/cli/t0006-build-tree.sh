@@ -29,7 +29,7 @@ make_base base.tar.gz
 write_recipe img.conf base.tar.gz
 ok "build/enlighten builds without ENLIGHTEN_DATADIR" "$B/enlighten" -q build img.conf \
 	--output-dir out
-is "into the output directory it created" "$(finished_files out)" "test.manifest.json test.raw "
+is "into the output directory it created" "$(finished_files out)" "test.bmap test.manifest.json test.raw "
 ok "a second build into the existing directory" "$B/enlighten" -q build img.conf --output-dir out
 exits 1 "an output directory whose parent is missing" "$B/enlighten" -q build img.conf \
 	--output-dir no/such
