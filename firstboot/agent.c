@@ -183,6 +183,8 @@ int agent_init(struct agent *a, int argc, char *argv[])
 	r = fb_config_load(a->root_fd, &a->config, &err);
 	if (r >= 0)
 		r = fb_config_cmdline(a->root_fd, &a->config, &err);
+	if (r >= 0)
+		r = fb_config_check_root(&a->config, a->root, &err);
 	if (r < 0)
 		return log_error_errno(r, "%s", err ? err : "cannot read the configuration: %m"),
 		       EXIT_USAGE;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "firstboot/config.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
@@ -71,15 +72,20 @@ static bool profile_name_ok(const char *s)
 }
 
 /* A path in the file is absolute in the image; beneath the root it is
- * relative. */
-static int root_path(const char *v, char **ret)
+ * relative. Replaces *slot only on success, so a refused value or a key
+ * set twice leaves one owner of each string. */
+static int root_path(const char *v, char **slot)
 {
 	while (*v == '/')
 		v++;
 	if (path_check_relative(v) < 0)
 		return -EINVAL;
-	*ret = strdup(v);
-	return *ret ? 0 : -ENOMEM;
+	char *p = strdup(v);
+	if (!p)
+		return -ENOMEM;
+	free(*slot);
+	*slot = p;
+	return 0;
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -110,10 +116,8 @@ static int handler(void *user, const char *section, const char *name, const char
 			c->disable_source = "firstboot.conf";
 		}
 	} else if (streq(name, "Repository")) {
-		free(c->repository);
 		r = root_path(value, &c->repository);
 	} else if (streq(name, "PublicKey")) {
-		free(c->public_key);
 		r = root_path(value, &c->public_key);
 	} else if (streq(name, "PackageVerify")) {
 		if (streq(value, "signature"))
@@ -172,6 +176,24 @@ int fb_config_load(int root_fd, struct fb_config *c, char **reterr_msg)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* Initrd builders the host runs for a tree given to --root: a name from
+ * this list, looked up in the host's PATH. */
+static const char *const host_initrd_tools[] = { "dracut" };
+
+int fb_config_check_root(const struct fb_config *c, const char *root, char **reterr_msg)
+{
+	if (streq(root, "/") || !c->initrd_tool)
+		return 0;
+	for (size_t i = 0; i < ELEMENTSOF(host_initrd_tools); i++)
+		if (streq(c->initrd_tool, host_initrd_tools[i]))
+			return 0;
+	return errmsg_set(reterr_msg, -EPERM,
+			  "'/%s': InitrdTool='%s' names a program chosen by the tree given to "
+			  "--root; with --root the host runs only its own 'dracut' (remove the "
+			  "key, or run the agent inside the system)",
+			  FIRSTBOOT_CONF, c->initrd_tool);
 }
 
 int fb_config_cmdline(int root_fd, struct fb_config *c, char **reterr_msg)

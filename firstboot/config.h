@@ -32,6 +32,11 @@ void fb_config_done(struct fb_config *c);
  * message naming the line for anything it does not understand. */
 int fb_config_load(int root_fd, struct fb_config *c, char **reterr_msg);
 
+/* With a root other than "/", the tree is input, not the system that
+ * trusts it: InitrdTool= must name one of the host's own initrd builders
+ * (-EPERM with a message otherwise). */
+int fb_config_check_root(const struct fb_config *c, const char *root, char **reterr_msg);
+
 /* Applies enlighten.profile= and enlighten.disable= from proc/cmdline
  * beneath root_fd (absent: nothing). */
 int fb_config_cmdline(int root_fd, struct fb_config *c, char **reterr_msg);

@@ -346,6 +346,15 @@ static int step_initrd(const struct plan_step *s, const struct apply_opts *o, ch
 		if (!tmp)
 			return -ENOMEM;
 		(void)remove_at(o->root_fd, tmp_rel); /* a power cut's half-written one */
+		/* the tool gets a plain path and follows every symlink in it */
+		r = fs_path_stays_beneath(o->root, tmp_rel);
+		if (r < 0) {
+			set_err(reterr_msg, "'/%s' %s", tmp_rel,
+				r == -EXDEV ? "leads outside the root through a symlink; refusing "
+					      "to have the initrd written there"
+					    : strerror(-r));
+			return r;
+		}
 		const char *tool = o->initrd_tool ? o->initrd_tool : "dracut";
 		const char *argv[16];
 		size_t k = 0;

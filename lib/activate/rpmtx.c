@@ -21,6 +21,7 @@
 #include <rpm/rpmts.h>
 
 #include "lib/activate/rpmtx.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
@@ -65,6 +66,23 @@ static const char *dbpath_for(const char *root)
 			return "/usr/lib/sysimage/rpm";
 	}
 	return "/var/lib/rpm";
+}
+
+/* librpm opens ROOT/DBPATH as a plain path, following every symlink: a
+ * tree whose var/lib/rpm leads outside it would have librpm update the
+ * database it leads to. */
+static int db_check(const char *root, char **reterr_msg)
+{
+	const char *db = dbpath_for(root) + 1;
+	int r = fs_path_stays_beneath(root, db);
+	if (r == -EXDEV)
+		return errmsg_set(reterr_msg, r,
+				  "the rpm database '/%s' is a symlink leading outside the root "
+				  "'%s'; refusing to touch what it points to",
+				  db, root);
+	if (r < 0 && r != -ENOENT)
+		return errmsg_errno(reterr_msg, r, "cannot resolve the rpm database '/%s': %m", db);
+	return 0;
 }
 
 static int ctx_begin(struct rpmtx_ctx *c, const char *root, enum rpmtx_verify verify)
@@ -120,7 +138,10 @@ int rpmtx_installed(const char *root, char ***ret_names, char **reterr_msg)
 {
 	struct rpmtx_ctx c;
 	_cleanup_strv_free_ char **names = NULL;
-	int r = ctx_begin(&c, root, RPMTX_VERIFY_SIGNATURE);
+	int r = db_check(root, reterr_msg);
+	if (r < 0)
+		return r;
+	r = ctx_begin(&c, root, RPMTX_VERIFY_SIGNATURE);
 	if (r < 0)
 		return r;
 
@@ -290,7 +311,10 @@ int rpmtx_run(const char *root, char *const *install_files, char *const *erase_n
 {
 	struct rpmtx_ctx c;
 	rpmts ts = NULL;
-	int r = ctx_begin(&c, root, verify);
+	int r = db_check(root, reterr_msg);
+	if (r < 0)
+		return r;
+	r = ctx_begin(&c, root, verify);
 	if (r < 0)
 		return r;
 
@@ -373,7 +397,10 @@ int rpmtx_remove_leftovers(const char *root, char *const *names)
 	_cleanup_close_ int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0)
 		return negative_errno();
-	int r = ctx_begin(&c, root, RPMTX_VERIFY_SIGNATURE);
+	int r = db_check(root, NULL);
+	if (r < 0)
+		return r;
+	r = ctx_begin(&c, root, RPMTX_VERIFY_SIGNATURE);
 	if (r < 0)
 		return r;
 	rpmts ts = rpmtsCreate();

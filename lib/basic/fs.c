@@ -47,6 +47,36 @@ int path_check_relative(const char *path)
 	return 0;
 }
 
+int fs_path_stays_beneath(const char *root, const char *path)
+{
+	int r = path_check_relative(path);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *top = realpath(root, NULL);
+	if (!top)
+		return negative_errno();
+	_cleanup_free_ char *full = strjoin(top, "/", path);
+	if (!full)
+		return -ENOMEM;
+	_cleanup_free_ char *real = realpath(full, NULL);
+	struct stat st;
+	if (!real && errno == ENOENT) {
+		/* the last component missing (not a dangling link, which the
+		 * program would follow): its directory decides */
+		if (lstat(full, &st) == 0)
+			return -EXDEV;
+		char *slash = strrchr(full, '/');
+		*slash = '\0';
+		real = realpath(full, NULL);
+	}
+	if (!real)
+		return negative_errno();
+	if (streq(top, "/"))
+		return 0;
+	const char *rest = startswith(real, top);
+	return rest && (*rest == '\0' || *rest == '/') ? 0 : -EXDEV;
+}
+
 /* The portable walk: one component at a time, never following a link the
  * kernel resolves for us, so every step is checked against the root. */
 static int open_walk(int root_fd, const char *path, int flags, mode_t mode)

@@ -26,6 +26,12 @@ int path_check_relative(const char *path);
  * escape, -ELOOP for too many links, else what open says. */
 int fs_open_beneath(int root_fd, const char *path, int flags, mode_t mode);
 
+/* For handing root/path to another program (librpm, dracut), which follows
+ * every symlink in it: checks that the path as a plain string resolves
+ * beneath root, the last component allowed to be missing. 0, -EXDEV when it
+ * leads outside, -EINVAL for a bad path, else -errno. */
+int fs_path_stays_beneath(const char *root, const char *path);
+
 /* Test hook: force the portable walk even when openat2 works. */
 void fs_force_walk(bool on);
 
