@@ -539,6 +539,16 @@ int minisign_sig_parse(const char *text, size_t len, struct minisign_sig **ret, 
 		strndup(lines[2] + strlen(TRUSTED_PREFIX), lens[2] - strlen(TRUSTED_PREFIX));
 	if (!s->untrusted_comment || !s->trusted_comment)
 		return -ENOMEM;
+	/* A control byte (a CR kept before the line end, an escape sequence)
+	 * would not survive a format and parse, and verify prints the comment. */
+	if (!comment_ok(s->untrusted_comment, MINISIGN_COMMENT_MAX)) {
+		set_err(reterr_msg, "line 1: the untrusted comment has a control character");
+		return -EBADMSG;
+	}
+	if (!comment_ok(s->trusted_comment, MINISIGN_TRUSTED_COMMENT_MAX)) {
+		set_err(reterr_msg, "line 3: the trusted comment has a control character");
+		return -EBADMSG;
+	}
 	*ret = TAKE_PTR(s);
 	return 0;
 }

@@ -4,7 +4,9 @@
  * signatures: round trips, tampering, wrong keys, malformed files. The
  * interoperation with the minisign tool is tests/cli/t3000-payload-signing.sh.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/basic/string-util.h"
@@ -158,11 +160,78 @@ static void test_sign_verify(void)
 	minisign_seckey_wipe(&other);
 }
 
+/* The signature file with its trusted comment line replaced by tc (which
+ * brings its own line end). */
+static char *with_trusted_line(const char *text, const char *tc)
+{
+	const char *l3 = strstr(text, "trusted comment: ");
+	l3 = l3 ? strstr(l3 + 1, "trusted comment: ") : NULL; /* line 3, not line 1 */
+	const char *l4 = l3 ? strchr(l3, '\n') : NULL;
+	char *out = NULL;
+	if (!l4 || asprintf(&out, "%.*strusted comment: %s%s", (int)(l3 - text), text, tc,
+			    l4 + 1) < 0)
+		return NULL;
+	return out;
+}
+
+/* What parses formats back to itself, and verify never hands the terminal
+ * a control byte from a signed comment. */
+static void test_comment_bytes(void)
+{
+	struct minisign_seckey sk;
+	struct minisign_pubkey pk;
+	_cleanup_minisig_ struct minisign_sig *sig = NULL;
+	_cleanup_free_ char *text = NULL;
+	const char msg[] = "catalog bytes";
+
+	minisign_keygen(&sk, &pk);
+	if (minisign_sign_buffer(&sk, msg, sizeof(msg), NULL, "tc", &sig) < 0 ||
+	    minisign_sig_format(sig, &text) < 0) {
+		ok(0, "sign and format");
+		return;
+	}
+	static const struct {
+		const char *line;
+		int want;
+	} cases[] = {
+		{ "tc\r\n", 0 },		/* a CRLF file */
+		{ "tc\r\r\n", -EBADMSG },	/* the fuzzer's: a CR kept in the comment */
+		{ "tc\r\r\r\r\n", -EBADMSG },
+		{ "tc\033[2J\n", -EBADMSG }, /* an escape sequence verify would print */
+		{ "tc\x7f\n", -EBADMSG },
+		{ "tc\tx\n", 0 },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *t = with_trusted_line(text, cases[i].line);
+		_cleanup_free_ char *again = NULL, *err = NULL;
+		_cleanup_minisig_ struct minisign_sig *a = NULL;
+		_cleanup_minisig_ struct minisign_sig *b = NULL;
+		int r = t ? minisign_sig_parse(t, strlen(t), &a, &err) : -ENOMEM;
+		is_int(r, cases[i].want, "trusted comment case %zu: %s", i, err ? err : "parsed");
+		if (r < 0)
+			continue;
+		ok(minisign_sig_format(a, &again) >= 0 &&
+			   minisign_sig_parse(again, strlen(again), &b, NULL) >= 0 &&
+			   streq(a->trusted_comment, b->trusted_comment) &&
+			   streq(a->untrusted_comment, b->untrusted_comment),
+		   "case %zu: format and parse is a fixed point", i);
+	}
+	_cleanup_free_ char *u = strdup(text);
+	if (u)
+		u[strlen("untrusted comment: ")] = '\a';
+	struct minisign_sig *s = NULL;
+	is_int(u ? minisign_sig_parse(u, strlen(u), &s, NULL) : -ENOMEM, -EBADMSG,
+	       "a control byte in the untrusted comment refused");
+	minisign_sig_free(s);
+	minisign_seckey_wipe(&sk);
+}
+
 int main(void)
 {
 	tap_tmpdir();
 	test_blake2b();
 	test_keys();
 	test_sign_verify();
+	test_comment_bytes();
 	return tap_done();
 }
