@@ -101,7 +101,7 @@ int cmd_build(int argc, char *argv[])
 	STRV_FOREACH(l, res.warnings)
 	log_warning("%s", *l);
 	if (k < 0)
-		log_error_errno(k, "%s", msg ? msg : "the build failed: %m");
+		log_error_errno(k, msg ? "%s" : "the build failed: %m", msg);
 	STRV_FOREACH(l, res.artefacts)
 	printf("%s\n", *l);
 	build_result_done(&res);

@@ -126,7 +126,7 @@ static int profile_choose(int root_fd, const char *root, const char *arg_profile
 	if (r >= 0)
 		r = fb_config_cmdline(root_fd, &cfg, &why);
 	if (r < 0)
-		return log_error_errno(r, "%s", why ? why : "cannot read the configuration: %m");
+		return log_error_errno(r, why ? "%s" : "cannot read the configuration: %m", why);
 	if (cfg.disable) {
 		log_notice("disabled by %s; nothing done", cfg.disable_source);
 		*ret_disabled = true;
@@ -139,7 +139,7 @@ static int profile_choose(int root_fd, const char *root, const char *arg_profile
 	}
 	r = fb_detect(streq(root, "/") ? NULL : root, false, NULL, &v, &why);
 	if (r < 0)
-		return log_error_errno(r, "%s", why ? why : "detection failed: %m");
+		return log_error_errno(r, why ? "%s" : "detection failed: %m", why);
 	if (!v.profile)
 		return log_error_errno(ENOENT,
 				       "the detector names no profile (hypervisor '%s', role "

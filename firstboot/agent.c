@@ -186,7 +186,7 @@ int agent_init(struct agent *a, int argc, char *argv[])
 	if (r >= 0)
 		r = fb_config_check_root(&a->config, a->root, &err);
 	if (r < 0)
-		return log_error_errno(r, "%s", err ? err : "cannot read the configuration: %m"),
+		return log_error_errno(r, err ? "%s" : "cannot read the configuration: %m", err),
 		       EXIT_USAGE;
 	if (a->profile_opt) {
 		free(a->config.profile);
@@ -205,7 +205,7 @@ int agent_init(struct agent *a, int argc, char *argv[])
 	bool live = getenv("ENLIGHTEN_TEST_LIVE_ROOT");
 	r = fb_detect(streq(a->root, "/") ? NULL : a->root, live, a->cpuid_file, &a->verdict, &err);
 	if (r < 0)
-		return log_error_errno(r, "%s", err ? err : "detection failed: %m"), EXIT_USAGE;
+		return log_error_errno(r, err ? "%s" : "detection failed: %m", err), EXIT_USAGE;
 	a->forced = a->config.profile != NULL;
 	if (a->verdict.container && !a->forced) {
 		/* The hypervisor and its drivers belong to the host, not to us. */

@@ -46,7 +46,7 @@ static int load_matrix(const struct agent *a, struct profile_set **ret)
 	int r = profile_set_load(dir, ret, &err);
 	if (r < 0)
 		return log_error_errno(r, "cannot load the profile matrix '%s': %s", dir,
-				       err ? err : "%m");
+				       err ? err : strerror(-r));
 	return 0;
 }
 
@@ -94,12 +94,12 @@ static int make_plan(struct agent *run, const struct state *st, struct plan **re
 		dpkgtx_root_has_db(run->root_fd) > 0 ? PLAN_PKG_DPKG : PLAN_PKG_RPM;
 	r = fb_repo_load(run->root_fd, &run->config, manager, &payloads, &n_payloads, &err);
 	if (r < 0)
-		return log_error_errno(r, "%s", err ? err : "cannot load the repository: %m");
+		return log_error_errno(r, err ? "%s" : "cannot load the repository: %m", err);
 	r = manager == PLAN_PKG_DPKG ? dpkgtx_installed(run->root_fd, &installed, &err)
 				     : rpmtx_installed(run->root, &installed, &err);
 	if (r < 0) {
 		fb_payloads_free(payloads, n_payloads);
-		return log_error_errno(r, "%s", err ? err : "cannot read the package database: %m");
+		return log_error_errno(r, err ? "%s" : "cannot read the package database: %m", err);
 	}
 	struct plan_input in = {
 		.root_fd = run->root_fd,
@@ -118,7 +118,7 @@ static int make_plan(struct agent *run, const struct state *st, struct plan **re
 	fb_payloads_free(payloads, n_payloads);
 	if (r < 0)
 		return log_error_errno(r, "cannot plan profile '%s': %s", run->target,
-				       err ? err : "%m");
+				       err ? err : strerror(-r));
 	return 0;
 }
 
@@ -239,7 +239,7 @@ int agent_converge(struct agent *run)
 	r = apply_plan(st, plan, &o, &res, &err);
 	if (r < 0) {
 		log_error_errno(r, "activating profile '%s' failed, the system is as it was: %s",
-				run->target, err ? err : "%m");
+				run->target, err ? err : strerror(-r));
 		agent_summary(run, false, previous, NULL, err ? err : "activation failed");
 		return EXIT_NO;
 	}

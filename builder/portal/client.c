@@ -151,7 +151,7 @@ static int keys_load(struct portal_client *pc, struct minisign_pubkey **ret, siz
 		_cleanup_free_ char *why = NULL;
 		r = minisign_pubkey_load_at(AT_FDCWD, *f, &keys[n], &why);
 		if (r < 0)
-			return log_error_errno(r, "public key '%s': %s", *f, why ? why : "%m");
+			return log_error_errno(r, "public key '%s': %s", *f, why ? why : strerror(-r));
 		n++;
 	}
 	*ret = TAKE_PTR(keys);
@@ -221,7 +221,7 @@ int portal_client_catalog(struct portal_client *pc)
 			 &pc->catalog_len, &m, &why);
 	if (r < 0)
 		return log_error_errno(r, "cannot get the catalog: %s",
-				       why ? why : (r == -EFBIG ? "too large" : "%m"));
+				       why ? why : (r == -EFBIG ? "too large" : strerror(-r)));
 	/* the signature from the mirror that gave the catalog, the others after */
 	order[n++] = pc->mirrors[m];
 	for (size_t i = 0; pc->mirrors[i]; i++)
@@ -232,12 +232,12 @@ int portal_client_catalog(struct portal_client *pc)
 			 &pc->sig_len, NULL, &why);
 	if (r < 0)
 		return log_error_errno(r, "cannot get the catalog signature: %s",
-				       why ? why : (r == -EFBIG ? "too large" : "%m"));
+				       why ? why : (r == -EFBIG ? "too large" : strerror(-r)));
 
 	r = catalog_verify(pc, keys, n_keys, &pc->catalog, &why);
 	if (r < 0)
 		return log_error_errno(r, "catalog from '%s' refused: %s", pc->mirrors[m],
-				       why ? why : "%m");
+				       why ? why : strerror(-r));
 
 	struct catalog *c = pc->catalog;
 	if (time(NULL) >= c->expires) {
@@ -254,7 +254,7 @@ int portal_client_catalog(struct portal_client *pc)
 	struct portal_seen seen;
 	r = portal_state_get(pc->state_dir, key, &seen, &why);
 	if (r < 0)
-		return log_error_errno(r, "%s", why ? why : "cannot read the portal state: %m");
+		return log_error_errno(r, why ? "%s" : "cannot read the portal state: %m", why);
 	r = catalog_check_rollback(c, seen.known ? seen.version : 0,
 				   seen.known ? seen.sha256 : NULL, &why);
 	if (r < 0)
@@ -359,7 +359,7 @@ int portal_client_fetch(struct portal_client *pc, const struct catalog_payload *
 				       "verified files",
 				       rep.failed, n_sel, dest);
 	if (r < 0)
-		return log_error_errno(r, "fetch into '%s': %s", dest, why ? why : "%m");
+		return log_error_errno(r, "fetch into '%s': %s", dest, why ? why : strerror(-r));
 
 	_cleanup_close_ int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)

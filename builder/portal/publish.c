@@ -138,7 +138,7 @@ static int payload_dir_add(struct publish *pb, const char *dir, struct catalog *
 		return log_error_errno(r, "cannot read '%s/%s': %m", dir, CATALOG_FILE);
 	r = catalog_parse(buf, len, &in, &why);
 	if (r < 0)
-		return log_error_errno(r, "'%s/%s': %s", dir, CATALOG_FILE, why ? why : "%m");
+		return log_error_errno(r, "'%s/%s': %s", dir, CATALOG_FILE, why ? why : strerror(-r));
 	if (!c->product) {
 		c->product = strdup(in->product);
 		c->channel = strdup(in->channel);
@@ -469,7 +469,7 @@ static int version_current(struct publish *pb, uint64_t *ret)
 		return log_error_errno(r,
 				       "'%s/%s' (the published catalog) does not parse, so its "
 				       "version is unknown: %s",
-				       pb->out, CATALOG_FILE, why ? why : "%m");
+				       pb->out, CATALOG_FILE, why ? why : strerror(-r));
 	*ret = old->version;
 	return 0;
 }

@@ -61,10 +61,21 @@ int log_internal(int level, int error, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 
+	/* A name or value from a file reaches the terminal: its control bytes
+	 * (an escape sequence, a carriage return) go out as \xNN. */
+	char shown[sizeof(buf) * 4];
+	size_t k = 0;
+	for (const unsigned char *p = (const unsigned char *)buf; *p; p++) {
+		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+			k += (size_t)snprintf(shown + k, sizeof(shown) - k, "\\x%02x", *p);
+		else
+			shown[k++] = (char)*p;
+	}
+	shown[k] = '\0';
 	if (to_journal)
-		fprintf(stderr, "<%d>%s\n", level, buf);
+		fprintf(stderr, "<%d>%s\n", level, shown);
 	else
-		fprintf(stderr, "%s: %s\n", program, buf);
+		fprintf(stderr, "%s: %s\n", program, shown);
 
 	errno = saved;
 	return ret;

@@ -459,9 +459,11 @@ static bool is_os(const char *s)
 
 static bool is_path(const char *s)
 {
-	/* relative, no "..", no empty components or trailing slash */
+	/* relative, no "." or "..", no empty components or trailing slash, no
+	 * backslash (a second separator on Windows): one spelling per file */
 	return path_check_relative(s) == 0 && !strstr(s, "//") && !endswith(s, "/") &&
-	       string_is_safe(s);
+	       !streq(s, ".") && !startswith(s, "./") && !strstr(s, "/./") &&
+	       !endswith(s, "/.") && !strchr(s, '\\') && string_is_safe(s);
 }
 
 static int parse_payload(struct parse *ps, json_object *o, size_t idx, struct catalog_payload *p)
@@ -770,6 +772,16 @@ int catalog_load_verified(int dir_fd, const struct minisign_pubkey *pk,
 		return r;
 
 	time_t now = opts && opts->now ? opts->now : time(NULL);
+	if (c->issued > now + CATALOG_MAX_CLOCK_SKEW && !(opts && opts->allow_expired)) {
+		char when[21] = "?", clock[21] = "?";
+		(void)catalog_time_format(c->issued, when);
+		(void)catalog_time_format(now, clock);
+		return errmsg_set(reterr_msg, -ESTALE,
+				  "'%s' version %" PRIu64 " says it was issued at %s, more than a "
+				  "day after this machine's clock (%s); check the clock, then ask "
+				  "the vendor",
+				  CATALOG_FILE, c->version, when, clock);
+	}
 	if (now >= c->expires && !(opts && opts->allow_expired)) {
 		char when[21] = "?";
 		(void)catalog_time_format(c->expires, when);

@@ -20,7 +20,8 @@
  *                  whose length or sha256 differs (verify)
  *   -E2BIG         catalog larger than CATALOG_MAX_SIZE
  *   -ENOKEY, -EKEYREJECTED  the signature is by another key, or does not verify
- *   -ESTALE        the catalog has expired
+ *   -ESTALE        the catalog has expired, or says it was issued more than
+ *                  CATALOG_MAX_CLOCK_SKEW after the clock
  *   -EPERM         rollback: older than, or a different catalog with the same
  *                  version as, the one last seen
  *   -ENOENT        catalog, signature or payload file missing
@@ -43,6 +44,7 @@
 #define CATALOG_MAX_PAYLOADS 65536
 #define CATALOG_MAX_LIST 4096	/* entries in provides, hardware_ids, ... */
 #define CATALOG_MAX_STRING 4096 /* bytes in any one string */
+#define CATALOG_MAX_CLOCK_SKEW (24 * 3600) /* 'issued' ahead of the clock */
 
 /* Header data of an RPM payload (filled by `enlighten payload index`). */
 struct catalog_rpm {
@@ -149,12 +151,13 @@ int catalog_time_parse(const char *s, time_t *ret);
 int catalog_time_format(time_t t, char out[static 21]);
 
 struct catalog_load_opts {
-	bool allow_expired;
+	bool allow_expired; /* the clock is not trusted: no expiry, no 'issued' check */
 	time_t now; /* 0: the current time */
 };
 
 /* Reads CATALOG_FILE and CATALOG_SIG_FILE beneath dir_fd, checks the size,
- * the signature with pk, parses, then checks expiry. */
+ * the signature with pk, parses, then checks 'issued' and 'expires' against
+ * the clock. */
 int catalog_load_verified(int dir_fd, const struct minisign_pubkey *pk,
 			  const struct catalog_load_opts *opts, struct catalog **ret,
 			  char **reterr_msg);

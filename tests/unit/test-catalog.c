@@ -110,7 +110,19 @@ static void test_parse(void)
 		  "\"payloads\":[]}",
 		  "'expires' is not after 'issued'" },
 		{ HEAD "\"payloads\":[" PAYLOAD("a", ",\"os\":\"linux\"") "]}",
-		  NULL /* duplicate key: json-c keeps the last; still valid */ },
+		  "key 'os' appears twice" },
+		{ HEAD "\"version\":1,\"payloads\":[]}", "key 'version' appears twice" },
+		{ HEAD "\"payloads\":[" PAYLOAD("./a", "") "]}", "'path' has an invalid value" },
+		{ HEAD "\"payloads\":[" PAYLOAD("linux/./a", "") "]}", "'path' has an invalid value" },
+		{ HEAD "\"payloads\":[" PAYLOAD("linux/.", "") "]}", "'path' has an invalid value" },
+		{ HEAD "\"payloads\":[" PAYLOAD("linux\\\\a.rpm", "") "]}",
+		  "'path' has an invalid value" },
+		{ "{\"schema\":1,\"product\":\"enlighten\",\"channel\":\"stable\","
+		  "\"version\":9223372036854775808}",
+		  "the number at byte 63 is out of range" },
+		{ "{\"schema\":1,\"product\":\"enlighten\",\"channel\":\"stable\","
+		  "\"version\":99999999999999999999999}",
+		  "out of range" },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		int r = parse(bad[i].json, &err);
@@ -219,6 +231,24 @@ static void test_load_verify(void)
 	ok(err && strstr(err, "expired at 2027-11-24T12:00:00Z"), "says when: %s", err);
 	late.allow_expired = true;
 	is_int(catalog_load_verified(dfd, &pk, &late, &c, &err), 0, "unless allowed");
+	catalog_free(c);
+	c = NULL;
+
+	/* issued in the future: a day of skew is fine, more is not */
+	catalog_time_parse("2026-11-23T13:00:00Z", &t);
+	struct catalog_load_opts early = { .now = t };
+	is_int(catalog_load_verified(dfd, &pk, &early, &c, &err), 0, "issued 23 h ahead: fine");
+	catalog_free(c);
+	c = NULL;
+	catalog_time_parse("2026-11-20T12:00:00Z", &t);
+	early.now = t;
+	is_int(catalog_load_verified(dfd, &pk, &early, &c, &err), -ESTALE,
+	       "issued four days ahead of the clock refused");
+	ok(err && strstr(err, "issued at 2026-11-24T12:00:00Z, more than a day after"),
+	   "says so: %s", err);
+	early.allow_expired = true;
+	is_int(catalog_load_verified(dfd, &pk, &early, &c, &err), 0,
+	       "unless the clock is not trusted");
 	catalog_free(c);
 	c = NULL;
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test-log.c - %m prints the error passed in, levels filter, and lines get a
- * "<N>" priority prefix when stderr is the journal's stream.
+ * "<N>" priority prefix when stderr is the journal's stream, control bytes
+ * go out escaped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +51,15 @@ static int journal(void)
 	return 0;
 }
 
+static int control(void)
+{
+	log_set_program("prog");
+	unsetenv("JOURNAL_STREAM");
+	log_detect_journal();
+	log_error("bad value '%s'", "\033[2J\rx\x7f\ty");
+	return 0;
+}
+
 int main(void)
 {
 	tap_tmpdir();
@@ -59,6 +69,10 @@ int main(void)
 	free(s);
 	s = capture(journal);
 	is_str(s, "<4>careful\n", "journal stream gets a priority prefix");
+	free(s);
+	s = capture(control);
+	is_str(s, "prog: bad value '\\x1b[2J\\x0dx\\x7f\ty'\n",
+	       "control bytes from a file are shown as \\xNN, never sent to the terminal");
 	free(s);
 	return tap_done();
 }
