@@ -10,7 +10,9 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <wimlib.h>
 
@@ -108,16 +110,67 @@ const char *win_wim_image_name(const struct win_wim *w)
 	return wimlib_get_image_name(w->wim, w->image);
 }
 
+/* The first entry beneath a path that is neither a plain file nor a
+ * directory: a reparse point (symlink, junction, ...) would come out as a
+ * host symlink and be followed, a FIFO would hang its reader. */
+struct plain_check {
+	char bad[512];
+	const char *why;
+};
+
+static int plain_check_one(const struct wimlib_dir_entry *d, void *userdata)
+{
+	struct plain_check *c = userdata;
+	if (d->attributes & WIMLIB_FILE_ATTRIBUTE_REPARSE_POINT)
+		c->why = "is a reparse point (a link or junction), not a regular file";
+	else if (d->unix_mode != 0 && !S_ISREG(d->unix_mode) && !S_ISDIR(d->unix_mode))
+		c->why = "is not a regular file or a folder";
+	else
+		return 0;
+	snprintf(c->bad, sizeof(c->bad), "%s", d->full_path ? d->full_path : "?");
+	return 1;
+}
+
+/* What wimlib wrote beneath dest_dir: plain files and directories only. */
+static const char *extracted_bad;
+static int extracted_one(const char *p, const struct stat *st, int type _unused_,
+			 struct FTW *ftw _unused_)
+{
+	if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))
+		return 0;
+	extracted_bad = p;
+	return 1;
+}
+
 int win_wim_extract_file(struct win_wim *w, const char *wim_path, const char *dest_dir,
 			 char **reterr_msg)
 {
+	struct plain_check check = {};
+	int code = wimlib_iterate_dir_tree(w->wim, w->image, wim_path,
+					   WIMLIB_ITERATE_DIR_TREE_FLAG_RECURSIVE, plain_check_one,
+					   &check);
+	if (check.why)
+		return errmsg_set(reterr_msg, -EPERM,
+				  "WIM '%s': '%s' %s; refusing to extract it (only regular files "
+				  "are read out of the WIM)",
+				  w->path, check.bad, check.why);
+	if (code != 0) {
+		_cleanup_free_ char *what = strjoin("cannot read '", wim_path, "' in WIM");
+		return wim_err(reterr_msg, code, what ?: "cannot read WIM", w->path);
+	}
 	const char *paths[] = { wim_path };
-	int code = wimlib_extract_paths(w->wim, w->image, dest_dir, paths, 1,
+	code = wimlib_extract_paths(w->wim, w->image, dest_dir, paths, 1,
 					WIMLIB_EXTRACT_FLAG_NO_PRESERVE_DIR_STRUCTURE);
 	if (code != 0) {
 		_cleanup_free_ char *what = strjoin("cannot extract '", wim_path, "' from WIM");
 		return wim_err(reterr_msg, code, what ?: "cannot extract from WIM", w->path);
 	}
+	extracted_bad = NULL;
+	if (nftw(dest_dir, extracted_one, 16, FTW_PHYS) != 0)
+		return errmsg_set(reterr_msg, -EPERM,
+				  "WIM '%s': '%s' came out as '%s', not a regular file; refusing "
+				  "to read it",
+				  w->path, wim_path, extracted_bad ? extracted_bad : "?");
 	return 0;
 }
 
