@@ -99,7 +99,8 @@ static int publish_main(int argc, char *argv[])
 
 	r = minisign_seckey_load_at(AT_FDCWD, key, &sk, &why);
 	if (r < 0)
-		return log_error_errno(r, "secret key '%s': %s", key, why ? why : strerror(-r)), EXIT_NO;
+		return log_error_errno(r, "secret key '%s': %s", key, why ? why : strerror(-r)),
+		       EXIT_NO;
 	_cleanup_strv_free_ char **dirs = NULL;
 	for (int i = optind; i < argc; i++)
 		if (strv_extend(&dirs, argv[i]) < 0)

@@ -151,7 +151,8 @@ static int keys_load(struct portal_client *pc, struct minisign_pubkey **ret, siz
 		_cleanup_free_ char *why = NULL;
 		r = minisign_pubkey_load_at(AT_FDCWD, *f, &keys[n], &why);
 		if (r < 0)
-			return log_error_errno(r, "public key '%s': %s", *f, why ? why : strerror(-r));
+			return log_error_errno(r, "public key '%s': %s", *f,
+					       why ? why : strerror(-r));
 		n++;
 	}
 	*ret = TAKE_PTR(keys);

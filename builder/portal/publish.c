@@ -138,7 +138,8 @@ static int payload_dir_add(struct publish *pb, const char *dir, struct catalog *
 		return log_error_errno(r, "cannot read '%s/%s': %m", dir, CATALOG_FILE);
 	r = catalog_parse(buf, len, &in, &why);
 	if (r < 0)
-		return log_error_errno(r, "'%s/%s': %s", dir, CATALOG_FILE, why ? why : strerror(-r));
+		return log_error_errno(r, "'%s/%s': %s", dir, CATALOG_FILE,
+				       why ? why : strerror(-r));
 	if (!c->product) {
 		c->product = strdup(in->product);
 		c->channel = strdup(in->channel);

@@ -160,7 +160,7 @@ int win_wim_extract_file(struct win_wim *w, const char *wim_path, const char *de
 	}
 	const char *paths[] = { wim_path };
 	code = wimlib_extract_paths(w->wim, w->image, dest_dir, paths, 1,
-					WIMLIB_EXTRACT_FLAG_NO_PRESERVE_DIR_STRUCTURE);
+				    WIMLIB_EXTRACT_FLAG_NO_PRESERVE_DIR_STRUCTURE);
 	if (code != 0) {
 		_cleanup_free_ char *what = strjoin("cannot extract '", wim_path, "' from WIM");
 		return wim_err(reterr_msg, code, what ?: "cannot extract from WIM", w->path);

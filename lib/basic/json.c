@@ -178,7 +178,8 @@ static void duplicate_message(const char *buf, size_t len, size_t off, char **re
 		qsort(keys, n, sizeof(*keys), key_span_cmp);
 	for (size_t i = 1; keys && i < n; i++)
 		if (key_span_cmp(&keys[i - 1], &keys[i]) == 0) {
-			if (asprintf(reterr_msg, "key '%.*s' appears twice in the object at byte %zu",
+			if (asprintf(reterr_msg,
+				     "key '%.*s' appears twice in the object at byte %zu",
 				     (int)MIN(keys[i].n, (size_t)64), keys[i].p, off) < 0)
 				*reterr_msg = NULL;
 			return;

@@ -462,8 +462,8 @@ static bool is_path(const char *s)
 	/* relative, no "." or "..", no empty components or trailing slash, no
 	 * backslash (a second separator on Windows): one spelling per file */
 	return path_check_relative(s) == 0 && !strstr(s, "//") && !endswith(s, "/") &&
-	       !streq(s, ".") && !startswith(s, "./") && !strstr(s, "/./") &&
-	       !endswith(s, "/.") && !strchr(s, '\\') && string_is_safe(s);
+	       !streq(s, ".") && !startswith(s, "./") && !strstr(s, "/./") && !endswith(s, "/.") &&
+	       !strchr(s, '\\') && string_is_safe(s);
 }
 
 static int parse_payload(struct parse *ps, json_object *o, size_t idx, struct catalog_payload *p)

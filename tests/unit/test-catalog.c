@@ -113,8 +113,10 @@ static void test_parse(void)
 		  "key 'os' appears twice" },
 		{ HEAD "\"version\":1,\"payloads\":[]}", "key 'version' appears twice" },
 		{ HEAD "\"payloads\":[" PAYLOAD("./a", "") "]}", "'path' has an invalid value" },
-		{ HEAD "\"payloads\":[" PAYLOAD("linux/./a", "") "]}", "'path' has an invalid value" },
-		{ HEAD "\"payloads\":[" PAYLOAD("linux/.", "") "]}", "'path' has an invalid value" },
+		{ HEAD "\"payloads\":[" PAYLOAD("linux/./a", "") "]}",
+		  "'path' has an invalid value" },
+		{ HEAD "\"payloads\":[" PAYLOAD("linux/.", "") "]}",
+		  "'path' has an invalid value" },
 		{ HEAD "\"payloads\":[" PAYLOAD("linux\\\\a.rpm", "") "]}",
 		  "'path' has an invalid value" },
 		{ "{\"schema\":1,\"product\":\"enlighten\",\"channel\":\"stable\","

@@ -168,8 +168,8 @@ static char *with_trusted_line(const char *text, const char *tc)
 	l3 = l3 ? strstr(l3 + 1, "trusted comment: ") : NULL; /* line 3, not line 1 */
 	const char *l4 = l3 ? strchr(l3, '\n') : NULL;
 	char *out = NULL;
-	if (!l4 || asprintf(&out, "%.*strusted comment: %s%s", (int)(l3 - text), text, tc,
-			    l4 + 1) < 0)
+	if (!l4 ||
+	    asprintf(&out, "%.*strusted comment: %s%s", (int)(l3 - text), text, tc, l4 + 1) < 0)
 		return NULL;
 	return out;
 }
@@ -194,8 +194,8 @@ static void test_comment_bytes(void)
 		const char *line;
 		int want;
 	} cases[] = {
-		{ "tc\r\n", 0 },		/* a CRLF file */
-		{ "tc\r\r\n", -EBADMSG },	/* the fuzzer's: a CR kept in the comment */
+		{ "tc\r\n", 0 },	  /* a CRLF file */
+		{ "tc\r\r\n", -EBADMSG }, /* the fuzzer's: a CR kept in the comment */
 		{ "tc\r\r\r\r\n", -EBADMSG },
 		{ "tc\033[2J\n", -EBADMSG }, /* an escape sequence verify would print */
 		{ "tc\x7f\n", -EBADMSG },
