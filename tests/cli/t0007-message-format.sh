@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0006-message-format.sh - %m is a format directive, not text: passed as
+# t0007-message-format.sh - %m is a format directive, not text: passed as
 # the argument of a "%s" (the message an engine did not set) it reaches the
 # user as a literal "%m". The sources must hand it to the format instead.
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
