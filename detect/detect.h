@@ -12,9 +12,11 @@
  */
 #pragma once
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#ifndef _WIN32 /* the Windows agent (firstboot/windows/) writes JSON without json-c */
+#include <json-c/json.h>
+#endif
 
 enum hypervisor {
 	HV_NONE,
@@ -105,10 +107,12 @@ int detect_run(const struct detect_opts *o, struct verdict **ret);
 /* Accepts NULL. */
 void verdict_free(struct verdict *v);
 
+#ifndef _WIN32
 /* {"schema":1,"hypervisor":..,"role":..,"xen_mode":..|null,"cloud":..|null,
  *  "container":..|null,"profile":..,"evidence":[{"source":..,"detail":..},...]};
  * NULL on OOM. */
 json_object *verdict_to_json(const struct verdict *v);
+#endif
 
 /* The profile name for a (hypervisor, role, xen_mode) triple, from the table
  * in profile-map.c: never NULL. */

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 
 #include "detect/detect.h"
-#include "lib/basic/json.h"
 #include "lib/basic/macro.h"
+#ifndef _WIN32
+#include "lib/basic/json.h"
+#endif
 
 static const char *const hypervisor_table[_HV_MAX] = {
 	[HV_NONE] = "none",
@@ -64,6 +66,7 @@ void verdict_free(struct verdict *v)
 	free(v);
 }
 
+#ifndef _WIN32 /* the Windows agent writes its JSON without json-c */
 static int add(json_object *o, const char *key, json_object *val, bool may_be_null)
 {
 	if (!val && !may_be_null)
@@ -107,3 +110,4 @@ json_object *verdict_to_json(const struct verdict *v)
 	}
 	return TAKE_PTR(o);
 }
+#endif

@@ -452,20 +452,58 @@ static int profile_cmp(const void *a, const void *b)
 	return strcmp((*x)->name, (*y)->name);
 }
 
-int profile_set_load(const char *dir, struct profile_set **ret, char **reterr_msg)
+#ifdef _WIN32
+/* The Windows agent's C runtime has no openat(): the file by its joined
+ * path, bounded like fs_read_file_at(). */
+static int read_profile_file(DIR *d _unused_, const char *dir, const char *name, char **ret,
+			     size_t *ret_size)
+{
+	_cleanup_free_ char *path = strjoin(dir, "\\", name);
+	if (!path)
+		return -ENOMEM;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return negative_errno();
+	_cleanup_free_ char *buf = malloc(PROFILE_FILE_MAX + 2);
+	size_t n = buf ? fread(buf, 1, PROFILE_FILE_MAX + 1, f) : 0;
+	int r = !buf ? -ENOMEM : ferror(f) ? -EIO : n > PROFILE_FILE_MAX ? -EFBIG : 0;
+	fclose(f);
+	if (r < 0)
+		return r;
+	buf[n] = '\0';
+	*ret = TAKE_PTR(buf);
+	*ret_size = n;
+	return 0;
+}
+
+static DIR *open_profile_dir(const char *dir)
+{
+	return opendir(dir);
+}
+#else
+static int read_profile_file(DIR *d, const char *dir _unused_, const char *name, char **ret,
+			     size_t *ret_size)
+{
+	return fs_read_file_at(dirfd(d), name, PROFILE_FILE_MAX, ret, ret_size);
+}
+
+static DIR *open_profile_dir(const char *dir)
 {
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
+		return NULL;
+	DIR *d = fdopendir(dfd);
+	if (d)
+		TAKE_FD(dfd);
+	return d;
+}
+#endif
+
+int profile_set_load(const char *dir, struct profile_set **ret, char **reterr_msg)
+{
+	DIR *d = open_profile_dir(dir);
+	if (!d)
 		return negative_errno();
-	int dfd2 = dup(dfd);
-	if (dfd2 < 0)
-		return negative_errno();
-	DIR *d = fdopendir(dfd2);
-	if (!d) {
-		int r = negative_errno();
-		close(dfd2);
-		return r;
-	}
 
 	_cleanup_profile_set_ struct profile_set *s = calloc(1, sizeof(*s));
 	int r = s ? 0 : -ENOMEM;
@@ -484,8 +522,8 @@ int profile_set_load(const char *dir, struct profile_set **ret, char **reterr_ms
 			r = -ENOMEM;
 			break;
 		}
-		size_t size;
-		r = fs_read_file_at(dfd, de->d_name, PROFILE_FILE_MAX, &text, &size);
+		size_t size = 0;
+		r = read_profile_file(d, dir, de->d_name, &text, &size);
 		if (r == -EFBIG) {
 			if (reterr_msg &&
 			    asprintf(reterr_msg, "profile '%s' is larger than %d bytes", de->d_name,

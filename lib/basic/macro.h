@@ -15,7 +15,11 @@
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 #define _unused_ __attribute__((__unused__))
+#ifdef _WIN32 /* mingw-w64: "printf" is the MS runtime's; the Windows agent uses the C99 one */
+#define _printf_(a, b) __attribute__((__format__(gnu_printf, a, b)))
+#else
 #define _printf_(a, b) __attribute__((__format__(printf, a, b)))
+#endif
 #define _pure_ __attribute__((__pure__))
 #define _warn_unused_result_ __attribute__((__warn_unused_result__))
 #define _cleanup_(f) __attribute__((__cleanup__(f)))
