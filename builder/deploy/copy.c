@@ -3,9 +3,12 @@
  * copy.c - one read of the source feeding every target at once. The main
  * thread reads the mapped ranges in chunks into a ring of aligned buffers,
  * checks each range against its digest in the block map, and hands each
- * chunk to one writer thread per target; a buffer is reused when every
- * writer has written it. A writer then finishes its own target (holes,
- * read-back, the GPT: verify.c), so N targets verify at once too.
+ * chunk to one writer thread per target; behind each writer, a reader-back
+ * thread reads each chunk from the target once it is written and compares
+ * it with the buffer (the bytes the map's digest checked). A buffer is
+ * reused when every writer and reader-back is done with it. A writer then
+ * finishes its own target (holes, the GPT: verify.c), so N targets are
+ * written, read back and finished at once.
  *
  * The regions written last (deploy.h, struct deploy_deferred) go out as
  * zeros here; a writer that fails keeps consuming the ring without writing,
@@ -15,6 +18,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,7 +29,7 @@
 #include "lib/basic/progress.h"
 
 #define CHUNK (4u << 20)
-#define SLOTS 8
+#define SLOTS 16
 #define ALIGN 4096
 
 struct slot {
@@ -37,11 +41,11 @@ struct slot {
 
 struct ring {
 	pthread_mutex_t lock;
-	pthread_cond_t filled, freed;
+	pthread_cond_t filled, freed, written;
 	struct slot slots[SLOTS];
 	uint64_t produced; /* chunks handed out */
 	bool done, aborted;
-	unsigned n_writers;
+	unsigned n_users; /* threads that take each chunk */
 };
 
 struct writer {
@@ -50,8 +54,14 @@ struct writer {
 	struct deploy_target *t;
 	const struct deploy_deferred *d;
 	const struct deploy_opts *o;
-	pthread_t thread;
-	bool started;
+	pthread_t thread, checker;
+	bool started, checking; /* the threads that run */
+	/* between the writer and its reader-back, under ring->lock */
+	uint64_t chunks_written;
+	bool writer_done;
+	atomic_bool failed;
+	int check_r;	    /* the read-back's first error, or 0 */
+	uint64_t check_off; /* where */
 };
 
 static void write_chunk(struct deploy_target *t, const struct slot *s)
@@ -113,6 +123,56 @@ static void clear_deferred(struct deploy_target *t, const struct deploy_deferred
 				   strerror(-r));
 }
 
+/* The reader-back: each chunk read from the target after its writer wrote
+ * it (O_DIRECT where the target has it) and compared with the buffer. */
+static void *checker_main(void *userdata)
+{
+	struct writer *w = userdata;
+	struct ring *r = w->ring;
+	uint8_t *buf = NULL;
+	struct slot *s;
+
+	if (posix_memalign((void **)&buf, ALIGN, CHUNK) != 0)
+		w->check_r = -ENOMEM;
+	for (uint64_t i = 0; ring_take(r, i, &s); i++) {
+		pthread_mutex_lock(&r->lock);
+		while (w->chunks_written <= i && !w->writer_done)
+			pthread_cond_wait(&r->written, &r->lock);
+		bool written = w->chunks_written > i;
+		pthread_mutex_unlock(&r->lock);
+		if (written && w->check_r == 0 && !atomic_load(&w->failed)) {
+			int k = deploy_pread(w->t->fd, buf, s->len, s->off);
+			if (k < 0 || memcmp(buf, s->buf, s->len) != 0) {
+				w->check_r = k < 0 ? k : -EIO;
+				w->check_off = s->off;
+			}
+		}
+		ring_release(r, s);
+	}
+	free(buf);
+	return NULL;
+}
+
+static void writer_done(struct writer *w)
+{
+	pthread_mutex_lock(&w->ring->lock);
+	w->writer_done = true;
+	pthread_cond_broadcast(&w->ring->written);
+	pthread_mutex_unlock(&w->ring->lock);
+	if (w->checking)
+		pthread_join(w->checker, NULL);
+	struct deploy_target *t = w->t;
+	if (w->check_r == -EIO)
+		deploy_target_fail(t, -EIO,
+				   "read back from '%s' at byte %" PRIu64
+				   ", the data differs from what was written: the disk does not "
+				   "keep what is written",
+				   t->path, w->check_off);
+	else if (w->check_r < 0)
+		deploy_target_fail(t, w->check_r, "cannot read back '%s' at byte %" PRIu64 ": %s",
+				   t->path, w->check_off, strerror(-w->check_r));
+}
+
 static void *writer_main(void *userdata)
 {
 	struct writer *w = userdata;
@@ -122,19 +182,31 @@ static void *writer_main(void *userdata)
 	clear_deferred(t, w->d);
 	for (uint64_t i = 0; ring_take(w->ring, i, &s); i++) {
 		write_chunk(t, s);
+		if (t->result == TARGET_FAILED)
+			atomic_store(&w->failed, true);
+		pthread_mutex_lock(&w->ring->lock);
+		w->chunks_written = i + 1;
+		pthread_cond_broadcast(&w->ring->written);
+		pthread_mutex_unlock(&w->ring->lock);
 		ring_release(w->ring, s);
 	}
+	writer_done(w);
 	pthread_mutex_lock(&w->ring->lock);
 	bool aborted = w->ring->aborted;
 	pthread_mutex_unlock(&w->ring->lock);
 	if (aborted || t->result == TARGET_FAILED)
 		return NULL;
-	if (fdatasync(t->fd) < 0) {
+	t->verified = w->o->verify;
+	/* a disk's data is flushed before its partition table is written, so
+	 * not even a power cut leaves a table over missing data; a file's is
+	 * flushed with its table (one journal commit, not two: under load each
+	 * costs as much as the copy), and an interrupted run leaves no table */
+	if (t->block && fdatasync(t->fd) < 0) {
 		deploy_target_fail(t, -errno, "cannot flush '%s': %m", t->path);
 		return NULL;
 	}
 	t->t_written = deploy_now();
-	if (deploy_verify(w->src, t, w->d, w->o) >= 0)
+	if (deploy_zero_holes(w->src, t) >= 0)
 		(void)deploy_finish(w->src, t, w->d);
 	return NULL;
 }
@@ -153,7 +225,7 @@ static struct slot *ring_slot(struct ring *r, uint64_t i)
 static void ring_publish(struct ring *r, struct slot *s)
 {
 	pthread_mutex_lock(&r->lock);
-	s->pending = r->n_writers;
+	s->pending = r->n_users;
 	r->produced++;
 	pthread_cond_broadcast(&r->filled);
 	pthread_mutex_unlock(&r->lock);
@@ -226,12 +298,13 @@ static int feed_range(struct ring *ring, struct deploy_source *s, size_t ri,
 	return 0;
 }
 
-static int ring_init(struct ring *r, unsigned n_writers)
+static int ring_init(struct ring *r)
 {
-	*r = (struct ring){ .n_writers = n_writers };
+	*r = (struct ring){};
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->filled, NULL);
 	pthread_cond_init(&r->freed, NULL);
+	pthread_cond_init(&r->written, NULL);
 	for (size_t i = 0; i < SLOTS; i++)
 		if (posix_memalign((void **)&r->slots[i].buf, ALIGN, CHUNK) != 0)
 			return -ENOMEM;
@@ -245,6 +318,7 @@ static void ring_done(struct ring *r)
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->filled);
 	pthread_cond_destroy(&r->freed);
+	pthread_cond_destroy(&r->written);
 }
 
 int deploy_copy(struct deploy_source *s, struct deploy_target **t, unsigned n,
@@ -253,25 +327,32 @@ int deploy_copy(struct deploy_source *s, struct deploy_target **t, unsigned n,
 	struct writer w[DEPLOY_MAX_TARGETS] = {};
 	struct ring ring;
 	uint64_t done = 0;
-	int r = ring_init(&ring, n);
+	int r = ring_init(&ring);
 
+	if (r < 0)
+		r = errmsg_oom(reterr_msg);
 	for (unsigned i = 0; r >= 0 && i < n; i++) {
 		w[i] = (struct writer){ .ring = &ring, .src = s, .t = t[i], .d = d, .o = o };
-		if (pthread_create(&w[i].thread, NULL, writer_main, &w[i]) != 0)
-			r = errmsg_set(reterr_msg, -EAGAIN, "cannot start a writer thread");
-		else
+		if (o->verify && pthread_create(&w[i].checker, NULL, checker_main, &w[i]) != 0)
+			r = errmsg_set(reterr_msg, -EAGAIN, "cannot start a thread");
+		else if (pthread_create(&w[i].thread, NULL, writer_main, &w[i]) != 0) {
+			r = errmsg_set(reterr_msg, -EAGAIN, "cannot start a thread");
+			w[i].writer_done = true; /* its reader-back ends with the ring */
+		} else
 			w[i].started = true;
+		w[i].checking = o->verify && (w[i].started || w[i].writer_done);
+		/* every thread started takes each chunk (a failure stops the run) */
+		ring.n_users += w[i].started + w[i].checking;
 	}
-	/* writers that did not start never take a chunk (and the run stops) */
-	ring.n_writers = 0;
-	for (unsigned i = 0; i < n; i++)
-		ring.n_writers += w[i].started;
 	for (size_t i = 0; r >= 0 && i < s->bmap->n_ranges; i++)
 		r = feed_range(&ring, s, i, d, o, &done, reterr_msg);
 	ring_end(&ring, r < 0);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		if (w[i].started)
 			pthread_join(w[i].thread, NULL);
+		else if (w[i].checking)
+			pthread_join(w[i].checker, NULL);
+	}
 	ring_done(&ring);
 	return r;
 }

@@ -2,7 +2,7 @@
 /*
  * deploy.h - writing one raw image to one or more disks at once, guided by
  * its block map: the source (source.c), the targets and their safety checks
- * (target.c), the copy and the read-back (copy.c), the GPT finished last
+ * (target.c), the copy and its read-back (copy.c), the GPT finished last
  * (finish.c), the per-unit report (report.c). See docs/enlighten-deploy.md.
  */
 #pragma once
@@ -116,8 +116,9 @@ struct deploy_deferred {
  * hashed): the writers use them only after the copy. */
 int deploy_copy(struct deploy_source *s, struct deploy_target **t, unsigned n,
 		struct deploy_deferred *d, const struct deploy_opts *o, char **reterr_msg);
-int deploy_verify(struct deploy_source *s, struct deploy_target *t, const struct deploy_deferred *d,
-		  const struct deploy_opts *o);
+int deploy_zero_holes(struct deploy_source *s, struct deploy_target *t);
+/* Exactly n bytes at off; -EIO at the end of the file. */
+int deploy_pread(int fd, uint8_t *buf, size_t n, uint64_t off);
 int deploy_finish(struct deploy_source *s, struct deploy_target *t,
 		  const struct deploy_deferred *d);
 int deploy_zero(struct deploy_target *t, uint64_t off, uint64_t len);

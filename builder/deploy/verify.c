@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * verify.c - after the copy, for one target: the holes made zeros where the
- * target does not guarantee it, every mapped range read back and checked
- * against its digest, then the partition table finished: the backup GPT
+ * verify.c - after the copy (and its read-back, copy.c), for one target: the
+ * holes made zeros where the target does not guarantee it, then the
+ * partition table finished: the backup GPT
  * header, the protective MBR and the primary header written last, the
  * backup moved to the end of a larger disk (libfdisk), and read back.
  * Until that last write the target holds no partition table, so an
@@ -20,11 +20,9 @@
 #include "builder/deploy/deploy.h"
 #include "lib/basic/macro.h"
 
-#define VERIFY_CHUNK (4u << 20)
-
 /* Zeros between the mapped ranges, on a block device (a file target was
  * emptied and sized, so its holes read as zeros already). */
-static int zero_holes(struct deploy_source *s, struct deploy_target *t)
+int deploy_zero_holes(struct deploy_source *s, struct deploy_target *t)
 {
 	const struct bmap *b = s->bmap;
 	uint64_t at = 0;
@@ -46,7 +44,7 @@ static int zero_holes(struct deploy_source *s, struct deploy_target *t)
 	return 0;
 }
 
-static int pread_all(int fd, uint8_t *buf, size_t n, uint64_t off)
+int deploy_pread(int fd, uint8_t *buf, size_t n, uint64_t off)
 {
 	for (size_t done = 0; done < n;) {
 		ssize_t k = pread(fd, buf + done, n - done, (off_t)(off + done));
@@ -59,79 +57,6 @@ static int pread_all(int fd, uint8_t *buf, size_t n, uint64_t off)
 		done += (size_t)k;
 	}
 	return 0;
-}
-
-/* The image's bytes of the deferred regions put back into buf (read from
- * [off, off + len) of the target, where they are still zeros). */
-static void restore_deferred(const struct deploy_deferred *d, uint8_t *buf, uint64_t off,
-			     size_t len)
-{
-	if (off < d->head_len)
-		memcpy(buf, d->head + off, (size_t)MIN((uint64_t)len, d->head_len - off));
-	if (d->tail_len && off + len > d->tail_off) {
-		uint64_t from = MAX(off, d->tail_off);
-		uint64_t to = MIN(off + len, d->tail_off + d->tail_len);
-		memcpy(buf + (from - off), d->tail + (from - d->tail_off), (size_t)(to - from));
-	}
-}
-
-static int verify_range(struct deploy_source *s, struct deploy_target *t,
-			const struct deploy_deferred *d, size_t ri, uint8_t *buf)
-{
-	const struct bmap *b = s->bmap;
-	const struct bmap_range *br = &b->ranges[ri];
-	uint64_t off = bmap_range_offset(b, br), end = off + bmap_range_length(b, br);
-	_cleanup_sha256_ struct sha256 *h = NULL;
-	uint8_t sha[SHA256_DIGEST_SIZE];
-
-	if (sha256_new(&h) < 0)
-		return deploy_target_fail(t, -ENOMEM, "out of memory");
-	for (; off < end;) {
-		size_t n = (size_t)MIN((uint64_t)VERIFY_CHUNK, end - off);
-		int r = pread_all(t->fd, buf, n, off);
-		if (r < 0)
-			return deploy_target_fail(t, r,
-						  "cannot read back '%s' at byte %" PRIu64 ": %s",
-						  t->path, off, strerror(-r));
-		restore_deferred(d, buf, off, n);
-		if (sha256_update(h, buf, n) < 0)
-			return deploy_target_fail(t, -ENOMEM, "out of memory");
-		off += n;
-	}
-	if (sha256_final(h, sha) < 0)
-		return deploy_target_fail(t, -ENOMEM, "out of memory");
-	if (memcmp(sha, br->sha256, sizeof(sha)) != 0)
-		return deploy_target_fail(t, -EIO,
-					  "read back from '%s', blocks %" PRIu64 "-%" PRIu64
-					  " differ from the image: the disk does not keep what is "
-					  "written",
-					  t->path, br->first, br->last);
-	return 0;
-}
-
-int deploy_verify(struct deploy_source *s, struct deploy_target *t, const struct deploy_deferred *d,
-		  const struct deploy_opts *o)
-{
-	int r = zero_holes(s, t);
-	if (r < 0 || !o->verify)
-		return r;
-	/* read from the disk, not from what the page cache kept of the writes */
-	if (!t->direct)
-		(void)posix_fadvise(t->fd, 0, 0, POSIX_FADV_DONTNEED);
-	uint8_t *buf = NULL;
-	if (posix_memalign((void **)&buf, 4096, VERIFY_CHUNK) != 0)
-		return deploy_target_fail(t, -ENOMEM, "out of memory");
-	for (size_t i = 0; r >= 0 && i < s->bmap->n_ranges; i++) {
-		if (o->interrupted && *o->interrupted)
-			r = deploy_target_fail(t, -EINTR, "interrupted while verifying '%s'",
-					       t->path);
-		else
-			r = verify_range(s, t, d, i, buf);
-	}
-	free(buf);
-	if (r >= 0)
-		t->verified = true;
-	return r;
 }
 
 /* Writes n bytes at off through an aligned buffer (the target may be O_DIRECT). */
@@ -179,7 +104,7 @@ static int check_head(struct deploy_target *t, const struct deploy_deferred *d, 
 		(void)posix_fadvise(t->fd, 0, 0, POSIX_FADV_DONTNEED);
 	if (posix_memalign((void **)&buf, 4096, MAX(d->head_len, (uint64_t)4096)) != 0)
 		return -ENOMEM;
-	int r = pread_all(t->fd, buf, (size_t)MAX(d->head_len, (uint64_t)4096) / 4096 * 4096, 0);
+	int r = deploy_pread(t->fd, buf, (size_t)MAX(d->head_len, (uint64_t)4096) / 4096 * 4096, 0);
 	if (r >= 0 && !relocated && memcmp(buf, d->head, d->head_len) != 0)
 		r = -EIO;
 	if (r >= 0 && relocated) {
@@ -200,8 +125,6 @@ int deploy_finish(struct deploy_source *s, struct deploy_target *t, const struct
 
 	if (d->tail_len)
 		r = write_aligned(t, d->tail, d->tail_len, d->tail_off);
-	if (r >= 0 && fdatasync(t->fd) < 0)
-		r = -errno;
 	if (r >= 0) /* the head last: from here the disk has a partition table */
 		r = write_aligned(t, d->head, d->head_len, 0);
 	if (r >= 0 && fdatasync(t->fd) < 0)

@@ -120,6 +120,9 @@ cp out/test.bmap tampered.bmap
 perl -pi -e 'if (!$done && s/chksum="([0-9a-f])/"chksum=\"" . ($1 eq "f" ? "e" : "f")/e) { $done = 1 }' tampered.bmap
 ok "... (a range's digest changed)" sh -c '! cmp -s out/test.bmap tampered.bmap'
 fails "bmaptool refuses a block map changed after the build" bmaptool -q copy --bmap tampered.bmap $img copy.raw
+ok "enlighten deploy takes the image and its map" enlighten deploy $img deployed.raw
+ok "... and writes the same bytes" cmp $img deployed.raw
+rm -f deployed.raw
 like "manifest: base tarball's sha256" "$m" "\"sha256\": \"$(sha256sum base.tar.gz | cut -d' ' -f1)\""
 like "manifest: recipe's sha256" "$m" "\"sha256\": \"$(sha256sum img.conf | cut -d' ' -f1)\""
 like "manifest: tool version" "$m" "\"version\": \"[0-9]+\.[0-9]+\.[0-9]+\""
