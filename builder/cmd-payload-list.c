@@ -3,13 +3,17 @@
  * cmd-payload-list.c - `enlighten payload list DIR`: the payloads of
  * DIR/catalog.json, optionally those of one profile or one OS, as a table
  * or as JSON. It reads the catalog (bounded, fully checked) but does not
- * verify its signature: that is `enlighten payload verify`.
+ * verify its signature: that is `enlighten payload verify`. With --closure,
+ * the packages an install of the profile takes from DIR on a base, solved
+ * with libsolv (builder/payload/closure.h).
  */
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "builder/payload/closure.h"
+#include "builder/payload/index.h"
 #include "builder/verbs.h"
 #include "lib/activate/profile.h"
 #include "lib/basic/cli.h"
@@ -22,6 +26,7 @@
 static int list_help(void)
 {
 	printf("Usage: enlighten payload list [--profile P] [--os OS] [--json] DIR\n"
+	       "       enlighten payload list --profile P --closure --base TARBALL [--json] DIR\n"
 	       "\n"
 	       "List the payloads of DIR/catalog.json (without checking its signature:\n"
 	       "'enlighten payload verify' does that).\n"
@@ -29,6 +34,9 @@ static int list_help(void)
 	       "Options:\n"
 	       "  -p, --profile P   only payloads for profile P\n"
 	       "  -o, --os OS       only payloads for OS (linux, windows)\n"
+	       "  -c, --closure     the packages an install of profile P takes from DIR\n"
+	       "                    on the base: its dependency closure\n"
+	       "  -b, --base TARBALL  the base root tarball the closure is solved against\n"
 	       "  -j, --json        a JSON array of the catalog's payload objects\n"
 	       "  -h, --help        show this help\n");
 	return EXIT_OK;
@@ -56,8 +64,14 @@ static int check_profile(const struct catalog *c, const char *p, const char **re
 	return -ENOENT;
 }
 
-static bool wanted(const struct catalog_payload *p, const char *profile, const char *os)
+/* With --closure: which payloads are in it (else NULL). */
+static bool *in_closure;
+
+static bool wanted(const struct catalog *c, const struct catalog_payload *p, const char *profile,
+		   const char *os)
 {
+	if (in_closure)
+		return in_closure[p - c->payloads];
 	if (os && !streq(p->os, os))
 		return false;
 	if (profile && !strv_contains(p->profiles, profile))
@@ -71,7 +85,7 @@ static void print_table(const struct catalog *c, const char *profile, const char
 	       "PATH");
 	for (size_t i = 0; i < c->n_payloads; i++) {
 		const struct catalog_payload *p = &c->payloads[i];
-		if (!wanted(p, profile, os))
+		if (!wanted(c, p, profile, os))
 			continue;
 		_cleanup_free_ char *profiles = strdup("");
 		for (char **s = p->profiles; profiles && *s; s++) {
@@ -98,7 +112,7 @@ static int print_json(const struct catalog *c, const char *profile, const char *
 	if (!out)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_payloads; i++) {
-		if (!wanted(&c->payloads[i], profile, os))
+		if (!wanted(c, &c->payloads[i], profile, os))
 			continue;
 		json_object *p = json_object_array_get_idx(payloads, i);
 		if (json_object_array_add(out, json_object_get(p)) < 0)
@@ -107,18 +121,55 @@ static int print_json(const struct catalog *c, const char *profile, const char *
 	return json_write_fd(STDOUT_FILENO, out, true);
 }
 
+/* Marks the payloads of profile's closure on base (in_closure). */
+static int solve_closure(const char *dir, int dfd, const struct catalog *cat, const char *profile,
+			 const char *base)
+{
+	_cleanup_profile_set_ struct profile_set *matrix = NULL;
+	_cleanup_closure_ struct closure *c = NULL;
+	_cleanup_free_ char *err = NULL;
+	_cleanup_free_ size_t *idx = NULL;
+	size_t n = 0;
+	int r = payload_index_load_matrix(cli_datadir(), &matrix);
+	if (r < 0)
+		return r;
+	if (!matrix)
+		return log_error("no profile matrix in '%s/payloads/profiles': the closure needs "
+				 "the profiles' packages",
+				 cli_datadir()),
+		       -ENOENT;
+	r = closure_new(base, dfd, cat, &c, &err);
+	if (r >= 0)
+		r = closure_solve(c, matrix, profile, &idx, &n, &err);
+	if (r < 0)
+		return log_error("%s%s", err ? err : strerror(-r),
+				 r == -ESRCH ? "; add what is missing to the payload source and "
+					       "index it again"
+					     : ""),
+		       r;
+	in_closure = calloc(cat->n_payloads + 1, sizeof(bool));
+	if (!in_closure)
+		return log_oom();
+	for (size_t i = 0; i < n; i++)
+		in_closure[idx[i]] = true;
+	log_debug("closure of '%s' from '%s' on '%s': %zu packages", profile, dir, base, n);
+	return 0;
+}
+
 int cmd_payload_list(int argc, char *argv[])
 {
 	static const struct option options[] = { { "profile", required_argument, NULL, 'p' },
 						 { "os", required_argument, NULL, 'o' },
 						 { "json", no_argument, NULL, 'j' },
+						 { "closure", no_argument, NULL, 'c' },
+						 { "base", required_argument, NULL, 'b' },
 						 { "help", no_argument, NULL, 'h' },
 						 {} };
-	const char *profile = NULL, *os = NULL;
-	bool json = false;
+	const char *profile = NULL, *os = NULL, *base = NULL;
+	bool json = false, closure = false;
 	int c, r;
 
-	while ((c = cli_getopt(argc, argv, "p:o:jh", options, "enlighten payload list")) >= 0)
+	while ((c = cli_getopt(argc, argv, "p:o:jcb:h", options, "enlighten payload list")) >= 0)
 		switch (c) {
 		case 'p':
 			profile = optarg;
@@ -133,6 +184,12 @@ int cmd_payload_list(int argc, char *argv[])
 		case 'j':
 			json = true;
 			break;
+		case 'c':
+			closure = true;
+			break;
+		case 'b':
+			base = optarg;
+			break;
 		case 'h':
 			return list_help();
 		default:
@@ -140,6 +197,14 @@ int cmd_payload_list(int argc, char *argv[])
 		}
 	if (optind + 1 != argc) {
 		log_error("usage: enlighten payload list [--profile P] [--os OS] [--json] DIR");
+		return EXIT_USAGE;
+	}
+	if (closure && (!profile || !base || os)) {
+		log_error("--closure needs --profile P and --base TARBALL (and no --os)");
+		return EXIT_USAGE;
+	}
+	if (base && !closure) {
+		log_error("--base TARBALL goes with --closure");
 		return EXIT_USAGE;
 	}
 	const char *dir = argv[optind];
@@ -180,11 +245,14 @@ int cmd_payload_list(int argc, char *argv[])
 		}
 	}
 
+	if (closure && solve_closure(dir, dfd, cat, profile, base) < 0)
+		return EXIT_NO;
 	if (json) {
 		r = print_json(cat, profile, os);
 		if (r < 0)
 			return log_error_errno(r, "cannot write the list: %m"), EXIT_USAGE;
 	} else
 		print_table(cat, profile, os);
+	free(in_closure);
 	return EXIT_OK;
 }

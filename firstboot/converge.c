@@ -71,7 +71,7 @@ static const char *family_of(int root_fd, enum plan_pkg_manager manager)
 static int make_plan(struct agent *run, const struct state *st, struct plan **ret)
 {
 	_cleanup_profile_set_ struct profile_set *set = NULL;
-	_cleanup_strv_free_ char **installed = NULL;
+	_cleanup_strv_free_ char **installed = NULL, **closure = NULL;
 	_cleanup_free_ char *err = NULL;
 	struct plan_payload *payloads = NULL;
 	size_t n_payloads = 0;
@@ -95,8 +95,11 @@ static int make_plan(struct agent *run, const struct state *st, struct plan **re
 	r = fb_repo_load(run->root_fd, &run->config, manager, &payloads, &n_payloads, &err);
 	if (r < 0)
 		return log_error_errno(r, err ? "%s" : "cannot load the repository: %m", err);
-	r = manager == PLAN_PKG_DPKG ? dpkgtx_installed(run->root_fd, &installed, &err)
-				     : rpmtx_installed(run->root, &installed, &err);
+	r = fb_repo_closure(run->root_fd, &run->config, run->target, payloads, &n_payloads,
+			    &closure, &err);
+	if (r >= 0)
+		r = manager == PLAN_PKG_DPKG ? dpkgtx_installed(run->root_fd, &installed, &err)
+					     : rpmtx_installed(run->root, &installed, &err);
 	if (r < 0) {
 		fb_payloads_free(payloads, n_payloads);
 		return log_error_errno(r, err ? "%s" : "cannot read the package database: %m", err);
@@ -109,6 +112,7 @@ static int make_plan(struct agent *run, const struct state *st, struct plan **re
 		.payloads = payloads,
 		.n_payloads = n_payloads,
 		.installed = installed,
+		.closure = closure,
 		.manager = manager,
 		.family = family_of(run->root_fd, manager),
 		.previous = st ? st->profile : NULL,

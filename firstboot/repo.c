@@ -14,6 +14,7 @@
 
 #include "firstboot/sources.h"
 #include "lib/basic/fs.h"
+#include "lib/basic/json.h"
 #include "lib/basic/string-util.h"
 #include "lib/trust/catalog.h"
 #include "lib/trust/minisign.h"
@@ -171,5 +172,85 @@ int fb_repo_load(int root_fd, const struct fb_config *c, enum plan_pkg_manager m
 	catalog_free(cat);
 	*ret = list;
 	*ret_n = n;
+	return 0;
+}
+
+#define CLOSURE_FILE "closure.json"
+#define CLOSURE_MAX_SIZE (4u << 20)
+
+static int closure_bad(char **reterr_msg, const struct fb_config *c, const char *what)
+{
+	if (reterr_msg && asprintf(reterr_msg,
+				   "'/%s/" CLOSURE_FILE "' %s; build the image again or remove "
+				   "the file",
+				   c->repository, what) < 0)
+		*reterr_msg = NULL;
+	return -EBADMSG;
+}
+
+/* Drops the payloads that have the name of one in the closure but are not
+ * it (another version the build did not stage). */
+static void closure_prune(struct plan_payload *payloads, size_t *n, char *const *names,
+			  char *const *paths)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (strv_contains(names, payloads[i].name) &&
+		    !strv_contains(paths, payloads[i].path)) {
+			plan_payload_done(&payloads[i]);
+			continue;
+		}
+		payloads[w++] = payloads[i];
+	}
+	*n = w;
+}
+
+int fb_repo_closure(int root_fd, const struct fb_config *c, const char *profile,
+		    struct plan_payload *payloads, size_t *n, char ***ret, char **reterr_msg)
+{
+	_cleanup_free_ char *path = strjoin(c->repository, "/" CLOSURE_FILE), *buf = NULL;
+	_cleanup_json_ json_object *o = NULL;
+	_cleanup_strv_free_ char **names = NULL, **paths = NULL;
+	json_object *profiles, *list;
+	size_t len;
+
+	*ret = NULL;
+	if (!path)
+		return -ENOMEM;
+	int r = fs_read_file_at(root_fd, path, CLOSURE_MAX_SIZE, &buf, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r == -EFBIG)
+		return closure_bad(reterr_msg, c, "is larger than 4 MiB");
+	if (r < 0)
+		return r;
+	if (json_parse_bounded(buf, len, CLOSURE_MAX_SIZE, &o, NULL) < 0 ||
+	    !json_object_object_get_ex(o, "profiles", &profiles) ||
+	    !json_object_is_type(profiles, json_type_object))
+		return closure_bad(reterr_msg, c, "is not a closure file");
+	if (!json_object_object_get_ex(profiles, profile, &list))
+		return 0;
+	if (!json_object_is_type(list, json_type_array))
+		return closure_bad(reterr_msg, c, "has a profile that is not a list");
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		const char *p = json_object_get_string(json_object_array_get_idx(list, i));
+		_cleanup_free_ char *full = p ? strjoin(c->repository, "/", p) : NULL;
+		const struct plan_payload *hit = NULL;
+		for (size_t j = 0; full && j < *n && !hit; j++)
+			if (streq(payloads[j].path, full))
+				hit = &payloads[j];
+		if (!hit)
+			return closure_bad(reterr_msg, c,
+					   "names a package the catalog does not list for this "
+					   "system");
+		if (strv_contains(names, hit->name))
+			return closure_bad(reterr_msg, c, "names two versions of one package");
+		if (strv_extend(&names, hit->name) < 0 || strv_extend(&paths, full) < 0)
+			return -ENOMEM;
+	}
+	closure_prune(payloads, n, names, paths);
+	if (!names && !(names = calloc(1, sizeof(char *))))
+		return -ENOMEM;
+	*ret = TAKE_PTR(names);
 	return 0;
 }

@@ -41,3 +41,13 @@ int fb_repo_load(int root_fd, const struct fb_config *c, enum plan_pkg_manager m
 		 struct plan_payload **ret, size_t *ret_n, char **reterr_msg);
 
 void fb_payloads_free(struct plan_payload *p, size_t n);
+
+/* The repository's closure file (closure.json, written by the image
+ * builder): the names of the payloads the build solved for profile, each
+ * one of payloads; other versions of those names are dropped from
+ * payloads (*n adjusted), as the build did not stage them. *ret = NULL when
+ * there is no such file or it does not name the profile (the catalog's
+ * profile tags decide then). -EBADMSG with a message naming the file for
+ * one that is malformed or names a path the catalog does not list. */
+int fb_repo_closure(int root_fd, const struct fb_config *c, const char *profile,
+		    struct plan_payload *payloads, size_t *n, char ***ret, char **reterr_msg);

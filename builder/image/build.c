@@ -37,6 +37,7 @@
 #include "builder/image/bmap.h"
 #include "builder/image/manifest.h"
 #include "builder/image/recipe.h"
+#include "builder/image/stage.h"
 #include "builder/windows/windows.h"
 #include "lib/activate/profile.h"
 #include "lib/basic/errmsg.h"
@@ -114,6 +115,7 @@ struct build {
 	char *profiles_dir;
 	struct catalog *catalog;
 	int repo_fd;
+	struct stage stage; /* the repository's payloads: the profiles' closures */
 	char *agent;
 	char *unit_template;
 	char *mke2fs_config; /* enlighten's, so that the host's does not decide */
@@ -469,6 +471,28 @@ static int check_payloads(struct build *b)
 	return k;
 }
 
+/* The payloads the image's repository holds: the dependency closure of
+ * each staged profile on the base (stage.h). */
+static int stage_payloads(struct build *b)
+{
+	const struct recipe *r = b->recipe;
+	_cleanup_free_ char *msg = NULL;
+	if (!b->catalog)
+		return 0;
+	int k = stage_plan(r->tarball, b->repo_fd, b->catalog, b->profile_set, r->profiles,
+			   &b->stage, &msg);
+	if (k < 0)
+		return errmsg_errno(b->err, k, "payload source '%s': %s%s", r->payload_source,
+				    msg ? msg : strerror(-k),
+				    k == -ESRCH
+					    ? "; add what is missing to the payload source and "
+					      "index it again, or drop the profile from Profiles="
+					    : "");
+	if (b->stage.warning && strv_extend(&b->res->warnings, b->stage.warning) < 0)
+		return errmsg_oom(b->err);
+	return 0;
+}
+
 static int load_profiles(struct build *b)
 {
 	const struct recipe *r = b->recipe;
@@ -706,6 +730,8 @@ static int root_finish(struct build *b)
 		.public_key = r->public_key,
 		.profiles_dir = b->profiles_dir,
 		.profiles = r->profiles,
+		.staged = b->stage.staged,
+		.closure = b->stage.closure,
 		.agent_binary = b->agent,
 		.agent_unit_template = b->unit_template,
 		.root_partuuid = b->root->uuid,
@@ -1011,6 +1037,8 @@ static int build_run(struct build *b)
 	k = load_profiles(b);
 	if (k >= 0)
 		k = check_payloads(b);
+	if (k >= 0)
+		k = stage_payloads(b);
 	if (k < 0)
 		return k;
 	k = add_input(b, "agent", b->agent);
@@ -1252,6 +1280,7 @@ int image_build(const struct build_options *o, struct build_result *ret, char **
 	profile_set_free(b.profile_set);
 	free(b.profiles_dir);
 	catalog_free(b.catalog);
+	stage_done(&b.stage);
 	safe_close(b.repo_fd);
 	free(b.agent);
 	free(b.unit_template);

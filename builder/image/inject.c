@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "builder/image/inject.h"
+#include "builder/image/stage.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/json.h"
 #include "lib/basic/macro.h"
@@ -234,7 +235,7 @@ static int inject_repo(struct ext4 *e, const struct inject_opts *o, char **reter
 	}
 	for (size_t i = 0; i < o->catalog->n_payloads; i++) {
 		const struct catalog_payload *p = &o->catalog->payloads[i];
-		if (!staged(p, o->profiles))
+		if (o->staged ? !o->staged[i] : !staged(p, o->profiles))
 			continue;
 		_cleanup_close_ int fd = fs_open_beneath(o->repo_fd, p->path, O_RDONLY, 0);
 		_cleanup_free_ char *dest = strjoin(IMAGE_REPO_DIR "/", p->path);
@@ -247,6 +248,12 @@ static int inject_repo(struct ext4 *e, const struct inject_opts *o, char **reter
 		if (r < 0)
 			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
 				   strerror(-r));
+	}
+	if (o->closure) {
+		const char *text = json_to_string(o->closure, true);
+		if (!text)
+			return -ENOMEM;
+		return write_text(e, IMAGE_REPO_DIR "/" STAGE_CLOSURE_FILE, text, reterr_msg);
 	}
 	return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "builder/image/fs-ext4.h"
@@ -20,6 +21,8 @@ struct inject_opts {
 	const char *public_key;	       /* NULL when no payloads */
 	const char *profiles_dir;      /* the profile matrix, or NULL */
 	char *const *profiles;	       /* staged profiles, NULL: all */
+	const bool *staged;	       /* per payload (stage.h); NULL: by profiles */
+	json_object *closure;	       /* the closure file, or NULL */
 	const char *agent_binary;
 	const char *agent_unit_template; /* enlighten-firstboot.service.in */
 	const char *root_partuuid;

@@ -417,7 +417,10 @@ static int plan_packages(const struct plan_input *in, struct plan *p, char **ret
 	int r;
 
 	r = strv_extend_all(&want, PF(in, prof, PACKAGES));
-	for (size_t i = 0; r >= 0 && i < in->n_payloads; i++)
+	STRV_FOREACH(c, in->closure)
+	if (r >= 0)
+		r = strv_extend_unique(&want, *c);
+	for (size_t i = 0; r >= 0 && !in->closure && i < in->n_payloads; i++)
 		if (strv_contains(in->payloads[i].profiles, name))
 			r = strv_extend_unique(&want, in->payloads[i].name);
 	for (size_t i = 0; r >= 0 && i < profile_set_size(in->profiles); i++) {

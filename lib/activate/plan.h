@@ -47,6 +47,9 @@ struct plan_input {
 	const struct plan_payload *payloads; /* catalog, Linux payloads */
 	size_t n_payloads;
 	char **installed; /* package names in the package database */
+	char *const *closure; /* payload names the image build solved for the profile
+			       * (its dependency closure), or NULL: the payloads the
+			       * catalog tags with the profile */
 	enum plan_pkg_manager manager;
 	const char *family;   /* "debian", "suse" or NULL: names in the matrix */
 	const char *previous; /* profile recorded last time, or NULL */

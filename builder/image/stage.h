@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stage.h - which Linux payloads of the verified catalog go into the
+ * image's repository: for each staged profile, the dependency closure of
+ * its packages on the base (builder/payload/closure.h), so that the agent
+ * installs a complete set at first boot; and the closure file that tells
+ * the agent which packages each profile takes (docs/payload-closure.md).
+ */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "lib/activate/profile.h"
+#include "lib/trust/catalog.h"
+
+/* The image's closure file, beside the repository's catalog. */
+#define STAGE_CLOSURE_FILE "closure.json"
+
+struct stage {
+	bool *staged;	      /* per catalog payload; NULL: by the catalog's profile tags */
+	json_object *closure; /* {"schema":1,"profiles":{"P":["path",...]}}, or NULL */
+	char *warning;	      /* why there is no closure, or NULL */
+};
+
+void stage_done(struct stage *s);
+
+/* Solves every staged profile (profiles; NULL or empty: the whole matrix)
+ * on base_tarball. A catalog without packages, or a base without a
+ * package database (s->warning says so), leaves s->staged NULL. Returns 0,
+ * or -errno with *reterr_msg naming the profile, the package and what
+ * nothing provides. */
+int stage_plan(const char *base_tarball, int repo_fd, const struct catalog *cat,
+	       const struct profile_set *matrix, char *const *profiles, struct stage *s,
+	       char **reterr_msg);
