@@ -479,8 +479,14 @@ static int stage_payloads(struct build *b)
 	_cleanup_free_ char *msg = NULL;
 	if (!b->catalog)
 		return 0;
-	int k = stage_plan(r->tarball, b->repo_fd, b->catalog, b->profile_set, r->profiles,
-			   &b->stage, &msg);
+	int k = 0;
+	STRV_FOREACH(key, r->package_keys)
+	if (k >= 0)
+		k = add_input(b, "package-key", *key);
+	if (k < 0)
+		return k;
+	k = stage_plan(r->tarball, b->repo_fd, b->catalog, b->profile_set, r->profiles,
+		       r->package_keys, &b->stage, &msg);
 	if (k < 0)
 		return errmsg_errno(b->err, k, "payload source '%s': %s%s", r->payload_source,
 				    msg ? msg : strerror(-k),
@@ -732,6 +738,7 @@ static int root_finish(struct build *b)
 		.profiles = r->profiles,
 		.staged = b->stage.staged,
 		.closure = b->stage.closure,
+		.package_keys = r->package_keys,
 		.agent_binary = b->agent,
 		.agent_unit_template = b->unit_template,
 		.root_partuuid = b->root->uuid,

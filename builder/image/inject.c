@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "builder/image/inject.h"
 #include "builder/image/stage.h"
+#include "lib/activate/rpmtx.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/json.h"
 #include "lib/basic/macro.h"
@@ -303,6 +305,24 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 		if (!dest)
 			return -ENOMEM;
 		r = copy_host_file(e, o->public_key, dest, 0644, reterr_msg);
+		if (r < 0)
+			return r;
+	}
+
+	size_t i = 0;
+	STRV_FOREACH(key, o->package_keys)
+	{
+		const char *b = strrchr(*key, '/');
+		char dest[PATH_MAX];
+		b = b ? b + 1 : *key;
+		/* numbered: two keys of one file name both go in */
+		snprintf(dest, sizeof(dest), "%s/%02zu-%s%s", RPMTX_KEYS_DIR, i++, b,
+			 endswith(b, ".asc") ? "" : ".asc");
+		r = ext4_mkdir_p(e, RPMTX_KEYS_DIR, 0755);
+		if (r < 0)
+			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s",
+				   RPMTX_KEYS_DIR, strerror(-r));
+		r = copy_host_file(e, *key, dest, 0644, reterr_msg);
 		if (r < 0)
 			return r;
 	}

@@ -23,6 +23,7 @@ struct inject_opts {
 	char *const *profiles;	       /* staged profiles, NULL: all */
 	const bool *staged;	       /* per payload (stage.h); NULL: by profiles */
 	json_object *closure;	       /* the closure file, or NULL */
+	char *const *package_keys;     /* armored key files for the image's rpm trust */
 	const char *agent_binary;
 	const char *agent_unit_template; /* enlighten-firstboot.service.in */
 	const char *root_partuuid;

@@ -289,17 +289,49 @@ static int parse_win_drivers(struct parse_ctx *c, const char *value, void *field
 	return 0;
 }
 
+/* A value for a list that each line extends: its words in *ret and 1, or
+ * 0 when the value is empty (which empties *list). */
+static int extend_or_empty(const char *value, char ***list, char ***ret)
+{
+	int r = parse_list(value, ret);
+	if (r < 0)
+		return r;
+	if (!*ret) {
+		*list = strv_free(*list);
+		return 0;
+	}
+	return 1;
+}
+
+/* PackageKeys=PATH...: armored OpenPGP key files, each relative to the file
+ * that names it; each line extends the list, an empty value empties it. */
+static int parse_paths(struct parse_ctx *c, const char *value, void *field)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	char ***list = field;
+	int r = extend_or_empty(value, list, &l);
+	if (r <= 0)
+		return r;
+	for (char **p = l; *p; p++) {
+		_cleanup_free_ char *path = NULL;
+		r = parse_path(c, *p, &path);
+		if (r < 0)
+			return r;
+		if (strv_length(*list) >= RECIPE_MAX_PACKAGE_KEYS)
+			return ctx_fail(c, "more than %d package keys", RECIPE_MAX_PACKAGE_KEYS);
+		if (!strv_contains(*list, path) && strv_extend(list, path) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int parse_services(struct parse_ctx *c, const char *value, void *field)
 {
 	_cleanup_strv_free_ char **l = NULL;
 	char ***list = field;
-	int r = parse_list(value, &l);
-	if (r < 0)
+	int r = extend_or_empty(value, list, &l);
+	if (r <= 0)
 		return r;
-	if (!l) {
-		*list = strv_free(*list);
-		return 0;
-	}
 	for (char **p = l; *p; p++) {
 		for (const char *q = *p; *q; q++)
 			if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_' && *q != '.')
@@ -325,6 +357,7 @@ static const struct recipe_key recipe_keys[] = {
 	{ "Payloads", "Source", parse_path, F(payload_source) },
 	{ "Payloads", "PublicKey", parse_path, F(public_key) },
 	{ "Payloads", "Profiles", parse_profiles, F(profiles) },
+	{ "Payloads", "PackageKeys", parse_paths, F(package_keys) },
 	{ "Agent", "Binary", parse_path, F(agent_binary) },
 	{ "Boot", "KernelCommandLine", parse_cmdline, F(cmdline) },
 	{ "Boot", "Loader", parse_path, F(loader) },
@@ -534,6 +567,15 @@ static int recipe_check(struct recipe *r, char **reterr_msg)
 			*reterr_msg = NULL;
 		return -EINVAL;
 	}
+	if (r->package_keys && !r->payload_source) {
+		if (asprintf(
+			    reterr_msg,
+			    "recipe '%s': PackageKeys= needs a payload Source= whose packages they "
+			    "sign",
+			    r->path) < 0)
+			*reterr_msg = NULL;
+		return -EINVAL;
+	}
 	if ((!r->payload_source) != (!r->public_key)) {
 		if (asprintf(reterr_msg,
 			     "recipe '%s': [Payloads] needs both Source= and PublicKey=", r->path) <
@@ -619,6 +661,7 @@ struct recipe *recipe_free(struct recipe *r)
 	free(r->initrd);
 	free(r->payload_source);
 	free(r->public_key);
+	strv_free(r->package_keys);
 	strv_free(r->profiles);
 	free(r->agent_binary);
 	free(r->cmdline);

@@ -16,6 +16,7 @@
 
 /* The Microsoft Reserved Partition a GPT disk with Windows carries. */
 #define RECIPE_MSR_SIZE (16ULL * 1024 * 1024)
+#define RECIPE_MAX_PACKAGE_KEYS 64
 
 enum initrd_check {
 	INITRD_CHECK_YES,  /* missing boot-critical driver: error */
@@ -46,6 +47,7 @@ struct recipe {
 	char *payload_source;
 	char *public_key;
 	char **profiles;
+	char **package_keys; /* the OEM's armored package-signing keys (RPM) */
 
 	/* [Agent] */
 	char *agent_binary; /* NULL: the enlighten-firstboot installed beside enlighten */

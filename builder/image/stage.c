@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "builder/payload/closure.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/string-util.h"
+#include "lib/trust/rpm.h"
 
 void stage_done(struct stage *s)
 {
@@ -65,9 +67,41 @@ static int stage_profile(struct closure *c, const struct catalog *cat,
 	return 0;
 }
 
+/* Every staged RPM verifies with the keys the image will trust: what the
+ * base's rpm database holds, and the recipe's PackageKeys=. */
+static int check_signatures(const char *rpm_root, int repo_fd, const struct catalog *cat,
+			    char *const *package_keys, const bool *staged, char **reterr_msg)
+{
+	_cleanup_(rpm_keyring_freep) struct rpm_keyring *k = NULL;
+	int r = rpm_keyring_load_root(rpm_root, &k, reterr_msg);
+	STRV_FOREACH(key, package_keys)
+	if (r >= 0)
+		r = rpm_keyring_add_at(k, AT_FDCWD, *key, reterr_msg);
+	for (size_t i = 0; r >= 0 && i < cat->n_payloads; i++) {
+		const struct catalog_payload *p = &cat->payloads[i];
+		_cleanup_free_ char *msg = NULL;
+		_cleanup_(catalog_rpm_freep) struct catalog_rpm *info = NULL;
+		if (!staged[i] || !p->rpm)
+			continue;
+		r = rpm_read_at(repo_fd, p->path, &(struct rpm_read_opts){ .keyring = k }, &info,
+				&msg);
+		if (r == -EKEYREJECTED)
+			return errmsg_set(
+				reterr_msg, r,
+				"%s; the image trusts the keys of the base's rpm database "
+				"and of PackageKeys= (%zu named), so the package would "
+				"fail at first boot: add the key that signed it to "
+				"PackageKeys= in [Payloads]",
+				msg ? msg : "a package does not verify", strv_length(package_keys));
+		if (r < 0)
+			return errmsg_set(reterr_msg, r, "%s", msg ? msg : strerror(-r));
+	}
+	return r;
+}
+
 int stage_plan(const char *base_tarball, int repo_fd, const struct catalog *cat,
-	       const struct profile_set *matrix, char *const *profiles, struct stage *s,
-	       char **reterr_msg)
+	       const struct profile_set *matrix, char *const *profiles, char *const *package_keys,
+	       struct stage *s, char **reterr_msg)
 {
 	_cleanup_closure_ struct closure *c = NULL;
 	_cleanup_free_ char *msg = NULL;
@@ -109,6 +143,15 @@ int stage_plan(const char *base_tarball, int repo_fd, const struct catalog *cat,
 		if (streq(p->os, "linux") && !p->deb && !p->rpm && tagged(p, profiles))
 			s->staged[i] = true;
 	}
+	if (r >= 0 && closure_rpm_root(c))
+		r = check_signatures(closure_rpm_root(c), repo_fd, cat, package_keys, s->staged,
+				     reterr_msg);
+	else if (r >= 0 && package_keys &&
+		 asprintf(&s->warning,
+			  "PackageKeys= is for an rpm base; on this Debian base the agent "
+			  "trusts packages through the signed catalog, and the keys are not "
+			  "used") < 0)
+		s->warning = NULL;
 	if (r < 0)
 		stage_done(s);
 	return r;

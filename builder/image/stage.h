@@ -20,16 +20,18 @@
 struct stage {
 	bool *staged;	      /* per catalog payload; NULL: by the catalog's profile tags */
 	json_object *closure; /* {"schema":1,"profiles":{"P":["path",...]}}, or NULL */
-	char *warning;	      /* why there is no closure, or NULL */
+	char *warning;	      /* why there is no closure or key check, or NULL */
 };
 
 void stage_done(struct stage *s);
 
 /* Solves every staged profile (profiles; NULL or empty: the whole matrix)
  * on base_tarball. A catalog without packages, or a base without a
- * package database (s->warning says so), leaves s->staged NULL. Returns 0,
- * or -errno with *reterr_msg naming the profile, the package and what
- * nothing provides. */
+ * package database (s->warning says so), leaves s->staged NULL. On an rpm
+ * base every staged RPM must verify with the keys the image will trust:
+ * those of the base's rpm database and package_keys (armored files).
+ * Returns 0, or -errno with *reterr_msg naming the profile, the package
+ * and what nothing provides, or the package that would not verify. */
 int stage_plan(const char *base_tarball, int repo_fd, const struct catalog *cat,
-	       const struct profile_set *matrix, char *const *profiles, struct stage *s,
-	       char **reterr_msg);
+	       const struct profile_set *matrix, char *const *profiles, char *const *package_keys,
+	       struct stage *s, char **reterr_msg);

@@ -355,6 +355,11 @@ struct closure *closure_free(struct closure *c)
 	return NULL;
 }
 
+const char *closure_rpm_root(const struct closure *c)
+{
+	return c->db == CLOSURE_DB_RPM ? c->tmp : NULL;
+}
+
 /* Whether payload p serves profile directly rather than as another
  * package's dependency (the indexer tags those too). */
 static bool serves_directly(const struct closure *c, const struct catalog_payload *p,

@@ -42,6 +42,10 @@ struct closure *closure_free(struct closure *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct closure *, closure_free);
 #define _cleanup_closure_ _cleanup_(closure_freep)
 
+/* The base's rpm database, copied into a private root (valid until the
+ * closure is freed), or NULL for a dpkg base. */
+const char *closure_rpm_root(const struct closure *c);
+
 /* Solves the install of profile's packages: the matrix's Packages= as the
  * base's family names them, and the repository's packages that serve the
  * profile directly (enlighten-ic-PROFILE, a provided enlighten-profile

@@ -25,6 +25,7 @@
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
+#include "lib/trust/rpm.h"
 
 #define LOG_CAP (16 * 1024)
 
@@ -306,6 +307,96 @@ fail:
 	return r;
 }
 
+/* The sorted *.asc names of dir_fd; -E2BIG past RPMTX_MAX_KEY_FILES. */
+static int list_keys(int dir_fd, char ***ret)
+{
+	int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		int r = -errno;
+		safe_close(fd);
+		return r;
+	}
+	_cleanup_strv_free_ char **l = NULL;
+	struct dirent *de;
+	int r = 0;
+	while (r >= 0 && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || !endswith(de->d_name, ".asc"))
+			continue;
+		if (strv_length(l) >= RPMTX_MAX_KEY_FILES)
+			r = -E2BIG;
+		else if (strv_extend(&l, de->d_name) < 0)
+			r = -ENOMEM;
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	if (l)
+		qsort(l, strv_length(l), sizeof(char *), str_cmp);
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+/* rpm_key_fn: one key into the database of the transaction set. */
+static int import_pkt(const uint8_t *pkt, size_t len, void *userdata)
+{
+	return rpmtsImportPubkey(userdata, pkt, len) == RPMRC_OK ? 1 : -EKEYREJECTED;
+}
+
+static int import_file(rpmts ts, int dir_fd, const char *name, struct rpmtx_log *log,
+		       char **reterr_msg)
+{
+	_cleanup_free_ char *armor = NULL;
+	int r = fs_read_file_at(dir_fd, name, RPM_KEY_MAX_SIZE, &armor, NULL);
+	if (r < 0)
+		return errmsg_errno(reterr_msg, r, "cannot read key '/%s/%s': %m", RPMTX_KEYS_DIR,
+				    name);
+	r = rpm_armor_keys(armor, import_pkt, ts);
+	if (r == 0)
+		r = errmsg_set(reterr_msg, -EBADMSG,
+			       "key '/%s/%s' holds no OpenPGP public key; build the image again",
+			       RPMTX_KEYS_DIR, name);
+	else if (r == -EKEYREJECTED) {
+		_cleanup_free_ char *what = NULL;
+		if (asprintf(&what, "key '/%s/%s' cannot be imported into the rpm database",
+			     RPMTX_KEYS_DIR, name) < 0)
+			return -ENOMEM;
+		set_msg(reterr_msg, what, log);
+	}
+	return r < 0 ? r : 0;
+}
+
+/* Imports every RPMTX_KEYS_DIR/\*.asc beneath root, in name order. */
+static int import_keys(const char *root, struct rpmtx_log *log, char **reterr_msg)
+{
+	_cleanup_close_ int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return errmsg_errno(reterr_msg, -errno, "cannot open '%s': %m", root);
+	_cleanup_close_ int dir_fd =
+		fs_open_beneath(root_fd, RPMTX_KEYS_DIR, O_RDONLY | O_DIRECTORY, 0);
+	if (dir_fd == -ENOENT)
+		return 0;
+	if (dir_fd < 0)
+		return errmsg_errno(reterr_msg, dir_fd, "cannot open '/%s': %m", RPMTX_KEYS_DIR);
+	_cleanup_strv_free_ char **names = NULL;
+	int r = list_keys(dir_fd, &names);
+	if (r == -E2BIG)
+		return errmsg_set(reterr_msg, r, "'/%s' holds more than %d keys", RPMTX_KEYS_DIR,
+				  RPMTX_MAX_KEY_FILES);
+	if (r < 0)
+		return errmsg_errno(reterr_msg, r, "cannot list '/%s': %m", RPMTX_KEYS_DIR);
+	if (!names)
+		return 0;
+	rpmts ts = rpmtsCreate();
+	if (!ts)
+		return -ENOMEM;
+	rpmtsSetRootDir(ts, root);
+	for (char **n = names; r >= 0 && *n; n++)
+		r = import_file(ts, dir_fd, *n, log, reterr_msg);
+	rpmtsFree(ts);
+	return r;
+}
+
 int rpmtx_run(const char *root, char *const *install_files, char *const *erase_names,
 	      enum rpmtx_verify verify, char **reterr_msg)
 {
@@ -317,6 +408,9 @@ int rpmtx_run(const char *root, char *const *install_files, char *const *erase_n
 	r = ctx_begin(&c, root, verify);
 	if (r < 0)
 		return r;
+	r = import_keys(root, &c.log, reterr_msg);
+	if (r < 0)
+		goto out;
 
 	/* First a test run: verification, conflicts, disk space. Nothing is
 	 * written to the rpmdb or the tree. */

@@ -23,8 +23,15 @@ enum rpmtx_verify {
  * -ENOENT with a message when the root has no rpm database. */
 int rpmtx_installed(const char *root, char ***ret_names, char **reterr_msg);
 
+/* The image's package-signing keys (the recipe's PackageKeys=), armored,
+ * one or more per *.asc file: imported into the root's rpm database before
+ * each transaction, so the packages signed with them verify. */
+#define RPMTX_KEYS_DIR "etc/enlighten/rpm-keys"
+#define RPMTX_MAX_KEY_FILES 64
+
 /* Installs the package files (host paths; upgrading an older version) and
- * erases the named packages, in one transaction. Returns 0, or -EPROTO with
+ * erases the named packages, in one transaction, after importing the keys
+ * of RPMTX_KEYS_DIR beneath root (a key already there is kept). Returns 0, or -EPROTO with
  * the problem set's text (dependencies, conflicts, verification) when the
  * check or the test run fails (nothing changed), or -EIO when the real run
  * failed part way. */

@@ -30,6 +30,7 @@
 #include <rpm/rpmkeyring.h>
 #include <rpm/rpmlib.h>
 #include <rpm/rpmlog.h>
+#include <rpm/rpmmacro.h>
 #include <rpm/rpmpgp.h>
 #include <rpm/rpmts.h>
 
@@ -105,23 +106,8 @@ static int capture_cb(rpmlogRec rec, rpmlogCallbackData data)
 
 /* ---- keyring ------------------------------------------------------------- */
 
-int rpm_keyring_load_at(int dir_fd, const char *path, struct rpm_keyring **ret, char **reterr_msg)
+int rpm_armor_keys(const char *armor, rpm_key_fn fn, void *userdata)
 {
-	_cleanup_free_ char *armor = NULL;
-	int r = rpm_init();
-	if (r < 0)
-		return errmsg_set(reterr_msg, r, "cannot read rpm's configuration");
-	_cleanup_close_ int fd = open_at(dir_fd, path);
-	r = fd < 0 ? fd : fs_read_fd(fd, RPM_KEY_MAX_SIZE, &armor, NULL);
-	if (r < 0)
-		return errmsg_set(reterr_msg, r, "cannot read key '%s': %s", path, strerror(-r));
-
-	struct rpm_keyring *k = calloc(1, sizeof(*k));
-	if (!k)
-		return -ENOMEM;
-	k->keyring = rpmKeyringNew();
-
-	/* an armored file may hold several keys: one block after another */
 	int added = 0;
 	for (const char *p = armor; (p = strstr(p, "-----BEGIN PGP PUBLIC KEY BLOCK-----"));) {
 		const char *end = strstr(p, "-----END PGP PUBLIC KEY BLOCK-----");
@@ -132,31 +118,107 @@ int rpm_keyring_load_at(int dir_fd, const char *path, struct rpm_keyring **ret, 
 		p = end;
 		uint8_t *pkt = NULL;
 		size_t pktlen = 0;
-		if (!block || pgpParsePkts(block, &pkt, &pktlen) != PGPARMOR_PUBKEY) {
+		if (!block)
+			return -ENOMEM;
+		if (pgpParsePkts(block, &pkt, &pktlen) != PGPARMOR_PUBKEY) {
 			free(pkt);
 			continue;
 		}
-		rpmPubkey key = rpmPubkeyNew(pkt, pktlen);
+		int r = fn(pkt, pktlen, userdata);
 		free(pkt);
-		if (!key)
-			continue;
-		if (rpmKeyringAddKey(k->keyring, key) == 0)
-			added++;
-		int nsub = 0;
-		rpmPubkey *subs = rpmGetSubkeys(key, &nsub);
-		for (int i = 0; i < nsub; i++) {
-			rpmKeyringAddKey(k->keyring, subs[i]);
-			rpmPubkeyFree(subs[i]);
-		}
-		free(subs);
-		rpmPubkeyFree(key);
+		if (r < 0)
+			return r;
+		added += r > 0;
 	}
-	if (added == 0) {
-		rpm_keyring_free(k);
+	return added;
+}
+
+/* rpm_key_fn: the key and its subkeys into a keyring. */
+static int keyring_add_pkt(const uint8_t *pkt, size_t len, void *userdata)
+{
+	rpmKeyring keyring = userdata;
+	rpmPubkey key = rpmPubkeyNew(pkt, len);
+	if (!key)
+		return 0;
+	int added = rpmKeyringAddKey(keyring, key) == 0;
+	int nsub = 0;
+	rpmPubkey *subs = rpmGetSubkeys(key, &nsub);
+	for (int i = 0; i < nsub; i++) {
+		rpmKeyringAddKey(keyring, subs[i]);
+		rpmPubkeyFree(subs[i]);
+	}
+	free(subs);
+	rpmPubkeyFree(key);
+	return added;
+}
+
+int rpm_keyring_add_at(struct rpm_keyring *k, int dir_fd, const char *path, char **reterr_msg)
+{
+	_cleanup_free_ char *armor = NULL;
+	_cleanup_close_ int fd = open_at(dir_fd, path);
+	int r = fd < 0 ? fd : fs_read_fd(fd, RPM_KEY_MAX_SIZE, &armor, NULL);
+	if (r == -EFBIG)
+		return errmsg_set(reterr_msg, r, "key '%s' is larger than %d KiB; is it a key?",
+				  path, RPM_KEY_MAX_SIZE / 1024);
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "cannot read key '%s': %s", path, strerror(-r));
+	r = rpm_armor_keys(armor, keyring_add_pkt, k->keyring);
+	if (r < 0)
+		return errmsg_oom(reterr_msg);
+	if (r == 0)
 		return errmsg_set(
 			reterr_msg, -EBADMSG,
 			"key '%s' holds no OpenPGP public key (want 'gpg --armor --export')", path);
+	return 0;
+}
+
+int rpm_keyring_load_at(int dir_fd, const char *path, struct rpm_keyring **ret, char **reterr_msg)
+{
+	int r = rpm_init();
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "cannot read rpm's configuration");
+	struct rpm_keyring *k = calloc(1, sizeof(*k));
+	if (!k || !(k->keyring = rpmKeyringNew())) {
+		free(k);
+		return errmsg_oom(reterr_msg);
 	}
+	r = rpm_keyring_add_at(k, dir_fd, path, reterr_msg);
+	if (r < 0) {
+		rpm_keyring_free(k);
+		return r;
+	}
+	*ret = k;
+	return 0;
+}
+
+int rpm_keyring_load_root(const char *root, struct rpm_keyring **ret, char **reterr_msg)
+{
+	int r = rpm_init();
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "cannot read rpm's configuration");
+	_cleanup_free_ char *sysimage = strjoin(root, "/usr/lib/sysimage/rpm");
+	if (!sysimage)
+		return errmsg_oom(reterr_msg);
+	struct stat st;
+	bool modern = stat(sysimage, &st) == 0 && S_ISDIR(st.st_mode);
+	rpmPushMacro(NULL, "_dbpath", NULL, modern ? "/usr/lib/sysimage/rpm" : "/var/lib/rpm",
+		     RMIL_CMDLINE);
+	rpmts ts = rpmtsCreate();
+	rpmKeyring keyring = NULL;
+	if (ts) {
+		rpmtsSetRootDir(ts, root);
+		rpmtsSetVSFlags(ts, 0);
+		keyring = rpmtsGetKeyring(ts, 1);
+		rpmtsFree(ts);
+	}
+	rpmPopMacro(NULL, "_dbpath");
+	struct rpm_keyring *k = keyring ? calloc(1, sizeof(*k)) : NULL;
+	if (!k) {
+		rpmKeyringFree(keyring);
+		return errmsg_set(reterr_msg, -EIO,
+				  "cannot read the keys of the rpm database under '%s'", root);
+	}
+	k->keyring = keyring;
 	*ret = k;
 	return 0;
 }

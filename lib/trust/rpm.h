@@ -17,6 +17,7 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/basic/macro.h"
@@ -33,7 +34,21 @@ struct rpm_keyring;
 /* Loads the armored public key(s) of one file (gpg --armor --export) into
  * a keyring, subkeys included. -EBADMSG when the file holds no key. */
 int rpm_keyring_load_at(int dir_fd, const char *path, struct rpm_keyring **ret, char **reterr_msg);
+/* The keys the rpm database under root trusts (its gpg-pubkey entries, as
+ * `rpmkeys --root ROOT --import` puts them there; the database of
+ * usr/lib/sysimage/rpm, else var/lib/rpm). An empty keyring when root has
+ * no database. */
+int rpm_keyring_load_root(const char *root, struct rpm_keyring **ret, char **reterr_msg);
+/* Adds the keys of one armored file; -EBADMSG when it holds none, -EFBIG
+ * past RPM_KEY_MAX_SIZE. */
+int rpm_keyring_add_at(struct rpm_keyring *k, int dir_fd, const char *path, char **reterr_msg);
 void rpm_keyring_free(struct rpm_keyring *k);
+
+/* Calls fn with the binary packets of each public key block of an armored
+ * text; fn returns 1 (taken), 0 (skipped) or -errno (stops). Returns the
+ * number taken, or fn's error. */
+typedef int (*rpm_key_fn)(const uint8_t *pkt, size_t len, void *userdata);
+int rpm_armor_keys(const char *armor, rpm_key_fn fn, void *userdata);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct rpm_keyring *, rpm_keyring_free);
 #define _cleanup_rpm_keyring_ _cleanup_(rpm_keyring_freep)
 

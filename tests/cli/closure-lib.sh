@@ -73,3 +73,24 @@ rpm_root() {
 		rpm --root "$root" --dbpath /var/lib/rpm -i --justdb --nodeps --nosignature \
 			--noscripts "$@" >/dev/null 2>&1
 }
+
+# gpg_key HOME NAME EMAIL: a new signing key in GNUPGHOME=HOME, exported
+# armored to HOME.asc.
+gpg_key() {
+	mkdir -p "$1" && chmod 700 "$1"
+	GNUPGHOME=$1 gpg --batch --quiet --passphrase '' --quick-gen-key "$2 <$3>" ed25519 sign never \
+		>/dev/null 2>&1 &&
+		GNUPGHOME=$1 gpg --batch --armor --export "$3" >"$1.asc"
+}
+
+# rpm_sign HOME EMAIL RPM...: signs the packages with that key, then stops
+# the gpg-agent rpmsign started.
+rpm_sign() {
+	local home=$1 email=$2 rc
+	shift 2
+	rpmsign --addsign --define "__gpg $(command -v gpg)" --define "_gpg_path $home" \
+		--define "_gpg_name $email" --define "_dbpath $TEST_DIR/.rpmsign-db" "$@" >/dev/null 2>&1
+	rc=$?
+	gpgconf --homedir "$home" --kill gpg-agent 2>/dev/null
+	return $rc
+}

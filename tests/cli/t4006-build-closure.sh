@@ -88,11 +88,13 @@ like "with a warning that says what is not checked" "$(last_output)" \
 if command -v rpmbuild >/dev/null && mkrpm rrepo/linux qemu-guest-agent 7.2 "libqga >= 2, glibc" &&
 	mkrpm rrepo/linux libqga 2.0 && mkrpm rrepo/linux libqga 1.0 && mkrpm rpms glibc 2.36 &&
 	cp "$ENLIGHTEN_BUILDDIR"/payloads/repo/linux/enlighten-ic-kvm-guest-*.rpm rrepo/linux/ &&
-	rpm_root rtree rpms/glibc-2.36-1.noarch.rpm; then
+	rpm_root rtree rpms/glibc-2.36-1.noarch.rpm &&
+	rpm_sign "$ENLIGHTEN_BUILDDIR/payloads/gnupg" payloads@enlighten.invalid rrepo/linux/[lq]*.rpm; then
 	enlighten payload index --expires 36500 rrepo >/dev/null 2>&1
 	enlighten payload sign --key key.key rrepo/catalog.json >/dev/null 2>&1
 	make_base rbase.tar.gz --tree rtree
-	write_recipe rpm.conf rbase.tar.gz '[Payloads]' 'Source=rrepo' 'PublicKey=key.pub' 'Profiles=kvm-guest'
+	write_recipe rpm.conf rbase.tar.gz '[Payloads]' 'Source=rrepo' 'PublicKey=key.pub' 'Profiles=kvm-guest' \
+		"PackageKeys=$ENLIGHTEN_BUILDDIR/payloads/RPM-GPG-KEY-enlighten-test"
 	mkdir out4
 	ok "build on an RPM base" enlighten build rpm.conf -o out4
 	part_extract out4/test.raw 2 root.img

@@ -167,6 +167,20 @@ int main(void)
 	r = rpm_keyring_load_at(AT_FDCWD, "other.asc", &none, &msg);
 	(void)r;
 
+	/* the keys a root's rpm database trusts: none without a database;
+	 * the package verifies once the key file is added */
+	_cleanup_rpm_keyring_ struct rpm_keyring *rootk = NULL;
+	is_int(rpm_keyring_load_root(".", &rootk, &msg), 0, "a root without an rpm database");
+	if (rootk) {
+		is_int(check("good.rpm", rootk, &info, &msg), -EKEYREJECTED, "... trusts no key");
+		is_int(rpm_keyring_add_at(rootk, AT_FDCWD, key_path, &msg), 0, "a key file added");
+		is_int(check("good.rpm", rootk, &info, &msg), 0, "... and the package verifies");
+		catalog_rpm_free(info);
+		info = NULL;
+		is_int(rpm_keyring_add_at(rootk, AT_FDCWD, "nokey.asc", &msg), -EBADMSG,
+		       "adding a file without a key is refused");
+	}
+
 	copy_pkg("truncated.rpm", 3000);
 	is_int(check("truncated.rpm", k, &info, &msg), -EBADMSG, "truncated refused");
 	printf("# %s\n", msg ? msg : "(no message)");
