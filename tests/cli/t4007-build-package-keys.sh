@@ -72,7 +72,7 @@ if [ "$(id -u)" -eq 0 ]; then
 		"$(rpm --root "$PWD/root" --dbpath /var/lib/rpm -q gpg-pubkey --qf '%{SUMMARY}\n')" "OEM packages"
 	# the package removed behind the agent's back: the next run installs
 	# it again, with the key already in the database
-	rpm --root "$PWD/root" --dbpath /var/lib/rpm -e --nodeps qemu-guest-agent
+	rpm --root "$PWD/root" --dbpath /var/lib/rpm -e --nodeps qemu-guest-agent 2>/dev/null
 	rm root/var/lib/enlighten/state.json
 	ok "a run with the key already imported" enlighten-firstboot --root root --profile kvm-guest
 	ok "installs again" rpm --root "$PWD/root" --dbpath /var/lib/rpm -q qemu-guest-agent
