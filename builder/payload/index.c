@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "builder/payload/index.h"
+#include "builder/payload/profiles-file.h"
 #include "lib/activate/profile.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/hash-worker.h"
@@ -29,6 +30,7 @@
 #include "lib/basic/string-util.h"
 #include "lib/trust/catalog.h"
 #include "lib/trust/deb.h"
+#include "lib/trust/driver-catalog.h"
 #include "lib/trust/rpm.h"
 
 #define INDEX_MAX_DEPTH 8
@@ -53,6 +55,8 @@ struct index_ctx {
 	struct driver_dir *drivers;
 	size_t n_drivers;
 	struct hash_worker *hasher; /* hashes an RPM while librpm checks it */
+	char **manifests;	    /* PATH.profiles files found */
+	char **manifests_used;
 };
 
 /* Collects the regular files under rel (beneath ctx->dir_fd), skipping the
@@ -368,11 +372,25 @@ static char *word_of(const char *s, size_t n)
 }
 
 /* Profiles whose [Windows] Drivers= or InBoxDrivers= names the INF, or
- * whose Installers= lines start with the file name (case-insensitive). */
-static int windows_profiles(const struct index_ctx *ctx, const char *file, char ***ret)
+ * whose Installers= lines start with the file name (case-insensitive), and
+ * those of TARGET.profiles beside the payload (target: the driver package
+ * folder, or the installer file). */
+static int windows_profiles(struct index_ctx *ctx, const char *file, const char *target,
+			    char ***ret)
 {
 	_cleanup_strv_free_ char **l = NULL;
-	int r = 0;
+	_cleanup_free_ char *manifest = strjoin(target, PROFILES_FILE_SUFFIX);
+	int r = manifest ? 0 : -ENOMEM;
+
+	if (r >= 0 && strv_contains(ctx->manifests, manifest)) {
+		_cleanup_free_ char *err = NULL;
+		r = profiles_file_read(ctx->dir_fd, manifest, ctx->matrix, &l, &err);
+		if (r < 0)
+			return log_error("%s", err ? err : "cannot read a profiles file"), r;
+		if (!strv_contains(ctx->manifests_used, manifest) &&
+		    strv_extend(&ctx->manifests_used, manifest) < 0)
+			return log_oom();
+	}
 
 	for (size_t i = 0; r >= 0 && ctx->matrix && i < profile_set_size(ctx->matrix); i++) {
 		const struct profile *p = profile_set_get(ctx->matrix, i);
@@ -387,9 +405,10 @@ static int windows_profiles(const struct index_ctx *ctx, const char *file, char 
 			r = add_profile(&l, profile_name(p));
 	}
 	if (r < 0)
-		return r;
+		return r == -ENOMEM ? log_oom() : r;
 	if (!l && !(l = calloc(1, sizeof(char *))))
-		return -ENOMEM;
+		return log_oom();
+	qsort(l, strv_length(l), sizeof(char *), cmp_str);
 	*ret = TAKE_PTR(l);
 	return 0;
 }
@@ -458,16 +477,15 @@ static int index_inf(struct index_ctx *ctx, const char *path)
 	if (!(p.name = word_of(base, strlen(base) - strlen(".inf"))) ||
 	    !(p.version = strdup(drv->driver_version)) || !(p.os = strdup("windows")) ||
 	    !(p.arch = arch_of(drv->architectures)) || !(p.path = strdup(path)) ||
-	    windows_profiles(ctx, base, &p.profiles) < 0 || !(p.inf = catalog_inf_from(drv))) {
+	    !(dir = dir_of(path)) || !(p.inf = catalog_inf_from(drv))) {
 		r = log_oom();
 		goto out;
 	}
+	r = windows_profiles(ctx, base, dir, &p.profiles);
+	if (r < 0)
+		goto out;
 
 	/* remember the package for the files beside it */
-	if (!(dir = dir_of(path))) {
-		r = log_oom();
-		goto out;
-	}
 	struct driver_dir *d = NULL;
 	for (size_t i = 0; i < ctx->n_drivers; i++)
 		if (streq(ctx->drivers[i].dir, dir))
@@ -531,15 +549,85 @@ static int index_windows_file(struct index_ctx *ctx, const char *path, bool *ski
 		   !(p.arch = strdup(d->arch)) || !(p.profiles = strv_copy(d->profiles)))) ||
 	    (!d &&
 	     (!(p.name = word_of(base, dot && dot != base ? (size_t)(dot - base) : strlen(base))) ||
-	      !(p.version = strdup("0")) || !(p.arch = strdup("noarch")) ||
-	      windows_profiles(ctx, base, &p.profiles) < 0))) {
+	      !(p.version = strdup("0")) || !(p.arch = strdup("noarch"))))) {
 		r = log_oom();
 		goto out;
 	}
+	if (!d && (r = windows_profiles(ctx, base, path, &p.profiles)) < 0)
+		goto out;
 	r = add_hashed(ctx, &p);
 out:
 	catalog_payload_done(&p);
 	return r;
+}
+
+/* The payload at path, case-insensitively (as Windows finds a file). */
+static const struct catalog_payload *find_ci(const struct catalog *cat, const char *path)
+{
+	for (size_t i = 0; i < cat->n_payloads; i++)
+		if (strcasecmp(cat->payloads[i].path, path) == 0)
+			return &cat->payloads[i];
+	return NULL;
+}
+
+/* A driver package whose INF names a catalog: the .cat must be there, parse
+ * as a signed Windows catalog, and list every other file of the package
+ * with its digest (lib/trust/driver-catalog.h, as the image builder checks
+ * it). */
+static int check_driver_catalog(struct index_ctx *ctx, const struct driver_dir *d)
+{
+	const struct catalog_payload *inf = NULL;
+	for (size_t i = 0; !inf && i < ctx->cat->n_payloads; i++) {
+		const struct catalog_payload *p = &ctx->cat->payloads[i];
+		_cleanup_free_ char *dir = p->inf ? dir_of(p->path) : NULL;
+		if (dir && streq(dir, d->dir))
+			inf = p;
+	}
+	if (!inf || !inf->inf->catalog_file || d->n_infs != 1)
+		return 0;
+
+	_cleanup_free_ char *want = *d->dir ? strjoin(d->dir, "/", inf->inf->catalog_file)
+					    : strdup(inf->inf->catalog_file);
+	if (!want)
+		return log_oom();
+	const struct catalog_payload *cat = find_ci(ctx->cat, want);
+	if (!cat)
+		return log_error("INF '%s' names the catalog '%s', which its folder lacks; add "
+				 "the signed catalog of the package",
+				 inf->path, inf->inf->catalog_file),
+		       -ENOENT;
+
+	_cleanup_driver_catalog_ struct driver_catalog *dc = NULL;
+	_cleanup_free_ char *data = NULL, *err = NULL;
+	_cleanup_strv_free_ char **files = NULL;
+	size_t n, prefix = *d->dir ? strlen(d->dir) + 1 : 0;
+	int r = fs_read_file_at(ctx->dir_fd, cat->path, DRIVER_CATALOG_MAX, &data, &n);
+	if (r >= 0)
+		r = driver_catalog_parse(data, n, &dc, &err);
+	if (r < 0)
+		return log_error("'%s' is not a signed Windows catalog: %s; sign the package "
+				 "with its vendor's tools (inf2cat, signtool)",
+				 cat->path, err ? err : strerror(-r)),
+		       r;
+	for (size_t i = 0; i < ctx->cat->n_payloads; i++) {
+		const struct catalog_payload *p = &ctx->cat->payloads[i];
+		/* the package's files: those the indexer joined to it */
+		if (p != cat && streq(p->os, "windows") && driver_of(ctx, p->path) == d &&
+		    strv_extend(&files, p->path + prefix) < 0)
+			return log_oom();
+	}
+	_cleanup_close_ int dfd =
+		*d->dir ? fs_open_beneath(ctx->dir_fd, d->dir, O_RDONLY | O_DIRECTORY, 0)
+			: fcntl(ctx->dir_fd, F_DUPFD_CLOEXEC, 3);
+	if (dfd < 0)
+		return log_error_errno(dfd, "cannot open '%s': %m", d->dir);
+	r = driver_catalog_check_files(dc, dfd, files, &err);
+	if (r < 0)
+		return log_error("catalog '%s': %s; the package was changed after it was signed, "
+				 "or holds a file it does not sign",
+				 cat->path, err ? err : strerror(-r)),
+		       r;
+	return 0;
 }
 
 static void drivers_free(struct index_ctx *ctx)
@@ -607,10 +695,17 @@ int payload_index(int dir_fd, const char *dir, const struct rpm_keyring *keyring
 	/* INFs first: the files beside them join their packages */
 	bool skipped = false;
 	for (char **p = ctx.paths; r >= 0 && p && *p; p++)
-		if (has_suffix_ci(*p, ".inf"))
+		if (endswith(*p, PROFILES_FILE_SUFFIX) && strv_extend(&ctx.manifests, *p) < 0)
+			r = log_oom();
+	for (char **p = ctx.paths; r >= 0 && p && *p; p++)
+		if (endswith(*p, PROFILES_FILE_SUFFIX))
+			continue;
+		else if (has_suffix_ci(*p, ".inf"))
 			r = index_inf(&ctx, *p);
 	for (char **p = ctx.paths; r >= 0 && p && *p; p++)
-		if (has_suffix_ci(*p, ".rpm"))
+		if (endswith(*p, PROFILES_FILE_SUFFIX))
+			continue;
+		else if (has_suffix_ci(*p, ".rpm"))
 			r = index_rpm(&ctx, *p);
 		else if (has_suffix_ci(*p, ".deb"))
 			r = index_deb(&ctx, *p);
@@ -618,6 +713,17 @@ int payload_index(int dir_fd, const char *dir, const struct rpm_keyring *keyring
 			r = index_windows_file(&ctx, *p, &skipped);
 	if (r >= 0)
 		r = deb_tag_dependencies(cat);
+	for (size_t i = 0; r >= 0 && i < ctx.n_drivers; i++)
+		r = check_driver_catalog(&ctx, &ctx.drivers[i]);
+	STRV_FOREACH(m, ctx.manifests)
+	if (r >= 0 && !strv_contains(ctx.manifests_used, *m)) {
+		log_error("'%s' belongs to no Windows payload: name it after a driver package "
+			  "folder or an installer file, with '%s' added",
+			  *m, PROFILES_FILE_SUFFIX);
+		r = -ENOENT;
+	}
+	strv_free(ctx.manifests);
+	strv_free(ctx.manifests_used);
 	strv_free(ctx.paths);
 	drivers_free(&ctx);
 	hash_worker_free(ctx.hasher);
