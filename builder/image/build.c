@@ -48,6 +48,7 @@
 #include "lib/basic/progress.h"
 #include "lib/basic/string-util.h"
 #include "lib/trust/catalog.h"
+#include "builder/image/xen.h"
 #include "lib/trust/minisign.h"
 
 #define BOOT_CANDIDATES_MAX 8
@@ -152,7 +153,8 @@ struct boot_file {
 
 struct boot_files {
 	struct boot_file kernels[BOOT_CANDIDATES_MAX], initrds[BOOT_CANDIDATES_MAX];
-	unsigned n_kernels, n_initrds;
+	struct boot_file configs[BOOT_CANDIDATES_MAX]; /* boot/config-V, for [Xen] */
+	unsigned n_kernels, n_initrds, n_configs;
 	int builtin_fd;
 	const struct recipe *recipe;
 };
@@ -166,6 +168,10 @@ static void boot_files_done(struct boot_files *b)
 	for (unsigned i = 0; i < b->n_initrds; i++) {
 		free(b->initrds[i].name);
 		safe_close(b->initrds[i].fd);
+	}
+	for (unsigned i = 0; i < b->n_configs; i++) {
+		free(b->configs[i].name);
+		safe_close(b->configs[i].fd);
 	}
 	safe_close(b->builtin_fd);
 }
@@ -182,7 +188,7 @@ static bool is_initrd_name(const char *n)
 	       !strchr(n + 5, '/');
 }
 
-static int boot_tee(const char *name, uint64_t size _unused_, void *userdata)
+static int boot_tee(const char *name, uint64_t size, void *userdata)
 {
 	struct boot_files *b = userdata;
 	const struct recipe *r = b->recipe;
@@ -200,6 +206,10 @@ static int boot_tee(const char *name, uint64_t size _unused_, void *userdata)
 		   endswith(name, "/modules.builtin")) {
 		b->builtin_fd = memfd_create("modules.builtin", MFD_CLOEXEC);
 		return b->builtin_fd;
+	} else if (r->xen_hypervisor && startswith(name, "boot/config-") &&
+		   !strchr(name + 5, '/') && size <= XEN_KERNEL_CONFIG_MAX) {
+		list = b->configs;
+		n = &b->n_configs;
 	} else
 		return -1;
 	if (*n >= BOOT_CANDIDATES_MAX)
@@ -936,7 +946,65 @@ static int write_windows(struct build *b)
 	return 0;
 }
 
-static int write_esp(struct build *b, struct boot_file *kernel, struct boot_file *initrd)
+/* The Xen entry's parts: the dom0 kernel checked for Xen support from
+ * its boot/config-V, xen.efi out of the signed hypervisor package, and
+ * xen.cfg. */
+static int xen_entry(struct build *b, const struct boot_files *boot, const struct boot_file *kernel,
+		     const char *cmdline, struct xen_efi *ret_efi, char **ret_cfg)
+{
+	const struct recipe *r = b->recipe;
+	const char *v = kernel_version(kernel->name);
+	_cleanup_free_ char *config = NULL, *want = strjoin("boot/config-", v), *msg = NULL;
+	if (!want)
+		return errmsg_oom(b->err);
+	for (unsigned i = 0; i < boot->n_configs; i++) {
+		if (!streq(boot->configs[i].name, want))
+			continue;
+		int k = lseek(boot->configs[i].fd, 0, SEEK_SET) < 0 ? -errno : 0;
+		if (k >= 0)
+			k = fs_read_fd(boot->configs[i].fd, XEN_KERNEL_CONFIG_MAX, &config, NULL);
+		if (k < 0)
+			return errmsg_errno(b->err, k, "cannot read '%s' of the base: %m", want);
+	}
+	if (!config)
+		return errmsg_errno(b->err, ENOENT,
+				    "[Xen]: the base tarball '%s' has no '%s', so the dom0 kernel "
+				    "'%s' cannot be checked for Xen support; ship the kernel's "
+				    "config with it, or remove [Xen]",
+				    r->tarball, want, kernel->name);
+	if (!xen_kernel_config_has_dom0(config))
+		return errmsg_errno(
+			b->err, ENOTSUP,
+			"[Xen]: the kernel '%s' of base tarball '%s' cannot run as the "
+			"Xen control domain ('%s' lacks CONFIG_XEN_DOM0=y); use a kernel "
+			"built with Xen dom0 support (Debian's linux-image-amd64, SUSE's "
+			"kernel-default) or remove [Xen]",
+			kernel->name, r->tarball, want);
+
+	int k = xen_efi_from_payload(b->repo_fd, b->catalog, r->xen_hypervisor, ret_efi, &msg);
+	if (k < 0)
+		return errmsg_errno(b->err, k, "[Xen] Hypervisor=: %s", msg ? msg : strerror(-k));
+	struct xen_cfg_opts o = {
+		.section = r->name,
+		.dom0_memory = r->xen_dom0_memory,
+		.dom0_cpus = r->xen_dom0_cpus,
+		.options = r->xen_options,
+		.cmdline = cmdline,
+		.xen_cmdline = r->xen_cmdline,
+	};
+	*ret_cfg = xen_cfg_text(&o);
+	if (!*ret_cfg) {
+		xen_efi_done(ret_efi);
+		return errmsg_oom(b->err);
+	}
+	build_note(b, "Xen entry '%s-xen.conf'%s: %s from package '%s' %s", r->name,
+		   r->xen_default ? " (the default)" : "", ret_efi->member, r->xen_hypervisor,
+		   ret_efi->payload->version ? ret_efi->payload->version : "");
+	return 0;
+}
+
+static int write_esp(struct build *b, const struct boot_files *boot, struct boot_file *kernel,
+		     struct boot_file *initrd)
 {
 	const struct recipe *r = b->recipe;
 	_cleanup_free_ char *cmdline = NULL, *title = NULL, *msg = NULL;
@@ -966,7 +1034,16 @@ static int write_esp(struct build *b, struct boot_file *kernel, struct boot_file
 				    "set Loader= in [Boot]): %m",
 				    r->loader);
 	c.windows_boot_dir = b->windows_esp;
-	int k = fat_write(b->raw_path, b->esp, &c, &msg);
+	_cleanup_free_ char *xen_cfg = NULL;
+	struct xen_efi xen = { .fd = -EBADF };
+	int k = r->xen_hypervisor ? xen_entry(b, boot, kernel, cmdline, &xen, &xen_cfg) : 0;
+	if (k < 0)
+		return k;
+	c.xen_cfg = xen_cfg;
+	c.xen_efi_fd = xen.fd;
+	c.xen_default = r->xen_default;
+	k = fat_write(b->raw_path, b->esp, &c, &msg);
+	xen_efi_done(&xen);
 	if (k < 0)
 		return errmsg_errno(b->err, k, "cannot write the ESP: %s",
 				    msg ? msg : strerror(-k));
@@ -1085,7 +1162,7 @@ static int build_run(struct build *b)
 		if (k >= 0)
 			k = root_finish(b);
 		if (k >= 0)
-			k = write_esp(b, kernel, initrd);
+			k = write_esp(b, &boot, kernel, initrd);
 		int q = initrd_job_wait(&ij);
 		if (k >= 0)
 			k = q;

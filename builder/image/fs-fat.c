@@ -87,6 +87,25 @@ static int fat_add_windows(struct mtools *m, const struct esp_content *c)
 	return mcopy_text(m, entry, "::/loader/entries/windows.conf");
 }
 
+/* xen.efi and xen.cfg in the kernel's directory, where xen.efi looks for
+ * its configuration and the files it names, and an entry that starts it. */
+static int fat_add_xen(struct mtools *m, const struct esp_content *c, const char *kdir)
+{
+	_cleanup_free_ char *efi = strjoin(kdir, "/xen.efi"), *cfg = strjoin(kdir, "/xen.cfg"),
+			    *entry = NULL, *entry_path = NULL;
+	if (!efi || !cfg ||
+	    asprintf(&entry, "title %s (Xen)\nversion %s\nefi /%s/%s/xen.efi\n", c->title,
+		     c->kernel_version, c->entry_name, c->kernel_version) < 0 ||
+	    asprintf(&entry_path, "::/loader/entries/%s-xen.conf", c->entry_name) < 0)
+		return -ENOMEM;
+	int r = mcopy_fd(m, c->xen_efi_fd, efi);
+	if (r >= 0)
+		r = mcopy_text(m, c->xen_cfg, cfg);
+	if (r >= 0)
+		r = mcopy_text(m, entry, entry_path);
+	return r;
+}
+
 int fat_write(const char *path, const struct image_slot *slot, const struct esp_content *c,
 	      char **reterr_msg)
 {
@@ -162,8 +181,9 @@ int fat_write(const char *path, const struct image_slot *slot, const struct esp_
 		return r;
 
 	/* with two systems on the disk the menu shows for a moment */
-	if (asprintf(&loader, "timeout %d\ndefault %s.conf\neditor no\n",
-		     c->windows_boot_dir ? 5 : 0, c->entry_name) < 0 ||
+	if (asprintf(&loader, "timeout %d\ndefault %s%s.conf\neditor no\n",
+		     c->windows_boot_dir ? 5 : 0, c->entry_name,
+		     c->xen_cfg && c->xen_default ? "-xen" : "") < 0 ||
 	    asprintf(&entry,
 		     "title %s\nversion %s\nlinux /%s/%s/linux\ninitrd /%s/%s/initrd\n"
 		     "options %s\n",
@@ -173,6 +193,8 @@ int fat_write(const char *path, const struct image_slot *slot, const struct esp_
 	r = mcopy_text(&m, loader, "::/loader/loader.conf");
 	if (r >= 0)
 		r = mcopy_text(&m, entry, entry_path);
+	if (r >= 0 && c->xen_cfg)
+		r = fat_add_xen(&m, c, kdir);
 	if (r >= 0 && c->windows_boot_dir)
 		r = fat_add_windows(&m, c);
 	return r;

@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -55,6 +56,11 @@ struct esp_content {
 	 * Boot Manager), copied in with a loader entry for it; NULL: Linux only */
 	const char *windows_boot_dir;
 	const char *windows_title;
+	/* a Xen entry (builder/image/xen.h): xen.efi (xen_efi_fd, readable, not
+	 * close-on-exec) and its xen.cfg beside the kernel; NULL xen_cfg: none */
+	const char *xen_cfg;
+	int xen_efi_fd;
+	bool xen_default; /* the loader's default entry */
 };
 
 /* Formats the slot as FAT32 and installs systemd-boot with one entry, and

@@ -342,6 +342,51 @@ static int parse_services(struct parse_ctx *c, const char *value, void *field)
 	return 0;
 }
 
+/* [Xen]: each key also marks the section as given, so that one without
+ * Hypervisor= is an error rather than silently no Xen entry. */
+static int parse_xen_package(struct parse_ctx *c, const char *value, void *field)
+{
+	c->recipe->xen_set = true;
+	for (const char *q = value; *q; q++)
+		if (!isalnum((unsigned char)*q) && !strchr("+-._", *q))
+			return ctx_fail(c, "'%s' is not a package name", value);
+	if (!*value)
+		return ctx_fail(c, "empty package name");
+	return parse_string(c, value, field);
+}
+
+static int parse_xen_bool(struct parse_ctx *c, const char *value, void *field)
+{
+	c->recipe->xen_set = true;
+	return parse_bool_field(c, value, field);
+}
+
+static int parse_xen_size(struct parse_ctx *c, const char *value, void *field)
+{
+	c->recipe->xen_set = true;
+	return parse_size_field(c, value, field);
+}
+
+static int parse_xen_cpus(struct parse_ctx *c, const char *value, void *field)
+{
+	uint32_t v;
+	c->recipe->xen_set = true;
+	if (parse_u32(value, 10, &v) < 0 || v == 0 || v > 4096)
+		return ctx_fail(c, "'%s' is not a number of virtual CPUs (1-4096)", value);
+	*(uint32_t *)field = v;
+	return 0;
+}
+
+/* Hypervisor options and the dom0 kernel's: one line of xen.cfg each, so
+ * no control characters. */
+static int parse_xen_line(struct parse_ctx *c, const char *value, void *field)
+{
+	c->recipe->xen_set = true;
+	if (!string_is_safe(value))
+		return ctx_fail(c, "control characters in value");
+	return parse_cmdline(c, value, field);
+}
+
 #define F(x) offsetof(struct recipe, x)
 static const struct recipe_key recipe_keys[] = {
 	{ "Image", "Name", parse_name, F(name) },
@@ -372,6 +417,12 @@ static const struct recipe_key recipe_keys[] = {
 	{ "Windows", "Drivers", parse_win_drivers, F(win_drivers) },
 	{ "Windows", "BootCritical", parse_services, F(win_boot_critical) },
 	{ "Windows", "UnattendTemplate", parse_path, F(win_unattend) },
+	{ "Xen", "Hypervisor", parse_xen_package, F(xen_hypervisor) },
+	{ "Xen", "Default", parse_xen_bool, F(xen_default) },
+	{ "Xen", "Dom0Memory", parse_xen_size, F(xen_dom0_memory) },
+	{ "Xen", "Dom0CPUs", parse_xen_cpus, F(xen_dom0_cpus) },
+	{ "Xen", "Options", parse_xen_line, F(xen_options) },
+	{ "Xen", "KernelCommandLine", parse_xen_line, F(xen_cmdline) },
 };
 #undef F
 
@@ -551,6 +602,22 @@ static int recipe_check(struct recipe *r, char **reterr_msg)
 			*reterr_msg = NULL;
 		return -EINVAL;
 	}
+	if (r->xen_set && !r->xen_hypervisor) {
+		if (asprintf(reterr_msg,
+			     "recipe '%s': [Xen] needs Hypervisor=, the payload package that "
+			     "carries xen.efi (Debian: xen-hypervisor-4.17-amd64, SUSE: xen)",
+			     r->path) < 0)
+			*reterr_msg = NULL;
+		return -EINVAL;
+	}
+	if (r->xen_hypervisor && !r->payload_source) {
+		if (asprintf(reterr_msg,
+			     "recipe '%s': [Xen] takes the hypervisor from the signed payloads; "
+			     "set Source= and PublicKey= in [Payloads]",
+			     r->path) < 0)
+			*reterr_msg = NULL;
+		return -EINVAL;
+	}
 	if (r->win_wim && !r->win_size) {
 		if (asprintf(reterr_msg, "recipe '%s': [Windows] needs Size= for its partition",
 			     r->path) < 0)
@@ -600,6 +667,7 @@ int recipe_load(const char *path, struct recipe **ret, char **reterr_msg)
 	r->esp_size = 64 * 1024 * 1024;
 	r->initrd_check = INITRD_CHECK_YES;
 	r->generalize = true;
+	r->xen_default = true;
 	k = sha256_new(&h);
 	if (k < 0)
 		return k;
@@ -674,6 +742,9 @@ struct recipe *recipe_free(struct recipe *r)
 	strv_free(r->win_drivers);
 	strv_free(r->win_boot_critical);
 	free(r->win_unattend);
+	free(r->xen_hypervisor);
+	free(r->xen_options);
+	free(r->xen_cmdline);
 	free(r);
 	return NULL;
 }

@@ -70,6 +70,15 @@ struct recipe {
 	char **win_boot_critical; /* service names; ids from their packages' INFs */
 	char *win_unattend;	  /* NULL: the installed template */
 
+	/* [Xen] (docs/recipe-format.md); no Hypervisor=: no Xen entry */
+	char *xen_hypervisor;	  /* the payload package that carries xen.efi */
+	bool xen_default;	  /* the loader starts Xen by default (default yes) */
+	bool xen_set;		  /* some [Xen] key was given */
+	uint64_t xen_dom0_memory; /* 0: Xen's own choice */
+	uint32_t xen_dom0_cpus;	  /* 0: Xen's own choice */
+	char *xen_options;	  /* more hypervisor options */
+	char *xen_cmdline;	  /* added to the dom0 kernel's command line */
+
 	/* sha256 over every file read, in the order read */
 	uint8_t hash[SHA256_DIGEST_SIZE];
 };

@@ -3,7 +3,9 @@
  * units.c - systemd unit enablement beneath a root, as systemctl --root.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -357,9 +359,85 @@ out:
 	return r;
 }
 
+/* A System V init script that systemd-sysv-generator turns into NAME.service
+ * (Debian's xen, for one): it is enabled by S links in etc/rc[2-5].d, which
+ * the package's update-rc.d makes. -ENOENT when the unit has no unit file
+ * and no script; else 1 when a start link is there, 0 when not. */
+static const char *const sysv_rc_dirs[] = { "etc/rc2.d", "etc/rc3.d", "etc/rc4.d", "etc/rc5.d" };
+
+static int sysv_name(int root_fd, const char *unit, char **ret)
+{
+	if (!endswith(unit, ".service"))
+		return -ENOENT;
+	_cleanup_free_ char *name = strndup(unit, strlen(unit) - strlen(".service"));
+	_cleanup_free_ char *script = name ? strjoin("etc/init.d/", name) : NULL;
+	if (!script)
+		return -ENOMEM;
+	_cleanup_close_ int fd = fs_open_beneath(root_fd, script, O_PATH, 0);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	*ret = TAKE_PTR(name);
+	return 0;
+}
+
+static int sysv_is_enabled(int root_fd, const char *unit)
+{
+	_cleanup_free_ char *name = NULL;
+	int r = sysv_name(root_fd, unit, &name);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(sysv_rc_dirs); i++) {
+		_cleanup_close_ int fd =
+			fs_open_beneath(root_fd, sysv_rc_dirs[i], O_RDONLY | O_DIRECTORY, 0);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!d)
+			continue;
+		fd = -EBADF;
+		struct dirent *de;
+		bool found = false;
+		while (!found && (de = readdir(d)))
+			found = de->d_name[0] == 'S' && isdigit((unsigned char)de->d_name[1]) &&
+				isdigit((unsigned char)de->d_name[2]) &&
+				streq(de->d_name + 3, name);
+		closedir(d);
+		if (found)
+			return 1;
+	}
+	return 0;
+}
+
+/* The links update-rc.d's defaults make: S01NAME in rc2.d to rc5.d. */
+static int sysv_enable(int root_fd, const char *unit)
+{
+	_cleanup_free_ char *name = NULL, *link = NULL, *target = NULL;
+	int r = sysv_is_enabled(root_fd, unit);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = sysv_name(root_fd, unit, &name);
+	if (r < 0)
+		return r;
+	link = strjoin("S01", name);
+	target = strjoin("../init.d/", name);
+	if (!link || !target)
+		return -ENOMEM;
+	for (size_t i = 0; i < ELEMENTSOF(sysv_rc_dirs); i++) {
+		_cleanup_close_ int fd =
+			fs_open_beneath(root_fd, sysv_rc_dirs[i], O_PATH | O_DIRECTORY, 0);
+		if (fd < 0)
+			return fd;
+		if (symlinkat(target, fd, link) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	return 1;
+}
+
 int unit_enable(int root_fd, const char *unit, char **reterr_msg)
 {
-	return enable_one(root_fd, unit, 0, reterr_msg);
+	int r = enable_one(root_fd, unit, 0, reterr_msg);
+	if (r == -ENOENT)
+		return sysv_enable(root_fd, unit);
+	return r;
 }
 
 /* Links named after the unit in every etc/systemd/system/\*.wants|.requires. */
@@ -448,6 +526,8 @@ int unit_is_enabled(int root_fd, const char *unit)
 	_cleanup_strv_free_ char **links = NULL;
 	_cleanup_free_ char *target = NULL;
 	int r = install_info_load(root_fd, unit, &info, NULL);
+	if (r == -ENOENT)
+		return sysv_is_enabled(root_fd, unit);
 	if (r < 0)
 		return r;
 	r = links_compute(unit, &info, &links, &target);

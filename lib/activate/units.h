@@ -8,6 +8,9 @@
  * link points at the unit file's absolute path inside the root
  * ("/usr/lib/systemd/system/UNIT"). Preset files are read the way systemd
  * reads them (first match wins, etc/ over usr/lib/ for the same name).
+ * NAME.service with no unit file but a System V script etc/init.d/NAME
+ * (which systemd-sysv-generator turns into the unit) is enabled by the S
+ * links in etc/rc[2-5].d that update-rc.d makes.
  */
 #pragma once
 

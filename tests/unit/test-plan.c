@@ -112,6 +112,28 @@ static void test_units(int root)
 	       "units: a missing unit is refused");
 	is_int(unit_enable(root, "../x.service", NULL), -EINVAL, "units: a bad name is refused");
 
+	/* a System V script that systemd-sysv-generator makes a unit (Debian's xen) */
+	mkdirs("etc/init.d");
+	for (const char *d = "2345"; *d; d++) {
+		char rc[16];
+		snprintf(rc, sizeof(rc), "etc/rc%c.d", *d);
+		mkdirs(rc);
+	}
+	tap_write("etc/init.d/xen", "#!/bin/sh\n");
+	is_int(unit_is_enabled(root, "xen.service"), 0, "sysv: a script without start links");
+	is_int(unit_enable(root, "xen.service", NULL), 1, "sysv: enable makes the links");
+	ok(is_link_to("etc/rc2.d/S01xen", "../init.d/xen") &&
+		   is_link_to("etc/rc5.d/S01xen", "../init.d/xen"),
+	   "sysv: S01 links to the script, as update-rc.d makes them");
+	is_int(unit_is_enabled(root, "xen.service"), 1, "sysv: enabled");
+	is_int(unit_enable(root, "xen.service", NULL), 0, "sysv: enabling again changes nothing");
+	tap_write("etc/init.d/xendomains", "#!/bin/sh\n");
+	tap_symlink("../init.d/xendomains", "etc/rc3.d/S04xendomains");
+	is_int(unit_is_enabled(root, "xendomains.service"), 1,
+	       "sysv: the package's own start link counts");
+	is_int(unit_enable(root, "xendomains.service", NULL), 0, "sysv: and is left as it is");
+	is_int(unit_enable(root, "xen.target", NULL), -ENOENT, "sysv: only for .service names");
+
 	mkdirs("usr/lib/systemd/system-preset");
 	mkdirs("etc/systemd/system-preset");
 	tap_write("usr/lib/systemd/system-preset/90-default.preset",
