@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "detect/parse.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
 
@@ -53,9 +54,7 @@ static int fail(char **reterr_msg, const char *what, const char *word, size_t wn
 			shown[k++] = '\'';
 			shown[k] = '\0';
 		}
-		free(*reterr_msg);
-		if (asprintf(reterr_msg, "%s%s %s", what, shown, hint) < 0)
-			*reterr_msg = NULL;
+		errmsg_set(reterr_msg, -EBADMSG, "%s%s %s", what, shown, hint);
 	}
 	return -EBADMSG;
 }

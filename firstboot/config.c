@@ -157,21 +157,17 @@ int fb_config_load(int root_fd, struct fb_config *c, char **reterr_msg)
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
-		if (reterr_msg &&
-		    asprintf(reterr_msg, "cannot read '/%s': %s", FIRSTBOOT_CONF, strerror(-r)) < 0)
-			*reterr_msg = NULL;
-		return r;
+		return errmsg_set(reterr_msg, r, "cannot read '/%s': %s", FIRSTBOOT_CONF,
+				  strerror(-r));
 	}
 	struct parse_ctx ctx = { .c = c, .next = text };
 	r = ini_parse_stream(reader, &ctx, handler, &ctx);
 	if (ctx.err || r != 0) {
-		if (reterr_msg) {
-			if (ctx.err)
-				*reterr_msg = TAKE_PTR(ctx.err);
-			else if (asprintf(reterr_msg, "'/%s' line %d: syntax error", FIRSTBOOT_CONF,
-					  r) < 0)
-				*reterr_msg = NULL;
-		}
+		if (ctx.err)
+			errmsg_set(reterr_msg, -EINVAL, "%s", ctx.err);
+		else
+			errmsg_set(reterr_msg, -EINVAL, "'/%s' line %d: syntax error",
+				   FIRSTBOOT_CONF, r);
 		free(ctx.err);
 		return -EINVAL;
 	}
@@ -209,11 +205,8 @@ int fb_config_cmdline(int root_fd, struct fb_config *c, char **reterr_msg)
 		const char *v;
 		if ((v = startswith(w, "enlighten.profile="))) {
 			if (!profile_name_ok(v)) {
-				if (reterr_msg &&
-				    asprintf(reterr_msg,
-					     "kernel command line: bad profile name '%s'", v) < 0)
-					*reterr_msg = NULL;
-				return -EINVAL;
+				return errmsg_set(reterr_msg, -EINVAL,
+						  "kernel command line: bad profile name '%s'", v);
 			}
 			free(c->profile);
 			if (!(c->profile = strdup(v)))

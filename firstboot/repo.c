@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "firstboot/sources.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/json.h"
 #include "lib/basic/string-util.h"
@@ -65,11 +66,10 @@ static int load_catalog(int root_fd, int repo_fd, const struct fb_config *c, str
 	_cleanup_strv_free_ char **keys = NULL;
 	int r = keys_list(root_fd, c, &keys);
 	if (r < 0) {
-		if (reterr_msg && asprintf(reterr_msg, "no public key in '/%s'%s",
-					   c->public_key ? c->public_key : FIRSTBOOT_KEYS,
-					   r == -ENOENT ? "" : ": cannot read it") < 0)
-			*reterr_msg = NULL;
-		return r == -ENOENT ? -ENOKEY : r;
+		return errmsg_set(reterr_msg, r == -ENOENT ? -ENOKEY : r,
+				  "no public key in '/%s'%s",
+				  c->public_key ? c->public_key : FIRSTBOOT_KEYS,
+				  r == -ENOENT ? "" : ": cannot read it");
 	}
 	/* The image's own repository came with the image: an old image that
 	 * first boots after the catalog's expiry must still activate. */
@@ -79,20 +79,16 @@ static int load_catalog(int root_fd, int repo_fd, const struct fb_config *c, str
 		_cleanup_free_ char *kerr = NULL;
 		r = minisign_pubkey_load_at(root_fd, *k, &pk, &kerr);
 		if (r < 0) {
-			if (reterr_msg && asprintf(reterr_msg, "public key '/%s': %s", *k,
-						   kerr ? kerr : strerror(-r)) < 0)
-				*reterr_msg = NULL;
-			return r;
+			return errmsg_set(reterr_msg, r, "public key '/%s': %s", *k,
+					  kerr ? kerr : strerror(-r));
 		}
 		_cleanup_free_ char *cerr = NULL;
 		r = catalog_load_verified(repo_fd, &pk, &opts, ret, &cerr);
 		if (r == -ENOKEY && k[1])
 			continue; /* signed by another of the trusted keys */
-		if (r < 0) {
-			if (reterr_msg && asprintf(reterr_msg, "repository '/%s': %s",
-						   c->repository, cerr ? cerr : strerror(-r)) < 0)
-				*reterr_msg = NULL;
-		}
+		if (r < 0)
+			return errmsg_set(reterr_msg, r, "repository '/%s': %s", c->repository,
+					  cerr ? cerr : strerror(-r));
 		return r;
 	}
 	return -ENOKEY;
@@ -131,10 +127,9 @@ int fb_repo_load(int root_fd, const struct fb_config *c, enum plan_pkg_manager m
 	int r;
 
 	if (repo_fd < 0) {
-		if (reterr_msg && asprintf(reterr_msg, "repository '/%s' is missing: %s",
-					   c->repository, strerror(-repo_fd)) < 0)
-			*reterr_msg = NULL;
-		return repo_fd == -ENOTDIR ? -ENOENT : repo_fd;
+		return errmsg_set(reterr_msg, repo_fd == -ENOTDIR ? -ENOENT : repo_fd,
+				  "repository '/%s' is missing: %s", c->repository,
+				  strerror(-repo_fd));
 	}
 	r = load_catalog(root_fd, repo_fd, c, &cat, reterr_msg);
 	if (r < 0)
@@ -180,12 +175,10 @@ int fb_repo_load(int root_fd, const struct fb_config *c, enum plan_pkg_manager m
 
 static int closure_bad(char **reterr_msg, const struct fb_config *c, const char *what)
 {
-	if (reterr_msg && asprintf(reterr_msg,
-				   "'/%s/" CLOSURE_FILE "' %s; build the image again or remove "
-				   "the file",
-				   c->repository, what) < 0)
-		*reterr_msg = NULL;
-	return -EBADMSG;
+	return errmsg_set(reterr_msg, -EBADMSG,
+			  "'/%s/" CLOSURE_FILE "' %s; build the image again or remove "
+			  "the file",
+			  c->repository, what);
 }
 
 /* Drops the payloads that have the name of one in the closure but are not

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "firstboot/sources.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/string-util.h"
 
@@ -50,9 +51,7 @@ int fb_detect(const char *root, bool live, const char *cpuid_file, struct fb_ver
 	struct verdict *v = NULL;
 	int r = detect_run(&o, &v);
 	if (r < 0) {
-		if (reterr_msg && asprintf(reterr_msg, "detection failed: %s", strerror(-r)) < 0)
-			*reterr_msg = NULL;
-		return r;
+		return errmsg_set(reterr_msg, r, "detection failed: %s", strerror(-r));
 	}
 	struct fb_verdict f = {
 		.hypervisor = strdup(hypervisor_to_string(v->hypervisor)),

@@ -11,12 +11,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "builder/boot-test/entry.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/spawn.h"
@@ -77,22 +77,6 @@ int gpt_find_esp(const uint8_t *buf, size_t n, uint64_t *ret_first, uint64_t *re
 	return -ENOENT;
 }
 
-static int set_msg(char **reterr_msg, const char *fmt, ...) _printf_(2, 3);
-static int set_msg(char **reterr_msg, const char *fmt, ...)
-{
-	if (!reterr_msg)
-		return 0;
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = NULL;
-	if (vasprintf(&m, fmt, ap) < 0)
-		m = NULL;
-	va_end(ap);
-	free(*reterr_msg);
-	*reterr_msg = m;
-	return 0;
-}
-
 /* Runs a tool; its stdout into *ret_out when asked. A non-zero exit gives
  * -EIO with the tool's stderr in *reterr_msg. */
 static int run_tool(char *const argv[], char **ret_out, char **reterr_msg)
@@ -103,17 +87,16 @@ static int run_tool(char *const argv[], char **ret_out, char **reterr_msg)
 	struct spawn_result res;
 	int r = spawn_run(argv, &o, &res);
 	if (r == -ENOENT) {
-		set_msg(reterr_msg, "'%s' not found; install it (qemu-utils, mtools)", argv[0]);
-		return r;
+		return errmsg_set(reterr_msg, r, "'%s' not found; install it (qemu-utils, mtools)",
+				  argv[0]);
 	}
 	if (r < 0) {
-		set_msg(reterr_msg, "cannot run '%s': %s", argv[0], strerror(-r));
-		return r;
+		return errmsg_set(reterr_msg, r, "cannot run '%s': %s", argv[0], strerror(-r));
 	}
 	if (res.exit_status != 0) {
 		char *e = res.err ? strstrip(res.err) : NULL;
-		set_msg(reterr_msg, "'%s' failed (exit %d)%s%s", argv[0], res.exit_status,
-			e && *e ? ": " : "", e ? e : "");
+		errmsg_set(reterr_msg, -EIO, "'%s' failed (exit %d)%s%s", argv[0], res.exit_status,
+			   e && *e ? ": " : "", e ? e : "");
 		spawn_result_done(&res);
 		return -EIO;
 	}
@@ -153,8 +136,8 @@ static int mtools_read(const char *esp, const char *path, char **ret, char **ret
 	if (r < 0)
 		return r;
 	if (strlen(out) > ENTRY_MAX) {
-		set_msg(reterr_msg, "'%s' in the ESP is larger than %u bytes", path, ENTRY_MAX);
-		return -EFBIG;
+		return errmsg_set(reterr_msg, -EFBIG, "'%s' in the ESP is larger than %u bytes",
+				  path, ENTRY_MAX);
 	}
 	*ret = TAKE_PTR(out);
 	return 0;
@@ -354,12 +337,10 @@ int boot_entry_extract(const char *image, const char *format, const char *dir,
 	}
 	(void)unlink(head);
 	if (r == -EBADMSG) {
-		set_msg(reterr_msg, "'%s' has no GPT", image);
-		return -ENOENT;
+		return errmsg_set(reterr_msg, -ENOENT, "'%s' has no GPT", image);
 	}
 	if (r == -ENOENT) {
-		set_msg(reterr_msg, "'%s' has no EFI system partition", image);
-		return r;
+		return errmsg_set(reterr_msg, r, "'%s' has no EFI system partition", image);
 	}
 	if (r < 0)
 		return r;
@@ -381,8 +362,8 @@ int boot_entry_extract(const char *image, const char *format, const char *dir,
 	}
 	r = list_entries(esp, &names, NULL);
 	if (r < 0 || !names) {
-		set_msg(reterr_msg, "'%s' has no systemd-boot entries in its ESP", image);
-		r = -ENOENT;
+		r = errmsg_set(reterr_msg, -ENOENT, "'%s' has no systemd-boot entries in its ESP",
+			       image);
 		goto fail;
 	}
 	const char *id = pick_entry(names, glob);
@@ -401,8 +382,7 @@ int boot_entry_extract(const char *image, const char *format, const char *dir,
 	struct entry_parse p = {};
 	r = parse_conf(entry_text, entry_item, &p);
 	if (r >= 0 && !p.linux_path) {
-		set_msg(reterr_msg, "loader entry '%s' has no 'linux' line", id);
-		r = -EBADMSG;
+		r = errmsg_set(reterr_msg, -EBADMSG, "loader entry '%s' has no 'linux' line", id);
 	}
 	e = calloc(1, sizeof(*e));
 	if (r >= 0 && !e)

@@ -120,10 +120,8 @@ int convert_image(const char *raw_path, const char *path, const struct output_fo
 	int r = qemu_img(argv, what, reterr_msg);
 	if (r >= 0 && streq(f->name, "vhd")) {
 		r = vhd_fixup(path, opts);
-		if (r < 0 && reterr_msg &&
-		    asprintf(reterr_msg, "cannot set the VHD footer of '%s': %s", path,
-			     strerror(-r)) < 0)
-			*reterr_msg = NULL;
+		if (r < 0)
+			errmsg_errno(reterr_msg, r, "cannot set the VHD footer of '%s': %m", path);
 	}
 	return r;
 }

@@ -11,7 +11,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <et/com_err.h>
 #include <ext2fs/ext2fs.h>
 #include <inttypes.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "builder/image/fs-ext4.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/extract.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/hash.h"
@@ -63,20 +63,6 @@ static int errcode_to_errno(errcode_t err)
 	}
 }
 
-static int set_msg(char **reterr_msg, const char *fmt, ...) _printf_(2, 3);
-static int set_msg(char **reterr_msg, const char *fmt, ...)
-{
-	if (!reterr_msg)
-		return 0;
-	va_list ap;
-	va_start(ap, fmt);
-	free(*reterr_msg);
-	if (vasprintf(reterr_msg, fmt, ap) < 0)
-		*reterr_msg = NULL;
-	va_end(ap);
-	return 0;
-}
-
 int ext4_format(const char *path, uint64_t offset, uint64_t size, const char *uuid,
 		const char *label, time_t now, const char *config, char **reterr_msg)
 {
@@ -111,12 +97,11 @@ int ext4_format(const char *path, uint64_t offset, uint64_t size, const char *uu
 	struct spawn_result res = {};
 	int r = spawn_run(argv, &opts, &res);
 	if (r < 0) {
-		set_msg(reterr_msg, "cannot run 'mke2fs': %s", strerror(-r));
-		return r;
+		return errmsg_set(reterr_msg, r, "cannot run 'mke2fs': %s", strerror(-r));
 	}
 	if (res.exit_status != 0) {
-		set_msg(reterr_msg, "'mke2fs' failed with exit status %d: %s", res.exit_status,
-			res.err ? strstrip(res.err) : "");
+		errmsg_set(reterr_msg, -EIO, "'mke2fs' failed with exit status %d: %s",
+			   res.exit_status, res.err ? strstrip(res.err) : "");
 		spawn_result_done(&res);
 		return -EIO;
 	}
@@ -134,16 +119,16 @@ int ext4_open(const char *path, uint64_t offset, bool rw, time_t now, struct ext
 	errcode_t err = ext2fs_open2(path, opts, (rw ? EXT2_FLAG_RW : 0) | EXT2_FLAG_64BITS, 0, 0,
 				     unix_io_manager, &fs);
 	if (err) {
-		set_msg(reterr_msg,
-			"cannot open the ext4 filesystem at offset %" PRIu64 " of '%s': %s", offset,
-			path, error_message(err));
-		return errcode_to_errno(err);
+		return errmsg_set(reterr_msg, errcode_to_errno(err),
+				  "cannot open the ext4 filesystem at offset %" PRIu64
+				  " of '%s': %s",
+				  offset, path, error_message(err));
 	}
 	if (rw) {
 		err = ext2fs_read_bitmaps(fs);
 		if (err) {
-			set_msg(reterr_msg, "cannot read the bitmaps of '%s': %s", path,
-				error_message(err));
+			errmsg_set(reterr_msg, errcode_to_errno(err),
+				   "cannot read the bitmaps of '%s': %s", path, error_message(err));
 			ext2fs_close_free(&fs);
 			return errcode_to_errno(err);
 		}
@@ -531,17 +516,18 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 
 	if (!*name) { /* the root directory itself */
 		if (!S_ISDIR(mode))
-			return set_msg(reterr_msg, "tarball entry '.' is not a directory"), -EINVAL;
+			return errmsg_set(reterr_msg, -EINVAL,
+					  "tarball entry '.' is not a directory");
 		return inode_set_attrs(fs, EXT2_ROOT_INO, mode, uid, gid, mtime);
 	}
 
 	r = resolve_parent(e, name, true, &buf, &parent, &leaf, &bad);
 	if (r == -ELOOP || r == -ENOTDIR) {
-		set_msg(reterr_msg,
+		return errmsg_set(
+			reterr_msg, -EINVAL,
 			"tarball entry '%s' goes through '%s', which is %s; refused (an entry "
 			"must not lead outside its directory)",
 			name, bad ? bad : "?", r == -ELOOP ? "a symlink" : "not a directory");
-		return -EINVAL;
 	}
 	if (r < 0)
 		return r;
@@ -553,9 +539,9 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 		/* extract_check_entry() has checked it names an earlier regular file */
 		r = extract_normalize_name(hardlink, &target_name, NULL);
 		if (r < 0 || !target_name) {
-			set_msg(reterr_msg, "tarball entry '%s': a hard link to '%s'; refused",
-				name, hardlink);
-			return -EINVAL;
+			return errmsg_set(reterr_msg, -EINVAL,
+					  "tarball entry '%s': a hard link to '%s'; refused", name,
+					  hardlink);
 		}
 		_cleanup_free_ char *tbuf = NULL, *tbad = NULL;
 		ext2_ino_t tparent, target;
@@ -564,26 +550,26 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 		if (r >= 0)
 			r = lookup(fs, tparent, tleaf, &target);
 		if (r < 0) {
-			set_msg(reterr_msg,
+			return errmsg_set(
+				reterr_msg, -EINVAL,
 				"tarball entry '%s' is a hard link to '%s', which is not an "
 				"earlier "
 				"entry; refused",
 				name, hardlink);
-			return -EINVAL;
 		}
 		struct ext2_inode inode;
 		errcode_t err = ext2fs_read_inode(fs, target, &inode);
 		if (err)
 			return errcode_to_errno(err);
 		if (LINUX_S_ISDIR(inode.i_mode)) {
-			set_msg(reterr_msg,
+			return errmsg_set(
+				reterr_msg, -EINVAL,
 				"tarball entry '%s' is a hard link to directory '%s'; refused",
 				name, hardlink);
-			return -EINVAL;
 		}
 		if (exists) {
-			set_msg(reterr_msg, "tarball entry '%s' appears twice; refused", name);
-			return -EEXIST;
+			return errmsg_set(reterr_msg, -EEXIST,
+					  "tarball entry '%s' appears twice; refused", name);
 		}
 		r = link_retry(fs, parent, leaf, target, file_type(inode.i_mode));
 		if (r < 0)
@@ -604,9 +590,9 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 			if (err)
 				return errcode_to_errno(err);
 			if (!LINUX_S_ISDIR(inode.i_mode)) {
-				set_msg(reterr_msg, "tarball entry '%s' appears twice; refused",
-					name);
-				return -EEXIST;
+				return errmsg_set(reterr_msg, -EEXIST,
+						  "tarball entry '%s' appears twice; refused",
+						  name);
 			}
 			ino = existing;
 		} else {
@@ -621,16 +607,16 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 	}
 
 	if (exists) {
-		set_msg(reterr_msg, "tarball entry '%s' appears twice; refused", name);
-		return -EEXIST;
+		return errmsg_set(reterr_msg, -EEXIST, "tarball entry '%s' appears twice; refused",
+				  name);
 	}
 
 	if (S_ISLNK(mode)) {
 		const char *target = archive_entry_symlink(entry);
 		if (!target || !*target || strlen(target) >= fs->blocksize) {
-			set_msg(reterr_msg,
-				"tarball entry '%s' is a symlink without a usable target", name);
-			return -EINVAL;
+			return errmsg_set(reterr_msg, -EINVAL,
+					  "tarball entry '%s' is a symlink without a usable target",
+					  name);
 		}
 		r = symlink_retry(fs, parent, leaf, target);
 		if (r < 0)
@@ -646,8 +632,8 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 
 	if (!S_ISREG(mode) && !S_ISCHR(mode) && !S_ISBLK(mode) && !S_ISFIFO(mode) &&
 	    !S_ISSOCK(mode)) {
-		set_msg(reterr_msg, "tarball entry '%s' has an unknown type; refused", name);
-		return -EINVAL;
+		return errmsg_set(reterr_msg, -EINVAL,
+				  "tarball entry '%s' has an unknown type; refused", name);
 	}
 
 	struct new_inode n = {
@@ -676,8 +662,8 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 			if (k == ARCHIVE_EOF)
 				break;
 			if (k != ARCHIVE_OK) {
-				set_msg(reterr_msg, "tarball entry '%s': %s", name,
-					archive_error_string(a));
+				errmsg_set(reterr_msg, -EIO, "tarball entry '%s': %s", name,
+					   archive_error_string(a));
 				r = -EIO;
 				break;
 			}
@@ -685,8 +671,8 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 			if (r < 0)
 				break;
 			if ((uint64_t)offset + size > n.size) {
-				set_msg(reterr_msg,
-					"tarball entry '%s' has more data than its size", name);
+				errmsg_set(reterr_msg, -EINVAL,
+					   "tarball entry '%s' has more data than its size", name);
 				r = -EINVAL;
 				break;
 			}
@@ -754,7 +740,7 @@ int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 	archive_read_support_format_gnutar(a);
 	archive_read_support_format_cpio(a);
 	if (archive_read_open(a, t, NULL, tar_read, NULL) != ARCHIVE_OK) {
-		set_msg(reterr_msg, "not a tarball: %s", archive_error_string(a));
+		errmsg_set(reterr_msg, -EINVAL, "not a tarball: %s", archive_error_string(a));
 		archive_read_free(a);
 		return t->error < 0 ? t->error : -EINVAL;
 	}
@@ -767,7 +753,8 @@ int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 		if (k == ARCHIVE_WARN)
 			k = ARCHIVE_OK;
 		if (k != ARCHIVE_OK) {
-			set_msg(reterr_msg, "cannot read the tarball: %s", archive_error_string(a));
+			errmsg_set(reterr_msg, -EINVAL, "cannot read the tarball: %s",
+				   archive_error_string(a));
 			r = t->error < 0 ? t->error : -EINVAL;
 			break;
 		}
@@ -775,7 +762,7 @@ int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 		_cleanup_free_ char *name = NULL, *why = NULL;
 		r = extract_check_archive_entry(&policy, tracker, entry, &name, &why);
 		if (r < 0) {
-			set_msg(reterr_msg, "%s; refused", why ? why : strerror(-r));
+			errmsg_set(reterr_msg, r, "%s; refused", why ? why : strerror(-r));
 			break;
 		}
 		if (o->skip && name && skip_entry(o, entry, name)) {
@@ -785,11 +772,10 @@ int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 		r = add_entry(e, a, entry, name ? name : "", &policy, tracker, tee, userdata,
 			      &stats.bytes, reterr_msg);
 		if (r < 0) {
-			if (reterr_msg && !*reterr_msg)
-				set_msg(reterr_msg, "cannot write tarball entry '%s': %s", name,
-					r == -ENOSPC
-						? "the root partition is full (make Size= larger)"
-						: strerror(-r));
+			errmsg_default(reterr_msg, r, "cannot write tarball entry '%s': %s", name,
+				       r == -ENOSPC
+					       ? "the root partition is full (make Size= larger)"
+					       : strerror(-r));
 			break;
 		}
 	}

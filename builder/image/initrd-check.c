@@ -18,6 +18,7 @@
 
 #include "builder/image/initrd-check.h"
 #include "lib/activate/profile.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
 
@@ -132,8 +133,7 @@ static int read_compressed(const uint8_t *base, size_t size, struct names *s, ch
 	archive_read_support_format_cpio(a);
 	int r = 0;
 	if (archive_read_open_memory(a, base, size) != ARCHIVE_OK) {
-		if (reterr_msg && asprintf(reterr_msg, "%s", archive_error_string(a)) < 0)
-			*reterr_msg = NULL;
+		errmsg_set(reterr_msg, -EBADMSG, "%s", archive_error_string(a));
 		archive_read_free(a);
 		return -EBADMSG;
 	}
@@ -143,9 +143,7 @@ static int read_compressed(const uint8_t *base, size_t size, struct names *s, ch
 		if (k == ARCHIVE_EOF)
 			break;
 		if (k != ARCHIVE_OK && k != ARCHIVE_WARN) {
-			if (reterr_msg && asprintf(reterr_msg, "%s", archive_error_string(a)) < 0)
-				*reterr_msg = NULL;
-			r = -EBADMSG;
+			r = errmsg_set(reterr_msg, -EBADMSG, "%s", archive_error_string(a));
 			break;
 		}
 		const char *name = archive_entry_pathname(e);
@@ -178,9 +176,7 @@ static int read_initrd(int fd, struct names *s, char **reterr_msg)
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (st.st_size == 0 || (uint64_t)st.st_size > INITRD_MAX) {
-		if (reterr_msg && asprintf(reterr_msg, "initrd is empty or larger than 1 GiB") < 0)
-			*reterr_msg = NULL;
-		return -EBADMSG;
+		return errmsg_set(reterr_msg, -EBADMSG, "initrd is empty or larger than 1 GiB");
 	}
 	size_t size = (size_t)st.st_size;
 	uint8_t *base = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -191,9 +187,8 @@ static int read_initrd(int fd, struct names *s, char **reterr_msg)
 	if (r >= 0 && off < size)
 		r = read_compressed(base + off, size - off, s, reterr_msg);
 	munmap(base, size);
-	if (r == -EBADMSG && reterr_msg && !*reterr_msg &&
-	    asprintf(reterr_msg, "not a cpio archive") < 0)
-		*reterr_msg = NULL;
+	if (r == -EBADMSG)
+		errmsg_default(reterr_msg, r, "not a cpio archive");
 	return r;
 }
 
@@ -254,9 +249,7 @@ int initrd_check_drivers(int fd, const char *builtin, const struct profile_set *
 
 	for (char *const *p = profiles; p && *p; p++)
 		if (!profile_set_find(set, *p)) {
-			if (reterr_msg && asprintf(reterr_msg, "unknown profile '%s'", *p) < 0)
-				*reterr_msg = NULL;
-			return -EINVAL;
+			return errmsg_set(reterr_msg, -EINVAL, "unknown profile '%s'", *p);
 		}
 
 	r = read_initrd(fd, &s, reterr_msg);

@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -21,6 +20,7 @@
 #include "builder/image/inject.h"
 #include "builder/image/stage.h"
 #include "lib/activate/rpmtx.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/json.h"
 #include "lib/basic/macro.h"
@@ -30,19 +30,6 @@
 #define COPY_DEPTH_MAX 16
 #define COPY_FILES_MAX 100000
 #define UNIT_MAX (64 * 1024)
-
-static int msg(char **reterr_msg, int r, const char *fmt, ...) _printf_(3, 4);
-static int msg(char **reterr_msg, int r, const char *fmt, ...)
-{
-	if (reterr_msg && !*reterr_msg) {
-		va_list ap;
-		va_start(ap, fmt);
-		if (vasprintf(reterr_msg, fmt, ap) < 0)
-			*reterr_msg = NULL;
-		va_end(ap);
-	}
-	return r;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -81,7 +68,7 @@ static int copy_tree(struct ext4 *e, int dir_fd, const char *host, const char *d
 	_cleanup_strv_free_ char **names = NULL;
 	int r = list_sorted(dir_fd, &names);
 	if (r < 0)
-		return msg(reterr_msg, r, "cannot list '%s': %s", host, strerror(-r));
+		return errmsg_set(reterr_msg, r, "cannot list '%s': %s", host, strerror(-r));
 	r = ext4_mkdir_p(e, dest, 0755);
 	if (r < 0)
 		return r;
@@ -91,32 +78,33 @@ static int copy_tree(struct ext4 *e, int dir_fd, const char *host, const char *d
 			return -ENOMEM;
 		struct stat st;
 		if (fstatat(dir_fd, *n, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return msg(reterr_msg, -errno, "cannot read '%s': %m", h);
+			return errmsg_set(reterr_msg, -errno, "cannot read '%s': %m", h);
 		if (S_ISDIR(st.st_mode)) {
 			if (depth >= COPY_DEPTH_MAX)
-				return msg(reterr_msg, -ELOOP, "'%s' is nested too deep", h);
+				return errmsg_set(reterr_msg, -ELOOP, "'%s' is nested too deep", h);
 			_cleanup_close_ int sub =
 				openat(dir_fd, *n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub < 0)
-				return msg(reterr_msg, -errno, "cannot open '%s': %m", h);
+				return errmsg_set(reterr_msg, -errno, "cannot open '%s': %m", h);
 			r = copy_tree(e, sub, h, d, depth + 1, files, reterr_msg);
 			if (r < 0)
 				return r;
 		} else if (S_ISREG(st.st_mode)) {
 			if (++*files > COPY_FILES_MAX)
-				return msg(reterr_msg, -E2BIG, "'%s' has more than %d files", host,
-					   COPY_FILES_MAX);
+				return errmsg_set(reterr_msg, -E2BIG, "'%s' has more than %d files",
+						  host, COPY_FILES_MAX);
 			_cleanup_close_ int fd =
 				openat(dir_fd, *n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0)
-				return msg(reterr_msg, -errno, "cannot open '%s': %m", h);
+				return errmsg_set(reterr_msg, -errno, "cannot open '%s': %m", h);
 			r = ext4_write_file_fd(e, d, fd, 0644);
 			if (r < 0)
-				return msg(reterr_msg, r, "cannot write '/%s' into the image: %s",
-					   d, strerror(-r));
+				return errmsg_set(reterr_msg, r,
+						  "cannot write '/%s' into the image: %s", d,
+						  strerror(-r));
 		} else
-			return msg(reterr_msg, -EINVAL,
-				   "'%s' is not a regular file or directory; refused", h);
+			return errmsg_set(reterr_msg, -EINVAL,
+					  "'%s' is not a regular file or directory; refused", h);
 	}
 	return 0;
 }
@@ -126,11 +114,11 @@ static int copy_host_file(struct ext4 *e, const char *host, const char *dest, mo
 {
 	_cleanup_close_ int fd = open(host, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return msg(reterr_msg, -errno, "cannot open '%s': %m", host);
+		return errmsg_set(reterr_msg, -errno, "cannot open '%s': %m", host);
 	int r = ext4_write_file_fd(e, dest, fd, mode);
 	if (r < 0)
-		return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
-			   strerror(-r));
+		return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
+				  strerror(-r));
 	return 0;
 }
 
@@ -138,8 +126,8 @@ static int write_text(struct ext4 *e, const char *dest, const char *text, char *
 {
 	int r = ext4_write_file(e, dest, text, strlen(text), 0644);
 	if (r < 0)
-		return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
-			   strerror(-r));
+		return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
+				  strerror(-r));
 	return 0;
 }
 
@@ -162,12 +150,12 @@ static int inject_agent_helper(struct ext4 *e, const char *agent, char **reterr_
 			continue;
 		int r = ext4_mkdir_p(e, IMAGE_AGENT_HELPER_DIR, 0755);
 		if (r < 0)
-			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s",
-				   IMAGE_AGENT_HELPER_DIR, strerror(-r));
+			return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
+					  IMAGE_AGENT_HELPER_DIR, strerror(-r));
 		return copy_host_file(e, p, IMAGE_AGENT_HELPER, 0755, reterr_msg);
 	}
-	return msg(reterr_msg, -ENOENT,
-		   "cannot find enlighten-firstboot-apply beside the agent '%s'", agent);
+	return errmsg_set(reterr_msg, -ENOENT,
+			  "cannot find enlighten-firstboot-apply beside the agent '%s'", agent);
 }
 
 static int inject_unit(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
@@ -175,12 +163,12 @@ static int inject_unit(struct ext4 *e, const struct inject_opts *o, char **reter
 	_cleanup_close_ int fd = open(o->agent_unit_template, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *tmpl = NULL;
 	if (fd < 0)
-		return msg(reterr_msg, -errno, "cannot open the agent's unit '%s': %m",
-			   o->agent_unit_template);
+		return errmsg_set(reterr_msg, -errno, "cannot open the agent's unit '%s': %m",
+				  o->agent_unit_template);
 	int r = fs_read_fd(fd, UNIT_MAX, &tmpl, NULL);
 	if (r < 0)
-		return msg(reterr_msg, r, "cannot read '%s': %s", o->agent_unit_template,
-			   strerror(-r));
+		return errmsg_set(reterr_msg, r, "cannot read '%s': %s", o->agent_unit_template,
+				  strerror(-r));
 
 	/* @sbindir@ or %SBINDIR% -> /usr/sbin, where the agent goes in the image */
 	size_t cap = strlen(tmpl) * 2 + 1;
@@ -201,7 +189,8 @@ static int inject_unit(struct ext4 *e, const struct inject_opts *o, char **reter
 		return r;
 	r = ext4_symlink(e, IMAGE_UNIT_WANTS, "/" IMAGE_UNIT);
 	if (r < 0 && r != -EEXIST)
-		return msg(reterr_msg, r, "cannot enable the agent's unit: %s", strerror(-r));
+		return errmsg_set(reterr_msg, r, "cannot enable the agent's unit: %s",
+				  strerror(-r));
 	return 0;
 }
 
@@ -228,12 +217,13 @@ static int inject_repo(struct ext4 *e, const struct inject_opts *o, char **reter
 		if (!dest)
 			return -ENOMEM;
 		if (fd < 0)
-			return msg(reterr_msg, fd, "cannot open '%s' of the payload source: %s",
-				   files[i], strerror(-fd));
+			return errmsg_set(reterr_msg, fd,
+					  "cannot open '%s' of the payload source: %s", files[i],
+					  strerror(-fd));
 		int r = ext4_write_file_fd(e, dest, fd, 0644);
 		if (r < 0)
-			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
-				   strerror(-r));
+			return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
+					  dest, strerror(-r));
 	}
 	for (size_t i = 0; i < o->catalog->n_payloads; i++) {
 		const struct catalog_payload *p = &o->catalog->payloads[i];
@@ -244,12 +234,12 @@ static int inject_repo(struct ext4 *e, const struct inject_opts *o, char **reter
 		if (!dest)
 			return -ENOMEM;
 		if (fd < 0)
-			return msg(reterr_msg, fd, "cannot open payload '%s': %s", p->path,
-				   strerror(-fd));
+			return errmsg_set(reterr_msg, fd, "cannot open payload '%s': %s", p->path,
+					  strerror(-fd));
 		int r = ext4_write_file_fd(e, dest, fd, 0644);
 		if (r < 0)
-			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
-				   strerror(-r));
+			return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
+					  dest, strerror(-r));
 	}
 	if (o->closure) {
 		const char *text = json_to_string(o->closure, true);
@@ -320,8 +310,8 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 			 endswith(b, ".asc") ? "" : ".asc");
 		r = ext4_mkdir_p(e, RPMTX_KEYS_DIR, 0755);
 		if (r < 0)
-			return msg(reterr_msg, r, "cannot write '/%s' into the image: %s",
-				   RPMTX_KEYS_DIR, strerror(-r));
+			return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
+					  RPMTX_KEYS_DIR, strerror(-r));
 		r = copy_host_file(e, *key, dest, 0644, reterr_msg);
 		if (r < 0)
 			return r;
@@ -336,7 +326,8 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 			if (r < 0)
 				return r;
 		} else if (errno != ENOENT)
-			return msg(reterr_msg, -errno, "cannot open '%s': %m", o->profiles_dir);
+			return errmsg_set(reterr_msg, -errno, "cannot open '%s': %m",
+					  o->profiles_dir);
 	}
 
 	r = copy_host_file(e, o->agent_binary, IMAGE_AGENT, 0755, reterr_msg);
@@ -360,7 +351,7 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 	if (r >= 0)
 		r = ext4_mkdir_p(e, "boot/efi", 0700);
 	if (r < 0)
-		return msg(reterr_msg, r, "cannot write fstab: %s", strerror(-r));
+		return errmsg_set(reterr_msg, r, "cannot write fstab: %s", strerror(-r));
 
 	if (o->hostname) {
 		_cleanup_free_ char *s = strjoin(o->hostname, "\n");
@@ -388,12 +379,13 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 			return r;
 		r = ext4_symlink(e, "etc/localtime", l);
 		if (r == -EEXIST)
-			r = msg(reterr_msg, r,
+			r = errmsg_set(
+				reterr_msg, r,
 				"the base already has '/etc/localtime'; leave Timezone= unset or "
 				"remove it from the base");
 		if (r < 0)
-			return msg(reterr_msg, r, "cannot write '/etc/localtime': %s",
-				   strerror(-r));
+			return errmsg_set(reterr_msg, r, "cannot write '/etc/localtime': %s",
+					  strerror(-r));
 	}
 	return inject_build_info(e, o, reterr_msg);
 }

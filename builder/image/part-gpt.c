@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "builder/image/image.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/macro.h"
 
 void uuid_derive(const uint8_t seed[SHA256_DIGEST_SIZE], const char *label,
@@ -34,10 +35,7 @@ void uuid_derive(const uint8_t seed[SHA256_DIGEST_SIZE], const char *label,
 
 static int fail(char **reterr_msg, int r, const char *what, const char *path)
 {
-	if (reterr_msg && asprintf(reterr_msg, "cannot %s on '%s': %s", what, path,
-				   strerror(r < 0 ? -r : EIO)) < 0)
-		*reterr_msg = NULL;
-	return r < 0 ? r : -EIO;
+	return errmsg_errno(reterr_msg, r < 0 ? r : -EIO, "cannot %s on '%s': %m", what, path);
 }
 
 int gpt_write(const char *path, uint64_t disk_size _unused_, const char *disk_uuid,

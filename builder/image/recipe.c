@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "builder/image/recipe.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
@@ -69,10 +70,7 @@ static _printf_(2, 3) int ctx_fail(struct parse_ctx *c, const char *fmt, ...)
 	va_end(ap);
 	if (k < 0)
 		return -ENOMEM;
-	free(c->error);
-	if (asprintf(&c->error, "recipe '%s' line %u: %s", f->path, f->line, msg) < 0)
-		c->error = NULL;
-	return -EINVAL;
+	return errmsg_set(&c->error, -EINVAL, "recipe '%s' line %u: %s", f->path, f->line, msg);
 }
 
 static int parse_string(struct parse_ctx *c, const char *value, void *field)
@@ -577,78 +575,64 @@ static int recipe_check(struct recipe *r, char **reterr_msg)
 			      : !r->tarball ? "Tarball= in [Base]"
 					    : NULL;
 	if (missing) {
-		if (asprintf(reterr_msg, "recipe '%s': %s is required", r->path, missing) < 0)
-			*reterr_msg = NULL;
-		return -EINVAL;
+		return errmsg_set(reterr_msg, -EINVAL, "recipe '%s': %s is required", r->path,
+				  missing);
 	}
 	if (r->esp_size + 3 * 1024 * 1024 >= r->size || r->size - r->esp_size < 16 * 1024 * 1024) {
-		if (asprintf(reterr_msg,
-			     "recipe '%s': Size= leaves less than 16 MiB for the root partition "
-			     "after the ESP; make Size= larger or ESPSize= smaller",
-			     r->path) < 0)
-			*reterr_msg = NULL;
-		return -EINVAL;
+		return errmsg_set(
+			reterr_msg, -EINVAL,
+			"recipe '%s': Size= leaves less than 16 MiB for the root partition "
+			"after the ESP; make Size= larger or ESPSize= smaller",
+			r->path);
 	}
 	if (r->esp_size < 33 * 1024 * 1024) {
-		if (asprintf(reterr_msg,
-			     "recipe '%s': ESPSize= must be at least 33M (FAT32's smallest size)",
-			     r->path) < 0)
-			*reterr_msg = NULL;
-		return -EINVAL;
+		return errmsg_set(
+			reterr_msg, -EINVAL,
+			"recipe '%s': ESPSize= must be at least 33M (FAT32's smallest size)",
+			r->path);
 	}
 	if (!r->win_wim && (r->win_size || r->win_image || r->win_drivers || r->win_boot_critical ||
 			    r->win_unattend)) {
-		if (asprintf(reterr_msg, "recipe '%s': [Windows] needs InstallWim=", r->path) < 0)
-			*reterr_msg = NULL;
-		return -EINVAL;
+		return errmsg_set(reterr_msg, -EINVAL,
+				  "recipe '%s': [Windows] needs InstallWim=", r->path);
 	}
 	if (r->xen_set && !r->xen_hypervisor) {
-		if (asprintf(reterr_msg,
-			     "recipe '%s': [Xen] needs Hypervisor=, the payload package that "
-			     "carries xen.efi (Debian: xen-hypervisor-4.17-amd64, SUSE: xen)",
-			     r->path) < 0)
-			*reterr_msg = NULL;
-		return -EINVAL;
+		return errmsg_set(reterr_msg, -EINVAL,
+				  "recipe '%s': [Xen] needs Hypervisor=, the payload package that "
+				  "carries xen.efi (Debian: xen-hypervisor-4.17-amd64, SUSE: xen)",
+				  r->path);
 	}
 	if (r->xen_hypervisor && !r->payload_source) {
-		if (asprintf(reterr_msg,
-			     "recipe '%s': [Xen] takes the hypervisor from the signed payloads; "
-			     "set Source= and PublicKey= in [Payloads]",
-			     r->path) < 0)
-			*reterr_msg = NULL;
-		return -EINVAL;
+		return errmsg_set(
+			reterr_msg, -EINVAL,
+			"recipe '%s': [Xen] takes the hypervisor from the signed payloads; "
+			"set Source= and PublicKey= in [Payloads]",
+			r->path);
 	}
 	if (r->win_wim && !r->win_size) {
-		if (asprintf(reterr_msg, "recipe '%s': [Windows] needs Size= for its partition",
-			     r->path) < 0)
-			*reterr_msg = NULL;
-		return -EINVAL;
+		return errmsg_set(reterr_msg, -EINVAL,
+				  "recipe '%s': [Windows] needs Size= for its partition", r->path);
 	}
 	/* ESP, MSR, Windows and at least 16 MiB of root, between the GPT's MiBs */
 	if (r->win_wim &&
 	    r->esp_size + RECIPE_MSR_SIZE + r->win_size + 18 * 1024 * 1024 > r->size) {
-		if (asprintf(reterr_msg,
-			     "recipe '%s': Size= leaves less than 16 MiB for the root partition "
-			     "after the ESP, the MSR and Windows; make Size= larger",
-			     r->path) < 0)
-			*reterr_msg = NULL;
-		return -EINVAL;
+		return errmsg_set(
+			reterr_msg, -EINVAL,
+			"recipe '%s': Size= leaves less than 16 MiB for the root partition "
+			"after the ESP, the MSR and Windows; make Size= larger",
+			r->path);
 	}
 	if (r->package_keys && !r->payload_source) {
-		if (asprintf(
-			    reterr_msg,
-			    "recipe '%s': PackageKeys= needs a payload Source= whose packages they "
-			    "sign",
-			    r->path) < 0)
-			*reterr_msg = NULL;
-		return -EINVAL;
+		return errmsg_set(
+			reterr_msg, -EINVAL,
+			"recipe '%s': PackageKeys= needs a payload Source= whose packages "
+			"they sign",
+			r->path);
 	}
 	if ((!r->payload_source) != (!r->public_key)) {
-		if (asprintf(reterr_msg,
-			     "recipe '%s': [Payloads] needs both Source= and PublicKey=", r->path) <
-		    0)
-			*reterr_msg = NULL;
-		return -EINVAL;
+		return errmsg_set(
+			reterr_msg, -EINVAL,
+			"recipe '%s': [Payloads] needs both Source= and PublicKey=", r->path);
 	}
 	return 0;
 }
@@ -674,12 +658,8 @@ int recipe_load(const char *path, struct recipe **ret, char **reterr_msg)
 
 	struct parse_ctx c = { .recipe = r, .hash = h };
 	k = recipe_parse_file(&c, path);
-	if (k < 0) {
-		if (reterr_msg)
-			*reterr_msg = TAKE_PTR(c.error);
-		free(c.error);
-		return k;
-	}
+	if (k < 0)
+		return errmsg_take(reterr_msg, k, TAKE_PTR(c.error));
 	k = sha256_final(h, r->hash);
 	if (k < 0)
 		return k;
@@ -706,11 +686,8 @@ int recipe_load(const char *path, struct recipe **ret, char **reterr_msg)
 
 	_cleanup_free_ char *msg = NULL;
 	k = recipe_check(r, &msg);
-	if (k < 0) {
-		if (reterr_msg)
-			*reterr_msg = TAKE_PTR(msg);
-		return k;
-	}
+	if (k < 0)
+		return errmsg_take(reterr_msg, k, TAKE_PTR(msg));
 	*ret = TAKE_PTR(r);
 	return 0;
 }

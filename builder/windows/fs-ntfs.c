@@ -84,8 +84,8 @@ int ntfs_make_from_wim(struct win_wim *w, const char *path, uint64_t size,
 		return errmsg_set(reterr_msg, negative_errno(), "cannot open '%s': %m", path);
 	r = ntfs_normalize_times(fd, epoch, NULL, reterr_msg);
 	if (r < 0)
-		return errmsg_set(reterr_msg, r, "cannot fix the times in the NTFS volume '%s': %s",
-				  path, reterr_msg && *reterr_msg ? *reterr_msg : strerror(-r));
+		return errmsg_prefix(reterr_msg, r, "cannot fix the times in the NTFS volume '%s'",
+				     path);
 	return 0;
 }
 

@@ -98,15 +98,6 @@ static bool is_pow2(uint64_t v)
 	return v != 0 && (v & (v - 1)) == 0;
 }
 
-/* Puts "prefix: " before the message so far (or the errno's text). */
-static int errmsg_prefix(char **reterr_msg, int r, const char *prefix)
-{
-	if (!reterr_msg)
-		return r;
-	return errmsg_set(reterr_msg, r, "%s: %s", prefix,
-			  *reterr_msg ? *reterr_msg : strerror(-r));
-}
-
 static void runlist_done(struct runlist *l)
 {
 	free(l->runs);
@@ -441,7 +432,7 @@ static int fix_records(struct vol *v, const struct runlist *l, uint64_t n, bool 
 			if (r < 0) {
 				char where[64];
 				snprintf(where, sizeof(where), "%s record %" PRIu64, what, i + j);
-				return errmsg_prefix(v->reterr_msg, r, where);
+				return errmsg_prefix(v->reterr_msg, r, "%s", where);
 			}
 		}
 		if (r < 0)

@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "lib/activate/apply.h"
 #include "lib/activate/dpkgtx.h"
 #include "lib/activate/units.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/hash.h"
 #include "lib/basic/json.h"
@@ -29,18 +29,6 @@ void apply_result_done(struct apply_result *r)
 {
 	strv_free(r->changes);
 	*r = (struct apply_result){};
-}
-
-static void set_err(char **reterr_msg, const char *fmt, ...) _printf_(2, 3);
-static void set_err(char **reterr_msg, const char *fmt, ...)
-{
-	va_list ap;
-	if (!reterr_msg || *reterr_msg)
-		return; /* the first, most specific message wins */
-	va_start(ap, fmt);
-	if (vasprintf(reterr_msg, fmt, ap) < 0)
-		*reterr_msg = NULL;
-	va_end(ap);
 }
 
 /* ---- small file operations beneath the root --------------------------------------------- */
@@ -146,19 +134,19 @@ static int verify_payload(const struct apply_opts *o, const struct plan_install 
 	uint64_t len;
 
 	if (fd < 0) {
-		set_err(reterr_msg, "package '%s' is missing from the repository: '/%s': %s",
-			in->name, in->path, strerror(-fd));
-		return fd;
+		return errmsg_set(reterr_msg, fd,
+				  "package '%s' is missing from the repository: '/%s': %s",
+				  in->name, in->path, strerror(-fd));
 	}
 	int r = sha256_fd(fd, in->length + 1, digest, &len);
 	if (r < 0 && r != -EFBIG)
 		return r;
 	hex_encode(digest, sizeof(digest), hex);
 	if (r == -EFBIG || len != in->length || !in->sha256 || !streq(hex, in->sha256)) {
-		set_err(reterr_msg,
+		return errmsg_set(
+			reterr_msg, -EBADMSG,
 			"package file '/%s' does not match the signed catalog (length or sha256)",
 			in->path);
-		return -EBADMSG;
 	}
 	return 0;
 }
@@ -349,11 +337,10 @@ static int step_initrd(const struct plan_step *s, const struct apply_opts *o, ch
 		/* the tool gets a plain path and follows every symlink in it */
 		r = fs_path_stays_beneath(o->root, tmp_rel);
 		if (r < 0) {
-			set_err(reterr_msg, "'/%s' %s", tmp_rel,
-				r == -EXDEV ? "leads outside the root through a symlink; refusing "
-					      "to have the initrd written there"
-					    : strerror(-r));
-			return r;
+			return errmsg_set(reterr_msg, r, "'/%s' %s", tmp_rel,
+					  r == -EXDEV ? "leads outside the root through a symlink; "
+							"refusing to have the initrd written there"
+						      : strerror(-r));
 		}
 		const char *tool = o->initrd_tool ? o->initrd_tool : "dracut";
 		const char *argv[16];
@@ -375,9 +362,10 @@ static int step_initrd(const struct plan_step *s, const struct apply_opts *o, ch
 		struct spawn_result res = {};
 		r = spawn_run((char *const *)argv, NULL, &res);
 		if (r < 0 || res.exit_status != 0) {
-			set_err(reterr_msg, "initrd rebuild with '%s' failed%s%s", tool,
-				r < 0 ? ": " : (res.err && *res.err ? ": " : ""),
-				r < 0 ? strerror(-r) : (res.err ? strstrip(res.err) : ""));
+			errmsg_set(reterr_msg, r < 0 ? r : -EIO,
+				   "initrd rebuild with '%s' failed%s%s", tool,
+				   r < 0 ? ": " : (res.err && *res.err ? ": " : ""),
+				   r < 0 ? strerror(-r) : (res.err ? strstrip(res.err) : ""));
 			spawn_result_done(&res);
 			(void)remove_at(o->root_fd, tmp_rel);
 			return r < 0 ? r : -EIO;
@@ -452,9 +440,9 @@ static int step_run(const struct plan_step *s, const struct apply_opts *o, bool 
 	case STEP_ENABLE_UNIT:
 		r = unit_enable(o->root_fd, s->unit, reterr_msg);
 		if (r == -ENOENT)
-			set_err(reterr_msg, "unit '%s' not found in the tree", s->unit);
+			errmsg_default(reterr_msg, r, "unit '%s' not found in the tree", s->unit);
 		else if (r == -ERFKILL)
-			set_err(reterr_msg, "unit '%s' is masked", s->unit);
+			errmsg_default(reterr_msg, r, "unit '%s' is masked", s->unit);
 		break;
 	case STEP_DISABLE_UNIT:
 		r = unit_disable(o->root_fd, s->unit, reterr_msg);
@@ -672,9 +660,8 @@ static int run_steps(struct run *run, const struct plan *plan, size_t first,
 		r = step_run(s, run->o, rerun && i == first, reterr_msg);
 		if (r < 0) {
 			_cleanup_free_ char *d = plan_step_describe(s);
-			set_err(reterr_msg, "step %zu (%s) failed: %s", i + 1, d ? d : "?",
-				strerror(-r));
-			return r;
+			return errmsg_default(reterr_msg, r, "step %zu (%s) failed: %s", i + 1,
+					      d ? d : "?", strerror(-r));
 		}
 		char *d = plan_step_describe(s);
 		if (!d || strv_extend(&res->changes, d) < 0) {
@@ -729,7 +716,8 @@ static int go(struct run *run, const struct plan *plan, size_t first, struct app
 	if (r < 0) {
 		int u = undo_all(run);
 		if (u < 0)
-			set_err(reterr_msg, "undoing the failed run failed too: %s", strerror(-u));
+			errmsg_default(reterr_msg, u, "undoing the failed run failed too: %s",
+				       strerror(-u));
 		finish(run, plan, r, reterr_msg ? *reterr_msg : NULL);
 		apply_result_done(&res);
 		return r;
@@ -778,8 +766,8 @@ int apply_resume(struct state *state, const struct apply_opts *o, struct apply_r
 
 	if (!run.journal || !json_object_object_get_ex(run.journal, "plan", &pj) ||
 	    json_get_int64(run.journal, "next", &next) < 0 || next < 0) {
-		set_err(reterr_msg, "state '/%s': the journal is malformed", STATE_FILE);
-		return -EBADMSG;
+		return errmsg_set(reterr_msg, -EBADMSG, "state '/%s': the journal is malformed",
+				  STATE_FILE);
 	}
 	r = plan_from_json(pj, &plan, reterr_msg);
 	if (r < 0)

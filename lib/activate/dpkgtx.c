@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/activate/dpkgtx.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/spawn.h"
@@ -21,15 +22,6 @@
 #define STATUS_MAX (256u << 20)
 #define ARGV_MAX 4096
 #define POLICY_RC_D "usr/sbin/policy-rc.d"
-
-static void set_err(char **reterr_msg, const char *what, const char *detail)
-{
-	if (!reterr_msg || *reterr_msg)
-		return;
-	if (asprintf(reterr_msg, "%s%s%s", what, detail && *detail ? ": " : "",
-		     detail ? detail : "") < 0)
-		*reterr_msg = NULL;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -56,11 +48,10 @@ int dpkgtx_installed(int root_fd, char ***ret_names, char **reterr_msg)
 	_cleanup_strv_free_ char **names = NULL;
 	int r = fs_read_file_at(root_fd, DPKG_STATUS, STATUS_MAX, &text, NULL);
 	if (r < 0) {
-		set_err(reterr_msg,
-			r == -ENOENT ? "the root has no dpkg database ('/" DPKG_STATUS "')"
-				     : "cannot read '/" DPKG_STATUS "'",
-			r == -ENOENT ? NULL : strerror(-r));
-		return r;
+		if (r == -ENOENT)
+			return errmsg_set(reterr_msg, r,
+					  "the root has no dpkg database ('/" DPKG_STATUS "')");
+		return errmsg_errno(reterr_msg, r, "cannot read '/" DPKG_STATUS "': %m");
 	}
 
 	char *pkg = NULL;
@@ -126,12 +117,12 @@ static int run_dpkg(const char *root, const char *const *args, char *const *list
 	struct spawn_result res = {};
 	int r = spawn_run((char *const *)argv, &so, &res);
 	if (r < 0) {
-		set_err(reterr_msg, "cannot run dpkg", strerror(-r));
-		return r;
+		return errmsg_errno(reterr_msg, r, "cannot run dpkg: %m");
 	}
 	if (res.exit_status != 0) {
-		set_err(reterr_msg, "dpkg failed", res.err ? strstrip(res.err) : NULL);
-		r = -EPROTO;
+		const char *e = res.err ? strstrip(res.err) : NULL;
+		r = errmsg_set(reterr_msg, -EPROTO, "dpkg failed%s%s", e && *e ? ": " : "",
+			       e ? e : "");
 	}
 	spawn_result_done(&res);
 	return r;
@@ -194,8 +185,7 @@ int dpkgtx_run(const char *root, char *const *install_files, char *const *erase_
 		return negative_errno();
 	int p = policy_begin(root_fd);
 	if (p < 0) {
-		set_err(reterr_msg, "cannot write '/" POLICY_RC_D "'", strerror(-p));
-		return p;
+		return errmsg_errno(reterr_msg, p, "cannot write '/" POLICY_RC_D "': %m");
 	}
 	int r = run_all(root, install_files, erase_names, reterr_msg);
 	if (p > 0)

@@ -18,6 +18,7 @@
 
 #include "lib/activate/plan.h"
 #include "lib/activate/units.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/json.h"
 #include "lib/basic/string-util.h"
@@ -446,13 +447,12 @@ static int plan_packages(const struct plan_input *in, struct plan *p, char **ret
 			continue;
 		const struct plan_payload *pl = payload_find(in, *w);
 		if (!pl) {
-			if (reterr_msg && asprintf(reterr_msg,
-						   "package '%s' of profile '%s' is not installed "
-						   "and not in the repository",
-						   *w, name) < 0)
-				*reterr_msg = NULL;
 			plan_step_done(&step);
-			return -ENOENT;
+			return errmsg_set(
+				reterr_msg, -ENOENT,
+				"package '%s' of profile '%s' is not installed and not in "
+				"the repository",
+				*w, name);
 		}
 		struct plan_install *n = reallocarray(step.install, step.n_install + 1, sizeof(*n));
 		if (!n) {
@@ -913,9 +913,8 @@ int plan_from_json(json_object *o, struct plan **ret, char **reterr_msg)
 	    !json_object_object_get_ex(o, "steps", &steps) ||
 	    !json_object_is_type(steps, json_type_array) ||
 	    json_object_array_length(steps) > PLAN_JSON_STEPS_MAX) {
-		if (reterr_msg)
-			*reterr_msg = strdup("plan: missing or malformed 'profile' or 'steps'");
-		return -EBADMSG;
+		return errmsg_set(reterr_msg, -EBADMSG,
+				  "plan: missing or malformed 'profile' or 'steps'");
 	}
 	if (json_object_object_get_ex(o, "forced", &forced))
 		p->forced = json_object_get_boolean(forced);
@@ -927,10 +926,7 @@ int plan_from_json(json_object *o, struct plan **ret, char **reterr_msg)
 		p->n_steps++;
 		r = step_from_json(json_object_array_get_idx(steps, i), &p->steps[i]);
 		if (r < 0) {
-			if (reterr_msg &&
-			    asprintf(reterr_msg, "plan: step %zu is malformed", i) < 0)
-				*reterr_msg = NULL;
-			return r;
+			return errmsg_set(reterr_msg, r, "plan: step %zu is malformed", i);
 		}
 	}
 	*ret = TAKE_PTR(p);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "lib/activate/profile.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/string-util.h"
 
@@ -127,11 +128,9 @@ _printf_(2, 3) static int parse_fail(struct parse_ctx *c, const char *fmt, ...)
 		c->error = -ENOMEM;
 		return 0;
 	}
-	c->error = -EINVAL;
-	if (asprintf(&c->msg, "profile '%s' line %u: %s", c->file, c->line, what) < 0) {
-		c->msg = NULL;
+	c->error = errmsg_set(&c->msg, -EINVAL, "profile '%s' line %u: %s", c->file, c->line, what);
+	if (!c->msg)
 		c->error = -ENOMEM;
-	}
 	return 0;
 }
 
@@ -397,10 +396,7 @@ int profile_parse(const char *name, const char *file, const char *text, struct p
 	*ret = TAKE_PTR(p);
 	return 0;
 fail:
-	if (reterr_msg)
-		*reterr_msg = TAKE_PTR(c.msg);
-	free(c.msg);
-	return c.error ? c.error : -EINVAL;
+	return errmsg_take(reterr_msg, c.error ? c.error : -EINVAL, TAKE_PTR(c.msg));
 }
 
 void profile_free(struct profile *p)
@@ -525,20 +521,15 @@ int profile_set_load(const char *dir, struct profile_set **ret, char **reterr_ms
 		size_t size = 0;
 		r = read_profile_file(d, dir, de->d_name, &text, &size);
 		if (r == -EFBIG) {
-			if (reterr_msg &&
-			    asprintf(reterr_msg, "profile '%s' is larger than %d bytes", de->d_name,
-				     PROFILE_FILE_MAX) < 0)
-				*reterr_msg = NULL;
-			r = -EINVAL;
+			r = errmsg_set(reterr_msg, -EINVAL, "profile '%s' is larger than %d bytes",
+				       de->d_name, PROFILE_FILE_MAX);
 			break;
 		}
 		if (r < 0)
 			break;
 		if (strlen(text) != size) {
-			if (reterr_msg && asprintf(reterr_msg, "profile '%s' contains a NUL byte",
-						   de->d_name) < 0)
-				*reterr_msg = NULL;
-			r = -EINVAL;
+			r = errmsg_set(reterr_msg, -EINVAL, "profile '%s' contains a NUL byte",
+				       de->d_name);
 			break;
 		}
 		struct profile *p;

@@ -120,19 +120,20 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void set_msg(char **reterr_msg, const char *what, const struct rpmtx_log *l)
+/* "WHAT: what rpm logged", its lines joined with ';'; returns r. */
+static int fail_logged(char **reterr_msg, int r, const char *what, const struct rpmtx_log *l)
 {
 	if (!reterr_msg)
-		return;
+		return r;
 	_cleanup_free_ char *text = strndup(l->buf, l->len);
 	if (text)
 		strstrip(text);
-	if (asprintf(reterr_msg, "%s%s%s", what, text && *text ? ": " : "", text ? text : "") < 0)
-		*reterr_msg = NULL;
 	/* one line per problem reads better joined */
-	for (char *p = *reterr_msg; p && *p; p++)
+	for (char *p = text; p && *p; p++)
 		if (*p == '\n')
 			*p = ';';
+	return errmsg_set(reterr_msg, r, "%s%s%s", what, text && *text ? ": " : "",
+			  text ? text : "");
 }
 
 int rpmtx_installed(const char *root, char ***ret_names, char **reterr_msg)
@@ -148,9 +149,7 @@ int rpmtx_installed(const char *root, char ***ret_names, char **reterr_msg)
 
 	_cleanup_free_ char *dbdir = strjoin(root, dbpath_for(root));
 	if (!dbdir || access(dbdir, F_OK) < 0) {
-		if (reterr_msg &&
-		    asprintf(reterr_msg, "no rpm database in '%s'", dbdir ? dbdir : root) < 0)
-			*reterr_msg = NULL;
+		errmsg_set(reterr_msg, -ENOENT, "no rpm database in '%s'", dbdir ? dbdir : root);
 		ctx_end(&c);
 		return -ENOENT;
 	}
@@ -168,8 +167,7 @@ int rpmtx_installed(const char *root, char ***ret_names, char **reterr_msg)
 	}
 	rpmdbFreeIterator(mi);
 	if (!mi && r == 0 && c.log.len > 0) {
-		set_msg(reterr_msg, "cannot read the rpm database", &c.log);
-		r = -EIO;
+		r = fail_logged(reterr_msg, -EIO, "cannot read the rpm database", &c.log);
 	}
 	rpmtsFree(ts);
 	ctx_end(&c);
@@ -252,9 +250,7 @@ static int ts_build(const char *root, char *const *files, char *const *erase,
 		if (!fd || Ferror(fd)) {
 			if (fd)
 				Fclose(fd);
-			if (reterr_msg && asprintf(reterr_msg, "cannot open package '%s'", *f) < 0)
-				*reterr_msg = NULL;
-			r = -ENOENT;
+			r = errmsg_set(reterr_msg, -ENOENT, "cannot open package '%s'", *f);
 			goto fail;
 		}
 		rpmRC rc = rpmReadPackageFile(ts, fd, *f, &h);
@@ -269,17 +265,17 @@ static int ts_build(const char *root, char *const *files, char *const *erase,
 				     : rc == RPMRC_NOTTRUSTED ? " (key not trusted)"
 							      : "") < 0)
 				what = NULL;
-			set_msg(reterr_msg, what ? what : "package does not verify", log);
+			r = fail_logged(reterr_msg, -EPROTO,
+					what ? what : "package does not verify", log);
 			headerFree(h);
-			r = -EPROTO;
 			goto fail;
 		}
 		/* the key is the path the notify callback opens */
 		r = rpmtsAddInstallElement(ts, h, (fnpyKey)*f, 1, NULL);
 		headerFree(h);
 		if (r != 0) {
-			set_msg(reterr_msg, "cannot add the package to the transaction", log);
-			r = -EPROTO;
+			r = fail_logged(reterr_msg, -EPROTO,
+					"cannot add the package to the transaction", log);
 			goto fail;
 		}
 	}
@@ -291,13 +287,12 @@ static int ts_build(const char *root, char *const *files, char *const *erase,
 		rpmdbFreeIterator(mi);
 	}
 	if (rpmtsCheck(ts) != 0 || problems_text(ts, log) > 0) {
-		set_msg(reterr_msg, "the package transaction does not check", log);
-		r = -EPROTO;
+		r = fail_logged(reterr_msg, -EPROTO, "the package transaction does not check", log);
 		goto fail;
 	}
 	if (rpmtsOrder(ts) != 0) {
-		set_msg(reterr_msg, "the package transaction cannot be ordered", log);
-		r = -EPROTO;
+		r = fail_logged(reterr_msg, -EPROTO, "the package transaction cannot be ordered",
+				log);
 		goto fail;
 	}
 	*ret = ts;
@@ -361,7 +356,7 @@ static int import_file(rpmts ts, int dir_fd, const char *name, struct rpmtx_log 
 		if (asprintf(&what, "key '/%s/%s' cannot be imported into the rpm database",
 			     RPMTX_KEYS_DIR, name) < 0)
 			return -ENOMEM;
-		set_msg(reterr_msg, what, log);
+		fail_logged(reterr_msg, r, what, log);
 	}
 	return r < 0 ? r : 0;
 }
@@ -420,8 +415,8 @@ int rpmtx_run(const char *root, char *const *install_files, char *const *erase_n
 	rpmtsSetFlags(ts, RPMTRANS_FLAG_TEST);
 	if (rpmtsRun(ts, NULL, RPMPROB_FILTER_NONE) != 0) {
 		problems_text(ts, &c.log);
-		set_msg(reterr_msg, "the package transaction fails its test run", &c.log);
-		r = -EPROTO;
+		r = fail_logged(reterr_msg, -EPROTO, "the package transaction fails its test run",
+				&c.log);
 		goto out;
 	}
 	rpmtsFree(ts);
@@ -433,8 +428,7 @@ int rpmtx_run(const char *root, char *const *install_files, char *const *erase_n
 	rpmtsSetFlags(ts, RPMTRANS_FLAG_NONE);
 	if (rpmtsRun(ts, NULL, RPMPROB_FILTER_NONE) != 0) {
 		problems_text(ts, &c.log);
-		set_msg(reterr_msg, "the package transaction failed", &c.log);
-		r = -EIO;
+		r = fail_logged(reterr_msg, -EIO, "the package transaction failed", &c.log);
 		goto out;
 	}
 	r = 0;

@@ -13,6 +13,7 @@
 
 #include "lib/activate/state.h"
 #include "lib/basic/clock.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/json.h"
 #include "lib/basic/string-util.h"
@@ -61,10 +62,8 @@ int state_load(int root_fd, struct state **ret, char **reterr_msg)
 		return r;
 	r = json_parse_bounded(text, size, STATE_FILE_MAX, &o, &why);
 	if (r < 0 || !json_object_is_type(o, json_type_object)) {
-		if (reterr_msg && asprintf(reterr_msg, "state '/%s' is corrupt: %s", STATE_FILE,
-					   why ? why : "not a JSON object") < 0)
-			*reterr_msg = NULL;
-		return -EBADMSG;
+		return errmsg_set(reterr_msg, -EBADMSG, "state '/%s' is corrupt: %s", STATE_FILE,
+				  why ? why : "not a JSON object");
 	}
 	s = state_new();
 	if (!s)
@@ -89,11 +88,8 @@ int state_load(int root_fd, struct state **ret, char **reterr_msg)
 	*ret = TAKE_PTR(s);
 	return 0;
 bad:
-	if (reterr_msg &&
-	    asprintf(reterr_msg, "state '/%s' is corrupt: unexpected schema or field types",
-		     STATE_FILE) < 0)
-		*reterr_msg = NULL;
-	return -EBADMSG;
+	return errmsg_set(reterr_msg, -EBADMSG,
+			  "state '/%s' is corrupt: unexpected schema or field types", STATE_FILE);
 }
 
 /* A power cut during an atomic write leaves its temporary file: the next

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/activate/units.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
@@ -170,10 +171,9 @@ static int install_info_load(int root_fd, const char *unit, struct install_info 
 			r = info.default_instance ? 0 : -ENOMEM;
 		} else
 			r = 0;
-		if (r == -EBADMSG && reterr_msg &&
-		    asprintf(reterr_msg, "unit '%s' line %u: bad unit name in %s=", unit, line_no,
-			     key) < 0)
-			*reterr_msg = NULL;
+		if (r == -EBADMSG)
+			errmsg_set(reterr_msg, r, "unit '%s' line %u: bad unit name in %s=", unit,
+				   line_no, key);
 		if (r < 0)
 			goto fail;
 	}

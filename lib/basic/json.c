@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/json.h"
 
@@ -178,14 +179,12 @@ static void duplicate_message(const char *buf, size_t len, size_t off, char **re
 		qsort(keys, n, sizeof(*keys), key_span_cmp);
 	for (size_t i = 1; keys && i < n; i++)
 		if (key_span_cmp(&keys[i - 1], &keys[i]) == 0) {
-			if (asprintf(reterr_msg,
-				     "key '%.*s' appears twice in the object at byte %zu",
-				     (int)MIN(keys[i].n, (size_t)64), keys[i].p, off) < 0)
-				*reterr_msg = NULL;
+			errmsg_set(reterr_msg, -EBADMSG,
+				   "key '%.*s' appears twice in the object at byte %zu",
+				   (int)MIN(keys[i].n, (size_t)64), keys[i].p, off);
 			return;
 		}
-	if (asprintf(reterr_msg, "a key appears twice in the object at byte %zu", off) < 0)
-		*reterr_msg = NULL;
+	errmsg_set(reterr_msg, -EBADMSG, "a key appears twice in the object at byte %zu", off);
 }
 
 static int json_check_text(const char *buf, size_t len, json_object *o, char **reterr_msg)
@@ -194,10 +193,8 @@ static int json_check_text(const char *buf, size_t len, json_object *o, char **r
 	size_t bad_number = 0, next = 0;
 	int r = json_scan(buf, len, &sc, &bad_number);
 	if (r == -ERANGE) {
-		if (reterr_msg &&
-		    asprintf(reterr_msg, "the number at byte %zu is out of range", bad_number) < 0)
-			*reterr_msg = NULL;
-		r = -EBADMSG;
+		r = errmsg_set(reterr_msg, -EBADMSG, "the number at byte %zu is out of range",
+			       bad_number);
 	} else if (r >= 0) {
 		size_t bad = scan_compare(o, &sc, &next);
 		if (bad != SIZE_MAX) {
@@ -230,21 +227,15 @@ int json_parse_bounded(const char *buf, size_t len, size_t max, json_object **re
 	if (!o || jerr != json_tokener_success) {
 		if (o)
 			json_object_put(o);
-		if (reterr_msg) {
-			const char *why = jerr == json_tokener_continue
-						  ? "unexpected end of input"
-						  : json_tokener_error_desc(jerr);
-			if (asprintf(reterr_msg, "%s at byte %zu", why, off) < 0)
-				*reterr_msg = NULL;
-		}
-		return -EBADMSG;
+		return errmsg_set(reterr_msg, -EBADMSG, "%s at byte %zu",
+				  jerr == json_tokener_continue ? "unexpected end of input"
+								: json_tokener_error_desc(jerr),
+				  off);
 	}
 	for (size_t i = off; i < len; i++)
 		if (!isspace((unsigned char)buf[i])) {
 			json_object_put(o);
-			if (reterr_msg && asprintf(reterr_msg, "trailing data at byte %zu", i) < 0)
-				*reterr_msg = NULL;
-			return -EBADMSG;
+			return errmsg_set(reterr_msg, -EBADMSG, "trailing data at byte %zu", i);
 		}
 	int r = json_check_text(buf, off, o, reterr_msg);
 	if (r < 0) {

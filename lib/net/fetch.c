@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/hash-worker.h"
 #include "lib/basic/hash.h"
@@ -886,9 +887,7 @@ static int run_loop(struct fetch_run *run, char **reterr_msg)
 		int running = 0;
 		CURLMcode mc = curl_multi_perform(run->multi, &running);
 		if (mc != CURLM_OK) {
-			if (reterr_msg)
-				*reterr_msg = strdup(curl_multi_strerror(mc));
-			r = -EIO;
+			r = errmsg_set(reterr_msg, -EIO, "%s", curl_multi_strerror(mc));
 			break;
 		}
 		CURLMsg *msg;
@@ -944,17 +943,15 @@ static int run_init(struct fetch_run *run, const struct fetch_opts *o, char *con
 	run->n_mirrors = strv_length((char **)mirrors);
 	run->dest_fd = -EBADF;
 	if (run->n_mirrors == 0 || run->n_mirrors > FETCH_MAX_MIRRORS) {
-		if (reterr_msg)
-			*reterr_msg = strdup("give between 1 and 16 mirrors");
-		return -EINVAL;
+		return errmsg_set(reterr_msg, -EINVAL, "give between 1 and %d mirrors",
+				  FETCH_MAX_MIRRORS);
 	}
 	for (size_t i = 0; i < run->n_mirrors; i++) {
 		if (!fetch_url_allowed(o, mirrors[i])) {
-			if (reterr_msg)
-				*reterr_msg = strjoin("URL '", mirrors[i],
-						      "' is not https:// or file:// (plain http "
-						      "needs --allow-http)");
-			return -EINVAL;
+			return errmsg_set(reterr_msg, -EINVAL,
+					  "URL '%s' is not https:// or file:// (plain http needs "
+					  "--allow-http)",
+					  mirrors[i]);
 		}
 		run->order[i] = (int)i;
 	}
@@ -1022,8 +1019,7 @@ int fetch_files(const struct fetch_opts *opts, char *const *mirrors, const char 
 	run.dest_fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (run.dest_fd < 0) {
 		r = -errno;
-		if (reterr_msg)
-			*reterr_msg = strjoin("cannot open '", dest, "': ", strerror(-r));
+		errmsg_errno(reterr_msg, r, "cannot open '%s': %m", dest);
 		goto out;
 	}
 	run.jobs = calloc(n_items ? n_items : 1, sizeof(struct job));
@@ -1043,9 +1039,7 @@ int fetch_files(const struct fetch_opts *opts, char *const *mirrors, const char 
 		if (path_check_relative(it->path) < 0 ||
 		    startswith(it->path, FETCH_PARTIAL_DIR "/") ||
 		    streq(it->path, FETCH_PARTIAL_DIR)) {
-			if (reterr_msg)
-				*reterr_msg = strjoin("refusing the path '", it->path, "'");
-			r = -EINVAL;
+			r = errmsg_set(reterr_msg, -EINVAL, "refusing the path '%s'", it->path);
 			goto out;
 		}
 		r = cache_check(&run, it);
@@ -1109,9 +1103,7 @@ int fetch_buffer(const struct fetch_opts *opts, char *const *mirrors, const char
 	if (r < 0)
 		goto out;
 	if (path_check_relative(path) < 0) {
-		if (reterr_msg)
-			*reterr_msg = strjoin("refusing the path '", path, "'");
-		r = -EINVAL;
+		r = errmsg_set(reterr_msg, -EINVAL, "refusing the path '%s'", path);
 		goto out;
 	}
 	run.jobs = &j;
@@ -1122,8 +1114,7 @@ int fetch_buffer(const struct fetch_opts *opts, char *const *mirrors, const char
 		goto out;
 	if (j.result < 0) {
 		r = j.result;
-		if (reterr_msg)
-			*reterr_msg = strdup(j.error);
+		errmsg_set(reterr_msg, r, "%s", j.error);
 		goto out;
 	}
 	*ret = TAKE_PTR(j.buf);
