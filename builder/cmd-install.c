@@ -51,7 +51,8 @@ static int help(void)
 	       "it)\n" PORTAL_CLIENT_HELP "  -h, --help                show this help\n"
 	       "\n"
 	       "Public keys default to ROOT/etc/enlighten/keys/*.pub and the catalog state to\n"
-	       "ROOT/var/lib/enlighten.\n");
+	       "ROOT/var/lib/enlighten; product and channel to Product= and Channel= in\n"
+	       "ROOT/etc/enlighten/firstboot.conf.\n");
 	return EXIT_OK;
 }
 
@@ -204,6 +205,30 @@ int cmd_install(int argc, char *argv[])
 		pc.keys_dir = keys;
 	if (!pc.state_dir)
 		pc.state_dir = state;
+	/* the product and channel the system follows: the options, else
+	 * firstboot.conf, else the defaults */
+	_cleanup_(fb_config_done) struct fb_config cfg = {};
+	_cleanup_free_ char *why = NULL;
+	if (fb_config_load(root_fd, &cfg, &why) < 0)
+		return log_error("%s", why ? why : "cannot read the configuration"), EXIT_USAGE;
+	const struct {
+		const char **opt;
+		const char *conf;
+		const char *option, *key;
+	} pins[] = {
+		{ &pc.product, cfg.product, "product", "Product" },
+		{ &pc.channel, cfg.channel, "channel", "Channel" },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(pins); i++) {
+		if (!*pins[i].opt)
+			*pins[i].opt = pins[i].conf;
+		else if (pins[i].conf && !streq(*pins[i].opt, pins[i].conf))
+			return log_error("--%s '%s' differs from '%s=%s' in '/%s', which the "
+					 "first-boot agent follows too; change it there",
+					 pins[i].option, *pins[i].opt, pins[i].key, pins[i].conf,
+					 FIRSTBOOT_CONF),
+			       EXIT_USAGE;
+	}
 	if (portal_client_ready(&pc) < 0)
 		return EXIT_USAGE;
 

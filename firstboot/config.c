@@ -14,12 +14,14 @@
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
+#include "lib/trust/catalog.h"
 
 #define CONF_MAX (64 * 1024)
 #define CMDLINE_MAX (64 * 1024)
 
 static const char *const conf_keys[] = {
-	"Profile", "Disable", "Repository", "PublicKey", "PackageVerify", "InitrdTool",
+	"Profile",	 "Disable",    "Repository", "PublicKey",
+	"PackageVerify", "InitrdTool", "Product",    "Channel",
 };
 
 void fb_config_done(struct fb_config *c)
@@ -28,6 +30,8 @@ void fb_config_done(struct fb_config *c)
 	free(c->repository);
 	free(c->public_key);
 	free(c->initrd_tool);
+	free(c->product);
+	free(c->channel);
 	*c = (struct fb_config){};
 }
 
@@ -126,6 +130,19 @@ static int handler(void *user, const char *section, const char *name, const char
 			c->verify = RPMTX_VERIFY_DIGEST;
 		else
 			r = -EINVAL;
+	} else if (streq(name, "Product") || streq(name, "Channel")) {
+		char **slot = streq(name, "Product") ? &c->product : &c->channel;
+		if (!catalog_is_word(value))
+			r = -EINVAL;
+		else {
+			char *v = strdup(value);
+			if (!v)
+				r = -ENOMEM;
+			else {
+				free(*slot);
+				*slot = v;
+			}
+		}
 	} else if (streq(name, "InitrdTool")) {
 		free(c->initrd_tool);
 		c->initrd_tool = *value ? strdup(value) : NULL;

@@ -24,6 +24,10 @@ struct fb_config {
 	char *public_key; /* beneath the root; NULL: every FIRSTBOOT_KEYS/\*.pub */
 	enum rpmtx_verify verify;
 	char *initrd_tool; /* NULL: dracut */
+	/* the catalog's product and channel this system follows; NULL: any
+	 * for the image's repository, the portal client's default for
+	 * `enlighten install` */
+	char *product, *channel;
 };
 
 void fb_config_done(struct fb_config *c);

@@ -86,6 +86,18 @@ static int load_catalog(int root_fd, int repo_fd, const struct fb_config *c, str
 		r = catalog_load_verified(repo_fd, &pk, &opts, ret, &cerr);
 		if (r == -ENOKEY && k[1])
 			continue; /* signed by another of the trusted keys */
+		if (r >= 0 && ((c->product && !streq(c->product, (*ret)->product)) ||
+			       (c->channel && !streq(c->channel, (*ret)->channel)))) {
+			(void)errmsg_set(reterr_msg, -EPERM,
+					 "repository '/%s': the catalog is for product '%s', "
+					 "channel '%s'; '/%s' pins product '%s', channel '%s'",
+					 c->repository, (*ret)->product, (*ret)->channel,
+					 FIRSTBOOT_CONF, c->product ?: (*ret)->product,
+					 c->channel ?: (*ret)->channel);
+			catalog_free(*ret);
+			*ret = NULL;
+			return -EPERM;
+		}
 		if (r < 0)
 			return errmsg_set(reterr_msg, r, "repository '/%s': %s", c->repository,
 					  cerr ? cerr : strerror(-r));

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "builder/portal/client.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/log.h"
 #include "lib/basic/macro.h"
@@ -87,6 +88,17 @@ int portal_client_option(struct portal_client *pc, int c, const char *arg)
 		r = parse_long_opt("retries", arg, 0, 20, &v);
 		pc->fetch.retries = (int)v;
 		break;
+	case 0x10c:
+	case 0x10d:
+		if (!catalog_is_word(arg))
+			return log_error_errno(
+				EINVAL, "--%s '%s': give a word (letters, digits, '._+-~^:')",
+				c == 0x10c ? "product" : "channel", arg);
+		if (c == 0x10c)
+			pc->product = arg;
+		else
+			pc->channel = arg;
+		break;
 	default: /* cli_getopt() said what was wrong */
 		return -EINVAL;
 	}
@@ -110,6 +122,10 @@ int portal_client_ready(struct portal_client *pc)
 				*m);
 	if (!pc->state_dir)
 		pc->state_dir = PORTAL_STATE_DIR;
+	if (!pc->product)
+		pc->product = PORTAL_DEFAULT_PRODUCT;
+	if (!pc->channel)
+		pc->channel = PORTAL_DEFAULT_CHANNEL;
 	return 0;
 }
 
@@ -206,41 +222,54 @@ out:
 	return r;
 }
 
-int portal_client_catalog(struct portal_client *pc)
+/* Whether the catalog is of the product and channel this machine follows:
+ * a signed catalog of another channel is no newer than ours however high
+ * its version, and its rollback state is kept apart (-EPERM). */
+static int catalog_check_pin(const struct portal_client *pc, const struct catalog *c, char **why)
 {
-	_cleanup_free_ struct minisign_pubkey *keys = NULL;
-	_cleanup_free_ char *why = NULL, *key = NULL;
-	char *order[FETCH_MAX_MIRRORS + 1];
-	size_t n_keys = 0, n = 0;
-	int m = 0, r;
+	if (streq(c->product, pc->product) && streq(c->channel, pc->channel))
+		return 0;
+	return errmsg_set(why, -EPERM,
+			  "it is for product '%s', channel '%s'; this machine follows product "
+			  "'%s', channel '%s' (to switch, give --product and --channel)",
+			  c->product, c->channel, pc->product, pc->channel);
+}
 
-	r = keys_load(pc, &keys, &n_keys);
+/* Checks the catalog in pc->catalog_buf/sig_buf, fetched from mirror: the
+ * signature, the pinned product and channel, expiry, rollback. On success
+ * pc->catalog is set and the version recorded. A refusal of the catalog
+ * itself is -EPERM, -ESTALE, -ENOKEY, -EKEYREJECTED or -EBADMSG with *why:
+ * another mirror may serve a good one. */
+static int catalog_trust(struct portal_client *pc, const struct minisign_pubkey *keys,
+			 size_t n_keys, const char *mirror, char **why)
+{
+	_cleanup_free_ char *key = NULL, *serr = NULL;
+	struct portal_seen seen;
+	struct catalog *c = NULL;
+	int r;
+
+	r = catalog_verify(pc, keys, n_keys, &c, why);
 	if (r < 0)
 		return r;
-
-	r = fetch_buffer(&pc->fetch, pc->mirrors, CATALOG_FILE, CATALOG_MAX_SIZE, &pc->catalog_buf,
-			 &pc->catalog_len, &m, &why);
+	r = catalog_check_pin(pc, c, why);
 	if (r < 0)
-		return log_error_errno(r, "cannot get the catalog: %s",
-				       why ? why : (r == -EFBIG ? "too large" : strerror(-r)));
-	/* the signature from the mirror that gave the catalog, the others after */
-	order[n++] = pc->mirrors[m];
-	for (size_t i = 0; pc->mirrors[i]; i++)
-		if ((int)i != m)
-			order[n++] = pc->mirrors[i];
-	order[n] = NULL;
-	r = fetch_buffer(&pc->fetch, order, CATALOG_SIG_FILE, MINISIGN_FILE_MAX, &pc->sig_buf,
-			 &pc->sig_len, NULL, &why);
-	if (r < 0)
-		return log_error_errno(r, "cannot get the catalog signature: %s",
-				       why ? why : (r == -EFBIG ? "too large" : strerror(-r)));
+		goto refused;
 
-	r = catalog_verify(pc, keys, n_keys, &pc->catalog, &why);
+	key = strjoin(c->product, "/", c->channel);
+	if (!key) {
+		r = log_oom();
+		goto refused;
+	}
+	r = portal_state_get(pc->state_dir, key, &seen, &serr);
+	if (r < 0) {
+		log_error_errno(r, serr ? "%s" : "cannot read the portal state: %m", serr);
+		r = -EIO; /* not the catalog's fault: no other mirror helps */
+		goto refused;
+	}
+	r = catalog_check_rollback(c, seen.known ? seen.version : 0,
+				   seen.known ? seen.sha256 : NULL, why);
 	if (r < 0)
-		return log_error_errno(r, "catalog from '%s' refused: %s", pc->mirrors[m],
-				       why ? why : strerror(-r));
-
-	struct catalog *c = pc->catalog;
+		goto refused;
 	if (time(NULL) >= c->expires) {
 		char when[21] = "?";
 		(void)catalog_time_format(c->expires, when);
@@ -248,28 +277,80 @@ int portal_client_catalog(struct portal_client *pc)
 			    "--allow-expired",
 			    c->version, when);
 	}
-
-	key = strjoin(c->product, "/", c->channel);
-	if (!key)
-		return log_oom();
-	struct portal_seen seen;
-	r = portal_state_get(pc->state_dir, key, &seen, &why);
-	if (r < 0)
-		return log_error_errno(r, why ? "%s" : "cannot read the portal state: %m", why);
-	r = catalog_check_rollback(c, seen.known ? seen.version : 0,
-				   seen.known ? seen.sha256 : NULL, &why);
-	if (r < 0)
-		return log_error_errno(r, "catalog from '%s' refused: %s", pc->mirrors[m],
-				       why ? why : "rollback");
 	bool same = seen.known && seen.version == c->version &&
 		    memcmp(seen.sha256, c->sha256, SHA256_DIGEST_SIZE) == 0;
-	r = same ? 0 : portal_state_put(pc->state_dir, key, c->version, c->sha256, &why);
-	if (r < 0)
-		return log_error_errno(r, "%s (give --state-dir DIR)",
-				       why ? why : "cannot record the catalog version");
-	log_debug("catalog version %" PRIu64 " from '%s', %zu payloads", c->version, pc->mirrors[m],
+	r = same ? 0 : portal_state_put(pc->state_dir, key, c->version, c->sha256, &serr);
+	if (r < 0) {
+		log_error_errno(r, "%s (give --state-dir DIR)",
+				serr ? serr : "cannot record the catalog version");
+		r = -EIO;
+		goto refused;
+	}
+	log_debug("catalog version %" PRIu64 " from '%s', %zu payloads", c->version, mirror,
 		  c->n_payloads);
+	pc->catalog = c;
 	return 0;
+refused:
+	catalog_free(c);
+	return r;
+}
+
+int portal_client_catalog(struct portal_client *pc)
+{
+	_cleanup_free_ struct minisign_pubkey *keys = NULL;
+	char *order[FETCH_MAX_MIRRORS + 1];
+	size_t n_keys = 0, n_mirrors = strv_length(pc->mirrors);
+	int r;
+
+	r = keys_load(pc, &keys, &n_keys);
+	if (r < 0)
+		return r;
+
+	/* The first mirror that answers gives the catalog; when that catalog
+	 * is refused (stale, another channel, a bad signature), the mirrors
+	 * after it are asked in turn. */
+	for (size_t start = 0; start < n_mirrors;) {
+		_cleanup_free_ char *why = NULL;
+		size_t n = 0;
+		int m = 0;
+
+		free(pc->catalog_buf);
+		free(pc->sig_buf);
+		pc->catalog_buf = pc->sig_buf = NULL;
+		r = fetch_buffer(&pc->fetch, pc->mirrors + start, CATALOG_FILE, CATALOG_MAX_SIZE,
+				 &pc->catalog_buf, &pc->catalog_len, &m, &why);
+		if (r < 0)
+			return log_error_errno(r, "cannot get the catalog: %s",
+					       why ? why
+						   : (r == -EFBIG ? "too large" : strerror(-r)));
+		const char *mirror = pc->mirrors[start + m];
+		/* the signature from the mirror that gave the catalog, the others after */
+		order[n++] = pc->mirrors[start + m];
+		for (size_t i = start; pc->mirrors[i]; i++)
+			if (i != start + m)
+				order[n++] = pc->mirrors[i];
+		order[n] = NULL;
+		r = fetch_buffer(&pc->fetch, order, CATALOG_SIG_FILE, MINISIGN_FILE_MAX,
+				 &pc->sig_buf, &pc->sig_len, NULL, &why);
+		if (r < 0)
+			return log_error_errno(r, "cannot get the catalog signature: %s",
+					       why ? why
+						   : (r == -EFBIG ? "too large" : strerror(-r)));
+
+		r = catalog_trust(pc, keys, n_keys, mirror, &why);
+		if (r >= 0)
+			return 0;
+		if (r == -EIO || r == -ENOMEM)
+			return r; /* logged */
+		start += (size_t)m + 1;
+		if (start < n_mirrors)
+			log_warning("catalog from '%s' refused: %s; trying the next mirror", mirror,
+				    why ? why : strerror(-r));
+		else
+			return log_error_errno(r, "catalog from '%s' refused: %s", mirror,
+					       why ? why : strerror(-r));
+	}
+	return -ENOENT; /* not reached: portal_client_ready() wants a mirror */
 }
 
 int portal_client_select(struct portal_client *pc, const char *profile, const char *os,

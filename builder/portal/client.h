@@ -16,12 +16,17 @@
 
 #define PORTAL_KEYS_DIR "/etc/enlighten/keys"
 #define PORTAL_STATE_DIR "/var/lib/enlighten"
+#define PORTAL_DEFAULT_PRODUCT "enlighten"
+#define PORTAL_DEFAULT_CHANNEL "stable"
 
 struct portal_client {
 	char **mirrors;	      /* --portal first, then each --mirror */
 	char **pubkeys;	      /* --pubkey files; none: keys_dir/ *.pub */
 	const char *keys_dir; /* NULL: PORTAL_KEYS_DIR */
 	const char *state_dir;
+	/* the only product and channel whose catalog is accepted; NULL:
+	 * PORTAL_DEFAULT_PRODUCT, PORTAL_DEFAULT_CHANNEL */
+	const char *product, *channel;
 	bool allow_expired;
 	struct fetch_opts fetch;
 	/* the trusted catalog, once portal_client_catalog() succeeded */
@@ -49,6 +54,8 @@ struct portal_client {
 		{ "connect-timeout", required_argument, NULL, 0x108 },                             \
 		{ "speed-limit", required_argument, NULL, 0x109 },                                 \
 		{ "speed-time", required_argument, NULL, 0x10a },                                  \
+		{ "product", required_argument, NULL, 0x10c },                                     \
+		{ "channel", required_argument, NULL, 0x10d },                                     \
 	{                                                                                          \
 		"retries", required_argument, NULL, 0x10b                                          \
 	}
@@ -77,8 +84,9 @@ int portal_client_option(struct portal_client *pc, int c, const char *arg);
 int portal_client_ready(struct portal_client *pc);
 
 /* Gets catalog.json and its signature from the first mirror that answers,
- * verifies them with the pinned keys, checks expiry and rollback, records
- * the version seen. Logs what went wrong. */
+ * verifies them with the pinned keys, checks product and channel, expiry
+ * and rollback, records the version seen; a mirror whose catalog is
+ * refused gives way to the next. Logs what went wrong. */
 int portal_client_catalog(struct portal_client *pc);
 
 /* The trusted catalog's payloads for profile (NULL: all) and os (NULL:

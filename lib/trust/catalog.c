@@ -255,6 +255,11 @@ static bool is_word(const char *s)
 	return *s != '\0';
 }
 
+bool catalog_is_word(const char *s)
+{
+	return strlen(s) <= CATALOG_MAX_STRING && is_word(s);
+}
+
 static bool is_profile(const char *s)
 {
 	for (const char *p = s; *p; p++)

@@ -113,6 +113,10 @@ struct catalog {
  * else "file". */
 const char *catalog_payload_format(const struct catalog_payload *p);
 
+/* Whether s is a word as the catalog's product, channel and names are:
+ * letters, digits and "._+-~^:", not empty. */
+bool catalog_is_word(const char *s);
+
 /* Frees an inf object not (yet) attached to a payload (catalog_rpm_free
  * is in lib/trust/rpm.h). */
 void catalog_inf_free(struct catalog_inf *i);

@@ -25,6 +25,13 @@ like "... which installs the profile's package from the repository" "$(last_outp
 	'"path": "var/lib/enlighten/repo/linux/enlighten-ic-kvm-guest'
 is "... installs nothing" "$(fb_packages r)" ""
 ok "... records no state" test ! -e r/var/lib/enlighten/state.json
+printf '[Firstboot]\nChannel=testing\n' >r/etc/enlighten/firstboot.conf
+fails "the agent on a system that follows channel testing" enlighten-firstboot --root r \
+	--profile kvm-guest
+like "... refuses the stable repository" "$(last_output)" \
+	"the catalog is for product 'enlighten', channel 'stable'; '/etc/enlighten/firstboot.conf' pins product 'enlighten', channel 'testing'"
+is "... installs nothing" "$(fb_packages r)" ""
+rm r/etc/enlighten/firstboot.conf
 
 ok "install --profile kvm-guest" enlighten install $P --root r --profile kvm-guest
 like "... uses the verified packages from the dry run" "$(last_output)" \
@@ -56,6 +63,20 @@ ok "install --profile kvm-guest, pinned in firstboot.conf" enlighten install $P 
 is "... no warning" "$(last_output | grep -c 'holds until the next boot')" 0
 ok "the next boot's agent" enlighten-firstboot --root r
 like "... keeps the pinned profile" "$(last_output)" "profile=kvm-guest changed=no forced=yes"
+rm r/etc/enlighten/firstboot.conf
+
+printf '[Firstboot]\nChannel=testing\n' >r/etc/enlighten/firstboot.conf
+fails "install on a system that follows channel testing" enlighten install $P --root r \
+	--profile kvm-guest
+like "... refuses the stable catalog" "$(last_output)" \
+	"it is for product 'enlighten', channel 'stable'; this machine follows product 'enlighten', channel 'testing'"
+exits 2 "--channel stable against firstboot.conf's Channel=testing" enlighten install $P \
+	--root r --profile kvm-guest --channel stable
+like "... says where the pin is" "$(last_output)" \
+	"--channel 'stable' differs from 'Channel=testing' in '/etc/enlighten/firstboot.conf'"
+printf '[Firstboot]\nChannel=a/b\n' >r/etc/enlighten/firstboot.conf
+exits 2 "a channel that is not a word" enlighten install $P --root r --profile kvm-guest
+like "... names the line" "$(last_output)" "line 2: bad value 'a/b' for 'Channel'"
 rm r/etc/enlighten/firstboot.conf
 
 ok "install with the profile the detector chooses" enlighten install $P --root r
