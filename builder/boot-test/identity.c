@@ -21,6 +21,7 @@ static const char *const hv_kvm[] = { "kvm", "qemu", NULL };
 static const char *const hv_microsoft[] = { "microsoft", NULL };
 static const char *const hv_xen[] = { "xen", NULL };
 static const char *const hv_vmware[] = { "vmware", NULL };
+static const char *const hv_none[] = { "none", NULL };
 
 static const char *const smbios_hyperv[] = {
 	"type=0,vendor=Microsoft Corporation,version=Hyper-V UEFI Release v4.1",
@@ -40,6 +41,16 @@ static const char *const smbios_vmware[] = {
 	"type=2,manufacturer=Intel Corporation,product=440BX Desktop Reference Platform",
 	NULL,
 };
+/* A server's own firmware strings; type 0 comes from bare_bios. */
+static const char *const smbios_metal[] = {
+	"type=1,manufacturer=Dell Inc.,product=PowerEdge R750,serial=ENLTEST",
+	"type=2,manufacturer=Dell Inc.,product=0PJ7YJ",
+	NULL,
+};
+
+/* What a virtio device would tell the detector on an identity that has
+ * none: the guest agent's channel is one. */
+#define NO_VIRTIO "its virtio-serial channel would show the detector a KVM device"
 
 /* Hyper-V enlightenments KVM can present; kvm=off hides KVM's own signature
  * so that leaf 0x40000000 says "Microsoft Hv" and nothing follows it. */
@@ -77,17 +88,38 @@ const struct boot_identity boot_identities[] = {
 		.role = "guest",
 		.profile = "xen-hvm",
 	},
+	/* No hypervisor bit: the kernel and the detector find VMware from the
+	 * SMBIOS serial and the backdoor I/O port, as on VMware with the
+	 * hypervisor CPUID leaves hidden. */
 	{
 		.name = "vmware",
 		.smbios = smbios_vmware,
-		.cpu_kvm = "host",
+		.cpu_kvm = "host,kvm=off,-hypervisor",
+		.cpu_tcg = "max,tcg-cpuid=off,-hypervisor",
 		.machine_extra = "vmport=on",
 		.nic_model = "vmxnet3",
-		.presence = PRESENT_NEVER,
-		.why_forced = "QEMU cannot present VMware's CPUID leaf",
+		.ahci_disk = true,
+		.no_guest_agent = NO_VIRTIO,
+		.presence = PRESENT_ALWAYS,
 		.hypervisors = hv_vmware,
 		.role = "guest",
 		.profile = "vmware-guest",
+	},
+	/* A server without a hypervisor: no CPUID bit, no VM bit in SMBIOS,
+	 * Intel's PCI devices only (AHCI disk, e1000e NIC). */
+	{
+		.name = "metal",
+		.smbios = smbios_metal,
+		.cpu_kvm = "host,kvm=off,-hypervisor",
+		.cpu_tcg = "max,tcg-cpuid=off,-hypervisor",
+		.nic_model = "e1000e",
+		.ahci_disk = true,
+		.bare_bios = true,
+		.no_guest_agent = NO_VIRTIO,
+		.presence = PRESENT_ALWAYS,
+		.hypervisors = hv_none,
+		.role = "none",
+		.profile = "metal",
 	},
 };
 const unsigned boot_identities_count = ELEMENTSOF(boot_identities);

@@ -21,6 +21,9 @@ struct boot_identity {
 	const char *cpu_tcg;	   /* -cpu with TCG */
 	const char *machine_extra; /* appended to -machine, or NULL */
 	const char *nic_model;	   /* a NIC whose PCI ids the detector may read, or NULL */
+	bool ahci_disk;		   /* the disk on q35's AHCI, not virtio (whose PCI id says KVM) */
+	bool bare_bios;		   /* an SMBIOS type 0 without the virtual machine bit */
+	const char *no_guest_agent; /* why the guest agent's virtio channel stays off, or NULL */
 	enum identity_presence presence;
 	const char *why_forced;		/* what QEMU cannot present, for the report */
 	const char *const *hypervisors; /* the detector's acceptable answers, NULL-terminated */

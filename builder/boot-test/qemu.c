@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -146,12 +147,29 @@ int qemu_argv(const struct qemu_machine *m, char ***ret)
 	ADD("-drive");
 	ADDF("if=pflash,format=raw,unit=1,file=%s", m->ovmf_vars);
 	ADD("-drive");
-	ADDF("if=virtio,format=%s,file=%s,cache=unsafe", m->disk_format, m->disk);
+	if (m->ahci_disk) {
+		ADDF("if=none,id=disk0,format=%s,file=%s,cache=unsafe", m->disk_format, m->disk);
+		ADD("-device");
+		ADD("ide-hd,drive=disk0,bus=ide.0,bootindex=0");
+	} else
+		ADDF("if=virtio,format=%s,file=%s,cache=unsafe", m->disk_format, m->disk);
+	if (m->qga_socket) {
+		ADD("-chardev");
+		ADDF("socket,path=%s,server=on,wait=off,id=qga0", m->qga_socket);
+		ADD("-device");
+		ADD("virtio-serial-pci,id=vser0");
+		ADD("-device");
+		ADD("virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0");
+	}
 	if (m->nic_model) {
 		ADD("-netdev");
 		ADD("user,id=net0,restrict=on");
 		ADD("-device");
 		ADDF("%s,netdev=net0,romfile=", m->nic_model);
+	}
+	if (m->smbios_file) {
+		ADD("-smbios");
+		ADDF("file=%s", m->smbios_file);
 	}
 	for (const char *const *s = m->smbios; s && *s; s++) {
 		ADD("-smbios");
@@ -380,8 +398,9 @@ static int spawn_qemu(char **argv, int out_fd, int err_fd, pid_t *ret_pid)
 	return 0;
 }
 
-/* Phases of the shutdown, as offsets from the moment it starts. */
+/* Phases after the line, as offsets from the moment each starts. */
 enum {
+	STEP_HOOK,  /* the caller looks inside the running guest */
 	STEP_WAIT,  /* the guest may power off by itself */
 	STEP_ACPI,  /* power button, again every few seconds */
 	STEP_SYSRQ, /* SysRq s, u, o one second apart */
@@ -390,9 +409,26 @@ enum {
 	STEP_DONE,
 };
 
-int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_usec,
-	     uint64_t silence_usec, uint64_t grace_usec, struct qemu_result *ret)
+struct hook_thread {
+	const struct qemu_hook *hook;
+	pthread_t thread;
+	bool started;
+	volatile sig_atomic_t done;
+};
+
+static void *hook_main(void *userdata)
 {
+	struct hook_thread *h = userdata;
+	h->hook->after_line(h->hook->userdata);
+	h->done = 1;
+	return NULL;
+}
+
+int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_usec,
+	     uint64_t silence_usec, uint64_t grace_usec, const struct qemu_hook *hook,
+	     struct qemu_result *ret)
+{
+	struct hook_thread ht = { .hook = hook };
 	_cleanup_strv_free_ char **argv = NULL;
 	_cleanup_close_ int console_fd = -EBADF, err_fd = -EBADF;
 	int pipe_fd[2] = { -EBADF, -EBADF };
@@ -470,6 +506,10 @@ int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_
 			if (con.found) {
 				res.usec_line = now - start;
 				step = STEP_WAIT;
+				if (hook && pthread_create(&ht.thread, NULL, hook_main, &ht) == 0) {
+					ht.started = true;
+					step = STEP_HOOK;
+				}
 				step_at = now;
 			} else if (silence_usec > 0 && !heard && now - start >= silence_usec) {
 				res.silent = true;
@@ -491,6 +531,12 @@ int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_
 
 		uint64_t t = now - step_at;
 		switch (step) {
+		case STEP_HOOK:
+			if (ht.done) {
+				step = STEP_WAIT;
+				step_at = now;
+			}
+			break;
 		case STEP_WAIT:
 			if (t >= 1 * USEC_PER_SEC) {
 				step = STEP_ACPI;
@@ -539,6 +585,8 @@ int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_
 			break;
 		}
 	}
+	if (ht.started)
+		pthread_join(ht.thread, NULL); /* QEMU is gone: its socket too */
 	/* The last line may lack its newline. */
 	if (con.len > 0) {
 		r = console_line(&con);

@@ -24,16 +24,19 @@ struct qemu_machine {
 	const char *ovmf_vars;	 /* writable copy of the variable store */
 	const char *disk;	 /* the disk image */
 	const char *disk_format; /* "qcow2", "raw", ... */
+	bool ahci_disk;		 /* on q35's AHCI controller instead of virtio-blk */
 	bool kvm;
 	unsigned memory_mib;
 	const char *cpu;	   /* -cpu, or NULL for QEMU's default */
 	const char *machine_extra; /* appended to -machine q35,..., or NULL */
 	const char *nic_model;	   /* a NIC on a restricted user network, or NULL */
 	const char *const *smbios; /* -smbios values, NULL-terminated, or NULL */
+	const char *smbios_file;   /* binary SMBIOS structures (-smbios file=), or NULL */
 	const char *kernel;	   /* direct boot: -kernel/-initrd/-append; NULL: firmware boot */
 	const char *initrd;
 	const char *append;
 	const char *qmp_socket;	 /* path of the QMP socket QEMU creates */
+	const char *qga_socket;	 /* the guest agent's channel (virtio-serial), or NULL */
 	const char *console_log; /* everything the serial console printed */
 	const char *qemu_log;	 /* QEMU's own stderr */
 };
@@ -63,6 +66,13 @@ struct qemu_result {
 /* Builds QEMU's argv for m (a NULL-terminated array the caller frees with strv_free). */
 int qemu_argv(const struct qemu_machine *m, char ***ret);
 
+/* Called on a thread of its own once the marker line came, while the
+ * console is still being read; the shutdown starts when it returns. */
+struct qemu_hook {
+	void (*after_line)(void *userdata);
+	void *userdata;
+};
+
 /* Runs the guest until its console prints a line containing marker or until
  * timeout_usec passes (or, with silence_usec > 0, until that long passes
  * without any console output at all: a guest that never starts), then shuts
@@ -70,9 +80,11 @@ int qemu_argv(const struct qemu_machine *m, char ***ret);
  * power button, then SysRq, then quits it, within grace_usec. Returns 0 when
  * QEMU ran (whatever the guest did; see ret), -errno when it could not be
  * started or the logs written. SIGINT, SIGTERM and SIGHUP stop the guest and
- * set ret->interrupted. */
+ * set ret->interrupted. With hook, hook->after_line runs first, after the
+ * line. */
 int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_usec,
-	     uint64_t silence_usec, uint64_t grace_usec, struct qemu_result *ret);
+	     uint64_t silence_usec, uint64_t grace_usec, const struct qemu_hook *hook,
+	     struct qemu_result *ret);
 void qemu_result_done(struct qemu_result *r);
 
 uint64_t now_usec(void);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "builder/boot-test/checks.h"
 #include "builder/boot-test/entry.h"
 #include "builder/boot-test/identity.h"
 #include "builder/boot-test/qemu.h"
@@ -35,6 +36,8 @@
 #define CONSOLE_TAIL 6
 #define CONSOLE_TAIL_BYTES (256 * 1024)
 #define SILENCE_USEC (10ULL * 1000000ULL)
+/* after the agent's line: for the guest agent to answer and services to settle */
+#define GUEST_CHECK_USEC (120ULL * 1000000ULL)
 
 /* Where the report for people goes: stdout, or stderr when stdout is JSON,
  * so that a long run shows its progress either way. */
@@ -171,6 +174,62 @@ static json_object *json_double(double d)
 	return json_object_new_double_s(d, buf);
 }
 
+/* SMBIOS type 0 (BIOS information, 2.4 layout) as a server's firmware has
+ * it: characteristics extension byte 2 says UEFI and, unlike QEMU's own
+ * table, not "virtual machine". */
+static int write_bare_bios(const char *path)
+{
+	static const char table[] =
+		"\x00\x18\x00\x00"		   /* type 0, length, handle */
+		"\x01\x02\x00\xe8\x03\x00"	   /* vendor, version, segment, date, ROM */
+		"\x80\x00\x00\x00\x00\x00\x00\x00" /* characteristics: PCI */
+		"\x01\x08"			   /* ACPI; UEFI, no VM bit */
+		"\x02\x13\xff\xff"		   /* BIOS 2.19, no EC */
+		"Dell Inc.\0"
+		"2.19.0\0"
+		"01/15/2026\0";
+	int r = fs_write_file_atomic_at(AT_FDCWD, path, table, sizeof(table), 0644);
+	return r < 0 ? log_error_errno(r, "cannot write '%s': %m", path) : 0;
+}
+
+struct guest_hook {
+	const char *socket;
+	const char *profile;
+	bool forced;
+	int r;
+	struct guest_report report;
+};
+
+static void guest_hook_run(void *userdata)
+{
+	struct guest_hook *h = userdata;
+	h->r = guest_check(h->socket, h->profile, h->forced, now_usec() + GUEST_CHECK_USEC,
+			   &h->report);
+}
+
+static void print_guest(const struct guest_report *g)
+{
+	if (!g->reached) {
+		fprintf(human, "  guest:  %s\n", g->problem);
+		return;
+	}
+	fprintf(human, "  guest:  %s, kernel %s (asked through the QEMU guest agent)\n",
+		g->os ?: "unknown system", g->kernel ?: "unknown");
+	for (unsigned i = 0; i < g->n_items; i++)
+		fprintf(human, "  %s %s: %s%s\n", g->items[i].kind, g->items[i].name,
+			g->items[i].state == GUEST_FAIL ? "FAIL: " : "", g->items[i].detail);
+	for (char **c = g->changes; c && *c; c++)
+		fprintf(human, "  changed: %s\n", *c);
+	if (g->agent_seconds >= 0)
+		fprintf(human, "  agent:  ran %.2f s%s", g->agent_seconds,
+			g->services_seconds >= 0 ? "" : "\n");
+	if (g->agent_seconds >= 0 && g->services_seconds >= 0)
+		fprintf(human, "; its services active %.1f s after it started\n",
+			g->services_seconds);
+	if (g->problem)
+		fprintf(human, "  guest:  FAIL: %s\n", g->problem);
+}
+
 /* One boot: pick the boot path, run QEMU, check the summary. Returns 1 on a
  * match, 0 on a mismatch or a guest that did not report, -errno when the
  * boot could not be run at all. */
@@ -180,6 +239,8 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 	bool forced = boot_identity_forced(id, t->kvm);
 	_cleanup_free_ char *dir = NULL, *console_log = NULL, *qemu_log = NULL, *overlay = NULL;
 	_cleanup_free_ char *vars = NULL, *qmp = NULL, *append = NULL, *msg = NULL, *why = NULL;
+	_cleanup_free_ char *qga = NULL, *smbios0 = NULL;
+	struct guest_hook hook = { .profile = id->profile, .forced = forced };
 	struct boot_entry *entry = NULL;
 	struct qemu_result res = {};
 	struct agent_summary s = {};
@@ -191,8 +252,13 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 	    asprintf(&qemu_log, "%s/boot-%u-%s.qemu.log", t->logdir, k, id->name) < 0 ||
 	    asprintf(&overlay, "%s/overlay.qcow2", t->workdir) < 0 ||
 	    asprintf(&vars, "%s/OVMF_VARS.fd", t->workdir) < 0 ||
-	    asprintf(&qmp, "%s/qmp.sock", t->workdir) < 0)
+	    asprintf(&qmp, "%s/qmp.sock", t->workdir) < 0 ||
+	    asprintf(&qga, "%s/qga.sock", t->workdir) < 0 ||
+	    asprintf(&smbios0, "%s/smbios-type0.bin", t->workdir) < 0)
 		return log_oom();
+	if (id->bare_bios && write_bare_bios(smbios0) < 0)
+		return -EIO;
+	hook.socket = qga;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return log_error_errno(errno, "cannot create '%s': %m", dir);
 
@@ -245,12 +311,15 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 		.ovmf_vars = vars,
 		.disk = overlay,
 		.disk_format = "qcow2",
+		.ahci_disk = id->ahci_disk,
 		.kvm = t->kvm,
 		.memory_mib = MEMORY_MIB,
 		.cpu = t->kvm ? id->cpu_kvm : id->cpu_tcg,
 		.machine_extra = id->machine_extra,
 		.nic_model = id->nic_model,
 		.smbios = id->smbios,
+		.smbios_file = id->bare_bios ? smbios0 : NULL,
+		.qga_socket = id->no_guest_agent ? NULL : qga,
 		.kernel = streq(mode, "direct") ? entry->kernel : NULL,
 		.initrd = streq(mode, "direct") ? entry->initrd : NULL,
 		.append = append,
@@ -260,7 +329,14 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 	};
 	/* Under KVM the firmware prints within a second; silence means KVM
 	 * does not really run guests here (nested setups), see cmd_boot_test. */
-	r = qemu_run(&m, MARKER, t->timeout_usec, t->kvm ? SILENCE_USEC : 0, GRACE_USEC, &res);
+	struct qemu_hook qh = { .after_line = guest_hook_run, .userdata = &hook };
+	r = qemu_run(&m, MARKER, t->timeout_usec, t->kvm ? SILENCE_USEC : 0, GRACE_USEC,
+		     m.qga_socket ? &qh : NULL, &res);
+	if (hook.r < 0) {
+		log_error_errno(hook.r, "cannot check the guest: %m");
+		r = hook.r;
+		goto out;
+	}
 	if (r == -ENOENT) {
 		log_error("'%s' not found; install the qemu-system-x86 package", m.qemu);
 		goto out;
@@ -298,12 +374,23 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 		r = asprintf(&why, "malformed summary line '%s'", res.line) < 0 ? -ENOMEM : 0;
 	else
 		pass = boot_identity_check(id, forced, p->change, &s, &why) == 0;
+	if (pass && m.qga_socket && !hook.report.pass) {
+		pass = false;
+		why = strdup(hook.report.problem ?: "a check inside the guest failed");
+	}
 	if (!pass && !why)
 		why = strdup("failed");
 
 	{
 		if (res.line)
 			fprintf(human, "  agent:  %s\n", res.line);
+		if (res.line && m.qga_socket)
+			print_guest(&hook.report);
+		else if (res.line)
+			fprintf(human,
+				"  guest:  not asked: no QEMU guest agent on this identity (%s); "
+				"the summary line is all that was checked\n",
+				id->no_guest_agent);
 		if (pass && forced)
 			fprintf(human,
 				"  result: PASS: %s activated (FORCED on the kernel command line; "
@@ -319,10 +406,15 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 			fprintf(human, "  result: FAIL: %s\n", why);
 		if (!res.line)
 			print_console_tail(console_log);
-		fprintf(human,
-			"  time:   %.1f s to the agent's line, %.1f s in all; shutdown: %s\n",
-			secs(res.usec_line), secs(res.usec_total),
-			qemu_shutdown_to_string(res.shutdown));
+		if (res.line)
+			fprintf(human,
+				"  time:   %.1f s to the agent's line, %.1f s in all; shutdown: "
+				"%s\n",
+				secs(res.usec_line), secs(res.usec_total),
+				qemu_shutdown_to_string(res.shutdown));
+		else
+			fprintf(human, "  time:   no agent line; %.1f s in all; shutdown: %s\n",
+				secs(res.usec_total), qemu_shutdown_to_string(res.shutdown));
 		fflush(human);
 	}
 
@@ -359,6 +451,11 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 		json_object_object_add(b, "agent", seen);
 	} else
 		json_object_object_add(b, "agent", NULL);
+	json_object_object_add(
+		b, "verified",
+		json_object_new_string(m.qga_socket ? "guest-agent" : "summary-line"));
+	json_object_object_add(b, "guest",
+			       m.qga_socket && res.line ? guest_report_json(&hook.report) : NULL);
 	json_object_object_add(b, "result", json_object_new_string(pass ? "pass" : "fail"));
 	json_object_object_add(b, "reason", json_string_or_null(pass ? NULL : why));
 	json_object_object_add(b, "seconds_to_summary",
@@ -373,6 +470,7 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 	if (res.interrupted)
 		r = -EINTR;
 out:
+	guest_report_done(&hook.report);
 	boot_entry_free(entry);
 	agent_summary_done(&s);
 	qemu_result_done(&res);
@@ -406,7 +504,15 @@ int boot_test_run(const struct boot_test_options *opts)
 		return -EINVAL;
 	}
 	if (keep_log) {
-		r = fs_mkdir_p_at(AT_FDCWD, keep_log, 0755);
+		/* the user's own directory: relative to the working directory,
+		 * or absolute (made beneath "/") */
+		_cleanup_close_ int top = -EBADF;
+		if (keep_log[0] == '/' && (top = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return log_error_errno(errno, "cannot open '/': %m"), -EINVAL;
+		r = keep_log[0] == '/' && !keep_log[strspn(keep_log, "/")]
+			    ? 0
+			    : fs_mkdir_p_at(top >= 0 ? top : AT_FDCWD,
+					    keep_log + strspn(keep_log, "/"), 0755);
 		if (r < 0)
 			return log_error_errno(r, "cannot create '%s': %m", keep_log), -EINVAL;
 	}

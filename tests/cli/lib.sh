@@ -91,6 +91,14 @@ like() {
 	return $st
 }
 
+unlike() {
+	! printf '%s\n' "$2" | grep -Eq -- "$3"
+	local st=$?
+	_report $st "$1"
+	[ $st -eq 0 ] || { printf '#   unwanted match for /%s/:\n' "$3"; printf '%s\n' "$2" | grep -E -- "$3" | sed 's/^/#   /' | head -20; }
+	return $st
+}
+
 skip_all() {
 	echo "1..0 # SKIP $1"
 	exit 0

@@ -2,9 +2,10 @@
 # t7200-boot-test-demo-image.sh - the real thing once: build the demo image
 # (make demo-image: the Debian kernel and generic initramfs, busybox, rpm and
 # the agent, the universal recipe) and boot it as kvm through OVMF and
-# systemd-boot; the first-boot agent must detect the guest and activate
-# kvm-guest. Slow: skipped with ENLIGHTEN_SKIP_BOOT=1, and under the
-# sanitizer build (the guest would run the instrumented agent). The fast
+# systemd-boot (the agent must detect the guest and activate kvm-guest, and
+# the guest agent must show its service running and modules loaded), then
+# move the disk to VMware and to a bare-metal server, both detected. Slow:
+# skipped with ENLIGHTEN_SKIP_BOOT=1, and under the sanitizer build (the guest would run the instrumented agent). The fast
 # path, forced profiles and migration are t7100's (on a small disk) and
 # `make demo`'s (on this image).
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
@@ -19,11 +20,25 @@ img=$ENLIGHTEN_BUILDDIR/demo/out/linux-universal.qcow2
 ok "make demo-image" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$SRC" --no-print-directory demo-image
 [ $? -eq 0 ] || { done_testing; }
 
-ok "boot the demo image as kvm" enlighten boot-test "$img" --as kvm --timeout 900 --keep-log logs
+ok "boot the demo image as kvm, then vmware, then metal" \
+	enlighten boot-test "$img" --as kvm --then vmware --then metal --timeout 900 --keep-log logs
 rc=$?
 out=$(last_output)
-like "booted through the firmware and systemd-boot" "$out" "boot 1/1 as kvm: firmware boot of entry 'linux-universal.conf'"
+like "booted through the firmware and systemd-boot" "$out" "boot 1/3 as kvm: firmware boot of entry 'linux-universal.conf'"
 like "the agent activated kvm-guest, detected" "$out" "result: PASS: kvm-guest activated, detected \(hypervisor=(kvm|qemu) role=guest\), changed=yes"
+# asked from outside, through the QEMU guest agent
+like "the guest agent answered with the system" "$out" "guest:  Debian GNU/Linux 12 \(bookworm\), kernel 6\.1\."
+like "the profile's service runs" "$out" "service qemu-guest-agent.service: active \(running\)"
+like "the profile's modules are loaded" "$out" "module virtio_balloon: loaded"
+like "report.json read back: dpkg installed the profile's package" "$out" "changed: packages: install \[enlighten-ic-kvm-guest\]"
+like "the agent's own run time measured" "$out" "agent:  ran [0-9.]+ s"
+unlike "nothing inside the guest failed" "$out" "FAIL"
+# VMware found for real (SMBIOS serial and the backdoor port), not forced
+like "vmware detected, not forced" "$out" "result: PASS: vmware-guest activated, detected \(hypervisor=vmware role=guest\), changed=yes"
+like "no guest agent on vmware, said plainly" "$out" "the summary line is all that was checked"
+# a server without a hypervisor: no CPUID bit, no SMBIOS VM bit
+like "metal detected" "$out" "result: PASS: metal activated, detected \(hypervisor=none role=none\), changed=yes"
+like "all three boots" "$out" "boot-test: PASS, 3 of 3 boots matched"
 if [ $rc -ne 0 ]; then
 	keep=$ENLIGHTEN_BUILDDIR/test-logs/t7200
 	rm -rf "$keep" && mkdir -p "$keep" && cp -r logs/. "$keep/"

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * checks.c - boot-test's look inside the guest (see checks.h), through the
+ * QEMU guest agent: guest-get-osinfo, the guest's own profile matrix and
+ * os-release (read with guest-file-*), `systemctl show` of each service and
+ * /proc/modules plus modules.builtin for each module (guest-exec), and the
+ * agent's report.json. Nothing here prints.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/boot-test/checks.h"
+#include "builder/boot-test/qemu.h"
+#include "builder/boot-test/qga.h"
+#include "builder/image/inject.h"
+#include "lib/activate/profile.h"
+#include "lib/basic/json.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
+
+#define REPORT_PATH "/var/lib/enlighten/report.json"
+#define AGENT_UNIT "enlighten-firstboot.service"
+#define SYSTEMCTL "/bin/systemctl"
+#define SETTLE_POLL_MSEC 1000
+
+static const char *const guest_state_table[] = {
+	[GUEST_OK] = "ok",
+	[GUEST_CONDITION] = "condition not met",
+	[GUEST_FAIL] = "fail",
+};
+
+const char *guest_state_to_string(enum guest_state s)
+{
+	return (size_t)s < ELEMENTSOF(guest_state_table) ? guest_state_table[s] : NULL;
+}
+
+void guest_report_done(struct guest_report *r)
+{
+	for (unsigned i = 0; i < r->n_items; i++) {
+		free(r->items[i].name);
+		free(r->items[i].detail);
+	}
+	free(r->items);
+	free(r->problem);
+	free(r->os);
+	free(r->kernel);
+	strv_free(r->changes);
+	free(r->report_result);
+	*r = (struct guest_report){};
+}
+
+static int problem(struct guest_report *r, const char *fmt, ...) _printf_(2, 3);
+static int problem(struct guest_report *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	free(r->problem);
+	if (vasprintf(&r->problem, fmt, ap) < 0)
+		r->problem = NULL;
+	va_end(ap);
+	r->pass = false;
+	return 0;
+}
+
+static int add_item(struct guest_report *r, const char *kind, const char *name,
+		    enum guest_state state, const char *fmt, ...) _printf_(5, 6);
+static int add_item(struct guest_report *r, const char *kind, const char *name,
+		    enum guest_state state, const char *fmt, ...)
+{
+	struct guest_item *items = reallocarray(r->items, r->n_items + 1, sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	r->items = items;
+	struct guest_item *it = &items[r->n_items];
+	*it = (struct guest_item){ .kind = kind, .state = state, .name = strdup(name) };
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&it->detail, fmt, ap) < 0)
+		it->detail = NULL;
+	va_end(ap);
+	if (!it->name || !it->detail) {
+		free(it->name);
+		free(it->detail);
+		return -ENOMEM;
+	}
+	r->n_items++;
+	if (state == GUEST_FAIL)
+		r->pass = false;
+	return 0;
+}
+
+/* "Key=Value" lines of `systemctl show`: the value of key, or "". */
+static const char *show_value(const char *text, const char *key, char *buf, size_t size)
+{
+	size_t k = strlen(key);
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, key, k) == 0 && l[k] == '=') {
+			const char *v = l + k + 1;
+			size_t n = strcspn(v, "\n");
+			snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), v);
+			return buf;
+		}
+	buf[0] = '\0';
+	return buf;
+}
+
+static int systemctl_show(struct qga *q, const char *unit, uint64_t deadline, char **ret)
+{
+	char *argv[] = { SYSTEMCTL, "show",
+			 "--property=LoadState,ActiveState,SubState,UnitFileState,ConditionResult,"
+			 "ConditionTimestampMonotonic,BindsTo,ActiveEnterTimestampMonotonic,"
+			 "ExecMainStartTimestampMonotonic,ExecMainExitTimestampMonotonic",
+			 (char *)unit, NULL };
+	int code;
+	int r = qga_exec(q, argv, deadline, &code, ret);
+	if (r >= 0 && code != 0) {
+		free(*ret);
+		return -EIO;
+	}
+	return r;
+}
+
+static uint64_t show_usec(const char *text, const char *key)
+{
+	char buf[64];
+	return strtoull(show_value(text, key, buf, sizeof(buf)), NULL, 10);
+}
+
+/* A device unit in BindsTo= that is not there: its hardware is missing. */
+static int absent_device(struct qga *q, const char *binds, uint64_t deadline, char **ret)
+{
+	_cleanup_free_ char *copy = strdup(binds);
+	if (!copy)
+		return -ENOMEM;
+	char *save = NULL;
+	for (char *u = strtok_r(copy, " ", &save); u; u = strtok_r(NULL, " ", &save)) {
+		if (!endswith(u, ".device"))
+			continue;
+		_cleanup_free_ char *text = NULL;
+		char state[64];
+		int r = systemctl_show(q, u, deadline, &text);
+		if (r < 0)
+			return r;
+		if (!streq(show_value(text, "ActiveState", state, sizeof(state)), "active"))
+			return (*ret = strdup(u)) ? 1 : -ENOMEM;
+	}
+	return 0;
+}
+
+/* Waits until the service has settled, then judges it. */
+static int check_service(struct qga *q, struct guest_report *r, const char *unit, bool forced,
+			 uint64_t agent_start, uint64_t deadline, uint64_t *last_active)
+{
+	for (;;) {
+		_cleanup_free_ char *text = NULL, *device = NULL;
+		char active[32], sub[32], file[32], cond[16], binds[1024];
+		int k = systemctl_show(q, unit, deadline, &text);
+		if (k < 0)
+			return add_item(r, "service", unit, GUEST_FAIL, "systemctl show failed: %s",
+					strerror(-k));
+		show_value(text, "ActiveState", active, sizeof(active));
+		show_value(text, "SubState", sub, sizeof(sub));
+		show_value(text, "UnitFileState", file, sizeof(file));
+		show_value(text, "ConditionResult", cond, sizeof(cond));
+		show_value(text, "BindsTo", binds, sizeof(binds));
+		if (streq(active, "active")) {
+			uint64_t at = show_usec(text, "ActiveEnterTimestampMonotonic");
+			if (at > *last_active)
+				*last_active = at;
+			return add_item(r, "service", unit, GUEST_OK,
+					"active (%s), %s %.1f s after the agent started", sub, file,
+					at > agent_start ? (double)(at - agent_start) / 1e6 : 0.0);
+		}
+		if (streq(active, "inactive") || streq(active, "failed")) {
+			bool evaluated = show_usec(text, "ConditionTimestampMonotonic") > 0;
+			if (evaluated && streq(cond, "no"))
+				return add_item(r, "service", unit,
+						forced ? GUEST_CONDITION : GUEST_FAIL,
+						"%s, condition not met", file);
+			k = absent_device(q, binds, deadline, &device);
+			if (k < 0)
+				return k;
+			if (k > 0)
+				return add_item(r, "service", unit,
+						forced ? GUEST_CONDITION : GUEST_FAIL,
+						"%s, condition not met: its device %s is absent",
+						file, device);
+			if (streq(active, "failed"))
+				return add_item(r, "service", unit, GUEST_FAIL, "failed (%s), %s",
+						sub, file);
+		}
+		if (now_usec() >= deadline)
+			return add_item(r, "service", unit, GUEST_FAIL,
+					"%s (%s), %s, not active in time", active, sub, file);
+		poll(NULL, 0, SETTLE_POLL_MSEC);
+	}
+}
+
+/* "hv-vmbus" and "hv_vmbus" are one module to the kernel. */
+static void module_name(char *s)
+{
+	for (; *s; s++)
+		if (*s == '-')
+			*s = '_';
+}
+
+static bool module_listed(const char *text, const char *name, bool builtin_list)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	if (!copy)
+		return false;
+	char *save = NULL;
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *w = l;
+		if (builtin_list) {
+			/* kernel/drivers/.../virtio_pci.ko */
+			char *slash = strrchr(l, '/');
+			w = slash ? slash + 1 : l;
+			char *ko = strstr(w, ".ko");
+			if (ko)
+				*ko = '\0';
+		} else
+			w[strcspn(w, " ")] = '\0';
+		module_name(w);
+		if (streq(w, name))
+			return true;
+	}
+	return false;
+}
+
+static int check_modules(struct qga *q, struct guest_report *r, char *const *modules, bool forced)
+{
+	_cleanup_free_ char *loaded = NULL, *builtin = NULL, *path = NULL;
+	_cleanup_free_ char *err = NULL;
+	int k = qga_read_file(q, "/proc/modules", &loaded, NULL, &err);
+	if (k < 0)
+		return problem(r, "cannot read /proc/modules in the guest: %s",
+			       err ?: strerror(-k));
+	if (asprintf(&path, "/lib/modules/%s/modules.builtin", r->kernel ?: "") < 0)
+		return -ENOMEM;
+	if (qga_read_file(q, path, &builtin, NULL, NULL) < 0 && !(builtin = strdup("")))
+		return -ENOMEM;
+
+	for (char *const *m = modules; *m; m++) {
+		_cleanup_free_ char *name = strdup(*m);
+		if (!name)
+			return -ENOMEM;
+		module_name(name);
+		if (module_listed(loaded, name, false))
+			k = add_item(r, "module", *m, GUEST_OK, "loaded");
+		else if (module_listed(builtin, name, true))
+			k = add_item(r, "module", *m, GUEST_OK, "built into the kernel");
+		else
+			k = add_item(r, "module", *m, forced ? GUEST_CONDITION : GUEST_FAIL,
+				     forced ? "not loaded, condition not met: no such device here"
+					    : "not loaded");
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+static const char *family_of(const char *os_release)
+{
+	if (!os_release)
+		return NULL;
+	if (strstr(os_release, "suse") || strstr(os_release, "SUSE"))
+		return "suse";
+	if (strstr(os_release, "ID=debian") || strstr(os_release, "ID_LIKE=debian") ||
+	    strstr(os_release, "ID=ubuntu"))
+		return "debian";
+	return NULL;
+}
+
+static int read_report(struct qga *q, struct guest_report *r)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_json_ json_object *o = NULL;
+	size_t n;
+	if (qga_read_file(q, REPORT_PATH, &text, &n, NULL) < 0 ||
+	    json_parse_bounded(text, n, QGA_FILE_MAX, &o, NULL) < 0)
+		return 0; /* an agent that never changed anything writes none */
+	const char *result;
+	if (json_get_string(o, "result", &result) >= 0 && !(r->report_result = strdup(result)))
+		return -ENOMEM;
+	json_object *changes;
+	if (!json_object_object_get_ex(o, "changes", &changes) ||
+	    !json_object_is_type(changes, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(changes); i++) {
+		const char *c = json_object_get_string(json_object_array_get_idx(changes, i));
+		if (c && strv_extend(&r->changes, c) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int osinfo(struct qga *q, struct guest_report *r)
+{
+	_cleanup_json_ json_object *o = NULL;
+	if (qga_execute(q, "guest-get-osinfo", NULL, &o, NULL) < 0)
+		return 0;
+	const char *s;
+	if (json_get_string(o, "pretty-name", &s) >= 0 && !(r->os = strdup(s)))
+		return -ENOMEM;
+	if (json_get_string(o, "kernel-release", &s) >= 0 && !(r->kernel = strdup(s)))
+		return -ENOMEM;
+	return 0;
+}
+
+int guest_check(const char *qga_socket, const char *profile, bool forced, uint64_t deadline,
+		struct guest_report *ret)
+{
+	struct guest_report r = { .pass = true, .agent_seconds = -1, .services_seconds = -1 };
+	struct qga *q = NULL;
+	_cleanup_free_ char *conf = NULL, *path = NULL, *err = NULL, *os_release = NULL;
+	_cleanup_free_ char *agent = NULL;
+	_cleanup_profile_ struct profile *p = NULL;
+	int k;
+
+	k = qga_open(qga_socket, deadline, &q);
+	if (k < 0) {
+		problem(&r,
+			"the QEMU guest agent did not answer (%s): is qemu-guest-agent in the "
+			"base?",
+			strerror(-k));
+		goto done;
+	}
+	r.reached = true;
+	if ((k = osinfo(q, &r)) < 0)
+		goto fail;
+	(void)qga_read_file(q, "/etc/os-release", &os_release, NULL, NULL);
+
+	if (asprintf(&path, "/%s/%s.conf", IMAGE_PROFILES_DIR, profile) < 0)
+		goto oom;
+	k = qga_read_file(q, path, &conf, NULL, &err);
+	if (k < 0) {
+		problem(&r, "cannot read the guest's '%s': %s", path, err ?: strerror(-k));
+		goto done;
+	}
+	free(err);
+	err = NULL;
+	if (profile_parse(profile, path, conf, &p, &err) < 0) {
+		problem(&r, "%s", err ?: "the guest's profile does not parse");
+		goto done;
+	}
+
+	/* The agent's own run, from systemd's timestamps. */
+	uint64_t agent_start = 0, last_active = 0;
+	if (systemctl_show(q, AGENT_UNIT, deadline, &agent) >= 0) {
+		agent_start = show_usec(agent, "ExecMainStartTimestampMonotonic");
+		uint64_t agent_exit = show_usec(agent, "ExecMainExitTimestampMonotonic");
+		if (agent_start && agent_exit >= agent_start)
+			r.agent_seconds = (double)(agent_exit - agent_start) / 1e6;
+	}
+
+	const char *family = family_of(os_release);
+	char *const *services = profile_get_for(p, family, PROFILE_LINUX_SERVICES);
+	for (char *const *u = services; *u; u++)
+		if ((k = check_service(q, &r, *u, forced, agent_start, deadline, &last_active)) < 0)
+			goto fail;
+	if (services[0] && last_active > agent_start && agent_start)
+		r.services_seconds = (double)(last_active - agent_start) / 1e6;
+	if ((k = check_modules(q, &r, profile_get(p, PROFILE_LINUX_MODULES), forced)) < 0)
+		goto fail;
+	if ((k = read_report(q, &r)) < 0)
+		goto fail;
+	if (r.report_result && !streq(r.report_result, "complete"))
+		problem(&r, "report.json says the agent's last run %s", r.report_result);
+done:
+	if (r.problem)
+		r.pass = false;
+	qga_close(q);
+	*ret = r;
+	return 0;
+oom:
+	k = -ENOMEM;
+fail:
+	qga_close(q);
+	guest_report_done(&r);
+	return k;
+}
+
+json_object *guest_report_json(const struct guest_report *r)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "reached", json_object_new_boolean(r->reached));
+	json_object_object_add(o, "pass", json_object_new_boolean(r->pass));
+	json_object_object_add(o, "problem", json_string_or_null(r->problem));
+	json_object_object_add(o, "os", json_string_or_null(r->os));
+	json_object_object_add(o, "kernel", json_string_or_null(r->kernel));
+	json_object *items = json_object_new_array();
+	for (unsigned i = 0; i < r->n_items; i++) {
+		json_object *it = json_object_new_object();
+		json_object_object_add(it, "kind", json_object_new_string(r->items[i].kind));
+		json_object_object_add(it, "name", json_object_new_string(r->items[i].name));
+		json_object_object_add(
+			it, "state",
+			json_object_new_string(guest_state_to_string(r->items[i].state)));
+		json_object_object_add(it, "detail", json_object_new_string(r->items[i].detail));
+		json_object_array_add(items, it);
+	}
+	json_object_object_add(o, "checks", items);
+	json_object *changes = NULL;
+	if (r->changes) {
+		changes = json_object_new_array();
+		for (char **c = r->changes; *c; c++)
+			json_object_array_add(changes, json_object_new_string(*c));
+	}
+	json_object_object_add(o, "report_changes", changes);
+	json_object_object_add(o, "agent_seconds",
+			       r->agent_seconds >= 0 ? json_object_new_double(r->agent_seconds)
+						     : NULL);
+	json_object_object_add(
+		o, "services_active_seconds",
+		r->services_seconds >= 0 ? json_object_new_double(r->services_seconds) : NULL);
+	return o;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * checks.h - what boot-test verifies inside a running guest, through the
+ * QEMU guest agent, after the first-boot agent's summary line: that the
+ * profile's services are active and its modules loaded (as the guest's own
+ * copy of the profile matrix names them for its distribution family), what
+ * the agent's report.json says it changed, and how long it all took.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+enum guest_state {
+	GUEST_OK,	 /* active, loaded, built in */
+	GUEST_CONDITION, /* enabled, but its hardware is not there (a forced profile only) */
+	GUEST_FAIL,
+};
+
+struct guest_item {
+	const char *kind; /* "service" or "module" */
+	char *name;
+	enum guest_state state;
+	char *detail; /* "active (running)", "loaded", "enabled, condition not met: ..." */
+};
+
+struct guest_report {
+	bool reached;  /* the guest agent answered */
+	char *problem; /* why the checks failed or could not run, or NULL */
+	char *os;      /* PRETTY_NAME */
+	char *kernel;  /* the running kernel's release */
+	struct guest_item *items;
+	unsigned n_items;
+	char **changes; /* report.json's "changes", or NULL */
+	char *report_result;
+	double agent_seconds;	 /* the agent unit's run, start to exit; < 0 unknown */
+	double services_seconds; /* the agent's start to its last service active; < 0 n/a */
+	bool pass;
+};
+
+/* Asks the guest behind qga_socket about profile (forced: its hardware is
+ * not there, so "condition not met" is no failure). Waits for the guest
+ * agent and the services until deadline. Returns 0 with *ret filled in
+ * (ret->pass says the outcome), -errno only for local failures. */
+int guest_check(const char *qga_socket, const char *profile, bool forced, uint64_t deadline,
+		struct guest_report *ret);
+void guest_report_done(struct guest_report *r);
+
+const char *guest_state_to_string(enum guest_state s);
+json_object *guest_report_json(const struct guest_report *r);
