@@ -32,6 +32,8 @@ static int help(void)
 	       "  --timeout S       seconds to wait for the agent on each boot (default %d)\n"
 	       "  --accel MODE      auto (KVM when it works, else TCG), kvm or tcg\n"
 	       "  --keep-log DIR    keep the console logs in DIR\n"
+	       "  --line-only       check the agent's summary line only (an image without\n"
+	       "                    the QEMU guest agent)\n"
 	       "  --json            print the result as JSON\n"
 	       "  -h, --help        show this help\n",
 	       BOOT_TEST_DEFAULT_TIMEOUT);
@@ -79,6 +81,7 @@ int cmd_boot_test(int argc, char *argv[])
 		{ "accel", required_argument, NULL, 'A' },
 		{ "keep-log", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "line-only", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -89,7 +92,7 @@ int cmd_boot_test(int argc, char *argv[])
 	const char *keep_log = NULL;
 	struct boot_plan plan[BOOT_TEST_MAX_BOOTS + BOOT_TEST_MAX_THEN];
 	unsigned n_plan = 0;
-	bool json = false;
+	bool json = false, line_only = false;
 	int c, r;
 
 	while ((c = cli_getopt(argc, argv, "h", options, "enlighten boot-test")) >= 0)
@@ -137,6 +140,9 @@ int cmd_boot_test(int argc, char *argv[])
 		case 'k':
 			keep_log = optarg;
 			break;
+		case 'l':
+			line_only = true;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -181,6 +187,7 @@ int cmd_boot_test(int argc, char *argv[])
 		.accel = accel,
 		.keep_log = keep_log,
 		.json = json,
+		.line_only = line_only,
 	};
 	r = boot_test_run(&o);
 	if (r == -EINTR)

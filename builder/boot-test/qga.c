@@ -189,9 +189,9 @@ int qga_open(const char *socket_path, uint64_t deadline, struct qga **ret)
 		if (q->fd < 0) {
 			q->fd = connect_unix(socket_path);
 			if (q->fd < 0) {
+				/* QEMU listens there as long as it runs */
 				r = q->fd;
-				poll(NULL, 0, 500);
-				continue;
+				break;
 			}
 		}
 		uint64_t try_until = now_usec() + SYNC_TRY_USEC;
@@ -200,15 +200,12 @@ int qga_open(const char *socket_path, uint64_t deadline, struct qga **ret)
 			*ret = q;
 			return 0;
 		}
-		if (r != -ETIMEDOUT) {
-			/* QEMU dropped us: connect again */
-			q->fd = safe_close(q->fd);
-			poll(NULL, 0, 500);
-		}
+		if (r != -ETIMEDOUT)
+			break; /* QEMU closed the socket: the guest is gone */
 		q->len = 0;
 	}
 	qga_close(q);
-	return r == -ECONNRESET || r == -ETIMEDOUT ? -ETIMEDOUT : r;
+	return r;
 }
 
 int qga_execute(struct qga *q, const char *command, json_object *arguments, json_object **ret,

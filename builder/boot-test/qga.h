@@ -23,7 +23,8 @@ struct qga;
 
 /* Connects to socket_path and synchronizes, retrying until deadline (a
  * now_usec() value): the guest's agent may start after the caller asks.
- * Returns 0, -ETIMEDOUT when the guest never answered, or -errno. */
+ * Returns 0, -ETIMEDOUT when the guest never answered, or -errno
+ * (-ECONNREFUSED, -ENOENT, -ECONNRESET: QEMU is gone). */
 int qga_open(const char *socket_path, uint64_t deadline, struct qga **ret);
 void qga_close(struct qga *q);
 

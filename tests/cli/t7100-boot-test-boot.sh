@@ -31,8 +31,9 @@ before=$(sha256sum disk.raw)
 # 1. kvm: detected from what QEMU shows (never forced), twice: fast path.
 # This run probes KVM (--accel auto); the others use TCG, to stay quick where
 # KVM opens but cannot run guests.
+# The stand-in has no QEMU guest agent: --line-only everywhere but in 6.
 ok "boot as kvm twice" enlighten boot-test disk.raw --as kvm --boots 2 --timeout 120 \
-	--keep-log logs-kvm
+	--keep-log logs-kvm --line-only
 keep_on_failure kvm $?
 out=$(last_output)
 like "first boot activates kvm-guest, detected" "$out" "result: PASS: kvm-guest activated, detected \(hypervisor=(kvm|qemu) role=guest\), changed=yes"
@@ -42,11 +43,13 @@ like "second boot takes the fast path" "$out" "boot 2/2 as kvm.*
 like "reports the time to the agent's line" "$out" "time: +[0-9]+\.[0-9] s to the agent's line"
 like "reports the accelerator" "$out" "accelerator (kvm|tcg)"
 like "overall pass" "$out" "boot-test: PASS, 2 of 2 boots matched"
+like "says that only the line was checked" "$out" "not asked \(--line-only\): the summary line is all that was checked"
 ok "console log kept with --keep-log" test -s logs-kvm/boot-1-kvm.console.log
 like "the console log holds the agent's line" "$(cat logs-kvm/boot-1-kvm.console.log)" "enlighten: hypervisor="
 
 # 2. hyperv then kvm, as JSON: forced under TCG, then migration back.
 enlighten boot-test disk.raw --as hyperv --then kvm --json --timeout 120 --keep-log logs-move --accel tcg \
+	--line-only \
 	>move.json 2>move.err
 rc=$?
 is "boot as hyperv then kvm exits 0" $rc 0
@@ -67,7 +70,7 @@ is "migration reports changed=yes" "$(j '.boots[1].agent.changed')" yes
 is "the image itself is unchanged" "$(sha256sum disk.raw)" "$before"
 
 # 3. A boot that does not report in time fails, keeps its log, says where.
-exits 1 "no summary within the timeout fails with 1" enlighten boot-test disk.raw --as kvm --timeout 1 --accel tcg
+exits 1 "no summary within the timeout fails with 1" enlighten boot-test disk.raw --as kvm --timeout 1 --accel tcg --line-only
 out=$(last_output)
 like "says what failed" "$out" "result: FAIL: no agent summary line within 1 s"
 like "prints where the logs are" "$out" "console logs kept in /"
@@ -79,7 +82,7 @@ ok "the overlay is not left behind" test ! -e "$dir/overlay.qcow2"
 # 4. An agent that fails: the report shows what the console said about it.
 "$FIXTURES/make-boot-image.sh" fail.raw --fail >mk.log 2>&1
 exits 1 "an agent without a summary line fails with 1" enlighten boot-test fail.raw --as kvm \
-	--timeout 120 --keep-log logs-fail --accel tcg
+	--timeout 120 --keep-log logs-fail --accel tcg --line-only
 out=$(last_output)
 like "says the guest stopped before the summary" "$out" "result: FAIL: the guest stopped \(QEMU exit 0\) before the agent's summary line"
 like "shows the agent's error from the console" "$out" "console: enlighten-firstboot: cannot plan profile kvm-guest: test failure"
@@ -87,7 +90,7 @@ like "prints the --keep-log directory" "$out" "console logs kept in logs-fail"
 
 # 5. QEMU does not outlive boot-test, even when it is killed outright.
 mkdir -p tmp
-TMPDIR=$TEST_DIR/tmp enlighten boot-test disk.raw --as kvm --accel tcg >kill.out 2>&1 &
+TMPDIR=$TEST_DIR/tmp enlighten boot-test disk.raw --as kvm --accel tcg --line-only >kill.out 2>&1 &
 bt=$!
 sleep 3
 kill -9 $bt 2>/dev/null
@@ -96,5 +99,13 @@ sleep 1
 left=$(pgrep -f "file=$TEST_DIR/tmp/enlighten-boot-test" | tr '\n' ' ')
 is "no QEMU left after kill -9 of boot-test" "$left" ""
 [ -n "$left" ] && kill -9 $left 2>/dev/null
+
+# 6. Without --line-only a guest must answer through the QEMU guest agent:
+# a right summary line alone is no pass.
+exits 1 "a guest without the QEMU guest agent fails" enlighten boot-test disk.raw --as kvm \
+	--timeout 120 --accel tcg
+out=$(last_output)
+like "the line itself matched" "$out" "agent:  enlighten: hypervisor=(kvm|qemu) role=guest profile=kvm-guest"
+like "says the guest agent did not answer, and what to do" "$out" "result: FAIL: the QEMU guest agent did not answer .*--line-only"
 
 done_testing
