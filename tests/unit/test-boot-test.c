@@ -34,7 +34,7 @@ static void test_kvm_probe(void)
 
 static void test_identities(void)
 {
-	is_int((int)boot_identities_count, 4, "four identities");
+	is_int((int)boot_identities_count, 5, "five identities");
 	const char *const names[] = { "kvm", "hyperv", "xen-hvm", "vmware" };
 	const char *const profiles[] = { "kvm-guest", "hyperv-guest", "xen-hvm", "vmware-guest" };
 	const char *const makers[] = {
@@ -75,6 +75,23 @@ static void test_identities(void)
 	ok(boot_identity_accepts(kvm, "qemu") && boot_identity_accepts(kvm, "kvm") &&
 		   !boot_identity_accepts(kvm, "microsoft"),
 	   "kvm accepts kvm and qemu, nothing else");
+
+	/* detected for real, without the hypervisor bit and without virtio */
+	const struct boot_identity *vmw = boot_identity_find("vmware");
+	const struct boot_identity *metal = boot_identity_find("metal");
+	ok(metal != NULL, "identity 'metal' exists");
+	if (!metal)
+		return;
+	ok(!boot_identity_forced(vmw, false) && !boot_identity_forced(metal, false),
+	   "vmware and metal are never forced");
+	ok(strstr(vmw->cpu_tcg, "-hypervisor") && strstr(metal->cpu_tcg, "-hypervisor"),
+	   "no hypervisor CPUID bit on either");
+	ok(vmw->ahci_disk && metal->ahci_disk && vmw->no_guest_agent && metal->no_guest_agent,
+	   "no virtio device on either: AHCI disk, no guest agent channel");
+	ok(metal->bare_bios && !vmw->bare_bios, "metal's SMBIOS type 0 is our own");
+	is_str(metal->profile, "metal", "metal expects profile metal");
+	is_str(metal->role, "none", "metal expects role none");
+	ok(kvm->no_guest_agent == NULL, "kvm carries the guest agent channel");
 }
 
 static void test_summary(void)
@@ -221,6 +238,21 @@ static void test_argv(void)
 	ok(argv_has(argv, "-machine", "q35,accel=kvm"), "KVM");
 	ok(argv_has(argv, "-cpu", hv->cpu_kvm), "with the hv-* flags");
 	ok(!strv_contains(argv, "-kernel"), "firmware boot without -kernel");
+	strv_free(argv);
+
+	m.qga_socket = "/w/qga.sock";
+	m.ahci_disk = true;
+	m.smbios_file = "/w/type0.bin";
+	is_int(qemu_argv(&m, &argv), 0, "argv built");
+	ok(argv_has(argv, "-chardev", "socket,path=/w/qga.sock,server=on,wait=off,id=qga0"),
+	   "the guest agent's socket");
+	ok(argv_has(argv, "-device",
+		    "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0"),
+	   "on the port qemu-ga listens to");
+	ok(argv_has(argv, "-drive", "if=none,id=disk0,format=qcow2,file=/w/overlay.qcow2,cache=unsafe") &&
+		   argv_has(argv, "-device", "ide-hd,drive=disk0,bus=ide.0,bootindex=0"),
+	   "the disk on AHCI, booted first");
+	ok(argv_has(argv, "-smbios", "file=/w/type0.bin"), "the SMBIOS table from a file");
 	strv_free(argv);
 }
 
