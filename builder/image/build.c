@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -389,9 +391,9 @@ static const char *base_name(const char *p)
 
 static int hash_file(const char *path, uint8_t sha[SHA256_DIGEST_SIZE], uint64_t *ret_size)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = fs_open_input(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	return sha256_fd(fd, UINT64_MAX, sha, ret_size);
 }
 
@@ -431,7 +433,8 @@ static int add_input(struct build *b, const char *role, const char *path)
 	uint64_t size;
 	int r = hash_file(path, sha, &size);
 	if (r < 0)
-		return errmsg_errno(b->err, r, "cannot read %s '%s': %m", role, path);
+		return errmsg_set(b->err, r, "cannot read %s '%s': %s", role, path,
+				  fs_input_strerror(r));
 	r = manifest_add_input(b->manifest, role, base_name(path), sha, size);
 	if (r >= 0)
 		r = sha256_update(b->seed, sha, sizeof(sha));
@@ -598,10 +601,11 @@ static int root_stream(struct build *b, struct boot_files *boot)
 	if (k < 0)
 		return errmsg_errno(b->err, k, "%s", msg);
 
-	tar_fd = open(r->tarball, O_RDONLY | O_CLOEXEC);
+	tar_fd = fs_open_input(r->tarball);
 	if (tar_fd < 0) {
 		ext4_abort(e);
-		return errmsg_errno(b->err, errno, "cannot open base tarball '%s': %m", r->tarball);
+		return errmsg_set(b->err, tar_fd, "cannot open base tarball '%s': %s", r->tarball,
+				  fs_input_strerror(tar_fd));
 	}
 	struct stat st;
 	_cleanup_sha256_ struct sha256 *h = NULL;
@@ -1028,11 +1032,13 @@ static int write_esp(struct build *b, const struct boot_files *boot, struct boot
 		.systemd_boot = r->loader,
 		.now = b->now,
 	};
-	if (access(r->loader, R_OK) < 0)
-		return errmsg_errno(b->err, errno,
-				    "cannot read the boot loader '%s' (install systemd-boot-efi or "
-				    "set Loader= in [Boot]): %m",
-				    r->loader);
+	int lfd = fs_open_input(r->loader);
+	if (lfd < 0)
+		return errmsg_set(b->err, lfd,
+				  "cannot read the boot loader '%s' (install systemd-boot-efi or "
+				  "set Loader= in [Boot]): %s",
+				  r->loader, fs_input_strerror(lfd));
+	safe_close(lfd);
 	c.windows_boot_dir = b->windows_esp;
 	_cleanup_free_ char *xen_cfg = NULL;
 	struct xen_efi xen = { .fd = -EBADF };
@@ -1326,6 +1332,57 @@ static int open_output_dir(const char *dir, char **reterr_msg)
 	return fd;
 }
 
+/* One build at a time in an output directory (a lock on it, released when
+ * the build ends, however it ends); then the temporaries of a build of the
+ * same image that was killed (.#NAME.*: artefacts under construction, the
+ * Windows ESP tree) are removed rather than left to fill the disk. */
+static int output_dir_claim(struct build *b)
+{
+	if (flock(b->dir_fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK
+			       ? errmsg_set(b->err, -EBUSY,
+					    "another build is writing into '%s'; wait for it to "
+					    "end or give another -o DIR",
+					    b->output_dir)
+			       : errmsg_errno(b->err, errno, "cannot lock '%s': %m", b->output_dir);
+
+	_cleanup_free_ char *prefix = strjoin(".#", b->recipe->name, ".");
+	int fd = dup(b->dir_fd);
+	if (!prefix || fd < 0) {
+		safe_close(fd);
+		return errmsg_oom(b->err);
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		safe_close(fd);
+		return errmsg_errno(b->err, errno, "cannot read '%s': %m", b->output_dir);
+	}
+	rewinddir(d);
+	unsigned n = 0;
+	int r = 0;
+	for (struct dirent *de; (de = readdir(d));) {
+		if (!startswith(de->d_name, prefix))
+			continue;
+		if (unlinkat(b->dir_fd, de->d_name, 0) < 0) {
+			_cleanup_free_ char *path = strjoin(b->output_dir, "/", de->d_name);
+			r = errno == EISDIR && path ? fs_rm_rf(path) : -errno;
+			if (r < 0) {
+				r = errmsg_errno(b->err, r,
+						 "cannot remove '%s/%s', left by an interrupted "
+						 "build: %m",
+						 b->output_dir, de->d_name);
+				break;
+			}
+		}
+		n++;
+	}
+	closedir(d);
+	if (r >= 0 && n > 0)
+		build_note(b, "removed %u temporary file(s) an interrupted build left in '%s'", n,
+			   b->output_dir);
+	return r;
+}
+
 int image_build(const struct build_options *o, struct build_result *ret, char **reterr_msg)
 {
 	struct build b = {
@@ -1345,6 +1402,8 @@ int image_build(const struct build_options *o, struct build_result *ret, char **
 	k = build_locate(&b);
 	if (k >= 0) {
 		k = b.dir_fd = open_output_dir(o->output_dir, reterr_msg);
+		if (k >= 0)
+			k = output_dir_claim(&b);
 	}
 	if (k >= 0) {
 		signals_install();

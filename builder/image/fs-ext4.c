@@ -43,7 +43,31 @@ struct ext4 {
 	/* the directory of the last entry: tarballs list a directory's files together */
 	char *cache_path;
 	ext2_ino_t cache_ino;
+	/* the error of the last failed write to the image file: ENOSPC there is
+	 * the output's filesystem that is full, not the root partition */
+	errcode_t write_error;
 };
+
+static errcode_t note_write_error(io_channel channel, unsigned long block, int count,
+				  const void *data, size_t size, int actual, errcode_t error)
+{
+	struct ext4 *e = channel->app_data;
+	(void)block, (void)count, (void)data, (void)size, (void)actual;
+	if (e)
+		e->write_error = error;
+	return error;
+}
+
+/* Why a write into the filesystem failed, for a message. */
+static const char *write_failure(const struct ext4 *e, int r)
+{
+	if (e->write_error == ENOSPC || e->write_error == EXT2_ET_SHORT_WRITE)
+		return "the filesystem the image is written to is full (free space there, or "
+		       "give -o another directory)";
+	if (r == -ENOSPC)
+		return "the root partition is full (make Size= larger)";
+	return strerror(-r);
+}
 
 static int errcode_to_errno(errcode_t err)
 {
@@ -143,6 +167,8 @@ int ext4_open(const char *path, uint64_t offset, bool rw, time_t now, struct ext
 	e->fs = fs;
 	e->now = now;
 	e->rw = rw;
+	fs->io->app_data = e;
+	fs->io->write_error = note_write_error;
 	*ret = e;
 	return 0;
 }
@@ -773,9 +799,7 @@ int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 			      &stats.bytes, reterr_msg);
 		if (r < 0) {
 			errmsg_default(reterr_msg, r, "cannot write tarball entry '%s': %s", name,
-				       r == -ENOSPC
-					       ? "the root partition is full (make Size= larger)"
-					       : strerror(-r));
+				       write_failure(e, r));
 			break;
 		}
 	}

@@ -190,7 +190,8 @@ static char *not_a_disk(int fd)
  * temporary raw copy (sparse) that qemu-img makes. */
 int image_inspect(const char *path, json_object **ret)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* no blocking open: a FIFO is refused below like any non-image */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return log_error_errno(errno, "cannot open image '%s': %m", path);
 	struct stat st;

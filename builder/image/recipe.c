@@ -448,6 +448,10 @@ static int handler(void *user, const char *section, const char *name, const char
 {
 	struct parse_ctx *c = user;
 
+	/* inih goes on after a line the handler refused: keep the first
+	 * error, with its reason, rather than let the next good line clear it */
+	if (c->r < 0)
+		return 0;
 	if (streq(name, "Include")) {
 		c->r = handle_include(c, value);
 		return c->r >= 0;
@@ -515,17 +519,17 @@ static char *reader(char *str, int num, void *stream)
 
 static int recipe_parse_file(struct parse_ctx *c, const char *path)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = fs_open_input(path);
 	_cleanup_free_ char *buf = NULL, *real = NULL, *dircopy = NULL;
 	size_t n;
 	int r;
 
 	if (fd < 0) {
-		r = -errno;
 		free(c->error);
-		if (asprintf(&c->error, "cannot read recipe '%s': %s", path, strerror(errno)) < 0)
+		if (asprintf(&c->error, "cannot read recipe '%s': %s", path,
+			     fs_input_strerror(fd)) < 0)
 			c->error = NULL;
-		return r;
+		return fd;
 	}
 	r = fs_read_fd(fd, RECIPE_FILE_MAX, &buf, &n);
 	if (r < 0) {

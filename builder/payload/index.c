@@ -90,6 +90,14 @@ static int walk(struct index_ctx *ctx, const char *rel, unsigned depth)
 			r = log_oom();
 			break;
 		}
+		if (!catalog_is_path(path)) {
+			/* the catalog refuses such a path: say so now, not at signing */
+			r = log_error_errno(EINVAL,
+					    "'%s': a control character or a backslash in a file "
+					    "name cannot go into the catalog; rename the file",
+					    path);
+			break;
+		}
 		struct stat st;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			r = log_error_errno(-errno, "cannot stat '%s': %m", path);

@@ -11,10 +11,12 @@
  * whatever happens.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,9 +35,78 @@ struct staging {
 	char *wim_tmp; /* the output WIM under its temporary name, removed too */
 	char *tree;
 	int tree_fd;
+	int dir_fd; /* dir, locked while this run lives */
 	struct win_driver_pkg *pkgs;
 	size_t n_pkgs;
 };
+
+#define SCRATCH_PREFIX "enlighten-windows."
+#define SCRATCH_NEW_PREFIX "enlighten-windows-new."
+#define SCRATCH_OUTPUT "output" /* a symlink naming wim_tmp, for a sweep */
+
+/* A scratch directory of a run that was killed: ours (same owner), not
+ * locked. Its output WIM under construction, named by SCRATCH_OUTPUT, goes
+ * with it. */
+static void scratch_sweep_one(int tmp_fd, const char *tmpdir, const char *name)
+{
+	_cleanup_close_ int fd =
+		openat(tmp_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
+	    flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return;
+	char out[PATH_MAX];
+	ssize_t n = readlinkat(fd, SCRATCH_OUTPUT, out, sizeof(out) - 1);
+	if (n > 0) {
+		out[n] = '\0';
+		const char *t = strrchr(out, '.');
+		if (t && startswith(t, ".tmp-") && strlen(t) == strlen(".tmp-XXXXXX"))
+			(void)unlink(out);
+	}
+	_cleanup_free_ char *path = strjoin(tmpdir, "/", name);
+	if (path)
+		(void)fs_rm_rf(path);
+}
+
+static void scratch_sweep(const char *tmpdir)
+{
+	int fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		safe_close(fd);
+		return;
+	}
+	for (struct dirent *de; (de = readdir(d));)
+		if (startswith(de->d_name, SCRATCH_PREFIX))
+			scratch_sweep_one(dirfd(d), tmpdir, de->d_name);
+	closedir(d);
+}
+
+/* The run's scratch directory, locked from its birth: made under another
+ * name, locked, then renamed, so a sweep never sees it unlocked. The
+ * scratch directories of killed runs are swept first. */
+static int scratch_make(const char *tmpdir, struct staging *s, char **reterr_msg)
+{
+	scratch_sweep(tmpdir);
+	_cleanup_free_ char *tmp = strjoin(tmpdir, "/" SCRATCH_NEW_PREFIX "XXXXXX");
+	if (!tmp)
+		return -ENOMEM;
+	if (!mkdtemp(tmp))
+		return errmsg_errno(reterr_msg, errno,
+				    "cannot create a temporary directory in '%s': %m", tmpdir);
+	s->dir_fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->dir = strjoin(tmpdir, "/" SCRATCH_PREFIX, tmp + strlen(tmp) - 6);
+	if (s->dir_fd < 0 || !s->dir || flock(s->dir_fd, LOCK_EX) < 0 || rename(tmp, s->dir) < 0) {
+		int r = s->dir_fd < 0 || s->dir ? negative_errno() : -ENOMEM;
+		(void)fs_rm_rf(tmp);
+		free(TAKE_PTR(s->dir));
+		return errmsg_errno(reterr_msg, r,
+				    "cannot create a temporary directory in '%s': %m", tmpdir);
+	}
+	return 0;
+}
 
 static void staging_done(struct staging *s)
 {
@@ -43,10 +114,11 @@ static void staging_done(struct staging *s)
 		win_driver_pkg_done(&s->pkgs[i]);
 	free(s->pkgs);
 	safe_close(s->tree_fd);
-	if (s->dir)
-		(void)fs_rm_rf(s->dir);
 	if (s->wim_tmp)
 		(void)unlink(s->wim_tmp);
+	if (s->dir)
+		(void)fs_rm_rf(s->dir);
+	safe_close(s->dir_fd); /* the lock goes last */
 	free(s->wim_tmp);
 	free(s->dir);
 	free(s->tree);
@@ -345,7 +417,8 @@ fail:
 
 int win_image_build(const struct win_image_opts *o, struct win_image_result *ret, char **reterr_msg)
 {
-	__attribute__((__cleanup__(staging_done))) struct staging s = { .tree_fd = -EBADF };
+	__attribute__((__cleanup__(staging_done))) struct staging s = { .tree_fd = -EBADF,
+									.dir_fd = -EBADF };
 	_cleanup_win_wim_ struct win_wim *w = NULL;
 	_cleanup_free_ struct win_boot_driver *boot = NULL;
 	struct win_image_result res = {};
@@ -357,15 +430,9 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 		return r;
 
 	const char *tmpdir = o->tmpdir ?: getenv("TMPDIR") ?: "/tmp";
-	s.dir = strjoin(tmpdir, "/enlighten-windows.XXXXXX");
-	if (!s.dir)
-		return -ENOMEM;
-	if (!mkdtemp(s.dir)) {
-		r = negative_errno();
-		free(TAKE_PTR(s.dir));
-		return errmsg_set(reterr_msg, r, "cannot create a temporary directory in '%s': %s",
-				  tmpdir, strerror(-r));
-	}
+	r = scratch_make(tmpdir, &s, reterr_msg);
+	if (r < 0)
+		return r;
 	s.tree = strjoin(s.dir, "/tree");
 	if (!s.tree)
 		return -ENOMEM;
@@ -386,6 +453,10 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 		r = wim_copy(o->wim, o->out_wim, &s.wim_tmp, reterr_msg);
 		if (r < 0)
 			return r;
+		_cleanup_free_ char *abs =
+			s.wim_tmp[0] == '/' ? strdup(s.wim_tmp) : realpath(s.wim_tmp, NULL);
+		if (!abs || symlinkat(abs, s.dir_fd, SCRATCH_OUTPUT) < 0)
+			return negative_errno();
 		r = win_wim_open(s.wim_tmp, o->wim, o->image, true, &w, reterr_msg);
 		if (r < 0)
 			return r;

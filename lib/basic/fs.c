@@ -271,6 +271,36 @@ int fs_read_file_at(int root_fd, const char *path, size_t max, char **ret, size_
 	return fs_read_fd(fd, max, ret, ret_size);
 }
 
+int fs_open_input(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return negative_errno();
+	return TAKE_FD(fd);
+}
+
+const char *fs_input_strerror(int r)
+{
+	switch (r) {
+	case -EISDIR:
+		return "a directory, not a file";
+	case -EINVAL:
+		return "not a regular file (a FIFO, a device or a socket is never read)";
+	default:
+		return strerror(-r);
+	}
+}
+
 int fs_read_line_at(int root_fd, const char *path, size_t max, char **ret)
 {
 	_cleanup_free_ char *buf = NULL;

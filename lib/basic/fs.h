@@ -44,6 +44,16 @@ int fs_read_fd(int fd, size_t max, char **ret, size_t *ret_size);
  * that report size 0, which are read up to max. */
 int fs_read_file_at(int root_fd, const char *path, size_t max, char **ret, size_t *ret_size);
 
+/* Opens a file a user named as input (a recipe, a tarball, an image) for
+ * reading: a FIFO does not block the open, and anything but a regular file
+ * is refused (-EISDIR for a directory, -EINVAL for a FIFO, device or socket,
+ * which could block or never end), so no input waits or reads forever.
+ * Returns the fd (O_CLOEXEC, blocking reads) or -errno. */
+int fs_open_input(const char *path);
+
+/* What went wrong with fs_open_input(), as the end of a sentence. */
+const char *fs_input_strerror(int r);
+
 /* First line of the file, trailing white space removed; lines longer than max
  * give -EFBIG. An empty file gives "". */
 int fs_read_line_at(int root_fd, const char *path, size_t max, char **ret);

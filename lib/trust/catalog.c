@@ -471,6 +471,11 @@ static bool is_path(const char *s)
 	       !strchr(s, '\\') && string_is_safe(s);
 }
 
+bool catalog_is_path(const char *s)
+{
+	return strlen(s) <= CATALOG_MAX_STRING && is_path(s);
+}
+
 static int parse_payload(struct parse *ps, json_object *o, size_t idx, struct catalog_payload *p)
 {
 	static const char *const keys[] = { "name", "version", "os",	 "profiles", "arch",

@@ -117,6 +117,10 @@ const char *catalog_payload_format(const struct catalog_payload *p);
  * letters, digits and "._+-~^:", not empty. */
 bool catalog_is_word(const char *s);
 
+/* Whether s can be a payload's path: relative, one spelling per file (no
+ * ".", "..", "//", backslash), no control character. */
+bool catalog_is_path(const char *s);
+
 /* Frees an inf object not (yet) attached to a payload (catalog_rpm_free
  * is in lib/trust/rpm.h). */
 void catalog_inf_free(struct catalog_inf *i);

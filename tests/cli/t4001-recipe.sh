@@ -12,6 +12,15 @@ exits 2 "an unknown key is a usage error" enlighten build typo.conf -o out
 like "... naming file, line and the key meant" "$(last_output)" \
 	"recipe 'typo.conf' line 3: unknown key 'Sise' \(did you mean 'Size'\?\)"
 
+printf '[Image]\nSise=1G\nName=x\n' >typo-mid.conf
+exits 2 "an unknown key followed by a good line" enlighten build typo-mid.conf -o out
+like "... still names the key and the one meant" "$(last_output)" \
+	"recipe 'typo-mid.conf' line 2: unknown key 'Sise' \(did you mean 'Size'\?\)"
+printf '[Image]\nSize=0\nName=x\n' >size-mid.conf
+exits 2 "a bad value followed by a good line" enlighten build size-mid.conf -o out
+like "... gives the reason, not a syntax error" "$(last_output)" "recipe 'size-mid.conf' line 2: '0' is not a size"
+is "... only that error" "$(last_output | grep -c "not a 'Key=value' line")" 0
+
 printf '[Imag]\nName=x\n' >section.conf
 exits 2 "an unknown section" enlighten build section.conf -o out
 like "... with a suggestion" "$(last_output)" "line 2: unknown section '\[Imag\]' \(did you mean '\[Image\]'\?\)"
