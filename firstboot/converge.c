@@ -100,6 +100,21 @@ static int make_plan(struct agent *run, const struct state *st, struct plan **re
 	if (r >= 0)
 		r = manager == PLAN_PKG_DPKG ? dpkgtx_installed(run->root_fd, &installed, &err)
 					     : rpmtx_installed(run->root, &installed, &err);
+	/* the database's word is checked for the packages the repository
+	 * serves: one listed with files missing is installed again */
+	_cleanup_strv_free_ char **served = NULL, **broken = NULL;
+	for (size_t i = 0; r >= 0 && i < n_payloads; i++)
+		if (strv_contains(installed, payloads[i].name) &&
+		    !strv_contains(served, payloads[i].name) &&
+		    strv_extend(&served, payloads[i].name) < 0)
+			r = -ENOMEM;
+	if (r >= 0)
+		r = manager == PLAN_PKG_DPKG ? dpkgtx_broken(run->root_fd, served, &broken)
+					     : rpmtx_broken(run->root, served, &broken, &err);
+	STRV_FOREACH(b, broken)
+	log_warning("package '%s' is installed by the package database's word, but files of it "
+		    "are missing: installing it again",
+		    *b);
 	if (r < 0) {
 		fb_payloads_free(payloads, n_payloads);
 		return log_error_errno(r, err ? "%s" : "cannot read the package database: %m", err);
@@ -112,6 +127,7 @@ static int make_plan(struct agent *run, const struct state *st, struct plan **re
 		.payloads = payloads,
 		.n_payloads = n_payloads,
 		.installed = installed,
+		.broken = broken,
 		.closure = closure,
 		.manager = manager,
 		.family = family_of(run->root_fd, manager),
@@ -242,8 +258,9 @@ int agent_converge(struct agent *run)
 	struct apply_result res = {};
 	r = apply_plan(st, plan, &o, &res, &err);
 	if (r < 0) {
-		log_error_errno(r, "activating profile '%s' failed, the system is as it was: %s",
-				run->target, err ? err : strerror(-r));
+		log_error_errno(r, "activating profile '%s' failed%s: %s", run->target,
+				res.undo_failed ? "" : ", the system is as it was",
+				err ? err : strerror(-r));
 		agent_summary(run, false, previous, NULL, err ? err : "activation failed");
 		return EXIT_NO;
 	}

@@ -160,6 +160,31 @@ static int pkg_installed(enum plan_step_kind kind, const struct apply_opts *o, c
 	return rpmtx_installed(o->root, ret, reterr_msg);
 }
 
+/* The step's packages the database lists as installed and whose files are
+ * all there: one listed with files missing is to be installed again. */
+static int pkg_intact(const struct plan_step *s, const struct apply_opts *o, char ***ret,
+		      char **reterr_msg)
+{
+	_cleanup_strv_free_ char **installed = NULL, **listed = NULL, **broken = NULL,
+				 **intact = NULL;
+	int r = pkg_installed(s->kind, o, &installed, reterr_msg);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < s->n_install; i++)
+		if (strv_contains(installed, s->install[i].name) &&
+		    strv_extend(&listed, s->install[i].name) < 0)
+			return -ENOMEM;
+	r = s->kind == STEP_DPKG ? dpkgtx_broken(o->root_fd, listed, &broken)
+				 : rpmtx_broken(o->root, listed, &broken, reterr_msg);
+	if (r < 0)
+		return r;
+	STRV_FOREACH(n, installed)
+	if (!strv_contains(broken, *n) && strv_extend(&intact, *n) < 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(intact);
+	return 0;
+}
+
 static int pkg_run(enum plan_step_kind kind, const struct apply_opts *o, char *const *files,
 		   char *const *erase, char **reterr_msg)
 {
@@ -186,11 +211,12 @@ static int step_packages(const struct plan_step *s, const struct apply_opts *o, 
 	bool rpm = s->kind == STEP_RPM;
 	int r;
 
-	r = pkg_installed(s->kind, o, &installed, reterr_msg);
+	r = pkg_intact(s, o, &installed, reterr_msg);
 	if (r < 0)
 		return r;
 	/* Idempotent: only what is still to do (a rerun after a crash finds
-	 * part or all of it done). */
+	 * part or all of it done; a run cut short by a full disk may have left
+	 * a package listed without its files). */
 	for (size_t i = 0; i < s->n_install; i++) {
 		if (strv_contains(installed, s->install[i].name))
 			continue;
@@ -551,7 +577,7 @@ static int undo_record(struct run *run, size_t index, const struct plan_step *s)
 	case STEP_RPM:
 	case STEP_DPKG: {
 		_cleanup_strv_free_ char **installed = NULL;
-		int r = pkg_installed(s->kind, run->o, &installed, NULL);
+		int r = pkg_intact(s, run->o, &installed, NULL);
 		if (r < 0)
 			return 0; /* the step itself reports it */
 		json_object *names = json_object_new_array();
@@ -559,9 +585,16 @@ static int undo_record(struct run *run, size_t index, const struct plan_step *s)
 			if (!strv_contains(installed, s->install[i].name))
 				json_object_array_add(names,
 						      json_object_new_string(s->install[i].name));
+		/* what it erases cannot be put back (the package files are
+		 * not kept): undo checks they are still there, intact */
+		json_object *erased = json_object_new_array();
+		for (char **n = s->erase; n && *n; n++)
+			if (strv_contains(installed, *n))
+				json_object_array_add(erased, json_object_new_string(*n));
 		e = json_object_new_object();
 		json_object_object_add(e, "step", json_object_new_int64((int64_t)index));
 		json_object_object_add(e, "installed", names);
+		json_object_object_add(e, "erased", erased);
 		json_object_object_add(e, "manager",
 				       json_object_new_string(plan_step_kind_to_string(s->kind)));
 		json_object_array_add(undo_list(run), e);
@@ -570,6 +603,34 @@ static int undo_record(struct run *run, size_t index, const struct plan_step *s)
 	default:
 		return 0;
 	}
+}
+
+/* The packages a step erased (its undo record's "erased") must still be
+ * installed with their files after its undo: else the tree is not as it
+ * was (-ENOTRECOVERABLE), whatever else the undo put back. */
+static int undo_check_erased(struct run *run, enum plan_step_kind kind, json_object *e)
+{
+	_cleanup_strv_free_ char **names = NULL, **now = NULL, **broken = NULL;
+	json_object *v;
+	if (!json_object_object_get_ex(e, "erased", &v) || !json_object_is_type(v, json_type_array))
+		return 0;
+	for (size_t k = 0; k < json_object_array_length(v); k++)
+		if (strv_extend(&names, json_object_get_string(json_object_array_get_idx(v, k))) <
+		    0)
+			return -ENOMEM;
+	if (!names)
+		return 0;
+	int r = pkg_installed(kind, run->o, &now, NULL);
+	if (r < 0)
+		return r;
+	STRV_FOREACH(n, names)
+	if (!strv_contains(now, *n))
+		return -ENOTRECOVERABLE;
+	r = kind == STEP_DPKG ? dpkgtx_broken(run->o->root_fd, names, &broken)
+			      : rpmtx_broken(run->o->root, names, &broken, NULL);
+	if (r < 0)
+		return r;
+	return broken ? -ENOTRECOVERABLE : 0;
 }
 
 /* Undoes every recorded step, newest first. Best effort: returns the first
@@ -600,8 +661,7 @@ static int undo_all(struct run *run)
 			r = json_object_get_boolean(v) ? unit_enable(run->o->root_fd, unit, NULL)
 						       : unit_disable(run->o->root_fd, unit, NULL);
 		} else if (json_object_object_get_ex(e, "installed", &v) &&
-			   json_object_is_type(v, json_type_array) &&
-			   json_object_array_length(v) > 0) {
+			   json_object_is_type(v, json_type_array)) {
 			_cleanup_strv_free_ char **names = NULL, **now = NULL, **erase = NULL;
 			for (size_t k = 0; k < json_object_array_length(v); k++)
 				if (strv_extend(&names, json_object_get_string(
@@ -619,6 +679,8 @@ static int undo_all(struct run *run)
 					r = -ENOMEM;
 			if (r >= 0 && erase)
 				r = pkg_run(kind, run->o, NULL, erase, NULL);
+			if (r >= 0)
+				r = undo_check_erased(run, kind, e);
 		} else
 			r = 0;
 		if (r < 0 && ret == 0)
@@ -634,30 +696,49 @@ static void backup_clear(const struct apply_opts *o)
 		(void)fs_rm_rf(p);
 }
 
-static int run_steps(struct run *run, const struct plan *plan, size_t first,
+/* Whether the journal has an undo record of step index already. */
+static bool undo_has_step(struct run *run, size_t index)
+{
+	json_object *undo;
+	if (!json_object_object_get_ex(run->journal, "undo", &undo) ||
+	    !json_object_is_type(undo, json_type_array))
+		return false;
+	for (size_t k = 0; k < json_object_array_length(undo); k++) {
+		int64_t step;
+		if (json_get_int64(json_object_array_get_idx(undo, k), "step", &step) >= 0 &&
+		    step == (int64_t)index)
+			return true;
+	}
+	return false;
+}
+
+/* Runs every step from the first: those done before are done again, which
+ * finds nothing to do (steps are idempotent) or redoes what an undo that
+ * did not finish took back. rerun is the index of the step that was running
+ * when the run was cut (its leftovers are cleared first), or SIZE_MAX. */
+static int run_steps(struct run *run, const struct plan *plan, size_t rerun,
 		     struct apply_result *res, char **reterr_msg)
 {
 	int r;
-	for (size_t i = first; i < plan->n_steps; i++) {
+	for (size_t i = 0; i < plan->n_steps; i++) {
 		const struct plan_step *s = &plan->steps[i];
-		json_object *running;
-		bool rerun = json_object_object_get_ex(run->journal, "running", &running) &&
-			     json_object_get_boolean(running);
-		/* A step that was running when the power went keeps its undo
-		 * record from then; recording again would save its half-done
-		 * files as the "before". */
-		if (!(rerun && i == first)) {
+		/* A step recorded before keeps its record from then: recording
+		 * again would save its half-done files as the "before". */
+		if (!undo_has_step(run, i)) {
 			r = undo_record(run, i, s);
 			if (r < 0)
-				return r;
+				return errmsg_default(reterr_msg, r,
+						      "cannot keep what step %zu changes, to undo it: %s",
+						      i + 1, strerror(-r));
 		}
 		json_object_object_add(run->journal, "next", json_object_new_int64((int64_t)i));
 		json_object_object_add(run->journal, "running", json_object_new_boolean(true));
 		r = journal_save(run);
 		if (r < 0)
-			return r;
+			return errmsg_default(reterr_msg, r, "cannot save the journal in '/%s': %s",
+					      STATE_FILE, strerror(-r));
 
-		r = step_run(s, run->o, rerun && i == first, reterr_msg);
+		r = step_run(s, run->o, i == rerun, reterr_msg);
 		if (r < 0) {
 			_cleanup_free_ char *d = plan_step_describe(s);
 			return errmsg_default(reterr_msg, r, "step %zu (%s) failed: %s", i + 1,
@@ -675,7 +756,8 @@ static int run_steps(struct run *run, const struct plan *plan, size_t first,
 		json_object_object_add(run->journal, "running", json_object_new_boolean(false));
 		r = journal_save(run);
 		if (r < 0)
-			return r;
+			return errmsg_default(reterr_msg, r, "cannot save the journal in '/%s': %s",
+					      STATE_FILE, strerror(-r));
 	}
 	return 0;
 }
@@ -708,17 +790,41 @@ static int finish(struct run *run, const struct plan *plan, int r, const char *m
 	return r < 0 ? r : k;
 }
 
-static int go(struct run *run, const struct plan *plan, size_t first, struct apply_result *ret,
+/* An undo that did not finish (a full disk, a package manager that
+ * fails): the journal and the backups stay, so that the next run does the
+ * plan again from its first step, and the state says the run failed. */
+static void keep_journal(struct run *run, const char *msg)
+{
+	struct state *st = run->state;
+	free(st->finished);
+	st->finished = state_timestamp();
+	free(st->result);
+	st->result = strdup("failed");
+	free(st->error);
+	st->error = msg ? strdup(msg) : NULL;
+	json_object_object_add(run->journal, "running", json_object_new_boolean(false));
+	(void)state_save(run->o->root_fd, st); /* if it fails, the last journal saved stays */
+}
+
+static int go(struct run *run, const struct plan *plan, size_t rerun, struct apply_result *ret,
 	      char **reterr_msg)
 {
 	struct apply_result res = {};
-	int r = run_steps(run, plan, first, &res, reterr_msg);
+	int r = run_steps(run, plan, rerun, &res, reterr_msg);
 	if (r < 0) {
 		int u = undo_all(run);
-		if (u < 0)
-			errmsg_default(reterr_msg, u, "undoing the failed run failed too: %s",
-				       strerror(-u));
-		finish(run, plan, r, reterr_msg ? *reterr_msg : NULL);
+		if (u < 0) {
+			_cleanup_free_ char *first = reterr_msg ? TAKE_PTR(*reterr_msg) : NULL;
+			errmsg_set(reterr_msg, r,
+				   "%s; undoing it failed too (%s): the system is partly changed, and "
+				   "the next run does the plan again",
+				first ? first : strerror(-r),
+				u == -ENOTRECOVERABLE ? "packages it removed are not back"
+						      : strerror(-u));
+			keep_journal(run, reterr_msg ? *reterr_msg : NULL);
+			ret->undo_failed = true;
+		} else
+			finish(run, plan, r, reterr_msg ? *reterr_msg : NULL);
 		apply_result_done(&res);
 		return r;
 	}
@@ -752,7 +858,7 @@ int apply_plan(struct state *state, const struct plan *plan, const struct apply_
 	int r = journal_save(&run);
 	if (r < 0)
 		return r;
-	return go(&run, plan, 0, ret, reterr_msg);
+	return go(&run, plan, SIZE_MAX, ret, reterr_msg);
 }
 
 int apply_resume(struct state *state, const struct apply_opts *o, struct apply_result *ret,
@@ -772,7 +878,8 @@ int apply_resume(struct state *state, const struct apply_opts *o, struct apply_r
 	r = plan_from_json(pj, &plan, reterr_msg);
 	if (r < 0)
 		return r;
-	if ((uint64_t)next > plan->n_steps)
-		next = (int64_t)plan->n_steps;
-	return go(&run, plan, (size_t)next, ret, reterr_msg);
+	json_object *running;
+	bool was_running = json_object_object_get_ex(run.journal, "running", &running) &&
+			   json_object_get_boolean(running);
+	return go(&run, plan, was_running ? (size_t)next : SIZE_MAX, ret, reterr_msg);
 }

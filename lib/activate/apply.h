@@ -10,7 +10,12 @@
  * and the journal says how to undo the step; when a step fails, the steps
  * done so far are undone in reverse order, the journal is cleared and the
  * state says the run failed, so the tree is as it was and the next run
- * tries again.
+ * tries again. When the undo fails too (a full disk), the journal and the
+ * backups are kept instead: the next run resumes the plan from its first
+ * step, which redoes whatever the undo took back.
+ *
+ * A package the database lists but whose files are missing (a transaction
+ * cut short by a full disk) counts as not installed: it is installed again.
  *
  * The payload files are checked against the plan's length and sha256 (the
  * verified catalog's) before the rpm transaction reads them.
@@ -38,6 +43,9 @@ struct apply_opts {
 struct apply_result {
 	char **changes; /* one line per step done (plan_step_describe) */
 	bool changed;
+	/* on failure: the undo did not finish either, so the tree is partly
+	 * changed; the journal is kept and the next run does the plan again */
+	bool undo_failed;
 };
 
 void apply_result_done(struct apply_result *r);

@@ -4,6 +4,7 @@
  * deb822 file), and dpkg run by argv for installs and purges.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
 #include "lib/basic/spawn.h"
 #include "lib/basic/string-util.h"
 
@@ -82,6 +84,78 @@ int dpkgtx_installed(int root_fd, char ***ret_names, char **reterr_msg)
 	else if (!(names = calloc(1, sizeof(char *))))
 		return -ENOMEM;
 	*ret_names = TAKE_PTR(names);
+	return 0;
+}
+
+#define DPKG_LIST_MAX (16u << 20)
+
+/* Paths images commonly leave out (dpkg's path-exclude in minimal images):
+ * their absence says nothing about the package. */
+static const char *const excluded_dirs[] = {
+	"usr/share/doc/",    "usr/share/man/",	   "usr/share/info/",
+	"usr/share/locale/", "usr/share/lintian/",
+};
+
+/* 1 when a file of the list (var/lib/dpkg/info/NAME[:ARCH].list) is gone
+ * from the tree, 0 when all are there or there is no list. */
+static int list_missing(int root_fd, const char *name)
+{
+	_cleanup_free_ char *text = NULL, *p = strjoin("var/lib/dpkg/info/", name, ".list");
+	if (!p)
+		return -ENOMEM;
+	int r = fs_read_file_at(root_fd, p, DPKG_LIST_MAX, &text, NULL);
+	if (r == -ENOENT) { /* Multi-Arch: same: NAME:ARCH.list */
+		_cleanup_free_ char *prefix = strjoin(name, ":");
+		_cleanup_close_ int fd =
+			fs_open_beneath(root_fd, "var/lib/dpkg/info", O_RDONLY | O_DIRECTORY, 0);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!prefix)
+			return -ENOMEM;
+		if (d) {
+			fd = -EBADF;
+			for (struct dirent *de; r == -ENOENT && (de = readdir(d));)
+				if (startswith(de->d_name, prefix) &&
+				    endswith(de->d_name, ".list")) {
+					free(p);
+					p = strjoin("var/lib/dpkg/info/", de->d_name);
+					r = p ? fs_read_file_at(root_fd, p, DPKG_LIST_MAX, &text,
+								NULL)
+					      : -ENOMEM;
+				}
+			closedir(d);
+		}
+	}
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		while (*l == '/')
+			l++;
+		if (!*l || streq(l, "."))
+			continue;
+		bool skip = false;
+		for (size_t i = 0; i < ELEMENTSOF(excluded_dirs) && !skip; i++)
+			skip = startswith(l, excluded_dirs[i]) != NULL;
+		if (skip)
+			continue;
+		_cleanup_close_ int fd = fs_open_beneath(root_fd, l, O_PATH | O_NOFOLLOW, 0);
+		if (fd == -ENOENT)
+			return 1;
+	}
+	return 0;
+}
+
+int dpkgtx_broken(int root_fd, char *const *names, char ***ret_broken)
+{
+	_cleanup_strv_free_ char **broken = NULL;
+	for (char *const *n = names; n && *n; n++) {
+		int r = list_missing(root_fd, *n);
+		if (r < 0)
+			return r;
+		if (r > 0 && strv_extend(&broken, *n) < 0)
+			return -ENOMEM;
+	}
+	*ret_broken = TAKE_PTR(broken);
 	return 0;
 }
 

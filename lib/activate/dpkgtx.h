@@ -23,6 +23,11 @@
  * -ENOENT with a message when the root has no dpkg database. */
 int dpkgtx_installed(int root_fd, char ***ret_names, char **reterr_msg);
 
+/* Of names, those the database lists with a file (var/lib/dpkg/info/
+ * NAME.list; documentation left aside) missing from the tree: a run cut
+ * short by a full disk, a file deleted. *ret_broken may be NULL (none). */
+int dpkgtx_broken(int root_fd, char *const *names, char ***ret_broken);
+
 /* Installs the package files (host paths) and then purges the named
  * packages. Returns 0, or -EPROTO with dpkg's text when the trial run
  * refused (nothing changed), or -EIO when a real run failed part way. */

@@ -443,7 +443,7 @@ static int plan_packages(const struct plan_input *in, struct plan *p, char **ret
 
 	struct plan_step step = { .kind = in->manager == PLAN_PKG_DPKG ? STEP_DPKG : STEP_RPM };
 	for (char **w = want; w && *w; w++) {
-		if (strv_contains(in->installed, *w))
+		if (strv_contains(in->installed, *w) && !strv_contains(in->broken, *w))
 			continue;
 		const struct plan_payload *pl = payload_find(in, *w);
 		if (!pl) {

@@ -179,6 +179,58 @@ int rpmtx_installed(const char *root, char ***ret_names, char **reterr_msg)
 	return 0;
 }
 
+/* Whether a file the rpmdb says it installed is gone from the tree. */
+static bool file_missing(int root_fd, const char *fn)
+{
+	while (*fn == '/')
+		fn++;
+	if (!*fn)
+		return false;
+	_cleanup_close_ int fd = fs_open_beneath(root_fd, fn, O_PATH | O_NOFOLLOW, 0);
+	return fd == -ENOENT;
+}
+
+int rpmtx_broken(const char *root, char *const *names, char ***ret_broken, char **reterr_msg)
+{
+	struct rpmtx_ctx c;
+	_cleanup_strv_free_ char **broken = NULL;
+	int r = db_check(root, reterr_msg);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return errmsg_errno(reterr_msg, errno, "cannot open '%s': %m", root);
+	r = ctx_begin(&c, root, RPMTX_VERIFY_SIGNATURE);
+	if (r < 0)
+		return r;
+	rpmts ts = rpmtsCreate();
+	rpmtsSetRootDir(ts, root);
+	for (char *const *n = names; r >= 0 && n && *n; n++) {
+		rpmdbMatchIterator mi = rpmtsInitIterator(ts, RPMDBI_NAME, *n, 0);
+		Header h;
+		bool missing = false;
+		while (!missing && mi && (h = rpmdbNextIterator(mi))) {
+			rpmfi fi = rpmfiNew(ts, h, RPMTAG_BASENAMES, RPMFI_KEEPHEADER);
+			while (!missing && fi && rpmfiNext(fi) >= 0)
+				/* only files it put there: not %ghost, not excluded
+				 * (--excludedocs, netshared), not replaced */
+				missing = !(rpmfiFFlags(fi) & RPMFILE_GHOST) &&
+					  rpmfiFState(fi) == RPMFILE_STATE_NORMAL &&
+					  file_missing(root_fd, rpmfiFN(fi));
+			rpmfiFree(fi);
+		}
+		rpmdbFreeIterator(mi);
+		if (missing && strv_extend(&broken, *n) < 0)
+			r = -ENOMEM;
+	}
+	rpmtsFree(ts);
+	ctx_end(&c);
+	if (r < 0)
+		return r;
+	*ret_broken = TAKE_PTR(broken);
+	return 0;
+}
+
 static void *notify(const void *hd _unused_, const rpmCallbackType what,
 		    const rpm_loff_t amount _unused_, const rpm_loff_t total _unused_, fnpyKey key,
 		    rpmCallbackData data _unused_)
@@ -412,8 +464,10 @@ int rpmtx_run(const char *root, char *const *install_files, char *const *erase_n
 	r = ts_build(root, install_files, erase_names, verify, &c.log, &ts, reterr_msg);
 	if (r < 0)
 		goto out;
+	/* REPLACEPKG: a package the rpmdb lists but whose files are gone
+	 * (rpmtx_broken()) is installed again over its own record */
 	rpmtsSetFlags(ts, RPMTRANS_FLAG_TEST);
-	if (rpmtsRun(ts, NULL, RPMPROB_FILTER_NONE) != 0) {
+	if (rpmtsRun(ts, NULL, RPMPROB_FILTER_REPLACEPKG) != 0) {
 		problems_text(ts, &c.log);
 		r = fail_logged(reterr_msg, -EPROTO, "the package transaction fails its test run",
 				&c.log);
@@ -426,7 +480,7 @@ int rpmtx_run(const char *root, char *const *install_files, char *const *erase_n
 	if (r < 0)
 		goto out;
 	rpmtsSetFlags(ts, RPMTRANS_FLAG_NONE);
-	if (rpmtsRun(ts, NULL, RPMPROB_FILTER_NONE) != 0) {
+	if (rpmtsRun(ts, NULL, RPMPROB_FILTER_REPLACEPKG) != 0) {
 		problems_text(ts, &c.log);
 		r = fail_logged(reterr_msg, -EIO, "the package transaction failed", &c.log);
 		goto out;

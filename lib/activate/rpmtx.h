@@ -23,6 +23,12 @@ enum rpmtx_verify {
  * -ENOENT with a message when the root has no rpm database. */
 int rpmtx_installed(const char *root, char ***ret_names, char **reterr_msg);
 
+/* Of names, those the rpmdb lists as installed but with a file it put
+ * there missing from the tree (a transaction cut short by a full disk, a
+ * file deleted): the database's word is not trusted for them. *ret_broken
+ * may be NULL (none). */
+int rpmtx_broken(const char *root, char *const *names, char ***ret_broken, char **reterr_msg);
+
 /* The image's package-signing keys (the recipe's PackageKeys=), armored,
  * one or more per *.asc file: imported into the root's rpm database before
  * each transaction, so the packages signed with them verify. */
