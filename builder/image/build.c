@@ -36,6 +36,7 @@
 #include "builder/image/image.h"
 #include "builder/image/initrd-check.h"
 #include "builder/image/inject.h"
+#include "builder/image/loader-grub.h"
 #include "builder/image/bmap.h"
 #include "builder/image/manifest.h"
 #include "builder/image/recipe.h"
@@ -124,6 +125,7 @@ struct build {
 	char *mke2fs_config; /* enlighten's, so that the host's does not decide */
 	struct ext4 *ext4;   /* the root filesystem, between root_stream() and root_finish() */
 	struct generalize generalize; /* what the base lost of one machine's identity */
+	struct grub_choice grub;      /* Loader=grub: where grub.cfg went, what it boots */
 };
 
 /* An informational line for the caller; lost only when memory is short. */
@@ -726,8 +728,61 @@ static int check_system_settings(struct build *b, struct ext4 *e)
 	return 0;
 }
 
+/* The kernel command line: the recipe's, after root= and rw unless it has
+ * its own root=. */
+static int boot_cmdline(struct build *b, char **ret)
+{
+	const char *extra = b->recipe->cmdline ? b->recipe->cmdline : "";
+	char *cmdline = NULL;
+	if (strstr(extra, "root=") == extra || strstr(extra, " root="))
+		cmdline = strdup(extra);
+	else if (asprintf(&cmdline, "root=PARTUUID=%s rw%s%s", b->root->uuid, *extra ? " " : "",
+			  extra) < 0)
+		cmdline = NULL;
+	if (!cmdline)
+		return errmsg_oom(b->err);
+	*ret = cmdline;
+	return 0;
+}
+
+/* Loader=grub: grub.cfg on the root, booting the distribution's kernel links. */
+static int grub_config_write(struct build *b, struct ext4 *e, struct boot_file *kernel,
+			     struct boot_file *initrd)
+{
+	const struct recipe *r = b->recipe;
+	_cleanup_free_ char *cmdline = NULL, *msg = NULL;
+	int k = boot_cmdline(b, &cmdline);
+	if (k < 0)
+		return k;
+	struct grub_config gc = {
+		.title = r->name,
+		.root_fs_uuid = b->root->fs_uuid,
+		.cmdline = cmdline,
+		.kernel = kernel->name,
+		.initrd = initrd->name,
+		.kernel_pinned = r->kernel,
+		.windows_title = b->windows_esp ? "Windows Boot Manager" : NULL,
+	};
+	k = grub_install_config(e, &gc, &b->grub, &msg);
+	if (k < 0)
+		return errmsg_errno(b->err, k, "%s", msg ? msg : strerror(-k));
+	if (b->grub.kernel_link)
+		build_note(b,
+			   "GRUB: /%s/grub.cfg boots /%s, which the base's kernel packages move "
+			   "to each kernel they install",
+			   b->grub.prefix, b->grub.kernel_link);
+	else
+		return build_warn(b,
+				  "GRUB: /%s/grub.cfg boots '/%s'%s; a kernel update will not "
+				  "change what boots",
+				  b->grub.prefix, kernel->name,
+				  r->kernel ? " as Kernel= says"
+					    : ": the base keeps no link to its newest kernel");
+	return 0;
+}
+
 /* The root filesystem, second part: what enlighten injects, then closed. */
-static int root_finish(struct build *b)
+static int root_finish(struct build *b, struct boot_file *kernel, struct boot_file *initrd)
 {
 	const struct recipe *r = b->recipe;
 	struct ext4 *e = TAKE_PTR(b->ext4);
@@ -768,6 +823,13 @@ static int root_finish(struct build *b)
 	k = check_system_settings(b, e);
 	if (k >= 0)
 		k = inject_all(e, &io, &msg);
+	if (k >= 0 && r->loader == LOADER_GRUB) {
+		k = grub_config_write(b, e, kernel, initrd);
+		if (k < 0) {
+			ext4_abort(e);
+			return k;
+		}
+	}
 	if (k < 0) {
 		ext4_abort(e);
 		return errmsg_errno(b->err, k, "%s", msg ? msg : strerror(-k));
@@ -1012,37 +1074,48 @@ static int write_esp(struct build *b, const struct boot_files *boot, struct boot
 {
 	const struct recipe *r = b->recipe;
 	_cleanup_free_ char *cmdline = NULL, *title = NULL, *msg = NULL;
-	const char *extra = r->cmdline ? r->cmdline : "";
+	_cleanup_close_ int grub_fd = -EBADF;
 
-	if (strstr(extra, "root=") == extra || strstr(extra, " root="))
-		cmdline = strdup(extra);
-	else if (asprintf(&cmdline, "root=PARTUUID=%s rw%s%s", b->root->uuid, *extra ? " " : "",
-			  extra) < 0)
-		cmdline = NULL;
-	if (!cmdline || asprintf(&title, "%s", r->name) < 0)
+	int k = boot_cmdline(b, &cmdline);
+	if (k < 0)
+		return k;
+	if (asprintf(&title, "%s", r->name) < 0)
 		return errmsg_oom(b->err);
 
+	if (r->loader == LOADER_GRUB) {
+		grub_fd = memfd_create("enlighten-grub-efi", 0); /* inherited by mcopy */
+		if (grub_fd < 0)
+			return errmsg_errno(b->err, errno, "cannot make GRUB's EFI image: %m");
+		k = grub_mkimage("x86_64-efi", GRUB_EFI_DIR, b->grub.prefix, b->root->fs_uuid,
+				 grub_fd, &msg);
+		if (k < 0)
+			return errmsg_errno(b->err, k, "%s", msg);
+	}
+
 	struct esp_content c = {
+		.grub_fd = grub_fd,
 		.kernel_fd = kernel->fd,
 		.initrd_fd = initrd->fd,
 		.kernel_version = kernel_version(kernel->name),
 		.title = title,
 		.cmdline = cmdline,
 		.entry_name = r->name,
-		.systemd_boot = r->loader,
+		.systemd_boot = r->systemd_boot,
 		.now = b->now,
 	};
-	int lfd = fs_open_input(r->loader);
-	if (lfd < 0)
-		return errmsg_set(b->err, lfd,
-				  "cannot read the boot loader '%s' (install systemd-boot-efi or "
-				  "set Loader= in [Boot]): %s",
-				  r->loader, fs_input_strerror(lfd));
-	safe_close(lfd);
+	if (r->loader == LOADER_SYSTEMD_BOOT) {
+		int lfd = fs_open_input(r->systemd_boot);
+		if (lfd < 0)
+			return errmsg_set(b->err, lfd,
+					  "cannot read the boot loader '%s' (install systemd-boot-efi "
+					  "or set Loader= in [Boot]): %s",
+					  r->systemd_boot, fs_input_strerror(lfd));
+		safe_close(lfd);
+	}
 	c.windows_boot_dir = b->windows_esp;
 	_cleanup_free_ char *xen_cfg = NULL;
 	struct xen_efi xen = { .fd = -EBADF };
-	int k = r->xen_hypervisor ? xen_entry(b, boot, kernel, cmdline, &xen, &xen_cfg) : 0;
+	k = r->xen_hypervisor ? xen_entry(b, boot, kernel, cmdline, &xen, &xen_cfg) : 0;
 	if (k < 0)
 		return k;
 	c.xen_cfg = xen_cfg;
@@ -1166,7 +1239,7 @@ static int build_run(struct build *b)
 		if (k >= 0)
 			k = initrd_job_start(&ij, b, initrd, boot.builtin_fd);
 		if (k >= 0)
-			k = root_finish(b);
+			k = root_finish(b, kernel, initrd);
 		if (k >= 0)
 			k = write_esp(b, &boot, kernel, initrd);
 		int q = initrd_job_wait(&ij);
@@ -1428,6 +1501,7 @@ int image_build(const struct build_options *o, struct build_result *ret, char **
 	free(b.agent);
 	free(b.unit_template);
 	free(b.mke2fs_config);
+	grub_choice_done(&b.grub);
 	safe_close(b.dir_fd);
 	if (k < 0) {
 		strv_free(ret->artefacts);

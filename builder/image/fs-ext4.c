@@ -976,6 +976,20 @@ static int lookup_regular(struct ext4 *e, const char *path, ext2_ino_t *ret_ino,
 	return 0;
 }
 
+int ext4_lstat_type(struct ext4 *e, const char *path, mode_t *ret)
+{
+	ext2_ino_t ino;
+	struct ext2_inode inode;
+	int r = lookup_path(e, path, &ino);
+	if (r < 0)
+		return r;
+	errcode_t err = ext2fs_read_inode(e->fs, ino, &inode);
+	if (err)
+		return errcode_to_errno(err);
+	*ret = (mode_t)(inode.i_mode & LINUX_S_IFMT);
+	return 0;
+}
+
 int ext4_file_size(struct ext4 *e, const char *path, uint64_t *ret)
 {
 	ext2_ino_t ino;

@@ -71,5 +71,8 @@ int ext4_symlink(struct ext4 *e, const char *path, const char *target);
 int ext4_read_file(struct ext4 *e, const char *path, size_t max, char **ret, size_t *ret_size);
 /* Size of a regular file (symlinks in the path are not followed). */
 int ext4_file_size(struct ext4 *e, const char *path, uint64_t *ret);
+/* The type bits (S_IFREG, S_IFLNK, ...) of what path names, the leaf not
+ * followed; -ENOENT when nothing is there. */
+int ext4_lstat_type(struct ext4 *e, const char *path, mode_t *ret);
 /* Names in a directory, sorted, without "." and "..". */
 int ext4_list_dir(struct ext4 *e, const char *path, char ***ret);

@@ -2,7 +2,8 @@
 /*
  * fs-fat.c - the EFI system partition writer: FAT32 in the ESP slot through
  * mtools (img@@offset, no mount), with systemd-boot as the removable-media
- * loader and one Boot Loader Specification entry for the base's kernel.
+ * loader and one Boot Loader Specification entry for the base's kernel, or
+ * GRUB's EFI image (loader-grub.c) with the kernel left on the root.
  * mtools stamps files with SOURCE_DATE_EPOCH, so the slot is reproducible.
  */
 #define _GNU_SOURCE
@@ -143,6 +144,21 @@ int fat_write(const char *path, const struct image_slot *slot, const struct esp_
 	r = mtools_run(&m, mformat);
 	if (r < 0)
 		return r;
+
+	if (c->grub_fd >= 0) {
+		char *mmd[] = { "mmd", "-i", m.image, "::/EFI", "::/EFI/BOOT", NULL };
+		r = mtools_run(&m, mmd);
+		if (r >= 0)
+			r = mcopy_fd(&m, c->grub_fd, "::/EFI/BOOT/BOOTX64.EFI");
+		if (r >= 0 && c->windows_boot_dir) {
+			_cleanup_free_ char *src = strjoin(c->windows_boot_dir, "/EFI/Microsoft");
+			if (!src)
+				return -ENOMEM;
+			char *mcopy[] = { "mcopy", "-s", "-i", m.image, src, "::/EFI/", NULL };
+			r = mtools_run(&m, mcopy);
+		}
+		return r;
+	}
 
 	if (asprintf(&dir, "::/%s", c->entry_name) < 0 ||
 	    asprintf(&kdir, "::/%s/%s", c->entry_name, c->kernel_version) < 0 ||

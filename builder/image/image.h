@@ -44,6 +44,10 @@ int gpt_write(const char *path, uint64_t disk_size, const char *disk_uuid,
 
 /* Boot files for the ESP, taken from the base tarball. */
 struct esp_content {
+	/* GRUB: its EFI image (readable, not close-on-exec) goes in as the
+	 * removable-media loader, and nothing else of the Linux side: its kernel
+	 * stays on the root; -1: systemd-boot with the entry below */
+	int grub_fd;
 	int kernel_fd; /* readable fds, not close-on-exec (mcopy reads /dev/fd/N) */
 	int initrd_fd;
 	const char *kernel_version; /* "6.1.0-56-amd64", for the entry title */
@@ -64,6 +68,7 @@ struct esp_content {
 };
 
 /* Formats the slot as FAT32 and installs systemd-boot with one entry, and
- * one more for the Windows Boot Manager when the content has it. */
+ * one more for the Windows Boot Manager when the content has it; or GRUB's
+ * EFI image (and the Windows Boot Manager's files). */
 int fat_write(const char *path, const struct image_slot *slot, const struct esp_content *c,
 	      char **reterr_msg);

@@ -32,6 +32,12 @@ static const char *const initrd_check_table[] = {
 };
 DEFINE_STRING_TABLE_LOOKUP(initrd_check, enum initrd_check);
 
+static const char *const boot_loader_table[_LOADER_MAX] = {
+	[LOADER_SYSTEMD_BOOT] = "systemd-boot",
+	[LOADER_GRUB] = "grub",
+};
+DEFINE_STRING_TABLE_LOOKUP(boot_loader, enum boot_loader);
+
 static const char *const format_names[] = { "raw", "qcow2", "vhdx", "vhd", "vmdk" };
 
 struct parse_file {
@@ -303,6 +309,23 @@ static int extend_or_empty(const char *value, char ***list, char ***ret)
 
 /* PackageKeys=PATH...: armored OpenPGP key files, each relative to the file
  * that names it; each line extends the list, an empty value empties it. */
+/* Loader=systemd-boot|grub, or the path of a systemd-boot EFI binary. */
+static int parse_loader(struct parse_ctx *c, const char *value, void *field)
+{
+	enum boot_loader l = boot_loader_from_string(value);
+	if ((int)l >= 0) {
+		*(enum boot_loader *)field = l;
+		return 0;
+	}
+	if (!strchr(value, '/')) {
+		const char *best = suggest_in_strings(value, boot_loader_table, _LOADER_MAX);
+		return ctx_fail(c, "unknown loader '%s'%s%s%s; use systemd-boot or grub", value,
+				best ? " (did you mean '" : "", best ?: "", best ? "'?)" : "");
+	}
+	*(enum boot_loader *)field = LOADER_SYSTEMD_BOOT;
+	return parse_path(c, value, &c->recipe->systemd_boot);
+}
+
 static int parse_paths(struct parse_ctx *c, const char *value, void *field)
 {
 	_cleanup_strv_free_ char **l = NULL;
@@ -403,7 +426,7 @@ static const struct recipe_key recipe_keys[] = {
 	{ "Payloads", "PackageKeys", parse_paths, F(package_keys) },
 	{ "Agent", "Binary", parse_path, F(agent_binary) },
 	{ "Boot", "KernelCommandLine", parse_cmdline, F(cmdline) },
-	{ "Boot", "Loader", parse_path, F(loader) },
+	{ "Boot", "Loader", parse_loader, F(loader) },
 	{ "System", "Hostname", parse_name, F(hostname) },
 	{ "System", "Locale", parse_name, F(locale) },
 	{ "System", "Timezone", parse_timezone, F(timezone) },
@@ -681,7 +704,8 @@ int recipe_load(const char *path, struct recipe **ret, char **reterr_msg)
 	}
 	if (!r->formats && strv_extend(&r->formats, "raw") < 0)
 		return -ENOMEM;
-	if (!r->loader && !(r->loader = strdup("/usr/lib/systemd/boot/efi/systemd-bootx64.efi")))
+	if (!r->systemd_boot &&
+	    !(r->systemd_boot = strdup("/usr/lib/systemd/boot/efi/systemd-bootx64.efi")))
 		return -ENOMEM;
 	if (!r->esp_label && !(r->esp_label = strdup("ESP")))
 		return -ENOMEM;
@@ -714,7 +738,7 @@ struct recipe *recipe_free(struct recipe *r)
 	strv_free(r->profiles);
 	free(r->agent_binary);
 	free(r->cmdline);
-	free(r->loader);
+	free(r->systemd_boot);
 	free(r->hostname);
 	free(r->locale);
 	free(r->timezone);

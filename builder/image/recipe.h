@@ -24,6 +24,12 @@ enum initrd_check {
 	INITRD_CHECK_NO,   /* not checked */
 };
 
+enum boot_loader {
+	LOADER_SYSTEMD_BOOT,
+	LOADER_GRUB,
+	_LOADER_MAX,
+};
+
 struct recipe {
 	char *path; /* the top file as given */
 
@@ -54,7 +60,8 @@ struct recipe {
 
 	/* [Boot] */
 	char *cmdline;
-	char *loader; /* systemd-bootx64.efi */
+	enum boot_loader loader;
+	char *systemd_boot; /* systemd-bootx64.efi */
 
 	/* [System] */
 	char *hostname;
@@ -91,4 +98,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct recipe *, recipe_free);
 #define _cleanup_recipe_ _cleanup_(recipe_freep)
 
 const char *initrd_check_to_string(enum initrd_check c);
+const char *boot_loader_to_string(enum boot_loader l);
+enum boot_loader boot_loader_from_string(const char *s);
 enum initrd_check initrd_check_from_string(const char *s);

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loader-grub.c - GRUB 2 as the image's boot loader (loader-grub.h): the
+ * grub-mkimage image with its early configuration, and grub.cfg on the root
+ * in the form the distribution's kernel updates keep pointing at the newest
+ * kernel (docs/boot-loaders.md).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/image/fs-ext4.h"
+#include "builder/image/loader-grub.h"
+#include "lib/basic/errmsg.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/spawn.h"
+#include "lib/basic/string-util.h"
+
+/* Built into the image, so that neither an EFI nor a BIOS GRUB needs module
+ * files on the disk: what grub.cfg here and grub-mkconfig's use. */
+static const char *const grub_modules_common[] = {
+	"part_gpt",	"part_msdos", "fat",	 "ext2",	   "normal",
+	"boot",		"linux",      "search",	 "search_fs_uuid", "search_fs_file",
+	"search_label", "configfile", "echo",	 "test",	   "gzio",
+	"serial",	"terminal",   "loadenv", "reboot",	   "halt",
+	"ls",		"cat",	      "regexp",	 "sleep",	   "true",
+};
+static const char *const grub_modules_efi[] = { "efi_gop", "chain" };
+
+/* The kernel links a distribution keeps on its newest kernel, in the order
+ * looked for: Debian's (linux-update-symlinks, /etc/kernel-img.conf), then
+ * SUSE's (the kernel package's %post). */
+static const struct {
+	const char *kernel, *initrd, *kernel_old, *initrd_old;
+} kernel_links[] = {
+	{ "vmlinuz", "initrd.img", "vmlinuz.old", "initrd.img.old" },
+	{ "boot/vmlinuz", "boot/initrd", NULL, NULL },
+};
+
+void grub_choice_done(struct grub_choice *c)
+{
+	free(c->prefix);
+	free(c->kernel_link);
+	*c = (struct grub_choice){};
+}
+
+static bool is_type(struct ext4 *e, const char *path, mode_t type)
+{
+	mode_t m;
+	return ext4_lstat_type(e, path, &m) >= 0 && m == type;
+}
+
+/* A word of the command line as GRUB's script reader takes it literally. */
+static void put_escaped(FILE *f, const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			    "=._,:/+-@% \t",
+			    *p))
+			fputc('\\', f);
+		fputc(*p, f);
+	}
+}
+
+static void entry_write(FILE *f, const char *title, const char *id, const char *kernel,
+			const char *initrd, const char *cmdline)
+{
+	fprintf(f, "menuentry '%s' --id %s {\n\tlinux /%s ", title, id, kernel);
+	put_escaped(f, cmdline);
+	fprintf(f, "\n\tinitrd /%s\n}\n", initrd);
+}
+
+static char *config_text(const struct grub_config *c, const struct grub_choice *ch,
+			 const char *kernel, const char *initrd, const char *kernel_old,
+			 const char *initrd_old)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "# /%s/grub.cfg, written by enlighten build (docs/boot-loaders.md).\n",
+		ch->prefix);
+	if (ch->kernel_link)
+		fprintf(f,
+			"# It boots /%s, the link the distribution's kernel packages move to\n"
+			"# each kernel they install, so a kernel update boots the new kernel.\n",
+			ch->kernel_link);
+	else
+		fprintf(f, "# It boots /%s: the base keeps no link to its newest kernel.\n",
+			kernel);
+	if (ch->mkconfig)
+		fprintf(f, "# The base's grub-mkconfig (update-grub) replaces it when it runs.\n");
+	/* with two systems on the disk the menu shows for a moment */
+	fprintf(f, "set default=0\n%s",
+		c->windows_title ? "set timeout=5\n" : "set timeout=1\nset timeout_style=hidden\n");
+	if (strstr(c->cmdline, "console=ttyS0"))
+		fprintf(f, "serial --unit=0 --speed=115200\nterminal_input console serial\n"
+			   "terminal_output console serial\n");
+	fprintf(f, "search --no-floppy --fs-uuid --set=root %s\n", c->root_fs_uuid);
+	entry_write(f, c->title, "enlighten", kernel, initrd, c->cmdline);
+	if (kernel_old) {
+		_cleanup_free_ char *t = strjoin(c->title, ", previous kernel");
+		if (!t) {
+			fclose(f);
+			free(text);
+			return NULL;
+		}
+		entry_write(f, t, "enlighten-previous", kernel_old, initrd_old, c->cmdline);
+	}
+	if (c->windows_title)
+		fprintf(f,
+			"menuentry '%s' --id windows {\n"
+			"\tsearch --no-floppy --file --set=root /EFI/Microsoft/Boot/bootmgfw.efi\n"
+			"\tchainloader /EFI/Microsoft/Boot/bootmgfw.efi\n}\n",
+			c->windows_title);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* /etc/default/grub.d/enlighten.cfg: the command line without root=, which
+ * grub-mkconfig finds by itself. */
+static char *defaults_text(const struct grub_config *c)
+{
+	_cleanup_free_ char *args = strdup("");
+	_cleanup_free_ char *copy = strdup(c->cmdline);
+	if (!args || !copy)
+		return NULL;
+	char *save = NULL;
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (startswith(w, "root=") || streq(w, "rw") || strchr(w, '"') || strchr(w, '\\') ||
+		    strchr(w, '$') || strchr(w, '`'))
+			continue;
+		char *n = strjoin(args, *args ? " " : "", w);
+		if (!n)
+			return NULL;
+		free(args);
+		args = n;
+	}
+	return strjoin("# Written by enlighten build: the image's kernel command line, for\n"
+		       "# update-grub (grub-mkconfig finds root= by itself).\n"
+		       "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX ",
+		       args, "\"\nGRUB_TIMEOUT=1\n");
+}
+
+int grub_install_config(struct ext4 *e, const struct grub_config *c, struct grub_choice *ret,
+			char **reterr_msg)
+{
+	struct grub_choice ch = {};
+	const char *kernel = c->kernel, *initrd = c->initrd, *kernel_old = NULL, *initrd_old = NULL;
+	_cleanup_free_ char *text = NULL, *path = NULL;
+	int r;
+
+	ch.mkconfig = is_type(e, "usr/sbin/update-grub", S_IFREG) ||
+		      is_type(e, "usr/sbin/update-grub", S_IFLNK) ||
+		      is_type(e, "usr/sbin/grub-mkconfig", S_IFREG) ||
+		      is_type(e, "usr/sbin/grub2-mkconfig", S_IFREG);
+	bool grub2 =
+		is_type(e, "usr/sbin/grub2-mkconfig", S_IFREG) || is_type(e, "boot/grub2", S_IFDIR);
+	ch.prefix = strdup(grub2 ? "boot/grub2" : "boot/grub");
+	if (!ch.prefix)
+		return errmsg_oom(reterr_msg);
+
+	for (size_t i = 0; !c->kernel_pinned && i < ELEMENTSOF(kernel_links); i++) {
+		if (!is_type(e, kernel_links[i].kernel, S_IFLNK) ||
+		    !is_type(e, kernel_links[i].initrd, S_IFLNK))
+			continue;
+		kernel = kernel_links[i].kernel;
+		initrd = kernel_links[i].initrd;
+		if (kernel_links[i].kernel_old && is_type(e, kernel_links[i].kernel_old, S_IFLNK) &&
+		    is_type(e, kernel_links[i].initrd_old, S_IFLNK)) {
+			kernel_old = kernel_links[i].kernel_old;
+			initrd_old = kernel_links[i].initrd_old;
+		}
+		ch.kernel_link = strdup(kernel);
+		if (!ch.kernel_link) {
+			grub_choice_done(&ch);
+			return errmsg_oom(reterr_msg);
+		}
+		break;
+	}
+
+	text = config_text(c, &ch, kernel, initrd, kernel_old, initrd_old);
+	path = strjoin(ch.prefix, "/grub.cfg");
+	if (!text || !path) {
+		grub_choice_done(&ch);
+		return errmsg_oom(reterr_msg);
+	}
+	r = ext4_mkdir_p(e, ch.prefix, 0755);
+	if (r >= 0)
+		r = ext4_write_file(e, path, text, strlen(text), 0644);
+	if (r < 0) {
+		grub_choice_done(&ch);
+		return errmsg_errno(reterr_msg, r, "cannot write '/%s' into the image: %m", path);
+	}
+	if (ch.mkconfig) {
+		_cleanup_free_ char *defaults = defaults_text(c);
+		if (!defaults) {
+			grub_choice_done(&ch);
+			return errmsg_oom(reterr_msg);
+		}
+		r = ext4_mkdir_p(e, "etc/default/grub.d", 0755);
+		if (r >= 0)
+			r = ext4_write_file(e, "etc/default/grub.d/enlighten.cfg", defaults,
+					    strlen(defaults), 0644);
+		if (r < 0) {
+			grub_choice_done(&ch);
+			return errmsg_errno(reterr_msg, r,
+					    "cannot write '/etc/default/grub.d/enlighten.cfg' "
+					    "into the image: %m");
+		}
+	}
+	*ret = ch;
+	return 0;
+}
+
+static int memfd_text(const char *text)
+{
+	int fd = memfd_create("enlighten-grub", 0); /* inherited by grub-mkimage */
+	if (fd < 0)
+		return -errno;
+	int r = fs_write_all(fd, text, strlen(text));
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int grub_mkimage(const char *format, const char *dir, const char *prefix, const char *root_fs_uuid,
+		 int out_fd, char **reterr_msg)
+{
+	_cleanup_free_ char *early = NULL, *probe = NULL, *pfx = NULL;
+	_cleanup_strv_free_ char **argv = NULL;
+	_cleanup_close_ int cfg_fd = -EBADF;
+	char cfg_path[32], out_path[32];
+	bool efi = startswith(format, "x86_64-efi") != NULL;
+	int r;
+
+	probe = strjoin(dir, "/normal.mod");
+	pfx = strjoin("/", prefix);
+	if (!probe || !pfx)
+		return errmsg_oom(reterr_msg);
+	if (access(probe, R_OK) < 0)
+		return errmsg_errno(reterr_msg, errno,
+				    "GRUB's %s modules are not in '%s' (install %s): %m", format,
+				    dir, efi ? "grub-efi-amd64-bin" : "grub-pc-bin");
+
+	if (asprintf(&early,
+		     "search --no-floppy --fs-uuid --set=root %s\n"
+		     "set prefix=($root)/%s\n",
+		     root_fs_uuid, prefix) < 0)
+		return errmsg_oom(reterr_msg);
+	cfg_fd = memfd_text(early);
+	if (cfg_fd < 0)
+		return errmsg_errno(reterr_msg, cfg_fd,
+				    "cannot make GRUB's early configuration: %m");
+	snprintf(cfg_path, sizeof(cfg_path), "/dev/fd/%d", cfg_fd);
+	snprintf(out_path, sizeof(out_path), "/dev/fd/%d", out_fd);
+
+	const char *head[] = { "grub-mkimage", "-O",	 format, "-d",	  dir, "-p", pfx,
+			       "-c",	       cfg_path, "-o",	 out_path };
+	for (size_t i = 0; i < ELEMENTSOF(head); i++)
+		if (strv_extend(&argv, head[i]) < 0)
+			return errmsg_oom(reterr_msg);
+	for (size_t i = 0; i < ELEMENTSOF(grub_modules_common); i++)
+		if (strv_extend(&argv, grub_modules_common[i]) < 0)
+			return errmsg_oom(reterr_msg);
+	for (size_t i = 0; efi && i < ELEMENTSOF(grub_modules_efi); i++)
+		if (strv_extend(&argv, grub_modules_efi[i]) < 0)
+			return errmsg_oom(reterr_msg);
+
+	struct spawn_opts o = { .stdin_fd = -1, .stdout_fd = -1 };
+	struct spawn_result res = {};
+	r = spawn_run(argv, &o, &res);
+	if (r == -ENOENT)
+		return errmsg_errno(reterr_msg, r,
+				    "cannot run 'grub-mkimage' (install grub-common): %m");
+	if (r < 0)
+		return errmsg_errno(reterr_msg, r, "cannot run 'grub-mkimage': %m");
+	if (res.exit_status != 0) {
+		r = errmsg_set(reterr_msg, -EIO,
+			       "'grub-mkimage -O %s' failed with exit status %d: %s", format,
+			       res.exit_status, res.err ? strstrip(res.err) : "");
+		spawn_result_done(&res);
+		return r;
+	}
+	spawn_result_done(&res);
+	return 0;
+}

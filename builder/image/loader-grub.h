@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loader-grub.h - GRUB 2 as the image's boot loader, made without root and without
+ * grub-install's device probing: grub-mkimage builds the EFI image from the
+ * module directory of Debian's grub-efi-amd64-bin, with an early
+ * configuration that finds the root filesystem by its UUID; grub.cfg on the
+ * root boots the kernel that the distribution's own kernel links name, so a
+ * kernel update by its package manager is what boots next.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+struct ext4;
+
+#define GRUB_EFI_DIR "/usr/lib/grub/x86_64-efi"
+
+/* What grub.cfg boots. */
+struct grub_config {
+	const char *title;	   /* the menu entry's title (the image's name) */
+	const char *root_fs_uuid;  /* the root filesystem, searched for by UUID */
+	const char *cmdline;	   /* full kernel command line, root= included */
+	const char *kernel;	   /* the kernel the build picked, "boot/vmlinuz-V" */
+	const char *initrd;	   /* its initrd, "boot/initrd.img-V" */
+	bool kernel_pinned;	   /* Kernel= named it: no link is followed */
+	const char *windows_title; /* a dual disk: an entry for the Windows Boot Manager */
+};
+
+/* What grub_install_config() chose, for the build's notes. */
+struct grub_choice {
+	char *prefix;	   /* GRUB's directory on the root: "boot/grub" or "boot/grub2" */
+	char *kernel_link; /* the link the entry boots ("vmlinuz", "boot/vmlinuz"), or NULL */
+	bool mkconfig;	   /* the base has update-grub or grub2-mkconfig */
+};
+void grub_choice_done(struct grub_choice *c);
+
+/* Writes PREFIX/grub.cfg into the root: one entry for the kernel the
+ * distribution's links name (Debian's /vmlinuz and /initrd.img, SLES's
+ * /boot/vmlinuz and /boot/initrd), one for the previous kernel where the base
+ * keeps that link, or the picked kernel itself when the base has no links or
+ * Kernel= pins one. When the base has its own grub-mkconfig, the kernel
+ * command line also goes to /etc/default/grub.d/ so that its regenerated
+ * grub.cfg keeps it. Returns 0 and fills *ret, or -errno with *reterr_msg. */
+int grub_install_config(struct ext4 *e, const struct grub_config *c, struct grub_choice *ret,
+			char **reterr_msg);
+
+/* Runs grub-mkimage for format ("x86_64-efi") from the module directory dir,
+ * with an early configuration that sets root to the filesystem with
+ * root_fs_uuid and prefix to its /PREFIX, into out_fd. Returns 0, or -errno
+ * with *reterr_msg naming what is missing or what grub-mkimage said. */
+int grub_mkimage(const char *format, const char *dir, const char *prefix, const char *root_fs_uuid,
+		 int out_fd, char **reterr_msg);
