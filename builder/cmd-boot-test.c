@@ -20,10 +20,11 @@ static int help(void)
 {
 	printf("Usage: enlighten boot-test IMAGE --as IDENTITY [OPTIONS...]\n"
 	       "\n"
-	       "Boot IMAGE under QEMU and OVMF as the hypervisor IDENTITY (kvm, hyperv,\n"
-	       "xen-hvm, vmware, metal) on a copy-on-write overlay, check that the first-boot\n"
-	       "agent reports the profile that hypervisor needs, and ask the guest through\n"
-	       "the QEMU guest agent that the profile's services run and modules are loaded.\n"
+	       "Boot IMAGE under QEMU and OVMF (or SeaBIOS) as the hypervisor IDENTITY\n"
+	       "(kvm, hyperv, xen-hvm, vmware, metal) on a copy-on-write overlay, check that\n"
+	       "the first-boot agent reports the profile that hypervisor needs, and ask the\n"
+	       "guest through the QEMU guest agent that the profile's services run and\n"
+	       "modules are loaded.\n"
 	       "\n"
 	       "Options:\n"
 	       "  --as IDENTITY     the hypervisor to present first\n"
@@ -31,6 +32,7 @@ static int help(void)
 	       "  --then IDENTITY   then boot the same disk as another identity (repeatable)\n"
 	       "  --timeout S       seconds to wait for the agent on each boot (default %d)\n"
 	       "  --accel MODE      auto (KVM when it works, else TCG), kvm or tcg\n"
+	       "  --firmware FW     uefi (OVMF, the default) or bios (SeaBIOS)\n"
 	       "  --keep-log DIR    keep the console logs in DIR\n"
 	       "  --line-only       check the agent's summary line only (an image without\n"
 	       "                    the QEMU guest agent)\n"
@@ -79,6 +81,7 @@ int cmd_boot_test(int argc, char *argv[])
 		{ "then", required_argument, NULL, 't' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "accel", required_argument, NULL, 'A' },
+		{ "firmware", required_argument, NULL, 'F' },
 		{ "keep-log", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "line-only", no_argument, NULL, 'l' },
@@ -89,6 +92,7 @@ int cmd_boot_test(int argc, char *argv[])
 	unsigned n_then = 0, boots = 1;
 	uint32_t timeout = BOOT_TEST_DEFAULT_TIMEOUT;
 	enum accel_mode accel = ACCEL_AUTO;
+	enum boot_firmware firmware = BOOT_UEFI;
 	const char *keep_log = NULL;
 	struct boot_plan plan[BOOT_TEST_MAX_BOOTS + BOOT_TEST_MAX_THEN];
 	unsigned n_plan = 0;
@@ -134,6 +138,16 @@ int cmd_boot_test(int argc, char *argv[])
 				accel = ACCEL_TCG;
 			else {
 				log_error("invalid --accel '%s'; use auto, kvm or tcg", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'F':
+			if (streq(optarg, "uefi"))
+				firmware = BOOT_UEFI;
+			else if (streq(optarg, "bios"))
+				firmware = BOOT_BIOS;
+			else {
+				log_error("invalid --firmware '%s'; use uefi or bios", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -185,6 +199,7 @@ int cmd_boot_test(int argc, char *argv[])
 		.n_plan = n_plan,
 		.timeout_usec = (uint64_t)timeout * 1000000ULL,
 		.accel = accel,
+		.firmware = firmware,
 		.keep_log = keep_log,
 		.json = json,
 		.line_only = line_only,

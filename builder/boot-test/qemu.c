@@ -142,10 +142,15 @@ int qemu_argv(const struct qemu_machine *m, char ***ret)
 	ADD("stdio");
 	ADD("-qmp");
 	ADDF("unix:%s,server=on,wait=off", m->qmp_socket);
-	ADD("-drive");
-	ADDF("if=pflash,format=raw,unit=0,readonly=on,file=%s", m->ovmf_code);
-	ADD("-drive");
-	ADDF("if=pflash,format=raw,unit=1,file=%s", m->ovmf_vars);
+	if (m->bios) {
+		ADD("-bios");
+		ADD(m->bios);
+	} else {
+		ADD("-drive");
+		ADDF("if=pflash,format=raw,unit=0,readonly=on,file=%s", m->ovmf_code);
+		ADD("-drive");
+		ADDF("if=pflash,format=raw,unit=1,file=%s", m->ovmf_vars);
+	}
 	ADD("-drive");
 	if (m->ahci_disk) {
 		ADDF("if=none,id=disk0,format=%s,file=%s,cache=unsafe", m->disk_format, m->disk);

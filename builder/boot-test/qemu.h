@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * qemu.h - one QEMU guest under OVMF: the KVM probe, the command line, a
+ * qemu.h - one QEMU guest under OVMF or SeaBIOS: the KVM probe, the command line, a
  * live serial console scanned for one line, and a clean shutdown.
  */
 #pragma once
@@ -11,6 +11,7 @@
 #define QEMU_SYSTEM "qemu-system-x86_64"
 #define OVMF_CODE "/usr/share/OVMF/OVMF_CODE.fd"
 #define OVMF_VARS "/usr/share/OVMF/OVMF_VARS.fd"
+#define SEABIOS "/usr/share/seabios/bios-256k.bin"
 
 /* Tries device (normally /dev/kvm) the way QEMU would: open, check the API
  * version and create a VM. Returns 0 when KVM works, else -errno, with
@@ -22,6 +23,7 @@ struct qemu_machine {
 	const char *qemu;	 /* the binary, looked up in PATH */
 	const char *ovmf_code;	 /* read-only firmware */
 	const char *ovmf_vars;	 /* writable copy of the variable store */
+	const char *bios;	 /* SeaBIOS instead of OVMF (-bios), or NULL */
 	const char *disk;	 /* the disk image */
 	const char *disk_format; /* "qcow2", "raw", ... */
 	bool ahci_disk;		 /* on q35's AHCI controller instead of virtio-blk */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * run.c - one run of `enlighten boot-test` (see run.h): boot an image
- * under QEMU and OVMF as a given hypervisor, wait for the first-boot agent's
+ * under QEMU and OVMF (or SeaBIOS) as a given hypervisor, wait for the first-boot agent's
  * summary line on the serial console, and check that it activated the
  * profile that hypervisor needs. The image is never written: every boot of
  * one run uses the same qcow2 overlay in a temporary directory, so repeated
@@ -52,6 +52,8 @@ struct boot_test {
 	bool kvm_fallback; /* --accel auto: TCG when KVM fails to start a guest */
 	char *workdir;
 	const char *logdir;
+	enum boot_firmware firmware;
+	const char *seabios;
 	bool json;
 	bool line_only;
 	uint64_t timeout_usec;
@@ -296,7 +298,8 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 	}
 
 	{
-		fprintf(human, "boot %u/%u as %s: %s boot", k, t->n_plan, id->name, mode);
+		fprintf(human, "boot %u/%u as %s: %s boot%s", k, t->n_plan, id->name, mode,
+			t->firmware == BOOT_BIOS ? " under SeaBIOS" : "");
 		if (entry)
 			fprintf(human, " of entry '%s'", entry->id);
 		if (forced)
@@ -310,6 +313,7 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 		.qemu = env_or("ENLIGHTEN_QEMU", QEMU_SYSTEM),
 		.ovmf_code = env_or("ENLIGHTEN_OVMF_CODE", OVMF_CODE),
 		.ovmf_vars = vars,
+		.bios = t->firmware == BOOT_BIOS ? t->seabios : NULL,
 		.disk = overlay,
 		.disk_format = "qcow2",
 		.ahci_disk = id->ahci_disk,
@@ -426,6 +430,8 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 	json_object_object_add(b, "boot", json_object_new_int((int)k));
 	json_object_object_add(b, "identity", json_object_new_string(id->name));
 	json_object_object_add(b, "mode", json_object_new_string(mode));
+	json_object_object_add(b, "firmware",
+			       json_object_new_string(t->firmware == BOOT_BIOS ? "bios" : "uefi"));
 	json_object_object_add(b, "entry", json_string_or_null(entry ? entry->id : NULL));
 	json_object_object_add(b, "forced", json_object_new_boolean(forced));
 	json_object *exp = json_object_new_object();
@@ -523,7 +529,15 @@ int boot_test_run(const struct boot_test_options *opts)
 	}
 	const char *ovmf_code = env_or("ENLIGHTEN_OVMF_CODE", OVMF_CODE);
 	const char *ovmf_vars = env_or("ENLIGHTEN_OVMF_VARS", OVMF_VARS);
-	if (access(ovmf_code, R_OK) < 0 || access(ovmf_vars, R_OK) < 0) {
+	t.firmware = opts->firmware;
+	t.seabios = env_or("ENLIGHTEN_SEABIOS", SEABIOS);
+	if (t.firmware == BOOT_BIOS && access(t.seabios, R_OK) < 0) {
+		log_error("SeaBIOS firmware '%s' not found; install the seabios package",
+			  t.seabios);
+		return -EINVAL;
+	}
+	if (t.firmware == BOOT_UEFI &&
+	    (access(ovmf_code, R_OK) < 0 || access(ovmf_vars, R_OK) < 0)) {
 		log_error("OVMF firmware '%s' not found; install the ovmf package", ovmf_code);
 		return -EINVAL;
 	}
@@ -572,7 +586,7 @@ int boot_test_run(const struct boot_test_options *opts)
 	}
 	char *create[] = { "qemu-img",	"create", "-q",	    "-f",    "qcow2", "-b",
 			   t.image_abs, "-F",	  t.format, overlay, NULL };
-	if (run_quiet(create) < 0 || copy_file(ovmf_vars, vars) < 0)
+	if (run_quiet(create) < 0 || (t.firmware == BOOT_UEFI && copy_file(ovmf_vars, vars) < 0))
 		goto finish;
 	t.kvm_fallback = t.kvm && accel == ACCEL_AUTO;
 
@@ -619,6 +633,9 @@ int boot_test_run(const struct boot_test_options *opts)
 		_cleanup_json_ json_object *o = json_object_new_object();
 		json_object_object_add(o, "image", json_object_new_string(t.image));
 		json_object_object_add(o, "format", json_object_new_string(t.format));
+		json_object_object_add(
+			o, "firmware",
+			json_object_new_string(t.firmware == BOOT_BIOS ? "bios" : "uefi"));
 		json_object_object_add(o, "accelerator",
 				       json_object_new_string(t.kvm ? "kvm" : "tcg"));
 		json_object_object_add(o, "why_not_kvm",

@@ -16,6 +16,7 @@
 #define BOOT_TEST_DEFAULT_TIMEOUT 300
 
 enum accel_mode { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
+enum boot_firmware { BOOT_UEFI, BOOT_BIOS };
 
 struct boot_plan {
 	const struct boot_identity *id;
@@ -28,6 +29,7 @@ struct boot_test_options {
 	unsigned n_plan;
 	uint64_t timeout_usec; /* per boot, to the agent's line */
 	enum accel_mode accel;
+	enum boot_firmware firmware; /* OVMF or SeaBIOS */
 	const char *keep_log; /* keep console logs there (created), or NULL */
 	bool json;	      /* the result as JSON on stdout, the report on stderr */
 	bool line_only;	      /* no guest agent channel: the summary line is all */

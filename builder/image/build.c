@@ -107,9 +107,9 @@ struct build {
 	struct atomic_file *raw;
 	struct atomic_file *bmap; /* NAME.bmap beside the raw image */
 	char *raw_path;
-	struct image_slot slots[4]; /* ESP, [MSR, Windows,] root */
+	struct image_slot slots[5]; /* [BIOS boot,] ESP, [MSR, Windows,] root */
 	unsigned n_slots;
-	struct image_slot *esp, *root, *windows_slot;
+	struct image_slot *bios, *esp, *msr, *root, *windows_slot;
 	char *windows_esp;    /* the Windows Boot Manager's files, for the ESP */
 	json_object *windows; /* what the Windows half carries, for build.json */
 	char disk_uuid[UUID_STRING_SIZE];
@@ -534,53 +534,67 @@ static int load_profiles(struct build *b)
 	return 0;
 }
 
+/* The slots in disk order: [BIOS boot,] ESP, [MSR, Windows,] root. The
+ * dual disk follows Microsoft's order for GPT; the BIOS boot partition,
+ * where it is, comes first, as KIWI and the Debian installer put it. */
 static void layout(struct build *b)
 {
 	const struct recipe *r = b->recipe;
-	b->slots[0] = (struct image_slot){
+	uint64_t start = MIB;
+	unsigned n = 0;
+
+	if (r->firmware & FIRMWARE_BIOS) {
+		b->bios = &b->slots[n++];
+		*b->bios = (struct image_slot){
+			.name = "bios",
+			.type = GPT_TYPE_BIOS_BOOT,
+			.label = "bios",
+			.offset = start,
+			.size = RECIPE_BIOS_BOOT_SIZE,
+		};
+		start += RECIPE_BIOS_BOOT_SIZE;
+	}
+	b->esp = &b->slots[n++];
+	*b->esp = (struct image_slot){
 		.name = "esp",
 		.type = GPT_TYPE_ESP,
 		.label = r->esp_label,
-		.offset = MIB,
+		.offset = start,
 		.size = r->esp_size,
 	};
-	b->slots[1] = (struct image_slot){
+	start += r->esp_size;
+	if (r->win_wim) {
+		b->msr = &b->slots[n++];
+		*b->msr = (struct image_slot){
+			.name = "msr",
+			.type = GPT_TYPE_MSR,
+			.label = "msr",
+			.offset = start,
+			.size = RECIPE_MSR_SIZE,
+		};
+		start += RECIPE_MSR_SIZE;
+		b->windows_slot = &b->slots[n++];
+		*b->windows_slot = (struct image_slot){
+			.name = "windows",
+			.type = GPT_TYPE_MS_BASIC_DATA,
+			.label = "Windows",
+			.offset = start,
+			.size = r->win_size,
+		};
+		start += r->win_size;
+	}
+	b->root = &b->slots[n++];
+	*b->root = (struct image_slot){
 		.name = "root",
 		.type = GPT_TYPE_ROOT_X86_64,
 		.label = r->root_label,
-		.offset = MIB + r->esp_size,
-		.size = r->size - 2 * MIB - r->esp_size,
+		.offset = start,
+		.size = r->size - MIB - start, /* the backup GPT's MiB at the end */
 	};
+	b->n_slots = n;
 	/* filesystem UUIDs from the recipe: they are needed before the inputs are read */
-	uuid_derive(r->hash, "esp-filesystem", b->slots[0].fs_uuid);
-	uuid_derive(r->hash, "root-filesystem", b->slots[1].fs_uuid);
-	b->n_slots = 2;
-	b->esp = &b->slots[0];
-	b->root = &b->slots[1];
-	if (!r->win_wim)
-		return;
-
-	/* the dual disk: Microsoft's order, ESP, MSR, Windows, then the root */
-	b->slots[3] = b->slots[1];
-	b->slots[1] = (struct image_slot){
-		.name = "msr",
-		.type = GPT_TYPE_MSR,
-		.label = "msr",
-		.offset = MIB + r->esp_size,
-		.size = RECIPE_MSR_SIZE,
-	};
-	b->slots[2] = (struct image_slot){
-		.name = "windows",
-		.type = GPT_TYPE_MS_BASIC_DATA,
-		.label = "Windows",
-		.offset = b->slots[1].offset + RECIPE_MSR_SIZE,
-		.size = r->win_size,
-	};
-	b->slots[3].offset = b->slots[2].offset + r->win_size;
-	b->slots[3].size = r->size - MIB - b->slots[3].offset;
-	b->n_slots = 4;
-	b->root = &b->slots[3];
-	b->windows_slot = &b->slots[2];
+	uuid_derive(r->hash, "esp-filesystem", b->esp->fs_uuid);
+	uuid_derive(r->hash, "root-filesystem", b->root->fs_uuid);
 }
 
 /* The root filesystem, first part: formatted and filled from the base
@@ -657,9 +671,11 @@ static int root_stream(struct build *b, struct boot_files *boot)
 	uuid_derive(seed, "partition-esp", b->esp->uuid);
 	uuid_derive(seed, "partition-root", b->root->uuid);
 	if (b->windows_slot) {
-		uuid_derive(seed, "partition-msr", b->slots[1].uuid);
+		uuid_derive(seed, "partition-msr", b->msr->uuid);
 		uuid_derive(seed, "partition-windows", b->windows_slot->uuid);
 	}
+	if (b->bios)
+		uuid_derive(seed, "partition-bios", b->bios->uuid);
 	b->ext4 = e;
 	return 0;
 }
@@ -1256,10 +1272,18 @@ static int build_run(struct build *b)
 	k = gpt_write(b->raw_path, r->size, b->disk_uuid, b->slots, b->n_slots, &msg);
 	if (k < 0)
 		return errmsg_errno(b->err, k, "%s", msg);
+	if (b->bios) {
+		k = grub_install_bios(b->raw_path, b->bios->offset, b->bios->size, b->grub.prefix,
+				      b->root->fs_uuid, &msg);
+		if (k < 0)
+			return errmsg_errno(b->err, k, "%s", msg ? msg : strerror(-k));
+	}
 	manifest_set_disk(b->manifest, b->disk_uuid, r->size);
+	if (b->bios)
+		manifest_add_partition(b->manifest, b->bios, "none");
 	manifest_add_partition(b->manifest, b->esp, "vfat");
 	if (b->windows_slot) {
-		manifest_add_partition(b->manifest, &b->slots[1], "none");
+		manifest_add_partition(b->manifest, b->msr, "none");
 		manifest_add_partition(b->manifest, b->windows_slot, "ntfs");
 	}
 	manifest_add_partition(b->manifest, b->root, "ext4");

@@ -20,6 +20,8 @@
 /* GPT partition types (Discoverable Partitions Specification). */
 #define GPT_TYPE_ESP "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 #define GPT_TYPE_ROOT_X86_64 "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"
+/* The BIOS boot partition: GRUB's core.img, no filesystem. */
+#define GPT_TYPE_BIOS_BOOT "21686148-6449-6E6F-744E-656564454649"
 /* Microsoft Reserved Partition and Microsoft basic data (the NTFS volume). */
 #define GPT_TYPE_MSR "E3C9E316-0B5C-4DB8-817D-F92DF00215AE"
 #define GPT_TYPE_MS_BASIC_DATA "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"

@@ -7,6 +7,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,18 @@ static const char *const grub_modules_common[] = {
 	"ls",		"cat",	      "regexp",	 "sleep",	   "true",
 };
 static const char *const grub_modules_efi[] = { "efi_gop", "chain" };
+static const char *const grub_modules_pc[] = { "biosdisk" };
+
+/* boot.img and the first sector of core.img (GRUB's include/grub/i386/pc/boot.h). */
+#define SECTOR 512
+#define BOOT_BPB_START 0x3
+#define BOOT_BPB_END 0x5a
+#define BOOT_KERNEL_SECTOR 0x5c /* LE64: the first sector of core.img */
+#define BOOT_DRIVE 0x64		/* 0xff: the drive the BIOS booted from */
+#define BOOT_DRIVE_CHECK 0x66	/* a jump grub-bios-setup turns into two NOPs for a disk */
+#define BOOT_NT_MAGIC 0x1b8	/* from here on: disk signature, partition table, 55 AA */
+#define BLOCKLIST_SIZE 12	/* LE64 start, LE16 sectors, LE16 segment */
+#define KERNEL_SEGMENT 0x820	/* where diskboot loads the rest of core.img */
 
 /* The kernel links a distribution keeps on its newest kernel, in the order
  * looked for: Debian's (linux-update-symlinks, /etc/kernel-img.conf), then
@@ -278,6 +292,9 @@ int grub_mkimage(const char *format, const char *dir, const char *prefix, const 
 	for (size_t i = 0; efi && i < ELEMENTSOF(grub_modules_efi); i++)
 		if (strv_extend(&argv, grub_modules_efi[i]) < 0)
 			return errmsg_oom(reterr_msg);
+	for (size_t i = 0; !efi && i < ELEMENTSOF(grub_modules_pc); i++)
+		if (strv_extend(&argv, grub_modules_pc[i]) < 0)
+			return errmsg_oom(reterr_msg);
 
 	struct spawn_opts o = { .stdin_fd = -1, .stdout_fd = -1 };
 	struct spawn_result res = {};
@@ -295,5 +312,92 @@ int grub_mkimage(const char *format, const char *dir, const char *prefix, const 
 		return r;
 	}
 	spawn_result_done(&res);
+	return 0;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+int grub_install_bios(const char *path, uint64_t offset, uint64_t size, const char *prefix,
+		      const char *root_fs_uuid, char **reterr_msg)
+{
+	_cleanup_free_ char *core = NULL, *boot = NULL, *boot_path = NULL;
+	_cleanup_close_ int core_fd = -EBADF, disk_fd = -EBADF, boot_fd = -EBADF;
+	uint8_t mbr[SECTOR];
+	size_t n_core = 0, n_boot = 0;
+	int r;
+
+	core_fd = memfd_create("enlighten-grub-core", 0); /* inherited by grub-mkimage */
+	if (core_fd < 0)
+		return errmsg_errno(reterr_msg, errno, "cannot make GRUB's core.img: %m");
+	r = grub_mkimage("i386-pc", GRUB_PC_DIR, prefix, root_fs_uuid, core_fd, reterr_msg);
+	if (r < 0)
+		return r;
+	if (lseek(core_fd, 0, SEEK_SET) < 0)
+		return errmsg_errno(reterr_msg, errno, "cannot read GRUB's core.img: %m");
+	r = fs_read_fd(core_fd, size + 1, &core, &n_core);
+	if (r == -EFBIG || (r >= 0 && n_core > size))
+		return errmsg_set(reterr_msg, -EFBIG,
+				  "GRUB's core.img is larger than the %" PRIu64
+				  " byte BIOS boot partition",
+				  size);
+	if (r < 0)
+		return errmsg_errno(reterr_msg, r, "cannot read GRUB's core.img: %m");
+	uint64_t sectors = (n_core + SECTOR - 1) / SECTOR;
+	uint8_t *list = (uint8_t *)core + SECTOR - BLOCKLIST_SIZE;
+	if (n_core < SECTOR || get_le16(list + 8) != sectors - 1 ||
+	    get_le16(list + 10) != KERNEL_SEGMENT)
+		return errmsg_set(reterr_msg, -EBADMSG,
+				  "GRUB's core.img from '%s' does not start with the diskboot "
+				  "block list this grub-pc-bin should give",
+				  GRUB_PC_DIR);
+	/* diskboot loads the rest of core.img from the sectors after its own */
+	put_le64(list, offset / SECTOR + 1);
+
+	boot_path = strjoin(GRUB_PC_DIR, "/boot.img");
+	if (!boot_path)
+		return errmsg_oom(reterr_msg);
+	boot_fd = open(boot_path, O_RDONLY | O_CLOEXEC);
+	if (boot_fd < 0)
+		return errmsg_errno(reterr_msg, errno, "cannot open '%s' (install grub-pc-bin): %m",
+				    boot_path);
+	r = fs_read_fd(boot_fd, SECTOR + 1, &boot, &n_boot);
+	if (r >= 0 && n_boot != SECTOR)
+		r = -EBADMSG;
+	if (r < 0)
+		return errmsg_errno(reterr_msg, r, "cannot read '%s' as one sector: %m", boot_path);
+
+	disk_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (disk_fd < 0)
+		return errmsg_errno(reterr_msg, errno, "cannot open '%s': %m", path);
+	ssize_t got = pread(disk_fd, mbr, SECTOR, 0);
+	if (got != SECTOR || mbr[510] != 0x55 || mbr[511] != 0xaa)
+		return errmsg_set(reterr_msg, got < 0 ? -errno : -EBADMSG,
+				  "'%s' has no protective MBR to put GRUB's boot code in", path);
+	/* boot.img's code, with the MBR's own BPB area, signature and table */
+	memcpy(boot + BOOT_BPB_START, mbr + BOOT_BPB_START, BOOT_BPB_END - BOOT_BPB_START);
+	memcpy(boot + BOOT_NT_MAGIC, mbr + BOOT_NT_MAGIC, SECTOR - BOOT_NT_MAGIC);
+	put_le64((uint8_t *)boot + BOOT_KERNEL_SECTOR, offset / SECTOR);
+	boot[BOOT_DRIVE] = (char)0xff;
+	boot[BOOT_DRIVE_CHECK] = (char)0x90;
+	boot[BOOT_DRIVE_CHECK + 1] = (char)0x90;
+
+	_cleanup_free_ char *padded = calloc(sectors, SECTOR);
+	if (!padded)
+		return errmsg_oom(reterr_msg);
+	memcpy(padded, core, n_core);
+	if (pwrite(disk_fd, padded, sectors * SECTOR, (off_t)offset) !=
+		    (ssize_t)(sectors * SECTOR) ||
+	    pwrite(disk_fd, boot, SECTOR, 0) != SECTOR)
+		return errmsg_errno(reterr_msg, errno,
+				    "cannot write GRUB's boot code into '%s': %m", path);
 	return 0;
 }

@@ -3,17 +3,21 @@
  * loader-grub.h - GRUB 2 as the image's boot loader, made without root and without
  * grub-install's device probing: grub-mkimage builds the EFI image from the
  * module directory of Debian's grub-efi-amd64-bin, with an early
- * configuration that finds the root filesystem by its UUID; grub.cfg on the
+ * configuration that finds the root filesystem by its UUID, and for BIOS
+ * core.img (from grub-pc-bin) in the BIOS boot partition with boot.img's
+ * code in the MBR, as grub-bios-setup writes them; grub.cfg on the
  * root boots the kernel that the distribution's own kernel links name, so a
  * kernel update by its package manager is what boots next.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct ext4;
 
 #define GRUB_EFI_DIR "/usr/lib/grub/x86_64-efi"
+#define GRUB_PC_DIR "/usr/lib/grub/i386-pc"
 
 /* What grub.cfg boots. */
 struct grub_config {
@@ -50,3 +54,12 @@ int grub_install_config(struct ext4 *e, const struct grub_config *c, struct grub
  * with *reterr_msg naming what is missing or what grub-mkimage said. */
 int grub_mkimage(const char *format, const char *dir, const char *prefix, const char *root_fs_uuid,
 		 int out_fd, char **reterr_msg);
+
+/* GRUB for BIOS, into the image file at path once its GPT is written:
+ * core.img (grub-mkimage -O i386-pc, the same early configuration) into the
+ * BIOS boot partition at offset (size bytes), its first sector's block list
+ * pointing at the rest of it, and boot.img's code into the MBR pointing at
+ * core.img, the MBR's disk signature and partition table kept. Returns 0,
+ * or -errno with *reterr_msg (-EFBIG: core.img does not fit). */
+int grub_install_bios(const char *path, uint64_t offset, uint64_t size, const char *prefix,
+		      const char *root_fs_uuid, char **reterr_msg);

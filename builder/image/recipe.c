@@ -326,6 +326,36 @@ static int parse_loader(struct parse_ctx *c, const char *value, void *field)
 	return parse_path(c, value, &c->recipe->systemd_boot);
 }
 
+/* Firmware=uefi bios: a list, each line replacing the one before. */
+static int parse_firmware(struct parse_ctx *c, const char *value, void *field)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = { { "uefi", FIRMWARE_UEFI }, { "bios", FIRMWARE_BIOS } };
+	_cleanup_strv_free_ char **l = NULL;
+	unsigned bits = 0;
+	int r = parse_list(value, &l);
+	if (r < 0)
+		return r;
+	for (char **w = l; w && *w; w++) {
+		size_t i = 0;
+		while (i < ELEMENTSOF(names) && !streq(names[i].name, *w))
+			i++;
+		if (i == ELEMENTSOF(names)) {
+			const char *best = suggest_in(*w, names, ELEMENTSOF(names), name);
+			return ctx_fail(c, "unknown firmware '%s'%s%s%s; use uefi, bios or both",
+					*w, best ? " (did you mean '" : "", best ?: "",
+					best ? "'?)" : "");
+		}
+		bits |= names[i].bit;
+	}
+	if (!bits)
+		return ctx_fail(c, "Firmware= is empty; use uefi, bios or both");
+	*(unsigned *)field = bits;
+	return 0;
+}
+
 static int parse_paths(struct parse_ctx *c, const char *value, void *field)
 {
 	_cleanup_strv_free_ char **l = NULL;
@@ -427,6 +457,7 @@ static const struct recipe_key recipe_keys[] = {
 	{ "Agent", "Binary", parse_path, F(agent_binary) },
 	{ "Boot", "KernelCommandLine", parse_cmdline, F(cmdline) },
 	{ "Boot", "Loader", parse_loader, F(loader) },
+	{ "Boot", "Firmware", parse_firmware, F(firmware) },
 	{ "System", "Hostname", parse_name, F(hostname) },
 	{ "System", "Locale", parse_name, F(locale) },
 	{ "System", "Timezone", parse_timezone, F(timezone) },
@@ -612,6 +643,26 @@ static int recipe_check(struct recipe *r, char **reterr_msg)
 			"after the ESP; make Size= larger or ESPSize= smaller",
 			r->path);
 	}
+	if (r->firmware & FIRMWARE_BIOS) {
+		const char *why = NULL;
+		if (r->loader != LOADER_GRUB)
+			why = "Firmware=bios needs Loader=grub in [Boot] (systemd-boot boots only "
+			      "through UEFI)";
+		else if (r->win_wim)
+			why = "Firmware=bios cannot boot the dual disk (Windows boots from a GPT "
+			      "disk "
+			      "only through UEFI); drop bios from Firmware=";
+		else if (r->esp_size + RECIPE_BIOS_BOOT_SIZE + 18 * 1024 * 1024 > r->size)
+			why = "Size= leaves less than 16 MiB for the root partition after the 1 "
+			      "MiB "
+			      "BIOS boot partition and the ESP; make Size= larger or ESPSize= "
+			      "smaller";
+		if (why) {
+			if (asprintf(reterr_msg, "recipe '%s': %s", r->path, why) < 0)
+				*reterr_msg = NULL;
+			return -EINVAL;
+		}
+	}
 	if (r->esp_size < 33 * 1024 * 1024) {
 		return errmsg_set(
 			reterr_msg, -EINVAL,
@@ -679,6 +730,7 @@ int recipe_load(const char *path, struct recipe **ret, char **reterr_msg)
 	r->initrd_check = INITRD_CHECK_YES;
 	r->generalize = true;
 	r->xen_default = true;
+	r->firmware = FIRMWARE_UEFI;
 	k = sha256_new(&h);
 	if (k < 0)
 		return k;

@@ -17,6 +17,14 @@
 /* The Microsoft Reserved Partition a GPT disk with Windows carries. */
 #define RECIPE_MSR_SIZE (16ULL * 1024 * 1024)
 #define RECIPE_MAX_PACKAGE_KEYS 64
+/* The BIOS boot partition GRUB's core.img goes in (Firmware=bios). */
+#define RECIPE_BIOS_BOOT_SIZE (1024ULL * 1024)
+
+/* Firmware= bits: what the disk boots under. */
+enum {
+	FIRMWARE_UEFI = 1 << 0,
+	FIRMWARE_BIOS = 1 << 1,
+};
 
 enum initrd_check {
 	INITRD_CHECK_YES,  /* missing boot-critical driver: error */
@@ -62,6 +70,7 @@ struct recipe {
 	char *cmdline;
 	enum boot_loader loader;
 	char *systemd_boot; /* systemd-bootx64.efi */
+	unsigned firmware;  /* FIRMWARE_* bits */
 
 	/* [System] */
 	char *hostname;

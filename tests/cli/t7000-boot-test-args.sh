@@ -29,6 +29,11 @@ exits 2 "--timeout 0" enlighten boot-test disk.img --as kvm --timeout 0
 like "names the bad timeout" "$(last_output)" "invalid --timeout '0'"
 exits 2 "--accel other" enlighten boot-test disk.img --as kvm --accel hax
 like "names the accelerators" "$(last_output)" "invalid --accel 'hax'; use auto, kvm or tcg"
+exits 2 "--firmware other" enlighten boot-test disk.img --as kvm --firmware coreboot
+like "names the firmware" "$(last_output)" "invalid --firmware 'coreboot'; use uefi or bios"
+exits 2 "--firmware bios without SeaBIOS" \
+	env ENLIGHTEN_SEABIOS=/nonexistent/bios.bin enlighten boot-test disk.img --as kvm --firmware bios
+like "says what to install" "$(last_output)" "SeaBIOS firmware '/nonexistent/bios.bin' not found; install the seabios package"
 exits 2 "two images" enlighten boot-test disk.img disk.img --as kvm
 like "names the extra argument" "$(last_output)" "unexpected argument 'disk.img'"
 exits 2 "missing image file" enlighten boot-test nothere.qcow2 --as kvm
