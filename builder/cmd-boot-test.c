@@ -33,6 +33,7 @@ static int help(void)
 	       "  --timeout S       seconds to wait for the agent on each boot (default %d)\n"
 	       "  --accel MODE      auto (KVM when it works, else TCG), kvm or tcg\n"
 	       "  --firmware FW     uefi (OVMF, the default) or bios (SeaBIOS)\n"
+	       "  --secure-boot     UEFI with Microsoft's keys and Secure Boot enforced\n"
 	       "  --keep-log DIR    keep the console logs in DIR\n"
 	       "  --line-only       check the agent's summary line only (an image without\n"
 	       "                    the QEMU guest agent)\n"
@@ -82,6 +83,7 @@ int cmd_boot_test(int argc, char *argv[])
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "accel", required_argument, NULL, 'A' },
 		{ "firmware", required_argument, NULL, 'F' },
+		{ "secure-boot", no_argument, NULL, 'S' },
 		{ "keep-log", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "line-only", no_argument, NULL, 'l' },
@@ -93,6 +95,7 @@ int cmd_boot_test(int argc, char *argv[])
 	uint32_t timeout = BOOT_TEST_DEFAULT_TIMEOUT;
 	enum accel_mode accel = ACCEL_AUTO;
 	enum boot_firmware firmware = BOOT_UEFI;
+	bool secure_boot = false;
 	const char *keep_log = NULL;
 	struct boot_plan plan[BOOT_TEST_MAX_BOOTS + BOOT_TEST_MAX_THEN];
 	unsigned n_plan = 0;
@@ -151,6 +154,9 @@ int cmd_boot_test(int argc, char *argv[])
 				return EXIT_USAGE;
 			}
 			break;
+		case 'S':
+			secure_boot = true;
+			break;
 		case 'k':
 			keep_log = optarg;
 			break;
@@ -172,6 +178,10 @@ int cmd_boot_test(int argc, char *argv[])
 	}
 	if (optind + 1 < argc) {
 		log_error("unexpected argument '%s'; boot-test takes one IMAGE", argv[optind + 1]);
+		return EXIT_USAGE;
+	}
+	if (secure_boot && firmware == BOOT_BIOS) {
+		log_error("--secure-boot needs UEFI; drop --firmware bios");
 		return EXIT_USAGE;
 	}
 	if (!as) {
@@ -200,6 +210,7 @@ int cmd_boot_test(int argc, char *argv[])
 		.timeout_usec = (uint64_t)timeout * 1000000ULL,
 		.accel = accel,
 		.firmware = firmware,
+		.secure_boot = secure_boot,
 		.keep_log = keep_log,
 		.json = json,
 		.line_only = line_only,

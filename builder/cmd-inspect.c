@@ -72,6 +72,34 @@ static void print_identity(json_object *v)
 	printf(")\n");
 }
 
+/* The boot chain's files with the CA each signature needs (Secure Boot). */
+static void print_chain(json_object *o)
+{
+	json_object *chain;
+	if (!json_object_object_get_ex(o, "boot_chain", &chain) || !chain ||
+	    json_object_array_length(chain) == 0)
+		return;
+	printf("\nBoot chain (the CA each signature needs in Secure Boot):\n");
+	for (size_t i = 0; i < json_object_array_length(chain); i++) {
+		json_object *f = json_object_array_get_idx(chain, i), *sigs;
+		json_object_object_get_ex(f, "signatures", &sigs);
+		size_t n = sigs ? json_object_array_length(sigs) : 0;
+		printf("  %-30s ", get(f, "file"));
+		if (!n)
+			printf("%s\n", json_object_get_boolean(json_object_object_get(f, "pe"))
+					       ? "not signed"
+					       : "not a PE image");
+		for (size_t j = 0; j < n; j++) {
+			json_object *s = json_object_array_get_idx(sigs, j);
+			json_object *exp = json_object_object_get(s, "ca_expired");
+			printf("%*s'%s' by '%s'", j ? 33 : 0, "", get(s, "ca"), get(s, "signer"));
+			if (exp && json_object_get_boolean(exp))
+				printf(" (CA expired %s)", get(s, "ca_expires"));
+			printf("\n");
+		}
+	}
+}
+
 static void print_text(json_object *o)
 {
 	char sz[32];
@@ -92,6 +120,7 @@ static void print_text(json_object *o)
 		       get(p, "name"), get(p, "partuuid"), get(fs, "type"), get(fs, "label"),
 		       get(fs, "uuid"));
 	}
+	print_chain(o);
 	if (!json_object_object_get_ex(o, "enlighten", &v) || !v) {
 		printf("\nNot an enlighten image (no %s in an ext4 root).\n", IMAGE_BUILD_INFO);
 		return;
@@ -124,7 +153,8 @@ static int help(void)
 	printf("Usage: enlighten inspect IMAGE [--json]\n"
 	       "\n"
 	       "Show a disk image's partitions and filesystems (libblkid) and, for an\n"
-	       "enlighten image, what was injected (libext2fs), without mounting it.\n"
+	       "enlighten image, what was injected (libext2fs), and the CA each signature\n"
+	       "of the boot chain needs (Secure Boot), without mounting it.\n"
 	       "Raw and fixed VHD images are read as they are; qcow2, VHDX and VMDK\n"
 	       "through a temporary raw copy made by qemu-img.\n"
 	       "\n"

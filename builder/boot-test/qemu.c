@@ -125,8 +125,16 @@ int qemu_argv(const struct qemu_machine *m, char ***ret)
 	ADD("-nodefaults");
 	ADD("-no-user-config");
 	ADD("-machine");
-	ADDF("q35,accel=%s%s%s", m->kvm ? "kvm" : "tcg", m->machine_extra ? "," : "",
-	     m->machine_extra ?: "");
+	ADDF("q35,accel=%s%s%s%s", m->kvm ? "kvm" : "tcg", m->secure_boot ? ",smm=on" : "",
+	     m->machine_extra ? "," : "", m->machine_extra ?: "");
+	if (m->secure_boot) {
+		/* only SMM code may write the variable store: Secure Boot holds */
+		ADD("-global");
+		ADD("driver=cfi.pflash01,property=secure,value=on");
+		/* OVMF's SMM build stalls in PEI under TCG with S3 on */
+		ADD("-global");
+		ADD("ICH9-LPC.disable_s3=1");
+	}
 	if (m->cpu) {
 		ADD("-cpu");
 		ADD(m->cpu);
@@ -306,6 +314,8 @@ struct console {
 	char line[LINE_MAX_CONSOLE];
 	size_t len;
 	char *found; /* the marker line */
+	const char *refusal; /* or NULL */
+	char *refused;	     /* the line with refusal in it */
 };
 
 /* Takes the marker and what follows it on the line, trailing white space and
@@ -314,8 +324,14 @@ static int console_line(struct console *c)
 {
 	c->line[c->len] = '\0';
 	c->len = 0;
-	if (c->found)
+	if (c->found || c->refused)
 		return 0;
+	if (c->refusal && strstr(c->line, c->refusal)) {
+		c->refused = strdup(c->line);
+		if (!c->refused)
+			return -ENOMEM;
+		return 1;
+	}
 	const char *m = strstr(c->line, c->marker);
 	if (!m)
 		return 0;
@@ -438,7 +454,7 @@ int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_
 	_cleanup_close_ int console_fd = -EBADF, err_fd = -EBADF;
 	int pipe_fd[2] = { -EBADF, -EBADF };
 	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term, old_hup;
-	struct console con = { .marker = marker };
+	struct console con = { .marker = marker, .refusal = m->refusal };
 	struct qemu_result res = { .shutdown = SHUTDOWN_GUEST };
 	pid_t pid = 0;
 	int r, status = 0;
@@ -515,6 +531,9 @@ int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_
 					ht.started = true;
 					step = STEP_HOOK;
 				}
+				step_at = now;
+			} else if (con.refused) {
+				step = STEP_QUIT; /* the firmware will not start it: stop it */
 				step_at = now;
 			} else if (silence_usec > 0 && !heard && now - start >= silence_usec) {
 				res.silent = true;
@@ -603,6 +622,7 @@ int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_
 	res.usec_total = now_usec() - start;
 	res.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	res.line = TAKE_PTR(con.found);
+	res.refused = TAKE_PTR(con.refused);
 	if (interrupted)
 		res.interrupted = true;
 	*ret = res;
@@ -619,4 +639,6 @@ void qemu_result_done(struct qemu_result *r)
 {
 	free(r->line);
 	r->line = NULL;
+	free(r->refused);
+	r->refused = NULL;
 }

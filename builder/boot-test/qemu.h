@@ -12,6 +12,9 @@
 #define OVMF_CODE "/usr/share/OVMF/OVMF_CODE.fd"
 #define OVMF_VARS "/usr/share/OVMF/OVMF_VARS.fd"
 #define SEABIOS "/usr/share/seabios/bios-256k.bin"
+/* Secure Boot enforced, with Microsoft's keys enrolled (Debian's ovmf) */
+#define OVMF_CODE_SB "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
+#define OVMF_VARS_SB "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
 
 /* Tries device (normally /dev/kvm) the way QEMU would: open, check the API
  * version and create a VM. Returns 0 when KVM works, else -errno, with
@@ -24,6 +27,8 @@ struct qemu_machine {
 	const char *ovmf_code;	 /* read-only firmware */
 	const char *ovmf_vars;	 /* writable copy of the variable store */
 	const char *bios;	 /* SeaBIOS instead of OVMF (-bios), or NULL */
+	bool secure_boot;	 /* SMM and a secure flash: OVMF enforces Secure Boot */
+	const char *refusal;	 /* a console line with this in it ends the wait, or NULL */
 	const char *disk;	 /* the disk image */
 	const char *disk_format; /* "qcow2", "raw", ... */
 	bool ahci_disk;		 /* on q35's AHCI controller instead of virtio-blk */
@@ -55,6 +60,7 @@ const char *qemu_shutdown_to_string(enum qemu_shutdown s);
 
 struct qemu_result {
 	char *line;		/* the first console line containing the marker, or NULL */
+	char *refused;		/* the line with m->refusal (it stopped the guest), or NULL */
 	uint64_t usec_line;	/* from start to that line */
 	uint64_t usec_total;	/* from start to QEMU's exit */
 	bool timed_out;		/* no line before the timeout */

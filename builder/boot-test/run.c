@@ -54,6 +54,8 @@ struct boot_test {
 	const char *logdir;
 	enum boot_firmware firmware;
 	const char *seabios;
+	bool secure_boot;
+	const char *ovmf_code;
 	bool json;
 	bool line_only;
 	uint64_t timeout_usec;
@@ -299,7 +301,9 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 
 	{
 		fprintf(human, "boot %u/%u as %s: %s boot%s", k, t->n_plan, id->name, mode,
-			t->firmware == BOOT_BIOS ? " under SeaBIOS" : "");
+			t->firmware == BOOT_BIOS ? " under SeaBIOS"
+			: t->secure_boot	 ? " with Secure Boot enforced"
+						 : "");
 		if (entry)
 			fprintf(human, " of entry '%s'", entry->id);
 		if (forced)
@@ -311,9 +315,12 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 
 	struct qemu_machine m = {
 		.qemu = env_or("ENLIGHTEN_QEMU", QEMU_SYSTEM),
-		.ovmf_code = env_or("ENLIGHTEN_OVMF_CODE", OVMF_CODE),
+		.ovmf_code = t->ovmf_code,
 		.ovmf_vars = vars,
 		.bios = t->firmware == BOOT_BIOS ? t->seabios : NULL,
+		.secure_boot = t->secure_boot,
+		/* OVMF's line when Secure Boot stops a loader */
+		.refusal = t->secure_boot ? "Access Denied" : NULL,
 		.disk = overlay,
 		.disk_format = "qcow2",
 		.ahci_disk = id->ahci_disk,
@@ -364,6 +371,12 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 	bool pass = false;
 	if (res.interrupted)
 		why = strdup("interrupted");
+	else if (res.refused)
+		r = asprintf(&why,
+			     "the firmware refused to start the loader under Secure Boot: '%s'",
+			     strstrip(res.refused)) < 0
+			    ? -ENOMEM
+			    : 0;
 	else if (!res.line && res.timed_out)
 		r = asprintf(&why, "no agent summary line within %llu s",
 			     (unsigned long long)(t->timeout_usec / 1000000)) < 0
@@ -412,7 +425,7 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 				s.profile, s.hypervisor, s.role, s.changed);
 		else
 			fprintf(human, "  result: FAIL: %s\n", why);
-		if (!res.line)
+		if (!res.line && !res.refused)
 			print_console_tail(console_log);
 		if (res.line)
 			fprintf(human,
@@ -432,6 +445,8 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 	json_object_object_add(b, "mode", json_object_new_string(mode));
 	json_object_object_add(b, "firmware",
 			       json_object_new_string(t->firmware == BOOT_BIOS ? "bios" : "uefi"));
+	json_object_object_add(b, "secure_boot", json_object_new_boolean(t->secure_boot));
+	json_object_object_add(b, "refused", json_string_or_null(res.refused));
 	json_object_object_add(b, "entry", json_string_or_null(entry ? entry->id : NULL));
 	json_object_object_add(b, "forced", json_object_new_boolean(forced));
 	json_object *exp = json_object_new_object();
@@ -527,8 +542,12 @@ int boot_test_run(const struct boot_test_options *opts)
 		if (r < 0)
 			return log_error_errno(r, "cannot create '%s': %m", keep_log), -EINVAL;
 	}
-	const char *ovmf_code = env_or("ENLIGHTEN_OVMF_CODE", OVMF_CODE);
-	const char *ovmf_vars = env_or("ENLIGHTEN_OVMF_VARS", OVMF_VARS);
+	t.secure_boot = opts->secure_boot;
+	const char *ovmf_code = t.secure_boot ? env_or("ENLIGHTEN_OVMF_SB_CODE", OVMF_CODE_SB)
+					      : env_or("ENLIGHTEN_OVMF_CODE", OVMF_CODE);
+	const char *ovmf_vars = t.secure_boot ? env_or("ENLIGHTEN_OVMF_SB_VARS", OVMF_VARS_SB)
+					      : env_or("ENLIGHTEN_OVMF_VARS", OVMF_VARS);
+	t.ovmf_code = ovmf_code;
 	t.firmware = opts->firmware;
 	t.seabios = env_or("ENLIGHTEN_SEABIOS", SEABIOS);
 	if (t.firmware == BOOT_BIOS && access(t.seabios, R_OK) < 0) {
@@ -538,7 +557,8 @@ int boot_test_run(const struct boot_test_options *opts)
 	}
 	if (t.firmware == BOOT_UEFI &&
 	    (access(ovmf_code, R_OK) < 0 || access(ovmf_vars, R_OK) < 0)) {
-		log_error("OVMF firmware '%s' not found; install the ovmf package", ovmf_code);
+		log_error("OVMF firmware '%s' not found; install the ovmf package",
+			  access(ovmf_code, R_OK) < 0 ? ovmf_code : ovmf_vars);
 		return -EINVAL;
 	}
 

@@ -40,6 +40,7 @@
 #include "builder/image/bmap.h"
 #include "builder/image/manifest.h"
 #include "builder/image/recipe.h"
+#include "builder/image/secure-boot.h"
 #include "builder/image/stage.h"
 #include "builder/windows/windows.h"
 #include "lib/activate/profile.h"
@@ -1085,6 +1086,83 @@ static int xen_entry(struct build *b, const struct boot_files *boot, const struc
 	return 0;
 }
 
+#define SB_LOADER_MAX (16 * 1024 * 1024)
+#define SB_KERNEL_MAX (256 * 1024 * 1024)
+
+/* A file the recipe or the host names (absolute paths too), up to max bytes. */
+static int read_host_file(const char *path, size_t max, char **ret, size_t *ret_size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return fs_read_fd(fd, max, ret, ret_size);
+}
+
+/* SecureBoot=yes: shim, the signed GRUB and the kernel must each be signed;
+ * the CAs they need go to the notes, a chain that depends only on expired
+ * CAs to the warnings. Fills *ret_mok with MokManager beside shim, if any. */
+static int secure_boot_prepare(struct build *b, struct boot_file *kernel, char **ret_mok)
+{
+	const struct recipe *r = b->recipe;
+	_cleanup_free_ char *shim = NULL, *grub = NULL, *vmlinuz = NULL, *kname = NULL, *mok = NULL,
+			    *msg = NULL;
+	size_t n_shim = 0, n_grub = 0, n_kernel = 0;
+	int k;
+
+	k = read_host_file(r->shim, SB_LOADER_MAX, &shim, &n_shim);
+	if (k < 0)
+		return errmsg_errno(b->err, k,
+				    "cannot read shim '%s' (install shim-signed or set Shim= in "
+				    "[Boot]): %m",
+				    r->shim);
+	k = read_host_file(r->signed_grub, SB_LOADER_MAX, &grub, &n_grub);
+	if (k < 0)
+		return errmsg_errno(b->err, k,
+				    "cannot read the signed GRUB '%s' (install "
+				    "grub-efi-amd64-signed or set SignedGrub= in [Boot]): %m",
+				    r->signed_grub);
+	if (lseek(kernel->fd, 0, SEEK_SET) < 0 ||
+	    (k = fs_read_fd(kernel->fd, SB_KERNEL_MAX, &vmlinuz, &n_kernel)) < 0)
+		return errmsg_errno(b->err, k < 0 ? k : -errno, "cannot read back the kernel: %m");
+	kname = strjoin("/", kernel->name, "' of base tarball '", r->tarball);
+	if (!kname)
+		return errmsg_oom(b->err);
+	const struct sb_file files[] = {
+		{ "shim", r->shim, shim, n_shim,
+		  "set Shim= in [Boot] to a shim signed by Microsoft's UEFI CA, such as Debian's "
+		  "/usr/lib/shim/shimx64.efi.signed (shim-signed)" },
+		{ "GRUB", r->signed_grub, grub, n_grub,
+		  "set SignedGrub= in [Boot] to a GRUB signed by the distribution, such as "
+		  "Debian's /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed "
+		  "(grub-efi-amd64-signed)" },
+		/* the name reads: kernel '/boot/vmlinuz-V' of base tarball 'T' */
+		{ "kernel", kname, vmlinuz, n_kernel,
+		  "use a base with the distribution's signed kernel (Debian: linux-image-amd64)" },
+	};
+	k = sb_check(files, ELEMENTSOF(files), time(NULL), &b->res->notes, &b->res->warnings,
+		     b->err);
+	if (k < 0)
+		return k;
+	k = add_input(b, "shim", r->shim);
+	if (k >= 0)
+		k = add_input(b, "signed-grub", r->signed_grub);
+	if (k < 0)
+		return k;
+
+	const char *slash = strrchr(r->shim, '/');
+	mok = slash ? strndup(r->shim, (size_t)(slash - r->shim + 1)) : strdup("");
+	if (!mok)
+		return errmsg_oom(b->err);
+	*ret_mok = strjoin(mok, "mmx64.efi.signed");
+	if (!*ret_mok)
+		return errmsg_oom(b->err);
+	if (access(*ret_mok, R_OK) < 0) {
+		free(*ret_mok);
+		*ret_mok = NULL;
+	}
+	return 0;
+}
+
 static int write_esp(struct build *b, const struct boot_files *boot, struct boot_file *kernel,
 		     struct boot_file *initrd)
 {
@@ -1098,7 +1176,15 @@ static int write_esp(struct build *b, const struct boot_files *boot, struct boot
 	if (asprintf(&title, "%s", r->name) < 0)
 		return errmsg_oom(b->err);
 
-	if (r->loader == LOADER_GRUB) {
+	_cleanup_free_ char *mok = NULL, *stub = NULL;
+	if (r->secure_boot) {
+		k = secure_boot_prepare(b, kernel, &mok);
+		if (k < 0)
+			return k;
+		stub = grub_signed_stub(b->grub.prefix, b->root->fs_uuid);
+		if (!stub)
+			return errmsg_oom(b->err);
+	} else if (r->loader == LOADER_GRUB) {
 		grub_fd = memfd_create("enlighten-grub-efi", 0); /* inherited by mcopy */
 		if (grub_fd < 0)
 			return errmsg_errno(b->err, errno, "cannot make GRUB's EFI image: %m");
@@ -1110,6 +1196,10 @@ static int write_esp(struct build *b, const struct boot_files *boot, struct boot
 
 	struct esp_content c = {
 		.grub_fd = grub_fd,
+		.shim = r->secure_boot ? r->shim : NULL,
+		.signed_grub = r->signed_grub,
+		.mok_manager = mok,
+		.grub_stub = stub,
 		.kernel_fd = kernel->fd,
 		.initrd_fd = initrd->fd,
 		.kernel_version = kernel_version(kernel->name),

@@ -145,11 +145,36 @@ int fat_write(const char *path, const struct image_slot *slot, const struct esp_
 	if (r < 0)
 		return r;
 
-	if (c->grub_fd >= 0) {
+	if (c->shim) {
+		char *mmd[] = {
+			"mmd", "-i", m.image, "::/EFI", "::/EFI/BOOT", "::/EFI/debian", NULL
+		};
+		char *shim[] = { "mcopy", "-i", m.image, (char *)c->shim, "::/EFI/BOOT/BOOTX64.EFI",
+				 NULL };
+		char *grub[] = {
+			"mcopy", "-i", m.image, (char *)c->signed_grub, "::/EFI/BOOT/grubx64.efi",
+			NULL
+		};
+		char *mm[] = {
+			"mcopy", "-i", m.image, (char *)c->mok_manager, "::/EFI/BOOT/mmx64.efi",
+			NULL
+		};
+		r = mtools_run(&m, mmd);
+		if (r >= 0)
+			r = mtools_run(&m, shim);
+		if (r >= 0)
+			r = mtools_run(&m, grub);
+		if (r >= 0 && c->mok_manager)
+			r = mtools_run(&m, mm);
+		if (r >= 0)
+			r = mcopy_text(&m, c->grub_stub, "::/EFI/debian/grub.cfg");
+	} else if (c->grub_fd >= 0) {
 		char *mmd[] = { "mmd", "-i", m.image, "::/EFI", "::/EFI/BOOT", NULL };
 		r = mtools_run(&m, mmd);
 		if (r >= 0)
 			r = mcopy_fd(&m, c->grub_fd, "::/EFI/BOOT/BOOTX64.EFI");
+	}
+	if (c->shim || c->grub_fd >= 0) {
 		if (r >= 0 && c->windows_boot_dir) {
 			_cleanup_free_ char *src = strjoin(c->windows_boot_dir, "/EFI/Microsoft");
 			if (!src)

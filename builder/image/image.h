@@ -50,6 +50,11 @@ struct esp_content {
 	 * removable-media loader, and nothing else of the Linux side: its kernel
 	 * stays on the root; -1: systemd-boot with the entry below */
 	int grub_fd;
+	/* GRUB under Secure Boot: shim as the removable-media loader, the
+	 * signed GRUB beside it as grubx64.efi, MokManager (NULL: none) as
+	 * mmx64.efi, and the signed GRUB's configuration stub in EFI/debian/;
+	 * NULL: not Secure Boot */
+	const char *shim, *signed_grub, *mok_manager, *grub_stub;
 	int kernel_fd; /* readable fds, not close-on-exec (mcopy reads /dev/fd/N) */
 	int initrd_fd;
 	const char *kernel_version; /* "6.1.0-56-amd64", for the entry title */

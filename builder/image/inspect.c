@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "builder/image/convert.h"
@@ -26,13 +29,102 @@
 #include "builder/image/image.h"
 #include "builder/image/inject.h"
 #include "builder/image/inspect.h"
+#include "lib/basic/fs.h"
 #include "lib/basic/json.h"
 #include "lib/basic/log.h"
+#include "lib/basic/spawn.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
 #include "lib/trust/catalog.h"
+#include "lib/trust/pe-signature.h"
 
 #define BUILD_INFO_MAX (64 * 1024)
+#define BOOT_FILE_MAX (256 * 1024 * 1024)
+#define ESP_TYPE "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
+
+/* The loaders on the ESP whose signatures Secure Boot checks: the firmware
+ * starts the first, shim the second (as its own directory's grubx64.efi). */
+static const char *const esp_loaders[] = { "EFI/BOOT/BOOTX64.EFI", "EFI/BOOT/grubx64.efi" };
+
+/* One file of the boot chain with the CA each of its signatures needs. */
+static void chain_add(json_object *chain, const char *file, const void *buf, size_t n)
+{
+	struct pe_signature *s = NULL;
+	int k = pe_signatures_read(buf, n, &s, NULL);
+	json_object *f = json_object_new_object();
+	json_object *sigs = json_object_new_array();
+	json_object_object_add(f, "file", json_object_new_string(file));
+	for (int i = 0; i < k; i++) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "signer", json_object_new_string(s[i].signer));
+		json_object_object_add(o, "ca", json_object_new_string(s[i].ca));
+		if (s[i].ca_not_after >= 0) {
+			char day[16];
+			time_t t = (time_t)s[i].ca_not_after;
+			struct tm tm;
+			gmtime_r(&t, &tm);
+			strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+			json_object_object_add(o, "ca_expires", json_object_new_string(day));
+			json_object_object_add(o, "ca_expired",
+					       json_object_new_boolean(t < time(NULL)));
+		} else {
+			json_object_object_add(o, "ca_expires", NULL);
+			json_object_object_add(o, "ca_expired", NULL);
+		}
+		json_object_array_add(sigs, o);
+	}
+	json_object_object_add(f, "pe", json_object_new_boolean(k >= 0));
+	json_object_object_add(f, "signatures", sigs);
+	json_object_array_add(chain, f);
+	pe_signatures_free(s, k > 0 ? (size_t)k : 0);
+}
+
+/* The ESP's loaders, read with mtools (no mount). */
+static void chain_add_esp(json_object *chain, const char *path, uint64_t offset)
+{
+	char image[4096 + 32];
+	snprintf(image, sizeof(image), "%s@@%" PRIu64, path, offset);
+	for (size_t i = 0; i < ELEMENTSOF(esp_loaders); i++) {
+		_cleanup_free_ char *src = strjoin("::/", esp_loaders[i]), *data = NULL;
+		_cleanup_close_ int fd = memfd_create("enlighten-inspect", 0);
+		char dst[32];
+		size_t n = 0;
+		if (!src || fd < 0)
+			return;
+		snprintf(dst, sizeof(dst), "/dev/fd/%d", fd);
+		char *argv[] = { "mcopy", "-n", "-i", image, src, dst, NULL };
+		static char *const envp[] = { "MTOOLS_SKIP_CHECK=1", "MTOOLSRC=/dev/null", NULL };
+		struct spawn_opts o = { .stdin_fd = -1, .stdout_fd = -1, .envp = envp };
+		struct spawn_result res = {};
+		if (spawn_run(argv, &o, &res) < 0)
+			return;
+		int status = res.exit_status;
+		spawn_result_done(&res);
+		if (status != 0 || lseek(fd, 0, SEEK_SET) < 0 ||
+		    fs_read_fd(fd, BOOT_FILE_MAX, &data, &n) < 0 || n == 0)
+			continue; /* not there */
+		chain_add(chain, esp_loaders[i], data, n);
+	}
+}
+
+/* The kernels in the root's /boot. */
+static void chain_add_kernels(json_object *chain, struct ext4 *e)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	if (ext4_list_dir(e, "boot", &names) < 0)
+		return;
+	for (char **p = names; p && *p; p++) {
+		if (!startswith(*p, "vmlinuz-"))
+			continue;
+		_cleanup_free_ char *path = strjoin("boot/", *p), *data = NULL, *shown = NULL;
+		size_t n = 0;
+		if (!path || ext4_read_file(e, path, BOOT_FILE_MAX, &data, &n) < 0)
+			continue;
+		shown = strjoin("/", path);
+		if (shown)
+			chain_add(chain, shown, data, n);
+	}
+}
 
 static json_object *str_or_null(const char *s)
 {
@@ -66,8 +158,9 @@ static json_object *probe_fs(int fd, uint64_t offset, uint64_t size)
 	return o;
 }
 
-/* What the builder injected, read from the ext4 root; NULL for other roots. */
-static json_object *read_enlighten(const char *path, uint64_t offset)
+/* What the builder injected, read from the ext4 root; NULL for other roots.
+ * The root's kernels go to chain. */
+static json_object *read_enlighten(const char *path, uint64_t offset, json_object *chain)
 {
 	struct ext4 *e = NULL;
 	_cleanup_free_ char *info = NULL, *cat = NULL, *emsg = NULL;
@@ -76,6 +169,7 @@ static json_object *read_enlighten(const char *path, uint64_t offset)
 
 	if (ext4_open(path, offset, false, 0, &e, &emsg) < 0)
 		return NULL;
+	chain_add_kernels(chain, e);
 	if (ext4_read_file(e, IMAGE_BUILD_INFO, BUILD_INFO_MAX, &info, &n) < 0 ||
 	    json_parse_bounded(info, n, BUILD_INFO_MAX, &j, NULL) < 0 ||
 	    !json_object_is_type(j, json_type_object)) {
@@ -253,7 +347,7 @@ int image_inspect(const char *path, json_object **ret)
 	json_object_object_add(o, "disk_uuid",
 			       tab ? str_or_null(blkid_parttable_get_id(tab)) : NULL);
 	json_object_object_add(o, "partitions", parts);
-	json_object *enl = NULL;
+	json_object *enl = NULL, *chain = json_object_new_array();
 
 	int n = ls ? blkid_partlist_numof_partitions(ls) : 0;
 	for (int i = 0; i < n; i++) {
@@ -276,11 +370,15 @@ int image_inspect(const char *path, json_object **ret)
 		if (fs && json_object_object_get_ex(fs, "type", &t))
 			fstype = json_object_get_string(t);
 		if (!enl && fstype && startswith(fstype, "ext"))
-			enl = read_enlighten(read_path, start);
+			enl = read_enlighten(read_path, start, chain);
+		const char *ptype = blkid_partition_get_type_string(par);
+		if (fstype && streq(fstype, "vfat") && ptype && strcasecmp(ptype, ESP_TYPE) == 0)
+			chain_add_esp(chain, read_path, start);
 		json_object_object_add(p, "filesystem", fs);
 		json_object_array_add(parts, p);
 	}
 	blkid_free_probe(pr);
+	json_object_object_add(o, "boot_chain", chain);
 	json_object_object_add(o, "enlighten", enl);
 	*ret = o;
 	return 0;

@@ -237,6 +237,24 @@ int grub_install_config(struct ext4 *e, const struct grub_config *c, struct grub
 	return 0;
 }
 
+/* What grub-install writes as load.cfg: root and prefix set by the root
+ * filesystem's UUID; the signed GRUB's stub then reads grub.cfg there. */
+static char *early_config(const char *prefix, const char *root_fs_uuid, bool configfile)
+{
+	char *s = NULL;
+	if (asprintf(&s,
+		     "search --no-floppy --fs-uuid --set=root %s\n"
+		     "set prefix=($root)/%s\n%s",
+		     root_fs_uuid, prefix, configfile ? "configfile $prefix/grub.cfg\n" : "") < 0)
+		return NULL;
+	return s;
+}
+
+char *grub_signed_stub(const char *prefix, const char *root_fs_uuid)
+{
+	return early_config(prefix, root_fs_uuid, true);
+}
+
 static int memfd_text(const char *text)
 {
 	int fd = memfd_create("enlighten-grub", 0); /* inherited by grub-mkimage */
@@ -269,10 +287,8 @@ int grub_mkimage(const char *format, const char *dir, const char *prefix, const 
 				    "GRUB's %s modules are not in '%s' (install %s): %m", format,
 				    dir, efi ? "grub-efi-amd64-bin" : "grub-pc-bin");
 
-	if (asprintf(&early,
-		     "search --no-floppy --fs-uuid --set=root %s\n"
-		     "set prefix=($root)/%s\n",
-		     root_fs_uuid, prefix) < 0)
+	early = early_config(prefix, root_fs_uuid, false);
+	if (!early)
 		return errmsg_oom(reterr_msg);
 	cfg_fd = memfd_text(early);
 	if (cfg_fd < 0)

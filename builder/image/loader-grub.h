@@ -63,3 +63,11 @@ int grub_mkimage(const char *format, const char *dir, const char *prefix, const 
  * or -errno with *reterr_msg (-EFBIG: core.img does not fit). */
 int grub_install_bios(const char *path, uint64_t offset, uint64_t size, const char *prefix,
 		      const char *root_fs_uuid, char **reterr_msg);
+
+/* The signed GRUB's configuration on the ESP (EFI/debian/grub.cfg, where
+ * Debian's grubx64.efi.signed looks: its built-in prefix is /EFI/debian):
+ * the early configuration above, then configfile PREFIX/grub.cfg. NULL when
+ * out of memory. */
+char *grub_signed_stub(const char *prefix, const char *root_fs_uuid);
+
+#define GRUB_SIGNED_CONFIG "EFI/debian/grub.cfg"

@@ -458,6 +458,9 @@ static const struct recipe_key recipe_keys[] = {
 	{ "Boot", "KernelCommandLine", parse_cmdline, F(cmdline) },
 	{ "Boot", "Loader", parse_loader, F(loader) },
 	{ "Boot", "Firmware", parse_firmware, F(firmware) },
+	{ "Boot", "SecureBoot", parse_bool_field, F(secure_boot) },
+	{ "Boot", "Shim", parse_path, F(shim) },
+	{ "Boot", "SignedGrub", parse_path, F(signed_grub) },
 	{ "System", "Hostname", parse_name, F(hostname) },
 	{ "System", "Locale", parse_name, F(locale) },
 	{ "System", "Timezone", parse_timezone, F(timezone) },
@@ -649,20 +652,20 @@ static int recipe_check(struct recipe *r, char **reterr_msg)
 			why = "Firmware=bios needs Loader=grub in [Boot] (systemd-boot boots only "
 			      "through UEFI)";
 		else if (r->win_wim)
-			why = "Firmware=bios cannot boot the dual disk (Windows boots from a GPT "
-			      "disk "
-			      "only through UEFI); drop bios from Firmware=";
+			why = "Firmware=bios cannot boot the dual disk (Windows boots from a "
+			      "GPT disk only through UEFI); drop bios from Firmware=";
 		else if (r->esp_size + RECIPE_BIOS_BOOT_SIZE + 18 * 1024 * 1024 > r->size)
-			why = "Size= leaves less than 16 MiB for the root partition after the 1 "
-			      "MiB "
-			      "BIOS boot partition and the ESP; make Size= larger or ESPSize= "
-			      "smaller";
-		if (why) {
-			if (asprintf(reterr_msg, "recipe '%s': %s", r->path, why) < 0)
-				*reterr_msg = NULL;
-			return -EINVAL;
-		}
+			why = "Size= leaves less than 16 MiB for the root partition after the "
+			      "1 MiB BIOS boot partition and the ESP; make Size= larger or "
+			      "ESPSize= smaller";
+		if (why)
+			return errmsg_set(reterr_msg, -EINVAL, "recipe '%s': %s", r->path, why);
 	}
+	if (r->secure_boot && r->loader != LOADER_GRUB)
+		return errmsg_set(reterr_msg, -EINVAL,
+				  "recipe '%s': SecureBoot=yes needs Loader=grub in [Boot] (the "
+				  "chain is shim, then GRUB signed by the distribution)",
+				  r->path);
 	if (r->esp_size < 33 * 1024 * 1024) {
 		return errmsg_set(
 			reterr_msg, -EINVAL,
@@ -759,6 +762,11 @@ int recipe_load(const char *path, struct recipe **ret, char **reterr_msg)
 	if (!r->systemd_boot &&
 	    !(r->systemd_boot = strdup("/usr/lib/systemd/boot/efi/systemd-bootx64.efi")))
 		return -ENOMEM;
+	if (!r->shim && !(r->shim = strdup("/usr/lib/shim/shimx64.efi.signed")))
+		return -ENOMEM;
+	if (!r->signed_grub &&
+	    !(r->signed_grub = strdup("/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed")))
+		return -ENOMEM;
 	if (!r->esp_label && !(r->esp_label = strdup("ESP")))
 		return -ENOMEM;
 	if (!r->root_label && !(r->root_label = strdup("root")))
@@ -791,6 +799,8 @@ struct recipe *recipe_free(struct recipe *r)
 	free(r->agent_binary);
 	free(r->cmdline);
 	free(r->systemd_boot);
+	free(r->shim);
+	free(r->signed_grub);
 	free(r->hostname);
 	free(r->locale);
 	free(r->timezone);

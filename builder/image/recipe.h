@@ -71,6 +71,9 @@ struct recipe {
 	enum boot_loader loader;
 	char *systemd_boot; /* systemd-bootx64.efi */
 	unsigned firmware;  /* FIRMWARE_* bits */
+	bool secure_boot;   /* shim -> signed GRUB -> signed kernel */
+	char *shim;	    /* shimx64.efi.signed */
+	char *signed_grub;  /* grubx64.efi.signed */
 
 	/* [System] */
 	char *hostname;

@@ -34,6 +34,8 @@ like "names the firmware" "$(last_output)" "invalid --firmware 'coreboot'; use u
 exits 2 "--firmware bios without SeaBIOS" \
 	env ENLIGHTEN_SEABIOS=/nonexistent/bios.bin enlighten boot-test disk.img --as kvm --firmware bios
 like "says what to install" "$(last_output)" "SeaBIOS firmware '/nonexistent/bios.bin' not found; install the seabios package"
+exits 2 "--secure-boot with --firmware bios" enlighten boot-test disk.img --as kvm --secure-boot --firmware bios
+like "says Secure Boot needs UEFI" "$(last_output)" "secure-boot needs UEFI; drop --firmware bios"
 exits 2 "two images" enlighten boot-test disk.img disk.img --as kvm
 like "names the extra argument" "$(last_output)" "unexpected argument 'disk.img'"
 exits 2 "missing image file" enlighten boot-test nothere.qcow2 --as kvm

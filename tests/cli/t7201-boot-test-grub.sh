@@ -1,11 +1,13 @@
 #!/bin/sh
-# t7201-boot-test-grub.sh - Loader=grub on the real base: the universal
-# recipe with GRUB instead of systemd-boot and Firmware=uefi bios, booted as
-# kvm through OVMF and GRUB's EFI image, then through SeaBIOS, boot.img and
-# core.img; each time GRUB must boot the /vmlinuz link of grub.cfg and the
-# first-boot agent must detect the guest and activate kvm-guest. Slow:
-# skipped with ENLIGHTEN_SKIP_BOOT=1 and under the sanitizer build (the guest
-# would run the instrumented agent).
+# t7201-boot-test-grub.sh - GRUB on the real base, one disk for all
+# firmware: the universal recipe with Loader=grub, Firmware=uefi bios and
+# SecureBoot=yes, booted as kvm through OVMF (shim, then GRUB), through
+# SeaBIOS (boot.img, core.img), and through OVMF with Microsoft's keys and
+# Secure Boot enforced (shim, the Debian-signed GRUB and kernel); each time
+# GRUB must boot the /vmlinuz link of grub.cfg and the first-boot agent must
+# activate kvm-guest. Then a disk whose loader is an unsigned GRUB must be
+# refused under Secure Boot. Slow: skipped with ENLIGHTEN_SKIP_BOOT=1 and
+# under the sanitizer build (the guest would run the instrumented agent).
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 
 [ "${ENLIGHTEN_SKIP_BOOT:-0}" = 1 ] && skip_all "ENLIGHTEN_SKIP_BOOT=1"
@@ -15,6 +17,9 @@ command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing
 [ -r /usr/lib/grub/x86_64-efi/normal.mod ] || skip_all "grub-efi-amd64-bin missing"
 [ -r /usr/lib/grub/i386-pc/boot.img ] || skip_all "grub-pc-bin missing"
 [ -r /usr/share/seabios/bios-256k.bin ] || skip_all "SeaBIOS missing"
+[ -r /usr/share/OVMF/OVMF_VARS_4M.ms.fd ] || skip_all "OVMF with Microsoft's keys missing"
+[ -r /usr/lib/shim/shimx64.efi.signed ] || skip_all "shim-signed missing"
+[ -r /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed ] || skip_all "grub-efi-amd64-signed missing"
 
 demo=$ENLIGHTEN_BUILDDIR/demo
 # a make of its own, not a job of the make that runs the tests: the base and
@@ -33,8 +38,9 @@ Formats=qcow2
 [Boot]
 Loader=grub
 Firmware=uefi bios
+SecureBoot=yes
 EOT
-ok "build the universal recipe with Loader=grub and Firmware=uefi bios" env SOURCE_DATE_EPOCH=1700000000 \
+ok "build the universal recipe with Loader=grub, Firmware=uefi bios, SecureBoot=yes" env SOURCE_DATE_EPOCH=1700000000 \
 	ENLIGHTEN_DATADIR="$SRC" enlighten build grub.conf --output-dir out
 like "grub.cfg boots the base's /vmlinuz link" "$(last_output)" "GRUB: /boot/grub/grub.cfg boots /vmlinuz"
 
@@ -63,5 +69,31 @@ j() { jq -r "$1" bios.json; }
 is "json: the firmware was bios" "$(j .firmware)" bios
 is "json: the agent activated kvm-guest" "$(j '.boots[0].agent.profile')" kvm-guest
 like "GRUB's BIOS image booted grub.cfg's entry" "$(tr -d '\r' <logs/bios/boot-1-kvm.console.log)" "Booting .universal-grub'"
+
+ok "boot the same disk as kvm with Secure Boot enforced" enlighten boot-test out/universal-grub.qcow2 --as kvm \
+	--secure-boot --timeout 900 --keep-log logs/sb
+keep_on_failure $?
+out=$(last_output)
+like "the report says Secure Boot" "$out" "boot 1/1 as kvm: firmware boot with Secure Boot enforced$"
+like "the agent activated kvm-guest" "$out" "result: PASS: kvm-guest activated, detected"
+like "the signed GRUB booted grub.cfg's entry" "$(tr -d '\r' <logs/sb/boot-1-kvm.console.log)" "Booting .universal-grub'"
+
+# an unsigned loader (GRUB from grub-mkimage) under the same firmware
+cat >unsigned.conf <<EOT
+Include=$SRC/templates/linux-universal.conf
+
+[Image]
+Name=unsigned
+Formats=qcow2
+
+[Boot]
+Loader=grub
+EOT
+ok "build a disk whose loader is not signed" env SOURCE_DATE_EPOCH=1700000000 \
+	ENLIGHTEN_DATADIR="$SRC" enlighten build unsigned.conf --output-dir out
+exits 1 "Secure Boot refuses it" enlighten boot-test out/unsigned.qcow2 --as kvm --secure-boot --timeout 600 \
+	--keep-log logs/refused
+like "... the firmware said so, and the boot stopped there" "$(last_output)" \
+	"result: FAIL: the firmware refused to start the loader under Secure Boot: 'BdsDxe: failed to load Boot0001 .*: Access Denied'"
 
 done_testing
