@@ -779,7 +779,14 @@ static int grub_config_write(struct build *b, struct ext4 *e, struct boot_file *
 		.initrd = initrd->name,
 		.kernel_pinned = r->kernel,
 		.windows_title = b->windows_esp ? "Windows Boot Manager" : NULL,
+		.xen_default = r->xen_default,
 	};
+	_cleanup_free_ char *xen_efi = NULL;
+	if (r->xen_hypervisor) {
+		if (asprintf(&xen_efi, "/%s/%s/xen.efi", r->name, kernel_version(kernel->name)) < 0)
+			return errmsg_oom(b->err);
+		gc.xen_efi = xen_efi;
+	}
 	k = grub_install_config(e, &gc, &b->grub, &msg);
 	if (k < 0)
 		return errmsg_errno(b->err, k, "%s", msg ? msg : strerror(-k));
@@ -1080,9 +1087,18 @@ static int xen_entry(struct build *b, const struct boot_files *boot, const struc
 		xen_efi_done(ret_efi);
 		return errmsg_oom(b->err);
 	}
-	build_note(b, "Xen entry '%s-xen.conf'%s: %s from package '%s' %s", r->name,
-		   r->xen_default ? " (the default)" : "", ret_efi->member, r->xen_hypervisor,
-		   ret_efi->payload->version ? ret_efi->payload->version : "");
+	if (r->loader == LOADER_GRUB)
+		build_note(
+			b,
+			"Xen entry '%s (Xen)' in grub.cfg, under UEFI%s: %s from package '%s' %s",
+			r->name, r->xen_default ? " the default" : "", ret_efi->member,
+			r->xen_hypervisor,
+			ret_efi->payload->version ? ret_efi->payload->version : "");
+	else
+		build_note(b, "Xen entry '%s-xen.conf'%s: %s from package '%s' %s", r->name,
+			   r->xen_default ? " (the default)" : "", ret_efi->member,
+			   r->xen_hypervisor,
+			   ret_efi->payload->version ? ret_efi->payload->version : "");
 	return 0;
 }
 

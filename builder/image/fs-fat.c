@@ -89,8 +89,10 @@ static int fat_add_windows(struct mtools *m, const struct esp_content *c)
 }
 
 /* xen.efi and xen.cfg in the kernel's directory, where xen.efi looks for
- * its configuration and the files it names, and an entry that starts it. */
-static int fat_add_xen(struct mtools *m, const struct esp_content *c, const char *kdir)
+ * its configuration and the files it names, and (with_entry) a
+ * systemd-boot entry that starts it. */
+static int fat_add_xen(struct mtools *m, const struct esp_content *c, const char *kdir,
+		       bool with_entry)
 {
 	_cleanup_free_ char *efi = strjoin(kdir, "/xen.efi"), *cfg = strjoin(kdir, "/xen.cfg"),
 			    *entry = NULL, *entry_path = NULL;
@@ -102,8 +104,28 @@ static int fat_add_xen(struct mtools *m, const struct esp_content *c, const char
 	int r = mcopy_fd(m, c->xen_efi_fd, efi);
 	if (r >= 0)
 		r = mcopy_text(m, c->xen_cfg, cfg);
-	if (r >= 0)
+	if (r >= 0 && with_entry)
 		r = mcopy_text(m, entry, entry_path);
+	return r;
+}
+
+/* GRUB's Xen entry chain-loads xen.efi from the ESP: it, xen.cfg, and the
+ * kernel and initrd xen.cfg names go where systemd-boot's entry has them. */
+static int fat_add_xen_for_grub(struct mtools *m, const struct esp_content *c)
+{
+	_cleanup_free_ char *dir = NULL, *kdir = NULL, *kpath = NULL, *ipath = NULL;
+	if (asprintf(&dir, "::/%s", c->entry_name) < 0 ||
+	    asprintf(&kdir, "::/%s/%s", c->entry_name, c->kernel_version) < 0 ||
+	    asprintf(&kpath, "%s/linux", kdir) < 0 || asprintf(&ipath, "%s/initrd", kdir) < 0)
+		return -ENOMEM;
+	char *mmd[] = { "mmd", "-i", m->image, dir, kdir, NULL };
+	int r = mtools_run(m, mmd);
+	if (r >= 0)
+		r = mcopy_fd(m, c->kernel_fd, kpath);
+	if (r >= 0)
+		r = mcopy_fd(m, c->initrd_fd, ipath);
+	if (r >= 0)
+		r = fat_add_xen(m, c, kdir, false);
 	return r;
 }
 
@@ -175,6 +197,8 @@ int fat_write(const char *path, const struct image_slot *slot, const struct esp_
 			r = mcopy_fd(&m, c->grub_fd, "::/EFI/BOOT/BOOTX64.EFI");
 	}
 	if (c->shim || c->grub_fd >= 0) {
+		if (r >= 0 && c->xen_cfg)
+			r = fat_add_xen_for_grub(&m, c);
 		if (r >= 0 && c->windows_boot_dir) {
 			_cleanup_free_ char *src = strjoin(c->windows_boot_dir, "/EFI/Microsoft");
 			if (!src)
@@ -235,7 +259,7 @@ int fat_write(const char *path, const struct image_slot *slot, const struct esp_
 	if (r >= 0)
 		r = mcopy_text(&m, entry, entry_path);
 	if (r >= 0 && c->xen_cfg)
-		r = fat_add_xen(&m, c, kdir);
+		r = fat_add_xen(&m, c, kdir, true);
 	if (r >= 0 && c->windows_boot_dir)
 		r = fat_add_windows(&m, c);
 	return r;

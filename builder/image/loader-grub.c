@@ -128,6 +128,18 @@ static char *config_text(const struct grub_config *c, const struct grub_choice *
 		}
 		entry_write(f, t, "enlighten-previous", kernel_old, initrd_old, c->cmdline);
 	}
+	if (c->xen_efi) {
+		/* xen.efi is an EFI program: chain-loaded from the ESP, under UEFI only */
+		fprintf(f,
+			"if [ \"$grub_platform\" = efi ]; then\n"
+			"menuentry '%s (Xen)' --id enlighten-xen {\n"
+			"\tsearch --no-floppy --file --set=root %s\n"
+			"\tchainloader %s\n}\n",
+			c->title, c->xen_efi, c->xen_efi);
+		if (c->xen_default)
+			fprintf(f, "set default=enlighten-xen\n");
+		fprintf(f, "fi\n");
+	}
 	if (c->windows_title)
 		fprintf(f,
 			"menuentry '%s' --id windows {\n"

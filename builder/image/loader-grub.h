@@ -28,6 +28,8 @@ struct grub_config {
 	const char *initrd;	   /* its initrd, "boot/initrd.img-V" */
 	bool kernel_pinned;	   /* Kernel= named it: no link is followed */
 	const char *windows_title; /* a dual disk: an entry for the Windows Boot Manager */
+	const char *xen_efi;	   /* [Xen]: xen.efi on the ESP ("/NAME/V/xen.efi"), or NULL */
+	bool xen_default;	   /* its entry is the default under UEFI */
 };
 
 /* What grub_install_config() chose, for the build's notes. */

@@ -76,6 +76,36 @@ is "leaves the plain entry the default" "$(esp loader/loader.conf | sed -n 's/^d
 is "xen.cfg without memory or CPUs leaves them to Xen" \
 	"$(esp test/6.1.0-test/xen.cfg | sed -n 's/^options=//p')" ""
 
+# Loader=grub: the same files on the ESP, the kernel and initrd xen.cfg
+# names beside them, and a grub.cfg entry that chain-loads xen.efi (UEFI only)
+if command -v grub-mkimage >/dev/null && command -v debugfs >/dev/null &&
+	[ -r /usr/lib/grub/x86_64-efi/normal.mod ]; then
+	xen grub.conf 'Hypervisor=xen-hypervisor-4.17-amd64' '[Boot]' 'Loader=grub'
+	mkdir out-grub
+	ok "Loader=grub with [Xen]" enlighten build grub.conf -o out-grub
+	like "names GRUB's Xen entry" "$(last_output)" \
+		"Xen entry 'test \(Xen\)' in grub.cfg, under UEFI the default: boot/xen-4.17-amd64.efi"
+	part_extract out-grub/test.raw 1 esp.img
+	is "xen.efi on the ESP" "$(esp test/6.1.0-test/xen.efi)" "stand-in for boot/xen-4.17-amd64.efi"
+	like "xen.cfg beside it" "$(esp test/6.1.0-test/xen.cfg)" "ramdisk=initrd"
+	like "the kernel xen.cfg names beside it" "$(esp test/6.1.0-test/linux)" "MZ fake kernel"
+	fails "no systemd-boot entries" mdir -i esp.img ::/loader
+	part_extract out-grub/test.raw 2 root.img
+	cfg=$(debugfs -R 'cat /boot/grub/grub.cfg' root.img 2>/dev/null)
+	tab=$(printf '\t')
+	is "grub.cfg chain-loads xen.efi from the ESP under UEFI, by default" \
+		"$(printf '%s\n' "$cfg" | sed -n '/^if \[ "$grub_platform" = efi \]/,/^fi$/p')" \
+		"if [ \"\$grub_platform\" = efi ]; then
+menuentry 'test (Xen)' --id enlighten-xen {
+${tab}search --no-floppy --file --set=root /test/6.1.0-test/xen.efi
+${tab}chainloader /test/6.1.0-test/xen.efi
+}
+set default=enlighten-xen
+fi"
+	printf '%s\n' "$cfg" >grub.cfg
+	ok "grub-script-check accepts it" grub-script-check grub.cfg
+fi
+
 # bad input: each stops the build, with nothing written
 fails_clean() { # NAME RECIPE EXPECTED
 	rm -rf bad && mkdir bad
