@@ -1,5 +1,5 @@
 #!/bin/sh
-# t4008-build-grub.sh - Loader=grub: the ESP holds GRUB's EFI image (made by
+# t4011-build-grub.sh - Loader=grub: the ESP holds GRUB's EFI image (made by
 # grub-mkimage from grub-efi-amd64-bin) with an early configuration that
 # finds the root by its filesystem UUID, and no kernel; grub.cfg on the root
 # boots the /vmlinuz link that Debian's kernel packages move (with the
