@@ -1228,10 +1228,11 @@ static int write_esp(struct build *b, const struct boot_files *boot, struct boot
 	if (r->loader == LOADER_SYSTEMD_BOOT) {
 		int lfd = fs_open_input(r->systemd_boot);
 		if (lfd < 0)
-			return errmsg_set(b->err, lfd,
-					  "cannot read the boot loader '%s' (install systemd-boot-efi "
-					  "or set Loader= in [Boot]): %s",
-					  r->systemd_boot, fs_input_strerror(lfd));
+			return errmsg_set(
+				b->err, lfd,
+				"cannot read the boot loader '%s' (install systemd-boot-efi "
+				"or set Loader= in [Boot]): %s",
+				r->systemd_boot, fs_input_strerror(lfd));
 		safe_close(lfd);
 	}
 	c.windows_boot_dir = b->windows_esp;
