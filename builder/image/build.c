@@ -444,6 +444,8 @@ static int add_input(struct build *b, const char *role, const char *path)
 	return r < 0 ? errmsg_oom(b->err) : 0;
 }
 
+static int build_warn(struct build *b, const char *fmt, ...) _printf_(2, 3);
+
 /* The payload source: a signed catalog, verified with the recipe's key, and
  * every payload it lists checked for length and sha256. */
 static int check_payloads(struct build *b)
@@ -459,6 +461,22 @@ static int check_payloads(struct build *b)
 	if (b->repo_fd < 0)
 		return errmsg_errno(b->err, errno, "cannot open payload source '%s': %m",
 				    r->payload_source);
+	/* A demo key's secret sits unencrypted on the build host: an image
+	 * that trusts it is not shippable, and is built only as a demo. */
+	if (r->public_key_is_demo && !r->demo)
+		return errmsg_set(
+			b->err, -EPERM,
+			"PublicKey '%s' is marked a demo key (PublicKeyIsDemo=yes): an "
+			"image that trusts it would trust a secret left unencrypted on the "
+			"build host; give the OEM's own key, or build a demo with 'Demo=yes' "
+			"in [Image]",
+			r->public_key);
+	if (r->public_key_is_demo &&
+	    build_warn(b,
+		       "THIS IS A DEMO IMAGE (Demo=yes): it trusts the demo key '%s', whose "
+		       "secret is unencrypted on the build host; never ship it",
+		       r->public_key) < 0)
+		return -ENOMEM;
 	k = minisign_pubkey_load_at(AT_FDCWD, r->public_key, &pk, &msg);
 	if (k < 0)
 		return errmsg_errno(b->err, k, "public key '%s': %s", r->public_key,

@@ -60,6 +60,8 @@ struct recipe {
 	/* [Payloads] */
 	char *payload_source;
 	char *public_key;
+	bool public_key_is_demo; /* PublicKeyIsDemo=: a throwaway key, for demos only */
+	bool demo;		 /* [Image] Demo=: a demo image, never shipped */
 	char **profiles;
 	char **package_keys; /* the OEM's armored package-signing keys (RPM) */
 

@@ -27,6 +27,7 @@ make_cat drivers/viostor viostor
 cat >dual.conf <<CONF
 [Image]
 Name=dual
+Demo=yes
 Size=1200M
 Formats=raw qcow2
 
@@ -39,6 +40,7 @@ Tarball=$demo/base.tar.zst
 [Payloads]
 Source=$demo/repo
 PublicKey=$demo/enlighten-demo.pub
+PublicKeyIsDemo=yes
 
 [Boot]
 KernelCommandLine=console=ttyS0 quiet
