@@ -24,11 +24,14 @@ static void usage(void)
 {
 	printf("Usage: enlighten wim --wim FILE [--image N|NAME] [--driver PROFILE=PATH]...\n"
 	       "                    [--boot-critical SERVICE[=HWID[,HWID...]]]...\n"
-	       "                    [--unattend-template FILE] [--output FILE]\n"
+	       "                    [--unattend-template FILE] [--agent FILE] [--installer "
+	       "FILE]...\n"
+	       "                    [--output FILE]\n"
 	       "                    [--ntfs FILE --ntfs-size SIZE] [--esp DIR]\n"
 	       "\n"
-	       "Update an install.wim with driver packages, unattend.xml, SetupComplete.cmd and\n"
-	       "boot-critical storage registration, and write it out.\n"
+	       "Update an install.wim with driver packages, unattend.xml, SetupComplete.cmd,\n"
+	       "boot-critical storage registration and the first-boot agent with its profile\n"
+	       "matrix, and write it out.\n"
 	       "\n"
 	       "Options:\n"
 	       "      --wim FILE                the OEM's install.wim\n"
@@ -42,6 +45,11 @@ static void usage(void)
 	       "                                (default: the ids in the package's INF)\n"
 	       "      --unattend-template FILE  unattend.xml template (default: the installed "
 	       "one)\n"
+	       "      --agent FILE              the enlighten-firstboot.exe to stage (default: "
+	       "the\n"
+	       "                                one beside enlighten, else the installed one)\n"
+	       "      --installer FILE          stage FILE in the agent's installers folder, for\n"
+	       "                                the matrix's Installers=\n"
 	       "  -o, --output FILE             write the updated WIM (all its images kept)\n"
 	       "      --ntfs FILE               write an NTFS volume holding the updated image\n"
 	       "      --ntfs-size SIZE          the volume's size (K, M, G suffixes)\n"
@@ -88,6 +96,8 @@ int cmd_wim(int argc, char *argv[])
 		ARG_NTFS,
 		ARG_NTFS_SIZE,
 		ARG_ESP,
+		ARG_AGENT,
+		ARG_INSTALLER,
 	};
 	static const struct option options[] = {
 		{ "wim", required_argument, NULL, ARG_WIM },
@@ -99,14 +109,18 @@ int cmd_wim(int argc, char *argv[])
 		{ "ntfs", required_argument, NULL, ARG_NTFS },
 		{ "ntfs-size", required_argument, NULL, ARG_NTFS_SIZE },
 		{ "esp", required_argument, NULL, ARG_ESP },
+		{ "agent", required_argument, NULL, ARG_AGENT },
+		{ "installer", required_argument, NULL, ARG_INSTALLER },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct win_driver_source drivers[ARGS_MAX];
 	struct win_boot_spec boot[ARGS_MAX];
 	char **boot_ids[ARGS_MAX] = {};
-	_cleanup_free_ char *msg = NULL;
-	struct win_image_opts o = { .drivers = drivers, .boot = boot };
+	_cleanup_free_ char *msg = NULL, *agent = NULL, *profiles = NULL;
+	const char *agent_arg = NULL;
+	const char *installers[ARGS_MAX];
+	struct win_image_opts o = { .drivers = drivers, .boot = boot, .installers = installers };
 	int c, r, ret = EXIT_USAGE;
 
 	while ((c = cli_getopt(argc, argv, "ho:", options, "enlighten wim")) >= 0)
@@ -167,6 +181,16 @@ int cmd_wim(int argc, char *argv[])
 		case ARG_ESP:
 			o.out_esp = optarg;
 			break;
+		case ARG_AGENT:
+			agent_arg = optarg;
+			break;
+		case ARG_INSTALLER:
+			if (o.n_installers == ARGS_MAX) {
+				log_error("more than %d --installer options", ARGS_MAX);
+				goto out;
+			}
+			installers[o.n_installers++] = optarg;
+			break;
 		case 'h':
 			usage();
 			ret = EXIT_OK;
@@ -200,6 +224,21 @@ int cmd_wim(int argc, char *argv[])
 		log_error("--ntfs and --ntfs-size go together");
 		goto out;
 	}
+
+	r = win_agent_find(agent_arg, &agent, &msg);
+	if (r < 0) {
+		log_error("%s", msg ?: strerror(-r));
+		ret = EXIT_NO;
+		goto out;
+	}
+	profiles = strjoin(cli_datadir(), "/payloads/profiles");
+	if (!profiles) {
+		log_oom();
+		ret = EXIT_NO;
+		goto out;
+	}
+	o.agent_exe = agent;
+	o.profiles_dir = profiles;
 
 	struct win_image_result res;
 	r = win_image_build(&o, &res, &msg);

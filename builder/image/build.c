@@ -43,6 +43,7 @@
 #include "builder/image/secure-boot.h"
 #include "builder/image/stage.h"
 #include "builder/windows/windows.h"
+#include "lib/basic/cli.h"
 #include "lib/activate/profile.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
@@ -400,24 +401,10 @@ static int hash_file(const char *path, uint8_t sha[SHA256_DIGEST_SIZE], uint64_t
 	return sha256_fd(fd, UINT64_MAX, sha, ret_size);
 }
 
-static char *exe_dir(void)
-{
-	char buf[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	char *slash = strrchr(buf, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	return strdup(buf);
-}
-
 /* The enlighten-firstboot installed beside this program. */
 static char *find_agent(void)
 {
-	_cleanup_free_ char *dir = exe_dir();
+	const char *dir = cli_program_dir();
 	if (!dir)
 		return NULL;
 	static const char *const rel[] = { "/../sbin/enlighten-firstboot", "/enlighten-firstboot" };
@@ -1002,7 +989,37 @@ static int write_windows(struct build *b)
 	if (!ntfs_name || !b->windows_esp || !(ntfs = strjoin(b->output_dir, "/", ntfs_name)))
 		return errmsg_oom(b->err);
 	temps_add(b->dir_fd, ntfs_name);
+	/* the installers Installers= names: every .msi or .exe of the catalog
+	 * for a profile the recipe stages, into the agent's installers\ */
+	_cleanup_strv_free_ char **installers = NULL;
+	for (size_t i = 0; b->catalog && i < b->catalog->n_payloads; i++) {
+		const struct catalog_payload *p = &b->catalog->payloads[i];
+		const char *ext = strrchr(p->path, '.');
+		if (p->inf || !streq_ptr(p->os, "windows") || !ext ||
+		    (strcasecmp(ext, ".msi") != 0 && strcasecmp(ext, ".exe") != 0))
+			continue;
+		bool staged = false;
+		for (char **pr = p->profiles; pr && *pr && !staged; pr++)
+			staged = !r->profiles || strv_contains(r->profiles, *pr);
+		_cleanup_free_ char *path = strjoin(r->payload_source, "/", p->path);
+		if (!path)
+			return errmsg_oom(b->err);
+		if (staged && !strv_contains(installers, path) &&
+		    strv_extend(&installers, path) < 0)
+			return errmsg_oom(b->err);
+	}
+	_cleanup_free_ char *agent_exe = NULL, *why = NULL;
+	k = win_agent_find(r->win_agent, &agent_exe, &why);
+	if (k < 0)
+		return errmsg_errno(b->err, k, "recipe '%s': %s", r->path, why ?: strerror(-k));
+	k = add_input(b, "windows-agent", agent_exe);
+	if (k < 0)
+		return k;
 	struct win_image_opts o = {
+		.agent_exe = agent_exe,
+		.profiles_dir = b->profiles_dir,
+		.installers = (const char *const *)installers,
+		.n_installers = strv_length(installers),
 		.wim = r->win_wim,
 		.image = r->win_image,
 		.drivers = drivers,

@@ -480,6 +480,7 @@ static const struct recipe_key recipe_keys[] = {
 	{ "Xen", "Dom0CPUs", parse_xen_cpus, F(xen_dom0_cpus) },
 	{ "Xen", "Options", parse_xen_line, F(xen_options) },
 	{ "Xen", "KernelCommandLine", parse_xen_line, F(xen_cmdline) },
+	{ "Windows", "Agent", parse_path, F(win_agent) },
 };
 #undef F
 
@@ -675,7 +676,7 @@ static int recipe_check(struct recipe *r, char **reterr_msg)
 			r->path);
 	}
 	if (!r->win_wim && (r->win_size || r->win_image || r->win_drivers || r->win_boot_critical ||
-			    r->win_unattend)) {
+			    r->win_unattend || r->win_agent)) {
 		return errmsg_set(reterr_msg, -EINVAL,
 				  "recipe '%s': [Windows] needs InstallWim=", r->path);
 	}
@@ -814,6 +815,7 @@ struct recipe *recipe_free(struct recipe *r)
 	free(r->xen_hypervisor);
 	free(r->xen_options);
 	free(r->xen_cmdline);
+	free(r->win_agent);
 	free(r);
 	return NULL;
 }

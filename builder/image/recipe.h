@@ -90,6 +90,7 @@ struct recipe {
 	char **win_drivers;	  /* "PROFILE=PATH", PATH resolved */
 	char **win_boot_critical; /* service names; ids from their packages' INFs */
 	char *win_unattend;	  /* NULL: the installed template */
+	char *win_agent;	  /* enlighten-firstboot.exe; NULL: found beside us or installed */
 
 	/* [Xen] (docs/recipe-format.md); no Hypervisor=: no Xen entry */
 	char *xen_hypervisor;	  /* the payload package that carries xen.efi */

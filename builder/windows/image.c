@@ -255,7 +255,8 @@ static int stage_unattend(const struct win_image_opts *o, struct staging *s, cha
 					 strlen(xml), 0644)) < 0)
 		return r;
 
-	r = win_setupcomplete_render(WIN_DRIVERS_ROOT, o->agent_path ?: WIN_AGENT_PATH, &cmd);
+	r = win_setupcomplete_render(WIN_DRIVERS_ROOT, o->agent_path ?: WIN_AGENT_PATH,
+				     o->agent_exe != NULL, &cmd);
 	if (r < 0)
 		return r;
 	if ((r = fs_mkdir_p_at(s->tree_fd, "Windows/Setup/Scripts", 0755)) < 0 ||
@@ -445,6 +446,9 @@ int win_image_build(const struct win_image_opts *o, struct win_image_result *ret
 	if ((r = stage_drivers(o, &s, reterr_msg)) < 0 ||
 	    (r = stage_boot(o, &s, &boot, reterr_msg)) < 0 ||
 	    (r = stage_unattend(o, &s, reterr_msg)) < 0)
+		return r;
+	if (o->agent_exe && (r = win_agent_stage(o->agent_exe, o->profiles_dir, o->installers,
+						 o->n_installers, s.tree_fd, reterr_msg)) < 0)
 		return r;
 	if (o->out_wim) {
 		/* the output starts as a copy of the input that is then updated in

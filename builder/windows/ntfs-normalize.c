@@ -260,6 +260,20 @@ static bool fix_times(struct vol *v, uint8_t *p)
 	return changed;
 }
 
+/* Bytes past what a node or record uses keep what libntfs-3g left there,
+ * entries moved out of an index root among them, with the clock's times:
+ * zeroed, so the volume depends on its contents alone. */
+static int zero_slack(uint8_t *p, size_t used, size_t end, bool *changed)
+{
+	for (size_t i = used; i < end; i++)
+		if (p[i]) {
+			memset(p + used, 0, end - used);
+			*changed = true;
+			break;
+		}
+	return 0;
+}
+
 /* The entries of an index node (p, len bytes, from its index header), whose
  * keys are $FILE_NAME values. */
 static int fix_index_entries(struct vol *v, uint8_t *h, size_t len, bool *changed)
@@ -279,7 +293,7 @@ static int fix_index_entries(struct vol *v, uint8_t *h, size_t len, bool *change
 			return errmsg_set(v->reterr_msg, -EBADMSG,
 					  "index entry at 0x%" PRIx32 " has a bad length", off);
 		if (flags & INDEX_ENTRY_LAST)
-			return 0;
+			return zero_slack(h, used, MIN((size_t)get32(h + 8), len), changed);
 		if (klen < FILE_NAME_MIN || klen > elen - 16u)
 			return errmsg_set(v->reterr_msg, -EBADMSG,
 					  "index entry at 0x%" PRIx32 " has a bad file name", off);
@@ -361,7 +375,7 @@ static int fix_record(struct vol *v, uint8_t *rec, bool indexes, bool *changed)
 		uint8_t *a = rec + off;
 		uint32_t type = get32(a);
 		if (type == AT_END)
-			return 0;
+			return zero_slack(rec, used, v->record, changed);
 		if (used - off < 0x18)
 			return errmsg_set(v->reterr_msg, -EBADMSG,
 					  "attribute at 0x%" PRIx32 " runs past the record", off);

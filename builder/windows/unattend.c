@@ -87,9 +87,21 @@ int win_unattend_render(const char *template_text, char *const *driver_dirs, cha
 	return 0;
 }
 
-int win_setupcomplete_render(const char *drivers_root, const char *agent_path, char **ret)
+int win_setupcomplete_render(const char *drivers_root, const char *agent_path, bool every_boot,
+			     char **ret)
 {
+	_cleanup_free_ char *task = NULL;
 	char *s = NULL;
+	/* a task that runs the agent as SYSTEM at every start (the fast path
+	 * when nothing changed), created before the first run so that a
+	 * restart the first run asks for already finds it */
+	if (every_boot &&
+	    asprintf(
+		    &task,
+		    "  schtasks.exe /Create /F /TN \"enlighten\\firstboot\" /SC ONSTART /RU SYSTEM "
+		    "/RL HIGHEST /TR \"\\\"%s\\\" --boot\"\r\n",
+		    agent_path) < 0)
+		return -ENOMEM;
 	/* cmd.exe wants CRLF; pnputil /add-driver puts every staged package in
 	 * the driver store, so a later move to another hypervisor finds its
 	 * drivers without media */
@@ -99,10 +111,11 @@ int win_setupcomplete_render(const char *drivers_root, const char *agent_path, c
 		     "rem as SYSTEM, when setup is complete.\r\n"
 		     "pnputil.exe /add-driver \"%s\\*.inf\" /subdirs\r\n"
 		     "if exist \"%s\" (\r\n"
+		     "%s"
 		     "  \"%s\" --first-boot\r\n"
 		     ")\r\n"
 		     "exit /b 0\r\n",
-		     drivers_root, agent_path, agent_path) < 0)
+		     drivers_root, agent_path, task ?: "", agent_path) < 0)
 		return -ENOMEM;
 	*ret = s;
 	return 0;

@@ -60,7 +60,8 @@ int win_unattend_render(const char *template_text, char *const *driver_dirs, cha
 /* SetupComplete.cmd (CRLF line ends): adds the staged drivers under
  * drivers_root to the driver store, then runs the Windows first-boot agent
  * at agent_path when the image has it. */
-int win_setupcomplete_render(const char *drivers_root, const char *agent_path, char **ret);
+int win_setupcomplete_render(const char *drivers_root, const char *agent_path, bool every_boot,
+			     char **ret);
 
 /* ---- win-wim.c ----------------------------------------------------------- */
 
@@ -177,6 +178,10 @@ struct win_image_opts {
 	size_t n_boot;
 	const char *unattend_template; /* file; NULL: the installed template */
 	const char *agent_path;	       /* NULL: WIN_AGENT_PATH */
+	const char *agent_exe;	       /* enlighten-firstboot.exe to stage there, or NULL */
+	const char *profiles_dir;      /* the matrix staged beside it (with agent_exe) */
+	const char *const *installers; /* files for installers\ beside it (Installers=) */
+	size_t n_installers;
 	const char *tmpdir;	       /* where the staging tree goes; NULL: $TMPDIR */
 	int64_t mtime; /* time stamp of every added file (SOURCE_DATE_EPOCH), and the
 			* time the NTFS volume's clock stamps become; 0: as made */
@@ -190,6 +195,23 @@ struct win_image_opts {
 
 #define WIN_AGENT_PATH "C:\\Program Files\\enlighten\\enlighten-firstboot.exe"
 #define WIN_DRIVERS_ROOT "C:\\Drivers\\enlighten"
+/* Where the agent, its matrix (profiles\) and installers (installers\) go
+ * in the image. */
+#define WIN_AGENT_DIR "Program Files/enlighten"
+#define WIN_AGENT_EXE_MAX (64 * 1024 * 1024)
+#define WIN_INSTALLER_MAX (4ULL * 1024 * 1024 * 1024)
+
+/* The enlighten-firstboot.exe to stage: path when given (a recipe's Agent=,
+ * wim's --agent), else the one beside this program (a build tree), else
+ * DATADIR/windows/ (installed). -ENOENT with *reterr_msg saying how to get
+ * it. */
+int win_agent_find(const char *path, char **ret, char **reterr_msg);
+
+/* Stages exe, every *.conf of profiles_dir (the matrix) and the n
+ * installers (by their file names, into installers\) under WIN_AGENT_DIR
+ * of the staging tree. */
+int win_agent_stage(const char *exe, const char *profiles_dir, const char *const *installers,
+		    size_t n, int tree_fd, char **reterr_msg);
 
 struct win_image_result {
 	enum win_hive_method hive_method;

@@ -26,21 +26,39 @@ static const char *const source_tree_marks[] = {
 
 static const char *datadir_source = "installed";
 
+const char *cli_program_dir(void)
+{
+	static char dir[PATH_MAX];
+	if (dir[0])
+		return dir;
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	if (n <= 0)
+		return NULL;
+	dir[n] = '\0';
+	char *slash = strrchr(dir, '/');
+	if (!slash) {
+		dir[0] = '\0';
+		return NULL;
+	}
+	*slash = '\0';
+	if (!dir[0])
+		memcpy(dir, "/", 2);
+	return dir;
+}
+
 /* The source tree above the running program's directory, or NULL. */
 static const char *source_tree(void)
 {
 	static char tree[PATH_MAX];
 	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
+	const char *d = cli_program_dir();
+	if (!d || strlen(d) >= sizeof(self))
 		return NULL;
-	self[n] = '\0';
-	for (int up = 0; up < 2; up++) { /* ".../build/enlighten" -> "..." */
-		char *slash = strrchr(self, '/');
-		if (!slash || slash == self)
-			return NULL;
-		*slash = '\0';
-	}
+	memcpy(self, d, strlen(d) + 1);
+	char *slash = strrchr(self, '/'); /* ".../build" -> "..." */
+	if (!slash || slash == self)
+		return NULL;
+	*slash = '\0';
 	for (size_t i = 0; i < ELEMENTSOF(source_tree_marks); i++) {
 		char p[PATH_MAX];
 		if (snprintf(p, sizeof(p), "%s/%s", self, source_tree_marks[i]) >= (int)sizeof(p) ||

@@ -25,6 +25,9 @@ enum {
 /* Prints "PROGRAM VERSION" and, on a second line, where the data comes from. */
 int cli_version(const char *program);
 
+/* The directory of the running program (from /proc/self/exe), or NULL. */
+const char *cli_program_dir(void);
+
 /* Directory with the installed data (profiles, templates): $ENLIGHTEN_DATADIR
  * or the configured datadir. */
 const char *cli_datadir(void);
