@@ -40,11 +40,13 @@ int win_agent_find(const char *path, char **ret, char **reterr_msg)
 		return (*ret = strdup(path)) ? 0 : -ENOMEM;
 	}
 	const char *bindir = cli_program_dir();
-	const char *dirs[] = { bindir, NULL };
 	_cleanup_free_ char *data = strjoin(cli_datadir(), "/windows");
+	_cleanup_free_ char *share = bindir ? strjoin(bindir, "/../share/enlighten/windows") : NULL;
 	if (!data)
 		return -ENOMEM;
-	dirs[1] = data;
+	/* a build tree; the data directory; the installed layout around us
+	 * (ENLIGHTEN_DATADIR may name a source tree, which has no .exe) */
+	const char *dirs[] = { bindir, data, share };
 	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
 		if (!dirs[i])
 			continue;

@@ -203,7 +203,8 @@ struct win_image_opts {
 
 /* The enlighten-firstboot.exe to stage: path when given (a recipe's Agent=,
  * wim's --agent), else the one beside this program (a build tree), else
- * DATADIR/windows/ (installed). -ENOENT with *reterr_msg saying how to get
+ * DATADIR/windows/, else ../share/enlighten/windows/ beside this program
+ * (installed). -ENOENT with *reterr_msg saying how to get
  * it. */
 int win_agent_find(const char *path, char **ret, char **reterr_msg);
 
