@@ -1,5 +1,5 @@
 #!/bin/sh
-# t5007-firstboot-hostile-root.sh - a tree given to --root is input, not
+# t5009-firstboot-hostile-root.sh - a tree given to --root is input, not
 # trusted: firstboot.conf values that are refused or set twice give a clean
 # error (no double free), a symlinked boot/efi/KVER or var/lib/rpm does not
 # make the agent write outside the root, and InitrdTool= from the tree does
