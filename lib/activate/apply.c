@@ -673,9 +673,14 @@ static int undo_all(struct run *run)
 				json_get_string(e, "manager", &m) >= 0 && streq(m, "dpkg")
 					? STEP_DPKG
 					: STEP_RPM;
-			r = pkg_installed(kind, run->o, &now, NULL);
+			/* dpkg: every name, since a run that failed in a
+			 * later round leaves packages unpacked but not
+			 * installed, and purging one that is not there is
+			 * nothing to dpkg */
+			r = kind == STEP_DPKG ? 0 : pkg_installed(kind, run->o, &now, NULL);
 			for (char **n = names; r >= 0 && n && *n; n++)
-				if (strv_contains(now, *n) && strv_extend(&erase, *n) < 0)
+				if ((kind == STEP_DPKG || strv_contains(now, *n)) &&
+				    strv_extend(&erase, *n) < 0)
 					r = -ENOMEM;
 			if (r >= 0 && erase)
 				r = pkg_run(kind, run->o, NULL, erase, NULL);

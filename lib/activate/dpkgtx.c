@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "lib/activate/dpkgtx.h"
@@ -19,6 +20,7 @@
 #include "lib/basic/string-util.h"
 #include "lib/basic/spawn.h"
 #include "lib/basic/string-util.h"
+#include "lib/trust/deb.h"
 
 #define DPKG_STATUS "var/lib/dpkg/status"
 #define STATUS_MAX (256u << 20)
@@ -224,17 +226,158 @@ static void policy_end(int root_fd)
 	(void)unlinkat(root_fd, POLICY_RC_D, 0);
 }
 
+/* ---- install rounds ------------------------------------------------------
+ * dpkg --install of a set unpacks every package, then configures them; but
+ * a Pre-Depends must be configured before its package is unpacked
+ * (python3-minimal pre-depends on python3.11-minimal), which apt arranges
+ * by calling dpkg in several runs. So does this: each package gets a round
+ * one past those of its pre-dependencies in the set and no earlier than
+ * those of its dependencies, and each round is one dpkg --install. */
+
+struct deb_node {
+	char *name;
+	char **pre;  /* Pre-Depends, every alternative's package name */
+	char **deps; /* Depends, likewise */
+	unsigned round;
+};
+
+/* A control field's value (continuation lines joined), or NULL. */
+static char *control_field(const char *text, const char *field)
+{
+	size_t fl = strlen(field);
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		if (strncasecmp(l, field, fl) != 0 || l[fl] != ':')
+			continue;
+		const char *v = l + fl + 1, *end = v;
+		while ((end = strchr(end, '\n')) && (end[1] == ' ' || end[1] == '\t'))
+			end++;
+		char *out = end ? strndup(v, (size_t)(end - v)) : strdup(v);
+		if (!out)
+			return NULL;
+		char *t = strstrip(out);
+		memmove(out, t, strlen(t) + 1);
+		return out;
+	}
+	return NULL;
+}
+
+/* "a (>= 1), b:any | c" -> a b c */
+static int relation_names(const char *value, char ***l)
+{
+	_cleanup_free_ char *copy = value ? strdup(value) : NULL;
+	if (!value)
+		return 0;
+	if (!copy)
+		return -ENOMEM;
+	char *save = NULL;
+	for (char *w = strtok_r(copy, ",|", &save); w; w = strtok_r(NULL, ",|", &save)) {
+		w += strspn(w, " \t\n");
+		size_t n = strcspn(w, " \t\n(:[<");
+		if (n == 0)
+			continue;
+		w[n] = '\0';
+		if (!strv_contains(*l, w) && strv_extend(l, w) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static const struct deb_node *node_find(const struct deb_node *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].name && streq(v[i].name, name))
+			return &v[i];
+	return NULL;
+}
+
+/* Rounds for files; 0 for all when a control cannot be read (dpkg then
+ * says what is wrong) or the relations do not settle (a cycle). */
+static int rounds_compute(char *const *files, struct deb_node *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *text = NULL, *pre = NULL, *deps = NULL;
+		if (deb_read_control_at(AT_FDCWD, files[i], 0, &text, NULL) < 0)
+			return 0;
+		v[i].name = control_field(text, "Package");
+		if (!v[i].name)
+			return 0; /* no name, or no memory: dpkg says which */
+		pre = control_field(text, "Pre-Depends");
+		deps = control_field(text, "Depends");
+		if (relation_names(pre, &v[i].pre) < 0 || relation_names(deps, &v[i].deps) < 0)
+			return -ENOMEM;
+	}
+	for (size_t pass = 0; pass <= n; pass++) {
+		bool changed = false;
+		for (size_t i = 0; i < n; i++) {
+			unsigned want = v[i].round;
+			STRV_FOREACH(q, v[i].pre)
+			{
+				const struct deb_node *d = node_find(v, n, *q);
+				if (d && d != &v[i] && d->round + 1 > want)
+					want = d->round + 1;
+			}
+			STRV_FOREACH(q, v[i].deps)
+			{
+				const struct deb_node *d = node_find(v, n, *q);
+				if (d && d->round > want)
+					want = d->round;
+			}
+			changed = changed || want != v[i].round;
+			v[i].round = want;
+		}
+		if (!changed)
+			return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i].round = 0;
+	return 0;
+}
+
+static int install_in_rounds(const char *root, char *const *files, char **reterr_msg)
+{
+	size_t n = strv_length((char **)files);
+	struct deb_node *v = calloc(n ? n : 1, sizeof(*v));
+	unsigned last = 0;
+	int r = v ? rounds_compute(files, v, n) : -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		last = v[i].round > last ? v[i].round : last;
+	for (unsigned round = 0; r >= 0 && round <= last; round++) {
+		_cleanup_free_ char **these = calloc(n + 1, sizeof(char *));
+		size_t k = 0;
+		if (!these) {
+			r = -ENOMEM;
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (v[i].round == round)
+				these[k++] = files[i];
+		if (k > 0)
+			r = run_dpkg(root, (const char *const[]){ "--install", NULL }, these,
+				     reterr_msg);
+	}
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].name);
+		strv_free(v[i].pre);
+		strv_free(v[i].deps);
+	}
+	free(v);
+	return r;
+}
+
 static int run_all(const char *root, char *const *install_files, char *const *erase_names,
 		   char **reterr_msg)
 {
 	int r;
 	if (install_files && *install_files) {
-		r = run_dpkg(root, (const char *const[]){ "--no-act", "--install", NULL },
-			     install_files, reterr_msg);
+		/* the trial reads every archive; dependencies, Pre-Depends
+		 * among them, are the real rounds' to check */
+		r = run_dpkg(
+			root,
+			(const char *const[]){ "--no-act", "--force-depends", "--install", NULL },
+			install_files, reterr_msg);
 		if (r < 0)
 			return r;
-		r = run_dpkg(root, (const char *const[]){ "--install", NULL }, install_files,
-			     reterr_msg);
+		r = install_in_rounds(root, install_files, reterr_msg);
 		if (r < 0)
 			return r == -EPROTO ? -EIO : r;
 	}

@@ -155,8 +155,8 @@ static int control_from_tar(const char *buf, size_t len, char **ret)
 	}
 }
 
-int deb_read_at(int dir_fd, const char *path, uint64_t max_size, struct catalog_deb **ret,
-		char **reterr_msg)
+int deb_read_control_at(int dir_fd, const char *path, uint64_t max_size, char **ret,
+			char **reterr_msg)
 {
 	_cleanup_close_ int fd = dir_fd == AT_FDCWD ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
 						    : fs_open_beneath(dir_fd, path, O_RDONLY, 0);
@@ -215,7 +215,17 @@ int deb_read_at(int dir_fd, const char *path, uint64_t max_size, struct catalog_
 		return errmsg_set(reterr_msg, r == -ENOMEM ? r : -EBADMSG,
 				  "package '%s': no readable control file in its control.tar",
 				  path);
-	_cleanup_free_ char *why = NULL;
+	*ret = TAKE_PTR(control);
+	return 0;
+}
+
+int deb_read_at(int dir_fd, const char *path, uint64_t max_size, struct catalog_deb **ret,
+		char **reterr_msg)
+{
+	_cleanup_free_ char *control = NULL, *why = NULL;
+	int r = deb_read_control_at(dir_fd, path, max_size, &control, reterr_msg);
+	if (r < 0)
+		return r;
 	r = deb_control_parse(control, ret, &why);
 	if (r < 0)
 		return errmsg_set(reterr_msg, r, "package '%s': %s", path,

@@ -26,5 +26,10 @@
 int deb_read_at(int dir_fd, const char *path, uint64_t max_size, struct catalog_deb **ret,
 		char **reterr_msg);
 
+/* The same file's ./control as text (NUL-terminated, at most
+ * DEB_CONTROL_MAX bytes), unparsed; the same errors. */
+int deb_read_control_at(int dir_fd, const char *path, uint64_t max_size, char **ret,
+			char **reterr_msg);
+
 /* Parses the text of a control file (deb822, one stanza) into ret. */
 int deb_control_parse(const char *text, struct catalog_deb **ret, char **reterr_msg);
