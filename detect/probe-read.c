@@ -5,7 +5,6 @@
  * junk, no permission) into one line of evidence and carry on.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "detect/probe.h"
 #include "lib/basic/fs.h"
+#include "lib/basic/string-util.h"
 
 static int note(struct probe_ctx *ctx, const char *source, const char *path, int r, size_t max)
 {
@@ -103,31 +103,23 @@ int probe_list_dir(struct probe_ctx *ctx, const char *source, const char *path,
 		   void (*fn)(struct probe_ctx *ctx, const char *name, void *userdata),
 		   void *userdata)
 {
-	int fd = fs_open_beneath(ctx->root_fd, path, O_RDONLY | O_DIRECTORY, 0);
-	if (fd == -ENOTDIR)
-		return note(ctx, source, path, -ENOTDIR, 0);
-	if (fd < 0)
-		return note(ctx, source, path, fd, 0);
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		safe_close(fd);
-		return note(ctx, source, path, negative_errno(), 0);
-	}
+	_cleanup_strv_free_ char **names = NULL;
+	int r = fs_list_dir(
+		ctx->root_fd, path,
+		&(struct fs_list_opts){ .hidden = true, .max = DIR_MAX_ENTRIES, .truncate = true },
+		&names);
+	if (r < 0)
+		return note(ctx, source, path, r, 0);
 	int count = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		if (count >= DIR_MAX_ENTRIES) {
-			evidence_add(ctx, source, "'%s': more than %d entries, the rest ignored",
-				     path, DIR_MAX_ENTRIES);
-			break;
-		}
+	STRV_FOREACH(n, names)
+	{
 		count++;
 		if (fn)
-			fn(ctx, de->d_name, userdata);
+			fn(ctx, *n, userdata);
 	}
-	closedir(d);
+	if (r > 0)
+		evidence_add(ctx, source, "'%s': more than %d entries, the rest ignored", path,
+			     DIR_MAX_ENTRIES);
 	return count;
 }
 

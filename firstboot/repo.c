@@ -5,7 +5,6 @@
  * planner wants them.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,24 +35,17 @@ static int keys_list(int root_fd, const struct fb_config *c, char ***ret)
 		*ret = TAKE_PTR(keys);
 		return 0;
 	}
-	_cleanup_close_ int fd =
-		fs_open_beneath(root_fd, FIRSTBOOT_KEYS, O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
-		return fd;
-	DIR *d = fdopendir(fd);
-	if (!d)
-		return negative_errno();
-	fd = -EBADF;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (endswith(de->d_name, ".pub") && de->d_name[0] != '.') {
-			_cleanup_free_ char *p = strjoin(FIRSTBOOT_KEYS "/", de->d_name);
-			if (!p || strv_extend(&keys, p) < 0) {
-				closedir(d);
-				return -ENOMEM;
-			}
-		}
-	closedir(d);
+	_cleanup_strv_free_ char **names = NULL;
+	int r = fs_list_dir(root_fd, FIRSTBOOT_KEYS, &(struct fs_list_opts){ .suffix = ".pub" },
+			    &names);
+	if (r < 0)
+		return r;
+	STRV_FOREACH(n, names)
+	{
+		_cleanup_free_ char *p = strjoin(FIRSTBOOT_KEYS "/", *n);
+		if (!p || strv_extend(&keys, p) < 0)
+			return -ENOMEM;
+	}
 	if (!keys)
 		return -ENOENT;
 	*ret = TAKE_PTR(keys);

@@ -6,7 +6,6 @@
  * refused rather than followed.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -31,42 +30,11 @@
 #define COPY_FILES_MAX 100000
 #define UNIT_MAX (64 * 1024)
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted names of dir_fd (takes no ownership). */
-static int list_sorted(int dir_fd, char ***ret)
-{
-	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	_cleanup_strv_free_ char **l = NULL;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
-		    strv_extend(&l, de->d_name) < 0) {
-			closedir(d);
-			return -ENOMEM;
-		}
-	closedir(d);
-	if (l)
-		qsort(l, strv_length(l), sizeof(char *), cmp_str);
-	*ret = TAKE_PTR(l);
-	return 0;
-}
-
 static int copy_tree(struct ext4 *e, int dir_fd, const char *host, const char *dest, unsigned depth,
 		     unsigned *files, char **reterr_msg)
 {
 	_cleanup_strv_free_ char **names = NULL;
-	int r = list_sorted(dir_fd, &names);
+	int r = fs_list_dir(dir_fd, NULL, &(struct fs_list_opts){ .hidden = true }, &names);
 	if (r < 0)
 		return errmsg_set(reterr_msg, r, "cannot list '%s': %s", host, strerror(-r));
 	r = ext4_mkdir_p(e, dest, 0755);

@@ -11,7 +11,6 @@
  * streaming (an RPM on a second thread while librpm checks it).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -67,25 +66,21 @@ static int walk(struct index_ctx *ctx, const char *rel, unsigned depth)
 		return log_error("'%s' is nested more than %d directories deep", rel,
 				 INDEX_MAX_DEPTH),
 		       -ELOOP;
-	int fd = *rel ? fs_open_beneath(ctx->dir_fd, rel, O_RDONLY | O_DIRECTORY, 0)
-		      : fcntl(ctx->dir_fd, F_DUPFD_CLOEXEC, 3);
+	_cleanup_close_ int fd = *rel ? fs_open_beneath(ctx->dir_fd, rel, O_RDONLY | O_DIRECTORY, 0)
+				      : fcntl(ctx->dir_fd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
 		return log_error_errno(fd < 0 && *rel ? fd : -errno, "cannot open '%s': %m", rel);
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return log_error_errno(-errno, "cannot read '%s': %m", rel);
-	}
-	int r = 0;
-	struct dirent *de;
-	while (r >= 0 && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
+	_cleanup_strv_free_ char **names = NULL;
+	int r = fs_list_dir(fd, NULL, NULL, &names);
+	if (r < 0)
+		return log_error_errno(r, "cannot read '%s': %m", rel);
+	STRV_FOREACH(name, names)
+	{
+		if (r < 0)
+			break;
+		if (!*rel && (streq(*name, CATALOG_FILE) || streq(*name, CATALOG_SIG_FILE)))
 			continue;
-		if (!*rel &&
-		    (streq(de->d_name, CATALOG_FILE) || streq(de->d_name, CATALOG_SIG_FILE)))
-			continue;
-		_cleanup_free_ char *path =
-			*rel ? strjoin(rel, "/", de->d_name) : strdup(de->d_name);
+		_cleanup_free_ char *path = *rel ? strjoin(rel, "/", *name) : strdup(*name);
 		if (!path) {
 			r = log_oom();
 			break;
@@ -99,7 +94,7 @@ static int walk(struct index_ctx *ctx, const char *rel, unsigned depth)
 			break;
 		}
 		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (fstatat(fd, *name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			r = log_error_errno(-errno, "cannot stat '%s': %m", path);
 			break;
 		}
@@ -114,7 +109,6 @@ static int walk(struct index_ctx *ctx, const char *rel, unsigned depth)
 		} else if (strv_extend(&ctx->paths, path) < 0)
 			r = log_oom();
 	}
-	closedir(d);
 	return r;
 }
 

@@ -10,7 +10,6 @@
  * count and bytes; files are created beneath the tree's fd only.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -148,27 +147,18 @@ static int stage_dir_walk(struct stage_ctx *c, int dir_fd, const char *prefix, u
 {
 	if (depth > DRIVER_DEPTH_MAX)
 		return stage_err(c, -ELOOP, prefix, "directories nested too deep");
-	int fd2 = dup(dir_fd);
-	if (fd2 < 0)
-		return negative_errno();
-	DIR *d = fdopendir(fd2);
-	if (!d) {
-		safe_close(fd2);
-		return negative_errno();
-	}
-	int r = 0;
-	struct dirent *de;
-	while (r >= 0 && (errno = 0, de = readdir(d))) {
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		_cleanup_free_ char *rel =
-			*prefix ? strjoin(prefix, "/", de->d_name) : strdup(de->d_name);
+	_cleanup_strv_free_ char **names = NULL;
+	int r = fs_list_dir(dir_fd, NULL, &(struct fs_list_opts){ .hidden = true }, &names);
+	if (r < 0)
+		return r;
+	for (char **n = names; r >= 0 && *n; n++) {
+		_cleanup_free_ char *rel = *prefix ? strjoin(prefix, "/", *n) : strdup(*n);
 		if (!rel) {
 			r = -ENOMEM;
 			break;
 		}
 		struct stat st;
-		if (fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (fstatat(dir_fd, *n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			r = stage_err(c, negative_errno(), rel, "cannot stat");
 			break;
 		}
@@ -181,8 +171,7 @@ static int stage_dir_walk(struct stage_ctx *c, int dir_fd, const char *prefix, u
 				break;
 			}
 			_cleanup_close_ int sub =
-				openat(dir_fd, de->d_name,
-				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				openat(dir_fd, *n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub < 0) {
 				r = stage_err(c, negative_errno(), rel, "cannot open directory");
 				break;
@@ -190,7 +179,7 @@ static int stage_dir_walk(struct stage_ctx *c, int dir_fd, const char *prefix, u
 			r = stage_dir_walk(c, sub, rel, depth + 1);
 		} else {
 			_cleanup_close_ int src =
-				openat(dir_fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+				openat(dir_fd, *n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (src < 0) {
 				r = stage_err(c, negative_errno(), rel, "cannot open");
 				break;
@@ -198,9 +187,6 @@ static int stage_dir_walk(struct stage_ctx *c, int dir_fd, const char *prefix, u
 			r = copy_fd(c, src, rel, (uint64_t)st.st_size);
 		}
 	}
-	if (r >= 0 && errno != 0 && !de)
-		r = negative_errno();
-	closedir(d);
 	return r;
 }
 
@@ -291,19 +277,14 @@ static char *package_name(const char *source, const struct driver_format *f)
  * Windows finds it) in the directory dir, or NULL. */
 static char *find_file_ci(int root_fd, const char *dir, const char *name)
 {
-	_cleanup_close_ int fd =
-		fs_open_beneath(root_fd, *dir ? dir : ".", O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
+	_cleanup_strv_free_ char **names = NULL;
+	if (fs_list_dir(root_fd, *dir ? dir : ".",
+			&(struct fs_list_opts){ .hidden = true, .regular = true }, &names) < 0)
 		return NULL;
-	DIR *d = fdopendir(TAKE_FD(fd));
-	if (!d)
-		return NULL;
-	char *found = NULL;
-	for (struct dirent *de; !found && (de = readdir(d));)
-		if (de->d_type == DT_REG && strcasecmp(de->d_name, name) == 0)
-			found = *dir ? strjoin(dir, "/", de->d_name) : strdup(de->d_name);
-	closedir(d);
-	return found;
+	STRV_FOREACH(n, names)
+	if (strcasecmp(*n, name) == 0)
+		return *dir ? strjoin(dir, "/", *n) : strdup(*n);
+	return NULL;
 }
 
 /* The package's catalog must be a signed Windows catalog that lists every
@@ -458,19 +439,15 @@ int win_driver_find_file(int tree_fd, const struct win_driver_pkg *p, const char
 	_cleanup_free_ char *dir = strjoin("Drivers/enlighten/", p->profile, "/", p->name);
 	if (!dir)
 		return -ENOMEM;
-	_cleanup_close_ int fd = fs_open_beneath(tree_fd, dir, O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
-		return fd;
-	DIR *d = fdopendir(TAKE_FD(fd));
-	if (!d)
-		return negative_errno();
-	int r = -ENOENT;
-	for (struct dirent *de; (de = readdir(d));)
-		if (de->d_type == DT_REG && strcasecmp(de->d_name, name) == 0) {
-			*ret_relpath = strjoin(dir, "/", de->d_name);
-			r = *ret_relpath ? 0 : -ENOMEM;
-			break;
-		}
-	closedir(d);
-	return r;
+	_cleanup_strv_free_ char **names = NULL;
+	int r = fs_list_dir(tree_fd, dir, &(struct fs_list_opts){ .hidden = true, .regular = true },
+			    &names);
+	if (r < 0)
+		return r;
+	STRV_FOREACH(n, names)
+	if (strcasecmp(*n, name) == 0) {
+		*ret_relpath = strjoin(dir, "/", *n);
+		return *ret_relpath ? 0 : -ENOMEM;
+	}
+	return -ENOENT;
 }

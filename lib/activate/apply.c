@@ -3,7 +3,6 @@
  * apply.c - the plan runner: journal, steps, undo.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,20 +424,13 @@ static void remove_stale_temporaries(int root_fd, const char *path)
 	if (dfd < 0)
 		return;
 	_cleanup_free_ char *prefix = strjoin(".#", base, ".");
-	int fd2 = dup(dfd);
-	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
-	if (!d || !prefix) {
-		if (d)
-			closedir(d);
-		else
-			safe_close(fd2);
+	_cleanup_strv_free_ char **names = NULL;
+	if (!prefix ||
+	    fs_list_dir(dfd, NULL, &(struct fs_list_opts){ .prefix = prefix, .hidden = true },
+			&names) < 0)
 		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (startswith(de->d_name, prefix))
-			(void)unlinkat(dfd, de->d_name, 0);
-	closedir(d);
+	STRV_FOREACH(n, names)
+	(void)unlinkat(dfd, *n, 0);
 }
 
 static int step_run(const struct plan_step *s, const struct apply_opts *o, bool rerun,

@@ -9,7 +9,6 @@
  * and the kernel arguments last.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -222,33 +221,16 @@ int plan_find_entry(int root_fd, const char *esp, char **ret_entry)
 	_cleanup_free_ char *dir = strjoin(esp, "/loader/entries");
 	if (!dir)
 		return -ENOMEM;
-	_cleanup_close_ int fd = fs_open_beneath(root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
-		return fd;
-	DIR *d = fdopendir(fd);
-	if (!d)
-		return negative_errno();
-	fd = -EBADF;
-	_cleanup_free_ char *best = NULL;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!endswith(de->d_name, ".conf") || startswith(de->d_name, "enlighten-") ||
-		    de->d_name[0] == '.')
-			continue;
-		if (!best || strcmp(de->d_name, best) < 0) {
-			free(best);
-			best = strdup(de->d_name);
-			if (!best) {
-				closedir(d);
-				return -ENOMEM;
-			}
-		}
+	_cleanup_strv_free_ char **names = NULL;
+	int r = fs_list_dir(root_fd, dir, &(struct fs_list_opts){ .suffix = ".conf" }, &names);
+	if (r < 0)
+		return r;
+	STRV_FOREACH(n, names) /* the first in name order that is not ours */
+	if (!startswith(*n, "enlighten-")) {
+		*ret_entry = strjoin(dir, "/", *n);
+		return *ret_entry ? 0 : -ENOMEM;
 	}
-	closedir(d);
-	if (!best)
-		return -ENOENT;
-	*ret_entry = strjoin(dir, "/", best);
-	return *ret_entry ? 0 : -ENOMEM;
+	return -ENOENT;
 }
 
 char *plan_entry_get(const char *text, const char *key)
@@ -351,28 +333,14 @@ static int find_kver(int root_fd, const char *entry_text, char **ret)
 	free(v);
 	static const char *const dirs[] = { "usr/lib/modules", "lib/modules" };
 	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-		_cleanup_close_ int fd =
-			fs_open_beneath(root_fd, dirs[i], O_RDONLY | O_DIRECTORY, 0);
-		if (fd < 0)
+		_cleanup_strv_free_ char **names = NULL;
+		int r = fs_list_dir(root_fd, dirs[i], NULL, &names);
+		if (r < 0)
 			continue;
-		DIR *d = fdopendir(fd);
-		if (!d)
-			return negative_errno();
-		fd = -EBADF;
-		_cleanup_free_ char *found = NULL;
-		struct dirent *de;
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.')
-				continue;
-			if (!found || strcmp(de->d_name, found) > 0) {
-				free(found);
-				found = strdup(de->d_name);
-			}
-		}
-		closedir(d);
-		if (found) {
-			*ret = TAKE_PTR(found);
-			return 0;
+		size_t n = strv_length(names);
+		if (n > 0) { /* the last in name order */
+			*ret = strdup(names[n - 1]);
+			return *ret ? 0 : -ENOMEM;
 		}
 	}
 	return -ENOENT;

@@ -3,7 +3,6 @@
  * rpmtx.c - librpm transactions beneath a root.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -354,36 +353,6 @@ fail:
 	return r;
 }
 
-/* The sorted *.asc names of dir_fd; -E2BIG past RPMTX_MAX_KEY_FILES. */
-static int list_keys(int dir_fd, char ***ret)
-{
-	int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		int r = -errno;
-		safe_close(fd);
-		return r;
-	}
-	_cleanup_strv_free_ char **l = NULL;
-	struct dirent *de;
-	int r = 0;
-	while (r >= 0 && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || !endswith(de->d_name, ".asc"))
-			continue;
-		if (strv_length(l) >= RPMTX_MAX_KEY_FILES)
-			r = -E2BIG;
-		else if (strv_extend(&l, de->d_name) < 0)
-			r = -ENOMEM;
-	}
-	closedir(d);
-	if (r < 0)
-		return r;
-	if (l)
-		qsort(l, strv_length(l), sizeof(char *), str_cmp);
-	*ret = TAKE_PTR(l);
-	return 0;
-}
-
 /* rpm_key_fn: one key into the database of the transaction set. */
 static int import_pkt(const uint8_t *pkt, size_t len, void *userdata)
 {
@@ -426,7 +395,10 @@ static int import_keys(const char *root, struct rpmtx_log *log, char **reterr_ms
 	if (dir_fd < 0)
 		return errmsg_errno(reterr_msg, dir_fd, "cannot open '/%s': %m", RPMTX_KEYS_DIR);
 	_cleanup_strv_free_ char **names = NULL;
-	int r = list_keys(dir_fd, &names);
+	/* the sorted *.asc names; -E2BIG past RPMTX_MAX_KEY_FILES */
+	int r = fs_list_dir(dir_fd, NULL,
+			    &(struct fs_list_opts){ .suffix = ".asc", .max = RPMTX_MAX_KEY_FILES },
+			    &names);
 	if (r == -E2BIG)
 		return errmsg_set(reterr_msg, r, "'/%s' holds more than %d keys", RPMTX_KEYS_DIR,
 				  RPMTX_MAX_KEY_FILES);
@@ -515,20 +487,16 @@ static int remove_tid_files(int root_fd, const char *fn)
 	_cleanup_close_ int dfd = fs_open_beneath(root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
 	if (dfd < 0)
 		return 0;
-	int fd2 = dup(dfd);
-	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
-	if (!d) {
-		safe_close(fd2);
+	_cleanup_free_ char *prefix = strjoin(slash + 1, ";");
+	_cleanup_strv_free_ char **names = NULL;
+	if (!prefix ||
+	    fs_list_dir(dfd, NULL, &(struct fs_list_opts){ .prefix = prefix, .hidden = true },
+			&names) < 0)
 		return 0;
-	}
-	size_t n = strlen(slash + 1);
 	int removed = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strncmp(de->d_name, slash + 1, n) == 0 && de->d_name[n] == ';' &&
-		    is_tid_suffix(de->d_name + n + 1) && unlinkat(dfd, de->d_name, 0) == 0)
-			removed++;
-	closedir(d);
+	STRV_FOREACH(name, names)
+	if (is_tid_suffix(*name + strlen(prefix)) && unlinkat(dfd, *name, 0) == 0)
+		removed++;
 	return removed;
 }
 

@@ -3,7 +3,6 @@
  * state.c - the agent's state file and run lock.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,17 +98,13 @@ static void remove_stale_temporaries(int root_fd)
 	_cleanup_close_ int fd = fs_open_beneath(root_fd, STATE_DIR, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return;
-	int dfd = dup(fd);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		safe_close(dfd);
+	_cleanup_strv_free_ char **names = NULL;
+	if (fs_list_dir(fd, NULL,
+			&(struct fs_list_opts){ .prefix = ".#state.json.", .hidden = true },
+			&names) < 0)
 		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (startswith(de->d_name, ".#state.json."))
-			(void)unlinkat(fd, de->d_name, 0);
-	closedir(d);
+	STRV_FOREACH(n, names)
+	(void)unlinkat(fd, *n, 0);
 }
 
 int state_save(int root_fd, const struct state *s)

@@ -4,7 +4,6 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -388,20 +387,13 @@ static int sysv_is_enabled(int root_fd, const char *unit)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < ELEMENTSOF(sysv_rc_dirs); i++) {
-		_cleanup_close_ int fd =
-			fs_open_beneath(root_fd, sysv_rc_dirs[i], O_RDONLY | O_DIRECTORY, 0);
-		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-		if (!d)
+		_cleanup_strv_free_ char **names = NULL;
+		if (fs_list_dir(root_fd, sysv_rc_dirs[i], &(struct fs_list_opts){ .prefix = "S" },
+				&names) < 0)
 			continue;
-		fd = -EBADF;
-		struct dirent *de;
-		bool found = false;
-		while (!found && (de = readdir(d)))
-			found = de->d_name[0] == 'S' && isdigit((unsigned char)de->d_name[1]) &&
-				isdigit((unsigned char)de->d_name[2]) &&
-				streq(de->d_name + 3, name);
-		closedir(d);
-		if (found)
+		STRV_FOREACH(n, names)
+		if (isdigit((unsigned char)(*n)[1]) && isdigit((unsigned char)(*n)[2]) &&
+		    streq(*n + 3, name))
 			return 1;
 	}
 	return 0;
@@ -443,7 +435,7 @@ int unit_enable(int root_fd, const char *unit, char **reterr_msg)
 /* Links named after the unit in every etc/systemd/system/\*.wants|.requires. */
 static int dep_links_named(int root_fd, const char *unit, char ***ret)
 {
-	_cleanup_strv_free_ char **l = NULL;
+	_cleanup_strv_free_ char **l = NULL, **names = NULL;
 	_cleanup_close_ int fd = fs_open_beneath(root_fd, CONFIG_DIR, O_RDONLY | O_DIRECTORY, 0);
 	if (fd == -ENOENT || fd == -ENOTDIR) {
 		*ret = NULL;
@@ -451,38 +443,23 @@ static int dep_links_named(int root_fd, const char *unit, char ***ret)
 	}
 	if (fd < 0)
 		return fd;
-	DIR *d = fdopendir(fd);
-	if (!d)
-		return negative_errno();
-	fd = -EBADF;
-	struct dirent *de;
-	int r = 0;
-	while ((de = readdir(d))) {
-		if (!endswith(de->d_name, ".wants") && !endswith(de->d_name, ".requires"))
-			continue;
-		_cleanup_free_ char *p = strjoin(CONFIG_DIR "/", de->d_name, "/", unit);
-		if (!p) {
-			r = -ENOMEM;
-			break;
-		}
-		struct stat st;
-		_cleanup_close_ int sub =
-			fs_open_beneath(root_fd, CONFIG_DIR, O_PATH | O_DIRECTORY, 0);
-		_cleanup_free_ char *rel = strjoin(de->d_name, "/", unit);
-		if (!rel) {
-			r = -ENOMEM;
-			break;
-		}
-		if (sub >= 0 && fstatat(sub, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISLNK(st.st_mode)) {
-			r = strv_extend(&l, p);
-			if (r < 0)
-				break;
-		}
-	}
-	closedir(d);
+	int r = fs_list_dir(fd, NULL, &(struct fs_list_opts){ .hidden = true }, &names);
 	if (r < 0)
 		return r;
+	STRV_FOREACH(n, names)
+	{
+		if (!endswith(*n, ".wants") && !endswith(*n, ".requires"))
+			continue;
+		_cleanup_free_ char *rel = strjoin(*n, "/", unit);
+		if (!rel)
+			return -ENOMEM;
+		struct stat st;
+		if (fstatat(fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode))
+			continue;
+		_cleanup_free_ char *p = strjoin(CONFIG_DIR "/", rel);
+		if (!p || strv_extend(&l, p) < 0)
+			return -ENOMEM;
+	}
 	*ret = TAKE_PTR(l);
 	return 0;
 }
@@ -564,29 +541,21 @@ static int preset_files(int root_fd, char ***ret)
 {
 	_cleanup_strv_free_ char **names = NULL, **paths = NULL;
 	for (size_t i = 0; i < ELEMENTSOF(preset_dirs); i++) {
-		_cleanup_close_ int fd =
-			fs_open_beneath(root_fd, preset_dirs[i], O_RDONLY | O_DIRECTORY, 0);
-		if (fd < 0)
+		_cleanup_strv_free_ char **found = NULL;
+		if (fs_list_dir(root_fd, preset_dirs[i],
+				&(struct fs_list_opts){ .suffix = ".preset", .hidden = true },
+				&found) < 0)
 			continue;
-		DIR *d = fdopendir(fd);
-		if (!d)
-			return negative_errno();
-		fd = -EBADF;
-		struct dirent *de;
-		while ((de = readdir(d))) {
+		STRV_FOREACH(f, found)
+		{
 			/* enlighten's own presets mirror the matrix, which the
 			 * planner applies itself; only the others are policy. */
-			if (!endswith(de->d_name, ".preset") || strv_contains(names, de->d_name) ||
-			    strstr(de->d_name, "enlighten"))
+			if (strv_contains(names, *f) || strstr(*f, "enlighten"))
 				continue;
-			_cleanup_free_ char *p = strjoin(preset_dirs[i], "/", de->d_name);
-			if (!p || strv_extend(&names, de->d_name) < 0 ||
-			    strv_extend(&paths, p) < 0) {
-				closedir(d);
+			_cleanup_free_ char *p = strjoin(preset_dirs[i], "/", *f);
+			if (!p || strv_extend(&names, *f) < 0 || strv_extend(&paths, p) < 0)
 				return -ENOMEM;
-			}
 		}
-		closedir(d);
 	}
 	/* Sort by file name; paths[i] belongs to names[i]. */
 	size_t n = strv_length(names);

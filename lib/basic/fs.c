@@ -3,6 +3,7 @@
  * fs.c - root-relative file access, bounded reads and atomic replace.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -501,6 +502,82 @@ int fs_write_file_atomic_at(int root_fd, const char *path, const void *buf, size
 	if (r < 0)
 		return r;
 	return atomic_file_commit(f);
+}
+
+static bool list_keep(const struct fs_list_opts *o, int fd, const struct dirent *de)
+{
+	const char *n = de->d_name;
+	if (streq(n, ".") || streq(n, ".."))
+		return false;
+	if ((n[0] == '.' && !o->hidden) || (o->prefix && !startswith(n, o->prefix)) ||
+	    (o->suffix && !endswith(n, o->suffix)))
+		return false;
+	if (o->regular) {
+		struct stat st;
+		if (de->d_type != DT_UNKNOWN)
+			return de->d_type == DT_REG;
+		return fstatat(fd, n, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	}
+	return true;
+}
+
+static int list_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int fs_list_dir(int dir_fd, const char *path, const struct fs_list_opts *o, char ***ret)
+{
+	static const struct fs_list_opts all_visible = {};
+	o = o ? o : &all_visible;
+	size_t max = o->max ? o->max : FS_LIST_MAX;
+	int fd = path ? fs_open_beneath(dir_fd, path, O_RDONLY | O_DIRECTORY, 0)
+		      : openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return path ? fd : negative_errno();
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int r = negative_errno();
+		safe_close(fd);
+		return r;
+	}
+
+	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+	size_t n = 0, cap = 1;
+	int r = l ? 0 : -ENOMEM;
+	while (r == 0) {
+		errno = 0;
+		struct dirent *de = readdir(d);
+		if (!de) {
+			r = errno > 0 ? -errno : 0;
+			break;
+		}
+		if (!list_keep(o, dirfd(d), de))
+			continue;
+		if (n >= max) {
+			r = o->truncate ? 1 : -E2BIG;
+			break;
+		}
+		if (n + 1 >= cap) {
+			char **nl = reallocarray(l, cap * 2, sizeof(char *));
+			if (!nl) {
+				r = -ENOMEM;
+				break;
+			}
+			l = nl;
+			cap *= 2;
+		}
+		if (!(l[n] = strdup(de->d_name)))
+			r = -ENOMEM;
+		else
+			l[++n] = NULL;
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	qsort(l, n, sizeof(char *), list_cmp);
+	*ret = TAKE_PTR(l);
+	return r;
 }
 
 static int rm_one(const char *p, const struct stat *st _unused_, int flag _unused_,

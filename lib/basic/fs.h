@@ -90,5 +90,22 @@ int fs_write_all(int fd, const void *buf, size_t n);
 /* atomic_file_open + write + commit. */
 int fs_write_file_atomic_at(int root_fd, const char *path, const void *buf, size_t n, mode_t mode);
 
+/* Which names fs_list_dir() keeps; "." and ".." never. */
+struct fs_list_opts {
+	const char *prefix; /* the name starts with it (NULL: any) */
+	const char *suffix; /* the name ends with it (NULL: any) */
+	bool hidden;	    /* keep names that start with '.' */
+	bool regular;	    /* only regular files (not following symlinks) */
+	size_t max;	    /* names kept at the most (0: FS_LIST_MAX) */
+	bool truncate;	    /* past max: stop and return 1, instead of -E2BIG */
+};
+#define FS_LIST_MAX 100000
+
+/* The names in the directory path beneath dir_fd (path NULL: dir_fd itself),
+ * sorted by strcmp(), as a NULL-terminated strv (never NULL itself). Returns
+ * 0, 1 when cut at max (o->truncate), or -errno: -E2BIG past max, what
+ * fs_open_beneath() says. o may be NULL: all names but hidden ones. */
+int fs_list_dir(int dir_fd, const char *path, const struct fs_list_opts *o, char ***ret);
+
 /* Removes a tree (for tests and temporary directories); 0 when it is gone. */
 int fs_rm_rf(const char *path);

@@ -13,6 +13,7 @@
 
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
 #include "tests/unit/tap.h"
 
 static void setup_tree(void)
@@ -144,6 +145,56 @@ static void test_atomic(void)
 	ok(stat("x", &st) < 0, "nothing written outside");
 }
 
+static void test_list(void)
+{
+	char **l = NULL;
+	mkdir("list", 0755);
+	mkdir("list/sub", 0755);
+	tap_write("list/b.conf", "");
+	tap_write("list/a.conf", "");
+	tap_write("list/.hidden.conf", "");
+	tap_write("list/c.txt", "");
+	tap_symlink("a.conf", "list/link.conf");
+
+	int root = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	is_int(fs_list_dir(root, "list", NULL, &l), 0, "list a directory");
+	is_int((int)strv_length(l), 5, "all but the hidden name");
+	is_str(l[0], "a.conf", "sorted: first");
+	is_str(l[4], "sub", "sorted: last");
+	l = strv_free(l);
+
+	is_int(fs_list_dir(root, "list",
+			   &(struct fs_list_opts){ .suffix = ".conf", .hidden = true }, &l),
+	       0, "by suffix, hidden ones too");
+	is_int((int)strv_length(l), 4, "four .conf names");
+	is_str(l[0], ".hidden.conf", "the hidden one sorts first");
+	l = strv_free(l);
+
+	is_int(fs_list_dir(root, "list", &(struct fs_list_opts){ .regular = true }, &l), 0,
+	       "regular files only");
+	is_int((int)strv_length(l), 3, "no symlink, no directory");
+	l = strv_free(l);
+
+	is_int(fs_list_dir(root, "list", &(struct fs_list_opts){ .max = 2 }, &l), -E2BIG,
+	       "more than max: -E2BIG");
+	is_int(fs_list_dir(root, "list", &(struct fs_list_opts){ .max = 2, .truncate = true }, &l),
+	       1, "more than max, truncated: 1");
+	is_int((int)strv_length(l), 2, "max names kept");
+	l = strv_free(l);
+
+	is_int(fs_list_dir(root, "list/none", NULL, &l), -ENOENT, "a missing directory");
+	is_int(fs_list_dir(root, "../list", NULL, &l), -EINVAL, "a path leaving the root refused");
+	mkdir("empty", 0755);
+	is_int(fs_list_dir(root, "empty", NULL, &l), 0, "an empty directory");
+	ok(l && !*l, "gives an empty list, not NULL");
+	l = strv_free(l);
+	int sub = open("list/sub", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	is_int(fs_list_dir(sub, NULL, NULL, &l), 0, "an fd of its own (path NULL)");
+	l = strv_free(l);
+	close(sub);
+	close(root);
+}
+
 int main(void)
 {
 	tap_tmpdir();
@@ -153,5 +204,6 @@ int main(void)
 	test_bounds();
 	test_mkdir();
 	test_atomic();
+	test_list();
 	return tap_done();
 }
