@@ -15,6 +15,7 @@
 #include "builder/image/inject.h"
 #include "builder/image/inspect.h"
 #include "builder/verbs.h"
+#include "lib/activate/paths.h"
 #include "lib/basic/cli.h"
 #include "lib/basic/json.h"
 #include "lib/basic/log.h"

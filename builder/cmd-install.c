@@ -23,6 +23,7 @@
 #include "builder/verbs.h"
 #include "firstboot/config.h"
 #include "firstboot/sources.h"
+#include "lib/activate/paths.h"
 #include "lib/basic/cli.h"
 #include "lib/basic/log.h"
 #include "lib/basic/macro.h"
@@ -107,7 +108,7 @@ static void warn_unpinned(int root_fd, const char *profile)
 	log_warning("--profile '%s' holds until the next boot, whose agent detects again and "
 		    "activates what it detects; to keep '%s', pin it: 'Profile=%s' in the "
 		    "[Firstboot] section of /%s",
-		    profile, profile, profile, FIRSTBOOT_CONF);
+		    profile, profile, profile, IMAGE_FIRSTBOOT_CONF);
 }
 
 static int profile_choose(int root_fd, const char *root, const char *arg_profile, char **ret,
@@ -196,9 +197,9 @@ int cmd_install(int argc, char *argv[])
 	if (root_fd < 0)
 		return log_error_errno(errno, "cannot open the root '%s': %m", root), EXIT_USAGE;
 	const char *prefix = streq(root, "/") ? "" : root;
-	keys = strjoin(prefix, "/" FIRSTBOOT_KEYS);
-	state = strjoin(prefix, "/var/lib/enlighten");
-	repo = strjoin(prefix, "/" FIRSTBOOT_REPO);
+	keys = strjoin(prefix, "/" IMAGE_KEYS_DIR);
+	state = strjoin(prefix, "/" IMAGE_STATE_DIR);
+	repo = strjoin(prefix, "/" IMAGE_REPO_DIR);
 	if (!keys || !state || !repo)
 		return log_oom(), EXIT_USAGE;
 	if (!pc.keys_dir)
@@ -226,7 +227,7 @@ int cmd_install(int argc, char *argv[])
 			return log_error("--%s '%s' differs from '%s=%s' in '/%s', which the "
 					 "first-boot agent follows too; change it there",
 					 pins[i].option, *pins[i].opt, pins[i].key, pins[i].conf,
-					 FIRSTBOOT_CONF),
+					 IMAGE_FIRSTBOOT_CONF),
 			       EXIT_USAGE;
 	}
 	if (portal_client_ready(&pc) < 0)

@@ -14,6 +14,7 @@
 
 #include "firstboot/agent.h"
 #include "firstboot/report.h"
+#include "lib/activate/paths.h"
 #include "lib/activate/state.h"
 #include "lib/basic/cli.h"
 #include "lib/basic/log.h"
@@ -67,7 +68,7 @@ void agent_summary(struct agent *a, bool changed, const char *previous, char *co
 	if (changed || error) {
 		r = report_write(a->root_fd, &rep);
 		if (r < 0)
-			log_warning_errno(r, "cannot write '/%s': %m", REPORT_FILE);
+			log_warning_errno(r, "cannot write '/%s': %m", IMAGE_REPORT_FILE);
 	}
 	if (error)
 		return;

@@ -18,8 +18,6 @@
 #include "firstboot/config.h"
 #include "firstboot/sources.h"
 
-#define AGENT_HELPER "enlighten-firstboot-apply"
-
 struct agent {
 	const char *root; /* absolute */
 	char *root_abs;

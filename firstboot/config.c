@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "firstboot/config.h"
+#include "lib/activate/paths.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
@@ -52,7 +53,7 @@ static char *reader(char *buf, int size, void *userdata)
 	size_t len = nl ? (size_t)(nl - ctx->next) : strlen(ctx->next);
 	ctx->lineno++;
 	if (len + 2 > (size_t)size) {
-		if (asprintf(&ctx->err, "'/%s' line %d: line too long", FIRSTBOOT_CONF,
+		if (asprintf(&ctx->err, "'/%s' line %d: line too long", IMAGE_FIRSTBOOT_CONF,
 			     ctx->lineno) < 0)
 			ctx->err = NULL;
 		return NULL;
@@ -101,7 +102,7 @@ static int handler(void *user, const char *section, const char *name, const char
 
 	if (*section && !streq(section, "Firstboot")) {
 		if (asprintf(&ctx->err, "'/%s' line %d: unknown section '[%s]' (use '[Firstboot]')",
-			     FIRSTBOOT_CONF, lineno, section) < 0)
+			     IMAGE_FIRSTBOOT_CONF, lineno, section) < 0)
 			ctx->err = NULL;
 		return 0;
 	}
@@ -148,15 +149,15 @@ static int handler(void *user, const char *section, const char *name, const char
 		c->initrd_tool = *value ? strdup(value) : NULL;
 	} else {
 		const char *best = suggest_in_strings(name, conf_keys, ELEMENTSOF(conf_keys));
-		if (asprintf(&ctx->err, "'/%s' line %d: unknown key '%s'%s%s%s", FIRSTBOOT_CONF,
-			     lineno, name, best ? " (did you mean '" : "", best ? best : "",
-			     best ? "'?)" : "") < 0)
+		if (asprintf(&ctx->err, "'/%s' line %d: unknown key '%s'%s%s%s",
+			     IMAGE_FIRSTBOOT_CONF, lineno, name, best ? " (did you mean '" : "",
+			     best ? best : "", best ? "'?)" : "") < 0)
 			ctx->err = NULL;
 		return 0;
 	}
 	if (r < 0) {
-		if (asprintf(&ctx->err, "'/%s' line %d: bad value '%s' for '%s'", FIRSTBOOT_CONF,
-			     lineno, value, name) < 0)
+		if (asprintf(&ctx->err, "'/%s' line %d: bad value '%s' for '%s'",
+			     IMAGE_FIRSTBOOT_CONF, lineno, value, name) < 0)
 			ctx->err = NULL;
 		return 0;
 	}
@@ -168,13 +169,13 @@ int fb_config_load(int root_fd, struct fb_config *c, char **reterr_msg)
 	_cleanup_free_ char *text = NULL;
 	int r;
 
-	if (!c->repository && !(c->repository = strdup(FIRSTBOOT_REPO)))
+	if (!c->repository && !(c->repository = strdup(IMAGE_REPO_DIR)))
 		return -ENOMEM;
-	r = fs_read_file_at(root_fd, FIRSTBOOT_CONF, CONF_MAX, &text, NULL);
+	r = fs_read_file_at(root_fd, IMAGE_FIRSTBOOT_CONF, CONF_MAX, &text, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
-		return errmsg_set(reterr_msg, r, "cannot read '/%s': %s", FIRSTBOOT_CONF,
+		return errmsg_set(reterr_msg, r, "cannot read '/%s': %s", IMAGE_FIRSTBOOT_CONF,
 				  strerror(-r));
 	}
 	struct parse_ctx ctx = { .c = c, .next = text };
@@ -184,7 +185,7 @@ int fb_config_load(int root_fd, struct fb_config *c, char **reterr_msg)
 			errmsg_set(reterr_msg, -EINVAL, "%s", ctx.err);
 		else
 			errmsg_set(reterr_msg, -EINVAL, "'/%s' line %d: syntax error",
-				   FIRSTBOOT_CONF, r);
+				   IMAGE_FIRSTBOOT_CONF, r);
 		free(ctx.err);
 		return -EINVAL;
 	}
@@ -206,7 +207,7 @@ int fb_config_check_root(const struct fb_config *c, const char *root, char **ret
 			  "'/%s': InitrdTool='%s' names a program chosen by the tree given to "
 			  "--root; with --root the host runs only its own 'dracut' (remove the "
 			  "key, or run the agent inside the system)",
-			  FIRSTBOOT_CONF, c->initrd_tool);
+			  IMAGE_FIRSTBOOT_CONF, c->initrd_tool);
 }
 
 int fb_config_cmdline(int root_fd, struct fb_config *c, char **reterr_msg)

@@ -11,17 +11,13 @@
 
 #include "lib/activate/rpmtx.h"
 
-#define FIRSTBOOT_CONF "etc/enlighten/firstboot.conf"
-#define FIRSTBOOT_REPO "var/lib/enlighten/repo"
-#define FIRSTBOOT_KEYS "etc/enlighten/keys"
-
 struct fb_config {
 	char *profile;		    /* forced profile, or NULL */
 	const char *profile_source; /* "firstboot.conf", "kernel command line", "--profile" */
 	bool disable;
 	const char *disable_source;
 	char *repository; /* beneath the root */
-	char *public_key; /* beneath the root; NULL: every FIRSTBOOT_KEYS/\*.pub */
+	char *public_key; /* beneath the root; NULL: every IMAGE_KEYS_DIR/\*.pub */
 	enum rpmtx_verify verify;
 	char *initrd_tool; /* NULL: dracut */
 	/* the catalog's product and channel this system follows; NULL: any
@@ -32,7 +28,7 @@ struct fb_config {
 
 void fb_config_done(struct fb_config *c);
 
-/* Loads FIRSTBOOT_CONF beneath root_fd (absent: defaults). -EINVAL with a
+/* Loads IMAGE_FIRSTBOOT_CONF beneath root_fd (absent: defaults). -EINVAL with a
  * message naming the line for anything it does not understand. */
 int fb_config_load(int root_fd, struct fb_config *c, char **reterr_msg);
 

@@ -13,6 +13,7 @@
 #include "firstboot/agent.h"
 #include "firstboot/report.h"
 #include "lib/activate/apply.h"
+#include "lib/activate/paths.h"
 #include "lib/activate/plan.h"
 #include "lib/activate/profile.h"
 #include "lib/activate/rpmtx.h"
@@ -23,8 +24,6 @@
 #include "lib/basic/json.h"
 #include "lib/basic/log.h"
 #include "lib/basic/string-util.h"
-
-#define MATRIX_IN_ROOT "usr/share/enlighten/payloads/profiles"
 
 static const char *did_you_mean(const struct profile_set *set, const char *name)
 {
@@ -37,7 +36,7 @@ static const char *did_you_mean(const struct profile_set *set, const char *name)
 static int load_matrix(const struct agent *a, struct profile_set **ret)
 {
 	_cleanup_free_ char *in_root =
-		strjoin(streq(a->root, "/") ? "" : a->root, "/" MATRIX_IN_ROOT);
+		strjoin(streq(a->root, "/") ? "" : a->root, "/" IMAGE_PROFILES_DIR);
 	_cleanup_free_ char *installed = strjoin(cli_datadir(), "/payloads/profiles");
 	_cleanup_free_ char *err = NULL;
 	if (!in_root || !installed)
@@ -187,7 +186,7 @@ int agent_converge(struct agent *run)
 		log_warning("%s; treating the system as unknown and planning from scratch", err);
 		free(TAKE_PTR(err));
 	} else if (r < 0 && r != -ENOENT)
-		return log_error_errno(r, "cannot read '/%s': %m", STATE_FILE), EXIT_NO;
+		return log_error_errno(r, "cannot read '/%s': %m", IMAGE_STATE_FILE), EXIT_NO;
 
 	/* Run directly (not through enlighten-firstboot), the fast path is
 	 * still the first thing. */
@@ -217,7 +216,8 @@ int agent_converge(struct agent *run)
 	r = state_load(run->root_fd, &st, &err);
 	if (r < 0) {
 		if (r != -ENOENT && r != -EBADMSG)
-			return log_error_errno(r, "cannot read '/%s': %m", STATE_FILE), EXIT_NO;
+			return log_error_errno(r, "cannot read '/%s': %m", IMAGE_STATE_FILE),
+			       EXIT_NO;
 		free(TAKE_PTR(err));
 		st = state_new();
 		if (!st)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "firstboot/agent.h"
+#include "lib/activate/paths.h"
 #include "lib/basic/cli.h"
 #include "lib/basic/log.h"
 #include "lib/basic/string-util.h"
@@ -30,19 +31,14 @@ static char *helper_path(void)
 	if (n > 0) {
 		self[n] = '\0';
 		char *slash = strrchr(self, '/');
+		char *p = NULL;
 		if (slash) {
 			*slash = '\0';
-			const char *rel[] = { "/" AGENT_HELPER,
-					      "/../libexec/enlighten/" AGENT_HELPER };
-			for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
-				char *p = strjoin(self, rel[i]);
-				if (p && access(p, X_OK) == 0)
-					return p;
-				free(p);
-			}
+			if (agent_helper_find(self, &p) == 0)
+				return p;
 		}
 	}
-	return strdup(LIBEXECDIR "/" AGENT_HELPER);
+	return strdup(LIBEXECDIR "/" IMAGE_AGENT_HELPER_NAME);
 }
 
 int main(int argc, char *argv[])

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "firstboot/sources.h"
+#include "lib/activate/paths.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/json.h"
@@ -36,13 +37,13 @@ static int keys_list(int root_fd, const struct fb_config *c, char ***ret)
 		return 0;
 	}
 	_cleanup_strv_free_ char **names = NULL;
-	int r = fs_list_dir(root_fd, FIRSTBOOT_KEYS, &(struct fs_list_opts){ .suffix = ".pub" },
+	int r = fs_list_dir(root_fd, IMAGE_KEYS_DIR, &(struct fs_list_opts){ .suffix = ".pub" },
 			    &names);
 	if (r < 0)
 		return r;
 	STRV_FOREACH(n, names)
 	{
-		_cleanup_free_ char *p = strjoin(FIRSTBOOT_KEYS "/", *n);
+		_cleanup_free_ char *p = strjoin(IMAGE_KEYS_DIR "/", *n);
 		if (!p || strv_extend(&keys, p) < 0)
 			return -ENOMEM;
 	}
@@ -60,7 +61,7 @@ static int load_catalog(int root_fd, int repo_fd, const struct fb_config *c, str
 	if (r < 0) {
 		return errmsg_set(reterr_msg, r == -ENOENT ? -ENOKEY : r,
 				  "no public key in '/%s'%s",
-				  c->public_key ? c->public_key : FIRSTBOOT_KEYS,
+				  c->public_key ? c->public_key : IMAGE_KEYS_DIR,
 				  r == -ENOENT ? "" : ": cannot read it");
 	}
 	/* The image's own repository came with the image: an old image that
@@ -84,7 +85,7 @@ static int load_catalog(int root_fd, int repo_fd, const struct fb_config *c, str
 					 "repository '/%s': the catalog is for product '%s', "
 					 "channel '%s'; '/%s' pins product '%s', channel '%s'",
 					 c->repository, (*ret)->product, (*ret)->channel,
-					 FIRSTBOOT_CONF, c->product ?: (*ret)->product,
+					 IMAGE_FIRSTBOOT_CONF, c->product ?: (*ret)->product,
 					 c->channel ?: (*ret)->channel);
 			catalog_free(*ret);
 			*ret = NULL;
@@ -174,13 +175,12 @@ int fb_repo_load(int root_fd, const struct fb_config *c, enum plan_pkg_manager m
 	return 0;
 }
 
-#define CLOSURE_FILE "closure.json"
 #define CLOSURE_MAX_SIZE (4u << 20)
 
 static int closure_bad(char **reterr_msg, const struct fb_config *c, const char *what)
 {
 	return errmsg_set(reterr_msg, -EBADMSG,
-			  "'/%s/" CLOSURE_FILE "' %s; build the image again or remove "
+			  "'/%s/" IMAGE_CLOSURE_FILE "' %s; build the image again or remove "
 			  "the file",
 			  c->repository, what);
 }
@@ -205,7 +205,7 @@ static void closure_prune(struct plan_payload *payloads, size_t *n, char *const 
 int fb_repo_closure(int root_fd, const struct fb_config *c, const char *profile,
 		    struct plan_payload *payloads, size_t *n, char ***ret, char **reterr_msg)
 {
-	_cleanup_free_ char *path = strjoin(c->repository, "/" CLOSURE_FILE), *buf = NULL;
+	_cleanup_free_ char *path = strjoin(c->repository, "/" IMAGE_CLOSURE_FILE), *buf = NULL;
 	_cleanup_json_ json_object *o = NULL;
 	_cleanup_strv_free_ char **names = NULL, **paths = NULL;
 	json_object *profiles, *list;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "firstboot/report.h"
+#include "lib/activate/paths.h"
 #include "lib/activate/state.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/json.h"
@@ -58,10 +59,10 @@ int report_write(int root_fd, const struct report *r)
 			       json_object_new_double((double)r->duration_usec / 1000.0));
 	json_object_object_add(o, "errors", errors);
 	json_object_object_add(o, "verdict", r->verdict ? json_object_get(r->verdict) : NULL);
-	int k = fs_mkdir_p_at(root_fd, STATE_DIR, 0755);
+	int k = fs_mkdir_p_at(root_fd, IMAGE_STATE_DIR, 0755);
 	if (k < 0)
 		return k;
-	return json_write_file_atomic_at(root_fd, REPORT_FILE, o, 0644);
+	return json_write_file_atomic_at(root_fd, IMAGE_REPORT_FILE, o, 0644);
 }
 
 static void kvp_set(char *pool, size_t *len, const char *key, const char *value, bool *changed)

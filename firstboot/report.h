@@ -10,7 +10,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define REPORT_FILE "var/lib/enlighten/report.json"
 #define KVP_POOL_FILE "var/lib/hyperv/.kvp_pool_1"
 #define KVP_KEY_SIZE 512
 #define KVP_VALUE_SIZE 2048
@@ -32,7 +31,7 @@ struct report {
 /* "enlighten: hypervisor=H role=R profile=P changed=yes|no[ forced=yes][ reboot=needed]" */
 char *report_summary_line(const struct report *r);
 
-/* Writes REPORT_FILE atomically beneath root_fd. */
+/* Writes IMAGE_REPORT_FILE atomically beneath root_fd. */
 int report_write(int root_fd, const struct report *r);
 
 /* Sets the enlighten.* keys in the KVP pool file, in hv_kvp_daemon's record

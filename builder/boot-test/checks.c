@@ -17,7 +17,7 @@
 #include "builder/boot-test/checks.h"
 #include "builder/boot-test/qemu.h"
 #include "builder/boot-test/qga.h"
-#include "builder/image/inject.h"
+#include "lib/activate/paths.h"
 #include "lib/activate/profile.h"
 #include "lib/basic/json.h"
 #include "lib/basic/macro.h"

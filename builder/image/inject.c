@@ -18,6 +18,7 @@
 
 #include "builder/image/inject.h"
 #include "builder/image/stage.h"
+#include "lib/activate/paths.h"
 #include "lib/activate/rpmtx.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
@@ -99,31 +100,27 @@ static int write_text(struct ext4 *e, const char *dest, const char *text, char *
 	return 0;
 }
 
-/* enlighten-firstboot-apply, found where enlighten-firstboot finds it
- * (firstboot/main.c): beside the agent (a build tree) or in
- * ../libexec/enlighten/ (an install). */
+/* enlighten-firstboot-apply, found where enlighten-firstboot finds it:
+ * agent_helper_find() beside the agent. */
 static int inject_agent_helper(struct ext4 *e, const char *agent, char **reterr_msg)
 {
 	const char *slash = strrchr(agent, '/');
 	_cleanup_free_ char *dir = slash ? strndup(agent, (size_t)(slash - agent)) : strdup(".");
+	_cleanup_free_ char *p = NULL;
 	if (!dir)
 		return -ENOMEM;
-	static const char *const rel[] = { "/enlighten-firstboot-apply",
-					   "/../libexec/enlighten/enlighten-firstboot-apply" };
-	for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
-		_cleanup_free_ char *p = strjoin(dir, rel[i]);
-		if (!p)
-			return -ENOMEM;
-		if (access(p, X_OK) < 0)
-			continue;
-		int r = ext4_mkdir_p(e, IMAGE_AGENT_HELPER_DIR, 0755);
-		if (r < 0)
-			return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
-					  IMAGE_AGENT_HELPER_DIR, strerror(-r));
-		return copy_host_file(e, p, IMAGE_AGENT_HELPER, 0755, reterr_msg);
-	}
-	return errmsg_set(reterr_msg, -ENOENT,
-			  "cannot find enlighten-firstboot-apply beside the agent '%s'", agent);
+	int r = agent_helper_find(dir, &p);
+	if (r == -ENOENT)
+		return errmsg_set(reterr_msg, r,
+				  "cannot find " IMAGE_AGENT_HELPER_NAME " beside the agent '%s'",
+				  agent);
+	if (r < 0)
+		return r;
+	r = ext4_mkdir_p(e, IMAGE_AGENT_HELPER_DIR, 0755);
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
+				  IMAGE_AGENT_HELPER_DIR, strerror(-r));
+	return copy_host_file(e, p, IMAGE_AGENT_HELPER, 0755, reterr_msg);
 }
 
 static int inject_unit(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
@@ -213,7 +210,7 @@ static int inject_repo(struct ext4 *e, const struct inject_opts *o, char **reter
 		const char *text = json_to_string(o->closure, true);
 		if (!text)
 			return -ENOMEM;
-		return write_text(e, IMAGE_REPO_DIR "/" STAGE_CLOSURE_FILE, text, reterr_msg);
+		return write_text(e, IMAGE_REPO_DIR "/" IMAGE_CLOSURE_FILE, text, reterr_msg);
 	}
 	return 0;
 }
@@ -274,12 +271,12 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 		char dest[PATH_MAX];
 		b = b ? b + 1 : *key;
 		/* numbered: two keys of one file name both go in */
-		snprintf(dest, sizeof(dest), "%s/%02zu-%s%s", RPMTX_KEYS_DIR, i++, b,
+		snprintf(dest, sizeof(dest), "%s/%02zu-%s%s", IMAGE_RPM_KEYS_DIR, i++, b,
 			 endswith(b, ".asc") ? "" : ".asc");
-		r = ext4_mkdir_p(e, RPMTX_KEYS_DIR, 0755);
+		r = ext4_mkdir_p(e, IMAGE_RPM_KEYS_DIR, 0755);
 		if (r < 0)
 			return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
-					  RPMTX_KEYS_DIR, strerror(-r));
+					  IMAGE_RPM_KEYS_DIR, strerror(-r));
 		r = copy_host_file(e, *key, dest, 0644, reterr_msg);
 		if (r < 0)
 			return r;

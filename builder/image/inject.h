@@ -36,15 +36,3 @@ struct inject_opts {
 };
 
 int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg);
-
-/* Paths inside the image (contract 6 of RULES: the local repository). */
-#define IMAGE_REPO_DIR "var/lib/enlighten/repo"
-#define IMAGE_KEYS_DIR "etc/enlighten/keys"
-#define IMAGE_PROFILES_DIR "usr/share/enlighten/payloads/profiles"
-#define IMAGE_BUILD_INFO "usr/share/enlighten/build.json"
-#define IMAGE_AGENT "usr/sbin/enlighten-firstboot"
-/* The agent's heavy half, which the agent execs when there is work. */
-#define IMAGE_AGENT_HELPER_DIR "usr/libexec/enlighten"
-#define IMAGE_AGENT_HELPER IMAGE_AGENT_HELPER_DIR "/enlighten-firstboot-apply"
-#define IMAGE_UNIT "usr/lib/systemd/system/enlighten-firstboot.service"
-#define IMAGE_UNIT_WANTS "etc/systemd/system/sysinit.target.wants/enlighten-firstboot.service"

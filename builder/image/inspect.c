@@ -29,6 +29,7 @@
 #include "builder/image/image.h"
 #include "builder/image/inject.h"
 #include "builder/image/inspect.h"
+#include "lib/activate/paths.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/json.h"
 #include "lib/basic/log.h"

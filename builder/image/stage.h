@@ -14,9 +14,6 @@
 #include "lib/activate/profile.h"
 #include "lib/trust/catalog.h"
 
-/* The image's closure file, beside the repository's catalog. */
-#define STAGE_CLOSURE_FILE "closure.json"
-
 struct stage {
 	bool *staged;	      /* per catalog payload; NULL: by the catalog's profile tags */
 	json_object *closure; /* {"schema":1,"profiles":{"P":["path",...]}}, or NULL */

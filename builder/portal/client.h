@@ -11,11 +11,13 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "lib/activate/paths.h"
 #include "lib/net/fetch.h"
 #include "lib/trust/catalog.h"
 
-#define PORTAL_KEYS_DIR "/etc/enlighten/keys"
-#define PORTAL_STATE_DIR "/var/lib/enlighten"
+/* On the running system: the image's own directories (lib/activate/paths.h) */
+#define PORTAL_KEYS_DIR "/" IMAGE_KEYS_DIR
+#define PORTAL_STATE_DIR "/" IMAGE_STATE_DIR
 #define PORTAL_DEFAULT_PRODUCT "enlighten"
 #define PORTAL_DEFAULT_CHANNEL "stable"
 

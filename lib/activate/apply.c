@@ -13,6 +13,7 @@
 
 #include "lib/activate/apply.h"
 #include "lib/activate/dpkgtx.h"
+#include "lib/activate/paths.h"
 #include "lib/activate/units.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
@@ -733,7 +734,7 @@ static int run_steps(struct run *run, const struct plan *plan, size_t rerun,
 		r = journal_save(run);
 		if (r < 0)
 			return errmsg_default(reterr_msg, r, "cannot save the journal in '/%s': %s",
-					      STATE_FILE, strerror(-r));
+					      IMAGE_STATE_FILE, strerror(-r));
 
 		r = step_run(s, run->o, i == rerun, reterr_msg);
 		if (r < 0) {
@@ -754,7 +755,7 @@ static int run_steps(struct run *run, const struct plan *plan, size_t rerun,
 		r = journal_save(run);
 		if (r < 0)
 			return errmsg_default(reterr_msg, r, "cannot save the journal in '/%s': %s",
-					      STATE_FILE, strerror(-r));
+					      IMAGE_STATE_FILE, strerror(-r));
 	}
 	return 0;
 }
@@ -870,7 +871,7 @@ int apply_resume(struct state *state, const struct apply_opts *o, struct apply_r
 	if (!run.journal || !json_object_object_get_ex(run.journal, "plan", &pj) ||
 	    json_get_int64(run.journal, "next", &next) < 0 || next < 0) {
 		return errmsg_set(reterr_msg, -EBADMSG, "state '/%s': the journal is malformed",
-				  STATE_FILE);
+				  IMAGE_STATE_FILE);
 	}
 	r = plan_from_json(pj, &plan, reterr_msg);
 	if (r < 0)

@@ -24,11 +24,12 @@
 
 #include <stdbool.h>
 
+#include "lib/activate/paths.h"
 #include "lib/activate/plan.h"
 #include "lib/activate/rpmtx.h"
 #include "lib/activate/state.h"
 
-#define APPLY_BACKUP_DIR STATE_DIR "/backup"
+#define APPLY_BACKUP_DIR IMAGE_STATE_DIR "/backup"
 /* Exit status of the test hook's _exit(). */
 #define APPLY_TEST_ABORT_STATUS 3
 

@@ -19,6 +19,7 @@
 #include <rpm/rpmps.h>
 #include <rpm/rpmts.h>
 
+#include "lib/activate/paths.h"
 #include "lib/activate/rpmtx.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
@@ -365,45 +366,46 @@ static int import_file(rpmts ts, int dir_fd, const char *name, struct rpmtx_log 
 	_cleanup_free_ char *armor = NULL;
 	int r = fs_read_file_at(dir_fd, name, RPM_KEY_MAX_SIZE, &armor, NULL);
 	if (r < 0)
-		return errmsg_errno(reterr_msg, r, "cannot read key '/%s/%s': %m", RPMTX_KEYS_DIR,
-				    name);
+		return errmsg_errno(reterr_msg, r, "cannot read key '/%s/%s': %m",
+				    IMAGE_RPM_KEYS_DIR, name);
 	r = rpm_armor_keys(armor, import_pkt, ts);
 	if (r == 0)
 		r = errmsg_set(reterr_msg, -EBADMSG,
 			       "key '/%s/%s' holds no OpenPGP public key; build the image again",
-			       RPMTX_KEYS_DIR, name);
+			       IMAGE_RPM_KEYS_DIR, name);
 	else if (r == -EKEYREJECTED) {
 		_cleanup_free_ char *what = NULL;
 		if (asprintf(&what, "key '/%s/%s' cannot be imported into the rpm database",
-			     RPMTX_KEYS_DIR, name) < 0)
+			     IMAGE_RPM_KEYS_DIR, name) < 0)
 			return -ENOMEM;
 		fail_logged(reterr_msg, r, what, log);
 	}
 	return r < 0 ? r : 0;
 }
 
-/* Imports every RPMTX_KEYS_DIR/\*.asc beneath root, in name order. */
+/* Imports every IMAGE_RPM_KEYS_DIR/\*.asc beneath root, in name order. */
 static int import_keys(const char *root, struct rpmtx_log *log, char **reterr_msg)
 {
 	_cleanup_close_ int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0)
 		return errmsg_errno(reterr_msg, -errno, "cannot open '%s': %m", root);
 	_cleanup_close_ int dir_fd =
-		fs_open_beneath(root_fd, RPMTX_KEYS_DIR, O_RDONLY | O_DIRECTORY, 0);
+		fs_open_beneath(root_fd, IMAGE_RPM_KEYS_DIR, O_RDONLY | O_DIRECTORY, 0);
 	if (dir_fd == -ENOENT)
 		return 0;
 	if (dir_fd < 0)
-		return errmsg_errno(reterr_msg, dir_fd, "cannot open '/%s': %m", RPMTX_KEYS_DIR);
+		return errmsg_errno(reterr_msg, dir_fd, "cannot open '/%s': %m",
+				    IMAGE_RPM_KEYS_DIR);
 	_cleanup_strv_free_ char **names = NULL;
 	/* the sorted *.asc names; -E2BIG past RPMTX_MAX_KEY_FILES */
 	int r = fs_list_dir(dir_fd, NULL,
 			    &(struct fs_list_opts){ .suffix = ".asc", .max = RPMTX_MAX_KEY_FILES },
 			    &names);
 	if (r == -E2BIG)
-		return errmsg_set(reterr_msg, r, "'/%s' holds more than %d keys", RPMTX_KEYS_DIR,
-				  RPMTX_MAX_KEY_FILES);
+		return errmsg_set(reterr_msg, r, "'/%s' holds more than %d keys",
+				  IMAGE_RPM_KEYS_DIR, RPMTX_MAX_KEY_FILES);
 	if (r < 0)
-		return errmsg_errno(reterr_msg, r, "cannot list '/%s': %m", RPMTX_KEYS_DIR);
+		return errmsg_errno(reterr_msg, r, "cannot list '/%s': %m", IMAGE_RPM_KEYS_DIR);
 	if (!names)
 		return 0;
 	rpmts ts = rpmtsCreate();

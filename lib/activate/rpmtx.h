@@ -30,14 +30,14 @@ int rpmtx_installed(const char *root, char ***ret_names, char **reterr_msg);
 int rpmtx_broken(const char *root, char *const *names, char ***ret_broken, char **reterr_msg);
 
 /* The image's package-signing keys (the recipe's PackageKeys=), armored,
- * one or more per *.asc file: imported into the root's rpm database before
- * each transaction, so the packages signed with them verify. */
-#define RPMTX_KEYS_DIR "etc/enlighten/rpm-keys"
+ * one or more per *.asc file in IMAGE_RPM_KEYS_DIR: imported into the
+ * root's rpm database before each transaction, so the packages signed with
+ * them verify. */
 #define RPMTX_MAX_KEY_FILES 64
 
 /* Installs the package files (host paths; upgrading an older version) and
  * erases the named packages, in one transaction, after importing the keys
- * of RPMTX_KEYS_DIR beneath root (a key already there is kept). Returns 0, or -EPROTO with
+ * of IMAGE_RPM_KEYS_DIR beneath root (a key already there is kept). Returns 0, or -EPROTO with
  * the problem set's text (dependencies, conflicts, verification) when the
  * check or the test run fails (nothing changed), or -EIO when the real run
  * failed part way. */

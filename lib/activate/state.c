@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <time.h>
 
+#include "lib/activate/paths.h"
 #include "lib/activate/state.h"
 #include "lib/basic/clock.h"
 #include "lib/basic/errmsg.h"
@@ -56,13 +57,13 @@ int state_load(int root_fd, struct state **ret, char **reterr_msg)
 	int64_t schema;
 	int r;
 
-	r = fs_read_file_at(root_fd, STATE_FILE, STATE_FILE_MAX, &text, &size);
+	r = fs_read_file_at(root_fd, IMAGE_STATE_FILE, STATE_FILE_MAX, &text, &size);
 	if (r < 0)
 		return r;
 	r = json_parse_bounded(text, size, STATE_FILE_MAX, &o, &why);
 	if (r < 0 || !json_object_is_type(o, json_type_object)) {
-		return errmsg_set(reterr_msg, -EBADMSG, "state '/%s' is corrupt: %s", STATE_FILE,
-				  why ? why : "not a JSON object");
+		return errmsg_set(reterr_msg, -EBADMSG, "state '/%s' is corrupt: %s",
+				  IMAGE_STATE_FILE, why ? why : "not a JSON object");
 	}
 	s = state_new();
 	if (!s)
@@ -88,14 +89,16 @@ int state_load(int root_fd, struct state **ret, char **reterr_msg)
 	return 0;
 bad:
 	return errmsg_set(reterr_msg, -EBADMSG,
-			  "state '/%s' is corrupt: unexpected schema or field types", STATE_FILE);
+			  "state '/%s' is corrupt: unexpected schema or field types",
+			  IMAGE_STATE_FILE);
 }
 
 /* A power cut during an atomic write leaves its temporary file: the next
  * write (under the run lock) removes it. */
 static void remove_stale_temporaries(int root_fd)
 {
-	_cleanup_close_ int fd = fs_open_beneath(root_fd, STATE_DIR, O_RDONLY | O_DIRECTORY, 0);
+	_cleanup_close_ int fd =
+		fs_open_beneath(root_fd, IMAGE_STATE_DIR, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return;
 	_cleanup_strv_free_ char **names = NULL;
@@ -122,11 +125,11 @@ int state_save(int root_fd, const struct state *s)
 	json_object_object_add(lr, "error", json_string_or_null(s->error));
 	json_object_object_add(o, "last_run", TAKE_PTR(lr));
 	json_object_object_add(o, "journal", s->journal ? json_object_get(s->journal) : NULL);
-	r = fs_mkdir_p_at(root_fd, STATE_DIR, 0755);
+	r = fs_mkdir_p_at(root_fd, IMAGE_STATE_DIR, 0755);
 	if (r < 0)
 		return r;
 	remove_stale_temporaries(root_fd);
-	return json_write_file_atomic_at(root_fd, STATE_FILE, o, 0644);
+	return json_write_file_atomic_at(root_fd, IMAGE_STATE_FILE, o, 0644);
 }
 
 bool state_converged(const struct state *s, const char *profile)
@@ -137,14 +140,14 @@ bool state_converged(const struct state *s, const char *profile)
 
 int state_lock(int root_fd)
 {
-	const char *path = STATE_DIR "/lock";
+	const char *path = IMAGE_STATE_DIR "/lock";
 	_cleanup_close_ int run = fs_open_beneath(root_fd, "run", O_PATH | O_DIRECTORY, 0);
 	int r;
 
 	if (run >= 0)
 		path = "run/enlighten.lock";
 	else {
-		r = fs_mkdir_p_at(root_fd, STATE_DIR, 0755);
+		r = fs_mkdir_p_at(root_fd, IMAGE_STATE_DIR, 0755);
 		if (r < 0)
 			return r;
 	}

@@ -20,8 +20,6 @@
 
 #include "lib/basic/macro.h"
 
-#define STATE_DIR "var/lib/enlighten"
-#define STATE_FILE "var/lib/enlighten/state.json"
 #define STATE_FILE_MAX (4 * 1024 * 1024)
 
 struct state {

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "lib/activate/paths.h"
 #include "lib/activate/plan.h"
 #include "lib/activate/state.h"
 #include "lib/activate/units.h"
@@ -162,14 +163,14 @@ static void test_state(int root)
 	   "state: converged on its profile only");
 	state_free(s);
 	s = NULL;
-	tap_write(STATE_FILE, "{\"schema\":1,\"profile\":\"kvm-gu");
+	tap_write(IMAGE_STATE_FILE, "{\"schema\":1,\"profile\":\"kvm-gu");
 	is_int(state_load(root, &s, &msg), -EBADMSG, "state: truncated is refused");
 	ok(msg && strstr(msg, "is corrupt"), "state: with a message");
 	free(msg);
 	msg = NULL;
-	tap_write(STATE_FILE, "{\"schema\":1,\"profile\":7}");
+	tap_write(IMAGE_STATE_FILE, "{\"schema\":1,\"profile\":7}");
 	is_int(state_load(root, &s, &msg), -EBADMSG, "state: wrong types are refused");
-	tap_write(STATE_FILE, "\x01\x02garbage");
+	tap_write(IMAGE_STATE_FILE, "\x01\x02garbage");
 	is_int(state_load(root, &s, NULL), -EBADMSG, "state: garbage is refused");
 
 	int fd = state_lock(root);
