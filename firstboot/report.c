@@ -11,6 +11,7 @@
 #include "firstboot/report.h"
 #include "lib/activate/paths.h"
 #include "lib/activate/state.h"
+#include "lib/activate/summary.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/json.h"
 #include "lib/basic/macro.h"
@@ -21,12 +22,15 @@
 
 char *report_summary_line(const struct report *r)
 {
-	char *s;
-	if (asprintf(&s, "enlighten: hypervisor=%s role=%s profile=%s changed=%s%s%s",
-		     r->hypervisor, r->role, r->profile, r->changed ? "yes" : "no",
-		     r->forced ? " forced=yes" : "", r->reboot ? " reboot=needed" : "") < 0)
-		return NULL;
-	return s;
+	const struct agent_summary s = {
+		.hypervisor = (char *)r->hypervisor,
+		.role = (char *)r->role,
+		.profile = (char *)r->profile,
+		.changed = r->changed,
+		.forced = r->forced,
+		.reboot = r->reboot,
+	};
+	return agent_summary_format(&s);
 }
 
 int report_write(int root_fd, const struct report *r)

@@ -28,7 +28,7 @@ struct report {
 	uint64_t duration_usec;
 };
 
-/* "enlighten: hypervisor=H role=R profile=P changed=yes|no[ forced=yes][ reboot=needed]" */
+/* The summary line for r (lib/activate/summary.h). */
 char *report_summary_line(const struct report *r);
 
 /* Writes IMAGE_REPORT_FILE atomically beneath root_fd. */

@@ -153,55 +153,6 @@ bool boot_identity_accepts(const struct boot_identity *id, const char *hyperviso
 	return false;
 }
 
-void agent_summary_done(struct agent_summary *s)
-{
-	free(s->hypervisor);
-	free(s->role);
-	free(s->profile);
-	free(s->changed);
-	*s = (struct agent_summary){};
-}
-
-int agent_summary_parse(const char *line, struct agent_summary *ret)
-{
-	struct agent_summary s = {};
-	const char *p = strstr(line, "enlighten:");
-	if (!p)
-		return -EBADMSG;
-	_cleanup_free_ char *copy = strdup(p + strlen("enlighten:"));
-	if (!copy)
-		return -ENOMEM;
-	char *save = NULL;
-	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		char **slot = NULL;
-		const char *v;
-		if ((v = startswith(w, "hypervisor=")))
-			slot = &s.hypervisor;
-		else if ((v = startswith(w, "role=")))
-			slot = &s.role;
-		else if ((v = startswith(w, "profile=")))
-			slot = &s.profile;
-		else if ((v = startswith(w, "changed=")))
-			slot = &s.changed;
-		else if ((v = startswith(w, "forced=")))
-			s.forced = streq(v, "yes");
-		if (!slot)
-			continue;
-		free(*slot);
-		*slot = strdup(v);
-		if (!*slot) {
-			agent_summary_done(&s);
-			return -ENOMEM;
-		}
-	}
-	if (!s.hypervisor || !s.role || !s.profile || !s.changed) {
-		agent_summary_done(&s);
-		return -EBADMSG;
-	}
-	*ret = s;
-	return 0;
-}
-
 static int reason(char **ret, const char *fmt, ...) _printf_(2, 3);
 static int reason(char **ret, const char *fmt, ...)
 {
@@ -234,15 +185,15 @@ int boot_identity_check(const struct boot_identity *id, bool forced, enum expect
 		if (!streq(s->role, id->role))
 			return reason(ret_reason, "role '%s', expected '%s'", s->role, id->role);
 	}
-	if (change == EXPECT_CHANGE_NO && !streq(s->changed, "no"))
+	if (change == EXPECT_CHANGE_NO && s->changed)
 		return reason(ret_reason,
-			      "changed=%s on a repeated boot as '%s', expected changed=no (the "
+			      "changed=yes on a repeated boot as '%s', expected changed=no (the "
 			      "fast path)",
-			      s->changed, id->name);
-	if (change == EXPECT_CHANGE_YES && !streq(s->changed, "yes"))
+			      id->name);
+	if (change == EXPECT_CHANGE_YES && !s->changed)
 		return reason(ret_reason,
-			      "changed=%s after the move to '%s', expected changed=yes (migration)",
-			      s->changed, id->name);
+			      "changed=no after the move to '%s', expected changed=yes (migration)",
+			      id->name);
 	*ret_reason = NULL;
 	return 0;
 }

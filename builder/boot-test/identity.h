@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 
+#include "lib/activate/summary.h"
+
 /* How much of an identity QEMU can show the guest's detector. */
 enum identity_presence {
 	PRESENT_ALWAYS,	  /* DMI and CPUID both, with TCG or KVM */
@@ -42,20 +44,6 @@ bool boot_identity_forced(const struct boot_identity *id, bool kvm);
 
 /* Whether hypervisor is one the identity's detector may report. */
 bool boot_identity_accepts(const struct boot_identity *id, const char *hypervisor);
-
-/* The agent's console summary line, split into its keys:
- * "enlighten: hypervisor=H role=R profile=P changed=yes|no [forced=yes]". */
-struct agent_summary {
-	char *hypervisor;
-	char *role;
-	char *profile;
-	char *changed;
-	bool forced;
-};
-
-/* Returns 0, or -EBADMSG when the line lacks one of the four keys. */
-int agent_summary_parse(const char *line, struct agent_summary *ret);
-void agent_summary_done(struct agent_summary *s);
 
 enum expect_change {
 	EXPECT_CHANGE_ANY, /* a first boot: the image may or may not be set up yet */

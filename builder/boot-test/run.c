@@ -417,12 +417,12 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 				"  result: PASS: %s activated (FORCED on the kernel command line; "
 				"the "
 				"detector itself saw hypervisor=%s role=%s), changed=%s\n",
-				s.profile, s.hypervisor, s.role, s.changed);
+				s.profile, s.hypervisor, s.role, s.changed ? "yes" : "no");
 		else if (pass)
 			fprintf(human,
 				"  result: PASS: %s activated, detected (hypervisor=%s role=%s), "
 				"changed=%s\n",
-				s.profile, s.hypervisor, s.role, s.changed);
+				s.profile, s.hypervisor, s.role, s.changed ? "yes" : "no");
 		else
 			fprintf(human, "  result: FAIL: %s\n", why);
 		if (!res.line && !res.refused)
@@ -471,7 +471,8 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 		json_object_object_add(seen, "hypervisor", json_object_new_string(s.hypervisor));
 		json_object_object_add(seen, "role", json_object_new_string(s.role));
 		json_object_object_add(seen, "profile", json_object_new_string(s.profile));
-		json_object_object_add(seen, "changed", json_object_new_string(s.changed));
+		json_object_object_add(seen, "changed",
+				       json_object_new_string(s.changed ? "yes" : "no"));
 		json_object_object_add(seen, "forced", json_object_new_boolean(s.forced));
 		json_object_object_add(b, "agent", seen);
 	} else
