@@ -29,13 +29,11 @@ const unsigned enlighten_n_verbs = ELEMENTSOF(enlighten_verbs);
 
 int main(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{}
-	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "version", no_argument, NULL, 'V' },
+						 { "quiet", no_argument, NULL, 'q' },
+						 { "verbose", no_argument, NULL, 'v' },
+						 {} };
 	int c;
 
 	log_set_program("enlighten");

@@ -31,7 +31,7 @@ struct inject_opts {
 	const char *hostname, *locale, *timezone; /* each may be NULL */
 	const char *image_name;
 	int64_t source_date_epoch;
-	json_object *windows; /* a dual disk's Windows half, for build.json; NULL: none */
+	json_object *windows;	  /* a dual disk's Windows half, for build.json; NULL: none */
 	json_object *generalized; /* what generalization left out, for build.json; NULL: kept */
 };
 

@@ -46,8 +46,8 @@ struct plan_input {
 	const struct profile_set *profiles;  /* the whole matrix (incl. profile) */
 	const struct plan_payload *payloads; /* catalog, Linux payloads */
 	size_t n_payloads;
-	char **installed; /* package names in the package database */
-	char **broken;	  /* of those, the ones with files missing: install again */
+	char **installed;     /* package names in the package database */
+	char **broken;	      /* of those, the ones with files missing: install again */
 	char *const *closure; /* payload names the image build solved for the profile
 			       * (its dependency closure), or NULL: the payloads the
 			       * catalog tags with the profile */

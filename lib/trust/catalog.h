@@ -42,8 +42,8 @@
 #define CATALOG_SIG_FILE "catalog.json.minisig"
 #define CATALOG_MAX_SIZE (16u << 20) /* refused before parsing */
 #define CATALOG_MAX_PAYLOADS 65536
-#define CATALOG_MAX_LIST 4096	/* entries in provides, hardware_ids, ... */
-#define CATALOG_MAX_STRING 4096 /* bytes in any one string */
+#define CATALOG_MAX_LIST 4096		   /* entries in provides, hardware_ids, ... */
+#define CATALOG_MAX_STRING 4096		   /* bytes in any one string */
 #define CATALOG_MAX_CLOCK_SKEW (24 * 3600) /* 'issued' ahead of the clock */
 
 /* Header data of an RPM payload (filled by `enlighten payload index`). */
@@ -160,7 +160,7 @@ int catalog_time_format(time_t t, char out[static 21]);
 
 struct catalog_load_opts {
 	bool allow_expired; /* the clock is not trusted: no expiry, no 'issued' check */
-	time_t now; /* 0: the current time */
+	time_t now;	    /* 0: the current time */
 };
 
 /* Reads CATALOG_FILE and CATALOG_SIG_FILE beneath dir_fd, checks the size,

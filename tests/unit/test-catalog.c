@@ -24,38 +24,20 @@
 	"\"profiles\":[\"kvm-guest\"],\"arch\":\"noarch\",\"path\":\"" path "\",\"length\":3,"     \
 	"\"sha256\":\"" SHA_ABC "\"" extra "}"
 
+/* clang-format off */
 static const char good[] =
-	HEAD "\"payloads\":[" PAYLOAD(
-		"linux/a.rpm",
+	HEAD "\"payloads\":["
+	PAYLOAD("linux/a.rpm",
 		",\"rpm\":{\"name\":\"enlighten-ic-kvm-guest\",\"epoch\":1,"
 		"\"version\":\"0.1.0\",\"release\":\"1\",\"arch\":\"noarch\","
-		"\"provides\":[\"a = 1\"],\"requires\":[\"/bin/sh\"]}") "," PAYLOAD("windows/"
-										    "viostor/"
-										    "viostor.inf",
-										    ",\"inf\":{"
-										    "\"class\":"
-										    "\"SCSIAdapter"
-										    "\","
-										    "\"provider\":"
-										    "\"Red Hat, "
-										    "Inc.\","
-										    "\"driver_"
-										    "version\":"
-										    "\"100.85.104."
-										    "20800\","
-										    "\"catalog_"
-										    "file\":"
-										    "\"viostor."
-										    "cat\","
-										    "\"architecture"
-										    "s\":["
-										    "\"amd64\"],"
-										    "\"hardware_"
-										    "ids\":["
-										    "\"PCI\\\\VEN_"
-										    "1AF4&DEV_"
-										    "1001\"]}") "]"
-												"}";
+		"\"provides\":[\"a = 1\"],\"requires\":[\"/bin/sh\"]}")
+	","
+	PAYLOAD("windows/viostor/viostor.inf",
+		",\"inf\":{\"class\":\"SCSIAdapter\",\"provider\":\"Red Hat, Inc.\","
+		"\"driver_version\":\"100.85.104.20800\",\"catalog_file\":\"viostor.cat\","
+		"\"architectures\":[\"amd64\"],\"hardware_ids\":[\"PCI\\\\VEN_1AF4&DEV_1001\"]}")
+	"]}";
+/* clang-format on */
 
 static int parse(const char *s, char **err)
 {
