@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "builder/boot-test/entry.h"
+#include "lib/basic/copy.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
@@ -261,15 +262,9 @@ static int concat_files(char **paths, const char *dest)
 		_cleanup_close_ int in = open(*p, O_RDONLY | O_CLOEXEC);
 		if (in < 0)
 			return negative_errno();
-		char buf[65536];
-		ssize_t n;
-		while ((n = read(in, buf, sizeof(buf))) > 0) {
-			int r = fs_write_all(out, buf, (size_t)n);
-			if (r < 0)
-				return r;
-		}
-		if (n < 0)
-			return negative_errno();
+		int r = copy_stream(in, COPY_SINK_FD(out), UINT64_MAX, NULL, NULL);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

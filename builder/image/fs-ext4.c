@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "builder/image/fs-ext4.h"
+#include "lib/basic/copy.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/extract.h"
 #include "lib/basic/fs.h"
@@ -808,17 +809,11 @@ int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 		return r;
 
 	/* hash what follows the end-of-archive blocks too: the file is the input */
-	if (hash)
-		for (;;) {
-			ssize_t n = read(fd, t->buf, sizeof(t->buf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return -errno;
-			if (n == 0)
-				break;
-			sha256_update(hash, t->buf, (size_t)n);
-		}
+	if (hash) {
+		r = copy_stream(fd, COPY_SINK_NONE, UINT64_MAX, hash, NULL);
+		if (r < 0)
+			return r;
+	}
 	if (ret_stats)
 		*ret_stats = stats;
 	return 0;
@@ -892,6 +887,19 @@ int ext4_write_file(struct ext4 *e, const char *path, const void *data, size_t s
 	return err ? errcode_to_errno(err) : 0;
 }
 
+struct file_sink {
+	ext2_file_t file;
+	uint64_t off;
+};
+
+static int file_sink_write(void *userdata, const void *buf, size_t n)
+{
+	struct file_sink *s = userdata;
+	int r = write_at(s->file, s->off, buf, n);
+	s->off += n;
+	return r;
+}
+
 int ext4_write_file_fd(struct ext4 *e, const char *path, int fd, mode_t mode)
 {
 	struct stat st;
@@ -903,28 +911,14 @@ int ext4_write_file_fd(struct ext4 *e, const char *path, int fd, mode_t mode)
 	int r = new_file(e, path, (uint64_t)st.st_size, mode, &ino);
 	if (r < 0)
 		return r;
-	ext2_file_t file;
-	errcode_t err = ext2fs_file_open(e->fs, ino, EXT2_FILE_WRITE, &file);
+	struct file_sink s = {};
+	errcode_t err = ext2fs_file_open(e->fs, ino, EXT2_FILE_WRITE, &s.file);
 	if (err)
 		return errcode_to_errno(err);
-	_cleanup_free_ uint8_t *buf = malloc(READ_CHUNK);
-	uint64_t off = 0;
-	if (!buf)
-		r = -ENOMEM;
-	while (r >= 0) {
-		ssize_t n = pread(fd, buf, READ_CHUNK, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		r = write_at(file, off, buf, (size_t)n);
-		off += (uint64_t)n;
-	}
-	err = ext2fs_file_close(file);
+	/* no more than the size the inode was made for */
+	r = copy_stream(fd, &(struct copy_sink){ .write = file_sink_write, .userdata = &s },
+			(uint64_t)st.st_size, NULL, NULL);
+	err = ext2fs_file_close(s.file);
 	if (r < 0)
 		return r;
 	return err ? errcode_to_errno(err) : 0;

@@ -23,6 +23,7 @@
 
 #include "builder/portal/publish.h"
 #include "lib/basic/clock.h"
+#include "lib/basic/copy.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/hash.h"
 #include "lib/basic/log.h"
@@ -58,7 +59,6 @@ static int payload_copy(int src_fd, const char *src_name, int out_fd,
 	_cleanup_free_ char *why = NULL, *dir = NULL;
 	_cleanup_atomic_file_ struct atomic_file *f = NULL;
 	_cleanup_sha256_ struct sha256 *h = NULL;
-	_cleanup_free_ uint8_t *buf = NULL;
 	uint8_t got[SHA256_DIGEST_SIZE];
 	uint64_t total = 0;
 	int r;
@@ -81,29 +81,16 @@ static int payload_copy(int src_fd, const char *src_name, int out_fd,
 	r = atomic_file_open(out_fd, p->path, 0644, &f);
 	if (r < 0)
 		return log_error_errno(r, "cannot write '%s' in the portal: %m", p->path);
-	buf = malloc(1 << 20);
-	if (!buf || sha256_new(&h) < 0)
+	if (sha256_new(&h) < 0)
 		return log_oom();
-	for (;;) {
-		ssize_t k = read(in, buf, 1 << 20);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return log_error_errno(errno, "cannot read '%s' in '%s': %m", p->path,
-					       src_name);
-		if (k == 0)
-			break;
-		total += (uint64_t)k;
-		if (total > p->length)
-			return log_error_errno(
-				EBADMSG,
-				"payload '%s' in '%s' is longer than its catalog entry "
-				"(%" PRIu64 " bytes); run 'enlighten payload index' again",
-				p->path, src_name, p->length);
-		if (sha256_update(h, buf, (size_t)k) < 0 ||
-		    (r = fs_write_all(f->fd, buf, (size_t)k)) < 0)
-			return log_error_errno(EIO, "cannot copy '%s': %m", p->path);
-	}
+	r = copy_stream(in, COPY_SINK_FD(f->fd), p->length, h, &total);
+	if (r == -EFBIG)
+		return log_error_errno(EBADMSG,
+				       "payload '%s' in '%s' is longer than its catalog entry "
+				       "(%" PRIu64 " bytes); run 'enlighten payload index' again",
+				       p->path, src_name, p->length);
+	if (r < 0)
+		return log_error_errno(r, "cannot copy '%s' from '%s': %m", p->path, src_name);
 	if (sha256_final(h, got) < 0)
 		return log_oom();
 	if (total != p->length || memcmp(got, p->sha256, sizeof(got)) != 0)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "builder/windows/windows.h"
+#include "lib/basic/copy.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/extract.h"
 #include "lib/basic/fs.h"
@@ -122,23 +123,12 @@ static int copy_fd(struct stage_ctx *c, int src, const char *relpath, uint64_t s
 		return stage_err(c, dst, relpath, "cannot create it in the image tree");
 	if (strv_extend(&c->paths, relpath) < 0)
 		return -ENOMEM;
-	char buf[1 << 16];
-	uint64_t done = 0;
-	for (;;) {
-		ssize_t n = read(src, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return stage_err(c, negative_errno(), relpath, "read error");
-		if (n == 0)
-			break;
-		done += (uint64_t)n;
-		if (done > size) /* grew while we copied: keep to what was checked */
-			return stage_err(c, -EFBIG, relpath, "file changed while it was copied");
-		int r = fs_write_all(dst, buf, (size_t)n);
-		if (r < 0)
-			return stage_err(c, r, relpath, "write error");
-	}
+	/* no more than was checked: a file that grew while copied is refused */
+	int r = copy_stream(src, COPY_SINK_FD(dst), size, NULL, NULL);
+	if (r == -EFBIG)
+		return stage_err(c, r, relpath, "file changed while it was copied");
+	if (r < 0)
+		return stage_err(c, r, relpath, "cannot copy");
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "lib/activate/dpkgtx.h"
 #include "lib/activate/paths.h"
 #include "lib/activate/units.h"
+#include "lib/basic/copy.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/hash.h"
@@ -90,8 +91,6 @@ static int copy_at(int root_fd, const char *src, const char *dst)
 {
 	_cleanup_close_ int in = fs_open_beneath(root_fd, src, O_RDONLY, 0);
 	_cleanup_atomic_file_ struct atomic_file *out = NULL;
-	char buf[65536];
-	uint64_t total = 0;
 	int r;
 
 	if (in < 0)
@@ -99,22 +98,9 @@ static int copy_at(int root_fd, const char *src, const char *dst)
 	r = atomic_file_open(root_fd, dst, 0600, &out);
 	if (r < 0)
 		return r;
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		total += (uint64_t)n;
-		if (total > COPY_MAX)
-			return -EFBIG;
-		r = fs_write_all(out->fd, buf, (size_t)n);
-		if (r < 0)
-			return r;
-	}
+	r = copy_stream(in, COPY_SINK_FD(out->fd), COPY_MAX, NULL, NULL);
+	if (r < 0)
+		return r;
 	return atomic_file_commit(out);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "lib/basic/copy.h"
 #include "lib/basic/hash.h"
 #include "lib/basic/macro.h"
 
@@ -65,32 +66,13 @@ int sha256_buffer(const void *p, size_t n, uint8_t out[SHA256_DIGEST_SIZE])
 int sha256_fd(int fd, uint64_t max, uint8_t out[SHA256_DIGEST_SIZE], uint64_t *ret_len)
 {
 	_cleanup_sha256_ struct sha256 *h = NULL;
-	_cleanup_free_ uint8_t *buf = malloc(1 << 20);
 	uint64_t total = 0;
-	int r;
-
-	if (!buf)
-		return -ENOMEM;
-	r = sha256_new(&h);
+	int r = sha256_new(&h);
 	if (r < 0)
 		return r;
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	for (;;) {
-		ssize_t k = read(fd, buf, 1 << 20);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (k == 0)
-			break;
-		total += (uint64_t)k;
-		if (total > max)
-			return -EFBIG;
-		r = sha256_update(h, buf, (size_t)k);
-		if (r < 0)
-			return r;
-	}
+	r = copy_stream(fd, COPY_SINK_NONE, max, h, &total);
+	if (r < 0)
+		return r;
 	r = sha256_final(h, out);
 	if (r < 0)
 		return r;
