@@ -41,6 +41,7 @@ int cmd_build(int argc, char *argv[])
 						 { "help", no_argument, NULL, 'h' },
 						 {} };
 	_cleanup_strv_free_ char **formats = NULL;
+	_cleanup_free_ char *msg = NULL;
 	const char *output_dir = ".";
 	int c;
 
@@ -50,9 +51,8 @@ int cmd_build(int argc, char *argv[])
 			output_dir = optarg;
 			break;
 		case 'f':
-			if (!output_format_find(optarg)) {
-				log_error("unknown format '%s' (known: raw qcow2 vhdx vhd vmdk)",
-					  optarg);
+			if (output_format_check(optarg, &msg) < 0) {
+				log_error("%s", msg ? msg : "unknown format");
 				return EXIT_USAGE;
 			}
 			if (!strv_contains(formats, optarg) && strv_extend(&formats, optarg) < 0)
@@ -69,7 +69,6 @@ int cmd_build(int argc, char *argv[])
 	}
 
 	_cleanup_recipe_ struct recipe *r = NULL;
-	_cleanup_free_ char *msg = NULL;
 	int k = recipe_load(argv[optind], &r, &msg);
 	if (k < 0) {
 		if (msg)

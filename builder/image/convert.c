@@ -6,6 +6,7 @@
  * container checked, then converted to a temporary raw image.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -23,13 +24,19 @@
 #include "lib/basic/spawn.h"
 #include "lib/basic/string-util.h"
 
+static int vhd_finish(const char *path, const struct convert_opts *opts, char **reterr_msg);
+
 static const struct output_format formats[] = {
-	{ "raw", "raw", NULL, NULL, true, "sparse raw disk (dd, KVM, factory stations)" },
-	{ "qcow2", "qcow2", "qcow2", NULL, true, "QEMU/KVM" },
-	{ "vhdx", "vhdx", "vhdx", "subformat=dynamic", false, "Hyper-V" },
-	{ "vhd", "vhd", "vpc", "subformat=fixed,force_size", true, "Azure (fixed VHD)" },
-	{ "vmdk", "vmdk", "vmdk", "subformat=monolithicSparse", false, "VMware" },
+	{ "raw", "raw", NULL, NULL, true, "sparse raw disk (dd, KVM, factory stations)", NULL },
+	{ "qcow2", "qcow2", "qcow2", NULL, true, "QEMU/KVM", NULL },
+	{ "vhdx", "vhdx", "vhdx", "subformat=dynamic", false, "Hyper-V", NULL },
+	{ "vhd", "vhd", "vpc", "subformat=fixed,force_size", true, "Azure (fixed VHD)",
+	  vhd_finish },
+	{ "vmdk", "vmdk", "vmdk", "subformat=monolithicSparse", false, "VMware", NULL },
 };
+
+static const char *const format_names[] = { "raw", "qcow2", "vhdx", "vhd", "vmdk", NULL };
+static_assert(ELEMENTSOF(format_names) == ELEMENTSOF(formats) + 1, "a name for each format");
 
 const struct output_format *output_format_find(const char *name)
 {
@@ -37,6 +44,32 @@ const struct output_format *output_format_find(const char *name)
 		if (streq(formats[i].name, name))
 			return &formats[i];
 	return NULL;
+}
+
+const char *const *output_format_names(void)
+{
+	return format_names;
+}
+
+void output_format_list(char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < ELEMENTSOF(formats) && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? " " : "", format_names[i]);
+}
+
+int output_format_check(const char *name, char **reterr_msg)
+{
+	if (output_format_find(name))
+		return 0;
+	const char *best = suggest_in_strings(name, format_names, ELEMENTSOF(formats));
+	if (best)
+		return errmsg_set(reterr_msg, -EINVAL, "unknown format '%s' (did you mean '%s'?)",
+				  name, best);
+	char known[128];
+	output_format_list(known, sizeof(known));
+	return errmsg_set(reterr_msg, -EINVAL, "unknown format '%s' (known: %s)", name, known);
 }
 
 /* The VHD footer (the last 512 bytes of a fixed VHD): a time stamp in
@@ -75,6 +108,14 @@ static int vhd_fixup(const char *path, const struct convert_opts *opts)
 	f[67] = sum;
 	if (pwrite(fd, f, sizeof(f), st.st_size - 512) != (ssize_t)sizeof(f))
 		return errno ? -errno : -EIO;
+	return 0;
+}
+
+static int vhd_finish(const char *path, const struct convert_opts *opts, char **reterr_msg)
+{
+	int r = vhd_fixup(path, opts);
+	if (r < 0)
+		return errmsg_errno(reterr_msg, r, "cannot set the VHD footer of '%s': %m", path);
 	return 0;
 }
 
@@ -118,11 +159,8 @@ int convert_image(const char *raw_path, const char *path, const struct output_fo
 	char what[32];
 	snprintf(what, sizeof(what), "to %s", f->name);
 	int r = qemu_img(argv, what, reterr_msg);
-	if (r >= 0 && streq(f->name, "vhd")) {
-		r = vhd_fixup(path, opts);
-		if (r < 0)
-			errmsg_errno(reterr_msg, r, "cannot set the VHD footer of '%s': %m", path);
-	}
+	if (r >= 0 && f->finish)
+		r = f->finish(path, opts, reterr_msg);
 	return r;
 }
 

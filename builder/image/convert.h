@@ -5,17 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
-
-struct output_format {
-	const char *name;	 /* recipe and --format name */
-	const char *ext;	 /* file name extension */
-	const char *qemu_format; /* qemu-img -O, NULL for raw */
-	const char *options;	 /* qemu-img -o, or NULL */
-	bool reproducible;	 /* same bytes from the same raw image */
-	const char *use;	 /* for docs and --help */
-};
-
-const struct output_format *output_format_find(const char *name);
+#include <stddef.h>
 
 #include <stdint.h>
 #include <time.h>
@@ -25,6 +15,31 @@ struct convert_opts {
 	time_t now;	     /* stamps written into headers */
 	const uint8_t *uuid; /* 16 bytes for the formats that carry one */
 };
+
+/* One row of the output format table (convert.c): adding a format is
+ * adding a row. */
+struct output_format {
+	const char *name;	 /* recipe and --format name */
+	const char *ext;	 /* file name extension */
+	const char *qemu_format; /* qemu-img -O, NULL for raw */
+	const char *options;	 /* qemu-img -o, or NULL */
+	bool reproducible;	 /* same bytes from the same raw image */
+	const char *use;	 /* for docs and --help */
+	/* after qemu-img: sets what it stamps with the clock or at random */
+	int (*finish)(const char *path, const struct convert_opts *opts, char **reterr_msg);
+};
+
+const struct output_format *output_format_find(const char *name);
+
+/* The table's names, NULL-terminated, in table order (static). */
+const char *const *output_format_names(void);
+
+/* "raw qcow2 vhdx vhd vmdk", for a message (cut to size). */
+void output_format_list(char *buf, size_t size);
+
+/* Checks a format name: 0, or -EINVAL with "unknown format 'NAME' (did you
+ * mean '...'?)" or "(known: raw qcow2 ...)" in *reterr_msg. */
+int output_format_check(const char *name, char **reterr_msg);
 
 /* qemu-img convert raw_path -> path (which exists, empty); then, for the
  * formats whose headers qemu-img stamps with the clock and a random UUID

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builder/image/convert.h"
 #include "builder/image/recipe.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
@@ -37,8 +38,6 @@ static const char *const boot_loader_table[_LOADER_MAX] = {
 	[LOADER_GRUB] = "grub",
 };
 DEFINE_STRING_TABLE_LOOKUP(boot_loader, enum boot_loader);
-
-static const char *const format_names[] = { "raw", "qcow2", "vhdx", "vhd", "vmdk" };
 
 struct parse_file {
 	const char *path; /* as opened */
@@ -177,18 +176,16 @@ static int parse_formats(struct parse_ctx *c, const char *value, void *field)
 	if (r < 0)
 		return r;
 	for (char **f = l; f && *f; f++) {
-		bool known = false;
-		for (size_t i = 0; i < ELEMENTSOF(format_names); i++)
-			known = known || streq(*f, format_names[i]);
-		if (known)
-			continue;
-		const char *best = suggest_in_strings(*f, format_names, ELEMENTSOF(format_names));
-		if (best)
-			return ctx_fail(c, "unknown format '%s' (did you mean '%s'?)", *f, best);
-		return ctx_fail(c, "unknown format '%s' (known: raw qcow2 vhdx vhd vmdk)", *f);
+		_cleanup_free_ char *msg = NULL;
+		r = output_format_check(*f, &msg);
+		if (r < 0)
+			return ctx_fail(c, "%s", msg ? msg : "unknown format");
 	}
-	if (!l)
-		return ctx_fail(c, "Formats= needs at least one of raw qcow2 vhdx vhd vmdk");
+	if (!l) {
+		char known[128];
+		output_format_list(known, sizeof(known));
+		return ctx_fail(c, "Formats= needs at least one of %s", known);
+	}
 	strv_free(*(char ***)field);
 	*(char ***)field = TAKE_PTR(l);
 	return 0;

@@ -72,6 +72,8 @@ ok "... and the image is made" test -f out/variant.raw
 
 exits 2 "build without a recipe" enlighten build
 exits 2 "build with an unknown format option" enlighten build variant.conf --format qcow
+like "... named with a suggestion, as in a recipe" "$(last_output)" \
+	"unknown format 'qcow' \(did you mean 'qcow2'\?\)"
 ok "build --help" enlighten build --help
 like "... shows usage" "$(last_output)" "^Usage: enlighten build RECIPE"
 
