@@ -21,8 +21,7 @@
 
 #include "builder/portal/client.h"
 #include "builder/verbs.h"
-#include "firstboot/config.h"
-#include "firstboot/sources.h"
+#include "firstboot/choose.h"
 #include "lib/activate/paths.h"
 #include "lib/basic/cli.h"
 #include "lib/basic/log.h"
@@ -111,46 +110,43 @@ static void warn_unpinned(int root_fd, const char *profile)
 		    profile, profile, profile, IMAGE_FIRSTBOOT_CONF);
 }
 
-static int profile_choose(int root_fd, const char *root, const char *arg_profile, char **ret,
-			  bool *ret_disabled)
+/* As the agent chooses (firstboot/choose.h), said as it goes. Returns 1
+ * with *ret, 0 when there is nothing to do, or -errno. */
+static int profile_choose(int root_fd, const char *root, const char *arg_profile, char **ret)
 {
 	_cleanup_(fb_config_done) struct fb_config cfg = {};
 	_cleanup_(fb_verdict_done) struct fb_verdict v = {};
 	_cleanup_free_ char *why = NULL;
-	int r;
+	const char *profile = NULL;
+	bool forced = false;
 
-	*ret_disabled = false;
-	if (arg_profile) {
-		*ret = strdup(arg_profile);
-		return *ret ? 0 : log_oom();
-	}
-	r = fb_config_load(root_fd, &cfg, &why);
-	if (r >= 0)
-		r = fb_config_cmdline(root_fd, &cfg, &why);
+	int r = fb_choose(root_fd,
+			  &(struct fb_choose_opts){ .root = root, .profile_opt = arg_profile },
+			  &cfg, &v, &profile, &forced, &why);
 	if (r < 0)
-		return log_error_errno(r, why ? "%s" : "cannot read the configuration: %m", why);
-	if (cfg.disable) {
+		return log_error_errno(r, why ? "%s" : "cannot choose a profile: %m", why);
+	switch (r) {
+	case FB_CHOICE_DISABLED:
 		log_notice("disabled by %s; nothing done", cfg.disable_source);
-		*ret_disabled = true;
 		return 0;
-	}
-	if (cfg.profile) {
-		log_info("profile '%s' from %s", cfg.profile, cfg.profile_source);
-		*ret = TAKE_PTR(cfg.profile);
+	case FB_CHOICE_CONTAINER:
+		log_notice("running in a container ('%s'); nothing done (force a profile with "
+			   "--profile to act anyway)",
+			   v.container);
 		return 0;
-	}
-	r = fb_detect(streq(root, "/") ? NULL : root, false, NULL, &v, &why);
-	if (r < 0)
-		return log_error_errno(r, why ? "%s" : "detection failed: %m", why);
-	if (!v.profile)
+	case FB_CHOICE_NONE:
 		return log_error_errno(ENOENT,
 				       "the detector names no profile (hypervisor '%s', role "
 				       "'%s'); choose one with --profile",
 				       v.hypervisor, v.role);
-	log_info("detected hypervisor '%s', role '%s': profile '%s'", v.hypervisor, v.role,
-		 v.profile);
-	*ret = TAKE_PTR(v.profile);
-	return 0;
+	}
+	if (forced && !arg_profile)
+		log_info("profile '%s' from %s", profile, cfg.profile_source);
+	else if (!forced)
+		log_info("detected hypervisor '%s', role '%s': profile '%s'", v.hypervisor, v.role,
+			 profile);
+	*ret = strdup(profile);
+	return *ret ? 1 : log_oom();
 }
 
 int cmd_install(int argc, char *argv[])
@@ -165,7 +161,7 @@ int cmd_install(int argc, char *argv[])
 	_cleanup_free_ char *root = NULL, *profile = NULL, *keys = NULL, *state = NULL,
 			    *repo = NULL;
 	const char *arg_root = "/", *arg_profile = NULL;
-	bool dry_run = false, disabled;
+	bool dry_run = false;
 	int c, r;
 
 	while ((c = cli_getopt(argc, argv, "h", options, "enlighten install")) >= 0) {
@@ -233,10 +229,10 @@ int cmd_install(int argc, char *argv[])
 	if (portal_client_ready(&pc) < 0)
 		return EXIT_USAGE;
 
-	r = profile_choose(root_fd, root, arg_profile, &profile, &disabled);
+	r = profile_choose(root_fd, root, arg_profile, &profile);
 	if (r < 0)
 		return EXIT_USAGE;
-	if (disabled)
+	if (r == 0)
 		return EXIT_OK;
 
 	if (portal_client_catalog(&pc) < 0)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "firstboot/agent.h"
+#include "firstboot/choose.h"
 #include "firstboot/report.h"
 #include "lib/activate/paths.h"
 #include "lib/activate/state.h"
@@ -181,42 +182,30 @@ int agent_init(struct agent *a, int argc, char *argv[])
 	if (a->root_fd < 0)
 		return log_error_errno(errno, "cannot open the root '%s': %m", root), EXIT_USAGE;
 
-	r = fb_config_load(a->root_fd, &a->config, &err);
-	if (r >= 0)
-		r = fb_config_cmdline(a->root_fd, &a->config, &err);
-	if (r >= 0)
-		r = fb_config_check_root(&a->config, a->root, &err);
+	struct fb_choose_opts co = {
+		.root = a->root,
+		.profile_opt = a->profile_opt,
+		.detect_always = true, /* the summary and the report carry the verdict */
+		.check_root = true,
+		/* Test hook: take --root for a running system's root, so that the
+		 * tests can put the agent in a container without being in one. */
+		.live = getenv("ENLIGHTEN_TEST_LIVE_ROOT"),
+		.cpuid_file = a->cpuid_file,
+	};
+	r = fb_choose(a->root_fd, &co, &a->config, &a->verdict, &a->target, &a->forced, &err);
 	if (r < 0)
-		return log_error_errno(r, err ? "%s" : "cannot read the configuration: %m", err),
+		return log_error_errno(r, err ? "%s" : "cannot choose a profile: %m", err),
 		       EXIT_USAGE;
-	if (a->profile_opt) {
-		free(a->config.profile);
-		a->config.profile = strdup(a->profile_opt);
-		a->config.profile_source = "--profile";
-		if (!a->config.profile)
-			return log_oom(), EXIT_USAGE;
-	}
-	if (a->config.disable && !a->profile_opt) {
+	switch (r) {
+	case FB_CHOICE_DISABLED:
 		log_notice("disabled by %s; nothing done", a->config.disable_source);
 		return EXIT_OK;
-	}
-
-	/* Test hook: take --root for a running system's root, so that the tests
-	 * can put the agent in a container without being in one. */
-	bool live = getenv("ENLIGHTEN_TEST_LIVE_ROOT");
-	r = fb_detect(streq(a->root, "/") ? NULL : a->root, live, a->cpuid_file, &a->verdict, &err);
-	if (r < 0)
-		return log_error_errno(r, err ? "%s" : "detection failed: %m", err), EXIT_USAGE;
-	a->forced = a->config.profile != NULL;
-	if (a->verdict.container && !a->forced) {
-		/* The hypervisor and its drivers belong to the host, not to us. */
+	case FB_CHOICE_CONTAINER:
 		log_notice("running in a container ('%s'); nothing done (force a profile with "
 			   "--profile or enlighten.profile= to act anyway)",
 			   a->verdict.container);
 		return EXIT_OK;
-	}
-	a->target = a->forced ? a->config.profile : a->verdict.profile;
-	if (!a->target) {
+	case FB_CHOICE_NONE:
 		log_error("the detector names no profile; force one with --profile or "
 			  "enlighten.profile=");
 		return EXIT_USAGE;
