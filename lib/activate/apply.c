@@ -266,6 +266,85 @@ static int initrd_value(const struct plan_step *s, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* The fallback entry: the entry as it is, with the generic initrd and
+ * none of the profiles' kernel arguments, so any move still boots. */
+static int write_fallback_entry(const struct plan_step *s, const struct apply_opts *o,
+				const char *text)
+{
+	_cleanup_free_ char *options = plan_entry_get(text, "options");
+	_cleanup_free_ char *title = plan_entry_get(text, "title");
+	_cleanup_free_ char *plain = plan_options_edit(options, s->remove, NULL);
+	_cleanup_free_ char *t2 = strjoin(title ? title : "Linux", " (generic initrd)");
+	if (!plain || !t2)
+		return -ENOMEM;
+	_cleanup_free_ char *a = plan_entry_set(text, "initrd", s->generic);
+	_cleanup_free_ char *b = a ? plan_entry_set(a, "options", *plain ? plain : NULL) : NULL;
+	_cleanup_free_ char *c = b ? plan_entry_set(b, "title", t2) : NULL;
+	_cleanup_free_ char *d = c ? plan_entry_set(c, "sort-key", "zz-enlighten-fallback") : NULL;
+	if (!d)
+		return -ENOMEM;
+	return write_if_changed(o->root_fd, s->fallback, d);
+}
+
+/* The initrd with the drivers (space-separated), built by the initrd tool
+ * beside the target and renamed over it: a crash leaves the old initrd or
+ * the new one, never half of one. */
+static int rebuild_initrd(const struct plan_step *s, const struct apply_opts *o,
+			  const char *drivers, char **reterr_msg)
+{
+	int r;
+	_cleanup_free_ char *tmp_rel = strjoin(s->output, ".tmp");
+	_cleanup_free_ char *tmp = tmp_rel ? root_join(o->root, tmp_rel) : NULL;
+	if (!tmp)
+		return -ENOMEM;
+	(void)remove_at(o->root_fd, tmp_rel); /* a power cut's half-written one */
+	/* the tool gets a plain path and follows every symlink in it */
+	r = fs_path_stays_beneath(o->root, tmp_rel);
+	if (r < 0) {
+		return errmsg_set(reterr_msg, r, "'/%s' %s", tmp_rel,
+				  r == -EXDEV ? "leads outside the root through a symlink; "
+						"refusing to have the initrd written there"
+					      : strerror(-r));
+	}
+	const char *tool = o->initrd_tool ? o->initrd_tool : "dracut";
+	const char *argv[16];
+	size_t k = 0;
+	argv[k++] = tool;
+	argv[k++] = "--force";
+	argv[k++] = "--hostonly";
+	argv[k++] = "--no-hostonly-cmdline";
+	argv[k++] = "--add-drivers";
+	argv[k++] = drivers;
+	argv[k++] = "--kver";
+	argv[k++] = s->kver;
+	if (!streq(o->root, "/")) {
+		argv[k++] = "--sysroot";
+		argv[k++] = o->root;
+	}
+	argv[k++] = tmp;
+	argv[k] = NULL;
+	struct spawn_result res = {};
+	r = spawn_run((char *const *)argv, NULL, &res);
+	if (r < 0 || res.exit_status != 0) {
+		errmsg_set(reterr_msg, r < 0 ? r : -EIO, "initrd rebuild with '%s' failed%s%s",
+			   tool, r < 0 ? ": " : (res.err && *res.err ? ": " : ""),
+			   r < 0 ? strerror(-r) : (res.err ? strstrip(res.err) : ""));
+		spawn_result_done(&res);
+		(void)remove_at(o->root_fd, tmp_rel);
+		return r < 0 ? r : -EIO;
+	}
+	spawn_result_done(&res);
+	const char *base;
+	_cleanup_close_ int dfd = parent_open(o->root_fd, s->output, &base);
+	if (dfd < 0)
+		return dfd;
+	const char *tbase = strrchr(tmp_rel, '/') ? strrchr(tmp_rel, '/') + 1 : tmp_rel;
+	if (renameat(dfd, tbase, dfd, base) < 0)
+		return negative_errno();
+	(void)fsync(dfd);
+	return 0;
+}
+
 static int step_initrd(const struct plan_step *s, const struct apply_opts *o, char **reterr_msg)
 {
 	_cleanup_free_ char *text = NULL, *value = NULL, *stamp_path = NULL;
@@ -281,24 +360,8 @@ static int step_initrd(const struct plan_step *s, const struct apply_opts *o, ch
 	if (!stamp_path)
 		return -ENOMEM;
 
-	/* The fallback entry: the entry as it is, with the generic initrd and
-	 * none of the profiles' kernel arguments, so any move still boots. */
 	if (!exists_at(o->root_fd, s->fallback)) {
-		_cleanup_free_ char *options = plan_entry_get(text, "options");
-		_cleanup_free_ char *title = plan_entry_get(text, "title");
-		_cleanup_free_ char *plain = plan_options_edit(options, s->remove, NULL);
-		_cleanup_free_ char *t2 = strjoin(title ? title : "Linux", " (generic initrd)");
-		if (!plain || !t2)
-			return -ENOMEM;
-		_cleanup_free_ char *a = plan_entry_set(text, "initrd", s->generic);
-		_cleanup_free_ char *b =
-			a ? plan_entry_set(a, "options", *plain ? plain : NULL) : NULL;
-		_cleanup_free_ char *c = b ? plan_entry_set(b, "title", t2) : NULL;
-		_cleanup_free_ char *d =
-			c ? plan_entry_set(c, "sort-key", "zz-enlighten-fallback") : NULL;
-		if (!d)
-			return -ENOMEM;
-		r = write_if_changed(o->root_fd, s->fallback, d);
+		r = write_fallback_entry(s, o, text);
 		if (r < 0)
 			return r;
 	}
@@ -339,58 +402,9 @@ static int step_initrd(const struct plan_step *s, const struct apply_opts *o, ch
 
 	(void)fs_read_file_at(o->root_fd, stamp_path, ENTRY_MAX, &cur_stamp, NULL);
 	if (!cur_stamp || !streq(cur_stamp, stamp) || !exists_at(o->root_fd, s->output)) {
-		/* Build beside the target, then rename: a crash leaves the old
-		 * initrd or the new one, never half of one. */
-		_cleanup_free_ char *tmp_rel = strjoin(s->output, ".tmp");
-		_cleanup_free_ char *tmp = tmp_rel ? root_join(o->root, tmp_rel) : NULL;
-		if (!tmp)
-			return -ENOMEM;
-		(void)remove_at(o->root_fd, tmp_rel); /* a power cut's half-written one */
-		/* the tool gets a plain path and follows every symlink in it */
-		r = fs_path_stays_beneath(o->root, tmp_rel);
-		if (r < 0) {
-			return errmsg_set(reterr_msg, r, "'/%s' %s", tmp_rel,
-					  r == -EXDEV ? "leads outside the root through a symlink; "
-							"refusing to have the initrd written there"
-						      : strerror(-r));
-		}
-		const char *tool = o->initrd_tool ? o->initrd_tool : "dracut";
-		const char *argv[16];
-		size_t k = 0;
-		argv[k++] = tool;
-		argv[k++] = "--force";
-		argv[k++] = "--hostonly";
-		argv[k++] = "--no-hostonly-cmdline";
-		argv[k++] = "--add-drivers";
-		argv[k++] = joined;
-		argv[k++] = "--kver";
-		argv[k++] = s->kver;
-		if (!streq(o->root, "/")) {
-			argv[k++] = "--sysroot";
-			argv[k++] = o->root;
-		}
-		argv[k++] = tmp;
-		argv[k] = NULL;
-		struct spawn_result res = {};
-		r = spawn_run((char *const *)argv, NULL, &res);
-		if (r < 0 || res.exit_status != 0) {
-			errmsg_set(reterr_msg, r < 0 ? r : -EIO,
-				   "initrd rebuild with '%s' failed%s%s", tool,
-				   r < 0 ? ": " : (res.err && *res.err ? ": " : ""),
-				   r < 0 ? strerror(-r) : (res.err ? strstrip(res.err) : ""));
-			spawn_result_done(&res);
-			(void)remove_at(o->root_fd, tmp_rel);
-			return r < 0 ? r : -EIO;
-		}
-		spawn_result_done(&res);
-		const char *base;
-		_cleanup_close_ int dfd = parent_open(o->root_fd, s->output, &base);
-		if (dfd < 0)
-			return dfd;
-		const char *tbase = strrchr(tmp_rel, '/') ? strrchr(tmp_rel, '/') + 1 : tmp_rel;
-		if (renameat(dfd, tbase, dfd, base) < 0)
-			return negative_errno();
-		(void)fsync(dfd);
+		r = rebuild_initrd(s, o, joined, reterr_msg);
+		if (r < 0)
+			return r;
 		r = write_if_changed(o->root_fd, stamp_path, stamp);
 		if (r < 0)
 			return r;
