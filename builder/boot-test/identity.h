@@ -18,13 +18,13 @@ enum identity_presence {
 
 struct boot_identity {
 	const char *name;
-	const char *const *smbios; /* -smbios values, NULL-terminated; NULL: QEMU's defaults */
-	const char *cpu_kvm;	   /* -cpu with KVM */
-	const char *cpu_tcg;	   /* -cpu with TCG */
-	const char *machine_extra; /* appended to -machine, or NULL */
-	const char *nic_model;	   /* a NIC whose PCI ids the detector may read, or NULL */
-	bool ahci_disk;		   /* the disk on q35's AHCI, not virtio (whose PCI id says KVM) */
-	bool bare_bios;		   /* an SMBIOS type 0 without the virtual machine bit */
+	const char *const *smbios;  /* -smbios values, NULL-terminated; NULL: QEMU's defaults */
+	const char *cpu_kvm;	    /* -cpu with KVM */
+	const char *cpu_tcg;	    /* -cpu with TCG */
+	const char *machine_extra;  /* appended to -machine, or NULL */
+	const char *nic_model;	    /* a NIC whose PCI ids the detector may read, or NULL */
+	bool ahci_disk;		    /* the disk on q35's AHCI, not virtio (whose PCI id says KVM) */
+	bool bare_bios;		    /* an SMBIOS type 0 without the virtual machine bit */
 	const char *no_guest_agent; /* why the guest agent's virtio channel stays off, or NULL */
 	enum identity_presence presence;
 	const char *why_forced;		/* what QEMU cannot present, for the report */

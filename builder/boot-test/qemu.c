@@ -313,7 +313,7 @@ struct console {
 	const char *marker;
 	char line[LINE_MAX_CONSOLE];
 	size_t len;
-	char *found; /* the marker line */
+	char *found;	     /* the marker line */
 	const char *refusal; /* or NULL */
 	char *refused;	     /* the line with refusal in it */
 };

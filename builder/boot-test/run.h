@@ -31,9 +31,9 @@ struct boot_test_options {
 	enum accel_mode accel;
 	enum boot_firmware firmware; /* OVMF or SeaBIOS */
 	bool secure_boot;	     /* OVMF with Microsoft's keys, Secure Boot enforced */
-	const char *keep_log; /* keep console logs there (created), or NULL */
-	bool json;	      /* the result as JSON on stdout, the report on stderr */
-	bool line_only;	      /* no guest agent channel: the summary line is all */
+	const char *keep_log;	     /* keep console logs there (created), or NULL */
+	bool json;		     /* the result as JSON on stdout, the report on stderr */
+	bool line_only;		     /* no guest agent channel: the summary line is all */
 };
 
 /* Runs the plan. Returns 1 when every boot matched, 0 when one did not (the

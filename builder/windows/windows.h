@@ -182,9 +182,9 @@ struct win_image_opts {
 	const char *profiles_dir;      /* the matrix staged beside it (with agent_exe) */
 	const char *const *installers; /* files for installers\ beside it (Installers=) */
 	size_t n_installers;
-	const char *tmpdir;	       /* where the staging tree goes; NULL: $TMPDIR */
-	int64_t mtime; /* time stamp of every added file (SOURCE_DATE_EPOCH), and the
-			* time the NTFS volume's clock stamps become; 0: as made */
+	const char *tmpdir; /* where the staging tree goes; NULL: $TMPDIR */
+	int64_t mtime;	    /* time stamp of every added file (SOURCE_DATE_EPOCH), and the
+			     * time the NTFS volume's clock stamps become; 0: as made */
 
 	const char *out_wim;  /* NULL: no WIM output */
 	const char *out_ntfs; /* NULL: no NTFS volume */

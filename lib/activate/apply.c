@@ -725,9 +725,10 @@ static int run_steps(struct run *run, const struct plan *plan, size_t rerun,
 		if (!undo_has_step(run, i)) {
 			r = undo_record(run, i, s);
 			if (r < 0)
-				return errmsg_default(reterr_msg, r,
-						      "cannot keep what step %zu changes, to undo it: %s",
-						      i + 1, strerror(-r));
+				return errmsg_default(
+					reterr_msg, r,
+					"cannot keep what step %zu changes, to undo it: %s", i + 1,
+					strerror(-r));
 		}
 		json_object_object_add(run->journal, "next", json_object_new_int64((int64_t)i));
 		json_object_object_add(run->journal, "running", json_object_new_boolean(true));
@@ -813,9 +814,10 @@ static int go(struct run *run, const struct plan *plan, size_t rerun, struct app
 		int u = undo_all(run);
 		if (u < 0) {
 			_cleanup_free_ char *first = reterr_msg ? TAKE_PTR(*reterr_msg) : NULL;
-			errmsg_set(reterr_msg, r,
-				   "%s; undoing it failed too (%s): the system is partly changed, and "
-				   "the next run does the plan again",
+			errmsg_set(
+				reterr_msg, r,
+				"%s; undoing it failed too (%s): the system is partly changed, and "
+				"the next run does the plan again",
 				first ? first : strerror(-r),
 				u == -ENOTRECOVERABLE ? "packages it removed are not back"
 						      : strerror(-u));

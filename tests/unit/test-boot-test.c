@@ -249,7 +249,8 @@ static void test_argv(void)
 	ok(argv_has(argv, "-device",
 		    "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0"),
 	   "on the port qemu-ga listens to");
-	ok(argv_has(argv, "-drive", "if=none,id=disk0,format=qcow2,file=/w/overlay.qcow2,cache=unsafe") &&
+	ok(argv_has(argv, "-drive",
+		    "if=none,id=disk0,format=qcow2,file=/w/overlay.qcow2,cache=unsafe") &&
 		   argv_has(argv, "-device", "ide-hd,drive=disk0,bus=ide.0,bootindex=0"),
 	   "the disk on AHCI, booted first");
 	ok(argv_has(argv, "-smbios", "file=/w/type0.bin"), "the SMBIOS table from a file");
