@@ -11,6 +11,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <limits.h>
 #include <et/com_err.h>
 #include <ext2fs/ext2fs.h>
 #include <inttypes.h>
@@ -995,16 +996,12 @@ int ext4_file_size(struct ext4 *e, const char *path, uint64_t *ret)
 	return 0;
 }
 
-int ext4_read_file(struct ext4 *e, const char *path, size_t max, char **ret, size_t *ret_size)
+static int read_ino(struct ext4 *e, ext2_ino_t ino, const struct ext2_inode *inode, size_t max,
+		    char **ret, size_t *ret_size)
 {
 	_cleanup_free_ char *data = NULL;
-	ext2_ino_t ino;
-	struct ext2_inode inode;
 	errcode_t err;
-	int r = lookup_regular(e, path, &ino, &inode);
-	if (r < 0)
-		return r;
-	uint64_t size = EXT2_I_SIZE(&inode);
+	uint64_t size = EXT2_I_SIZE(inode);
 	if (size > max)
 		return -EFBIG;
 	data = malloc(size + 1);
@@ -1024,6 +1021,94 @@ int ext4_read_file(struct ext4 *e, const char *path, size_t max, char **ret, siz
 		*ret_size = got;
 	*ret = TAKE_PTR(data);
 	return 0;
+}
+
+int ext4_read_file(struct ext4 *e, const char *path, size_t max, char **ret, size_t *ret_size)
+{
+	ext2_ino_t ino;
+	struct ext2_inode inode;
+	int r = lookup_regular(e, path, &ino, &inode);
+	if (r < 0)
+		return r;
+	return read_ino(e, ino, &inode, max, ret, ret_size);
+}
+
+/* The regular file at path, symlinks followed inside the image. */
+static int lookup_follow(struct ext4 *e, const char *path, ext2_ino_t *ret_ino,
+			 struct ext2_inode *ret_inode)
+{
+	/* libext2fs resolves each symlink against the filesystem's root, so an
+	 * absolute target and ".." stay inside the image; it gives up after
+	 * EXT2FS_MAX_NESTED_LINKS links */
+	errcode_t err = ext2fs_namei_follow(e->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, ret_ino);
+	if (err)
+		return err == EXT2_ET_FILE_NOT_FOUND || err == EXT2_ET_NO_DIRECTORY
+			       ? -ENOENT
+			       : errcode_to_errno(err);
+	err = ext2fs_read_inode(e->fs, *ret_ino, ret_inode);
+	if (err)
+		return errcode_to_errno(err);
+	if (!LINUX_S_ISREG(ret_inode->i_mode))
+		return LINUX_S_ISDIR(ret_inode->i_mode) ? -EISDIR : -EINVAL;
+	return 0;
+}
+
+int ext4_read_file_follow(struct ext4 *e, const char *path, size_t max, char **ret,
+			  size_t *ret_size)
+{
+	ext2_ino_t ino;
+	struct ext2_inode inode;
+	int r = lookup_follow(e, path, &ino, &inode);
+	if (r < 0)
+		return r;
+	return read_ino(e, ino, &inode, max, ret, ret_size);
+}
+
+struct ext4_file {
+	ext2_file_t file;
+};
+
+int ext4_file_open_follow(struct ext4 *e, const char *path, struct ext4_file **ret,
+			  uint64_t *ret_size)
+{
+	ext2_ino_t ino;
+	struct ext2_inode inode;
+	int r = lookup_follow(e, path, &ino, &inode);
+	if (r < 0)
+		return r;
+	struct ext4_file *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	errcode_t err = ext2fs_file_open(e->fs, ino, 0, &f->file);
+	if (err) {
+		free(f);
+		return errcode_to_errno(err);
+	}
+	*ret_size = EXT2_I_SIZE(&inode);
+	*ret = f;
+	return 0;
+}
+
+int ext4_file_pread(struct ext4_file *f, void *buf, size_t n, uint64_t off)
+{
+	if (n > UINT_MAX)
+		return -EFBIG;
+	errcode_t err = ext2fs_file_llseek(f->file, off, EXT2_SEEK_SET, NULL);
+	unsigned got = 0;
+	if (!err)
+		err = ext2fs_file_read(f->file, buf, (unsigned)n, &got);
+	if (err)
+		return errcode_to_errno(err);
+	return got == n ? 0 : -EIO;
+}
+
+struct ext4_file *ext4_file_close(struct ext4_file *f)
+{
+	if (f) {
+		ext2fs_file_close(f->file);
+		free(f);
+	}
+	return NULL;
 }
 
 struct list_ctx {

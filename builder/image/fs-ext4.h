@@ -11,6 +11,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "lib/basic/macro.h"
+
 struct ext4;
 
 /* Lays out an empty ext4 filesystem of size bytes at offset in path with
@@ -69,6 +71,19 @@ int ext4_symlink(struct ext4 *e, const char *path, const char *target);
 
 /* Reads a regular file (symlinks in the path are not followed); -EFBIG past max. */
 int ext4_read_file(struct ext4 *e, const char *path, size_t max, char **ret, size_t *ret_size);
+/* The same, symlinks followed as the image's own root would follow them
+ * (an absolute target is read from the image's root, never the host's). */
+int ext4_read_file_follow(struct ext4 *e, const char *path, size_t max, char **ret,
+			  size_t *ret_size);
+/* A regular file opened for reads at offsets (symlinks followed as above):
+ * for a reader that needs a few parts of a large file. */
+struct ext4_file;
+int ext4_file_open_follow(struct ext4 *e, const char *path, struct ext4_file **ret,
+			  uint64_t *ret_size);
+/* Exactly n bytes at off; -EIO when the file ends first. */
+int ext4_file_pread(struct ext4_file *f, void *buf, size_t n, uint64_t off);
+struct ext4_file *ext4_file_close(struct ext4_file *f);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct ext4_file *, ext4_file_close);
 /* Size of a regular file (symlinks in the path are not followed). */
 int ext4_file_size(struct ext4 *e, const char *path, uint64_t *ret);
 /* The type bits (S_IFREG, S_IFLNK, ...) of what path names, the leaf not

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/image/elf-check.h"
 #include "builder/image/inject.h"
 #include "builder/image/stage.h"
 #include "lib/activate/paths.h"
@@ -299,6 +300,13 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 	if (r < 0)
 		return r;
 	r = inject_agent_helper(e, o->agent_binary, reterr_msg);
+	if (r < 0)
+		return r;
+	/* never an image whose agent cannot start: checked in the image, on
+	 * the base's own loader folders and libraries */
+	r = elf_check_starts(e, IMAGE_AGENT, "the first-boot agent", reterr_msg);
+	if (r >= 0)
+		r = elf_check_starts(e, IMAGE_AGENT_HELPER, "the agent's helper", reterr_msg);
 	if (r < 0)
 		return r;
 	r = inject_unit(e, o, reterr_msg);

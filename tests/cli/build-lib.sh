@@ -3,9 +3,16 @@
 
 export SOURCE_DATE_EPOCH=1700000000
 
-# make_base OUT [make-base-tarball options]: the small fixture base tarball.
+# make_base OUT [make-base-tarball options]: the small fixture base tarball,
+# with stand-in libraries for the agent the build puts in (beside it or in
+# ../libexec/enlighten/, its helper), so the build's check that the agent
+# can start passes; t4013 takes them away.
 make_base() {
-	"$FIXTURES/make-base-tarball" "$@"
+	local agent helper
+	agent=$(command -v enlighten-firstboot) || return 1
+	helper=${agent%/*}/enlighten-firstboot-apply
+	[ -e "$helper" ] || helper=${agent%/*}/../libexec/enlighten/enlighten-firstboot-apply
+	"$FIXTURES/make-base-tarball" "$@" --libs-for "$agent" --libs-for "$helper"
 }
 
 # make_signed_repo DIR: a payload source with two payloads, signed with key.key

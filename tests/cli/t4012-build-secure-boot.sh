@@ -1,5 +1,5 @@
 #!/bin/sh
-# t4009-build-secure-boot.sh - SecureBoot=yes: the ESP holds Debian's
+# t4012-build-secure-boot.sh - SecureBoot=yes: the ESP holds Debian's
 # Microsoft-signed shim as the removable-media loader, the Debian-signed
 # GRUB beside it and the stub it reads in EFI/debian/; the build names the CA
 # each file of the chain needs, and `enlighten inspect` names it per
