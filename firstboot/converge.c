@@ -91,11 +91,13 @@ static int make_plan(struct agent *run, const struct state *st, struct plan **re
 	 * database, else rpm. */
 	enum plan_pkg_manager manager =
 		dpkgtx_root_has_db(run->root_fd) > 0 ? PLAN_PKG_DPKG : PLAN_PKG_RPM;
-	r = fb_repo_load(run->root_fd, &run->config, manager, &payloads, &n_payloads, &err);
+	uint8_t catalog_sha256[SHA256_DIGEST_SIZE];
+	r = fb_repo_load(run->root_fd, &run->config, manager, &payloads, &n_payloads,
+			 catalog_sha256, &err);
 	if (r < 0)
 		return log_error_errno(r, err ? "%s" : "cannot load the repository: %m", err);
-	r = fb_repo_closure(run->root_fd, &run->config, run->target, payloads, &n_payloads,
-			    &closure, &err);
+	r = fb_repo_closure(run->root_fd, &run->config, run->target, catalog_sha256, payloads,
+			    &n_payloads, &closure, &err);
 	if (r >= 0)
 		r = manager == PLAN_PKG_DPKG ? dpkgtx_installed(run->root_fd, &installed, &err)
 					     : rpmtx_installed(run->root, &installed, &err);

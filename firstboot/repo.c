@@ -124,7 +124,8 @@ static bool payload_for(const struct catalog_payload *p, enum plan_pkg_manager m
 }
 
 int fb_repo_load(int root_fd, const struct fb_config *c, enum plan_pkg_manager manager,
-		 struct plan_payload **ret, size_t *ret_n, char **reterr_msg)
+		 struct plan_payload **ret, size_t *ret_n,
+		 uint8_t ret_catalog_sha256[SHA256_DIGEST_SIZE], char **reterr_msg)
 {
 	_cleanup_close_ int repo_fd =
 		fs_open_beneath(root_fd, c->repository, O_RDONLY | O_DIRECTORY, 0);
@@ -169,6 +170,8 @@ int fb_repo_load(int root_fd, const struct fb_config *c, enum plan_pkg_manager m
 			return -ENOMEM;
 		}
 	}
+	if (ret_catalog_sha256)
+		memcpy(ret_catalog_sha256, cat->sha256, SHA256_DIGEST_SIZE);
 	catalog_free(cat);
 	*ret = list;
 	*ret_n = n;
@@ -202,8 +205,34 @@ static void closure_prune(struct plan_payload *payloads, size_t *n, char *const 
 	*n = w;
 }
 
+/* The closure file holds the SHA-256 of the catalog it was solved against:
+ * it is used only beside that catalog, whose signature the agent checked. */
+static int closure_check_bound(json_object *o, const uint8_t catalog_sha256[SHA256_DIGEST_SIZE],
+			       const struct fb_config *c, char **reterr_msg)
+{
+	json_object *schema, *cat, *sha;
+	char hex[SHA256_HEX_SIZE];
+
+	if (!json_object_object_get_ex(o, "schema", &schema) ||
+	    !json_object_is_type(schema, json_type_int) || json_object_get_int(schema) != 2 ||
+	    !json_object_object_get_ex(o, "catalog", &cat) ||
+	    !json_object_is_type(cat, json_type_object) ||
+	    !json_object_object_get_ex(cat, "sha256", &sha) ||
+	    !json_object_is_type(sha, json_type_string))
+		return closure_bad(reterr_msg, c,
+				   "is not bound to a signed catalog (schema 2 names the catalog's "
+				   "SHA-256)");
+	hex_encode(catalog_sha256, SHA256_DIGEST_SIZE, hex);
+	if (!streq(json_object_get_string(sha), hex))
+		return closure_bad(reterr_msg, c,
+				   "was solved against another catalog than the signed one beside "
+				   "it");
+	return 0;
+}
+
 int fb_repo_closure(int root_fd, const struct fb_config *c, const char *profile,
-		    struct plan_payload *payloads, size_t *n, char ***ret, char **reterr_msg)
+		    const uint8_t catalog_sha256[SHA256_DIGEST_SIZE], struct plan_payload *payloads,
+		    size_t *n, char ***ret, char **reterr_msg)
 {
 	_cleanup_free_ char *path = strjoin(c->repository, "/" IMAGE_CLOSURE_FILE), *buf = NULL;
 	_cleanup_json_ json_object *o = NULL;
@@ -222,9 +251,13 @@ int fb_repo_closure(int root_fd, const struct fb_config *c, const char *profile,
 	if (r < 0)
 		return r;
 	if (json_parse_bounded(buf, len, CLOSURE_MAX_SIZE, &o, NULL) < 0 ||
+	    !json_object_is_type(o, json_type_object) ||
 	    !json_object_object_get_ex(o, "profiles", &profiles) ||
 	    !json_object_is_type(profiles, json_type_object))
 		return closure_bad(reterr_msg, c, "is not a closure file");
+	r = closure_check_bound(o, catalog_sha256, c, reterr_msg);
+	if (r < 0)
+		return r;
 	if (!json_object_object_get_ex(profiles, profile, &list))
 		return 0;
 	if (!json_object_is_type(list, json_type_array))

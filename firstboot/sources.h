@@ -8,9 +8,11 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "firstboot/config.h"
 #include "lib/activate/plan.h"
+#include "lib/basic/hash.h"
 
 struct fb_verdict {
 	char *hypervisor;  /* "microsoft", "xen", ..., "none" */
@@ -38,7 +40,8 @@ int fb_detect(const char *root, bool live, const char *cpuid_file, struct fb_ver
  * with a message when the repository or its catalog is missing; the
  * catalog's errors (signature, parse) otherwise. */
 int fb_repo_load(int root_fd, const struct fb_config *c, enum plan_pkg_manager manager,
-		 struct plan_payload **ret, size_t *ret_n, char **reterr_msg);
+		 struct plan_payload **ret, size_t *ret_n,
+		 uint8_t ret_catalog_sha256[SHA256_DIGEST_SIZE], char **reterr_msg);
 
 void fb_payloads_free(struct plan_payload *p, size_t n);
 
@@ -48,6 +51,9 @@ void fb_payloads_free(struct plan_payload *p, size_t n);
  * payloads (*n adjusted), as the build did not stage them. *ret = NULL when
  * there is no such file or it does not name the profile (the catalog's
  * profile tags decide then). -EBADMSG with a message naming the file for
- * one that is malformed or names a path the catalog does not list. */
+ * one that is malformed, names a path the catalog does not list, or was
+ * not solved against the catalog whose SHA-256 is catalog_sha256 (the one
+ * fb_repo_load() verified). */
 int fb_repo_closure(int root_fd, const struct fb_config *c, const char *profile,
-		    struct plan_payload *payloads, size_t *n, char ***ret, char **reterr_msg);
+		    const uint8_t catalog_sha256[SHA256_DIGEST_SIZE], struct plan_payload *payloads,
+		    size_t *n, char ***ret, char **reterr_msg);

@@ -48,6 +48,7 @@
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/hash.h"
+#include "lib/activate/paths.h"
 #include "lib/basic/json.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/progress.h"
@@ -850,6 +851,21 @@ static int root_finish(struct build *b, struct boot_file *kernel, struct boot_fi
 		.generalized = generalized,
 	};
 	k = check_system_settings(b, e);
+	if (k >= 0 && b->stage.closure) {
+		/* the closure file's digest in the manifest: inject_repo() writes
+		 * this same serialization */
+		const char *text = json_to_string(b->stage.closure, true);
+		uint8_t sha[SHA256_DIGEST_SIZE];
+		k = text ? sha256_buffer(text, strlen(text), sha) : -ENOMEM;
+		if (k >= 0)
+			k = manifest_add_content(b->manifest,
+						 "/" IMAGE_REPO_DIR "/" IMAGE_CLOSURE_FILE, sha,
+						 strlen(text));
+		if (k < 0) {
+			ext4_abort(e);
+			return errmsg_oom(b->err);
+		}
+	}
 	if (k >= 0)
 		k = inject_all(e, &io, &msg);
 	if (k >= 0 && r->loader == LOADER_GRUB) {

@@ -16,6 +16,7 @@
 
 struct manifest {
 	json_object *root, *inputs, *artefacts, *partitions;
+	json_object *contents; /* in root once the first is added */
 };
 
 static json_object *hex_sha(const uint8_t sha[SHA256_DIGEST_SIZE])
@@ -80,6 +81,25 @@ int manifest_add_input(struct manifest *m, const char *role, const char *name,
 	json_object_object_add(o, "size", json_object_new_int64((int64_t)size));
 	json_object_object_add(o, "sha256", hex_sha(sha));
 	json_object_array_add(m->inputs, o);
+	return 0;
+}
+
+int manifest_add_content(struct manifest *m, const char *path,
+			 const uint8_t sha[SHA256_DIGEST_SIZE], uint64_t size)
+{
+	if (!m->contents) {
+		m->contents = json_object_new_array();
+		if (!m->contents)
+			return -ENOMEM;
+		json_object_object_add(m->root, "contents", m->contents);
+	}
+	json_object *o = json_object_new_object();
+	if (!o)
+		return -ENOMEM;
+	json_object_object_add(o, "path", json_object_new_string(path));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)size));
+	json_object_object_add(o, "sha256", hex_sha(sha));
+	json_object_array_add(m->contents, o);
 	return 0;
 }
 

@@ -20,6 +20,10 @@ int manifest_new(const char *image, const char *recipe,
 void manifest_free(struct manifest *m);
 int manifest_add_input(struct manifest *m, const char *role, const char *name,
 		       const uint8_t sha[SHA256_DIGEST_SIZE], uint64_t size);
+/* A file the build made inside the image that the agent reads (path inside
+ * the image, absolute): listed under "contents" with its size and sha256. */
+int manifest_add_content(struct manifest *m, const char *path,
+			 const uint8_t sha[SHA256_DIGEST_SIZE], uint64_t size);
 int manifest_add_artefact(struct manifest *m, const char *file, const char *format, uint64_t size,
 			  const uint8_t sha[SHA256_DIGEST_SIZE]);
 /* The raw image: its digest is its block map's, the artefact named bmap

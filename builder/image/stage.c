@@ -14,6 +14,7 @@
 #include "builder/image/stage.h"
 #include "builder/payload/closure.h"
 #include "lib/basic/errmsg.h"
+#include "lib/basic/hash.h"
 #include "lib/basic/string-util.h"
 #include "lib/trust/rpm.h"
 
@@ -129,7 +130,20 @@ int stage_plan(const char *base_tarball, int repo_fd, const struct catalog *cat,
 		stage_done(s);
 		return errmsg_oom(reterr_msg);
 	}
-	json_object_object_add(s->closure, "schema", json_object_new_int(1));
+	/* bound to the signed catalog's exact bytes: the agent uses the file
+	 * only beside that catalog (docs/payload-closure.md) */
+	char hex[SHA256_HEX_SIZE];
+	hex_encode(cat->sha256, sizeof(cat->sha256), hex);
+	json_object *bound = json_object_new_object();
+	if (!bound) {
+		json_object_put(by_profile);
+		stage_done(s);
+		return errmsg_oom(reterr_msg);
+	}
+	json_object_object_add(bound, "version", json_object_new_int64((int64_t)cat->version));
+	json_object_object_add(bound, "sha256", json_object_new_string(hex));
+	json_object_object_add(s->closure, "schema", json_object_new_int(2));
+	json_object_object_add(s->closure, "catalog", bound);
 	json_object_object_add(s->closure, "profiles", by_profile);
 	for (size_t i = 0; r >= 0 && i < profile_set_size(matrix); i++) {
 		const char *name = profile_name(profile_set_get(matrix, i));

@@ -41,8 +41,14 @@ repo_ls() { debugfs -R "ls $1" root.img 2>/dev/null | tr ' ' '\n' | grep '\.\(de
 is "the image's repository holds exactly kvm-guest's closure" "$(repo_ls /var/lib/enlighten/repo/debian)" \
 	"enlighten-ic-kvm-guest_0.1.0-1_all.deb libqga_2.0-1_all.deb oem-agent_1.0-1_all.deb "
 closure=$(debugfs -R "cat /var/lib/enlighten/repo/closure.json" root.img 2>/dev/null | tr -d ' \n')
-is "the closure file names them for the profile" "$closure" \
-	'{"schema":1,"profiles":{"kvm-guest":["debian/enlighten-ic-kvm-guest_0.1.0-1_all.deb","debian/libqga_2.0-1_all.deb","debian/oem-agent_1.0-1_all.deb"]}}'
+catalog_sha=$(sha256sum <repo/catalog.json | cut -d' ' -f1)
+catalog_version=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' repo/catalog.json)
+is "the closure file names them for the profile, bound to the signed catalog" "$closure" \
+	'{"schema":2,"catalog":{"version":'"$catalog_version"',"sha256":"'"$catalog_sha"'"},"profiles":{"kvm-guest":["debian/enlighten-ic-kvm-guest_0.1.0-1_all.deb","debian/libqga_2.0-1_all.deb","debian/oem-agent_1.0-1_all.deb"]}}'
+closure_sha=$(debugfs -R "cat /var/lib/enlighten/repo/closure.json" root.img 2>/dev/null | sha256sum | cut -d' ' -f1)
+is "the manifest lists the closure file's digest" \
+	"$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["contents"]; print(" ".join(e["path"]+"="+e["sha256"] for e in c))' out/test.manifest.json)" \
+	"/var/lib/enlighten/repo/closure.json=$closure_sha"
 
 if [ "$(id -u)" -eq 0 ] && command -v dpkg >/dev/null; then
 	mkdir root
@@ -53,12 +59,24 @@ if [ "$(id -u)" -eq 0 ] && command -v dpkg >/dev/null; then
 	is "installs the complete set on the base's packages" "$installed" \
 		"base-files enlighten-ic-kvm-guest libc6 libqga oem-agent "
 	ok "the library's files are there" test -f root/usr/share/doc/libqga/marker
-	printf '{"schema":1,"profiles":{"vmware-guest":["debian/nope_1_all.deb"]}}\n' \
-		>root/var/lib/enlighten/repo/closure.json
+	cp root/var/lib/enlighten/repo/closure.json good-closure.json
+	printf '{"schema":2,"catalog":{"sha256":"%s"},"profiles":{"vmware-guest":["debian/nope_1_all.deb"]}}\n' \
+		"$catalog_sha" >root/var/lib/enlighten/repo/closure.json
 	exits 1 "a closure file naming a path the catalog does not list" \
 		enlighten-firstboot --root root --profile vmware-guest
 	like "is refused with the file named" "$(last_output)" \
 		"'/var/lib/enlighten/repo/closure.json' names a package the catalog does not list for this system; build the image again or remove the file"
+	sed 's/"sha256": *"[0-9a-f]*"/"sha256": "'"$(printf '%064d' 0)"'"/' good-closure.json \
+		>root/var/lib/enlighten/repo/closure.json
+	exits 1 "a closure file solved against another catalog" \
+		enlighten-firstboot --root root --profile vmware-guest
+	like "is refused with the file named" "$(last_output)" \
+		"'/var/lib/enlighten/repo/closure.json' was solved against another catalog than the signed one beside it; build the image again or remove the file"
+	printf '{"schema":1,"profiles":{"vmware-guest":["debian/oem-agent_1.0-1_all.deb"]}}\n' \
+		>root/var/lib/enlighten/repo/closure.json
+	exits 1 "a closure file without the catalog's digest" \
+		enlighten-firstboot --root root --profile vmware-guest
+	like "is refused" "$(last_output)" "closure.json' is not bound to a signed catalog"
 	echo '[1,2' >root/var/lib/enlighten/repo/closure.json
 	exits 1 "a closure file that is not JSON" enlighten-firstboot --root root --profile vmware-guest
 	like "is refused" "$(last_output)" "closure.json' is not a closure file"
