@@ -39,6 +39,7 @@
 #include "builder/image/loader-grub.h"
 #include "builder/image/bmap.h"
 #include "builder/image/manifest.h"
+#include "builder/image/overlay.h"
 #include "builder/image/recipe.h"
 #include "builder/image/secure-boot.h"
 #include "builder/image/stage.h"
@@ -604,6 +605,35 @@ static void layout(struct build *b)
 	uuid_derive(r->hash, "root-filesystem", b->root->fs_uuid);
 }
 
+/* The recipe's overlays over the base, in order (a later one wins), each an
+ * input of the manifest and of the partition GUIDs. */
+static int add_overlays(struct build *b, struct ext4 *e)
+{
+	const struct recipe *r = b->recipe;
+	STRV_FOREACH(path, r->overlays)
+	{
+		_cleanup_free_ char *msg = NULL;
+		uint8_t sha[SHA256_DIGEST_SIZE];
+		uint64_t size;
+		struct overlay_opts o = {
+			.now = b->now,
+			.max_bytes = b->root->size,
+			.skip = r->generalize ? generalize_skip : NULL,
+			.skip_userdata = &b->generalize,
+		};
+		int k = overlay_add(e, *path, &o, sha, &size, &msg);
+		if (k < 0)
+			return errmsg_errno(b->err, k, "%s", msg ? msg : strerror(-k));
+		const char *name = *base_name(*path) ? base_name(*path) : *path;
+		k = manifest_add_input(b->manifest, "overlay", name, sha, size);
+		if (k >= 0)
+			k = sha256_update(b->seed, sha, sizeof(sha));
+		if (k < 0)
+			return errmsg_oom(b->err);
+	}
+	return 0;
+}
+
 /* The root filesystem, first part: formatted and filled from the base
  * tarball stream; then the partition GUIDs, as every input is read. The
  * filesystem stays open in b->ext4 for root_finish(). */
@@ -665,6 +695,11 @@ static int root_stream(struct build *b, struct boot_files *boot)
 	if (k < 0) {
 		ext4_abort(e);
 		return errmsg_oom(b->err);
+	}
+	k = add_overlays(b, e);
+	if (k < 0) {
+		ext4_abort(e);
+		return k;
 	}
 
 	/* the inputs are all read: now the partition GUIDs */

@@ -526,9 +526,112 @@ static ssize_t tar_read(struct archive *a _unused_, void *userdata, const void *
 	}
 }
 
+/* Takes leaf (inode existing, not a directory) out of parent: its inode is
+ * freed with its last link. */
+static int remove_leaf(struct ext4 *e, ext2_ino_t parent, const char *leaf, ext2_ino_t existing)
+{
+	struct ext2_inode inode;
+	errcode_t err = ext2fs_read_inode(e->fs, existing, &inode);
+	if (err)
+		return errcode_to_errno(err);
+	if (LINUX_S_ISDIR(inode.i_mode))
+		return -EISDIR;
+	err = ext2fs_unlink(e->fs, parent, leaf, existing, 0);
+	if (err)
+		return errcode_to_errno(err);
+	if (inode.i_links_count > 0)
+		inode.i_links_count--;
+	if (inode.i_links_count == 0) {
+		if (ext2fs_inode_has_valid_blocks2(e->fs, &inode)) {
+			err = ext2fs_punch(e->fs, existing, &inode, NULL, 0, ~0ULL);
+			if (err)
+				return errcode_to_errno(err);
+		}
+		inode.i_dtime = (uint32_t)e->now;
+		ext2fs_inode_alloc_stats2(e->fs, existing, -1, 0);
+	}
+	err = ext2fs_write_inode(e->fs, existing, &inode);
+	return err ? errcode_to_errno(err) : 0;
+}
+
+/* In an overlay, what is at an entry's path gives way: a non-directory is
+ * removed for the entry; a directory stays for a directory entry (1: keep
+ * it as it is) and is never replaced by anything else. 0: create the entry. */
+static int overlay_make_room(struct ext4 *e, ext2_ino_t parent, const char *leaf,
+			     ext2_ino_t existing, mode_t mode, const char *name, char **reterr_msg)
+{
+	struct ext2_inode inode;
+	errcode_t err = ext2fs_read_inode(e->fs, existing, &inode);
+	if (err)
+		return errcode_to_errno(err);
+	bool was_dir = LINUX_S_ISDIR(inode.i_mode);
+	if (was_dir && S_ISDIR(mode))
+		return 1;
+	if (was_dir || S_ISDIR(mode))
+		return errmsg_set(reterr_msg, -EEXIST,
+				  "entry '%s' would replace %s with %s; refused (an overlay "
+				  "replaces files, never a directory with a file or the reverse)",
+				  name, was_dir ? "a directory" : "a file",
+				  was_dir ? "a file" : "a directory");
+	return remove_leaf(e, parent, leaf, existing);
+}
+
+/* Entry name, a hard link to hardlink (an earlier entry), as leaf in parent. */
+static int add_hardlink(struct ext4 *e, ext2_ino_t parent, const char *leaf, const char *name,
+			const char *hardlink, bool exists, char **reterr_msg)
+{
+	ext2_filsys fs = e->fs;
+	_cleanup_free_ char *target_name = NULL;
+	int r;
+
+	/* extract_check_entry() has checked it names an earlier regular file */
+	r = extract_normalize_name(hardlink, &target_name, NULL);
+	if (r < 0 || !target_name) {
+		return errmsg_set(reterr_msg, -EINVAL,
+				  "tarball entry '%s': a hard link to '%s'; refused", name,
+				  hardlink);
+	}
+	_cleanup_free_ char *tbuf = NULL, *tbad = NULL;
+	ext2_ino_t tparent, target;
+	const char *tleaf;
+	r = resolve_parent(e, target_name, false, &tbuf, &tparent, &tleaf, &tbad);
+	if (r >= 0)
+		r = lookup(fs, tparent, tleaf, &target);
+	if (r < 0) {
+		return errmsg_set(reterr_msg, -EINVAL,
+				  "tarball entry '%s' is a hard link to '%s', which is not an "
+				  "earlier "
+				  "entry; refused",
+				  name, hardlink);
+	}
+	struct ext2_inode inode;
+	errcode_t err = ext2fs_read_inode(fs, target, &inode);
+	if (err)
+		return errcode_to_errno(err);
+	if (LINUX_S_ISDIR(inode.i_mode)) {
+		return errmsg_set(reterr_msg, -EINVAL,
+				  "tarball entry '%s' is a hard link to directory '%s'; refused",
+				  name, hardlink);
+	}
+	if (exists) {
+		return errmsg_set(reterr_msg, -EEXIST, "tarball entry '%s' appears twice; refused",
+				  name);
+	}
+	r = link_retry(fs, parent, leaf, target, file_type(inode.i_mode));
+	if (r < 0)
+		return r;
+	/* the link's parent may be the cached directory: keep the cache valid */
+	err = ext2fs_read_inode(fs, target, &inode);
+	if (err)
+		return errcode_to_errno(err);
+	inode.i_links_count++;
+	err = ext2fs_write_inode(fs, target, &inode);
+	return err ? errcode_to_errno(err) : 0;
+}
+
 static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *entry,
 		     const char *name, const struct extract_policy *policy,
-		     struct extract_tracker *tracker, ext4_tee_fn tee, void *userdata,
+		     struct extract_tracker *tracker, ext4_tee_fn tee, void *userdata, bool overlay,
 		     uint64_t *bytes, char **reterr_msg)
 {
 	ext2_filsys fs = e->fs;
@@ -537,7 +640,7 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 	gid_t gid = (gid_t)archive_entry_gid(entry);
 	time_t mtime = archive_entry_mtime(entry);
 	const char *hardlink = archive_entry_hardlink(entry);
-	_cleanup_free_ char *buf = NULL, *bad = NULL, *target_name = NULL;
+	_cleanup_free_ char *buf = NULL, *bad = NULL;
 	ext2_ino_t parent, ino;
 	const char *leaf;
 	int r;
@@ -546,6 +649,8 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 		if (!S_ISDIR(mode))
 			return errmsg_set(reterr_msg, -EINVAL,
 					  "tarball entry '.' is not a directory");
+		if (overlay) /* the base's root keeps its owner and mode */
+			return 0;
 		return inode_set_attrs(fs, EXT2_ROOT_INO, mode, uid, gid, mtime);
 	}
 
@@ -562,54 +667,16 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 
 	ext2_ino_t existing;
 	bool exists = lookup(fs, parent, leaf, &existing) >= 0;
-
-	if (hardlink) {
-		/* extract_check_entry() has checked it names an earlier regular file */
-		r = extract_normalize_name(hardlink, &target_name, NULL);
-		if (r < 0 || !target_name) {
-			return errmsg_set(reterr_msg, -EINVAL,
-					  "tarball entry '%s': a hard link to '%s'; refused", name,
-					  hardlink);
-		}
-		_cleanup_free_ char *tbuf = NULL, *tbad = NULL;
-		ext2_ino_t tparent, target;
-		const char *tleaf;
-		r = resolve_parent(e, target_name, false, &tbuf, &tparent, &tleaf, &tbad);
-		if (r >= 0)
-			r = lookup(fs, tparent, tleaf, &target);
-		if (r < 0) {
-			return errmsg_set(
-				reterr_msg, -EINVAL,
-				"tarball entry '%s' is a hard link to '%s', which is not an "
-				"earlier "
-				"entry; refused",
-				name, hardlink);
-		}
-		struct ext2_inode inode;
-		errcode_t err = ext2fs_read_inode(fs, target, &inode);
-		if (err)
-			return errcode_to_errno(err);
-		if (LINUX_S_ISDIR(inode.i_mode)) {
-			return errmsg_set(
-				reterr_msg, -EINVAL,
-				"tarball entry '%s' is a hard link to directory '%s'; refused",
-				name, hardlink);
-		}
-		if (exists) {
-			return errmsg_set(reterr_msg, -EEXIST,
-					  "tarball entry '%s' appears twice; refused", name);
-		}
-		r = link_retry(fs, parent, leaf, target, file_type(inode.i_mode));
-		if (r < 0)
-			return r;
-		/* the link's parent may be the cached directory: keep the cache valid */
-		err = ext2fs_read_inode(fs, target, &inode);
-		if (err)
-			return errcode_to_errno(err);
-		inode.i_links_count++;
-		err = ext2fs_write_inode(fs, target, &inode);
-		return err ? errcode_to_errno(err) : 0;
+	if (exists && overlay) {
+		r = overlay_make_room(e, parent, leaf, existing, hardlink ? S_IFREG : mode, name,
+				      reterr_msg);
+		if (r != 0)
+			return r < 0 ? r : 0; /* 1: an existing directory, kept */
+		exists = false;
 	}
+
+	if (hardlink)
+		return add_hardlink(e, parent, leaf, name, hardlink, exists, reterr_msg);
 
 	if (S_ISDIR(mode)) {
 		if (exists) {
@@ -798,7 +865,7 @@ int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 			continue; /* libarchive skips the data */
 		}
 		r = add_entry(e, a, entry, name ? name : "", &policy, tracker, tee, userdata,
-			      &stats.bytes, reterr_msg);
+			      o->overlay, &stats.bytes, reterr_msg);
 		if (r < 0) {
 			errmsg_default(reterr_msg, r, "cannot write tarball entry '%s': %s", name,
 				       write_failure(e, r));
@@ -829,7 +896,8 @@ int ext4_mkdir_p(struct ext4 *e, const char *path, mode_t mode)
 	return inode_set_attrs(e->fs, ino, mode, 0, 0, e->now);
 }
 
-/* Replaces nothing: the builder's files go where the base has none. */
+/* The builder's files replace what the base has at their path (never a
+ * directory). */
 static int new_file(struct ext4 *e, const char *path, uint64_t size, mode_t mode, ext2_ino_t *ret)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -839,29 +907,9 @@ static int new_file(struct ext4 *e, const char *path, uint64_t size, mode_t mode
 	if (r < 0)
 		return r;
 	if (lookup(e->fs, parent, leaf, &existing) >= 0) {
-		errcode_t err = ext2fs_unlink(e->fs, parent, leaf, existing, 0);
-		if (err)
-			return errcode_to_errno(err);
-		struct ext2_inode inode;
-		err = ext2fs_read_inode(e->fs, existing, &inode);
-		if (err)
-			return errcode_to_errno(err);
-		if (LINUX_S_ISDIR(inode.i_mode))
-			return -EISDIR;
-		if (inode.i_links_count > 0)
-			inode.i_links_count--;
-		if (inode.i_links_count == 0) {
-			if (ext2fs_inode_has_valid_blocks2(e->fs, &inode)) {
-				err = ext2fs_punch(e->fs, existing, &inode, NULL, 0, ~0ULL);
-				if (err)
-					return errcode_to_errno(err);
-			}
-			inode.i_dtime = (uint32_t)e->now;
-			ext2fs_inode_alloc_stats2(e->fs, existing, -1, 0);
-		}
-		err = ext2fs_write_inode(e->fs, existing, &inode);
-		if (err)
-			return errcode_to_errno(err);
+		r = remove_leaf(e, parent, leaf, existing);
+		if (r < 0)
+			return r;
 	}
 	struct new_inode n = {
 		.mode = S_IFREG | (mode & 07777),

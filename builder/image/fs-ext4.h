@@ -59,6 +59,11 @@ struct ext4_tar_opts {
 	uint64_t max_bytes;	   /* file data cap; 0: none to speak of */
 	ext4_skip_fn skip;	   /* may be NULL */
 	void *skip_userdata;	   /* for skip */
+	/* an overlay over what is there: an entry replaces a file, symlink or
+	 * node at its path; a directory that is there keeps its owner and mode
+	 * (the root's too); a directory is never replaced by a non-directory,
+	 * nor the reverse */
+	bool overlay;
 };
 int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 		     struct ext4_tar_stats *ret_stats, char **reterr_msg);

@@ -365,8 +365,8 @@ static int parse_paths(struct parse_ctx *c, const char *value, void *field)
 		r = parse_path(c, *p, &path);
 		if (r < 0)
 			return r;
-		if (strv_length(*list) >= RECIPE_MAX_PACKAGE_KEYS)
-			return ctx_fail(c, "more than %d package keys", RECIPE_MAX_PACKAGE_KEYS);
+		if (strv_length(*list) >= RECIPE_MAX_PATHS)
+			return ctx_fail(c, "more than %d paths in one list", RECIPE_MAX_PATHS);
 		if (!strv_contains(*list, path) && strv_extend(list, path) < 0)
 			return -ENOMEM;
 	}
@@ -448,6 +448,7 @@ static const struct recipe_key recipe_keys[] = {
 	{ "Base", "Kernel", parse_inner_path, F(kernel) },
 	{ "Base", "Initrd", parse_inner_path, F(initrd) },
 	{ "Base", "InitrdCheck", parse_initrd_check, F(initrd_check) },
+	{ "Base", "Overlays", parse_paths, F(overlays) },
 	{ "Payloads", "Source", parse_path, F(payload_source) },
 	{ "Payloads", "PublicKey", parse_path, F(public_key) },
 	{ "Payloads", "PublicKeyIsDemo", parse_bool_field, F(public_key_is_demo) },
@@ -795,6 +796,7 @@ struct recipe *recipe_free(struct recipe *r)
 	free(r->payload_source);
 	free(r->public_key);
 	strv_free(r->package_keys);
+	strv_free(r->overlays);
 	strv_free(r->profiles);
 	free(r->agent_binary);
 	free(r->cmdline);

@@ -16,7 +16,7 @@
 
 /* The Microsoft Reserved Partition a GPT disk with Windows carries. */
 #define RECIPE_MSR_SIZE (16ULL * 1024 * 1024)
-#define RECIPE_MAX_PACKAGE_KEYS 64
+#define RECIPE_MAX_PATHS 64 /* in a list of paths: PackageKeys=, Overlays= */
 /* The BIOS boot partition GRUB's core.img goes in (Firmware=bios). */
 #define RECIPE_BIOS_BOOT_SIZE (1024ULL * 1024)
 
@@ -56,6 +56,7 @@ struct recipe {
 	char *kernel; /* path inside the tarball, NULL: newest boot/vmlinuz-* */
 	char *initrd; /* likewise, NULL: boot/initrd.img-* or boot/initramfs-* */
 	enum initrd_check initrd_check;
+	char **overlays; /* directories or tarballs laid over the base, in order */
 
 	/* [Payloads] */
 	char *payload_source;
