@@ -33,6 +33,8 @@ static int publish_help(void)
 	       "      --title TEXT        the page title (default: " PORTAL_DEFAULT_TITLE ")\n"
 	       "      --valid-days N      the catalog expires N days after it is issued (default: "
 	       "365)\n"
+	       "      --agent FILE        offer FILE (the agent or a package of it) on the page,\n"
+	       "                          signed with the key; may be repeated\n"
 	       "  -h, --help              show this help\n"
 	       "\n"
 	       "SOURCE_DATE_EPOCH, when set, is the issue time.\n");
@@ -47,10 +49,12 @@ static int publish_main(int argc, char *argv[])
 						 { "url", required_argument, NULL, 'u' },
 						 { "title", required_argument, NULL, 't' },
 						 { "valid-days", required_argument, NULL, 'd' },
+						 { "agent", required_argument, NULL, 'a' },
 						 {} };
 	struct publish_options pb = { .valid_days = 365, .datadir = cli_datadir() };
 	_cleanup_seckey_ struct minisign_seckey sk = {};
 	_cleanup_free_ char *why = NULL;
+	_cleanup_strv_free_ char **agents = NULL;
 	const char *key = NULL;
 	uint64_t version = 0;
 	int ch, r;
@@ -76,6 +80,10 @@ static int publish_main(int argc, char *argv[])
 			break;
 		case 't':
 			pb.title = optarg;
+			break;
+		case 'a':
+			if (strv_extend(&agents, optarg) < 0)
+				return log_oom(), EXIT_NO;
 			break;
 		case 'd':
 			if (parse_u64(optarg, 10, &pb.valid_days) < 0 || pb.valid_days < 1 ||
@@ -107,6 +115,7 @@ static int publish_main(int argc, char *argv[])
 			return log_oom(), EXIT_NO;
 	pb.key = &sk;
 	pb.dirs = dirs;
+	pb.agents = agents;
 	size_t n = 0;
 	if (portal_publish(&pb, &version, &n) < 0)
 		return EXIT_NO;

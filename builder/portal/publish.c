@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "builder/portal/agent.h"
 #include "builder/portal/publish.h"
 #include "lib/basic/clock.h"
 #include "lib/basic/copy.h"
@@ -46,6 +47,8 @@ struct publish {
 	int out_fd;
 	const char *datadir;
 	char key_id[MINISIGN_KEYID_HEX_SIZE]; /* of the key that signs the catalog */
+	struct portal_agent *agents;	      /* --agent files, signed */
+	size_t n_agents;
 };
 
 /* ---- copying payloads ---------------------------------------------------- */
@@ -260,21 +263,28 @@ static void html_package_row(FILE *f, const struct catalog *c, size_t first, con
 	fputs("</ul></td></tr>\n", f);
 }
 
-static void html_linux_row(FILE *f, const struct catalog_payload *p)
+/* The size and SHA-256 cells of a file's row. */
+static void html_size_sha(FILE *f, uint64_t length, const uint8_t sha256[SHA256_DIGEST_SIZE])
 {
 	char hex[SHA256_HEX_SIZE];
 
-	hex_encode(p->sha256, SHA256_DIGEST_SIZE, hex);
+	hex_encode(sha256, SHA256_DIGEST_SIZE, hex);
+	fputs("<td data-label=\"Size\" class=\"size\">", f);
+	size_human(f, length);
+	fprintf(f, "</td><td data-label=\"SHA-256\" class=\"sha\"><code>%s</code></td>", hex);
+}
+
+static void html_linux_row(FILE *f, const struct catalog_payload *p)
+{
 	fputs("<tr><td data-label=\"Name\"><a href=\"", f);
 	url_path(f, p->path);
 	fputs("\">", f);
 	markup_escape(f, p->name);
 	fputs("</a></td><td data-label=\"Version\">", f);
 	markup_escape(f, p->version);
-	fputs("</td><td data-label=\"Size\" class=\"size\">", f);
-	size_human(f, p->length);
-	fprintf(f, "</td><td data-label=\"SHA-256\" class=\"sha\"><code>%s</code></td></tr>\n",
-		hex);
+	fputs("</td>", f);
+	html_size_sha(f, p->length, p->sha256);
+	fputs("</tr>\n", f);
 }
 
 static void html_table(FILE *f, const struct catalog *c, const char *os, const char *profile)
@@ -308,6 +318,45 @@ static void html_table(FILE *f, const struct catalog *c, const char *os, const c
 	fputs("</tbody>\n</table>\n</section>\n", f);
 }
 
+/* A link to agent file name (suffix: "" or ".minisig"), named as its file. */
+static void agent_link(FILE *f, const char *name, const char *suffix)
+{
+	fputs("<a href=\"" PORTAL_AGENT_DIR "/", f);
+	url_path(f, name);
+	fprintf(f, "%s\">", suffix);
+	markup_escape(f, name);
+	fprintf(f, "%s</a>", suffix);
+}
+
+/* The agent files, for a system without enlighten: one row each, with its
+ * signature; minisign checks it, Get-FileHash where minisign is not at hand. */
+static void html_agents(FILE *f, const struct publish *pb)
+{
+	if (pb->n_agents == 0)
+		return;
+	fputs("<section id=\"agent\">\n<h2>The agent</h2>\n"
+	      "<p>For a system that does not have enlighten yet: the first-boot agent and "
+	      "its packages. Each file is signed with the key above; check one with "
+	      "minisign before installing it:</p>\n"
+	      "<pre>minisign -Vm FILE -p " PUBKEY_FILE "</pre>\n"
+	      "<p>On Windows, compare the file's SHA-256 in PowerShell with its row:</p>\n"
+	      "<pre>Get-FileHash -Algorithm SHA256 .\\FILE</pre>\n"
+	      "<table>\n<thead><tr><th>File</th><th>Size</th><th>SHA-256</th>"
+	      "<th>Signature</th></tr></thead>\n<tbody>\n",
+	      f);
+	for (size_t i = 0; i < pb->n_agents; i++) {
+		const struct portal_agent *a = &pb->agents[i];
+		fputs("<tr><td data-label=\"File\">", f);
+		agent_link(f, a->name, "");
+		fputs("</td>", f);
+		html_size_sha(f, a->length, a->sha256);
+		fputs("<td data-label=\"Signature\">", f);
+		agent_link(f, a->name, ".minisig");
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</tbody>\n</table>\n</section>\n", f);
+}
+
 static char *html_content(const struct publish *pb, const struct catalog *c)
 {
 	static const struct {
@@ -319,6 +368,7 @@ static char *html_content(const struct publish *pb, const struct catalog *c)
 
 	if (!f)
 		return NULL;
+	html_agents(f, pb);
 	for (size_t k = 0; k < ELEMENTSOF(oses); k++) {
 		_cleanup_strv_free_ char **profiles = NULL;
 		for (size_t i = 0; i < c->n_payloads; i++)
@@ -542,13 +592,21 @@ int portal_publish(const struct publish_options *o, uint64_t *ret_version, size_
 	c->version = version + 1;
 	c->issued = issued;
 	c->expires = issued + (time_t)(pb.valid_days * 86400);
+	/* the agent files before the catalog: a refused one leaves the
+	 * portal's catalog and page as they were */
+	_cleanup_free_ char *why = NULL;
+	r = portal_agents_add(pb.out_fd, o->agents, o->key, issued, &pb.agents, &pb.n_agents, &why);
+	if (r < 0)
+		return log_error_errno(r, "%s", why ? why : strerror(-r));
 
 	r = catalog_write_at(pb.out_fd, CATALOG_FILE, c);
 	if (r < 0)
-		return log_error_errno(r, "cannot write '%s/%s': %m", pb.out, CATALOG_FILE);
-	r = catalog_sign(&pb, o->key, c->version, issued);
+		log_error_errno(r, "cannot write '%s/%s': %m", pb.out, CATALOG_FILE);
+	if (r >= 0)
+		r = catalog_sign(&pb, o->key, c->version, issued);
 	if (r >= 0)
 		r = index_write(&pb, c);
+	portal_agents_free(pb.agents, pb.n_agents);
 	if (r < 0)
 		return r;
 	*ret_version = c->version;

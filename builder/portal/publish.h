@@ -19,6 +19,7 @@ struct publish_options {
 	uint64_t valid_days;
 	const struct minisign_seckey *key; /* signs the catalog */
 	char *const *dirs;		   /* payload directories, each indexed */
+	char *const *agents;		   /* agent files offered and signed, or NULL */
 	const char *datadir;		   /* the page template */
 };
 

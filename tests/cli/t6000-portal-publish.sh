@@ -69,6 +69,43 @@ is "... listing its three files" \
 like "index.html has a viewport for phones" "$(cat portal/index.html)" 'name="viewport"'
 is "index.html loads nothing from elsewhere" "$(grep -cE '(src|href)="(https?:)?//' portal/index.html)" 0
 
+# the agent, for a system without enlighten: each file signed with the key
+agent=$ENLIGHTEN_BUILDDIR/enlighten-firstboot.exe
+[ -f "$agent" ] || { printf 'MZ a stand-in for the Windows agent\n' >agent.exe && agent=agent.exe; }
+printf 'a stand-in for a package of the agent\n' >enlighten-firstboot_1.0-1_amd64.deb
+ok "publish with the agent files" enlighten portal publish --key "$K/sec" --out pa \
+	--agent "$agent" --agent enlighten-firstboot_1.0-1_amd64.deb pl
+aname=$(basename "$agent")
+for f in "$agent" enlighten-firstboot_1.0-1_amd64.deb; do
+	n=$(basename "$f")
+	ok "$n is in the portal" cmp "$f" "pa/agent/$n"
+	if command -v minisign >/dev/null; then
+		ok "... its signature verifies with the portal's key (minisign -V)" \
+			minisign -Vq -p "$K/pub" -m "pa/agent/$n"
+	fi
+	like "... the page links it with its SHA-256 and signature" "$(cat pa/index.html)" \
+		"<a href=\"agent/$n\">$n</a>.*<code>$(sha256sum <"$f" | cut -d' ' -f1)</code>.*<a href=\"agent/$n.minisig\">"
+done
+like "... in a section of its own, first" "$(sed -n '/<main>/,$p' pa/index.html | sed -n 2p)" \
+	'<section id="agent">'
+like "... saying how to check a file" "$(cat pa/index.html)" "minisign -Vm FILE -p minisign.pub"
+printf 'tampered' >>"pa/agent/$aname"
+if command -v minisign >/dev/null; then
+	fails "a changed agent file fails the check" minisign -Vq -p "$K/pub" -m "pa/agent/$aname"
+fi
+cp pa/catalog.json pa-catalog.json
+fails "two agent files of one name" enlighten portal publish --key "$K/sec" --out pa \
+	--agent enlighten-firstboot_1.0-1_amd64.deb --agent ./enlighten-firstboot_1.0-1_amd64.deb pl
+like "... are refused" "$(last_output)" "two agent files are named 'enlighten-firstboot_1.0-1_amd64.deb'"
+ok "... and the portal's catalog is as it was" cmp pa/catalog.json pa-catalog.json
+printf 'x' >'bad name.exe'
+fails "an agent file whose name the page cannot carry" enlighten portal publish --key "$K/sec" \
+	--out pa --agent 'bad name.exe' pl
+like "... is refused, named" "$(last_output)" "agent file 'bad name.exe': its name may hold only"
+fails "an agent file that is not there" enlighten portal publish --key "$K/sec" --out pa \
+	--agent nothere.exe pl
+like "... is named" "$(last_output)" "cannot open agent file 'nothere.exe'"
+
 ok "publish again" enlighten portal publish --key "$K/sec" --out portal pl
 like "re-publishing raises the version" "$(last_output)" "published catalog version 2"
 

@@ -2,7 +2,7 @@
 # t6004-portal-page-chromium.sh - the portal page as a browser sees it:
 # headless Chromium loads index.html from nginx, the rendered DOM has a
 # table row for every Linux payload and Windows package, every link (the
-# public key's too) resolves to the right file, there is no script, and it
+# public key's and the agent's too) resolves to the right file, there is no script, and it
 # renders at a phone's width.
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/cli/portal.sh"
@@ -13,8 +13,10 @@ command -v curl >/dev/null || skip_all "curl is not installed"
 
 portal_keys
 portal_payloads pl 3000
+agent=$ENLIGHTEN_BUILDDIR/enlighten-firstboot.exe
+[ -f "$agent" ] || { printf 'MZ a stand-in for the Windows agent\n' >agent.exe && agent=agent.exe; }
 enlighten portal publish --key "$TEST_DIR/keys/sec" --out portal --url https://portal.example \
-	pl >/dev/null || { echo "Bail out! publish failed"; exit 1; }
+	--agent "$agent" pl >/dev/null || { echo "Bail out! publish failed"; exit 1; }
 portal_nginx "$TEST_DIR/portal"
 
 browse() { # NAME ARGS... (a fresh, empty profile per NAME; output on stdout)
@@ -56,10 +58,11 @@ for href in $(grep -o '<a href="[^"]*"' dom.html | sed 's/<a href="//; s/"$//' |
 	n=$((n + 1))
 	curl -sf --noproxy '*' -o "link.$n" "$NGINX_HTTP/$href" || echo "$href" >>broken.txt
 	case $href in
-	*.rpm | *.cab) cmp -s "link.$n" "portal/$href" || echo "$href" >>broken.txt ;;
+	*.rpm | *.cab | agent/*) cmp -s "link.$n" "portal/$href" || echo "$href" >>broken.txt ;;
 	esac
 done
-is "the page has links for the payloads, the catalog, its signature and key" "$n" 6
+is "the page has links for the payloads, the agent and its signature, the catalog, its signature and key" "$n" 8
+ok "the agent link gives the agent" cmp "$agent" "portal/agent/$(basename "$agent")"
 ok "every link resolves to the right file" test ! -e broken.txt
 ok "the key link gives the public key" cmp "link.$(grep -o '<a href="[^"]*"' dom.html | sed 's/<a href="//; s/"$//' | sort -u | grep -n '^minisign.pub$' | cut -d: -f1)" "$TEST_DIR/keys/pub"
 is "the page has no script" "$(grep -ci '<script' dom.html)" 0
