@@ -101,6 +101,10 @@ ok "inspect --json has the Windows half" sh -c "enlighten inspect --json $img | 
 make_pkg repo/windows/xenvbd xenvbd
 mkdir -p repo/windows/viostor
 cp drivers/viostor/* repo/windows/viostor/
+# the OEM's own driver, whose INF no profile of the matrix names: the
+# profiles file beside it declares them (docs/payload-packages.md)
+make_pkg repo/windows/oemstor oemstor
+printf 'kvm-guest\n' >repo/windows/oemstor.profiles
 env -u SOURCE_DATE_EPOCH enlighten payload index repo >/dev/null 2>&1
 enlighten payload keygen -o key >/dev/null 2>&1
 enlighten payload sign --key key.key repo/catalog.json >/dev/null 2>&1
@@ -125,12 +129,18 @@ Size=48M
 BootCritical=xenvbd viostor
 CONF
 ok "build with the drivers from the payload catalog" enlighten build fromcat.conf --output-dir out
-like "both catalog packages staged" "$(last_output)" "Windows: 2 driver package\(s\), 2 boot-critical"
+like "the three catalog packages staged" "$(last_output)" "Windows: 3 driver package\(s\), 2 boot-critical"
 part_extract out/fromcat.raw 3 fromcat-windows.img
 ok "xenvbd is staged for xen-hvm" sh -c \
 	'ntfscat fromcat-windows.img /Drivers/enlighten/xen-hvm/xenvbd/xenvbd.inf | cmp - repo/windows/xenvbd/xenvbd.inf'
 ok "viostor is staged for kvm-guest" sh -c \
 	'ntfscat fromcat-windows.img /Drivers/enlighten/kvm-guest/viostor/viostor.inf | cmp - repo/windows/viostor/viostor.inf'
+ok "the OEM's driver is staged for the profile its manifest declares" sh -c \
+	'ntfscat fromcat-windows.img /Drivers/enlighten/kvm-guest/oemstor/oemstor.inf | cmp - repo/windows/oemstor/oemstor.inf'
+fails "... and for no other" sh -c \
+	'ntfscat fromcat-windows.img /Drivers/enlighten/xen-hvm/oemstor/oemstor.inf >/dev/null 2>&1'
+fails "the profiles file is no payload of the image" sh -c \
+	'ntfsls -R fromcat-windows.img 2>/dev/null | grep -qx oemstor.profiles'
 
 echo unverified >repo/windows/xenvbd/extra.dll
 fails "a file the catalog does not list is refused" enlighten build fromcat.conf --output-dir out
