@@ -624,8 +624,12 @@ static int add_overlays(struct build *b, struct ext4 *e)
 		int k = overlay_add(e, *path, &o, sha, &size, &msg);
 		if (k < 0)
 			return errmsg_errno(b->err, k, "%s", msg ? msg : strerror(-k));
-		const char *name = *base_name(*path) ? base_name(*path) : *path;
-		k = manifest_add_input(b->manifest, "overlay", name, sha, size);
+		/* its last component, as "tree" for "oem/tree/" */
+		_cleanup_free_ char *name = strdup(*path);
+		for (size_t n = name ? strlen(name) : 0; n > 1 && name[n - 1] == '/'; n--)
+			name[n - 1] = '\0';
+		k = name ? manifest_add_input(b->manifest, "overlay", base_name(name), sha, size)
+			 : -ENOMEM;
 		if (k >= 0)
 			k = sha256_update(b->seed, sha, sizeof(sha));
 		if (k < 0)

@@ -56,7 +56,7 @@ hostile("through-base.tar", ("etc/mtab/x", tarfile.REGTYPE, {"data": b"x"}))
 hostile("over-dir.tar", ("home/user", tarfile.REGTYPE, {"data": b"x"}))
 EOF
 
-write_recipe img.conf base.tar.gz 'Overlays=tree' 'Overlays=oem.tar.gz'
+write_recipe img.conf base.tar.gz 'Overlays=tree/' 'Overlays=oem.tar.gz'
 mkdir out
 ok "build with a directory and a tarball overlay" enlighten build img.conf -o out
 part_extract out/test.raw 2 root.img
