@@ -48,6 +48,13 @@ struct ext4 {
 	/* the error of the last failed write to the image file: ENOSPC there is
 	 * the output's filesystem that is full, not the root partition */
 	errcode_t write_error;
+	/* the names of the directories looked into, by hash */
+	struct dname **names;
+	size_t n_buckets, n_names;
+	/* the last block of the directory last linked into */
+	ext2_ino_t tail_dir;
+	blk64_t tail_lblk, tail_pblk;
+	char *tail_buf;
 };
 
 static errcode_t note_write_error(io_channel channel, unsigned long block, int count,
@@ -175,6 +182,8 @@ int ext4_open(const char *path, uint64_t offset, bool rw, time_t now, struct ext
 	return 0;
 }
 
+static void dnames_free(struct ext4 *e);
+
 int ext4_close(struct ext4 *e)
 {
 	if (!e)
@@ -185,6 +194,7 @@ int ext4_close(struct ext4 *e)
 			e->fs->super->s_kbytes_written = 0; /* the same bytes every build */
 		err = ext2fs_close_free(&e->fs);
 	}
+	dnames_free(e);
 	free(e->cache_path);
 	free(e);
 	return err ? errcode_to_errno(err) : 0;
@@ -198,6 +208,7 @@ void ext4_abort(struct ext4 *e)
 		e->fs->flags &= ~EXT2_FLAG_DIRTY;
 		ext2fs_free(e->fs);
 	}
+	dnames_free(e);
 	free(e->cache_path);
 	free(e);
 }
@@ -213,21 +224,301 @@ static int link_retry(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino
 	return err ? errcode_to_errno(err) : 0;
 }
 
-static int symlink_retry(ext2_filsys fs, ext2_ino_t dir, const char *name, const char *target)
+/*
+ * The names of the directories the writer looks into, in memory.
+ * ext2fs_lookup() and ext2fs_link() read a directory from its first block
+ * on every call, so filling a directory of n entries cost n^2: a directory
+ * is read once (when it is first looked into; never for one made here), then
+ * each name is found by its hash, and new entries are appended to the
+ * directory's last block, kept in memory while entries go to that directory.
+ * An empty name marks a directory whose names are all in the table.
+ */
+struct dname {
+	struct dname *next;
+	ext2_ino_t dir, ino;
+	char name[];
+};
+
+static size_t dname_hash(ext2_ino_t dir, const char *name)
 {
-	errcode_t err = ext2fs_symlink(fs, dir, 0, name, target);
-	if (err == EXT2_ET_DIR_NO_SPACE) {
-		err = ext2fs_expand_dir(fs, dir);
-		if (!err)
-			err = ext2fs_symlink(fs, dir, 0, name, target);
-	}
-	return err ? errcode_to_errno(err) : 0;
+	uint64_t h = 1469598103934665603ULL ^ dir;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 29));
 }
 
-static int lookup(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t *ret)
+static struct dname **dname_slot(struct ext4 *e, ext2_ino_t dir, const char *name)
 {
-	errcode_t err = ext2fs_lookup(fs, dir, name, strlen(name), NULL, ret);
-	return err ? errcode_to_errno(err) : 0;
+	struct dname **d = &e->names[dname_hash(dir, name) & (e->n_buckets - 1)];
+	while (*d && ((*d)->dir != dir || !streq((*d)->name, name)))
+		d = &(*d)->next;
+	return d;
+}
+
+static int dname_grow(struct ext4 *e)
+{
+	size_t n = e->n_buckets ? e->n_buckets * 2 : 1024;
+	struct dname **b = calloc(n, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->n_buckets; i++)
+		for (struct dname *d = e->names[i], *next; d; d = next) {
+			next = d->next;
+			size_t k = dname_hash(d->dir, d->name) & (n - 1);
+			d->next = b[k];
+			b[k] = d;
+		}
+	free(e->names);
+	e->names = b;
+	e->n_buckets = n;
+	return 0;
+}
+
+/* Adds or updates dir's entry name. */
+static int dname_set(struct ext4 *e, ext2_ino_t dir, const char *name, ext2_ino_t ino)
+{
+	if (e->n_names >= e->n_buckets) {
+		int r = dname_grow(e);
+		if (r < 0)
+			return r;
+	}
+	struct dname **slot = dname_slot(e, dir, name);
+	if (*slot) {
+		(*slot)->ino = ino;
+		return 0;
+	}
+	size_t len = strlen(name);
+	struct dname *d = malloc(sizeof(*d) + len + 1);
+	if (!d)
+		return -ENOMEM;
+	*d = (struct dname){ .dir = dir, .ino = ino };
+	memcpy(d->name, name, len + 1);
+	*slot = d;
+	e->n_names++;
+	return 0;
+}
+
+static void dname_remove(struct ext4 *e, ext2_ino_t dir, const char *name)
+{
+	if (!e->n_buckets)
+		return;
+	struct dname **slot = dname_slot(e, dir, name), *d = *slot;
+	if (d) {
+		*slot = d->next;
+		free(d);
+		e->n_names--;
+	}
+}
+
+static bool dname_loaded(struct ext4 *e, ext2_ino_t dir)
+{
+	return e->n_buckets && *dname_slot(e, dir, "");
+}
+
+static void dnames_free(struct ext4 *e)
+{
+	for (size_t i = 0; i < e->n_buckets; i++)
+		for (struct dname *d = e->names[i], *next; d; d = next) {
+			next = d->next;
+			free(d);
+		}
+	free(e->names);
+	e->names = NULL;
+	e->n_buckets = e->n_names = 0;
+	free(e->tail_buf);
+	e->tail_buf = NULL;
+}
+
+struct load_ctx {
+	struct ext4 *e;
+	ext2_ino_t dir;
+	int r;
+};
+
+static int load_one(struct ext2_dir_entry *dirent, int offset _unused_, int blocksize _unused_,
+		    char *buf _unused_, void *priv)
+{
+	struct load_ctx *c = priv;
+	int len = ext2fs_dirent_name_len(dirent);
+	if (len == 0 || (len == 1 && dirent->name[0] == '.') ||
+	    (len == 2 && dirent->name[0] == '.' && dirent->name[1] == '.'))
+		return 0;
+	char name[EXT2_NAME_LEN + 1];
+	memcpy(name, dirent->name, (size_t)len);
+	name[len] = '\0';
+	if (memchr(name, '\0', (size_t)len))
+		return 0; /* not a name a lookup could ask for */
+	c->r = dname_set(c->e, c->dir, name, dirent->inode);
+	return c->r < 0 ? DIRENT_ABORT : 0;
+}
+
+/* Reads dir's names into the table, once. */
+static int dname_load(struct ext4 *e, ext2_ino_t dir)
+{
+	if (dname_loaded(e, dir))
+		return 0;
+	struct load_ctx c = { .e = e, .dir = dir };
+	errcode_t err = ext2fs_dir_iterate(e->fs, dir, 0, NULL, load_one, &c);
+	if (c.r < 0)
+		return c.r;
+	if (err)
+		return errcode_to_errno(err);
+	return dname_set(e, dir, "", 0);
+}
+
+/* A directory made here: empty, nothing to read. */
+static int dname_new_dir(struct ext4 *e, ext2_ino_t dir)
+{
+	return dname_set(e, dir, "", 0);
+}
+
+static void tail_forget(struct ext4 *e, ext2_ino_t dir)
+{
+	if (e->tail_dir == dir)
+		e->tail_dir = 0;
+}
+
+/* Reads the last block of dir into the tail buffer: 0, or 1 when dir is not
+ * a plain directory of blocks (inline data, an htree index), which
+ * ext2fs_link() handles. */
+static int tail_load(struct ext4 *e, ext2_ino_t dir)
+{
+	ext2_filsys fs = e->fs;
+	if (e->tail_dir == dir)
+		return 0;
+	e->tail_dir = 0;
+	struct ext2_inode inode;
+	errcode_t err = ext2fs_read_inode(fs, dir, &inode);
+	if (err)
+		return errcode_to_errno(err);
+	uint64_t size = EXT2_I_SIZE(&inode);
+	if ((inode.i_flags & (EXT2_INDEX_FL | EXT4_INLINE_DATA_FL)) || size < fs->blocksize ||
+	    size % fs->blocksize)
+		return 1;
+	blk64_t lblk = size / fs->blocksize - 1, pblk = 0;
+	err = ext2fs_bmap2(fs, dir, &inode, NULL, 0, lblk, NULL, &pblk);
+	if (err)
+		return errcode_to_errno(err);
+	if (pblk == 0)
+		return 1;
+	if (!e->tail_buf) {
+		e->tail_buf = malloc(fs->blocksize);
+		if (!e->tail_buf)
+			return -ENOMEM;
+	}
+	err = ext2fs_read_dir_block4(fs, pblk, e->tail_buf, 0, dir);
+	if (err)
+		return errcode_to_errno(err);
+	e->tail_dir = dir;
+	e->tail_lblk = lblk;
+	e->tail_pblk = pblk;
+	return 0;
+}
+
+/* Puts the entry into the tail buffer's free space: true when it fits. */
+static bool tail_insert(struct ext4 *e, const char *name, ext2_ino_t ino, int ft)
+{
+	ext2_filsys fs = e->fs;
+	unsigned int csum = ext2fs_has_feature_metadata_csum(fs->super)
+				    ? sizeof(struct ext2_dir_entry_tail)
+				    : 0;
+	unsigned int end = fs->blocksize - csum, off = 0, last = 0, rec_len = 0;
+	size_t len = strlen(name);
+	unsigned int need = EXT2_DIR_REC_LEN(len);
+
+	while (off < end) {
+		struct ext2_dir_entry *d = (struct ext2_dir_entry *)(e->tail_buf + off);
+		if (ext2fs_get_rec_len(fs, d, &rec_len) || rec_len < 8 || off + rec_len > end)
+			return false;
+		last = off;
+		off += rec_len;
+	}
+	if (off != end)
+		return false;
+	struct ext2_dir_entry *d = (struct ext2_dir_entry *)(e->tail_buf + last);
+	unsigned int used = d->inode ? EXT2_DIR_REC_LEN(ext2fs_dirent_name_len(d)) : 0;
+	if (rec_len < used + need)
+		return false;
+	if (used) {
+		ext2fs_set_rec_len(fs, used, d);
+		d = (struct ext2_dir_entry *)(e->tail_buf + last + used);
+	}
+	memset(d, 0, need);
+	d->inode = ino;
+	ext2fs_dirent_set_name_len(d, (int)len);
+	ext2fs_dirent_set_file_type(d, ext2fs_has_feature_filetype(fs->super) ? ft : 0);
+	memcpy(d->name, name, len);
+	ext2fs_set_rec_len(fs, rec_len - used, d);
+	return true;
+}
+
+/* A new last block for dir, empty, in the tail buffer. */
+static int tail_extend(struct ext4 *e, ext2_ino_t dir)
+{
+	ext2_filsys fs = e->fs;
+	struct ext2_inode inode;
+	errcode_t err = ext2fs_read_inode(fs, dir, &inode);
+	if (err)
+		return errcode_to_errno(err);
+	blk64_t lblk = e->tail_lblk + 1, pblk = 0;
+	e->tail_dir = 0;
+	err = ext2fs_bmap2(fs, dir, &inode, NULL, BMAP_ALLOC, lblk, NULL, &pblk);
+	if (!err)
+		err = ext2fs_inode_size_set(fs, &inode, (lblk + 1) * fs->blocksize);
+	if (!err)
+		err = ext2fs_write_inode(fs, dir, &inode);
+	char *block = NULL;
+	if (!err)
+		err = ext2fs_new_dir_block(fs, 0, 0, &block);
+	if (err)
+		return errcode_to_errno(err);
+	memcpy(e->tail_buf, block, fs->blocksize);
+	ext2fs_free_mem(&block);
+	e->tail_dir = dir;
+	e->tail_lblk = lblk;
+	e->tail_pblk = pblk;
+	return 0;
+}
+
+/* Links name in dir to ino: appended to the last block, or a new one. */
+static int dir_link(struct ext4 *e, ext2_ino_t dir, const char *name, ext2_ino_t ino, int ft)
+{
+	int r = tail_load(e, dir);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		r = link_retry(e->fs, dir, name, ino, ft);
+	} else {
+		if (!tail_insert(e, name, ino, ft)) {
+			r = tail_extend(e, dir);
+			if (r < 0)
+				return r;
+			if (!tail_insert(e, name, ino, ft)) {
+				e->tail_dir = 0;
+				return -EIO;
+			}
+		}
+		errcode_t err = ext2fs_write_dir_block4(e->fs, e->tail_pblk, e->tail_buf, 0, dir);
+		if (err) {
+			e->tail_dir = 0;
+			return errcode_to_errno(err);
+		}
+	}
+	if (r < 0 || !dname_loaded(e, dir))
+		return r;
+	return dname_set(e, dir, name, ino);
+}
+
+static int lookup(struct ext4 *e, ext2_ino_t dir, const char *name, ext2_ino_t *ret)
+{
+	int r = dname_load(e, dir);
+	if (r < 0)
+		return r;
+	struct dname *d = *dname_slot(e, dir, name);
+	if (!d)
+		return -ENOENT;
+	*ret = d->ino;
+	return 0;
 }
 
 static void inode_set_owner(struct ext2_inode *inode, uid_t uid, gid_t gid)
@@ -258,18 +549,36 @@ static int inode_set_attrs(ext2_filsys fs, ext2_ino_t ino, mode_t perm, uid_t ui
 	return err ? errcode_to_errno(err) : 0;
 }
 
-static int make_dir(struct ext4 *e, ext2_ino_t parent, const char *name, ext2_ino_t *ret)
+static int make_symlink(struct ext4 *e, ext2_ino_t parent, const char *name, const char *target,
+			ext2_ino_t *ret)
 {
-	errcode_t err = ext2fs_mkdir(e->fs, parent, 0, name);
-	if (err == EXT2_ET_DIR_NO_SPACE) {
-		err = ext2fs_expand_dir(e->fs, parent);
-		if (!err)
-			err = ext2fs_mkdir(e->fs, parent, 0, name);
-	}
+	ext2_ino_t ino;
+	/* made unnamed, then linked, as make_dir() */
+	errcode_t err = ext2fs_new_inode(e->fs, parent, LINUX_S_IFLNK | 0777, NULL, &ino);
+	if (!err)
+		err = ext2fs_symlink(e->fs, parent, ino, NULL, target);
 	if (err)
 		return errcode_to_errno(err);
+	int r = dir_link(e, parent, name, ino, EXT2_FT_SYMLINK);
+	if (r < 0)
+		return r;
+	*ret = ino;
+	return 0;
+}
+
+static int make_dir(struct ext4 *e, ext2_ino_t parent, const char *name, ext2_ino_t *ret)
+{
 	ext2_ino_t ino;
-	int r = lookup(e->fs, parent, name, &ino);
+	/* made unnamed, then linked: ext2fs_mkdir() would read all of parent */
+	errcode_t err = ext2fs_new_inode(e->fs, parent, LINUX_S_IFDIR | 0755, NULL, &ino);
+	if (!err)
+		err = ext2fs_mkdir(e->fs, parent, ino, NULL);
+	if (err)
+		return errcode_to_errno(err);
+	int r = dname_new_dir(e, ino);
+	if (r < 0)
+		return r;
+	r = dir_link(e, parent, name, ino, EXT2_FT_DIR);
 	if (r < 0)
 		return r;
 	r = inode_set_attrs(e->fs, ino, 0755, 0, 0, e->now);
@@ -301,7 +610,7 @@ static int walk_dir(struct ext4 *e, const char *dir, bool create, ext2_ino_t *re
 		if (strlen(c) > EXT2_NAME_LEN)
 			return -ENAMETOOLONG;
 		ext2_ino_t next;
-		int r = lookup(e->fs, ino, c, &next);
+		int r = lookup(e, ino, c, &next);
 		if (r == -ENOENT && create)
 			r = make_dir(e, ino, c, &next);
 		if (r < 0)
@@ -405,7 +714,7 @@ static int create_inode(struct ext4 *e, ext2_ino_t parent, const char *leaf,
 	errcode_t err = ext2fs_new_inode(fs, parent, LINUX_S_IFREG | 0600, NULL, &ino);
 	if (err)
 		return errcode_to_errno(err);
-	int r = link_retry(fs, parent, leaf, ino, file_type(n->mode));
+	int r = dir_link(e, parent, leaf, ino, file_type(n->mode));
 	if (r < 0)
 		return r;
 	ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
@@ -536,9 +845,11 @@ static int remove_leaf(struct ext4 *e, ext2_ino_t parent, const char *leaf, ext2
 		return errcode_to_errno(err);
 	if (LINUX_S_ISDIR(inode.i_mode))
 		return -EISDIR;
+	tail_forget(e, parent);
 	err = ext2fs_unlink(e->fs, parent, leaf, existing, 0);
 	if (err)
 		return errcode_to_errno(err);
+	dname_remove(e, parent, leaf);
 	if (inode.i_links_count > 0)
 		inode.i_links_count--;
 	if (inode.i_links_count == 0) {
@@ -596,7 +907,7 @@ static int add_hardlink(struct ext4 *e, ext2_ino_t parent, const char *leaf, con
 	const char *tleaf;
 	r = resolve_parent(e, target_name, false, &tbuf, &tparent, &tleaf, &tbad);
 	if (r >= 0)
-		r = lookup(fs, tparent, tleaf, &target);
+		r = lookup(e, tparent, tleaf, &target);
 	if (r < 0) {
 		return errmsg_set(reterr_msg, -EINVAL,
 				  "tarball entry '%s' is a hard link to '%s', which is not an "
@@ -617,7 +928,7 @@ static int add_hardlink(struct ext4 *e, ext2_ino_t parent, const char *leaf, con
 		return errmsg_set(reterr_msg, -EEXIST, "tarball entry '%s' appears twice; refused",
 				  name);
 	}
-	r = link_retry(fs, parent, leaf, target, file_type(inode.i_mode));
+	r = dir_link(e, parent, leaf, target, file_type(inode.i_mode));
 	if (r < 0)
 		return r;
 	/* the link's parent may be the cached directory: keep the cache valid */
@@ -666,7 +977,7 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 		return r;
 
 	ext2_ino_t existing;
-	bool exists = lookup(fs, parent, leaf, &existing) >= 0;
+	bool exists = lookup(e, parent, leaf, &existing) >= 0;
 	if (exists && overlay) {
 		r = overlay_make_room(e, parent, leaf, existing, hardlink ? S_IFREG : mode, name,
 				      reterr_msg);
@@ -713,10 +1024,7 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 					  "tarball entry '%s' is a symlink without a usable target",
 					  name);
 		}
-		r = symlink_retry(fs, parent, leaf, target);
-		if (r < 0)
-			return r;
-		r = lookup(fs, parent, leaf, &ino);
+		r = make_symlink(e, parent, leaf, target, &ino);
 		if (r < 0)
 			return r;
 		r = inode_set_attrs(fs, ino, 0777, uid, gid, mtime);
@@ -906,7 +1214,7 @@ static int new_file(struct ext4 *e, const char *path, uint64_t size, mode_t mode
 	int r = resolve_parent(e, path, true, &buf, &parent, &leaf, NULL);
 	if (r < 0)
 		return r;
-	if (lookup(e->fs, parent, leaf, &existing) >= 0) {
+	if (lookup(e, parent, leaf, &existing) >= 0) {
 		r = remove_leaf(e, parent, leaf, existing);
 		if (r < 0)
 			return r;
@@ -981,12 +1289,9 @@ int ext4_symlink(struct ext4 *e, const char *path, const char *target)
 	int r = resolve_parent(e, path, true, &buf, &parent, &leaf, NULL);
 	if (r < 0)
 		return r;
-	if (lookup(e->fs, parent, leaf, &ino) >= 0)
+	if (lookup(e, parent, leaf, &ino) >= 0)
 		return -EEXIST;
-	r = symlink_retry(e->fs, parent, leaf, target);
-	if (r < 0)
-		return r;
-	r = lookup(e->fs, parent, leaf, &ino);
+	r = make_symlink(e, parent, leaf, target, &ino);
 	if (r < 0)
 		return r;
 	return inode_set_attrs(e->fs, ino, 0777, 0, 0, e->now);
@@ -1000,7 +1305,7 @@ static int lookup_path(struct ext4 *e, const char *path, ext2_ino_t *ret)
 	int r = resolve_parent(e, path, false, &buf, &parent, &leaf, NULL);
 	if (r < 0)
 		return r;
-	return lookup(e->fs, parent, leaf, ret);
+	return lookup(e, parent, leaf, ret);
 }
 
 /* The inode of the regular file at path: -EISDIR for a directory, -EINVAL
