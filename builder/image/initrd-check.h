@@ -22,7 +22,9 @@ struct initrd_missing {
  * kernel's modules.builtin text from the base (may be NULL; the initrd's own
  * copy is used as well). Fills ret (caller frees) with what is missing,
  * *ret_n entries. Returns 0, -EBADMSG when the initrd cannot be read
- * (message in *reterr_msg), -EINVAL for a profile the set lacks. */
+ * (message in *reterr_msg), -EFBIG when it unpacks to more than 2 GiB or
+ * needs more than 128 MiB to decompress (the limit in *reterr_msg),
+ * -EINVAL for a profile the set lacks. */
 int initrd_check_drivers(int fd, const char *builtin, const struct profile_set *set,
 			 char *const *profiles, struct initrd_missing **ret, size_t *ret_n,
 			 char **reterr_msg);

@@ -4,6 +4,8 @@
  * UUIDs, the recipe reader, the initrd reader, the output format table.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +123,98 @@ static void test_initrd(void)
 	close(fd);
 }
 
+/* A zstd frame by hand: data in a raw block, then rle_blocks blocks of
+ * 128 KiB of zeros each (4 bytes apiece), so a large unpacked size costs
+ * nothing to make. */
+static size_t zstd_frame(uint8_t *out, const uint8_t *data, size_t n, size_t rle_blocks)
+{
+	size_t k = 0;
+	memcpy(out, "\x28\xb5\x2f\xfd\x00\x38", 6); /* no size, 128 KiB window */
+	k += 6;
+	for (size_t i = 0; i <= rle_blocks; i++) {
+		bool last = i == rle_blocks;
+		uint32_t h = last ? 1 : 0;
+		if (i == 0)
+			h |= (uint32_t)n << 3; /* raw */
+		else
+			h |= 1u << 1 | (128u * 1024) << 3;
+		out[k++] = h & 0xff, out[k++] = (h >> 8) & 0xff, out[k++] = (h >> 16) & 0xff;
+		if (i == 0) {
+			memcpy(out + k, data, n);
+			k += n;
+		} else
+			out[k++] = 0;
+	}
+	return k;
+}
+
+static int list_bytes(const uint8_t *buf, size_t n, char ***names, char **err)
+{
+	int fd = memfd_create("initrd", MFD_CLOEXEC);
+	if (fd < 0 || write(fd, buf, n) != (ssize_t)n)
+		return -EIO;
+	int r = initrd_list_modules(fd, names, err);
+	close(fd);
+	return r;
+}
+
+/* A hostile initrd is bounded: in what it unpacks to, and in what its
+ * decompression may allocate. */
+static void test_initrd_bounds(void)
+{
+	static uint8_t cpio[512], out[160 * 1024];
+	char **names = NULL, *err = NULL;
+	size_t n = newc(cpio, "usr/lib/modules/6.1/kernel/drivers/scsi/sd_mod.ko", "x");
+	n += newc(cpio + n, "TRAILER!!!", "");
+
+	size_t k = 0;
+	lzma_filter f[2] = { { .id = LZMA_FILTER_LZMA2 }, { .id = LZMA_VLI_UNKNOWN } };
+	lzma_options_lzma o;
+	lzma_lzma_preset(&o, 0);
+	o.dict_size = 1 << 20;
+	f[0].options = &o;
+	ok(lzma_stream_buffer_encode(f, LZMA_CHECK_CRC32, NULL, cpio, n, out, &k, sizeof(out)) ==
+		   LZMA_OK,
+	   "an xz initrd made");
+	is_int(list_bytes(out, k, &names, &err), 0, "an xz initrd is read%s%s", err ? ": " : "",
+	       err ? err : "");
+	ok(names && strv_contains(names, "sd_mod"), "... its module found");
+	strv_free(names);
+	names = NULL;
+
+	/* the block header's dictionary size raised to 4 GiB, its CRC32 redone */
+	size_t bh = 12, hs = ((size_t)out[bh] + 1) * 4;
+	uint8_t *props = memmem(out + bh, hs, "\x21\x01", 2);
+	ok(props, "the LZMA2 filter found in the block header");
+	if (props) {
+		props[2] = 40;
+		uint32_t crc = lzma_crc32(out + bh, hs - 4, 0);
+		memcpy(out + bh + hs - 4, &crc, 4);
+	}
+	is_int(list_bytes(out, k, &names, &err), -EFBIG,
+	       "an xz initrd asking for a 4 GiB dictionary is refused");
+	ok(err && strstr(err, "more than 128 MiB of memory"), "... naming the limit: %s",
+	   err ? err : "");
+	free(err);
+	err = NULL;
+
+	/* a newc header claiming a 4 GiB name */
+	n = newc(cpio, "x", "");
+	memcpy(cpio + 6 + 11 * 8, "FFFFFF00", 8);
+	k = zstd_frame(out, cpio, n, 0);
+	is_int(list_bytes(out, k, &names, &err), -EBADMSG, "a 4 GiB name is refused");
+	free(err);
+	err = NULL;
+
+	/* one entry of 4 GiB of zeros: stops at the 2 GiB limit */
+	n = newc(cpio, "big", "");
+	memcpy(cpio + 6 + 6 * 8, "FFFFFFFF", 8);
+	k = zstd_frame(out, cpio, n, 16384 + 64); /* 2 GiB and 8 MiB */
+	is_int(list_bytes(out, k, &names, &err), -EFBIG, "an initrd unpacking to 4 GiB is refused");
+	ok(err && strstr(err, "more than 2048 MiB"), "... naming the limit: %s", err ? err : "");
+	free(err);
+}
+
 static void test_formats(void)
 {
 	ok(output_format_find("vhd") && streq(output_format_find("vhd")->qemu_format, "vpc"),
@@ -136,6 +230,7 @@ int main(void)
 	test_uuid();
 	test_recipe();
 	test_initrd();
+	test_initrd_bounds();
 	test_formats();
 	return tap_done();
 }
