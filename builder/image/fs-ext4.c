@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <et/com_err.h>
+#include <fcntl.h>
 #include <ext2fs/ext2fs.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 
 #define TAR_ENTRIES_MAX (16u * 1024 * 1024)
 #define READ_CHUNK (256 * 1024)
+#define DATA_CHUNK (1024 * 1024)
 
 extern char **environ;
 
@@ -55,6 +57,18 @@ struct ext4 {
 	ext2_ino_t tail_dir;
 	blk64_t tail_lblk, tail_pblk;
 	char *tail_buf;
+	/* file data goes past libext2fs: the image, the filesystem's offset */
+	int data_fd;
+	uint64_t offset;
+	uint8_t *data_buf; /* DATA_CHUNK */
+	struct data_run *runs;
+	size_t n_runs_max;
+};
+
+/* A run of a file's blocks: logical lblk.. at physical pblk.. */
+struct data_run {
+	blk64_t lblk, pblk;
+	uint64_t len;
 };
 
 static errcode_t note_write_error(io_channel channel, unsigned long block, int count,
@@ -176,6 +190,14 @@ int ext4_open(const char *path, uint64_t offset, bool rw, time_t now, struct ext
 	e->fs = fs;
 	e->now = now;
 	e->rw = rw;
+	e->offset = offset;
+	e->data_fd = rw ? open(path, O_WRONLY | O_CLOEXEC) : -1;
+	if (rw && e->data_fd < 0) {
+		int r = -errno;
+		ext2fs_close_free(&fs);
+		free(e);
+		return errmsg_set(reterr_msg, r, "cannot open '%s': %s", path, strerror(-r));
+	}
 	fs->io->app_data = e;
 	fs->io->write_error = note_write_error;
 	*ret = e;
@@ -183,6 +205,14 @@ int ext4_open(const char *path, uint64_t offset, bool rw, time_t now, struct ext
 }
 
 static void dnames_free(struct ext4 *e);
+
+static void data_free(struct ext4 *e)
+{
+	if (e->data_fd >= 0)
+		close(e->data_fd);
+	free(e->data_buf);
+	free(e->runs);
+}
 
 int ext4_close(struct ext4 *e)
 {
@@ -196,6 +226,7 @@ int ext4_close(struct ext4 *e)
 	}
 	dnames_free(e);
 	free(e->cache_path);
+	data_free(e);
 	free(e);
 	return err ? errcode_to_errno(err) : 0;
 }
@@ -210,6 +241,7 @@ void ext4_abort(struct ext4 *e)
 	}
 	dnames_free(e);
 	free(e->cache_path);
+	data_free(e);
 	free(e);
 }
 
@@ -786,6 +818,209 @@ static int tee_write(int fd, const void *buf, size_t n, uint64_t offset)
 	return 0;
 }
 
+/*
+ * A regular file's data, straight to its blocks: allocated in one go
+ * (ext2fs_fallocate(), not zeroed) and written with one pwrite() per run of
+ * up to DATA_CHUNK, past libext2fs's block cache (the blocks are new, so
+ * none of them is cached). ext2fs_file_write() allocates, zeroes and writes
+ * each block apart: two writes a block, the most of a build's system calls.
+ */
+struct data_writer {
+	struct ext4 *e;
+	size_t n_runs, cur;
+	uint64_t size, buf_off; /* the file's size; the offset of the buffer's start */
+	size_t buf_len;
+};
+
+/* Whether the entry's data (NULL: a host file's) can go straight to its
+ * blocks: not sparse, and a filesystem of extents without inline data. */
+static bool data_direct(struct ext4 *e, struct archive_entry *entry)
+{
+	ext2_filsys fs = e->fs;
+	if (e->data_fd < 0 || (entry && archive_entry_sparse_count(entry) > 0) ||
+	    !ext2fs_has_feature_extents(fs->super) || ext2fs_has_feature_inline_data(fs->super))
+		return false;
+	if (!e->data_buf)
+		e->data_buf = malloc(DATA_CHUNK);
+	return e->data_buf;
+}
+
+static int data_map(struct data_writer *w, ext2_ino_t ino)
+{
+	struct ext4 *e = w->e;
+	ext2_filsys fs = e->fs;
+	struct ext2_inode inode;
+	blk64_t nblocks = (w->size + fs->blocksize - 1) / fs->blocksize;
+	errcode_t err = ext2fs_read_inode(fs, ino, &inode);
+	if (!err)
+		err = ext2fs_fallocate(fs, EXT2_FALLOCATE_FORCE_INIT, ino, &inode, ~0ULL, 0,
+				       nblocks);
+	if (err)
+		return errcode_to_errno(err);
+	ext2_extent_handle_t h;
+	err = ext2fs_extent_open(fs, ino, &h);
+	if (err)
+		return errcode_to_errno(err);
+	struct ext2fs_extent x;
+	blk64_t next = 0;
+	int r = 0;
+	for (err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &x); !err;
+	     err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &x)) {
+		if (!(x.e_flags & EXT2_EXTENT_FLAGS_LEAF) ||
+		    (x.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
+			continue;
+		if (x.e_lblk != next || (x.e_flags & EXT2_EXTENT_FLAGS_UNINIT)) {
+			r = -EIO; /* not what was just allocated */
+			break;
+		}
+		if (w->n_runs == e->n_runs_max) {
+			size_t n = e->n_runs_max ? e->n_runs_max * 2 : 64;
+			struct data_run *runs = reallocarray(e->runs, n, sizeof(*runs));
+			if (!runs) {
+				r = -ENOMEM;
+				break;
+			}
+			e->runs = runs;
+			e->n_runs_max = n;
+		}
+		e->runs[w->n_runs++] = (struct data_run){ x.e_lblk, x.e_pblk, x.e_len };
+		next = x.e_lblk + x.e_len;
+	}
+	ext2fs_extent_free(h);
+	if (r < 0)
+		return r;
+	if (err != EXT2_ET_EXTENT_NO_NEXT)
+		return errcode_to_errno(err);
+	return next >= nblocks ? 0 : -EIO;
+}
+
+/* Writes the buffer (padded with zeros to whole blocks) to its blocks. */
+static int data_flush(struct data_writer *w)
+{
+	struct ext4 *e = w->e;
+	unsigned bs = e->fs->blocksize;
+	if (w->buf_len == 0)
+		return 0;
+	size_t len = (w->buf_len + bs - 1) / bs * bs;
+	memset(e->data_buf + w->buf_len, 0, len - w->buf_len);
+	blk64_t lblk = w->buf_off / bs, end = lblk + len / bs;
+	while (lblk < end) {
+		while (w->cur < w->n_runs && lblk >= e->runs[w->cur].lblk + e->runs[w->cur].len)
+			w->cur++;
+		if (w->cur == w->n_runs)
+			return -EIO;
+		const struct data_run *run = &e->runs[w->cur];
+		blk64_t n = MIN(end, run->lblk + run->len) - lblk;
+		int r = tee_write(e->data_fd, e->data_buf + (lblk - w->buf_off / bs) * bs,
+				  (size_t)n * bs, e->offset + (run->pblk + lblk - run->lblk) * bs);
+		if (r < 0) {
+			e->write_error = -r;
+			return r;
+		}
+		lblk += n;
+	}
+	w->buf_off += w->buf_len;
+	w->buf_len = 0;
+	return 0;
+}
+
+/* Appends n bytes (NULL: zeros) at offset, the end of what came before or
+ * past it (a gap is zeros). */
+static int data_write(struct data_writer *w, uint64_t offset, const void *data, size_t n)
+{
+	uint8_t *buf = w->e->data_buf;
+	if (offset < w->buf_off + w->buf_len)
+		return -EINVAL; /* data goes forward in an archive that is not sparse */
+	while (w->buf_off + w->buf_len < offset || n > 0) {
+		bool gap = w->buf_off + w->buf_len < offset;
+		size_t room = DATA_CHUNK - w->buf_len;
+		size_t k = gap ? (size_t)MIN((uint64_t)room, offset - w->buf_off - w->buf_len)
+			       : MIN(room, n);
+		if (gap || !data)
+			memset(buf + w->buf_len, 0, k);
+		else {
+			memcpy(buf + w->buf_len, data, k);
+			data = (const uint8_t *)data + k;
+		}
+		w->buf_len += k;
+		if (!gap)
+			n -= k, offset += k;
+		if (w->buf_len == DATA_CHUNK) {
+			int r = data_flush(w);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* The entry's data into inode ino (size bytes), and to tee_fd (>= 0). */
+static int copy_data(struct ext4 *e, struct archive *a, struct archive_entry *entry,
+		     const char *name, ext2_ino_t ino, uint64_t size,
+		     const struct extract_policy *policy, struct extract_tracker *tracker,
+		     int tee_fd, uint64_t *bytes, char **reterr_msg)
+{
+	bool direct = data_direct(e, entry);
+	struct data_writer w = { .e = e, .size = size };
+	ext2_file_t file = NULL;
+	errcode_t err;
+	int r = 0;
+
+	if (direct) {
+		r = data_map(&w, ino);
+		if (r < 0)
+			return r;
+	} else {
+		err = ext2fs_file_open(e->fs, ino, EXT2_FILE_WRITE, &file);
+		if (err)
+			return errcode_to_errno(err);
+	}
+	for (;;) {
+		const void *data;
+		size_t n;
+		la_int64_t offset;
+		int k = archive_read_data_block(a, &data, &n, &offset);
+		if (k == ARCHIVE_EOF)
+			break;
+		if (k != ARCHIVE_OK) {
+			errmsg_set(reterr_msg, -EIO, "tarball entry '%s': %s", name,
+				   archive_error_string(a));
+			r = -EIO;
+			break;
+		}
+		r = extract_account_bytes(policy, tracker, n, reterr_msg);
+		if (r < 0)
+			break;
+		if (offset < 0 || (uint64_t)offset + n > size) {
+			errmsg_set(reterr_msg, -EINVAL,
+				   "tarball entry '%s' has more data than its size", name);
+			r = -EINVAL;
+			break;
+		}
+		r = direct ? data_write(&w, (uint64_t)offset, data, n)
+			   : write_at(file, (uint64_t)offset, data, n);
+		if (r < 0)
+			break;
+		if (tee_fd >= 0) {
+			r = tee_write(tee_fd, data, n, (uint64_t)offset);
+			if (r < 0)
+				break;
+		}
+		*bytes += n;
+	}
+	if (direct) {
+		if (r >= 0) /* zeros up to the size, as a hole would read */
+			r = data_write(&w, size, NULL, 0);
+		if (r >= 0)
+			r = data_flush(&w);
+		return r;
+	}
+	err = ext2fs_file_close(file);
+	if (r < 0)
+		return r;
+	return err ? errcode_to_errno(err) : 0;
+}
+
 static int set_xattrs(ext2_filsys fs, ext2_ino_t ino, struct archive_entry *entry)
 {
 	if (archive_entry_xattr_reset(entry) == 0)
@@ -1053,47 +1288,10 @@ static int add_entry(struct ext4 *e, struct archive *a, struct archive_entry *en
 
 	if (S_ISREG(mode) && n.size > 0) {
 		int tee_fd = tee ? tee(name, n.size, userdata) : -1;
-		ext2_file_t file;
-		errcode_t err = ext2fs_file_open(fs, ino, EXT2_FILE_WRITE, &file);
-		if (err)
-			return errcode_to_errno(err);
-		for (;;) {
-			const void *data;
-			size_t size;
-			la_int64_t offset;
-			int k = archive_read_data_block(a, &data, &size, &offset);
-			if (k == ARCHIVE_EOF)
-				break;
-			if (k != ARCHIVE_OK) {
-				errmsg_set(reterr_msg, -EIO, "tarball entry '%s': %s", name,
-					   archive_error_string(a));
-				r = -EIO;
-				break;
-			}
-			r = extract_account_bytes(policy, tracker, size, reterr_msg);
-			if (r < 0)
-				break;
-			if ((uint64_t)offset + size > n.size) {
-				errmsg_set(reterr_msg, -EINVAL,
-					   "tarball entry '%s' has more data than its size", name);
-				r = -EINVAL;
-				break;
-			}
-			r = write_at(file, (uint64_t)offset, data, size);
-			if (r < 0)
-				break;
-			if (tee_fd >= 0) {
-				r = tee_write(tee_fd, data, size, (uint64_t)offset);
-				if (r < 0)
-					break;
-			}
-			*bytes += size;
-		}
-		err = ext2fs_file_close(file);
+		r = copy_data(e, a, entry, name, ino, n.size, policy, tracker, tee_fd, bytes,
+			      reterr_msg);
 		if (r < 0)
 			return r;
-		if (err)
-			return errcode_to_errno(err);
 	}
 	return set_xattrs(fs, ino, entry);
 }
@@ -1249,6 +1447,12 @@ struct file_sink {
 	uint64_t off;
 };
 
+static int data_sink_write(void *userdata, const void *buf, size_t n)
+{
+	struct data_writer *w = userdata;
+	return data_write(w, w->buf_off + w->buf_len, buf, n);
+}
+
 static int file_sink_write(void *userdata, const void *buf, size_t n)
 {
 	struct file_sink *s = userdata;
@@ -1268,6 +1472,17 @@ int ext4_write_file_fd(struct ext4 *e, const char *path, int fd, mode_t mode)
 	int r = new_file(e, path, (uint64_t)st.st_size, mode, &ino);
 	if (r < 0)
 		return r;
+	if (st.st_size > 0 && data_direct(e, NULL)) {
+		struct data_writer w = { .e = e, .size = (uint64_t)st.st_size };
+		r = data_map(&w, ino);
+		if (r >= 0)
+			r = copy_stream(
+				fd, &(struct copy_sink){ .write = data_sink_write, .userdata = &w },
+				(uint64_t)st.st_size, NULL, NULL);
+		if (r >= 0)
+			r = data_write(&w, w.size, NULL, 0); /* a file that shrank: zeros */
+		return r < 0 ? r : data_flush(&w);
+	}
 	struct file_sink s = {};
 	errcode_t err = ext2fs_file_open(e->fs, ino, EXT2_FILE_WRITE, &s.file);
 	if (err)
