@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "builder/image/image.h"
@@ -24,11 +25,22 @@
 extern char **environ;
 
 struct mtools {
+	const char *path;
 	char image[4096 + 32]; /* "path@@offset" */
 	char **envp;
 	char epoch[64];
 	char **reterr_msg;
 };
+
+/* Whether the filesystem holding path has (next to) no space left. */
+static bool output_full(const char *path)
+{
+	struct statvfs sv;
+	if (!path || statvfs(path, &sv) < 0)
+		return false;
+	uint64_t avail = (uint64_t)(geteuid() == 0 ? sv.f_bfree : sv.f_bavail) * sv.f_frsize;
+	return avail < 1024 * 1024;
+}
 
 static int mtools_run(struct mtools *m, char *const argv[])
 {
@@ -40,6 +52,18 @@ static int mtools_run(struct mtools *m, char *const argv[])
 					      argv[0], strerror(-r)) < 0)
 			*m->reterr_msg = NULL;
 		return r;
+	}
+	if (res.exit_status != 0 && output_full(m->path)) {
+		/* mformat may even crash (SIGSEGV) on a write that found no space */
+		if (m->reterr_msg &&
+		    asprintf(m->reterr_msg,
+			     "'%s' failed (%s %d): the filesystem the image is written to is full "
+			     "(free space there, or give -o another directory)",
+			     argv[0], res.exit_status > 128 ? "signal" : "exit status",
+			     res.exit_status > 128 ? res.exit_status - 128 : res.exit_status) < 0)
+			*m->reterr_msg = NULL;
+		spawn_result_done(&res);
+		return -ENOSPC;
 	}
 	if (res.exit_status != 0) {
 		if (m->reterr_msg &&
@@ -132,7 +156,7 @@ static int fat_add_xen_for_grub(struct mtools *m, const struct esp_content *c)
 int fat_write(const char *path, const struct image_slot *slot, const struct esp_content *c,
 	      char **reterr_msg)
 {
-	struct mtools m = { .reterr_msg = reterr_msg };
+	struct mtools m = { .path = path, .reterr_msg = reterr_msg };
 	_cleanup_free_ char **envp = NULL;
 	_cleanup_free_ char *loader = NULL, *entry = NULL, *entry_path = NULL, *dir = NULL,
 			    *kdir = NULL, *kpath = NULL, *ipath = NULL;

@@ -64,6 +64,13 @@ if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
 	like "... blames that file system, not the recipe's Size=" "$(last_output)" \
 		"the filesystem the image is written to is full \(free space there, or give -o another directory\)"
 	is "... and leaves nothing" "$(cat small.list)" ""
+	# the root written, the ESP not: mformat (which crashes on a failed write
+	# there) or mcopy runs out, and the message says which file system is full
+	exits 1 "an output file system full while the ESP is written" unshare -m sh -c \
+		"mount -t tmpfs -o size=$((raw_kb - 500))k tmpfs small && enlighten build img.conf -o small; rc=\$?; ls -A small >small.list; exit \$rc"
+	like "... blames that file system" "$(last_output)" \
+		"cannot write the ESP: '(mformat|mcopy|mmd)' failed \((exit status|signal) [0-9]+\): the filesystem the image is written to is full"
+	is "... and leaves nothing" "$(cat small.list)" ""
 	exits 1 "a qcow2 conversion that runs out of space fails the build" unshare -m sh -c \
 		"mount -t tmpfs -o size=$((raw_kb + 200))k tmpfs small && enlighten build img.conf -o small --format raw --format qcow2; rc=\$?; ls -A small >small.list; exit \$rc"
 	is "... and leaves nothing either" "$(cat small.list)" ""
