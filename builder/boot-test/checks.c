@@ -234,6 +234,24 @@ static bool module_listed(const char *text, const char *name, bool builtin_list)
 	return false;
 }
 
+/* Whether the guest's modprobe refuses the module for want of its
+ * hardware (ENODEV: xen-acpi-processor in a dom0 whose emulated CPUs have
+ * no ACPI performance states), asked now, from outside. */
+static bool no_device(struct qga *q, const char *module)
+{
+	if (module[strspn(module,
+			  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")])
+		return false;
+	_cleanup_free_ char *cmd = NULL, *out = NULL;
+	int code = 0;
+	if (asprintf(&cmd, "/sbin/modprobe %s 2>&1", module) < 0)
+		return false;
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	if (qga_exec(q, argv, now_usec() + QGA_ANSWER_USEC, &code, &out) < 0 || code == 0)
+		return false;
+	return strstr(out, "No such device") != NULL;
+}
+
 static int check_modules(struct qga *q, struct guest_report *r, char *const *modules, bool forced)
 {
 	_cleanup_free_ char *loaded = NULL, *builtin = NULL, *path = NULL;
@@ -256,10 +274,12 @@ static int check_modules(struct qga *q, struct guest_report *r, char *const *mod
 			k = add_item(r, "module", *m, GUEST_OK, "loaded");
 		else if (module_listed(builtin, name, true))
 			k = add_item(r, "module", *m, GUEST_OK, "built into the kernel");
+		else if (forced || no_device(q, name))
+			k = add_item(r, "module", *m, GUEST_CONDITION,
+				     "not loaded, condition not met: no such device here%s",
+				     forced ? "" : " (modprobe: No such device)");
 		else
-			k = add_item(r, "module", *m, forced ? GUEST_CONDITION : GUEST_FAIL,
-				     forced ? "not loaded, condition not met: no such device here"
-					    : "not loaded");
+			k = add_item(r, "module", *m, GUEST_FAIL, "not loaded");
 		if (k < 0)
 			return k;
 	}
@@ -314,10 +334,83 @@ static int osinfo(struct qga *q, struct guest_report *r)
 	return 0;
 }
 
-int guest_check(const char *qga_socket, const char *profile, bool forced, uint64_t deadline,
+#define PIDOF "/bin/pidof"
+
+/* argv from first (may be NULL) and the words of text split at seps. */
+static int split_argv(const char *first, const char *text, const char *seps, char ***ret)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	char *save = NULL;
+	int k = !copy ? -ENOMEM : first ? strv_extend(ret, first) : 0;
+	for (char *w = copy ? strtok_r(copy, seps, &save) : NULL; w && k >= 0;
+	     w = strtok_r(NULL, seps, &save))
+		k = strv_extend(ret, w);
+	return k;
+}
+
+/* Each entry ("name" or "name|other name") must name a running process
+ * (pidof, from sysvinit-utils, which every Debian has; procps' pgrep is
+ * not in a minimal base). */
+static int check_processes(struct qga *q, struct guest_report *r, const char *const *patterns,
+			   uint64_t deadline)
+{
+	for (const char *const *p = patterns; p && *p; p++) {
+		_cleanup_strv_free_ char **argv = NULL;
+		_cleanup_free_ char *out = NULL;
+		int code = -1, k = split_argv(PIDOF, *p, "|", &argv);
+		if (k < 0)
+			return k;
+		k = qga_exec(q, argv, deadline, &code, &out);
+		if (k < 0 || code != 0)
+			k = add_item(r, "process", *p, GUEST_FAIL, "not running (%s)",
+				     k < 0 ? strerror(-k) : "pidof found none");
+		else
+			k = add_item(r, "process", *p, GUEST_OK, "running (pid %.*s)",
+				     (int)strcspn(out, "\n"), out);
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+/* Each command must exit 0; its first output line that says a version is
+ * shown (xl info: xen_version). */
+static int check_commands(struct qga *q, struct guest_report *r, const char *const *commands,
+			  uint64_t deadline)
+{
+	for (const char *const *c = commands; c && *c; c++) {
+		_cleanup_strv_free_ char **argv = NULL;
+		_cleanup_free_ char *out = NULL;
+		int code = -1, k = split_argv(NULL, *c, " ", &argv);
+		if (k < 0)
+			return k;
+		k = qga_exec(q, argv, deadline, &code, &out);
+		if (k < 0 || code != 0) {
+			k = k < 0 ? add_item(r, "command", *c, GUEST_FAIL, "%s", strerror(-k))
+				  : add_item(r, "command", *c, GUEST_FAIL, "exit %d", code);
+			if (k < 0)
+				return k;
+			continue;
+		}
+		const char *v = strstr(out, "_version");
+		v = v ? v + strcspn(v, ":") : NULL;
+		v = v && *v ? v + 1 + strspn(v + 1, " ") : NULL;
+		k = add_item(r, "command", *c, GUEST_OK, "exit 0%s%.*s", v ? ", version " : "",
+			     v ? (int)strcspn(v, "\n") : 0, v ?: "");
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+int guest_check(const char *qga_socket, const struct guest_expect *e, uint64_t deadline,
 		struct guest_report *ret)
 {
-	struct guest_report r = { .pass = true, .agent_seconds = -1, .services_seconds = -1 };
+	const char *profile = e->profile;
+	bool forced = e->forced;
+	struct guest_report r = {
+		.pass = true, .agent_seconds = -1, .services_seconds = -1, .userspace_seconds = -1
+	};
 	struct qga *q = NULL;
 	_cleanup_free_ char *conf = NULL, *path = NULL, *err = NULL, *os_release = NULL;
 	_cleanup_free_ char *agent = NULL;
@@ -353,7 +446,18 @@ int guest_check(const char *qga_socket, const char *profile, bool forced, uint64
 		goto done;
 	}
 
-	/* The agent's own run, from systemd's timestamps. */
+	/* When userspace started and the agent's own run, from systemd's
+	 * timestamps. */
+	{
+		char *argv[] = { SYSTEMCTL, "show", "--property=UserspaceTimestampMonotonic",
+				 NULL };
+		_cleanup_free_ char *out = NULL;
+		int code;
+		if (qga_exec(q, argv, deadline, &code, &out) >= 0 && code == 0 &&
+		    show_usec(out, "UserspaceTimestampMonotonic") > 0)
+			r.userspace_seconds =
+				(double)show_usec(out, "UserspaceTimestampMonotonic") / 1e6;
+	}
 	uint64_t agent_start = 0, last_active = 0;
 	if (systemctl_show(q, AGENT_UNIT, deadline, &agent) >= 0) {
 		agent_start = show_usec(agent, "ExecMainStartTimestampMonotonic");
@@ -370,6 +474,9 @@ int guest_check(const char *qga_socket, const char *profile, bool forced, uint64
 	if (services[0] && last_active > agent_start && agent_start)
 		r.services_seconds = (double)(last_active - agent_start) / 1e6;
 	if ((k = check_modules(q, &r, profile_get(p, PROFILE_LINUX_MODULES), forced)) < 0)
+		goto fail;
+	if ((k = check_processes(q, &r, e->processes, deadline)) < 0 ||
+	    (k = check_commands(q, &r, e->commands, deadline)) < 0)
 		goto fail;
 	if ((k = read_report(q, &r)) < 0)
 		goto fail;
@@ -419,6 +526,9 @@ json_object *guest_report_json(const struct guest_report *r)
 	json_object_object_add(o, "agent_seconds",
 			       r->agent_seconds >= 0 ? json_object_new_double(r->agent_seconds)
 						     : NULL);
+	json_object_object_add(
+		o, "userspace_seconds",
+		r->userspace_seconds >= 0 ? json_object_new_double(r->userspace_seconds) : NULL);
 	json_object_object_add(
 		o, "services_active_seconds",
 		r->services_seconds >= 0 ? json_object_new_double(r->services_seconds) : NULL);

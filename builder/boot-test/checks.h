@@ -20,7 +20,7 @@ enum guest_state {
 };
 
 struct guest_item {
-	const char *kind; /* "service" or "module" */
+	const char *kind; /* "service", "module", "process" or "command" */
 	char *name;
 	enum guest_state state;
 	char *detail; /* "active (running)", "loaded", "enabled, condition not met: ..." */
@@ -35,16 +35,23 @@ struct guest_report {
 	unsigned n_items;
 	char **changes; /* report.json's "changes", or NULL */
 	char *report_result;
-	double agent_seconds;	 /* the agent unit's run, start to exit; < 0 unknown */
-	double services_seconds; /* the agent's start to its last service active; < 0 n/a */
+	double agent_seconds;	  /* the agent unit's run, start to exit; < 0 unknown */
+	double services_seconds;  /* the agent's start to its last service active; < 0 n/a */
+	double userspace_seconds; /* systemd's start, on the guest kernel's clock; < 0 unknown */
 	bool pass;
 };
 
-/* Asks the guest behind qga_socket about profile (forced: its hardware is
- * not there, so "condition not met" is no failure). Waits for the guest
- * agent and the services until deadline. Returns 0 with *ret filled in
- * (ret->pass says the outcome), -errno only for local failures. */
-int guest_check(const char *qga_socket, const char *profile, bool forced, uint64_t deadline,
+struct guest_expect {
+	const char *profile;
+	bool forced; /* its hardware is not there: "condition not met" is no failure */
+	const char *const *processes; /* must run ("name" or "name|name", by pidof), or NULL */
+	const char *const *commands;  /* must exit 0 (argv, space-separated), or NULL */
+};
+
+/* Asks the guest behind qga_socket about what e expects. Waits for the
+ * guest agent and the services until deadline. Returns 0 with *ret filled
+ * in (ret->pass says the outcome), -errno only for local failures. */
+int guest_check(const char *qga_socket, const struct guest_expect *e, uint64_t deadline,
 		struct guest_report *ret);
 void guest_report_done(struct guest_report *r);
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -186,28 +187,43 @@ static int loader_conf_item(const char *key, const char *value, void *u)
 }
 
 struct entry_parse {
-	char *title, *linux_path, *options;
+	char *title, *linux_path, *efi, *options;
 	char **initrds;
 };
+
+static void entry_parse_done(struct entry_parse *p)
+{
+	free(p->title);
+	free(p->linux_path);
+	free(p->efi);
+	free(p->options);
+	strv_free(p->initrds);
+	*p = (struct entry_parse){};
+}
+
+static int set_str(char **where, const char *value)
+{
+	char *n = strdup(value);
+	if (!n)
+		return -ENOMEM;
+	free(*where);
+	*where = n;
+	return 0;
+}
 
 static int entry_item(const char *key, const char *value, void *u)
 {
 	struct entry_parse *p = u;
-	char *n;
-	if (streq(key, "title")) {
-		if (!(n = strdup(value)))
-			return -ENOMEM;
-		free(p->title);
-		p->title = n;
-	} else if (streq(key, "linux")) {
-		if (!(n = strdup(value)))
-			return -ENOMEM;
-		free(p->linux_path);
-		p->linux_path = n;
-	} else if (streq(key, "initrd")) {
+	if (streq(key, "title"))
+		return set_str(&p->title, value);
+	if (streq(key, "linux"))
+		return set_str(&p->linux_path, value);
+	if (streq(key, "efi"))
+		return set_str(&p->efi, value);
+	if (streq(key, "initrd"))
 		return strv_extend(&p->initrds, value);
-	} else if (streq(key, "options")) {
-		n = p->options ? strjoin(p->options, " ", value) : strdup(value);
+	if (streq(key, "options")) {
+		char *n = p->options ? strjoin(p->options, " ", value) : strdup(value);
 		if (!n)
 			return -ENOMEM;
 		free(p->options);
@@ -217,17 +233,37 @@ static int entry_item(const char *key, const char *value, void *u)
 }
 
 /* The entry systemd-boot would pick: among the entries matching the default
- * glob (all when there is none), the one that sorts last by version. */
-static const char *pick_entry(char **names, const char *glob)
+ * glob (all when there is none), the one that sorts last by version. With
+ * want, only the entries it accepts count. */
+static const char *pick_entry(char **names, const char *glob, const struct entry_parse *parsed,
+			      bool (*want)(const struct entry_parse *p))
 {
 	const char *best = NULL;
-	for (char **n = names; n && *n; n++) {
-		if (glob && fnmatch(glob, *n, 0) != 0)
+	for (size_t i = 0; names && names[i]; i++) {
+		if (glob && fnmatch(glob, names[i], 0) != 0)
 			continue;
-		if (!best || strverscmp(*n, best) > 0)
-			best = *n;
+		if (want && !want(&parsed[i]))
+			continue;
+		if (!best || strverscmp(names[i], best) > 0)
+			best = names[i];
 	}
 	return best;
+}
+
+static bool entry_is_linux(const struct entry_parse *p)
+{
+	return p->linux_path != NULL;
+}
+
+/* An entry that starts Xen: its `efi` program is xen*.efi. */
+static bool entry_is_xen(const struct entry_parse *p)
+{
+	if (!p->efi)
+		return false;
+	const char *base = strrchr(p->efi, '/');
+	base = base ? base + 1 : p->efi;
+	return strncasecmp(base, "xen", 3) == 0 && strlen(base) > 4 &&
+	       strcasecmp(base + strlen(base) - 4, ".efi") == 0;
 }
 
 static int list_entries(const char *esp, char ***ret, char **reterr_msg)
@@ -278,6 +314,11 @@ void boot_entry_free(struct boot_entry *e)
 	free(e->kernel);
 	free(e->initrd);
 	free(e->options);
+	free(e->linux_path);
+	strv_free(e->initrd_paths);
+	free(e->efi);
+	free(e->xen_cfg);
+	free(e->xen_cfg_text);
 	free(e);
 }
 
@@ -295,16 +336,14 @@ int boot_entry_has_serial_console(const char *options)
 	return 0;
 }
 
-int boot_entry_extract(const char *image, const char *format, const char *dir,
-		       struct boot_entry **ret, char **reterr_msg)
+/* Copies the image's ESP out to dir/esp.raw; its place on the disk in
+ * *ret_first and *ret_count (512-byte sectors). */
+static int esp_copy(const char *image, const char *format, const char *dir, char **ret_esp,
+		    uint64_t *ret_first, uint64_t *ret_count, char **reterr_msg)
 {
 	_cleanup_free_ char *head = strjoin(dir, "/gpt.raw");
 	_cleanup_free_ char *esp = strjoin(dir, "/esp.raw");
 	_cleanup_free_ uint8_t *buf = NULL;
-	_cleanup_free_ char *loader_conf = NULL, *glob = NULL, *entry_text = NULL,
-			    *entry_path = NULL;
-	_cleanup_strv_free_ char **names = NULL;
-	_cleanup_(boot_entry_freep) struct boot_entry *e = NULL;
 	size_t n = 0, need = GPT_HEAD_SECTORS * SECTOR;
 	uint64_t first = 0, count = 0;
 	int r;
@@ -331,12 +370,10 @@ int boot_entry_extract(const char *image, const char *format, const char *dir,
 			break;
 	}
 	(void)unlink(head);
-	if (r == -EBADMSG) {
+	if (r == -EBADMSG)
 		return errmsg_set(reterr_msg, -ENOENT, "'%s' has no GPT", image);
-	}
-	if (r == -ENOENT) {
+	if (r == -ENOENT)
 		return errmsg_set(reterr_msg, r, "'%s' has no EFI system partition", image);
-	}
 	if (r < 0)
 		return r;
 
@@ -349,76 +386,359 @@ int boot_entry_extract(const char *image, const char *format, const char *dir,
 	r = image_dd(image, format, esp, bs, first * SECTOR / bs, count * SECTOR / bs, reterr_msg);
 	if (r < 0)
 		return r;
+	*ret_esp = TAKE_PTR(esp);
+	*ret_first = first;
+	*ret_count = count;
+	return 0;
+}
 
+/* Reads and parses every entry of the ESP (parsed[i] for names[i]). */
+static int read_entries(const char *image, const char *esp, char ***ret_names,
+			struct entry_parse **ret_parsed, char **reterr_msg)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	int r = list_entries(esp, &names, NULL);
+	if (r < 0 || !names)
+		return errmsg_set(reterr_msg, -ENOENT,
+				  "'%s' has no systemd-boot entries in its ESP", image);
+	size_t n = strv_length(names);
+	struct entry_parse *parsed = calloc(n, sizeof(*parsed));
+	if (!parsed)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		_cleanup_free_ char *path = strjoin("/loader/entries/", names[i]), *text = NULL;
+		r = path ? mtools_read(esp, path, &text, reterr_msg) : -ENOMEM;
+		if (r >= 0)
+			r = parse_conf(text, entry_item, &parsed[i]);
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			entry_parse_done(&parsed[i]);
+		free(parsed);
+		return r;
+	}
+	*ret_names = TAKE_PTR(names);
+	*ret_parsed = parsed;
+	return 0;
+}
+
+static size_t name_index(char **names, const char *name)
+{
+	size_t i = 0;
+	while (names[i] && !streq(names[i], name))
+		i++;
+	return i;
+}
+
+/* Which entry boots: the default for BOOT_ENTRY_PLAIN when it starts a
+ * kernel (else the newest that does, else the default as it is); the newest
+ * Xen entry for BOOT_ENTRY_XEN. */
+static int choose_entry(const char *image, char **names, const struct entry_parse *parsed,
+			const char *glob, enum boot_entry_kind kind, size_t *ret_index,
+			bool *ret_default, char **reterr_msg)
+{
+	const char *def = pick_entry(names, glob, parsed, NULL);
+	if (!def) /* a default that matches nothing: systemd-boot's fallback */
+		def = pick_entry(names, NULL, parsed, NULL);
+	const char *id = NULL;
+	if (kind == BOOT_ENTRY_XEN) {
+		id = pick_entry(names, NULL, parsed, entry_is_xen);
+		if (!id)
+			return errmsg_set(reterr_msg, -ENOENT,
+					  "'%s' has no Xen entry (a loader entry whose 'efi' "
+					  "line starts xen*.efi); build it with a [Xen] section",
+					  image);
+	} else {
+		size_t d = name_index(names, def);
+		id = entry_is_linux(&parsed[d]) ? def
+						: pick_entry(names, NULL, parsed, entry_is_linux);
+		if (!id)
+			id = def;
+	}
+	*ret_index = name_index(names, id);
+	*ret_default = streq(id, def);
+	return 0;
+}
+
+/* Xen reads NAME.cfg beside NAME.efi. */
+static char *xen_cfg_path(const char *efi)
+{
+	const char *dot = strrchr(efi, '.');
+	size_t n = dot ? (size_t)(dot - efi) : strlen(efi);
+	char *p = malloc(n + 5);
+	if (!p)
+		return NULL;
+	memcpy(p, efi, n);
+	memcpy(p + n, ".cfg", 5);
+	return p;
+}
+
+/* Fills e from the parsed entry; copies the kernel and initrds into dir
+ * when it starts a kernel (and dir is given). */
+static int entry_fill(const char *esp, const char *dir, struct entry_parse *p, struct boot_entry *e,
+		      char **reterr_msg)
+{
+	int r = 0;
+	e->title = TAKE_PTR(p->title);
+	e->options = p->options ? TAKE_PTR(p->options) : strdup("");
+	e->linux_path = TAKE_PTR(p->linux_path);
+	e->initrd_paths = TAKE_PTR(p->initrds);
+	e->efi = TAKE_PTR(p->efi);
+	if (!e->options)
+		return -ENOMEM;
+	if (e->efi && entry_is_xen(&(struct entry_parse){ .efi = e->efi })) {
+		e->xen_cfg = xen_cfg_path(e->efi);
+		if (!e->xen_cfg)
+			return -ENOMEM;
+		r = mtools_read(esp, e->xen_cfg, &e->xen_cfg_text, reterr_msg);
+		if (r < 0)
+			return errmsg_prefix(reterr_msg, r, "the Xen entry '%s' has no '%s'", e->id,
+					     e->xen_cfg);
+	}
+	if (!e->linux_path || !dir)
+		return 0;
+	e->kernel = strjoin(dir, "/linux");
+	if (!e->kernel)
+		return -ENOMEM;
+	r = mtools_copy(esp, e->linux_path, e->kernel, reterr_msg);
+	if (r < 0 || !e->initrd_paths)
+		return r;
+	_cleanup_strv_free_ char **parts = NULL;
+	for (size_t i = 0; r >= 0 && e->initrd_paths[i]; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "/initrd.%zu", i);
+		_cleanup_free_ char *dest = strjoin(dir, name);
+		r = dest ? strv_extend(&parts, dest) : -ENOMEM;
+		if (r >= 0)
+			r = mtools_copy(esp, e->initrd_paths[i], dest, reterr_msg);
+	}
+	if (r >= 0) {
+		e->initrd = strjoin(dir, "/initrd");
+		r = e->initrd ? concat_files(parts, e->initrd) : -ENOMEM;
+	}
+	for (size_t i = 0; parts && parts[i]; i++)
+		(void)unlink(parts[i]);
+	return r;
+}
+
+int boot_entry_extract(const char *image, const char *format, const char *dir,
+		       enum boot_entry_kind kind, struct boot_entry **ret, char **reterr_msg)
+{
+	_cleanup_free_ char *esp = NULL, *loader_conf = NULL, *glob = NULL;
+	_cleanup_strv_free_ char **names = NULL;
+	_cleanup_(boot_entry_freep) struct boot_entry *e = NULL;
+	struct entry_parse *parsed = NULL;
+	uint64_t first, count;
+	size_t idx = 0;
+	bool is_default = false;
+
+	int r = esp_copy(image, format, dir, &esp, &first, &count, reterr_msg);
+	if (r < 0)
+		return r;
 	if (mtools_read(esp, "/loader/loader.conf", &loader_conf, NULL) >= 0) {
 		r = parse_conf(loader_conf, loader_conf_item, &glob);
 		if (r < 0)
-			goto fail;
+			goto out;
 	}
-	r = list_entries(esp, &names, NULL);
-	if (r < 0 || !names) {
-		r = errmsg_set(reterr_msg, -ENOENT, "'%s' has no systemd-boot entries in its ESP",
-			       image);
-		goto fail;
-	}
-	const char *id = pick_entry(names, glob);
-	if (!id)
-		id = pick_entry(names,
-				NULL); /* a default that matches nothing: systemd-boot's fallback */
-	entry_path = strjoin("/loader/entries/", id);
-	if (!entry_path) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	r = mtools_read(esp, entry_path, &entry_text, reterr_msg);
+	r = read_entries(image, esp, &names, &parsed, reterr_msg);
 	if (r < 0)
-		goto fail;
-
-	struct entry_parse p = {};
-	r = parse_conf(entry_text, entry_item, &p);
-	if (r >= 0 && !p.linux_path) {
-		r = errmsg_set(reterr_msg, -EBADMSG, "loader entry '%s' has no 'linux' line", id);
-	}
+		goto out;
+	r = choose_entry(image, names, parsed, glob, kind, &idx, &is_default, reterr_msg);
+	if (r < 0)
+		goto out;
 	e = calloc(1, sizeof(*e));
-	if (r >= 0 && !e)
+	if (!e || !(e->id = strdup(names[idx]))) {
 		r = -ENOMEM;
-	if (r >= 0) {
-		e->id = strdup(id);
-		e->title = TAKE_PTR(p.title);
-		e->options = p.options ? TAKE_PTR(p.options) : strdup("");
-		e->kernel = strjoin(dir, "/linux");
-		if (!e->id || !e->options || !e->kernel)
-			r = -ENOMEM;
+		goto out;
+	}
+	e->is_default = is_default;
+	r = entry_fill(esp, kind == BOOT_ENTRY_PLAIN ? dir : NULL, &parsed[idx], e, reterr_msg);
+	if (r >= 0 && kind == BOOT_ENTRY_PLAIN && !e->linux_path && !e->efi)
+		r = errmsg_set(reterr_msg, -EBADMSG,
+			       "loader entry '%s' has neither a 'linux' nor an 'efi' line", e->id);
+	if (r >= 0)
+		*ret = TAKE_PTR(e);
+out:
+	for (size_t i = 0; parsed && names && names[i]; i++)
+		entry_parse_done(&parsed[i]);
+	free(parsed);
+	if (esp)
+		(void)unlink(esp);
+	return r;
+}
+
+/* ---- choosing the entry on the disk itself ------------------------------ */
+
+#define CHUNK (64u * 1024u)
+
+static int write_esp_file(const char *esp, const char *dir, const char *path, const char *text,
+			  char **reterr_msg)
+{
+	_cleanup_free_ char *tmp = strjoin(dir, "/esp-file.tmp");
+	if (!tmp)
+		return -ENOMEM;
+	int r = fs_write_file_atomic_at(AT_FDCWD, tmp, text, strlen(text), 0644);
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "cannot write '%s': %s", tmp, strerror(-r));
+	_cleanup_free_ char *dest = strjoin("::", path);
+	if (!dest)
+		return -ENOMEM;
+	char *argv[] = { "mcopy", "-o", "-i", (char *)esp, tmp, dest, NULL };
+	r = run_tool(argv, NULL, reterr_msg);
+	(void)unlink(tmp);
+	return r;
+}
+
+char *loader_conf_with_default(const char *old, const char *id)
+{
+	_cleanup_free_ char *copy = strdup(old ?: "");
+	char *out = strjoin("default ", id, "\n");
+	if (!copy || !out) {
+		free(out);
+		return NULL;
+	}
+	char *save = NULL;
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		const char *t = l + strspn(l, " \t");
+		if (startswith(t, "default") && (t[7] == ' ' || t[7] == '\t'))
+			continue;
+		char *n = strjoin(out, l, "\n");
+		free(out);
+		if (!(out = n))
+			return NULL;
+	}
+	return out;
+}
+
+/* Whether the space-separated words of line contain word (or, for a word
+ * "key=", any word starting so). */
+static bool has_word(const char *line, const char *word)
+{
+	size_t n = strlen(word);
+	bool prefix = n > 0 && word[n - 1] == '=';
+	for (const char *w = line; *w;) {
+		w += strspn(w, " \t");
+		size_t k = strcspn(w, " \t");
+		if (k && (prefix ? k >= n && strncmp(w, word, n) == 0
+				 : k == n && strncmp(w, word, n) == 0))
+			return true;
+		w += k;
+	}
+	return false;
+}
+
+char *xen_cfg_with(const char *old, char *const *add, char *const *add_dom0)
+{
+	_cleanup_free_ char *copy = strdup(old);
+	char *out = strdup("");
+	if (!copy || !out) {
+		free(out);
+		return NULL;
+	}
+	char *save = NULL;
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *const *words = startswith(l, "options=")	? add
+				     : startswith(l, "kernel=") ? add_dom0
+								: NULL;
+		_cleanup_free_ char *line = strdup(l);
+		for (char *const *w = words; line && w && *w; w++) {
+			_cleanup_free_ char *key = strndup(*w, strcspn(*w, "=") + 1);
+			if (!key || has_word(strchr(line, '=') + 1, key) ||
+			    has_word(strchr(line, '=') + 1, *w))
+				continue;
+			char *n = strjoin(line, " ", *w);
+			free(line);
+			line = n;
+		}
+		char *n = line ? strjoin(out, line, "\n") : NULL;
+		free(out);
+		if (!(out = n))
+			return NULL;
+	}
+	return out;
+}
+
+/* Writes the 64 KiB chunks in which esp differs from orig into image (a
+ * qcow2 file, with qemu-io) at the ESP's place. */
+static int write_back(const char *image, const char *dir, const char *orig, const char *esp,
+		      uint64_t first, char **reterr_msg)
+{
+	_cleanup_close_ int a = open(orig, O_RDONLY | O_CLOEXEC),
+			    b = open(esp, O_RDONLY | O_CLOEXEC);
+	_cleanup_strv_free_ char **argv = NULL, **chunks = NULL;
+	if (a < 0 || b < 0)
+		return errmsg_errno(reterr_msg, errno, "cannot read the ESP copy: %m");
+	int r = strv_extend(&argv, "qemu-io");
+	if (r >= 0)
+		r = strv_extend(&argv, "-f");
+	if (r >= 0)
+		r = strv_extend(&argv, "qcow2");
+	static char ba[CHUNK], bb[CHUNK];
+	for (uint64_t off = 0; r >= 0; off += CHUNK) {
+		ssize_t na = pread(a, ba, CHUNK, (off_t)off), nb = pread(b, bb, CHUNK, (off_t)off);
+		if (na < 0 || nb < 0)
+			return errmsg_errno(reterr_msg, errno, "cannot read the ESP copy: %m");
+		if (nb == 0)
+			break;
+		if (na == nb && memcmp(ba, bb, (size_t)nb) == 0)
+			continue;
+		char name[64], cmd[PATH_MAX + 128];
+		snprintf(name, sizeof(name), "/esp-chunk.%llu", (unsigned long long)(off / CHUNK));
+		_cleanup_free_ char *path = strjoin(dir, name);
+		if (!path)
+			return -ENOMEM;
+		r = fs_write_file_atomic_at(AT_FDCWD, path, bb, (size_t)nb, 0644);
+		if (r < 0)
+			return errmsg_set(reterr_msg, r, "cannot write '%s': %s", path,
+					  strerror(-r));
+		snprintf(cmd, sizeof(cmd), "write -s %s %llu %zd", path,
+			 (unsigned long long)(first * SECTOR + off), nb);
+		r = strv_extend(&chunks, path);
+		if (r >= 0)
+			r = strv_extend(&argv, "-c");
+		if (r >= 0)
+			r = strv_extend(&argv, cmd);
 	}
 	if (r >= 0)
-		r = mtools_copy(esp, p.linux_path, e->kernel, reterr_msg);
-	if (r >= 0 && p.initrds) {
-		_cleanup_strv_free_ char **parts = NULL;
-		for (size_t i = 0; r >= 0 && p.initrds[i]; i++) {
-			char name[64];
-			snprintf(name, sizeof(name), "/initrd.%zu", i);
-			_cleanup_free_ char *dest = strjoin(dir, name);
-			r = dest ? strv_extend(&parts, dest) : -ENOMEM;
-			if (r >= 0)
-				r = mtools_copy(esp, p.initrds[i], dest, reterr_msg);
-		}
-		if (r >= 0) {
-			e->initrd = strjoin(dir, "/initrd");
-			r = e->initrd ? concat_files(parts, e->initrd) : -ENOMEM;
-		}
-		for (size_t i = 0; parts && parts[i]; i++)
-			(void)unlink(parts[i]);
-	}
-	free(p.title);
-	free(p.linux_path);
-	free(p.options);
-	strv_free(p.initrds);
+		r = strv_extend(&argv, image);
+	if (r >= 0 && chunks)
+		r = run_tool(argv, NULL, reterr_msg);
+	for (char **c = chunks; c && *c; c++)
+		(void)unlink(*c);
+	return r;
+}
+
+int boot_entry_make_default(const char *image, const char *dir, const struct boot_entry *e,
+			    char *const *xen_add, char *const *dom0_add, char **reterr_msg)
+{
+	_cleanup_free_ char *esp = NULL, *orig = strjoin(dir, "/esp.orig"), *loader = NULL;
+	_cleanup_free_ char *text = NULL, *cfg = NULL;
+	uint64_t first, count;
+	if (!orig)
+		return -ENOMEM;
+	int r = esp_copy(image, "qcow2", dir, &esp, &first, &count, reterr_msg);
 	if (r < 0)
-		goto fail;
+		return r;
+	{
+		_cleanup_close_ int in = open(esp, O_RDONLY | O_CLOEXEC);
+		_cleanup_close_ int out =
+			open(orig, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		r = in < 0 || out < 0 ? negative_errno()
+				      : copy_stream(in, COPY_SINK_FD(out), UINT64_MAX, NULL, NULL);
+	}
+	if (r >= 0 && !e->is_default) {
+		(void)mtools_read(esp, "/loader/loader.conf", &loader, NULL);
+		text = loader_conf_with_default(loader, e->id);
+		r = text ? write_esp_file(esp, dir, "/loader/loader.conf", text, reterr_msg)
+			 : -ENOMEM;
+	}
+	if (r >= 0 && e->xen_cfg_text) {
+		cfg = xen_cfg_with(e->xen_cfg_text, xen_add, dom0_add);
+		r = cfg ? write_esp_file(esp, dir, e->xen_cfg, cfg, reterr_msg) : -ENOMEM;
+	}
+	if (r >= 0)
+		r = write_back(image, dir, orig, esp, first, reterr_msg);
 	(void)unlink(esp);
-	*ret = TAKE_PTR(e);
-	return 0;
-fail:
-	(void)unlink(esp);
+	(void)unlink(orig);
 	return r;
 }

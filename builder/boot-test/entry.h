@@ -9,21 +9,46 @@
 
 #include <stdint.h>
 
+#include <stdbool.h>
+
 struct boot_entry {
-	char *id;      /* entry file name, e.g. "enlighten.conf" */
-	char *title;   /* its title, or NULL */
-	char *kernel;  /* path of the kernel copied out */
-	char *initrd;  /* path of its initrds (concatenated), or NULL */
-	char *options; /* the kernel command line of the entry ("" when none) */
+	char *id;	     /* entry file name, e.g. "enlighten.conf" */
+	char *title;	     /* its title, or NULL */
+	bool is_default;     /* systemd-boot starts it as the disk is */
+	char *kernel;	     /* path of the kernel copied out, or NULL (an `efi` entry) */
+	char *initrd;	     /* path of its initrds (concatenated), or NULL */
+	char *options;	     /* the kernel command line of the entry ("" when none) */
+	char *linux_path;    /* the `linux` line: the kernel's path in the ESP, or NULL */
+	char **initrd_paths; /* the `initrd` lines, or NULL */
+	char *efi;	     /* the `efi` line: an EFI program's path in the ESP, or NULL */
+	char *xen_cfg;	     /* a Xen entry: the path of the xen.cfg beside xen.efi */
+	char *xen_cfg_text;  /* and its text */
 };
 
-/* Reads image (of format, as qemu-img names it) and copies the default
- * entry's kernel and initrd into dir. Returns 0, -ENOENT when the image has
- * no ESP or no systemd-boot entry, -EBADMSG for a malformed GPT or entry,
- * or another -errno; *reterr_msg (may be NULL) then says what in words. */
+enum boot_entry_kind {
+	BOOT_ENTRY_PLAIN, /* the default entry, or the newest that starts a kernel when the
+			   * default is an `efi` one (Xen): the plain kernel */
+	BOOT_ENTRY_XEN,	  /* the newest entry whose `efi` line starts xen*.efi */
+};
+
+/* Reads image (of format, as qemu-img names it) and picks the entry of
+ * kind; for a plain entry copies its kernel and initrd into dir. An entry
+ * with an `efi` line has no kernel to copy: it can only boot through the
+ * firmware. Returns 0, -ENOENT when the image has no ESP, no systemd-boot
+ * entry or no Xen entry, -EBADMSG for a malformed GPT or entry, or another
+ * -errno; *reterr_msg (may be NULL) then says what in words. */
 int boot_entry_extract(const char *image, const char *format, const char *dir,
-		       struct boot_entry **ret, char **reterr_msg);
+		       enum boot_entry_kind kind, struct boot_entry **ret, char **reterr_msg);
 void boot_entry_free(struct boot_entry *e);
+
+/* Makes e the entry systemd-boot starts on image, a qcow2 file written in
+ * place (boot-test's overlay): loader.conf's `default` names it, and for a
+ * Xen entry each of xen_add ("word" or "key=value", NULL-terminated, may be
+ * NULL) that Xen's options lack is added to them in its xen.cfg, and each of
+ * dom0_add to dom0's kernel line. Only the changed blocks of the ESP are
+ * written back (with qemu-io). */
+int boot_entry_make_default(const char *image, const char *dir, const struct boot_entry *e,
+			    char *const *xen_add, char *const *dom0_add, char **reterr_msg);
 
 /* Whether the command line names the first serial port as a console. */
 int boot_entry_has_serial_console(const char *options);
@@ -34,3 +59,12 @@ int boot_entry_has_serial_console(const char *options);
  * (*ret_need then says how many bytes are needed). */
 int gpt_find_esp(const uint8_t *buf, size_t n, uint64_t *ret_first, uint64_t *ret_count,
 		 size_t *ret_need);
+
+/* loader.conf's text old (may be NULL) with `default` set to id, its other
+ * lines kept. NULL: out of memory. */
+char *loader_conf_with_default(const char *old, const char *id);
+
+/* xen.cfg's text old with each of add ("word" or "key=value", skipped when
+ * the line has that key already) appended to every options= line, and each
+ * of add_dom0 to every kernel= line. NULL: out of memory. */
+char *xen_cfg_with(const char *old, char *const *add, char *const *add_dom0);

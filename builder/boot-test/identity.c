@@ -23,6 +23,11 @@ static const char *const hv_xen[] = { "xen", NULL };
 static const char *const hv_vmware[] = { "vmware", NULL };
 static const char *const hv_none[] = { "none", NULL };
 
+/* What a working Xen toolstack shows in the control domain: its daemons
+ * (xenstored under either of its names) and xl talking to the hypervisor. */
+static const char *const xen_dom0_processes[] = { "xenstored|oxenstored", "xenconsoled", NULL };
+static const char *const xen_dom0_commands[] = { "/usr/sbin/xl info", NULL };
+
 static const char *const smbios_hyperv[] = {
 	"type=0,vendor=Microsoft Corporation,version=Hyper-V UEFI Release v4.1",
 	"type=1,manufacturer=Microsoft Corporation,product=Virtual Machine,version=7.0",
@@ -121,6 +126,50 @@ const struct boot_identity boot_identities[] = {
 		.role = "none",
 		.profile = "metal",
 	},
+	/* Real Xen under QEMU: the firmware starts the image's Xen entry,
+	 * the image runs as the control domain. TCG's max CPU without SMAP and
+	 * RDTSCP, on which Xen 4.17 stops; room for dom0 (the recipe's
+	 * dom0_mem) and a guest. */
+	{
+		.name = "xen-dom0",
+		.cpu_kvm = "host",
+		.cpu_tcg = "max,-smap,-rdtscp",
+		.presence = PRESENT_ALWAYS,
+		.hypervisors = hv_xen,
+		.role = "dom0",
+		.profile = "xen-dom0",
+		.memory_mib = 2048,
+		.xen = XEN_DOM0,
+		.processes = xen_dom0_processes,
+		.commands = xen_dom0_commands,
+	},
+	/* A paravirtualized guest of that dom0, from the same image. */
+	{
+		.name = "xen-pv",
+		.cpu_kvm = "host",
+		.cpu_tcg = "max,-smap,-rdtscp",
+		.presence = PRESENT_ALWAYS,
+		.hypervisors = hv_xen,
+		.role = "guest",
+		.profile = "xen-pv",
+		.memory_mib = 2048,
+		.xen = XEN_DOMU,
+		.xen_type = "pv",
+	},
+	/* A PVH guest: needs the hypervisor's HVM support (SVM or VMX, which
+	 * TCG's max CPU has). */
+	{
+		.name = "xen-pvh",
+		.cpu_kvm = "host",
+		.cpu_tcg = "max,-smap,-rdtscp",
+		.presence = PRESENT_ALWAYS,
+		.hypervisors = hv_xen,
+		.role = "guest",
+		.profile = "xen-pvh",
+		.memory_mib = 2048,
+		.xen = XEN_DOMU,
+		.xen_type = "pvh",
+	},
 };
 const unsigned boot_identities_count = ELEMENTSOF(boot_identities);
 
@@ -130,6 +179,11 @@ const struct boot_identity *boot_identity_find(const char *name)
 		if (streq(boot_identities[i].name, name))
 			return &boot_identities[i];
 	return NULL;
+}
+
+const struct boot_identity *boot_identity_host(const struct boot_identity *id)
+{
+	return id->xen == XEN_DOMU ? boot_identity_find("xen-dom0") : id;
 }
 
 bool boot_identity_forced(const struct boot_identity *id, bool kvm)

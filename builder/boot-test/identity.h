@@ -16,6 +16,13 @@ enum identity_presence {
 	PRESENT_NEVER,	  /* QEMU cannot present the CPUID signature: the profile is forced */
 };
 
+/* Where the agent under test runs on a Xen identity. */
+enum xen_role {
+	XEN_NONE, /* not Xen: the QEMU guest itself */
+	XEN_DOM0, /* QEMU's guest boots Xen, the image is its control domain */
+	XEN_DOMU, /* and, inside that dom0, a guest of the same image (xl create) */
+};
+
 struct boot_identity {
 	const char *name;
 	const char *const *smbios;  /* -smbios values, NULL-terminated; NULL: QEMU's defaults */
@@ -31,10 +38,19 @@ struct boot_identity {
 	const char *const *hypervisors; /* the detector's acceptable answers, NULL-terminated */
 	const char *role;
 	const char *profile;
+	unsigned memory_mib;	      /* QEMU's memory, 0: the default */
+	enum xen_role xen;	      /* boot the image's Xen entry (and a guest in its dom0) */
+	const char *xen_type;	      /* XEN_DOMU: the guest's xl type= (pv, pvh) */
+	const char *const *processes; /* must run inside the guest (by name), or NULL */
+	const char *const *commands;  /* must exit 0 inside the guest (argv, space-separated) */
 };
 
 extern const struct boot_identity boot_identities[];
 extern const unsigned boot_identities_count;
+
+/* What QEMU boots for id: itself, or the dom0 identity when its agent runs
+ * in a Xen guest. */
+const struct boot_identity *boot_identity_host(const struct boot_identity *id);
 
 /* The identity called name, or NULL. */
 const struct boot_identity *boot_identity_find(const char *name);

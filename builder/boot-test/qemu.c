@@ -164,8 +164,19 @@ int qemu_argv(const struct qemu_machine *m, char ***ret)
 		ADDF("if=none,id=disk0,format=%s,file=%s,cache=unsafe", m->disk_format, m->disk);
 		ADD("-device");
 		ADD("ide-hd,drive=disk0,bus=ide.0,bootindex=0");
+	} else if (m->disk2) {
+		/* the firmware must start the first disk's loader, not the second's */
+		ADDF("if=none,id=disk0,format=%s,file=%s,cache=unsafe", m->disk_format, m->disk);
+		ADD("-device");
+		ADD("virtio-blk-pci,drive=disk0,bootindex=0");
 	} else
 		ADDF("if=virtio,format=%s,file=%s,cache=unsafe", m->disk_format, m->disk);
+	if (m->disk2) {
+		ADD("-drive");
+		ADDF("if=none,id=disk1,format=qcow2,file=%s,cache=unsafe", m->disk2);
+		ADD("-device");
+		ADDF("virtio-blk-pci,drive=disk1,serial=%s", m->disk2_serial);
+	}
 	if (m->qga_socket) {
 		ADD("-chardev");
 		ADDF("socket,path=%s,server=on,wait=off,id=qga0", m->qga_socket);
@@ -316,6 +327,9 @@ struct console {
 	char *found;	     /* the marker line */
 	const char *refusal; /* or NULL */
 	char *refused;	     /* the line with refusal in it */
+	const char *const *milestones;
+	uint64_t start;
+	uint64_t *usec_milestone;
 };
 
 /* Takes the marker and what follows it on the line, trailing white space and
@@ -324,6 +338,9 @@ static int console_line(struct console *c)
 {
 	c->line[c->len] = '\0';
 	c->len = 0;
+	for (unsigned i = 0; c->milestones && c->milestones[i] && i < QEMU_MILESTONES; i++)
+		if (!c->usec_milestone[i] && strstr(c->line, c->milestones[i]))
+			c->usec_milestone[i] = now_usec() - c->start;
 	if (c->found || c->refused)
 		return 0;
 	if (c->refusal && strstr(c->line, c->refusal)) {
@@ -445,6 +462,22 @@ static void *hook_main(void *userdata)
 	return NULL;
 }
 
+static void signals_set(const struct sigaction *sa, struct sigaction *old_int,
+			struct sigaction *old_term, struct sigaction *old_hup)
+{
+	sigaction(SIGINT, sa, old_int);
+	sigaction(SIGTERM, sa, old_term);
+	sigaction(SIGHUP, sa, old_hup);
+}
+
+static void signals_restore(const struct sigaction *old_int, const struct sigaction *old_term,
+			    const struct sigaction *old_hup)
+{
+	sigaction(SIGINT, old_int, NULL);
+	sigaction(SIGTERM, old_term, NULL);
+	sigaction(SIGHUP, old_hup, NULL);
+}
+
 int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_usec,
 	     uint64_t silence_usec, uint64_t grace_usec, const struct qemu_hook *hook,
 	     struct qemu_result *ret)
@@ -454,8 +487,11 @@ int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_
 	_cleanup_close_ int console_fd = -EBADF, err_fd = -EBADF;
 	int pipe_fd[2] = { -EBADF, -EBADF };
 	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term, old_hup;
-	struct console con = { .marker = marker, .refusal = m->refusal };
 	struct qemu_result res = { .shutdown = SHUTDOWN_GUEST };
+	struct console con = { .marker = marker,
+			       .refusal = m->refusal,
+			       .milestones = m->milestones,
+			       .usec_milestone = res.usec_milestone };
 	pid_t pid = 0;
 	int r, status = 0;
 
@@ -474,11 +510,10 @@ int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_
 
 	interrupted = 0;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	sigaction(SIGHUP, &sa, &old_hup);
+	signals_set(&sa, &old_int, &old_term, &old_hup);
 
 	uint64_t start = now_usec();
+	con.start = start;
 	r = spawn_qemu(argv, pipe_fd[1], err_fd, &pid);
 	pipe_fd[1] = safe_close(pipe_fd[1]);
 	if (r < 0) {
@@ -629,9 +664,7 @@ int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_
 	r = 0;
 out:
 	free(con.found);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGHUP, &old_hup, NULL);
+	signals_restore(&old_int, &old_term, &old_hup);
 	return r;
 }
 

@@ -23,15 +23,18 @@
 int kvm_probe(const char *device, char **ret_reason);
 
 struct qemu_machine {
-	const char *qemu;	 /* the binary, looked up in PATH */
-	const char *ovmf_code;	 /* read-only firmware */
-	const char *ovmf_vars;	 /* writable copy of the variable store */
-	const char *bios;	 /* SeaBIOS instead of OVMF (-bios), or NULL */
-	bool secure_boot;	 /* SMM and a secure flash: OVMF enforces Secure Boot */
-	const char *refusal;	 /* a console line with this in it ends the wait, or NULL */
-	const char *disk;	 /* the disk image */
-	const char *disk_format; /* "qcow2", "raw", ... */
-	bool ahci_disk;		 /* on q35's AHCI controller instead of virtio-blk */
+	const char *qemu;	       /* the binary, looked up in PATH */
+	const char *ovmf_code;	       /* read-only firmware */
+	const char *ovmf_vars;	       /* writable copy of the variable store */
+	const char *bios;	       /* SeaBIOS instead of OVMF (-bios), or NULL */
+	bool secure_boot;	       /* SMM and a secure flash: OVMF enforces Secure Boot */
+	const char *refusal;	       /* a console line with this in it ends the wait, or NULL */
+	const char *const *milestones; /* console lines to time (up to QEMU_MILESTONES), or NULL */
+	const char *disk;	       /* the disk image */
+	const char *disk_format;       /* "qcow2", "raw", ... */
+	bool ahci_disk;		       /* on q35's AHCI controller instead of virtio-blk */
+	const char *disk2;	       /* a second disk (qcow2, virtio-blk), or NULL */
+	const char *disk2_serial;      /* its serial number (/dev/disk/by-id/virtio-SERIAL) */
 	bool kvm;
 	unsigned memory_mib;
 	const char *cpu;	   /* -cpu, or NULL for QEMU's default */
@@ -58,7 +61,11 @@ enum qemu_shutdown {
 };
 const char *qemu_shutdown_to_string(enum qemu_shutdown s);
 
+#define QEMU_MILESTONES 4
+
 struct qemu_result {
+	uint64_t usec_milestone[QEMU_MILESTONES]; /* from start to each milestone's first line, 0:
+						     none */
 	char *line;		/* the first console line containing the marker, or NULL */
 	char *refused;		/* the line with m->refusal (it stopped the guest), or NULL */
 	uint64_t usec_line;	/* from start to that line */

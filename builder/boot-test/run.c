@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "builder/boot-test/checks.h"
+#include "builder/boot-test/domu.h"
 #include "builder/boot-test/entry.h"
 #include "builder/boot-test/identity.h"
 #include "builder/boot-test/qemu.h"
@@ -31,9 +32,13 @@
 #include "lib/basic/string-util.h"
 
 #define MARKER "enlighten: hypervisor="
+/* In Xen's last line when it or dom0 died, with noreboot: "Manual reset
+ * required ('noreboot' specified)", "Hardware Dom0 crashed: 'noreboot' set
+ * - not rebooting." */
+#define XEN_STOPPED "'noreboot'"
 #define MEMORY_MIB 512
 #define GRACE_USEC (30ULL * 1000000ULL)
-#define CONSOLE_TAIL 6
+#define CONSOLE_TAIL 10
 #define CONSOLE_TAIL_BYTES (256 * 1024)
 #define SILENCE_USEC (10ULL * 1000000ULL)
 /* after the agent's line: for the guest agent to answer and services to settle */
@@ -62,6 +67,7 @@ struct boot_test {
 	const struct boot_plan *plan;
 	unsigned n_plan;
 	json_object *boots; /* array, for --json and the summary */
+	char *domu_disk;    /* a Xen guest's disk, created on the first such boot */
 	unsigned passed;
 };
 
@@ -141,9 +147,23 @@ static char *read_first_line(const char *path)
 	return strjoin("KVM did not run the guest: ", line);
 }
 
+/* A line of Xen's own that says something: not a row of a register or
+ * stack dump (hex words, register names, colons, mostly). */
+static bool xen_line(const char *l)
+{
+	const char *rest = startswith(l, "(XEN)");
+	if (!rest)
+		return false;
+	size_t n = 0, dump = 0;
+	for (const char *c = rest; *c; c++, n++)
+		dump += strchr(" :0123456789abcdef", *c) != NULL;
+	return n > 0 && dump * 10 < n * 8;
+}
+
 /* When no summary came: the console's last lines that mention enlighten
- * (the agent's errors, the init's messages) say why better than a timeout. */
-static void print_console_tail(const char *path)
+ * (the agent's errors, the init's messages), or under Xen the hypervisor's
+ * own last lines, say why better than a timeout. */
+static void print_console_tail(const char *path, bool xen)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *text = NULL;
@@ -161,7 +181,7 @@ static void print_console_tail(const char *path)
 		return;
 	char *save = NULL;
 	for (char *l = strtok_r(text, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save))
-		if (strstr(l, "enlighten"))
+		if (xen ? xen_line(l) : strstr(l, "enlighten") != NULL)
 			lines[n++ % CONSOLE_TAIL] = l;
 	for (unsigned i = n > CONSOLE_TAIL ? n - CONSOLE_TAIL : 0; i < n; i++)
 		fprintf(human, "  console: %s\n", lines[i % CONSOLE_TAIL]);
@@ -199,17 +219,122 @@ static int write_bare_bios(const char *path)
 
 struct guest_hook {
 	const char *socket;
-	const char *profile;
+	const struct boot_identity *id; /* what runs in QEMU's guest */
 	bool forced;
 	int r;
 	struct guest_report report;
+	const char *domu_type;	  /* then a Xen guest of this type in that dom0, or NULL */
+	struct boot_entry *plain; /* its kernel, initrd and options */
+	uint64_t timeout_usec;	  /* for its line */
+	struct domu_report domu;
+	struct agent_summary domu_summary;
 };
 
 static void guest_hook_run(void *userdata)
 {
 	struct guest_hook *h = userdata;
-	h->r = guest_check(h->socket, h->profile, h->forced, now_usec() + GUEST_CHECK_USEC,
-			   &h->report);
+	const struct guest_expect e = {
+		.profile = h->id->profile,
+		.forced = h->forced,
+		.processes = h->id->processes,
+		.commands = h->id->commands,
+	};
+	h->r = guest_check(h->socket, &e, now_usec() + GUEST_CHECK_USEC, &h->report);
+	if (h->r >= 0 && h->report.pass && h->domu_type)
+		h->r = domu_run(h->socket, h->domu_type, h->plain, now_usec() + h->timeout_usec,
+				&h->domu);
+}
+
+static void guest_hook_done(struct guest_hook *h)
+{
+	guest_report_done(&h->report);
+	domu_report_done(&h->domu);
+	agent_summary_done(&h->domu_summary);
+	boot_entry_free(h->plain);
+}
+
+/* The checks inside dom0 or the guest, after the line matched: 1 pass, 0
+ * fail (*why says why), -ENOMEM. */
+static int hook_verdict(struct guest_hook *h, const struct boot_identity *id,
+			const struct boot_plan *p, char **why)
+{
+	if (!h->report.pass)
+		return (*why = strdup(h->report.problem ?: "a check inside the guest failed"))
+			       ? 0
+			       : -ENOMEM;
+	if (!h->domu_type)
+		return 1;
+	if (!h->domu.line)
+		return (*why = strdup(h->domu.problem ?: "no line from the Xen guest")) ? 0
+											: -ENOMEM;
+	if (agent_summary_parse(h->domu.line, &h->domu_summary) < 0)
+		return asprintf(why, "malformed summary line from the Xen guest '%s'",
+				h->domu.line) < 0
+			       ? -ENOMEM
+			       : 0;
+	_cleanup_free_ char *reason = NULL;
+	if (boot_identity_check(id, false, p->change, &h->domu_summary, &reason) == 0)
+		return 1;
+	return asprintf(why, "the %s guest: %s", h->domu_type, reason ?: "mismatch") < 0 ? -ENOMEM
+											 : 0;
+}
+
+static void print_domu(const struct guest_hook *h, uint64_t usec_dom0_line)
+{
+	const struct domu_report *d = &h->domu;
+	if (!h->domu_type || !h->report.pass)
+		return;
+	fprintf(human,
+		"  domu:   xl create, type %s, in dom0: the image's kernel '%s' and initrd from "
+		"its ESP, its disk a second overlay of the image\n",
+		d->type, h->plain ? h->plain->linux_path : "?");
+	if (d->line)
+		fprintf(human, "  domu:   %s\n", d->line);
+	for (char **l = d->console_tail; l && *l; l++)
+		fprintf(human, "  domu console: %s\n", *l);
+	const struct agent_summary *g = &h->domu_summary;
+	if (g->profile)
+		fprintf(human, "  domu:   %s, detected (hypervisor=%s role=%s), changed=%s\n",
+			g->profile, g->hypervisor, g->role, g->changed ? "yes" : "no");
+	if (d->line)
+		fprintf(human,
+			"  domu:   its line %.1f s after dom0's agent line, %.1f s after "
+			"power-on; the guest %s\n",
+			secs(d->usec_line), secs(usec_dom0_line + d->usec_line),
+			d->stopped ?: "left running");
+}
+
+/* For a Xen guest: its disk, a second overlay of the image (kept across
+ * the run's boots, as the first overlay is) with its partition table hidden
+ * from dom0, and the plain entry it boots. */
+static int domu_prepare(struct boot_test *t, const struct boot_identity *id, const char *dir,
+			const char *overlay, struct guest_hook *h, const char **ret_disk)
+{
+	_cleanup_free_ char *msg = NULL;
+	if (id->xen != XEN_DOMU)
+		return 0;
+	if (t->line_only) {
+		log_error("--line-only cannot start a Xen guest: that needs dom0's guest agent");
+		return -EINVAL;
+	}
+	if (!t->domu_disk) {
+		if (asprintf(&t->domu_disk, "%s/domu.qcow2", t->workdir) < 0)
+			return log_oom();
+		char *create[] = { "qemu-img",	 "create", "-q",      "-f",	    "qcow2", "-b",
+				   t->image_abs, "-F",	   t->format, t->domu_disk, NULL };
+		if (run_quiet(create) < 0)
+			return -EIO;
+	}
+	int r = domu_disk_hide(t->domu_disk, &msg);
+	if (r >= 0)
+		r = boot_entry_extract(overlay, "qcow2", dir, BOOT_ENTRY_PLAIN, &h->plain, &msg);
+	if (r < 0)
+		return log_error_errno(r, "cannot prepare the Xen guest's disk: %s",
+				       msg ?: strerror(-r));
+	h->domu_type = id->xen_type;
+	h->timeout_usec = t->timeout_usec;
+	*ret_disk = t->domu_disk;
+	return 0;
 }
 
 static void print_guest(const struct guest_report *g)
@@ -235,21 +360,223 @@ static void print_guest(const struct guest_report *g)
 		fprintf(human, "  guest:  FAIL: %s\n", g->problem);
 }
 
+/* Options boot-test gives Xen under emulation: no scrubbing of the free
+ * memory at boot (minutes under TCG), no reboot on a panic (its last lines
+ * stay on the console), the first serial port as its console; and dom0's
+ * console through Xen's. */
+static char *const xen_add[] = { "bootscrub=false", "noreboot", "console=com1", "com1=115200,8n1",
+				 NULL };
+static char *const dom0_add[] = { "console=hvc0", NULL };
+
+/* What the disk's boot loader would start now (the agent may have changed
+ * it on an earlier boot): the Xen entry for a Xen identity, else the plain
+ * kernel's; made the default on the overlay when it is not, as an
+ * administrator would choose it. Direct boot when the profile is forced or
+ * the entry has no serial console. Prints the boot's first line. */
+static int boot_path(struct boot_test *t, unsigned k, const struct boot_identity *id, bool forced,
+		     const char *dir, const char *overlay, struct boot_entry **ret_entry,
+		     const char **ret_mode, char **ret_append)
+{
+	_cleanup_free_ char *msg = NULL;
+	struct boot_entry *entry = NULL;
+	const struct boot_identity *host = boot_identity_host(id);
+	bool xen = host->xen != XEN_NONE;
+	const char *mode = "firmware";
+	int r = boot_entry_extract(overlay, "qcow2", dir, xen ? BOOT_ENTRY_XEN : BOOT_ENTRY_PLAIN,
+				   &entry, &msg);
+	if (r < 0 && (r != -ENOENT || xen)) {
+		log_error("cannot read the %sboot entry of '%s': %s", xen ? "Xen " : "", t->image,
+			  msg ?: strerror(-r));
+		return r;
+	}
+	if (r < 0 && forced) {
+		log_error("cannot force profile '%s' for identity '%s': %s", id->profile, id->name,
+			  msg ?: "no systemd-boot entry");
+		return -ENOENT;
+	}
+	*ret_entry = entry;
+	if (entry && (xen || (!entry->is_default && !entry->efi))) {
+		r = boot_entry_make_default(overlay, dir, entry, xen ? xen_add : NULL,
+					    xen ? dom0_add : NULL, &msg);
+		if (r < 0) {
+			log_error("cannot make '%s' the default entry of the overlay: %s",
+				  entry->id, msg ?: strerror(-r));
+			return r;
+		}
+		if (!entry->is_default)
+			fprintf(human, "  note: made '%s' the default entry (loader.conf)\n",
+				entry->id);
+		if (xen)
+			fprintf(human,
+				"  note: Xen's options in '%s' with bootscrub=false noreboot "
+				"console=com1, dom0's with console=hvc0 (on the overlay)\n",
+				entry->xen_cfg);
+	}
+	if (entry && entry->kernel && !xen) {
+		int serial = boot_entry_has_serial_console(entry->options);
+		if (serial < 0)
+			return log_oom();
+		if (forced || !serial) {
+			mode = "direct";
+			if (asprintf(ret_append, "%s%s%s%s", entry->options,
+				     serial ? "" : " console=ttyS0",
+				     forced ? " enlighten.profile=" : "",
+				     forced ? id->profile : "") < 0)
+				return log_oom();
+		}
+		if (!serial)
+			fprintf(human,
+				"  note: loader entry '%s' has no console=ttyS0; booting its "
+				"kernel directly with it added\n",
+				entry->id);
+	}
+	*ret_mode = mode;
+
+	fprintf(human, "boot %u/%u as %s: %s boot%s", k, t->n_plan, id->name, mode,
+		t->firmware == BOOT_BIOS ? " under SeaBIOS"
+		: t->secure_boot	 ? " with Secure Boot enforced"
+					 : "");
+	if (entry)
+		fprintf(human, " of entry '%s'", entry->id);
+	if (xen)
+		fprintf(human, ": Xen, the image as its control domain%s%s%s",
+			id->xen == XEN_DOMU ? ", then a " : "", id->xen_type ?: "",
+			id->xen == XEN_DOMU ? " guest of the same image" : "");
+	if (forced)
+		fprintf(human, ", profile forced with enlighten.profile=%s (%s)", id->profile,
+			id->why_forced);
+	fprintf(human, "\n");
+	fflush(human);
+	return 0;
+}
+
+/* Console lines that time a Xen boot: the hypervisor's banner, and its
+ * hand-off to dom0's kernel. */
+static const char *const xen_milestones[] = { "(XEN) Xen version", "about to get started", NULL };
+
+/* dom0's userspace, on the host's clock: the hand-off plus systemd's start
+ * on dom0's kernel clock (which starts there). < 0: unknown. */
+static double dom0_userspace(const struct qemu_result *res, const struct guest_report *g)
+{
+	if (!res->usec_milestone[1] || g->userspace_seconds < 0)
+		return -1;
+	return secs(res->usec_milestone[1]) + g->userspace_seconds;
+}
+
+static json_object *seconds_or_null(uint64_t usec)
+{
+	return usec ? json_double(secs(usec)) : NULL;
+}
+
+static void xen_times_json(json_object *b, const struct boot_identity *id,
+			   const struct qemu_result *res, const struct guest_report *g)
+{
+	if (boot_identity_host(id)->xen == XEN_NONE)
+		return;
+	double u = dom0_userspace(res, g);
+	json_object_object_add(b, "seconds_to_xen", seconds_or_null(res->usec_milestone[0]));
+	json_object_object_add(b, "seconds_to_dom0_kernel",
+			       seconds_or_null(res->usec_milestone[1]));
+	json_object_object_add(b, "seconds_to_dom0_userspace", u >= 0 ? json_double(u) : NULL);
+}
+
+static void xen_times_print(const struct boot_identity *id, const struct qemu_result *res,
+			    const struct guest_report *g)
+{
+	if (boot_identity_host(id)->xen == XEN_NONE || !res->usec_milestone[0])
+		return;
+	fprintf(human, "  xen:    Xen's banner at %.1f s", secs(res->usec_milestone[0]));
+	if (res->usec_milestone[1])
+		fprintf(human, ", dom0's kernel at %.1f s", secs(res->usec_milestone[1]));
+	if (dom0_userspace(res, g) >= 0)
+		fprintf(human, ", dom0's userspace at %.1f s (%.1f s on its own clock)",
+			dom0_userspace(res, g), g->userspace_seconds);
+	fprintf(human, "\n");
+}
+
+/* The boot's object in the --json output. */
+static void boot_json(struct boot_test *t, unsigned k, const struct boot_plan *p, bool forced,
+		      const char *mode, const struct boot_entry *entry,
+		      const struct qemu_machine *mm, const struct qemu_result *rr,
+		      const struct agent_summary *ss, const struct guest_hook *hk, bool pass,
+		      const char *why)
+{
+	const struct guest_report *g = &hk->report;
+	const struct boot_identity *id = p->id;
+	const struct qemu_machine m = *mm;
+	const struct qemu_result res = *rr;
+	const struct agent_summary s = *ss;
+	const char *console_log = m.console_log;
+	json_object *b = json_object_new_object();
+	json_object_object_add(b, "boot", json_object_new_int((int)k));
+	json_object_object_add(b, "identity", json_object_new_string(id->name));
+	json_object_object_add(b, "mode", json_object_new_string(mode));
+	json_object_object_add(b, "firmware",
+			       json_object_new_string(t->firmware == BOOT_BIOS ? "bios" : "uefi"));
+	json_object_object_add(b, "secure_boot", json_object_new_boolean(t->secure_boot));
+	json_object_object_add(b, "refused", json_string_or_null(res.refused));
+	json_object_object_add(b, "entry", json_string_or_null(entry ? entry->id : NULL));
+	json_object_object_add(b, "forced", json_object_new_boolean(forced));
+	json_object *exp = json_object_new_object();
+	json_object *hvs = NULL;
+	if (!forced) {
+		hvs = json_object_new_array();
+		for (const char *const *h = id->hypervisors; *h; h++)
+			json_object_array_add(hvs, json_object_new_string(*h));
+	}
+	json_object_object_add(exp, "hypervisor", hvs);
+	json_object_object_add(exp, "role", forced ? NULL : json_object_new_string(id->role));
+	json_object_object_add(exp, "profile", json_object_new_string(id->profile));
+	json_object_object_add(
+		exp, "changed",
+		p->change == EXPECT_CHANGE_ANY
+			? NULL
+			: json_object_new_string(p->change == EXPECT_CHANGE_YES ? "yes" : "no"));
+	json_object_object_add(b, "expected", exp);
+	json_object_object_add(b, "summary", json_string_or_null(res.line));
+	if (s.profile) {
+		json_object *seen = json_object_new_object();
+		json_object_object_add(seen, "hypervisor", json_object_new_string(s.hypervisor));
+		json_object_object_add(seen, "role", json_object_new_string(s.role));
+		json_object_object_add(seen, "profile", json_object_new_string(s.profile));
+		json_object_object_add(seen, "changed",
+				       json_object_new_string(s.changed ? "yes" : "no"));
+		json_object_object_add(seen, "forced", json_object_new_boolean(s.forced));
+		json_object_object_add(b, "agent", seen);
+	} else
+		json_object_object_add(b, "agent", NULL);
+	json_object_object_add(
+		b, "verified",
+		json_object_new_string(m.qga_socket ? "guest-agent" : "summary-line"));
+	json_object_object_add(b, "guest", m.qga_socket && res.line ? guest_report_json(g) : NULL);
+	json_object_object_add(b, "result", json_object_new_string(pass ? "pass" : "fail"));
+	json_object_object_add(b, "reason", json_string_or_null(pass ? NULL : why));
+	json_object_object_add(b, "seconds_to_summary",
+			       res.line ? json_double(secs(res.usec_line)) : NULL);
+	json_object_object_add(b, "seconds", json_double(secs(res.usec_total)));
+	json_object_object_add(b, "shutdown",
+			       json_object_new_string(qemu_shutdown_to_string(res.shutdown)));
+	json_object_object_add(b, "console_log", json_object_new_string(console_log));
+	json_object_array_add(t->boots, b);
+	xen_times_json(b, id, &res, g);
+	json_object_object_add(b, "domu", hk->domu_type ? domu_report_json(&hk->domu) : NULL);
+}
+
 /* One boot: pick the boot path, run QEMU, check the summary. Returns 1 on a
  * match, 0 on a mismatch or a guest that did not report, -errno when the
  * boot could not be run at all. */
 static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 {
-	const struct boot_identity *id = p->id;
+	const struct boot_identity *id = p->id, *host = boot_identity_host(id);
 	bool forced = boot_identity_forced(id, t->kvm);
 	_cleanup_free_ char *dir = NULL, *console_log = NULL, *qemu_log = NULL, *overlay = NULL;
 	_cleanup_free_ char *vars = NULL, *qmp = NULL, *append = NULL, *msg = NULL, *why = NULL;
 	_cleanup_free_ char *qga = NULL, *smbios0 = NULL;
-	struct guest_hook hook = { .profile = id->profile, .forced = forced };
+	struct guest_hook hook = { .id = host, .forced = forced };
 	struct boot_entry *entry = NULL;
 	struct qemu_result res = {};
 	struct agent_summary s = {};
-	const char *mode = "firmware";
+	const char *mode = "firmware", *domu_disk = NULL;
 	int r;
 
 	if (asprintf(&dir, "%s/boot-%u", t->workdir, k) < 0 ||
@@ -267,51 +594,11 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return log_error_errno(errno, "cannot create '%s': %m", dir);
 
-	/* What the disk's boot loader would start now (the agent may have
-	 * changed it on an earlier boot). */
-	r = boot_entry_extract(overlay, "qcow2", dir, &entry, &msg);
-	if (r < 0 && r != -ENOENT) {
-		log_error("cannot read the boot entry of '%s': %s", t->image, msg ?: strerror(-r));
-		return r;
-	}
-	if (r < 0 && forced) {
-		log_error("cannot force profile '%s' for identity '%s': %s", id->profile, id->name,
-			  msg ?: "no systemd-boot entry");
-		return -ENOENT;
-	}
-	if (entry) {
-		int serial = boot_entry_has_serial_console(entry->options);
-		if (serial < 0)
-			return log_oom();
-		if (forced || !serial) {
-			mode = "direct";
-			if (asprintf(&append, "%s%s%s%s%s", entry->options,
-				     serial ? "" : " console=ttyS0",
-				     forced ? " enlighten.profile=" : "", forced ? id->profile : "",
-				     "") < 0)
-				return log_oom();
-		}
-		if (!serial)
-			fprintf(human,
-				"  note: loader entry '%s' has no console=ttyS0; booting its "
-				"kernel "
-				"directly with it added\n",
-				entry->id);
-	}
-
-	{
-		fprintf(human, "boot %u/%u as %s: %s boot%s", k, t->n_plan, id->name, mode,
-			t->firmware == BOOT_BIOS ? " under SeaBIOS"
-			: t->secure_boot	 ? " with Secure Boot enforced"
-						 : "");
-		if (entry)
-			fprintf(human, " of entry '%s'", entry->id);
-		if (forced)
-			fprintf(human, ", profile forced with enlighten.profile=%s (%s)",
-				id->profile, id->why_forced);
-		fprintf(human, "\n");
-		fflush(human);
-	}
+	r = boot_path(t, k, id, forced, dir, overlay, &entry, &mode, &append);
+	if (r >= 0)
+		r = domu_prepare(t, id, dir, overlay, &hook, &domu_disk);
+	if (r < 0)
+		goto out;
 
 	struct qemu_machine m = {
 		.qemu = env_or("ENLIGHTEN_QEMU", QEMU_SYSTEM),
@@ -320,13 +607,18 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 		.bios = t->firmware == BOOT_BIOS ? t->seabios : NULL,
 		.secure_boot = t->secure_boot,
 		/* OVMF's line when Secure Boot stops a loader */
-		.refusal = t->secure_boot ? "Access Denied" : NULL,
+		.milestones = host->xen ? xen_milestones : NULL,
+		.refusal = host->xen	    ? XEN_STOPPED
+			   : t->secure_boot ? "Access Denied"
+					    : NULL,
 		.disk = overlay,
 		.disk_format = "qcow2",
+		.disk2 = domu_disk,
+		.disk2_serial = DOMU_DISK_SERIAL,
 		.ahci_disk = id->ahci_disk,
 		.kvm = t->kvm,
-		.memory_mib = MEMORY_MIB,
-		.cpu = t->kvm ? id->cpu_kvm : id->cpu_tcg,
+		.memory_mib = host->memory_mib ?: MEMORY_MIB,
+		.cpu = t->kvm ? host->cpu_kvm : host->cpu_tcg,
 		.machine_extra = id->machine_extra,
 		.nic_model = id->nic_model,
 		.smbios = id->smbios,
@@ -371,6 +663,8 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 	bool pass = false;
 	if (res.interrupted)
 		why = strdup("interrupted");
+	else if (res.refused && host->xen)
+		r = asprintf(&why, "Xen stopped: %s", strstrip(res.refused)) < 0 ? -ENOMEM : 0;
 	else if (res.refused)
 		r = asprintf(&why,
 			     "the firmware refused to start the loader under Secure Boot: '%s'",
@@ -391,11 +685,9 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 	else if (agent_summary_parse(res.line, &s) < 0)
 		r = asprintf(&why, "malformed summary line '%s'", res.line) < 0 ? -ENOMEM : 0;
 	else
-		pass = boot_identity_check(id, forced, p->change, &s, &why) == 0;
-	if (pass && m.qga_socket && !hook.report.pass) {
+		pass = boot_identity_check(host, forced, p->change, &s, &why) == 0;
+	if (pass && m.qga_socket && (r = hook_verdict(&hook, id, p, &why)) <= 0)
 		pass = false;
-		why = strdup(hook.report.problem ?: "a check inside the guest failed");
-	}
 	if (!pass && !why)
 		why = strdup("failed");
 
@@ -403,7 +695,7 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 		if (res.line)
 			fprintf(human, "  agent:  %s\n", res.line);
 		if (res.line && m.qga_socket)
-			print_guest(&hook.report);
+			print_guest(&hook.report), print_domu(&hook, res.usec_line);
 		else if (res.line && t->line_only)
 			fprintf(human, "  guest:  not asked (--line-only): the summary line is all "
 				       "that was checked\n");
@@ -425,8 +717,8 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 				s.profile, s.hypervisor, s.role, s.changed ? "yes" : "no");
 		else
 			fprintf(human, "  result: FAIL: %s\n", why);
-		if (!res.line && !res.refused)
-			print_console_tail(console_log);
+		if (!res.line && (!res.refused || host->xen))
+			print_console_tail(console_log, host->xen != XEN_NONE);
 		if (res.line)
 			fprintf(human,
 				"  time:   %.1f s to the agent's line, %.1f s in all; shutdown: "
@@ -436,73 +728,32 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p)
 		else
 			fprintf(human, "  time:   no agent line; %.1f s in all; shutdown: %s\n",
 				secs(res.usec_total), qemu_shutdown_to_string(res.shutdown));
+		xen_times_print(id, &res, &hook.report);
 		fflush(human);
 	}
 
-	json_object *b = json_object_new_object();
-	json_object_object_add(b, "boot", json_object_new_int((int)k));
-	json_object_object_add(b, "identity", json_object_new_string(id->name));
-	json_object_object_add(b, "mode", json_object_new_string(mode));
-	json_object_object_add(b, "firmware",
-			       json_object_new_string(t->firmware == BOOT_BIOS ? "bios" : "uefi"));
-	json_object_object_add(b, "secure_boot", json_object_new_boolean(t->secure_boot));
-	json_object_object_add(b, "refused", json_string_or_null(res.refused));
-	json_object_object_add(b, "entry", json_string_or_null(entry ? entry->id : NULL));
-	json_object_object_add(b, "forced", json_object_new_boolean(forced));
-	json_object *exp = json_object_new_object();
-	json_object *hvs = NULL;
-	if (!forced) {
-		hvs = json_object_new_array();
-		for (const char *const *h = id->hypervisors; *h; h++)
-			json_object_array_add(hvs, json_object_new_string(*h));
-	}
-	json_object_object_add(exp, "hypervisor", hvs);
-	json_object_object_add(exp, "role", forced ? NULL : json_object_new_string(id->role));
-	json_object_object_add(exp, "profile", json_object_new_string(id->profile));
-	json_object_object_add(
-		exp, "changed",
-		p->change == EXPECT_CHANGE_ANY
-			? NULL
-			: json_object_new_string(p->change == EXPECT_CHANGE_YES ? "yes" : "no"));
-	json_object_object_add(b, "expected", exp);
-	json_object_object_add(b, "summary", json_string_or_null(res.line));
-	if (s.profile) {
-		json_object *seen = json_object_new_object();
-		json_object_object_add(seen, "hypervisor", json_object_new_string(s.hypervisor));
-		json_object_object_add(seen, "role", json_object_new_string(s.role));
-		json_object_object_add(seen, "profile", json_object_new_string(s.profile));
-		json_object_object_add(seen, "changed",
-				       json_object_new_string(s.changed ? "yes" : "no"));
-		json_object_object_add(seen, "forced", json_object_new_boolean(s.forced));
-		json_object_object_add(b, "agent", seen);
-	} else
-		json_object_object_add(b, "agent", NULL);
-	json_object_object_add(
-		b, "verified",
-		json_object_new_string(m.qga_socket ? "guest-agent" : "summary-line"));
-	json_object_object_add(b, "guest",
-			       m.qga_socket && res.line ? guest_report_json(&hook.report) : NULL);
-	json_object_object_add(b, "result", json_object_new_string(pass ? "pass" : "fail"));
-	json_object_object_add(b, "reason", json_string_or_null(pass ? NULL : why));
-	json_object_object_add(b, "seconds_to_summary",
-			       res.line ? json_double(secs(res.usec_line)) : NULL);
-	json_object_object_add(b, "seconds", json_double(secs(res.usec_total)));
-	json_object_object_add(b, "shutdown",
-			       json_object_new_string(qemu_shutdown_to_string(res.shutdown)));
-	json_object_object_add(b, "console_log", json_object_new_string(console_log));
-	json_object_array_add(t->boots, b);
+	boot_json(t, k, p, forced, mode, entry, &m, &res, &s, &hook, pass, why);
 
 	r = pass ? 1 : 0;
 	if (res.interrupted)
 		r = -EINTR;
 out:
-	guest_report_done(&hook.report);
+	guest_hook_done(&hook);
 	boot_entry_free(entry);
 	agent_summary_done(&s);
 	qemu_result_done(&res);
 	if (dir)
 		(void)fs_rm_rf(dir);
 	return r;
+}
+
+static void boot_test_free(struct boot_test *t)
+{
+	free(t->domu_disk);
+	free(t->workdir);
+	free(t->image_abs);
+	free(t->format);
+	free(t->kvm_reason);
 }
 
 int boot_test_run(const struct boot_test_options *opts)
@@ -686,6 +937,8 @@ finish:
 			/* keep the logs, drop the disk */
 			(void)unlink(overlay);
 			(void)unlink(vars);
+			if (t.domu_disk)
+				(void)unlink(t.domu_disk);
 			_cleanup_free_ char *sock = strjoin(t.workdir, "/qmp.sock");
 			if (sock)
 				(void)unlink(sock);
@@ -693,9 +946,6 @@ finish:
 			(void)fs_rm_rf(t.workdir);
 	}
 	json_object_put(t.boots);
-	free(t.workdir);
-	free(t.image_abs);
-	free(t.format);
-	free(t.kvm_reason);
+	boot_test_free(&t);
 	return ret;
 }

@@ -34,7 +34,7 @@ static void test_kvm_probe(void)
 
 static void test_identities(void)
 {
-	is_int((int)boot_identities_count, 5, "five identities");
+	is_int((int)boot_identities_count, 8, "eight identities");
 	const char *const names[] = { "kvm", "hyperv", "xen-hvm", "vmware" };
 	const char *const profiles[] = { "kvm-guest", "hyperv-guest", "xen-hvm", "vmware-guest" };
 	const char *const makers[] = {
@@ -255,6 +255,71 @@ static void test_argv(void)
 	   "the disk on AHCI, booted first");
 	ok(argv_has(argv, "-smbios", "file=/w/type0.bin"), "the SMBIOS table from a file");
 	strv_free(argv);
+
+	m.ahci_disk = false;
+	m.disk2 = "/w/domu.qcow2";
+	m.disk2_serial = "enlighten-domu";
+	is_int(qemu_argv(&m, &argv), 0, "argv built");
+	ok(argv_has(argv, "-drive",
+		    "if=none,id=disk1,format=qcow2,file=/w/domu.qcow2,cache=unsafe") &&
+		   argv_has(argv, "-device", "virtio-blk-pci,drive=disk1,serial=enlighten-domu"),
+	   "a Xen guest's disk, found by its serial number in dom0");
+	ok(argv_has(argv, "-device", "virtio-blk-pci,drive=disk0,bootindex=0"),
+	   "the firmware boots the first disk");
+	strv_free(argv);
+}
+
+static void test_xen(void)
+{
+	const struct boot_identity *dom0 = boot_identity_find("xen-dom0");
+	const struct boot_identity *pv = boot_identity_find("xen-pv");
+	const struct boot_identity *pvh = boot_identity_find("xen-pvh");
+	ok(dom0 && pv && pvh, "xen-dom0, xen-pv and xen-pvh exist");
+	if (!dom0 || !pv || !pvh)
+		return;
+	ok(dom0->xen == XEN_DOM0 && boot_identity_host(dom0) == dom0, "dom0 is its own host");
+	ok(boot_identity_host(pv) == dom0 && boot_identity_host(pvh) == dom0,
+	   "the guests run in that dom0");
+	is_str(pv->xen_type, "pv", "xl type=pv");
+	is_str(pvh->xen_type, "pvh", "xl type=pvh");
+	is_str(dom0->role, "dom0", "dom0's role");
+	ok(!boot_identity_forced(dom0, false) && !boot_identity_forced(pv, false),
+	   "real Xen: nothing forced");
+	ok(strstr(dom0->cpu_tcg, "-smap") && strstr(dom0->cpu_tcg, "-rdtscp"),
+	   "TCG's CPU without SMAP and RDTSCP, which Xen 4.17 stops on");
+	ok(dom0->memory_mib >= 2048, "room for dom0 and a guest");
+	ok(dom0->commands && strstr(dom0->commands[0], "xl info"), "xl info must answer");
+
+	struct agent_summary s = {};
+	char *why = NULL;
+	is_int(agent_summary_parse(
+		       "enlighten: hypervisor=xen role=dom0 profile=xen-dom0 changed=yes", &s),
+	       0, "dom0's line parses");
+	is_int(boot_identity_check(dom0, false, EXPECT_CHANGE_ANY, &s, &why), 0, "dom0 matches");
+	is_int(boot_identity_check(pv, false, EXPECT_CHANGE_ANY, &s, &why), -EBADMSG,
+	       "dom0's line is not the PV guest's");
+	free(why);
+	why = NULL;
+	agent_summary_done(&s);
+
+	char *c = loader_conf_with_default("timeout 0\ndefault linux.conf\neditor no\n",
+					   "linux-xen.conf");
+	is_str(c, "default linux-xen.conf\ntimeout 0\neditor no\n", "loader.conf's default");
+	free(c);
+	c = loader_conf_with_default(NULL, "linux-xen.conf");
+	is_str(c, "default linux-xen.conf\n", "a loader.conf where there was none");
+	free(c);
+
+	char *const add[] = { "bootscrub=false", "noreboot", "console=com1", NULL };
+	char *const add0[] = { "console=hvc0", NULL };
+	c = xen_cfg_with("[global]\ndefault=l\n[l]\noptions=dom0_mem=1024M console=vga\n"
+			 "kernel=linux root=x console=hvc0\nramdisk=initrd\n",
+			 add, add0);
+	is_str(c,
+	       "[global]\ndefault=l\n[l]\noptions=dom0_mem=1024M console=vga bootscrub=false "
+	       "noreboot\nkernel=linux root=x console=hvc0\nramdisk=initrd\n",
+	       "Xen's options added where missing, its own console= kept, dom0's as it was");
+	free(c);
 }
 
 static void test_serial_console(void)
@@ -268,6 +333,7 @@ static void test_serial_console(void)
 int main(void)
 {
 	test_kvm_probe();
+	test_xen();
 	test_identities();
 	test_summary();
 	test_gpt();

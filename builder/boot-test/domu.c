@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * domu.c - a Xen guest of the image inside boot-test's dom0 (see domu.h).
+ * Everything in dom0 is one shell script run by the QEMU guest agent
+ * (guest-exec): the disk's partition table put back, the xl configuration
+ * written, the guest created paused, its console copied to a file by `xl
+ * console` (its input not a terminal: it only copies), the guest unpaused.
+ * Then the file is read back through the guest agent until the summary
+ * line shows. Nothing here prints.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/boot-test/domu.h"
+#include "builder/boot-test/qemu.h"
+#include "builder/boot-test/qga.h"
+#include "lib/basic/errmsg.h"
+#include "lib/basic/json.h"
+#include "lib/basic/macro.h"
+#include "lib/basic/spawn.h"
+#include "lib/basic/string-util.h"
+
+#define MARKER "enlighten: hypervisor="
+#define ESP_IN_DOM0 "/boot/efi"
+#define CONSOLE_FILE "/run/" DOMU_NAME ".console"
+#define POLL_MSEC 3000
+#define ALIVE_EVERY 10 /* polls between checks that the guest still runs */
+#define TAIL_LINES 10
+#define STOP_SECONDS 120
+#define STOP_SECONDS_S "120"
+#define SCRIPT_USEC (120ULL * 1000000ULL)
+
+void domu_report_done(struct domu_report *r)
+{
+	free(r->line);
+	free(r->problem);
+	strv_free(r->console_tail);
+	*r = (struct domu_report){};
+}
+
+/* Text that goes into the script between single quotes and into xl's
+ * double-quoted strings. */
+static bool script_safe(const char *s)
+{
+	return s && !s[strcspn(s, "'\"\\$`\n")];
+}
+
+static int problem(struct domu_report *r, const char *fmt, ...) _printf_(2, 3);
+static int problem(struct domu_report *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	free(r->problem);
+	if (vasprintf(&r->problem, fmt, ap) < 0)
+		r->problem = NULL;
+	va_end(ap);
+	return 0;
+}
+
+/* The script that starts the guest in dom0; prints its domain id. */
+static char *start_script(const char *type, const struct boot_entry *plain)
+{
+	_cleanup_free_ char *initrds = strdup("");
+	for (char **p = plain->initrd_paths; initrds && p && *p; p++) {
+		char *n = strjoin(initrds, " '" ESP_IN_DOM0, *p, "'");
+		free(initrds);
+		initrds = n;
+	}
+	if (!initrds)
+		return NULL;
+	char *s = NULL;
+	if (asprintf(&s,
+		     "exec 2>&1; set -e\n"
+		     "disk=/dev/disk/by-id/virtio-" DOMU_DISK_SERIAL "\n"
+		     "[ -b $disk ] || { echo \"no $disk in dom0\"; exit 3; }\n"
+		     /* the MBR signature boot-test cleared, written through a node
+		      * of our own (in /dev: /run is nodev): udev watches /dev/vdX and would read
+		      * the table again in dom0, whose partitions have the same PARTUUIDs */
+		     "dev=$(readlink -f $disk); node=/dev/." DOMU_NAME "; rm -f $node\n"
+		     "mknod $node b $((0x$(stat -c %%t $dev))) $((0x$(stat -c %%T $dev)))\n"
+		     "printf '\\125\\252' | dd of=$node bs=1 seek=510 conv=notrunc,fsync "
+		     "status=none\n"
+		     "rm -f $node\n"
+		     "cat%s > /run/" DOMU_NAME ".initrd\n"
+		     "cat > /run/" DOMU_NAME ".cfg <<'EOF'\n"
+		     "name = \"" DOMU_NAME "\"\n"
+		     "type = \"%s\"\n"
+		     "kernel = \"" ESP_IN_DOM0 "%s\"\n"
+		     "ramdisk = \"/run/" DOMU_NAME ".initrd\"\n"
+		     "extra = \"%s console=hvc0\"\n"
+		     "memory = 512\n"
+		     "vcpus = 1\n"
+		     "disk = [ \"phy:/dev/disk/by-id/virtio-" DOMU_DISK_SERIAL ",xvda,w\" ]\n"
+		     "on_reboot = \"destroy\"\n"
+		     "on_crash = \"destroy\"\n"
+		     "EOF\n"
+		     "xl create -p /run/" DOMU_NAME ".cfg >/dev/null\n"
+		     /* xenconsole copies the console to its standard output
+		      * when its input is not a terminal */
+		     "setsid xl console -t pv " DOMU_NAME " > " CONSOLE_FILE " 2>&1 </dev/null &\n"
+		     "sleep 2\n"
+		     "xl unpause " DOMU_NAME "\n"
+		     "xl domid " DOMU_NAME "\n",
+		     initrds, type, plain->linux_path, plain->options) < 0)
+		return NULL;
+	return s;
+}
+
+static int sh(struct qga *q, const char *script, uint64_t deadline, int *ret_code, char **ret_out)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)script, NULL };
+	return qga_exec(q, argv, deadline, ret_code, ret_out);
+}
+
+/* The summary line in the console text, or NULL. */
+static char *find_line(const char *text)
+{
+	const char *m = strstr(text, MARKER);
+	if (!m)
+		return NULL;
+	char *s = strndup(m, strcspn(m, "\r\n"));
+	if (s)
+		strstrip(s);
+	return s;
+}
+
+static int keep_tail(struct domu_report *r, const char *text)
+{
+	_cleanup_free_ char *copy = strdup(text ?: "");
+	const char *lines[TAIL_LINES] = {};
+	unsigned n = 0;
+	char *save = NULL;
+	if (!copy)
+		return -ENOMEM;
+	for (char *l = strtok_r(copy, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save))
+		if (*strstrip(l))
+			lines[n++ % TAIL_LINES] = l;
+	for (unsigned i = n > TAIL_LINES ? n - TAIL_LINES : 0; i < n; i++)
+		if (strv_extend(&r->console_tail, lines[i % TAIL_LINES]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* xl's log of the guest (how it ended), after its console's tail. */
+static int xl_log(struct qga *q, struct domu_report *r, uint64_t deadline)
+{
+	_cleanup_free_ char *out = NULL;
+	int code;
+	if (sh(q, "tail -n 5 /var/log/xen/xl-" DOMU_NAME ".log 2>&1", deadline, &code, &out) < 0)
+		return 0;
+	_cleanup_free_ char *text = strjoin("xl's log:\n", out);
+	return text ? keep_tail(r, text) : -ENOMEM;
+}
+
+/* Reads the guest's console until the line, the deadline, or the guest's end. */
+static int wait_line(struct qga *q, struct domu_report *r, uint64_t start, uint64_t deadline)
+{
+	_cleanup_free_ char *text = NULL;
+	for (unsigned polls = 1;; polls++) {
+		free(text);
+		text = NULL;
+		if (qga_read_file(q, CONSOLE_FILE, &text, NULL, NULL) >= 0 &&
+		    (r->line = find_line(text))) {
+			r->usec_line = now_usec() - start;
+			return 0;
+		}
+		if (now_usec() >= deadline) {
+			problem(r, "no summary line from the %s guest within the time limit",
+				r->type);
+			return keep_tail(r, text);
+		}
+		if (polls % ALIVE_EVERY == 0) {
+			_cleanup_free_ char *out = NULL;
+			int code;
+			if (sh(q, "xl domid " DOMU_NAME, deadline, &code, &out) >= 0 && code != 0) {
+				problem(r, "the %s guest stopped before its summary line", r->type);
+				return keep_tail(r, text) < 0 ? -ENOMEM : xl_log(q, r, deadline);
+			}
+		}
+		poll(NULL, 0, POLL_MSEC);
+	}
+}
+
+int domu_run(const char *qga_socket, const char *type, const struct boot_entry *plain,
+	     uint64_t deadline, struct domu_report *ret)
+{
+	struct domu_report r = { .type = type };
+	_cleanup_free_ char *script = NULL, *out = NULL;
+	struct qga *q = NULL;
+	uint64_t start = now_usec();
+	int code = -1, k;
+
+	if (!plain || !plain->linux_path) {
+		problem(&r, "the image has no plain kernel entry to start the guest from");
+		goto done;
+	}
+	bool safe = script_safe(plain->linux_path) && script_safe(plain->options) &&
+		    !strchr(plain->linux_path, ' ');
+	for (char **p = plain->initrd_paths; p && *p; p++)
+		safe = safe && script_safe(*p) && !strchr(*p, ' ');
+	if (!safe) {
+		problem(&r, "the plain entry '%s' has quotes, '$' or '\\' in its paths or options",
+			plain->id);
+		goto done;
+	}
+	script = start_script(type, plain);
+	if (!script)
+		return -ENOMEM;
+	k = qga_open(qga_socket, deadline, &q);
+	if (k < 0) {
+		problem(&r, "dom0's guest agent did not answer (%s)", strerror(-k));
+		goto done;
+	}
+	k = sh(q, script, now_usec() + SCRIPT_USEC, &code, &out);
+	if (k < 0 || code != 0) {
+		problem(&r, "xl create of the %s guest failed in dom0: %s", type,
+			k < 0 ? strerror(-k) : strstrip(out));
+		goto done;
+	}
+	r.started = true;
+	k = wait_line(q, &r, start, deadline);
+	if (k < 0)
+		goto fail;
+
+	/* a clean shutdown, so the guest's disk is as its agent left it */
+	free(out);
+	out = NULL;
+	k = sh(q,
+	       "timeout " STOP_SECONDS_S " xl shutdown -w " DOMU_NAME " >/dev/null 2>&1 && "
+	       "echo shutdown || { xl destroy " DOMU_NAME " >/dev/null 2>&1; echo destroyed; }",
+	       now_usec() + (STOP_SECONDS + 30) * 1000000ULL, &code, &out);
+	r.stopped = k >= 0 && startswith(out, "shutdown") ? "shutdown" : "destroyed";
+done:
+	qga_close(q);
+	*ret = r;
+	return 0;
+fail:
+	qga_close(q);
+	domu_report_done(&r);
+	return k;
+}
+
+json_object *domu_report_json(const struct domu_report *r)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string(r->type));
+	json_object_object_add(o, "started", json_object_new_boolean(r->started));
+	json_object_object_add(o, "summary", json_string_or_null(r->line));
+	json_object_object_add(o, "problem", json_string_or_null(r->problem));
+	json_object_object_add(o, "stopped", json_string_or_null(r->stopped));
+	json_object_object_add(o, "seconds_after_dom0_line",
+			       r->line ? json_object_new_double((double)r->usec_line / 1e6) : NULL);
+	json_object *tail = NULL;
+	if (r->console_tail) {
+		tail = json_object_new_array();
+		for (char **l = r->console_tail; *l; l++)
+			json_object_array_add(tail, json_object_new_string(*l));
+	}
+	json_object_object_add(o, "console_tail", tail);
+	return o;
+}
+
+int domu_disk_hide(const char *disk, char **reterr_msg)
+{
+	char *argv[] = {
+		"qemu-io", "-f", "qcow2", "-c", "write -q -P 0 510 2", (char *)disk, NULL
+	};
+	struct spawn_opts o = { .stdin_fd = -1, .stdout_fd = -1 };
+	struct spawn_result res;
+	int r = spawn_run(argv, &o, &res);
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "cannot run 'qemu-io': %s", strerror(-r));
+	if (res.exit_status != 0)
+		r = errmsg_set(reterr_msg, -EIO, "qemu-io failed on '%s': %s", disk,
+			       res.err ? strstrip(res.err) : "");
+	spawn_result_done(&res);
+	return r;
+}
