@@ -153,119 +153,114 @@ static int fat_add_xen_for_grub(struct mtools *m, const struct esp_content *c)
 	return r;
 }
 
-int fat_write(const char *path, const struct image_slot *slot, const struct esp_content *c,
-	      char **reterr_msg)
+/* mtools' environment: ours without the caller's mtools settings, with
+ * the build's time for every file; *ret_envp (freed by the caller) holds
+ * pointers into environ and m. */
+static int mtools_env(struct mtools *m, time_t now, char ***ret_envp)
 {
-	struct mtools m = { .path = path, .reterr_msg = reterr_msg };
-	_cleanup_free_ char **envp = NULL;
-	_cleanup_free_ char *loader = NULL, *entry = NULL, *entry_path = NULL, *dir = NULL,
-			    *kdir = NULL, *kpath = NULL, *ipath = NULL;
-	char sectors[32], serial[16];
-	size_t n = 0;
-	int r;
-
-	snprintf(m.image, sizeof(m.image), "%s@@%" PRIu64, path, slot->offset);
-	snprintf(m.epoch, sizeof(m.epoch), "SOURCE_DATE_EPOCH=%lld", (long long)c->now);
+	size_t n = 0, k = 0;
+	snprintf(m->epoch, sizeof(m->epoch), "SOURCE_DATE_EPOCH=%lld", (long long)now);
 	while (environ[n])
 		n++;
-	envp = calloc(n + 4, sizeof(char *));
+	char **envp = calloc(n + 4, sizeof(char *));
 	if (!envp)
 		return -ENOMEM;
-	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!startswith(environ[i], "SOURCE_DATE_EPOCH=") &&
 		    !startswith(environ[i], "MTOOLSRC=") &&
 		    !startswith(environ[i], "MTOOLS_SKIP_CHECK="))
 			envp[k++] = environ[i];
-	envp[k++] = m.epoch;
+	envp[k++] = m->epoch;
 	envp[k++] = "MTOOLS_SKIP_CHECK=1";
 	envp[k++] = "MTOOLSRC=/dev/null";
-	m.envp = envp;
+	m->envp = envp;
+	*ret_envp = envp;
+	return 0;
+}
 
-	snprintf(sectors, sizeof(sectors), "%" PRIu64, slot->size / SECTOR_SIZE);
-	/* the volume serial: the first 32 bits of the derived filesystem UUID */
-	snprintf(serial, sizeof(serial), "%.8s", slot->fs_uuid);
-	char *mformat[] = { "mformat",		 "-i", m.image, "-F", "-T", sectors, "-v",
-			    (char *)slot->label, "-N", serial,	"::", NULL };
-	r = mtools_run(&m, mformat);
-	if (r < 0)
-		return r;
-
+/* GRUB's ESP: shim, the signed GRUB and MokManager under Secure Boot, or
+ * our GRUB as the fallback loader; then Xen's and Windows' files. */
+static int fat_write_grub(struct mtools *m, const struct esp_content *c)
+{
+	int r;
 	if (c->shim) {
-		char *mmd[] = {
-			"mmd", "-i", m.image, "::/EFI", "::/EFI/BOOT", "::/EFI/debian", NULL
+		char *mmd[] = { "mmd",		 "-i", m->image, "::/EFI", "::/EFI/BOOT",
+				"::/EFI/debian", NULL };
+		char *shim[] = {
+			"mcopy", "-i", m->image, (char *)c->shim, "::/EFI/BOOT/BOOTX64.EFI", NULL
 		};
-		char *shim[] = { "mcopy", "-i", m.image, (char *)c->shim, "::/EFI/BOOT/BOOTX64.EFI",
-				 NULL };
 		char *grub[] = {
-			"mcopy", "-i", m.image, (char *)c->signed_grub, "::/EFI/BOOT/grubx64.efi",
+			"mcopy", "-i", m->image, (char *)c->signed_grub, "::/EFI/BOOT/grubx64.efi",
 			NULL
 		};
 		char *mm[] = {
-			"mcopy", "-i", m.image, (char *)c->mok_manager, "::/EFI/BOOT/mmx64.efi",
+			"mcopy", "-i", m->image, (char *)c->mok_manager, "::/EFI/BOOT/mmx64.efi",
 			NULL
 		};
-		r = mtools_run(&m, mmd);
+		r = mtools_run(m, mmd);
 		if (r >= 0)
-			r = mtools_run(&m, shim);
+			r = mtools_run(m, shim);
 		if (r >= 0)
-			r = mtools_run(&m, grub);
+			r = mtools_run(m, grub);
 		if (r >= 0 && c->mok_manager)
-			r = mtools_run(&m, mm);
+			r = mtools_run(m, mm);
 		if (r >= 0)
-			r = mcopy_text(&m, c->grub_stub, "::/EFI/debian/grub.cfg");
-	} else if (c->grub_fd >= 0) {
-		char *mmd[] = { "mmd", "-i", m.image, "::/EFI", "::/EFI/BOOT", NULL };
-		r = mtools_run(&m, mmd);
+			r = mcopy_text(m, c->grub_stub, "::/EFI/debian/grub.cfg");
+	} else {
+		char *mmd[] = { "mmd", "-i", m->image, "::/EFI", "::/EFI/BOOT", NULL };
+		r = mtools_run(m, mmd);
 		if (r >= 0)
-			r = mcopy_fd(&m, c->grub_fd, "::/EFI/BOOT/BOOTX64.EFI");
+			r = mcopy_fd(m, c->grub_fd, "::/EFI/BOOT/BOOTX64.EFI");
 	}
-	if (c->shim || c->grub_fd >= 0) {
-		if (r >= 0 && c->xen_cfg)
-			r = fat_add_xen_for_grub(&m, c);
-		if (r >= 0 && c->windows_boot_dir) {
-			_cleanup_free_ char *src = strjoin(c->windows_boot_dir, "/EFI/Microsoft");
-			if (!src)
-				return -ENOMEM;
-			char *mcopy[] = { "mcopy", "-s", "-i", m.image, src, "::/EFI/", NULL };
-			r = mtools_run(&m, mcopy);
-		}
-		return r;
+	if (r >= 0 && c->xen_cfg)
+		r = fat_add_xen_for_grub(m, c);
+	if (r >= 0 && c->windows_boot_dir) {
+		_cleanup_free_ char *src = strjoin(c->windows_boot_dir, "/EFI/Microsoft");
+		if (!src)
+			return -ENOMEM;
+		char *mcopy[] = { "mcopy", "-s", "-i", m->image, src, "::/EFI/", NULL };
+		r = mtools_run(m, mcopy);
 	}
+	return r;
+}
 
+/* systemd-boot's ESP: the loader, the kernel and initrd under
+ * ENTRY/VERSION/, loader.conf and the entry; then Xen's and Windows'. */
+static int fat_write_systemd_boot(struct mtools *m, const struct esp_content *c)
+{
+	_cleanup_free_ char *loader = NULL, *entry = NULL, *entry_path = NULL, *dir = NULL,
+			    *kdir = NULL, *kpath = NULL, *ipath = NULL;
 	if (asprintf(&dir, "::/%s", c->entry_name) < 0 ||
 	    asprintf(&kdir, "::/%s/%s", c->entry_name, c->kernel_version) < 0 ||
 	    asprintf(&kpath, "%s/linux", kdir) < 0 || asprintf(&ipath, "%s/initrd", kdir) < 0 ||
 	    asprintf(&entry_path, "::/loader/entries/%s.conf", c->entry_name) < 0)
 		return -ENOMEM;
 	char *mmd[] = { "mmd",	       "-i",
-			m.image,       "::/EFI",
+			m->image,      "::/EFI",
 			"::/EFI/BOOT", "::/EFI/systemd",
 			"::/loader",   "::/loader/entries",
 			dir,	       kdir,
 			NULL };
-	r = mtools_run(&m, mmd);
+	int r = mtools_run(m, mmd);
 	if (r < 0)
 		return r;
 
 	char *boot1[] = {
-		"mcopy", "-i", m.image, (char *)c->systemd_boot, "::/EFI/BOOT/BOOTX64.EFI", NULL
+		"mcopy", "-i", m->image, (char *)c->systemd_boot, "::/EFI/BOOT/BOOTX64.EFI", NULL
 	};
 	char *boot2[] = { "mcopy",
 			  "-i",
-			  m.image,
+			  m->image,
 			  (char *)c->systemd_boot,
 			  "::/EFI/systemd/systemd-bootx64.efi",
 			  NULL };
-	r = mtools_run(&m, boot1);
+	r = mtools_run(m, boot1);
 	if (r >= 0)
-		r = mtools_run(&m, boot2);
-	if (r < 0)
-		return r;
-
-	r = mcopy_fd(&m, c->kernel_fd, kpath);
+		r = mtools_run(m, boot2);
 	if (r >= 0)
-		r = mcopy_fd(&m, c->initrd_fd, ipath);
+		r = mcopy_fd(m, c->kernel_fd, kpath);
+	if (r >= 0)
+		r = mcopy_fd(m, c->initrd_fd, ipath);
 	if (r < 0)
 		return r;
 
@@ -279,12 +274,34 @@ int fat_write(const char *path, const struct image_slot *slot, const struct esp_
 		     c->title, c->kernel_version, c->entry_name, c->kernel_version, c->entry_name,
 		     c->kernel_version, c->cmdline) < 0)
 		return -ENOMEM;
-	r = mcopy_text(&m, loader, "::/loader/loader.conf");
+	r = mcopy_text(m, loader, "::/loader/loader.conf");
 	if (r >= 0)
-		r = mcopy_text(&m, entry, entry_path);
+		r = mcopy_text(m, entry, entry_path);
 	if (r >= 0 && c->xen_cfg)
-		r = fat_add_xen(&m, c, kdir, true);
+		r = fat_add_xen(m, c, kdir, true);
 	if (r >= 0 && c->windows_boot_dir)
-		r = fat_add_windows(&m, c);
+		r = fat_add_windows(m, c);
 	return r;
+}
+
+int fat_write(const char *path, const struct image_slot *slot, const struct esp_content *c,
+	      char **reterr_msg)
+{
+	struct mtools m = { .path = path, .reterr_msg = reterr_msg };
+	_cleanup_free_ char **envp = NULL;
+	char sectors[32], serial[16];
+
+	snprintf(m.image, sizeof(m.image), "%s@@%" PRIu64, path, slot->offset);
+	int r = mtools_env(&m, c->now, &envp);
+	if (r < 0)
+		return r;
+	snprintf(sectors, sizeof(sectors), "%" PRIu64, slot->size / SECTOR_SIZE);
+	/* the volume serial: the first 32 bits of the derived filesystem UUID */
+	snprintf(serial, sizeof(serial), "%.8s", slot->fs_uuid);
+	char *mformat[] = { "mformat",		 "-i", m.image, "-F", "-T", sectors, "-v",
+			    (char *)slot->label, "-N", serial,	"::", NULL };
+	r = mtools_run(&m, mformat);
+	if (r < 0)
+		return r;
+	return c->shim || c->grub_fd >= 0 ? fat_write_grub(&m, c) : fat_write_systemd_boot(&m, c);
 }

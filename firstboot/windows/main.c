@@ -243,23 +243,25 @@ static int run(struct run_ctx *c)
 	return r;
 }
 
-int main(int argc, char *argv[])
+enum {
+	O_FIRST = 256,
+	O_BOOT,
+	O_DETECT,
+	O_DRY,
+	O_NOREBOOT,
+	O_PROFILES,
+	O_DRIVERS,
+	O_INSTALLERS,
+	O_STATE,
+	O_TOOLS,
+	O_CPUID,
+	O_SMBIOS,
+	O_DEVICES
+};
+
+/* The options into o: -1 to go on, or the exit code to stop with. */
+static int parse_args(int argc, char *argv[], struct opts *o)
 {
-	enum {
-		O_FIRST = 256,
-		O_BOOT,
-		O_DETECT,
-		O_DRY,
-		O_NOREBOOT,
-		O_PROFILES,
-		O_DRIVERS,
-		O_INSTALLERS,
-		O_STATE,
-		O_TOOLS,
-		O_CPUID,
-		O_SMBIOS,
-		O_DEVICES
-	};
 	static const struct option options[] = {
 		{ "first-boot", no_argument, NULL, O_FIRST },
 		{ "boot", no_argument, NULL, O_BOOT },
@@ -278,9 +280,6 @@ int main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{},
 	};
-	_cleanup_free_ char *dir = program_dir(), *def_profiles = NULL, *def_installers = NULL,
-			    *def_drivers = NULL, *def_state = NULL;
-	struct opts o = { .trigger = "manual" };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "hV", options, NULL)) >= 0)
@@ -291,43 +290,43 @@ int main(int argc, char *argv[])
 			printf("enlighten-firstboot.exe %s\n", VERSION);
 			return 0;
 		case O_FIRST:
-			o.trigger = "first-boot";
+			o->trigger = "first-boot";
 			break;
 		case O_BOOT:
-			o.trigger = "boot";
+			o->trigger = "boot";
 			break;
 		case O_DETECT:
-			o.detect_only = true;
+			o->detect_only = true;
 			break;
 		case O_DRY:
-			o.dry_run = true;
+			o->dry_run = true;
 			break;
 		case O_NOREBOOT:
-			o.no_reboot = true;
+			o->no_reboot = true;
 			break;
 		case O_PROFILES:
-			o.profiles = optarg;
+			o->profiles = optarg;
 			break;
 		case O_DRIVERS:
-			o.drivers = optarg;
+			o->drivers = optarg;
 			break;
 		case O_INSTALLERS:
-			o.installers = optarg;
+			o->installers = optarg;
 			break;
 		case O_STATE:
-			o.state_dir = optarg;
+			o->state_dir = optarg;
 			break;
 		case O_TOOLS:
-			o.tools_dir = optarg;
+			o->tools_dir = optarg;
 			break;
 		case O_CPUID:
-			o.detect.cpuid_file = optarg;
+			o->detect.cpuid_file = optarg;
 			break;
 		case O_SMBIOS:
-			o.detect.smbios_file = optarg;
+			o->detect.smbios_file = optarg;
 			break;
 		case O_DEVICES:
-			o.detect.devices_file = optarg;
+			o->detect.devices_file = optarg;
 			break;
 		default:
 			return EXIT_USAGE;
@@ -336,6 +335,32 @@ int main(int argc, char *argv[])
 		say("unexpected argument '%s' (see --help)", argv[optind]);
 		return EXIT_USAGE;
 	}
+	return -1;
+}
+
+/* --detect: the verdict printed, nothing changed. */
+static int detect_only(const struct opts *o)
+{
+	_cleanup_free_ char *msg = NULL;
+	struct verdict *v = NULL;
+	int r = win_detect(&o->detect, &v, &msg);
+	if (r < 0) {
+		say("detection failed: %s", msg ? msg : strerror(-r));
+		return EXIT_USAGE;
+	}
+	r = verdict_print(v);
+	verdict_free(v);
+	return r < 0 ? EXIT_USAGE : 0;
+}
+
+int main(int argc, char *argv[])
+{
+	_cleanup_free_ char *dir = program_dir(), *def_profiles = NULL, *def_installers = NULL,
+			    *def_drivers = NULL, *def_state = NULL;
+	struct opts o = { .trigger = "manual" };
+	int r = parse_args(argc, argv, &o);
+	if (r >= 0)
+		return r;
 	def_profiles = strjoin(dir ? dir : ".", "\\profiles");
 	def_installers = strjoin(dir ? dir : ".", "\\installers");
 	def_drivers = env_path("SystemDrive", "C:", "\\Drivers\\enlighten");
@@ -348,22 +373,11 @@ int main(int argc, char *argv[])
 	o.installers = o.installers ? o.installers : def_installers;
 	o.drivers = o.drivers ? o.drivers : def_drivers;
 	o.state_dir = o.state_dir ? o.state_dir : def_state;
-
-	if (o.detect_only) {
-		_cleanup_free_ char *msg = NULL;
-		struct verdict *v = NULL;
-		int r = win_detect(&o.detect, &v, &msg);
-		if (r < 0) {
-			say("detection failed: %s", msg ? msg : strerror(-r));
-			return EXIT_USAGE;
-		}
-		r = verdict_print(v);
-		verdict_free(v);
-		return r < 0 ? EXIT_USAGE : 0;
-	}
+	if (o.detect_only)
+		return detect_only(&o);
 
 	struct run_ctx ctx = { .o = &o, .rep.trigger = o.trigger };
-	int r = win_mkdir_p(o.state_dir);
+	r = win_mkdir_p(o.state_dir);
 	if (r < 0) {
 		say("cannot make the state folder '%s': %s", o.state_dir, strerror(-r));
 		return EXIT_FAILED;
