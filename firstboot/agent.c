@@ -31,6 +31,8 @@ static int help(void)
 	       "  --cpuid-file FILE   take CPUID from a table instead of the instruction\n"
 	       "  --profile NAME      activate NAME whatever is detected\n"
 	       "  --plan, --dry-run   print the plan as JSON and change nothing\n"
+	       "  --grow-root         only grow the root partition and filesystem to fill\n"
+	       "                      the disk (done at each boot before activating)\n"
 	       "  -q, --quiet         print errors only\n"
 	       "  -v, --verbose       print each step\n"
 	       "  -h, --help          show this help\n"
@@ -120,13 +122,14 @@ void agent_done(struct agent *a)
 
 int agent_init(struct agent *a, int argc, char *argv[])
 {
-	enum { ARG_ROOT = 0x100, ARG_CPUID, ARG_PROFILE, ARG_PLAN };
+	enum { ARG_ROOT = 0x100, ARG_CPUID, ARG_PROFILE, ARG_PLAN, ARG_GROW };
 	static const struct option options[] = {
 		{ "root", required_argument, NULL, ARG_ROOT },
 		{ "cpuid-file", required_argument, NULL, ARG_CPUID },
 		{ "profile", required_argument, NULL, ARG_PROFILE },
 		{ "plan", no_argument, NULL, ARG_PLAN },
 		{ "dry-run", no_argument, NULL, ARG_PLAN },
+		{ "grow-root", no_argument, NULL, ARG_GROW },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -156,6 +159,9 @@ int agent_init(struct agent *a, int argc, char *argv[])
 			break;
 		case ARG_PLAN:
 			a->plan = true;
+			break;
+		case ARG_GROW:
+			a->grow_only = true;
 			break;
 		case 'q':
 			a->quiet = true;

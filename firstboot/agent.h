@@ -24,6 +24,7 @@ struct agent {
 	const char *cpuid_file;
 	const char *profile_opt;
 	bool plan;
+	bool grow_only; /* --grow-root: grow the root to fill its disk, nothing else */
 	bool quiet;
 	int root_fd;
 	struct fb_config config;
@@ -65,6 +66,11 @@ struct profile;
  * nothing for a --root tree. Returns 0 or -ENOMEM. */
 int agent_live(struct agent *a, const struct plan *plan, const struct profile *prof,
 	       const char *family, char ***changes, bool *ret_reboot);
+
+/* The heavy half's --grow-root (grow.c): the root partition and its
+ * filesystem grown to fill the disk (growroot.h), logged. Returns the exit
+ * status: 0 also when there was nothing to grow, 1 when growing failed. */
+int agent_grow_root(struct agent *a);
 
 /* The heavy half: plan, apply, record, report. Returns the exit status. */
 int agent_converge(struct agent *a);

@@ -21,8 +21,8 @@
 #define CMDLINE_MAX (64 * 1024)
 
 static const char *const conf_keys[] = {
-	"Profile",	 "Disable",    "Repository", "PublicKey",
-	"PackageVerify", "InitrdTool", "Product",    "Channel",
+	"Profile",    "Disable", "Repository", "PublicKey", "PackageVerify",
+	"InitrdTool", "Product", "Channel",    "GrowRoot",
 };
 
 void fb_config_done(struct fb_config *c)
@@ -144,6 +144,10 @@ static int handler(void *user, const char *section, const char *name, const char
 				*slot = v;
 			}
 		}
+	} else if (streq(name, "GrowRoot")) {
+		r = parse_boolean(value);
+		if (r >= 0)
+			c->no_grow_root = !r;
 	} else if (streq(name, "InitrdTool")) {
 		free(c->initrd_tool);
 		c->initrd_tool = *value ? strdup(value) : NULL;

@@ -20,6 +20,7 @@ struct fb_config {
 	char *public_key; /* beneath the root; NULL: every IMAGE_KEYS_DIR/\*.pub */
 	enum rpmtx_verify verify;
 	char *initrd_tool; /* NULL: dracut */
+	bool no_grow_root; /* GrowRoot=no: leave the root's size as the image has it */
 	/* the catalog's product and channel this system follows; NULL: any
 	 * for the image's repository, the portal client's default for
 	 * `enlighten install` */

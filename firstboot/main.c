@@ -2,7 +2,9 @@
 /*
  * main.c - enlighten-firstboot, the light half of the agent (agent.h):
  * detect, compare with state.json, and exit when nothing changed; else
- * hand over to enlighten-firstboot-apply with the same arguments.
+ * hand over to enlighten-firstboot-apply with the same arguments. First,
+ * when the root can grow to fill a larger disk, the heavy half grows it
+ * (--grow-root), so the light half needs no libfdisk.
  */
 #include <errno.h>
 #include <limits.h>
@@ -12,9 +14,11 @@
 #include <unistd.h>
 
 #include "firstboot/agent.h"
+#include "firstboot/growroot.h"
 #include "lib/activate/paths.h"
 #include "lib/basic/cli.h"
 #include "lib/basic/log.h"
+#include "lib/basic/spawn.h"
 #include "lib/basic/string-util.h"
 
 #ifndef LIBEXECDIR
@@ -41,6 +45,32 @@ static char *helper_path(void)
 	return strdup(LIBEXECDIR "/" IMAGE_AGENT_HELPER_NAME);
 }
 
+/* On the running system, unless GrowRoot=no: a root that can grow is grown
+ * by the heavy half before anything is activated. A root that cannot
+ * (not the last partition, not ext4) is reported and left as it is. */
+static void grow_root(const struct agent *a, char *helper)
+{
+	_cleanup_free_ char *err = NULL;
+	struct growroot g;
+	if (a->plan || a->config.no_grow_root || !streq(a->root, "/"))
+		return;
+	int r = growroot_probe(a->root_fd, &g, &err);
+	if (r < 0)
+		log_warning("%s", err);
+	if (r <= 0)
+		return;
+
+	char *args[] = { helper, (char *)"--grow-root", NULL };
+	struct spawn_opts o = { .stdin_fd = -1,
+				.stdout_fd = STDOUT_FILENO,
+				.inherit_stderr = true };
+	struct spawn_result res = {};
+	r = spawn_run(args, &o, &res);
+	if (r < 0)
+		log_warning_errno(r, "cannot run '%s --grow-root': %m", helper);
+	spawn_result_done(&res);
+}
+
 int main(int argc, char *argv[])
 {
 	struct agent a;
@@ -49,15 +79,17 @@ int main(int argc, char *argv[])
 		agent_done(&a);
 		return r;
 	}
-	if (agent_fast_path(&a)) {
-		agent_done(&a);
-		return EXIT_OK;
-	}
-	agent_done(&a);
-
 	_cleanup_free_ char *helper = helper_path();
 	if (!helper)
-		return log_oom(), EXIT_USAGE;
+		return agent_done(&a), log_oom(), EXIT_USAGE;
+	if (!a.grow_only) {
+		grow_root(&a, helper);
+		if (agent_fast_path(&a)) {
+			agent_done(&a);
+			return EXIT_OK;
+		}
+	}
+	agent_done(&a);
 	argv[0] = helper;
 	execv(helper, argv);
 	log_error_errno(errno, "cannot run '%s': %m", helper);

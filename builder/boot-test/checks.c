@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -321,6 +322,55 @@ static int read_report(struct qga *q, struct guest_report *r)
 	return 0;
 }
 
+/* lsblk --list --json: the row whose `key` is `value`. */
+static json_object *lsblk_row(json_object *rows, const char *key, const char *value)
+{
+	for (size_t i = 0; value && i < json_object_array_length(rows); i++) {
+		json_object *row = json_object_array_get_idx(rows, i);
+		const char *v;
+		if (json_get_string(row, key, &v) >= 0 && streq(v, value))
+			return row;
+	}
+	return NULL;
+}
+
+static uint64_t lsblk_mib(json_object *row, const char *key)
+{
+	json_object *v;
+	if (!row || !json_object_object_get_ex(row, key, &v) || !v)
+		return 0;
+	return (uint64_t)json_object_get_int64(v) >> 20;
+}
+
+/* The root filesystem's size, its partition's and its disk's, as the guest
+ * sees them (lsblk): shows whether the root grew to fill a larger disk. */
+static int root_size(struct qga *q, struct guest_report *r, uint64_t deadline)
+{
+	char *argv[] = { "/bin/lsblk", "--bytes",  "--json",
+			 "--list",     "--output", "NAME,SIZE,FSSIZE,FSTYPE,MOUNTPOINT,PKNAME",
+			 NULL };
+	_cleanup_free_ char *out = NULL;
+	_cleanup_json_ json_object *o = NULL;
+	json_object *rows;
+	int code;
+	if (qga_exec(q, argv, deadline, &code, &out) < 0 || code != 0 ||
+	    json_parse_bounded(out, strlen(out), QGA_FILE_MAX, &o, NULL) < 0 ||
+	    !json_object_object_get_ex(o, "blockdevices", &rows) ||
+	    !json_object_is_type(rows, json_type_array))
+		return 0; /* no lsblk: nothing to say */
+	json_object *part = lsblk_row(rows, "mountpoint", "/");
+	const char *pk = NULL, *name = NULL, *fstype = NULL;
+	if (!part || json_get_string(part, "name", &name) < 0)
+		return 0;
+	(void)json_get_string(part, "pkname", &pk);
+	(void)json_get_string(part, "fstype", &fstype);
+	json_object *disk = lsblk_row(rows, "name", pk);
+	return add_item(r, "root", "/", GUEST_OK,
+			"%s %" PRIu64 " MiB on %s (%" PRIu64 " MiB) of disk %s (%" PRIu64 " MiB)",
+			fstype ? fstype : "filesystem", lsblk_mib(part, "fssize"), name,
+			lsblk_mib(part, "size"), pk ? pk : "-", lsblk_mib(disk, "size"));
+}
+
 static int osinfo(struct qga *q, struct guest_report *r)
 {
 	_cleanup_json_ json_object *o = NULL;
@@ -478,7 +528,7 @@ int guest_check(const char *qga_socket, const struct guest_expect *e, uint64_t d
 	if ((k = check_processes(q, &r, e->processes, deadline)) < 0 ||
 	    (k = check_commands(q, &r, e->commands, deadline)) < 0)
 		goto fail;
-	if ((k = read_report(q, &r)) < 0)
+	if ((k = read_report(q, &r)) < 0 || (k = root_size(q, &r, deadline)) < 0)
 		goto fail;
 	if (r.report_result && !streq(r.report_result, "complete"))
 		problem(&r, "report.json says the agent's last run %s", r.report_result);

@@ -20,7 +20,7 @@ enum guest_state {
 };
 
 struct guest_item {
-	const char *kind; /* "service", "module", "process" or "command" */
+	const char *kind; /* "service", "module", "process", "command", or "root" (its sizes) */
 	char *name;
 	enum guest_state state;
 	char *detail; /* "active (running)", "loaded", "enabled, condition not met: ..." */

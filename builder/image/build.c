@@ -882,6 +882,7 @@ static int root_finish(struct build *b, struct boot_file *kernel, struct boot_fi
 		.root_partuuid = b->root->uuid,
 		.esp_partuuid = b->esp->uuid,
 		.hostname = r->hostname,
+		.no_grow_root = !r->grow_root,
 		.locale = r->locale,
 		.timezone = r->timezone,
 		.image_name = r->name,

@@ -245,6 +245,21 @@ static int inject_build_info(struct ext4 *e, const struct inject_opts *o, char *
 	return write_text(e, IMAGE_BUILD_INFO, s, reterr_msg);
 }
 
+/* firstboot.conf, only where the recipe changes a default of the agent's */
+static int inject_firstboot_conf(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
+{
+	if (!o->no_grow_root)
+		return 0;
+	int r = ext4_mkdir_p(e, IMAGE_CONF_DIR, 0755);
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
+				  IMAGE_CONF_DIR, strerror(-r));
+	return write_text(e, IMAGE_FIRSTBOOT_CONF,
+			  "# written by enlighten build: [Partitions] GrowRoot=no\n"
+			  "[Firstboot]\nGrowRoot=no\n",
+			  reterr_msg);
+}
+
 int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 {
 	unsigned files = 0;
@@ -310,6 +325,10 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 	if (r < 0)
 		return r;
 	r = inject_unit(e, o, reterr_msg);
+	if (r < 0)
+		return r;
+
+	r = inject_firstboot_conf(e, o, reterr_msg);
 	if (r < 0)
 		return r;
 

@@ -29,6 +29,7 @@ struct inject_opts {
 	const char *root_partuuid;
 	const char *esp_partuuid;
 	const char *hostname, *locale, *timezone; /* each may be NULL */
+	bool no_grow_root; /* the agent told not to grow the root (firstboot.conf) */
 	const char *image_name;
 	int64_t source_date_epoch;
 	json_object *windows;	  /* a dual disk's Windows half, for build.json; NULL: none */

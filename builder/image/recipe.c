@@ -444,6 +444,7 @@ static const struct recipe_key recipe_keys[] = {
 	{ "Partitions", "ESPSize", parse_size_field, F(esp_size) },
 	{ "Partitions", "ESPLabel", parse_name, F(esp_label) },
 	{ "Partitions", "RootLabel", parse_name, F(root_label) },
+	{ "Partitions", "GrowRoot", parse_bool_field, F(grow_root) },
 	{ "Base", "Tarball", parse_path, F(tarball) },
 	{ "Base", "Kernel", parse_inner_path, F(kernel) },
 	{ "Base", "Initrd", parse_inner_path, F(initrd) },
@@ -733,6 +734,7 @@ int recipe_load(const char *path, struct recipe **ret, char **reterr_msg)
 	r->esp_size = 64 * 1024 * 1024;
 	r->initrd_check = INITRD_CHECK_YES;
 	r->generalize = true;
+	r->grow_root = true;
 	r->xen_default = true;
 	r->firmware = FIRMWARE_UEFI;
 	k = sha256_new(&h);

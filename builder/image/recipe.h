@@ -83,6 +83,7 @@ struct recipe {
 	char *locale;
 	char *timezone;
 	bool generalize; /* leave one machine's identity out (default yes) */
+	bool grow_root;	 /* [Partitions] GrowRoot=: the agent grows the root (default yes) */
 
 	/* [Windows] (docs/windows-image.md); no InstallWim=: a Linux-only disk */
 	char *win_wim;		  /* the OEM's install.wim */

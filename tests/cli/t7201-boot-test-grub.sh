@@ -23,9 +23,10 @@ command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing
 
 demo=$ENLIGHTEN_BUILDDIR/demo
 # a make of its own, not a job of the make that runs the tests: the base and
-# the signed repository of `make demo-image`, without its image
+# the signed repository of `make demo-image`, without its image, named as the
+# Makefile names them (relative), so that a fresh tree makes them
 ok "the demo's base and repository" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-	make -C "$SRC" --no-print-directory "$demo/base.tar.zst" "$demo/repo/catalog.json.minisig"
+	make -C "$SRC" --no-print-directory "${demo#"$SRC"/}/base.tar.zst" "${demo#"$SRC"/}/repo/catalog.json.minisig"
 [ $? -eq 0 ] || { done_testing; }
 
 cat >grub.conf <<EOT
