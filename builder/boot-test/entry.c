@@ -49,6 +49,12 @@ static uint32_t le32(const uint8_t *p)
 int gpt_find_esp(const uint8_t *buf, size_t n, uint64_t *ret_first, uint64_t *ret_count,
 		 size_t *ret_need)
 {
+	return gpt_find_type(buf, n, esp_guid, ret_first, ret_count, ret_need);
+}
+
+int gpt_find_type(const uint8_t *buf, size_t n, const uint8_t type[16], uint64_t *ret_first,
+		  uint64_t *ret_count, size_t *ret_need)
+{
 	if (n < 2 * SECTOR || memcmp(buf + SECTOR, "EFI PART", 8) != 0)
 		return -EBADMSG;
 	const uint8_t *h = buf + SECTOR;
@@ -67,7 +73,7 @@ int gpt_find_esp(const uint8_t *buf, size_t n, uint64_t *ret_first, uint64_t *re
 	}
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *e = buf + entries_lba * SECTOR + (uint64_t)i * size;
-		if (memcmp(e, esp_guid, sizeof(esp_guid)) != 0)
+		if (memcmp(e, type, 16) != 0)
 			continue;
 		uint64_t first = le64(e + 32), last = le64(e + 40);
 		if (first == 0 || last < first)
@@ -741,4 +747,15 @@ int boot_entry_make_default(const char *image, const char *dir, const struct boo
 	(void)unlink(esp);
 	(void)unlink(orig);
 	return r;
+}
+
+int boot_run_tool(char *const argv[], char **ret_out, char **reterr_msg)
+{
+	return run_tool(argv, ret_out, reterr_msg);
+}
+
+int boot_image_dd(const char *image, const char *format, const char *out, uint64_t bs,
+		  uint64_t skip, uint64_t count, char **reterr_msg)
+{
+	return image_dd(image, format, out, bs, skip, count, reterr_msg);
 }

@@ -7,9 +7,8 @@
  */
 #pragma once
 
-#include <stdint.h>
-
 #include <stdbool.h>
+#include <stdint.h>
 
 struct boot_entry {
 	char *id;	     /* entry file name, e.g. "enlighten.conf" */
@@ -52,6 +51,36 @@ int boot_entry_make_default(const char *image, const char *dir, const struct boo
 
 /* Whether the command line names the first serial port as a console. */
 int boot_entry_has_serial_console(const char *options);
+
+/* The same lookup, for the first partition of the given type GUID (as
+ * stored on disk, mixed endian). */
+int gpt_find_type(const uint8_t *buf, size_t n, const uint8_t type[16], uint64_t *ret_first,
+		  uint64_t *ret_count, size_t *ret_need);
+
+/* Copies count blocks of bs bytes from skip blocks into the image (of
+ * format) to the raw file out (qemu-img dd). */
+int boot_image_dd(const char *image, const char *format, const char *out, uint64_t bs,
+		  uint64_t skip, uint64_t count, char **reterr_msg);
+
+/* Runs a tool; its stdout into *ret_out when asked. A non-zero exit gives
+ * -EIO with the tool's stderr in *reterr_msg. */
+int boot_run_tool(char *const argv[], char **ret_out, char **reterr_msg);
+
+/* For a disk that boots through GRUB (docs/boot-loaders.md): the root
+ * partition (GPT type root x86-64) copied out sparsely, its
+ * /boot/grub/grub.cfg (or /boot/grub2/) read, and the default menu
+ * entry's kernel and initrd copied into dir, symlinks such as /vmlinuz
+ * followed. id is "grub.cfg", title the entry's. Returns 0, -ENOENT when
+ * the disk has no root partition, no grub.cfg or no entry with a 'linux'
+ * line, or another -errno, with *reterr_msg saying what. */
+int boot_entry_extract_grub(const char *image, const char *format, const char *dir,
+			    struct boot_entry **ret, char **reterr_msg);
+
+/* boot_entry_extract(), and when the disk has no systemd-boot entry and
+ * grub is true, boot_entry_extract_grub(). */
+int boot_entry_find(const char *image, const char *format, const char *dir,
+		    enum boot_entry_kind kind, bool grub, struct boot_entry **ret,
+		    char **reterr_msg);
 
 /* Parses a GPT from the first sectors of a disk (buf, n bytes) and returns
  * the first ESP's first sector and sector count (512-byte sectors).

@@ -382,8 +382,8 @@ static int boot_path(struct boot_test *t, unsigned k, const struct boot_identity
 	const struct boot_identity *host = boot_identity_host(id);
 	bool xen = host->xen != XEN_NONE;
 	const char *mode = "firmware";
-	int r = boot_entry_extract(overlay, "qcow2", dir, xen ? BOOT_ENTRY_XEN : BOOT_ENTRY_PLAIN,
-				   &entry, &msg);
+	int r = boot_entry_find(overlay, "qcow2", dir, xen ? BOOT_ENTRY_XEN : BOOT_ENTRY_PLAIN,
+				forced && !xen, &entry, &msg);
 	if (r < 0 && (r != -ENOENT || xen)) {
 		log_error("cannot read the %sboot entry of '%s': %s", xen ? "Xen " : "", t->image,
 			  msg ?: strerror(-r));
@@ -391,7 +391,7 @@ static int boot_path(struct boot_test *t, unsigned k, const struct boot_identity
 	}
 	if (r < 0 && forced) {
 		log_error("cannot force profile '%s' for identity '%s': %s", id->profile, id->name,
-			  msg ?: "no systemd-boot entry");
+			  msg ?: "no systemd-boot entry and no grub.cfg");
 		return -ENOENT;
 	}
 	*ret_entry = entry;

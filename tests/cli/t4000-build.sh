@@ -81,6 +81,8 @@ ok "file contents kept" sh -c "debugfs -R 'cat /var/lib/big.bin' root.img 2>/dev
 
 cat_img() { debugfs -R "cat $1" root.img 2>/dev/null; }
 like "fstab mounts the root by PARTUUID" "$(cat_img /etc/fstab)" "^PARTUUID=$partuuid / ext4"
+is "no firstboot.conf: the agent's defaults (the root grows to fill the disk)" \
+	"$(cat_img /etc/enlighten/firstboot.conf)" ""
 is "hostname" "$(cat_img /etc/hostname)" factory
 is "locale" "$(cat_img /etc/locale.conf)" "LANG=en_US.UTF-8"
 like "timezone" "$(st /etc/localtime)" 'Fast link dest: "../usr/share/zoneinfo/Europe/Berlin"'
@@ -151,5 +153,13 @@ ok "... the same qcow2" cmp out/test.qcow2 out2/test.qcow2
 ok "... the same vhd" cmp out/test.vhd out2/test.vhd
 ok "a third build with a raw-and-qcow2 recipe" sh -c "sed -i 's/^Formats=raw$/Formats=raw qcow2/' img.conf && rm -rf out2/* && enlighten build img.conf -o out2 >/dev/null && enlighten build img.conf -o out >/dev/null"
 ok "... gives identical manifests" cmp out/test.manifest.json out2/test.manifest.json
+
+# [Partitions] GrowRoot=no: the agent is told in firstboot.conf
+{ cat img.conf; printf '\n[Partitions]\nGrowRoot=no\n'; } >nogrow.conf
+mkdir out4
+ok "a build with GrowRoot=no" enlighten -q build nogrow.conf --output-dir out4 --format raw
+part_extract out4/test.raw 2 root4.img
+like "... writes GrowRoot=no into firstboot.conf" \
+	"$(debugfs -R 'cat /etc/enlighten/firstboot.conf' root4.img 2>/dev/null)" "^GrowRoot=no$"
 
 done_testing

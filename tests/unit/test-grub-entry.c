@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-grub-entry.c - boot-test's reading of a GRUB disk (entry.h), on a
+ * small raw disk made here: a GPT with a root partition whose ext4 holds
+ * grub.cfg as grub-mkconfig writes it (set default by title, a submenu, a
+ * chain-loaded entry), a /vmlinuz symlink and two initrds. The default
+ * entry's kernel must come out through the symlink, its initrds
+ * concatenated, its command line unquoted; a disk without grub.cfg says so.
+ * The kernel and initrds are stand-in files (a few bytes each).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libfdisk/libfdisk.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builder/boot-test/entry.h"
+#include "builder/image/fs-ext4.h"
+#include "lib/basic/fs.h"
+#include "lib/basic/macro.h"
+#include "tests/unit/tap.h"
+
+#define MIB (1024ULL * 1024ULL)
+
+static const char grub_cfg[] =
+	"set default=\"Debian GNU/Linux, with Linux 6.1.0-2-amd64\"\n"
+	"menuentry 'Windows Boot Manager' --id windows {\n"
+	"\tchainloader /EFI/Microsoft/Boot/bootmgfw.efi\n"
+	"}\n"
+	"menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple' {\n"
+	"\tlinux\t/boot/vmlinuz-6.1.0-1-amd64 root=UUID=1 ro quiet\n"
+	"\tinitrd\t/boot/initrd.img-6.1.0-1-amd64\n"
+	"}\n"
+	"submenu 'Advanced options for Debian GNU/Linux' {\n"
+	"\tmenuentry 'Debian GNU/Linux, with Linux 6.1.0-1-amd64 (recovery mode)' {\n"
+	"\t\tlinux\t/boot/vmlinuz-6.1.0-1-amd64 single\n"
+	"\t}\n"
+	"}\n"
+	"menuentry 'Debian GNU/Linux, with Linux 6.1.0-2-amd64' --id two {\n"
+	"\tif [ x$grub_platform = xxen ]; then insmod xzio; fi\n"
+	"\tlinux /vmlinuz root=PARTUUID=2 rw 'console=ttyS0,115200' quiet\\ splash\n"
+	"\tinitrd /boot/ucode.img /initrd.img\n"
+	"}\n";
+
+static int make_disk(const char *path, bool with_cfg)
+{
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)(40 * MIB)) < 0)
+		return -errno;
+	struct fdisk_context *cxt = fdisk_new_context();
+	fdisk_disable_dialogs(cxt, 1);
+	int r = fdisk_assign_device(cxt, path, 0);
+	if (r >= 0)
+		r = fdisk_create_disklabel(cxt, "gpt");
+	struct fdisk_partition *pa = fdisk_new_partition();
+	struct fdisk_parttype *t = fdisk_label_parse_parttype(
+		fdisk_get_label(cxt, NULL), "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709");
+	fdisk_partition_set_start(pa, 2048);
+	fdisk_partition_set_size(pa, 32 * MIB / 512);
+	fdisk_partition_set_partno(pa, 0);
+	fdisk_partition_set_type(pa, t);
+	if (r >= 0)
+		r = fdisk_add_partition(cxt, pa, NULL);
+	fdisk_unref_partition(pa);
+	fdisk_unref_parttype(t);
+	if (r >= 0)
+		r = fdisk_write_disklabel(cxt);
+	fdisk_deassign_device(cxt, 1);
+	fdisk_unref_context(cxt);
+	if (r < 0)
+		return r;
+
+	char *err = NULL;
+	struct ext4 *e = NULL;
+	r = ext4_format(path, MIB, 32 * MIB, "0b5ad1b2-83f4-4dbe-8b56-2a1f0d6b3e10", "root", 0,
+			NULL, &err);
+	if (r >= 0)
+		r = ext4_open(path, MIB, true, 0, &e, &err);
+	free(err);
+	if (r < 0)
+		return r;
+	if (with_cfg)
+		r = ext4_mkdir_p(e, "boot/grub", 0755);
+	if (r >= 0 && with_cfg)
+		r = ext4_write_file(e, "boot/grub/grub.cfg", grub_cfg, strlen(grub_cfg), 0644);
+	if (r >= 0)
+		r = ext4_mkdir_p(e, "boot", 0755);
+	if (r >= 0)
+		r = ext4_write_file(e, "boot/vmlinuz-6.1.0-2-amd64", "kernel two\n", 11, 0644);
+	if (r >= 0)
+		r = ext4_write_file(e, "boot/initrd.img-6.1.0-2-amd64", "initrd two\n", 11, 0644);
+	if (r >= 0)
+		r = ext4_write_file(e, "boot/ucode.img", "ucode\n", 6, 0644);
+	if (r >= 0)
+		r = ext4_symlink(e, "vmlinuz", "boot/vmlinuz-6.1.0-2-amd64");
+	if (r >= 0)
+		r = ext4_symlink(e, "initrd.img", "boot/initrd.img-6.1.0-2-amd64");
+	int q = ext4_close(e);
+	return r < 0 ? r : q;
+}
+
+static char *slurp(const char *path)
+{
+	char *s = NULL;
+	size_t n;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 || fs_read_fd(fd, 4096, &s, &n) < 0 ? NULL : s;
+}
+
+int main(void)
+{
+	struct boot_entry *e = NULL;
+	char *msg = NULL;
+	tap_tmpdir();
+	char *dir = get_current_dir_name();
+	if (access("/usr/bin/qemu-img", X_OK) != 0) {
+		printf("1..0 # SKIP qemu-img missing\n");
+		return 0;
+	}
+
+	ok(make_disk("grub.raw", true) == 0, "a GPT disk whose root holds grub.cfg");
+	int r = boot_entry_extract_grub("grub.raw", "raw", dir, &e, &msg);
+	is_int(r, 0, "its GRUB entry read");
+	if (r < 0)
+		printf("# %s\n", msg);
+	if (e) {
+		is_str(e->id, "grub.cfg", "... named after grub.cfg");
+		is_str(e->title, "Debian GNU/Linux, with Linux 6.1.0-2-amd64",
+		       "... the entry 'set default' names, past a submenu and a chain-loader");
+		is_str(e->options, "root=PARTUUID=2 rw console=ttyS0,115200 quiet splash",
+		       "... its command line, quotes and backslashes undone");
+		_cleanup_free_ char *k = slurp(e->kernel), *i = slurp(e->initrd);
+		is_str(k, "kernel two\n", "... the kernel, through the /vmlinuz symlink");
+		is_str(i, "ucode\ninitrd two\n", "... both initrds, in order");
+		boot_entry_free(e);
+		e = NULL;
+	}
+	ok(access("root.raw", F_OK) != 0, "the root's copy is removed");
+
+	ok(make_disk("nocfg.raw", false) == 0, "a disk without grub.cfg");
+	r = boot_entry_extract_grub("nocfg.raw", "raw", dir, &e, &msg);
+	is_int(r, -ENOENT, "no entry");
+	ok(msg && strstr(msg, "'nocfg.raw' has neither a systemd-boot entry nor a grub.cfg"),
+	   "... said plainly: %s", msg);
+	free(msg);
+	free(dir);
+	return tap_done();
+}
