@@ -239,6 +239,10 @@ static int step_kernel_args(const struct plan_step *s, const struct apply_opts *
 	int r = fs_read_file_at(o->root_fd, s->path, ENTRY_MAX, &text, NULL);
 	if (r < 0)
 		return r;
+	if (endswith(s->path, "/grub.cfg")) { /* Loader=grub: every `linux` line */
+		out = plan_grub_cfg_edit(text, s->remove, s->add);
+		return out ? write_if_changed(o->root_fd, s->path, out) : -ENOMEM;
+	}
 	options = plan_entry_get(text, "options");
 	edited = plan_options_edit(options, s->remove, s->add);
 	if (!edited)

@@ -321,6 +321,60 @@ char *plan_options_edit(const char *options, char *const *remove, char *const *a
 	return s;
 }
 
+int plan_find_grub_cfg(int root_fd, char **ret_path)
+{
+	static const char *const cfgs[] = { "boot/grub/grub.cfg", "boot/grub2/grub.cfg" };
+	for (size_t i = 0; i < ELEMENTSOF(cfgs); i++) {
+		_cleanup_close_ int fd = fs_open_beneath(root_fd, cfgs[i], O_RDONLY | O_NOCTTY, 0);
+		if (fd >= 0) {
+			*ret_path = strdup(cfgs[i]);
+			return *ret_path ? 0 : -ENOMEM;
+		}
+	}
+	return -ENOENT;
+}
+
+/* "	linux	/vmlinuz ARGS": the indentation, the command and the kernel kept,
+ * the arguments edited (split at blanks: the build and grub-mkconfig
+ * quote none of the arguments a profile names). */
+static int grub_line_edit(FILE *f, const char *line, char *const *remove, char *const *add)
+{
+	const char *cmd = line + strspn(line, " \t");
+	size_t n = strcspn(cmd, " \t");
+	if (!((n == 5 && startswith(cmd, "linux")) || (n == 8 && startswith(cmd, "linuxefi"))))
+		return fputs(line, f) < 0 ? -EIO : 0;
+	const char *kernel = cmd + n + strspn(cmd + n, " \t");
+	const char *args = kernel + strcspn(kernel, " \t");
+	_cleanup_free_ char *edited = plan_options_edit(args, remove, add);
+	if (!edited)
+		return -ENOMEM;
+	fprintf(f, "%.*s%s%s", (int)(args - line), line, *edited ? " " : "", edited);
+	return 0;
+}
+
+char *plan_grub_cfg_edit(const char *text, char *const *remove, char *const *add)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	int r = 0;
+	if (!f)
+		return NULL;
+	for (const char *l = text; r >= 0 && *l;) {
+		size_t n = strcspn(l, "\n");
+		_cleanup_free_ char *line = strndup(l, n);
+		r = line ? grub_line_edit(f, line, remove, add) : -ENOMEM;
+		if (r >= 0 && l[n] == '\n')
+			fputc('\n', f);
+		l += n + (l[n] == '\n');
+	}
+	if (fclose(f) != 0 || r < 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 /* The kernel version an initrd is built for: the entry's "version", else
  * the one directory in usr/lib/modules (or lib/modules). */
 static int find_kver(int root_fd, const char *entry_text, char **ret)
@@ -546,6 +600,52 @@ static int initrd_paths(const char *esp, const char *generic, char **ret_output,
 	return 0;
 }
 
+/* Loader=grub: the profile's kernel arguments on grub.cfg's `linux` lines
+ * (a kernel-args step), and, where the root has grub-mkconfig, in
+ * PLAN_GRUB_DEFAULTS_FILE too, so a regenerated grub.cfg keeps them. The
+ * host-only initrd is not built for GRUB: it keeps the generic one. */
+static int plan_grub(const struct plan_input *in, struct plan *p)
+{
+	_cleanup_free_ char *cfg = NULL, *text = NULL, *edited = NULL, *defaults = NULL;
+	_cleanup_strv_free_ char **remove = NULL;
+	char *const *add = P(in->profile, KERNEL_ARGS);
+	int r = plan_find_grub_cfg(in->root_fd, &cfg);
+	if (r == -ENOENT)
+		return 0; /* no loader we know: nothing to edit */
+	if (r < 0)
+		return r;
+	r = fs_read_file_at(in->root_fd, cfg, SMALL_FILE_MAX, &text, NULL);
+	if (r < 0)
+		return r;
+	r = all_kernel_args(in, true, &remove);
+	if (r < 0)
+		return r;
+	edited = plan_grub_cfg_edit(text, remove, add);
+	if (!edited)
+		return -ENOMEM;
+	if (!streq(edited, text)) {
+		struct plan_step *s = plan_add_step(p, STEP_KERNEL_ARGS);
+		if (!s || !(s->path = strdup(cfg)))
+			return -ENOMEM;
+		if (strv_extend_all(&s->add, add) < 0 || strv_extend_all(&s->remove, remove) < 0)
+			return -ENOMEM;
+	}
+	_cleanup_close_ int mk = fs_open_beneath(in->root_fd, "usr/sbin/grub-mkconfig", O_PATH, 0);
+	if (mk < 0)
+		mk = fs_open_beneath(in->root_fd, "usr/sbin/grub2-mkconfig", O_PATH, 0);
+	if (mk < 0)
+		return 0;
+	if (*add) {
+		_cleanup_free_ char *args = plan_options_edit(NULL, NULL, add);
+		if (!args || asprintf(&defaults,
+				      "# written by enlighten-firstboot for profile %s\n"
+				      "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX %s\"\n",
+				      profile_name(in->profile), args) < 0)
+			return -ENOMEM;
+	}
+	return plan_file(in, p, PLAN_GRUB_DEFAULTS_FILE, TAKE_PTR(defaults));
+}
+
 static int plan_boot(const struct plan_input *in, struct plan *p)
 {
 	_cleanup_free_ char *esp = NULL, *entry = NULL, *text = NULL, *fallback = NULL,
@@ -556,7 +656,7 @@ static int plan_boot(const struct plan_input *in, struct plan *p)
 	int r;
 
 	if (plan_find_esp(in->root_fd, &esp) < 0 || plan_find_entry(in->root_fd, esp, &entry) < 0)
-		return 0; /* no systemd-boot entry: nothing to edit */
+		return plan_grub(in, p); /* no systemd-boot entry: GRUB's, if any */
 	r = fs_read_file_at(in->root_fd, entry, SMALL_FILE_MAX, &text, NULL);
 	if (r < 0)
 		return r;

@@ -114,6 +114,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct plan *, plan_free);
 #define PLAN_MODPROBE_FILE "etc/modprobe.d/enlighten.conf"
 #define PLAN_UDEV_FILE "etc/udev/rules.d/80-enlighten.rules"
 #define PLAN_FALLBACK_ENTRY "enlighten-fallback.conf"
+/* Loader=grub: the profile's kernel arguments for grub-mkconfig, so that a
+ * grub.cfg the distribution regenerates (kernel updates) keeps them */
+#define PLAN_GRUB_DEFAULTS_FILE "etc/default/grub.d/enlighten-profile.cfg"
 #define PLAN_INITRD_NAME "initrd-enlighten"
 
 /* Builds the plan. Fails with -ENOENT and a message when a wanted package is
@@ -145,6 +148,12 @@ char *plan_entry_get(const char *text, const char *key);
 /* Returns a copy of text with key's line set to value (appended when absent,
  * removed when value is NULL). */
 char *plan_entry_set(const char *text, const char *key, const char *value);
+/* GRUB's configuration beneath the root ("boot/grub/grub.cfg", or
+ * "boot/grub2/grub.cfg"); -ENOENT when there is none. */
+int plan_find_grub_cfg(int root_fd, char **ret_path);
+/* Returns a copy of a grub.cfg text with the arguments of every `linux`
+ * (or `linuxefi`) line edited as plan_options_edit() does. */
+char *plan_grub_cfg_edit(const char *text, char *const *remove, char *const *add);
 /* Edits an options string: removes the args in remove (an item "k" also
  * removes "k=..."), then appends the args of add that are missing. */
 char *plan_options_edit(const char *options, char *const *remove, char *const *add);

@@ -55,6 +55,31 @@ static void test_options(void)
 	is_str(k, "consoleblank=0", "options: 'console' does not remove 'consoleblank='");
 }
 
+static void test_grub_cfg(void)
+{
+	char *add[] = { "console=hvc0", NULL };
+	char *rm[] = { "xen_emul_unplug", NULL };
+	const char *text = "menuentry 'a' --id enlighten {\n"
+			   "\tlinux\t/vmlinuz root=x ro xen_emul_unplug=never quiet\n"
+			   "\tinitrd /initrd.img\n"
+			   "}\n"
+			   "  linuxefi /boot/vmlinuz\n"
+			   "  linux16 /memtest86+.bin\n"
+			   "echo 'linux is loading'";
+	_cleanup_free_ char *s = plan_grub_cfg_edit(text, rm, add);
+	is_str(s,
+	       "menuentry 'a' --id enlighten {\n"
+	       "\tlinux\t/vmlinuz root=x ro quiet console=hvc0\n"
+	       "\tinitrd /initrd.img\n"
+	       "}\n"
+	       "  linuxefi /boot/vmlinuz console=hvc0\n"
+	       "  linux16 /memtest86+.bin\n"
+	       "echo 'linux is loading'",
+	       "grub.cfg: each linux and linuxefi line edited, the rest kept byte for byte");
+	_cleanup_free_ char *t = plan_grub_cfg_edit(s, rm, add);
+	is_str(t, s, "grub.cfg: editing twice changes nothing");
+}
+
 static void test_entry(void)
 {
 	const char *text = "title Linux\nlinux /vmlinuz\ninitrd  /initrd\noptions root=x\n";
@@ -221,6 +246,7 @@ int main(void)
 	int root = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	test_options();
 	test_entry();
+	test_grub_cfg();
 	test_units(root);
 	test_state(root);
 	test_plan_json();
