@@ -22,7 +22,12 @@ fails "a truncated image is refused" enlighten deploy cut.raw t.raw
 like "... before anything is written" "$(last_output)" "does not match its image 'cut.raw'"
 
 cp img.raw bad.raw && cp img.bmap bad.bmap
-printf 'X' | dd of=bad.raw bs=1 seek=$((32 << 20 | 4097)) conv=notrunc status=none
+# one byte changed (its value plus one: the data is random, so writing a
+# fixed byte would leave it unchanged one time in 256)
+at=$((32 << 20 | 4097))
+b=$(dd if=bad.raw bs=1 skip=$at count=1 status=none | od -An -tu1 | tr -d ' ')
+printf "\\$(printf %o $(((b + 1) % 256)))" | dd of=bad.raw bs=1 seek=$at conv=notrunc status=none
+ok "... the byte is changed" sh -c '! cmp -s img.raw bad.raw'
 exits 2 "a tampered image stops the deploy" enlighten deploy bad.raw a.raw b.raw --report r.jsonl
 like "... saying where it does not match its map" "$(last_output)" \
 	"'bad.raw' does not match its block map in blocks 8192-[0-9]+ \(range [0-9]+\): the image is damaged"
