@@ -7,11 +7,15 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "builder/boot-test/identity.h"
+#include "builder/boot-test/report.h"
 #include "builder/boot-test/run.h"
 #include "builder/verbs.h"
 #include "lib/basic/cli.h"
+#include "lib/basic/json.h"
 #include "lib/basic/log.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
@@ -40,6 +44,7 @@ static int help(void)
 	       "  --line-only       check the agent's summary line only (an image without\n"
 	       "                    the QEMU guest agent)\n"
 	       "  --json            print the result as JSON\n"
+	       "  -v, --verbose     print each stage of a boot as it is reached\n"
 	       "  -h, --help        show this help\n",
 	       BOOT_TEST_DEFAULT_TIMEOUT);
 	return EXIT_OK;
@@ -76,6 +81,136 @@ static int parse_identity(const char *s, const struct boot_identity **ret)
 	return -EINVAL;
 }
 
+struct args {
+	const struct boot_identity *as, *then[BOOT_TEST_MAX_THEN];
+	unsigned n_then, boots;
+	uint32_t timeout;
+	enum accel_mode accel;
+	enum boot_firmware firmware;
+	bool secure_boot, json, line_only, verbose;
+	const char *keep_log;
+};
+
+static int parse_number(const char *opt, const char *s, unsigned min, unsigned max,
+			const char *what, unsigned *ret)
+{
+	if (parse_u32(s, 10, ret) < 0 || *ret < min || *ret > max) {
+		log_error("invalid %s '%s'; use %s from %u to %u", opt, s, what, min, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_choice(const char *opt, const char *s, const char *const *names, unsigned n,
+			unsigned *ret)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (streq(s, names[i])) {
+			*ret = i;
+			return 0;
+		}
+	char list[128];
+	size_t k = 0;
+	for (unsigned i = 0; i < n && k < sizeof(list); i++)
+		k += (size_t)snprintf(list + k, sizeof(list) - k, "%s%s",
+				      i == 0	  ? ""
+				      : i + 1 < n ? ", "
+						  : " or ",
+				      names[i]);
+	log_error("invalid %s '%s'; use %s", opt, s, list);
+	return -EINVAL;
+}
+
+/* One option into a; -EINVAL on a bad value (reported), 1 for --help. */
+static int parse_option(int c, struct args *a)
+{
+	static const char *const accels[] = {
+		[ACCEL_AUTO] = "auto", [ACCEL_KVM] = "kvm", [ACCEL_TCG] = "tcg"
+	};
+	static const char *const firmwares[] = { [BOOT_UEFI] = "uefi", [BOOT_BIOS] = "bios" };
+	unsigned v;
+	switch (c) {
+	case 'a':
+		return parse_identity(optarg, &a->as);
+	case 't':
+		if (a->n_then >= BOOT_TEST_MAX_THEN) {
+			log_error("too many --then (at most %d)", BOOT_TEST_MAX_THEN);
+			return -EINVAL;
+		}
+		return parse_identity(optarg, &a->then[a->n_then++]);
+	case 'b':
+		return parse_number("--boots", optarg, 1, BOOT_TEST_MAX_BOOTS, "a number",
+				    &a->boots);
+	case 'T':
+		return parse_number("--timeout", optarg, 1, 86400, "seconds", &a->timeout);
+	case 'A':
+		if (parse_choice("--accel", optarg, accels, ELEMENTSOF(accels), &v) < 0)
+			return -EINVAL;
+		a->accel = (enum accel_mode)v;
+		return 0;
+	case 'F':
+		if (parse_choice("--firmware", optarg, firmwares, ELEMENTSOF(firmwares), &v) < 0)
+			return -EINVAL;
+		a->firmware = (enum boot_firmware)v;
+		return 0;
+	case 'S':
+		a->secure_boot = true;
+		return 0;
+	case 'k':
+		a->keep_log = optarg;
+		return 0;
+	case 'l':
+		a->line_only = true;
+		return 0;
+	case 'j':
+		a->json = true;
+		return 0;
+	case 'v':
+		a->verbose = true;
+		return 0;
+	case 'h':
+		return 1;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* The boots: --as N times (the later ones on the fast path), then each
+ * --then, which must change when its profile differs. */
+static unsigned make_plan(const struct args *a, struct boot_plan *plan)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < a->boots; i++)
+		plan[n++] = (struct boot_plan){
+			.id = a->as,
+			.change = i == 0 ? EXPECT_CHANGE_ANY : EXPECT_CHANGE_NO,
+		};
+	for (unsigned i = 0; i < a->n_then; i++) {
+		const struct boot_identity *prev = plan[n - 1].id;
+		plan[n++] = (struct boot_plan){
+			.id = a->then[i],
+			.change = streq(prev->profile, a->then[i]->profile) ? EXPECT_CHANGE_NO
+									    : EXPECT_CHANGE_YES,
+		};
+	}
+	return n;
+}
+
+static int check_args(const struct args *a, int argc, char *argv[])
+{
+	if (optind >= argc)
+		log_error("missing IMAGE; usage: enlighten boot-test IMAGE --as IDENTITY");
+	else if (optind + 1 < argc)
+		log_error("unexpected argument '%s'; boot-test takes one IMAGE", argv[optind + 1]);
+	else if (a->secure_boot && a->firmware == BOOT_BIOS)
+		log_error("--secure-boot needs UEFI; drop --firmware bios");
+	else if (!a->as)
+		log_error("missing --as IDENTITY; use one of %s", identity_names());
+	else
+		return 0;
+	return -EINVAL;
+}
+
 int cmd_boot_test(int argc, char *argv[])
 {
 	static const struct option options[] = {
@@ -89,136 +224,49 @@ int cmd_boot_test(int argc, char *argv[])
 		{ "keep-log", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "line-only", no_argument, NULL, 'l' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	const struct boot_identity *as = NULL, *then[BOOT_TEST_MAX_THEN];
-	unsigned n_then = 0, boots = 1;
-	uint32_t timeout = BOOT_TEST_DEFAULT_TIMEOUT;
-	enum accel_mode accel = ACCEL_AUTO;
-	enum boot_firmware firmware = BOOT_UEFI;
-	bool secure_boot = false;
-	const char *keep_log = NULL;
+	struct args a = { .boots = 1, .timeout = BOOT_TEST_DEFAULT_TIMEOUT };
 	struct boot_plan plan[BOOT_TEST_MAX_BOOTS + BOOT_TEST_MAX_THEN];
-	unsigned n_plan = 0;
-	bool json = false, line_only = false;
 	int c, r;
 
-	while ((c = cli_getopt(argc, argv, "h", options, "enlighten boot-test")) >= 0)
-		switch (c) {
-		case 'a':
-			if (parse_identity(optarg, &as) < 0)
-				return EXIT_USAGE;
-			break;
-		case 't':
-			if (n_then >= BOOT_TEST_MAX_THEN) {
-				log_error("too many --then (at most %d)", BOOT_TEST_MAX_THEN);
-				return EXIT_USAGE;
-			}
-			if (parse_identity(optarg, &then[n_then]) < 0)
-				return EXIT_USAGE;
-			n_then++;
-			break;
-		case 'b':
-			if (parse_u32(optarg, 10, &boots) < 0 || boots < 1 ||
-			    boots > BOOT_TEST_MAX_BOOTS) {
-				log_error("invalid --boots '%s'; use a number from 1 to %d", optarg,
-					  BOOT_TEST_MAX_BOOTS);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'T':
-			if (parse_u32(optarg, 10, &timeout) < 0 || timeout < 1 || timeout > 86400) {
-				log_error("invalid --timeout '%s'; use seconds from 1 to 86400",
-					  optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'A':
-			if (streq(optarg, "auto"))
-				accel = ACCEL_AUTO;
-			else if (streq(optarg, "kvm"))
-				accel = ACCEL_KVM;
-			else if (streq(optarg, "tcg"))
-				accel = ACCEL_TCG;
-			else {
-				log_error("invalid --accel '%s'; use auto, kvm or tcg", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'F':
-			if (streq(optarg, "uefi"))
-				firmware = BOOT_UEFI;
-			else if (streq(optarg, "bios"))
-				firmware = BOOT_BIOS;
-			else {
-				log_error("invalid --firmware '%s'; use uefi or bios", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'S':
-			secure_boot = true;
-			break;
-		case 'k':
-			keep_log = optarg;
-			break;
-		case 'l':
-			line_only = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			return help();
-		default:
-			return EXIT_USAGE;
-		}
+	while ((c = cli_getopt(argc, argv, "hv", options, "enlighten boot-test")) >= 0)
+		if ((r = parse_option(c, &a)) != 0)
+			return r > 0 ? help() : EXIT_USAGE;
+	if (check_args(&a, argc, argv) < 0)
+		return EXIT_USAGE;
 
-	if (optind >= argc) {
-		log_error("missing IMAGE; usage: enlighten boot-test IMAGE --as IDENTITY");
-		return EXIT_USAGE;
-	}
-	if (optind + 1 < argc) {
-		log_error("unexpected argument '%s'; boot-test takes one IMAGE", argv[optind + 1]);
-		return EXIT_USAGE;
-	}
-	if (secure_boot && firmware == BOOT_BIOS) {
-		log_error("--secure-boot needs UEFI; drop --firmware bios");
-		return EXIT_USAGE;
-	}
-	if (!as) {
-		log_error("missing --as IDENTITY; use one of %s", identity_names());
-		return EXIT_USAGE;
-	}
-
-	for (unsigned i = 0; i < boots; i++)
-		plan[n_plan++] = (struct boot_plan){
-			.id = as,
-			.change = i == 0 ? EXPECT_CHANGE_ANY : EXPECT_CHANGE_NO,
-		};
-	for (unsigned i = 0; i < n_then; i++) {
-		const struct boot_identity *prev = plan[n_plan - 1].id;
-		plan[n_plan++] = (struct boot_plan){
-			.id = then[i],
-			.change = streq(prev->profile, then[i]->profile) ? EXPECT_CHANGE_NO
-									 : EXPECT_CHANGE_YES,
-		};
-	}
-
-	struct boot_test_options o = {
+	const struct boot_test_options o = {
 		.image = argv[optind],
 		.plan = plan,
-		.n_plan = n_plan,
-		.timeout_usec = (uint64_t)timeout * 1000000ULL,
-		.accel = accel,
-		.firmware = firmware,
-		.secure_boot = secure_boot,
-		.keep_log = keep_log,
-		.json = json,
-		.line_only = line_only,
+		.n_plan = make_plan(&a, plan),
+		.timeout_usec = (uint64_t)a.timeout * 1000000ULL,
+		.accel = a.accel,
+		.firmware = a.firmware,
+		.secure_boot = a.secure_boot,
+		.keep_log = a.keep_log,
+		.line_only = a.line_only,
 	};
-	r = boot_test_run(&o);
-	if (r == -EINTR)
-		return 130;
-	return r > 0 ? EXIT_OK : r == 0 ? EXIT_NO : EXIT_USAGE;
+	/* the report goes to stderr when stdout is JSON, so a long run shows
+	 * its progress either way; the stage line is redrawn only on a terminal */
+	FILE *out = a.json ? stderr : stdout;
+	struct boot_test_view view;
+	boot_test_view_init(&view, out, !a.json && isatty(STDOUT_FILENO),
+			    a.verbose || log_get_max_level() >= LOG_DEBUG);
+	const struct boot_test_report report = boot_test_view_report(&view);
+	struct boot_test_result res = {};
+	_cleanup_free_ char *msg = NULL;
+	r = boot_test_run(&o, &report, &res, &msg);
+	if (r < 0) {
+		log_error("%s", msg ?: strerror(-r));
+		return r == -EINVAL ? EXIT_USAGE : EXIT_NO;
+	}
+	if (a.json)
+		json_write_fd(STDOUT_FILENO, res.json, true);
+	boot_test_view_result(&view, &res);
+	r = res.interrupted ? 130 : res.pass ? EXIT_OK : EXIT_NO;
+	boot_test_result_done(&res);
+	return r;
 }

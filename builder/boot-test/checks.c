@@ -52,7 +52,10 @@ void guest_report_done(struct guest_report *r)
 	free(r->os);
 	free(r->kernel);
 	strv_free(r->changes);
+	strv_free(r->report_errors);
 	free(r->report_result);
+	free(r->report_previous);
+	free(r->report_finished);
 	*r = (struct guest_report){};
 }
 
@@ -299,6 +302,30 @@ static const char *family_of(const char *os_release)
 	return NULL;
 }
 
+/* A string member of report.json into *ret (left NULL when absent). */
+static int report_string(json_object *o, const char *key, char **ret)
+{
+	const char *v;
+	if (json_get_string(o, key, &v) < 0)
+		return 0;
+	*ret = strdup(v);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* An array of strings of report.json into *ret (left NULL when absent). */
+static int report_strv(json_object *o, const char *key, char ***ret)
+{
+	json_object *a;
+	if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		const char *c = json_object_get_string(json_object_array_get_idx(a, i));
+		if (c && strv_extend(ret, c) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int read_report(struct qga *q, struct guest_report *r)
 {
 	_cleanup_free_ char *text = NULL;
@@ -307,19 +334,19 @@ static int read_report(struct qga *q, struct guest_report *r)
 	if (qga_read_file(q, REPORT_PATH, &text, &n, NULL) < 0 ||
 	    json_parse_bounded(text, n, QGA_FILE_MAX, &o, NULL) < 0)
 		return 0; /* an agent that never changed anything writes none */
-	const char *result;
-	if (json_get_string(o, "result", &result) >= 0 && !(r->report_result = strdup(result)))
-		return -ENOMEM;
-	json_object *changes;
-	if (!json_object_object_get_ex(o, "changes", &changes) ||
-	    !json_object_is_type(changes, json_type_array))
-		return 0;
-	for (size_t i = 0; i < json_object_array_length(changes); i++) {
-		const char *c = json_object_get_string(json_object_array_get_idx(changes, i));
-		if (c && strv_extend(&r->changes, c) < 0)
-			return -ENOMEM;
-	}
-	return 0;
+	json_object *reboot;
+	if (json_object_object_get_ex(o, "reboot_needed", &reboot))
+		r->reboot_needed = json_object_get_boolean(reboot);
+	int k = report_string(o, "result", &r->report_result);
+	if (k >= 0)
+		k = report_string(o, "previous", &r->report_previous);
+	if (k >= 0)
+		k = report_string(o, "finished", &r->report_finished);
+	if (k >= 0)
+		k = report_strv(o, "changes", &r->changes);
+	if (k >= 0)
+		k = report_strv(o, "errors", &r->report_errors);
+	return k;
 }
 
 /* lsblk --list --json: the row whose `key` is `value`. */
@@ -566,13 +593,12 @@ json_object *guest_report_json(const struct guest_report *r)
 		json_object_array_add(items, it);
 	}
 	json_object_object_add(o, "checks", items);
-	json_object *changes = NULL;
-	if (r->changes) {
-		changes = json_object_new_array();
-		for (char **c = r->changes; *c; c++)
-			json_object_array_add(changes, json_object_new_string(*c));
-	}
-	json_object_object_add(o, "report_changes", changes);
+	json_object_object_add(o, "report_changes", json_strv_or_null(r->changes));
+	json_object_object_add(o, "report_result", json_string_or_null(r->report_result));
+	json_object_object_add(o, "report_previous", json_string_or_null(r->report_previous));
+	json_object_object_add(o, "report_finished", json_string_or_null(r->report_finished));
+	json_object_object_add(o, "report_errors", json_strv_or_null(r->report_errors));
+	json_object_object_add(o, "reboot_needed", json_object_new_boolean(r->reboot_needed));
 	json_object_object_add(o, "agent_seconds",
 			       r->agent_seconds >= 0 ? json_object_new_double(r->agent_seconds)
 						     : NULL);

@@ -33,8 +33,12 @@ struct guest_report {
 	char *kernel;  /* the running kernel's release */
 	struct guest_item *items;
 	unsigned n_items;
-	char **changes; /* report.json's "changes", or NULL */
-	char *report_result;
+	char **changes;	       /* report.json's "changes", or NULL */
+	char **report_errors;  /* its "errors", or NULL */
+	char *report_result;   /* its "result": "complete", "failed"; NULL: no report.json */
+	char *report_previous; /* its "previous" profile, or NULL */
+	char *report_finished; /* when that run finished (its "finished") */
+	bool reboot_needed;
 	double agent_seconds;	  /* the agent unit's run, start to exit; < 0 unknown */
 	double services_seconds;  /* the agent's start to its last service active; < 0 n/a */
 	double userspace_seconds; /* systemd's start, on the guest kernel's clock; < 0 unknown */

@@ -19,13 +19,13 @@
 #include "builder/boot-test/domu.h"
 #include "builder/boot-test/qemu.h"
 #include "builder/boot-test/qga.h"
+#include "lib/activate/summary.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/json.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/spawn.h"
 #include "lib/basic/string-util.h"
 
-#define MARKER "enlighten: hypervisor="
 #define ESP_IN_DOM0 "/boot/efi"
 #define CONSOLE_FILE "/run/" DOMU_NAME ".console"
 #define POLL_MSEC 3000
@@ -120,7 +120,7 @@ static int sh(struct qga *q, const char *script, uint64_t deadline, int *ret_cod
 /* The summary line in the console text, or NULL. */
 static char *find_line(const char *text)
 {
-	const char *m = strstr(text, MARKER);
+	const char *m = strstr(text, AGENT_SUMMARY_MARKER);
 	if (!m)
 		return NULL;
 	char *s = strndup(m, strcspn(m, "\r\n"));
@@ -255,13 +255,7 @@ json_object *domu_report_json(const struct domu_report *r)
 	json_object_object_add(o, "stopped", json_string_or_null(r->stopped));
 	json_object_object_add(o, "seconds_after_dom0_line",
 			       r->line ? json_object_new_double((double)r->usec_line / 1e6) : NULL);
-	json_object *tail = NULL;
-	if (r->console_tail) {
-		tail = json_object_new_array();
-		for (char **l = r->console_tail; *l; l++)
-			json_object_array_add(tail, json_object_new_string(*l));
-	}
-	json_object_object_add(o, "console_tail", tail);
+	json_object_object_add(o, "console_tail", json_strv_or_null(r->console_tail));
 	return o;
 }
 

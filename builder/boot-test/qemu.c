@@ -90,19 +90,6 @@ const char *qemu_shutdown_to_string(enum qemu_shutdown s)
 	return (unsigned)s < _SHUTDOWN_MAX ? qemu_shutdown_table[s] : NULL;
 }
 
-static int strv_extendf(char ***l, const char *fmt, ...) _printf_(2, 3);
-static int strv_extendf(char ***l, const char *fmt, ...)
-{
-	_cleanup_free_ char *s = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (k < 0)
-		return -ENOMEM;
-	return strv_extend(l, s);
-}
-
 int qemu_argv(const struct qemu_machine *m, char ***ret)
 {
 	char **a = NULL;
@@ -327,9 +314,8 @@ struct console {
 	char *found;	     /* the marker line */
 	const char *refusal; /* or NULL */
 	char *refused;	     /* the line with refusal in it */
-	const char *const *milestones;
+	const struct qemu_hook *hook;
 	uint64_t start;
-	uint64_t *usec_milestone;
 };
 
 /* Takes the marker and what follows it on the line, trailing white space and
@@ -338,9 +324,8 @@ static int console_line(struct console *c)
 {
 	c->line[c->len] = '\0';
 	c->len = 0;
-	for (unsigned i = 0; c->milestones && c->milestones[i] && i < QEMU_MILESTONES; i++)
-		if (!c->usec_milestone[i] && strstr(c->line, c->milestones[i]))
-			c->usec_milestone[i] = now_usec() - c->start;
+	if (c->hook && c->hook->console_line)
+		c->hook->console_line(c->hook->userdata, c->line, now_usec() - c->start);
 	if (c->found || c->refused)
 		return 0;
 	if (c->refusal && strstr(c->line, c->refusal)) {
@@ -478,192 +463,241 @@ static void signals_restore(const struct sigaction *old_int, const struct sigact
 	sigaction(SIGHUP, old_hup, NULL);
 }
 
-int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_usec,
-	     uint64_t silence_usec, uint64_t grace_usec, const struct qemu_hook *hook,
-	     struct qemu_result *ret)
+/* One guest's run, from spawn to exit. */
+struct run {
+	const struct qemu_machine *m;
+	const struct qemu_hook *hook;
+	uint64_t timeout_usec, silence_usec, grace_usec;
+	struct hook_thread ht;
+	struct console con;
+	struct qemu_result res;
+	pid_t pid;
+	int read_fd;
+	bool exited;
+	int status;
+	int step; /* < 0: no shutdown yet */
+	uint64_t start, step_at, next_try;
+	int sysrq_sent;
+	bool heard;
+};
+
+static void run_tick(struct run *s, uint64_t now)
 {
-	struct hook_thread ht = { .hook = hook };
+	enum qemu_phase p = s->step < 0		   ? QEMU_PHASE_BOOT
+			    : s->step == STEP_HOOK ? QEMU_PHASE_HOOK
+						   : QEMU_PHASE_SHUTDOWN;
+	if (s->hook && s->hook->tick)
+		s->hook->tick(s->hook->userdata, p, now - s->start);
+}
+
+static void run_step(struct run *s, int step, uint64_t now)
+{
+	s->step = step;
+	s->step_at = now;
+	s->next_try = now;
+}
+
+/* Reads what the console has (waiting up to 100 ms for it). */
+static void run_read(struct run *s)
+{
+	if (s->read_fd < 0) {
+		if (!s->exited)
+			poll(NULL, 0, 100);
+		return;
+	}
+	struct pollfd p = { .fd = s->read_fd, .events = POLLIN };
+	if (poll(&p, 1, 100) <= 0)
+		return;
+	char buf[4096];
+	ssize_t n = read(s->read_fd, buf, sizeof(buf));
+	if (n > 0) {
+		s->heard = true;
+		s->res.console_bytes += (uint64_t)n;
+		if (console_feed(&s->con, buf, (size_t)n) < 0) {
+			kill(s->pid, SIGKILL);
+			s->step = STEP_DONE;
+		}
+	} else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+		s->read_fd = safe_close(s->read_fd);
+}
+
+/* Before the shutdown: whether to start it, and how. */
+static void run_decide(struct run *s, uint64_t now)
+{
+	if (s->step < 0) {
+		if (s->con.found) {
+			s->res.usec_line = now - s->start;
+			run_step(s, STEP_WAIT, now);
+			if (s->hook && s->hook->after_line &&
+			    pthread_create(&s->ht.thread, NULL, hook_main, &s->ht) == 0) {
+				s->ht.started = true;
+				s->step = STEP_HOOK;
+			}
+		} else if (s->con.refused) {
+			run_step(s, STEP_QUIT, now); /* the firmware will not start it */
+		} else if (s->silence_usec > 0 && !s->heard && now - s->start >= s->silence_usec) {
+			s->res.silent = true;
+			run_step(s, STEP_QUIT, now);
+		} else if (now - s->start >= s->timeout_usec) {
+			s->res.timed_out = true;
+			run_step(s, STEP_QUIT, now); /* nothing to wait for: keep the log */
+		}
+	}
+	if (interrupted && s->step < STEP_QUIT) {
+		s->res.interrupted = true;
+		run_step(s, STEP_QUIT, now);
+	}
+}
+
+/* The shutdown, one step at a time: the guest's own power-off, the ACPI
+ * button, SysRq, quit, SIGKILL. */
+static void run_shutdown(struct run *s, uint64_t now)
+{
+	uint64_t t = now - s->step_at;
+	const char *qmp = s->m->qmp_socket;
+	switch (s->step) {
+	case STEP_HOOK:
+		if (s->ht.done)
+			run_step(s, STEP_WAIT, now);
+		break;
+	case STEP_WAIT:
+		if (t >= 1 * USEC_PER_SEC)
+			run_step(s, STEP_ACPI, now);
+		break;
+	case STEP_ACPI:
+		if (now >= s->next_try) {
+			if (qmp_execute(qmp, "{\"execute\":\"system_powerdown\"}\n") >= 0)
+				s->res.shutdown = SHUTDOWN_ACPI;
+			s->next_try = now + 3 * USEC_PER_SEC;
+		}
+		if (t >= s->grace_usec / 2)
+			run_step(s, STEP_SYSRQ, now);
+		break;
+	case STEP_SYSRQ:
+		if (s->sysrq_sent < 3 && now >= s->next_try) {
+			if (qmp_sysrq(qmp, "suo"[s->sysrq_sent]) >= 0)
+				s->res.shutdown = SHUTDOWN_SYSRQ;
+			s->sysrq_sent++;
+			s->next_try = now + 2 * USEC_PER_SEC;
+		}
+		if (t >= s->grace_usec / 2)
+			run_step(s, STEP_QUIT, now);
+		break;
+	case STEP_QUIT:
+		s->res.shutdown = SHUTDOWN_KILLED;
+		(void)qmp_execute(qmp, "{\"execute\":\"quit\"}\n");
+		run_step(s, STEP_KILL, now);
+		break;
+	case STEP_KILL:
+		if (t >= 5 * USEC_PER_SEC) {
+			kill(s->pid, SIGKILL);
+			s->step = STEP_DONE;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* Opens the logs and starts QEMU with its console on a pipe. */
+static int run_start(struct run *s)
+{
 	_cleanup_strv_free_ char **argv = NULL;
 	_cleanup_close_ int console_fd = -EBADF, err_fd = -EBADF;
-	int pipe_fd[2] = { -EBADF, -EBADF };
-	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term, old_hup;
-	struct qemu_result res = { .shutdown = SHUTDOWN_GUEST };
-	struct console con = { .marker = marker,
-			       .refusal = m->refusal,
-			       .milestones = m->milestones,
-			       .usec_milestone = res.usec_milestone };
-	pid_t pid = 0;
-	int r, status = 0;
+	int pipe_fd[2];
 
-	r = qemu_argv(m, &argv);
+	int r = qemu_argv(s->m, &argv);
 	if (r < 0)
 		return r;
-	console_fd = open(m->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	console_fd = open(s->m->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (console_fd < 0)
 		return negative_errno();
-	err_fd = open(m->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	err_fd = open(s->m->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (err_fd < 0)
 		return negative_errno();
 	if (pipe2(pipe_fd, O_CLOEXEC) < 0)
 		return negative_errno();
-	con.log_fd = console_fd;
+	s->start = s->con.start = now_usec();
+	r = spawn_qemu(argv, pipe_fd[1], err_fd, &s->pid);
+	safe_close(pipe_fd[1]);
+	if (r < 0) {
+		safe_close(pipe_fd[0]);
+		return r;
+	}
+	s->read_fd = pipe_fd[0];
+	s->con.log_fd = TAKE_FD(console_fd);
+	return 0;
+}
+
+/* After QEMU's exit: the last line, the times, the result. */
+static int run_finish(struct run *s, struct qemu_result *ret)
+{
+	if (s->ht.started)
+		pthread_join(s->ht.thread, NULL); /* QEMU is gone: its socket too */
+	/* The last line may lack its newline. */
+	if (s->con.len > 0) {
+		int r = console_line(&s->con);
+		if (r < 0)
+			return r;
+		if (r > 0 && !s->res.usec_line)
+			s->res.usec_line = now_usec() - s->start;
+	}
+	s->res.usec_total = now_usec() - s->start;
+	s->res.exit_status =
+		WIFEXITED(s->status) ? WEXITSTATUS(s->status) : 128 + WTERMSIG(s->status);
+	s->res.line = TAKE_PTR(s->con.found);
+	s->res.refused = TAKE_PTR(s->con.refused);
+	if (interrupted)
+		s->res.interrupted = true;
+	*ret = s->res;
+	return 0;
+}
+
+int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_usec,
+	     uint64_t silence_usec, uint64_t grace_usec, const struct qemu_hook *hook,
+	     struct qemu_result *ret)
+{
+	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term, old_hup;
+	struct run s = {
+		.m = m,
+		.hook = hook,
+		.timeout_usec = timeout_usec,
+		.silence_usec = silence_usec,
+		.grace_usec = grace_usec,
+		.ht = { .hook = hook },
+		.con = { .log_fd = -EBADF, .marker = marker, .refusal = m->refusal, .hook = hook },
+		.res = { .shutdown = SHUTDOWN_GUEST },
+		.read_fd = -EBADF,
+		.step = -1,
+	};
 
 	interrupted = 0;
 	sigemptyset(&sa.sa_mask);
 	signals_set(&sa, &old_int, &old_term, &old_hup);
-
-	uint64_t start = now_usec();
-	con.start = start;
-	r = spawn_qemu(argv, pipe_fd[1], err_fd, &pid);
-	pipe_fd[1] = safe_close(pipe_fd[1]);
-	if (r < 0) {
-		safe_close(pipe_fd[0]);
+	int r = run_start(&s);
+	if (r < 0)
 		goto out;
-	}
-
-	int read_fd = pipe_fd[0];
-	bool exited = false;
-	int step = -1; /* no shutdown yet */
-	uint64_t step_at = 0, next_try = 0;
-	int sysrq_sent = 0;
-	bool heard = false;
-
-	while (!exited || read_fd >= 0) {
-		if (!exited) {
-			pid_t w = waitpid(pid, &status, WNOHANG);
-			if (w == pid)
-				exited = true;
-		}
-		if (read_fd >= 0) {
-			struct pollfd p = { .fd = read_fd, .events = POLLIN };
-			int k = poll(&p, 1, 100);
-			if (k > 0) {
-				char buf[4096];
-				ssize_t n = read(read_fd, buf, sizeof(buf));
-				if (n > 0) {
-					heard = true;
-					res.console_bytes += (uint64_t)n;
-					r = console_feed(&con, buf, (size_t)n);
-					if (r < 0) {
-						kill(pid, SIGKILL);
-						step = STEP_DONE;
-					}
-				} else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-					read_fd = safe_close(read_fd);
-			}
-		} else if (!exited) {
-			poll(NULL, 0, 100);
-		}
-		if (exited)
+	uint64_t last_tick = 0;
+	while (!s.exited || s.read_fd >= 0) {
+		if (!s.exited && waitpid(s.pid, &s.status, WNOHANG) == s.pid)
+			s.exited = true;
+		run_read(&s);
+		if (s.exited)
 			continue;
-
 		uint64_t now = now_usec();
-		if (step < 0) {
-			if (con.found) {
-				res.usec_line = now - start;
-				step = STEP_WAIT;
-				if (hook && pthread_create(&ht.thread, NULL, hook_main, &ht) == 0) {
-					ht.started = true;
-					step = STEP_HOOK;
-				}
-				step_at = now;
-			} else if (con.refused) {
-				step = STEP_QUIT; /* the firmware will not start it: stop it */
-				step_at = now;
-			} else if (silence_usec > 0 && !heard && now - start >= silence_usec) {
-				res.silent = true;
-				step = STEP_QUIT;
-				step_at = now;
-			} else if (now - start >= timeout_usec) {
-				res.timed_out = true;
-				step = STEP_QUIT; /* nothing to wait for: keep the log, stop it */
-				step_at = now;
-			}
-		}
-		if (interrupted && step < STEP_QUIT) {
-			res.interrupted = true;
-			step = STEP_QUIT;
-			step_at = now;
-		}
-		if (step < 0)
-			continue;
-
-		uint64_t t = now - step_at;
-		switch (step) {
-		case STEP_HOOK:
-			if (ht.done) {
-				step = STEP_WAIT;
-				step_at = now;
-			}
-			break;
-		case STEP_WAIT:
-			if (t >= 1 * USEC_PER_SEC) {
-				step = STEP_ACPI;
-				step_at = now;
-				next_try = now;
-			}
-			break;
-		case STEP_ACPI:
-			if (now >= next_try) {
-				if (qmp_execute(m->qmp_socket,
-						"{\"execute\":\"system_powerdown\"}\n") >= 0)
-					res.shutdown = SHUTDOWN_ACPI;
-				next_try = now + 3 * USEC_PER_SEC;
-			}
-			if (t >= grace_usec / 2) {
-				step = STEP_SYSRQ;
-				step_at = now;
-				next_try = now;
-			}
-			break;
-		case STEP_SYSRQ:
-			if (sysrq_sent < 3 && now >= next_try) {
-				if (qmp_sysrq(m->qmp_socket, "suo"[sysrq_sent]) >= 0)
-					res.shutdown = SHUTDOWN_SYSRQ;
-				sysrq_sent++;
-				next_try = now + 2 * USEC_PER_SEC;
-			}
-			if (t >= grace_usec / 2) {
-				step = STEP_QUIT;
-				step_at = now;
-			}
-			break;
-		case STEP_QUIT:
-			res.shutdown = SHUTDOWN_KILLED;
-			(void)qmp_execute(m->qmp_socket, "{\"execute\":\"quit\"}\n");
-			step = STEP_KILL;
-			step_at = now;
-			break;
-		case STEP_KILL:
-			if (t >= 5 * USEC_PER_SEC) {
-				kill(pid, SIGKILL);
-				step = STEP_DONE;
-			}
-			break;
-		default:
-			break;
+		run_decide(&s, now);
+		if (s.step >= 0)
+			run_shutdown(&s, now);
+		if (now - last_tick >= 100 * USEC_PER_MSEC) {
+			run_tick(&s, now);
+			last_tick = now;
 		}
 	}
-	if (ht.started)
-		pthread_join(ht.thread, NULL); /* QEMU is gone: its socket too */
-	/* The last line may lack its newline. */
-	if (con.len > 0) {
-		r = console_line(&con);
-		if (r < 0)
-			goto out;
-		if (r > 0 && !res.usec_line)
-			res.usec_line = now_usec() - start;
-	}
-	res.usec_total = now_usec() - start;
-	res.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	res.line = TAKE_PTR(con.found);
-	res.refused = TAKE_PTR(con.refused);
-	if (interrupted)
-		res.interrupted = true;
-	*ret = res;
-	r = 0;
+	r = run_finish(&s, ret);
 out:
-	free(con.found);
+	safe_close(s.con.log_fd);
+	free(s.con.found);
+	free(s.con.refused);
 	signals_restore(&old_int, &old_term, &old_hup);
 	return r;
 }

@@ -23,18 +23,17 @@
 int kvm_probe(const char *device, char **ret_reason);
 
 struct qemu_machine {
-	const char *qemu;	       /* the binary, looked up in PATH */
-	const char *ovmf_code;	       /* read-only firmware */
-	const char *ovmf_vars;	       /* writable copy of the variable store */
-	const char *bios;	       /* SeaBIOS instead of OVMF (-bios), or NULL */
-	bool secure_boot;	       /* SMM and a secure flash: OVMF enforces Secure Boot */
-	const char *refusal;	       /* a console line with this in it ends the wait, or NULL */
-	const char *const *milestones; /* console lines to time (up to QEMU_MILESTONES), or NULL */
-	const char *disk;	       /* the disk image */
-	const char *disk_format;       /* "qcow2", "raw", ... */
-	bool ahci_disk;		       /* on q35's AHCI controller instead of virtio-blk */
-	const char *disk2;	       /* a second disk (qcow2, virtio-blk), or NULL */
-	const char *disk2_serial;      /* its serial number (/dev/disk/by-id/virtio-SERIAL) */
+	const char *qemu;	  /* the binary, looked up in PATH */
+	const char *ovmf_code;	  /* read-only firmware */
+	const char *ovmf_vars;	  /* writable copy of the variable store */
+	const char *bios;	  /* SeaBIOS instead of OVMF (-bios), or NULL */
+	bool secure_boot;	  /* SMM and a secure flash: OVMF enforces Secure Boot */
+	const char *refusal;	  /* a console line with this in it ends the wait, or NULL */
+	const char *disk;	  /* the disk image */
+	const char *disk_format;  /* "qcow2", "raw", ... */
+	bool ahci_disk;		  /* on q35's AHCI controller instead of virtio-blk */
+	const char *disk2;	  /* a second disk (qcow2, virtio-blk), or NULL */
+	const char *disk2_serial; /* its serial number (/dev/disk/by-id/virtio-SERIAL) */
 	bool kvm;
 	unsigned memory_mib;
 	const char *cpu;	   /* -cpu, or NULL for QEMU's default */
@@ -61,11 +60,7 @@ enum qemu_shutdown {
 };
 const char *qemu_shutdown_to_string(enum qemu_shutdown s);
 
-#define QEMU_MILESTONES 4
-
 struct qemu_result {
-	uint64_t usec_milestone[QEMU_MILESTONES]; /* from start to each milestone's first line, 0:
-						     none */
 	char *line;		/* the first console line containing the marker, or NULL */
 	char *refused;		/* the line with m->refusal (it stopped the guest), or NULL */
 	uint64_t usec_line;	/* from start to that line */
@@ -81,10 +76,23 @@ struct qemu_result {
 /* Builds QEMU's argv for m (a NULL-terminated array the caller frees with strv_free). */
 int qemu_argv(const struct qemu_machine *m, char ***ret);
 
-/* Called on a thread of its own once the marker line came, while the
- * console is still being read; the shutdown starts when it returns. */
+/* Where the run is, for the caller's tick. */
+enum qemu_phase {
+	QEMU_PHASE_BOOT,     /* waiting for the marker line */
+	QEMU_PHASE_HOOK,     /* after_line runs */
+	QEMU_PHASE_SHUTDOWN, /* the guest is being stopped */
+};
+
+/* What the caller hears of a run; each member may be NULL. */
 struct qemu_hook {
+	/* On a thread of its own once the marker line came, while the console
+	 * is still being read; the shutdown starts when it returns. */
 	void (*after_line)(void *userdata);
+	/* On the caller's thread: each console line as it came (no newline),
+	 * usec after QEMU's start. */
+	void (*console_line)(void *userdata, const char *line, uint64_t usec);
+	/* On the caller's thread, about ten times a second while QEMU runs. */
+	void (*tick)(void *userdata, enum qemu_phase phase, uint64_t usec);
 	void *userdata;
 };
 
@@ -96,7 +104,7 @@ struct qemu_hook {
  * QEMU ran (whatever the guest did; see ret), -errno when it could not be
  * started or the logs written. SIGINT, SIGTERM and SIGHUP stop the guest and
  * set ret->interrupted. With hook, hook->after_line runs first, after the
- * line. */
+ * line, and hook->console_line hears every line. */
 int qemu_run(const struct qemu_machine *m, const char *marker, uint64_t timeout_usec,
 	     uint64_t silence_usec, uint64_t grace_usec, const struct qemu_hook *hook,
 	     struct qemu_result *ret);

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 
 #define AGENT_SUMMARY_PREFIX "enlighten:"
+/* What a console line holding the summary contains, for those who look for it */
+#define AGENT_SUMMARY_MARKER AGENT_SUMMARY_PREFIX " hypervisor="
 
 struct agent_summary {
 	char *hypervisor;

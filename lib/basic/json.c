@@ -307,3 +307,13 @@ json_object *json_string_or_null(const char *s)
 {
 	return s ? json_object_new_string(s) : NULL;
 }
+
+json_object *json_strv_or_null(char *const *l)
+{
+	if (!l)
+		return NULL;
+	json_object *a = json_object_new_array();
+	for (char *const *s = l; a && *s; s++)
+		json_object_array_add(a, json_object_new_string(*s));
+	return a;
+}

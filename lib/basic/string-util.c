@@ -2,10 +2,12 @@
 /*
  * string-util.c - string parsing and formatting helpers.
  */
+#define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,6 +233,20 @@ bool strv_contains(char *const *l, const char *s)
 		if (streq(l[i], s))
 			return true;
 	return false;
+}
+
+int strv_extendf(char ***l, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return -ENOMEM;
+	k = strv_extend(l, s);
+	free(s);
+	return k;
 }
 
 int strv_extend(char ***l, const char *s)

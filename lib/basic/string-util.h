@@ -75,5 +75,7 @@ size_t strv_length(char *const *l);
 bool strv_contains(char *const *l, const char *s);
 /* Appends a copy of s; returns 0 or -ENOMEM. */
 int strv_extend(char ***l, const char *s);
+/* Appends the formatted text; returns 0 or -ENOMEM. */
+int strv_extendf(char ***l, const char *fmt, ...) _printf_(2, 3);
 
 #define STRV_FOREACH(s, l) for (char *const *s = (l); s && *s; s++)

@@ -4,8 +4,9 @@
 # systemd-boot, the host's Debian kernel and a busybox initramfs standing in
 # for the agent (tests/fixtures/make-boot-image.sh). Covers: kvm detected
 # (not forced), the second boot's fast path, a forced identity and the
-# migration back, the image left unchanged, JSON, and a failing boot that
-# keeps its console log. On failure the logs are copied to
+# migration back, the image left unchanged, JSON, a failing boot that
+# keeps its console log, and the stages each boot reached (a kernel that
+# panics: the stage and its line). On failure the logs are copied to
 # $ENLIGHTEN_BUILDDIR/test-logs/ and their path printed.
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 
@@ -44,6 +45,9 @@ like "reports the time to the agent's line" "$out" "time: +[0-9]+\.[0-9] s to th
 like "reports the accelerator" "$out" "accelerator (kvm|tcg)"
 like "overall pass" "$out" "boot-test: PASS, 2 of 2 boots matched"
 like "says that only the line was checked" "$out" "not asked \(--line-only\): the summary line is all that was checked"
+like "the stages the console showed, timed" "$out" "stages: firmware 0\.0 s, boot loader [0-9]+\.[0-9] s, agent's line [0-9]+\.[0-9] s"
+unlike "stdout is no terminal: no stage line redrawn" "$out" "$(printf '\r')"
+unlike "and no stage lines without -v" "$out" "stage:  "
 ok "console log kept with --keep-log" test -s logs-kvm/boot-1-kvm.console.log
 like "the console log holds the agent's line" "$(cat logs-kvm/boot-1-kvm.console.log)" "enlighten: hypervisor="
 
@@ -68,11 +72,18 @@ is "kvm after hyperv is not forced" "$(j '.boots[1].forced')" false
 is "migration back activates kvm-guest" "$(j '.boots[1].agent.profile')" kvm-guest
 is "migration reports changed=yes" "$(j '.boots[1].agent.changed')" yes
 is "the image itself is unchanged" "$(sha256sum disk.raw)" "$before"
+is "json: the stage reached is past the agent's line" "$(j '.boots[0].stage_reached' | grep -cE '^(agent|shutdown)$')" 1
+is "json: the firmware at power-on" "$(j '.boots[0].stages.firmware')" 0
+like "json: the agent's line timed" "$(j '.boots[1].stages.agent')" "^[0-9.]+$"
+is "json: the agent's line time is the summary's" "$(j '.boots[1].stages.agent == .boots[1].seconds_to_summary')" true
 
 # 3. A boot that does not report in time fails, keeps its log, says where.
 exits 1 "no summary within the timeout fails with 1" enlighten boot-test disk.raw --as kvm --timeout 1 --accel tcg --line-only
 out=$(last_output)
 like "says what failed" "$out" "result: FAIL: no agent summary line within 1 s"
+like "says the stage it reached" "$out" "reached: firmware, at 0\.0 s"
+unlike "no time to an agent's line that never came" "$out" "s to the agent's line"
+like "says there was no line" "$out" "time:   no agent line; [0-9.]+ s in all"
 like "prints where the logs are" "$out" "console logs kept in /"
 dir=$(printf '%s\n' "$out" | sed -n 's/^boot-test: console logs kept in //p')
 ok "the failed boot's console log is there" test -f "$dir/boot-1-kvm.console.log"
@@ -87,6 +98,24 @@ out=$(last_output)
 like "says the guest stopped before the summary" "$out" "result: FAIL: the guest stopped \(QEMU exit 0\) before the agent's summary line"
 like "shows the agent's error from the console" "$out" "console: enlighten-firstboot: cannot plan profile kvm-guest: test failure"
 like "prints the --keep-log directory" "$out" "console logs kept in logs-fail"
+
+# 4b. A kernel that panics: the report names the stage and the panic, -v
+# prints each stage as it comes.
+"$FIXTURES/make-boot-image.sh" panic.raw --panic >mk.log 2>&1
+enlighten boot-test panic.raw --as kvm --timeout 120 --accel tcg --line-only --json -v \
+	>panic.json 2>panic.err
+is "a kernel panic fails with 1" $? 1
+out=$(cat panic.err)
+like "-v: the loader's stage, with its line" "$out" "stage:  boot loader +at +[0-9.]+ s: BdsDxe: starting Boot0001"
+like "-v: the kernel's stage, with its line" "$out" "stage:  kernel +at +[0-9.]+ s: EFI stub: "
+like "the stage it reached" "$out" "reached: kernel, at [0-9.]+ s: EFI stub: "
+like "the line that stopped it" "$out" "stopped: \[ *[0-9.]+\] Kernel panic - not syncing: "
+like "the console's last lines" "$out" "last:   \[ *[0-9.]+\] Kernel Offset: "
+unlike "no time to an agent's line" "$out" "s to the agent's line"
+is "json: stage_reached kernel" "$(jq -r '.boots[0].stage_reached' panic.json)" kernel
+is "json: no userspace, no agent's line" "$(jq -r '[.boots[0].stages.userspace, .boots[0].stages.agent] | map(tostring) | join(" ")' panic.json)" "null null"
+dir=$(jq -r .log_dir panic.json)
+[ -n "$dir" ] && [ "$dir" != null ] && rm -rf "$dir"
 
 # 5. QEMU does not outlive boot-test, even when it is killed outright.
 mkdir -p tmp
