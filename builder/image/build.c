@@ -9,7 +9,6 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -1642,40 +1641,28 @@ static int output_dir_claim(struct build *b)
 			       : errmsg_errno(b->err, errno, "cannot lock '%s': %m", b->output_dir);
 
 	_cleanup_free_ char *prefix = strjoin(".#", b->recipe->name, ".");
-	int fd = dup(b->dir_fd);
-	if (!prefix || fd < 0) {
-		safe_close(fd);
+	if (!prefix)
 		return errmsg_oom(b->err);
-	}
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		safe_close(fd);
-		return errmsg_errno(b->err, errno, "cannot read '%s': %m", b->output_dir);
-	}
-	rewinddir(d);
+	_cleanup_strv_free_ char **names = NULL;
+	int r = fs_list_dir(b->dir_fd, NULL, &(struct fs_list_opts){ .prefix = prefix, .hidden = true },
+			    &names);
+	if (r < 0)
+		return errmsg_errno(b->err, r, "cannot read '%s': %m", b->output_dir);
 	unsigned n = 0;
-	int r = 0;
-	for (struct dirent *de; (de = readdir(d));) {
-		if (!startswith(de->d_name, prefix))
-			continue;
-		if (unlinkat(b->dir_fd, de->d_name, 0) < 0) {
-			_cleanup_free_ char *path = strjoin(b->output_dir, "/", de->d_name);
+	for (char **name = names; *name; name++, n++)
+		if (unlinkat(b->dir_fd, *name, 0) < 0) {
+			_cleanup_free_ char *path = strjoin(b->output_dir, "/", *name);
 			r = errno == EISDIR && path ? fs_rm_rf(path) : -errno;
-			if (r < 0) {
-				r = errmsg_errno(b->err, r,
-						 "cannot remove '%s/%s', left by an interrupted "
-						 "build: %m",
-						 b->output_dir, de->d_name);
-				break;
-			}
+			if (r < 0)
+				return errmsg_errno(b->err, r,
+						    "cannot remove '%s/%s', left by an interrupted "
+						    "build: %m",
+						    b->output_dir, *name);
 		}
-		n++;
-	}
-	closedir(d);
-	if (r >= 0 && n > 0)
+	if (n > 0)
 		build_note(b, "removed %u temporary file(s) an interrupted build left in '%s'", n,
 			   b->output_dir);
-	return r;
+	return 0;
 }
 
 int image_build(const struct build_options *o, struct build_result *ret, char **reterr_msg)

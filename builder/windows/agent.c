@@ -5,7 +5,6 @@
  * \Program Files\enlighten (docs/enlighten-firstboot-windows.md).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -22,12 +21,6 @@
 #include "lib/basic/string-util.h"
 
 #define AGENT_EXE "enlighten-firstboot.exe"
-
-static inline void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
 
 int win_agent_find(const char *path, char **ret, char **reterr_msg)
 {
@@ -135,34 +128,29 @@ int win_agent_stage(const char *exe, const char *profiles_dir, const char *const
 		return r;
 
 	/* the matrix the Linux half carries, every profile: the agent picks */
-	_cleanup_(closedirp) DIR *d = opendir(profiles_dir);
-	if (!d) {
-		r = negative_errno();
-		return errmsg_set(reterr_msg, r, "cannot open the profile matrix '%s': %s",
-				  profiles_dir, strerror(-r));
-	}
-	unsigned n = 0;
-	for (struct dirent *e; (errno = 0, e = readdir(d));) {
-		if (!endswith(e->d_name, ".conf") || e->d_name[0] == '.')
-			continue;
-		if (++n > PROFILE_SET_MAX)
-			return errmsg_set(reterr_msg, -E2BIG, "more than %d profiles in '%s'",
-					  PROFILE_SET_MAX, profiles_dir);
-		_cleanup_free_ char *from = strjoin(profiles_dir, "/", e->d_name);
-		_cleanup_free_ char *to = strjoin(WIN_AGENT_DIR "/profiles/", e->d_name);
+	_cleanup_close_ int dir_fd = open(profiles_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return errmsg_errno(reterr_msg, errno, "cannot open the profile matrix '%s': %m",
+				    profiles_dir);
+	_cleanup_strv_free_ char **names = NULL;
+	r = fs_list_dir(dir_fd, NULL,
+			&(struct fs_list_opts){ .suffix = ".conf", .max = PROFILE_SET_MAX }, &names);
+	if (r == -E2BIG)
+		return errmsg_set(reterr_msg, r, "more than %d profiles in '%s'", PROFILE_SET_MAX,
+				  profiles_dir);
+	if (r < 0)
+		return errmsg_errno(reterr_msg, r, "cannot list '%s': %m", profiles_dir);
+	if (!names[0])
+		return errmsg_set(reterr_msg, -ENOENT, "no profile in '%s'", profiles_dir);
+	for (char **name = names; *name; name++) {
+		_cleanup_free_ char *from = strjoin(profiles_dir, "/", *name);
+		_cleanup_free_ char *to = strjoin(WIN_AGENT_DIR "/profiles/", *name);
 		if (!from || !to)
 			return -ENOMEM;
 		r = stage_copy(from, PROFILE_FILE_MAX, tree_fd, to, reterr_msg);
 		if (r < 0)
 			return r;
 	}
-	if (errno != 0) {
-		r = negative_errno();
-		return errmsg_set(reterr_msg, r, "cannot list '%s': %s", profiles_dir,
-				  strerror(-r));
-	}
-	if (n == 0)
-		return errmsg_set(reterr_msg, -ENOENT, "no profile in '%s'", profiles_dir);
 	for (size_t i = 0; i < n_installers; i++)
 		if ((r = stage_installer(installers[i], tree_fd, reterr_msg)) < 0)
 			return r;

@@ -11,7 +11,6 @@
  * whatever happens.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -70,18 +69,13 @@ static void scratch_sweep_one(int tmp_fd, const char *tmpdir, const char *name)
 
 static void scratch_sweep(const char *tmpdir)
 {
-	int fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	_cleanup_close_ int fd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_strv_free_ char **names = NULL;
+	if (fd < 0 ||
+	    fs_list_dir(fd, NULL, &(struct fs_list_opts){ .prefix = SCRATCH_PREFIX }, &names) < 0)
 		return;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		safe_close(fd);
-		return;
-	}
-	for (struct dirent *de; (de = readdir(d));)
-		if (startswith(de->d_name, SCRATCH_PREFIX))
-			scratch_sweep_one(dirfd(d), tmpdir, de->d_name);
-	closedir(d);
+	for (char **name = names; *name; name++)
+		scratch_sweep_one(fd, tmpdir, *name);
 }
 
 /* The run's scratch directory, locked from its birth: made under another

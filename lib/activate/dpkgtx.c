@@ -4,7 +4,6 @@
  * deb822 file), and dpkg run by argv for installs and purges.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -108,23 +107,17 @@ static int list_missing(int root_fd, const char *name)
 	int r = fs_read_file_at(root_fd, p, DPKG_LIST_MAX, &text, NULL);
 	if (r == -ENOENT) { /* Multi-Arch: same: NAME:ARCH.list */
 		_cleanup_free_ char *prefix = strjoin(name, ":");
-		_cleanup_close_ int fd =
-			fs_open_beneath(root_fd, "var/lib/dpkg/info", O_RDONLY | O_DIRECTORY, 0);
-		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		_cleanup_strv_free_ char **lists = NULL;
 		if (!prefix)
 			return -ENOMEM;
-		if (d) {
-			fd = -EBADF;
-			for (struct dirent *de; r == -ENOENT && (de = readdir(d));)
-				if (startswith(de->d_name, prefix) &&
-				    endswith(de->d_name, ".list")) {
-					free(p);
-					p = strjoin("var/lib/dpkg/info/", de->d_name);
-					r = p ? fs_read_file_at(root_fd, p, DPKG_LIST_MAX, &text,
-								NULL)
-					      : -ENOMEM;
-				}
-			closedir(d);
+		if (fs_list_dir(root_fd, "var/lib/dpkg/info",
+				&(struct fs_list_opts){ .prefix = prefix, .suffix = ".list" },
+				&lists) == -ENOMEM)
+			return -ENOMEM;
+		for (char **l = lists; l && *l && r == -ENOENT; l++) {
+			free(p);
+			p = strjoin("var/lib/dpkg/info/", *l);
+			r = p ? fs_read_file_at(root_fd, p, DPKG_LIST_MAX, &text, NULL) : -ENOMEM;
 		}
 	}
 	if (r < 0)
