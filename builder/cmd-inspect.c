@@ -96,6 +96,8 @@ static void print_chain(json_object *o)
 			printf("%*s'%s' by '%s'", j ? 33 : 0, "", get(s, "ca"), get(s, "signer"));
 			if (exp && json_object_get_boolean(exp))
 				printf(" (CA expired %s)", get(s, "ca_expires"));
+			if (streq(get(s, "digest"), "differs"))
+				printf(" (CHANGED after signing: its digest is not the file's)");
 			printf("\n");
 		}
 	}

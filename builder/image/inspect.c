@@ -59,6 +59,8 @@ static void chain_add(json_object *chain, const char *file, const void *buf, siz
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "signer", json_object_new_string(s[i].signer));
 		json_object_object_add(o, "ca", json_object_new_string(s[i].ca));
+		json_object_object_add(o, "digest",
+				       json_object_new_string(pe_digest_to_string(s[i].digest)));
 		if (s[i].ca_not_after >= 0) {
 			char day[16];
 			time_t t = (time_t)s[i].ca_not_after;

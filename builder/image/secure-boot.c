@@ -62,9 +62,20 @@ int sb_check(const struct sb_file *files, size_t n, time_t now, char ***notes, c
 					  "or shim would refuse it; %s",
 					  f->role, f->name, f->fix);
 		size_t n_sigs = (size_t)k;
-		bool all_expired = true;
-		for (size_t j = 0; j < n_sigs; j++)
+		bool all_expired = true, any_matches = false;
+		for (size_t j = 0; j < n_sigs; j++) {
 			all_expired = all_expired && expired(&s[j], now);
+			any_matches = any_matches || s[j].digest != PE_DIGEST_DIFFERS;
+		}
+		if (!any_matches) {
+			pe_signatures_free(s, n_sigs);
+			return errmsg_set(
+				reterr_msg, -EPERM,
+				"Secure Boot: the %s '%s' was changed after it was signed "
+				"(the digest its signature covers is not its own), so the "
+				"firmware or shim would refuse it; %s",
+				f->role, f->name, f->fix);
+		}
 		cas = sb_describe_cas(s, n_sigs, now);
 		pe_signatures_free(s, n_sigs);
 		if (!cas ||

@@ -4,8 +4,9 @@
 # GRUB beside it and the stub it reads in EFI/debian/; the build names the CA
 # each file of the chain needs, and `enlighten inspect` names it per
 # signature; a shim signed only for the expired 2011 CA is warned about; an
-# unsigned shim, an unsigned kernel and SecureBoot=yes with systemd-boot are
-# errors naming the file, and leave nothing behind.
+# unsigned shim, a GRUB changed after it was signed (its Authenticode digest
+# no longer its own), an unsigned kernel and SecureBoot=yes with
+# systemd-boot are errors naming the file, and leave nothing behind.
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/cli/build-lib.sh"
 
@@ -58,6 +59,8 @@ like "... and the 2023 CA by the other" "$out" "^ +'Microsoft UEFI CA 2023' by '
 like "inspect: GRUB needs Debian's CA" "$out" "EFI/BOOT/grubx64.efi +'Debian Secure Boot CA' by 'Debian Secure Boot Signer 2022 - grub2'"
 like "inspect: the kernel needs Debian's CA" "$out" "/boot/vmlinuz-6.1.0-test +'Debian Secure Boot CA' by 'Debian Secure Boot Signer 2022 - linux'"
 ok "inspect --json" sh -c "enlighten inspect --json out/test.raw >inspect.json"
+is "json: every signature of the chain covers its file's own digest" \
+	"$(jq -r '[.boot_chain[].signatures[].digest] | unique | join(" ")' inspect.json)" matches
 is "json: the 2011 CA's end" "$(jq -r '.boot_chain[] | select(.file == "EFI/BOOT/BOOTX64.EFI") | .signatures[0].ca_expires' inspect.json)" 2026-06-27
 
 # a stand-in for a shim signed only for the 2011 CA: Debian's, its second
@@ -84,6 +87,21 @@ write_recipe bad.conf signed.tar.gz "$sb" 'Shim=/usr/lib/shim/shimx64.efi'
 exits 1 "an unsigned shim is refused" enlighten build bad.conf --output-dir out3
 like "... naming the file and what to use" "$(last_output)" \
 	"Secure Boot: the shim '/usr/lib/shim/shimx64.efi' is not signed, so the firmware or shim would refuse it; set Shim= in \[Boot\] to a shim signed by Microsoft's UEFI CA"
+is "... and nothing is left" "$(finished_files out3)" ""
+# a signed GRUB with one byte of its first section changed after signing
+python3 - $grub patched-grub.efi <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+pe = struct.unpack_from("<I", d, 0x3c)[0]
+sec = pe + 24 + struct.unpack_from("<H", d, pe + 20)[0]
+size, at = struct.unpack_from("<II", d, sec + 16)
+d[at + size // 2] ^= 1
+open(sys.argv[2], "wb").write(bytes(d))
+PY
+write_recipe bad.conf signed.tar.gz "$sb" "SignedGrub=$TEST_DIR/patched-grub.efi"
+exits 1 "a GRUB changed after it was signed is refused" enlighten build bad.conf --output-dir out3
+like "... naming the file and why firmware would refuse it" "$(last_output)" \
+	"Secure Boot: the GRUB '.*/patched-grub.efi' was changed after it was signed \(the digest its signature covers is not its own\), so the firmware or shim would refuse it; set SignedGrub= in \[Boot\]"
 is "... and nothing is left" "$(finished_files out3)" ""
 write_recipe bad.conf unsigned.tar.gz "$sb"
 exits 1 "an unsigned kernel is refused" enlighten build bad.conf --output-dir out3
