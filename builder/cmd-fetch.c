@@ -2,9 +2,13 @@
 /*
  * cmd-fetch.c - `enlighten fetch`: download payloads from a portal into a
  * directory, verified against the signed catalog, which lands beside them.
+ * Also what the portal client (builder/portal/client.c) says, logged here
+ * for `fetch` and `install` alike.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "builder/portal/client.h"
 #include "builder/verbs.h"
@@ -12,6 +16,58 @@
 #include "lib/basic/log.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
+
+int portal_catalog_logged(struct portal_client *pc)
+{
+	_cleanup_free_ char *msg = NULL;
+	int r = portal_client_catalog(pc, &msg);
+	STRV_FOREACH(w, pc->warnings)
+	log_warning("%s", *w);
+	if (r < 0)
+		return log_error_errno(r, msg ? "%s" : "cannot get the catalog: %m", msg);
+	log_debug("catalog version %" PRIu64 " from '%s', %zu payloads", pc->catalog->version,
+		  pc->mirror, pc->catalog->n_payloads);
+	return 0;
+}
+
+/* A line per file on stdout where no progress bar is drawn (stderr is no
+ * terminal) and not quiet; each retry and failure logged. */
+static void fetch_event_log(const struct fetch_item *it, enum fetch_event ev, const char *msg,
+			    void *userdata _unused_)
+{
+	bool lines = !isatty(STDERR_FILENO) && log_get_max_level() >= LOG_INFO;
+	switch (ev) {
+	case FETCH_EVENT_DONE:
+	case FETCH_EVENT_CACHED:
+		if (lines)
+			printf("%s  %s  %" PRIu64 " bytes  sha256 ok\n",
+			       ev == FETCH_EVENT_DONE ? "fetched" : "present", it->path,
+			       it->length);
+		break;
+	case FETCH_EVENT_RETRY:
+		log_warning("%s; trying again", msg);
+		break;
+	case FETCH_EVENT_FAILED:
+		log_error("%s", msg);
+		break;
+	}
+	if (lines)
+		fflush(stdout);
+}
+
+int portal_fetch_logged(struct portal_client *pc, const struct catalog_payload *const *sel,
+			size_t n_sel, const char *dest)
+{
+	_cleanup_free_ char *msg = NULL;
+	struct portal_fetch_result res;
+	pc->fetch.on_event = fetch_event_log;
+	int r = portal_client_fetch(pc, sel, n_sel, dest, &res, &msg);
+	if (r < 0)
+		return log_error_errno(r, msg ? "%s" : "cannot fetch into '%s': %m", msg ?: dest);
+	log_info("%u fetched, %u already present, all verified against catalog version %" PRIu64,
+		 res.fetched, res.cached, pc->catalog->version);
+	return 0;
+}
 
 static int help(void)
 {
@@ -41,9 +97,10 @@ int cmd_fetch(int argc, char *argv[])
 						 PORTAL_CLIENT_OPTIONS,
 						 {} };
 	_cleanup_(portal_client_done) struct portal_client pc = PORTAL_CLIENT_INIT;
+	_cleanup_free_ char *msg = NULL;
 	const char *profile = NULL, *os = NULL, *dest = NULL;
 	bool all = false;
-	int c;
+	int c, r;
 
 	while ((c = cli_getopt(argc, argv, "h", options, "enlighten fetch")) >= 0) {
 		switch (c) {
@@ -62,7 +119,10 @@ int cmd_fetch(int argc, char *argv[])
 			dest = optarg;
 			continue;
 		}
-		if (portal_client_option(&pc, c, optarg) < 0)
+		r = portal_client_option(&pc, c, optarg, &msg);
+		if (r < 0 && msg)
+			log_error_errno(r, "%s", msg);
+		if (r < 0)
 			return EXIT_USAGE;
 	}
 	if (optind < argc) {
@@ -81,20 +141,21 @@ int cmd_fetch(int argc, char *argv[])
 		log_error("unknown --os '%s'; use 'linux' or 'windows'", os);
 		return EXIT_USAGE;
 	}
-	if (portal_client_ready(&pc) < 0)
-		return EXIT_USAGE;
-	if (portal_client_catalog(&pc) < 0)
+	r = portal_client_ready(&pc, &msg);
+	if (r < 0)
+		return log_error_errno(r, "%s", msg), EXIT_USAGE;
+	if (portal_catalog_logged(&pc) < 0)
 		return EXIT_NO;
 
 	_cleanup_free_ const struct catalog_payload **sel = NULL;
 	size_t n;
-	if (portal_client_select(&pc, profile, os, &sel, &n) < 0)
-		return EXIT_USAGE;
+	if (portal_client_select(&pc, profile, os, &sel, &n, NULL) < 0)
+		return log_oom(), EXIT_USAGE;
 	if (n == 0) {
 		log_error("the catalog has no payload for %s%s%s%s", profile ? "profile '" : "all",
 			  profile ?: "", profile ? "'" : "",
 			  os ? (streq(os, "linux") ? " on linux" : " on windows") : "");
 		return EXIT_NO;
 	}
-	return portal_client_fetch(&pc, sel, n, dest) < 0 ? EXIT_NO : EXIT_OK;
+	return portal_fetch_logged(&pc, sel, n, dest) < 0 ? EXIT_NO : EXIT_OK;
 }

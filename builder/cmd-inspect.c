@@ -190,8 +190,12 @@ int cmd_inspect(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	_cleanup_json_ json_object *o = NULL;
-	if (image_inspect(argv[optind], &o) < 0)
-		return EXIT_NO;
+	_cleanup_free_ char *msg = NULL;
+	int r = image_inspect(argv[optind], &o, &msg);
+	if (r < 0)
+		return log_error_errno(r, msg ? "%s" : "cannot inspect '%s': %m",
+				       msg ? msg : argv[optind]),
+		       EXIT_NO;
 	if (json)
 		return json_write_fd(STDOUT_FILENO, o, true) < 0 ? EXIT_NO : EXIT_OK;
 	print_text(o);

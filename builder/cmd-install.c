@@ -159,7 +159,7 @@ int cmd_install(int argc, char *argv[])
 						 {} };
 	_cleanup_(portal_client_done) struct portal_client pc = PORTAL_CLIENT_INIT;
 	_cleanup_free_ char *root = NULL, *profile = NULL, *keys = NULL, *state = NULL,
-			    *repo = NULL;
+			    *repo = NULL, *why = NULL;
 	const char *arg_root = "/", *arg_profile = NULL;
 	bool dry_run = false;
 	int c, r;
@@ -178,7 +178,10 @@ int cmd_install(int argc, char *argv[])
 			arg_profile = optarg;
 			continue;
 		}
-		if (portal_client_option(&pc, c, optarg) < 0)
+		r = portal_client_option(&pc, c, optarg, &why);
+		if (r < 0 && why)
+			log_error_errno(r, "%s", why);
+		if (r < 0)
 			return EXIT_USAGE;
 	}
 	if (optind < argc) {
@@ -205,7 +208,6 @@ int cmd_install(int argc, char *argv[])
 	/* the product and channel the system follows: the options, else
 	 * firstboot.conf, else the defaults */
 	_cleanup_(fb_config_done) struct fb_config cfg = {};
-	_cleanup_free_ char *why = NULL;
 	if (fb_config_load(root_fd, &cfg, &why) < 0)
 		return log_error("%s", why ? why : "cannot read the configuration"), EXIT_USAGE;
 	const struct {
@@ -226,8 +228,9 @@ int cmd_install(int argc, char *argv[])
 					 IMAGE_FIRSTBOOT_CONF),
 			       EXIT_USAGE;
 	}
-	if (portal_client_ready(&pc) < 0)
-		return EXIT_USAGE;
+	r = portal_client_ready(&pc, &why);
+	if (r < 0)
+		return log_error_errno(r, "%s", why), EXIT_USAGE;
 
 	r = profile_choose(root_fd, root, arg_profile, &profile);
 	if (r < 0)
@@ -235,14 +238,14 @@ int cmd_install(int argc, char *argv[])
 	if (r == 0)
 		return EXIT_OK;
 
-	if (portal_client_catalog(&pc) < 0)
+	if (portal_catalog_logged(&pc) < 0)
 		return EXIT_NO;
 	_cleanup_free_ const struct catalog_payload **sel = NULL;
 	size_t n;
-	if (portal_client_select(&pc, profile, "linux", &sel, &n) < 0)
-		return EXIT_USAGE;
+	if (portal_client_select(&pc, profile, "linux", &sel, &n, NULL) < 0)
+		return log_oom(), EXIT_USAGE;
 	log_info("profile '%s': %zu package(s) from the portal", profile, n);
-	if (portal_client_fetch(&pc, sel, n, repo) < 0)
+	if (portal_fetch_logged(&pc, sel, n, repo) < 0)
 		return EXIT_NO;
 
 	/* the agent again, with the portal's packages in its repository; it

@@ -112,12 +112,18 @@ int cmd_payload_index(int argc, char *argv[])
 		if (r < 0)
 			return log_error("%s", err), EXIT_USAGE;
 	}
-	if (payload_index_load_matrix(cli_datadir(), &matrix) < 0)
-		return EXIT_USAGE;
+	r = payload_index_load_matrix(cli_datadir(), &matrix, &err);
+	if (r < 0)
+		return log_error_errno(r, err ? "%s" : "%m", err), EXIT_USAGE;
+	if (!matrix)
+		log_debug("no profile matrix in '%s/payloads/profiles'", cli_datadir());
 
 	uint64_t old = 0;
 	time_t issued = 0;
-	if (payload_index_existing_version(dfd, &old) < 0 || issue_time(&issued) < 0)
+	r = payload_index_existing_version(dfd, &old, &err);
+	if (r < 0)
+		return log_error_errno(r, err ? "%s" : "%m", err), EXIT_NO;
+	if (issue_time(&issued) < 0)
 		return EXIT_NO;
 	if (version == 0)
 		version = old + 1;
@@ -135,13 +141,18 @@ int cmd_payload_index(int argc, char *argv[])
 	cat->issued = issued;
 	cat->expires = issued + (time_t)(days * 86400);
 
-	bool skipped = false;
-	r = payload_index(dfd, dir, keyring, matrix, cat, &skipped);
-	if (r < 0)
+	_cleanup_(payload_index_result_done) struct payload_index_result res = {};
+	r = payload_index(dfd, dir, keyring, matrix, cat, &res, &err);
+	STRV_FOREACH(w, res.warnings)
+	log_warning("%s", *w);
+	if (r < 0) {
+		log_error_errno(r, err ? "%s" : "%m", err);
+		log_error("'%s': nothing written", dir);
 		return EXIT_NO;
+	}
 	log_info("'%s/%s': version %" PRIu64 ", %zu payloads%s; sign it with 'enlighten payload "
 		 "sign'",
 		 dir, CATALOG_FILE, version, cat->n_payloads,
-		 skipped ? " (some files left out)" : "");
+		 res.skipped ? " (some files left out)" : "");
 	return EXIT_OK;
 }

@@ -130,9 +130,9 @@ static int solve_closure(const char *dir, int dfd, const struct catalog *cat, co
 	_cleanup_free_ char *err = NULL;
 	_cleanup_free_ size_t *idx = NULL;
 	size_t n = 0;
-	int r = payload_index_load_matrix(cli_datadir(), &matrix);
+	int r = payload_index_load_matrix(cli_datadir(), &matrix, &err);
 	if (r < 0)
-		return r;
+		return log_error_errno(r, err ? "%s" : "%m", err);
 	if (!matrix)
 		return log_error("no profile matrix in '%s/payloads/profiles': the closure needs "
 				 "the profiles' packages",

@@ -117,8 +117,10 @@ static int publish_main(int argc, char *argv[])
 	pb.dirs = dirs;
 	pb.agents = agents;
 	size_t n = 0;
-	if (portal_publish(&pb, &version, &n) < 0)
-		return EXIT_NO;
+	_cleanup_free_ char *msg = NULL;
+	r = portal_publish(&pb, &version, &n, &msg);
+	if (r < 0)
+		return log_error_errno(r, msg ? "%s" : "cannot publish: %m", msg), EXIT_NO;
 	printf("published catalog version %" PRIu64 " with %zu payloads in '%s'\n", version, n,
 	       pb.out);
 	return EXIT_OK;

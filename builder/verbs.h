@@ -27,6 +27,15 @@ int cmd_install(int argc, char *argv[]);
 int cmd_portal(int argc, char *argv[]);
 int cmd_wim(int argc, char *argv[]);
 
+/* The portal client's catalog and fetch (builder/portal/client.h) with what
+ * they say logged, for `fetch` and `install` (builder/cmd-fetch.c); each
+ * returns 0 or -errno (logged). */
+struct portal_client;
+struct catalog_payload;
+int portal_catalog_logged(struct portal_client *pc);
+int portal_fetch_logged(struct portal_client *pc, const struct catalog_payload *const *sel,
+			size_t n_sel, const char *dest);
+
 /* The table, for `enlighten help`. */
 extern const struct verb enlighten_verbs[];
 extern const unsigned enlighten_n_verbs;

@@ -132,16 +132,10 @@ struct build {
 };
 
 /* An informational line for the caller; lost only when memory is short. */
-_printf_(2, 3) static void build_note(struct build *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *line = NULL;
-	va_start(ap, fmt);
-	if (vasprintf(&line, fmt, ap) >= 0 && strv_extend(&b->res->notes, line) < 0)
-		line = NULL;
-	va_end(ap);
-	free(line);
-}
+#define build_note(b, ...) (void)strv_extendf(&(b)->res->notes, __VA_ARGS__)
+/* A warning for the caller; returns 0 or -ENOMEM (with the message). */
+#define build_warn(b, ...)                                                                         \
+	(strv_extendf(&(b)->res->warnings, __VA_ARGS__) < 0 ? errmsg_oom((b)->err) : 0)
 
 static int artefact_add(struct build *b, const char *name)
 {
@@ -432,8 +426,6 @@ static int add_input(struct build *b, const char *role, const char *path)
 	return r < 0 ? errmsg_oom(b->err) : 0;
 }
 
-static int build_warn(struct build *b, const char *fmt, ...) _printf_(2, 3);
-
 /* The payload source: a signed catalog, verified with the recipe's key, and
  * every payload it lists checked for length and sha256. */
 static int check_payloads(struct build *b)
@@ -722,19 +714,6 @@ static int root_stream(struct build *b, struct boot_files *boot)
 	if (b->bios)
 		uuid_derive(seed, "partition-bios", b->bios->uuid);
 	b->ext4 = e;
-	return 0;
-}
-
-static int build_warn(struct build *b, const char *fmt, ...) _printf_(2, 3);
-static int build_warn(struct build *b, const char *fmt, ...)
-{
-	_cleanup_free_ char *line = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (k < 0 || strv_extend(&b->res->warnings, line) < 0)
-		return errmsg_oom(b->err);
 	return 0;
 }
 
@@ -1644,8 +1623,8 @@ static int output_dir_claim(struct build *b)
 	if (!prefix)
 		return errmsg_oom(b->err);
 	_cleanup_strv_free_ char **names = NULL;
-	int r = fs_list_dir(b->dir_fd, NULL, &(struct fs_list_opts){ .prefix = prefix, .hidden = true },
-			    &names);
+	int r = fs_list_dir(b->dir_fd, NULL,
+			    &(struct fs_list_opts){ .prefix = prefix, .hidden = true }, &names);
 	if (r < 0)
 		return errmsg_errno(b->err, r, "cannot read '%s': %m", b->output_dir);
 	unsigned n = 0;

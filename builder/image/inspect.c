@@ -30,9 +30,9 @@
 #include "builder/image/inject.h"
 #include "builder/image/inspect.h"
 #include "lib/activate/paths.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/json.h"
-#include "lib/basic/log.h"
 #include "lib/basic/spawn.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
@@ -285,20 +285,20 @@ static char *not_a_disk(int fd)
 
 /* path: as the user named it; a qcow2, VHDX or VMDK is read through a
  * temporary raw copy (sparse) that qemu-img makes. */
-int image_inspect(const char *path, json_object **ret)
+int image_inspect(const char *path, json_object **ret, char **reterr_msg)
 {
 	/* no blocking open: a FIFO is refused below like any non-image */
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return log_error_errno(errno, "cannot open image '%s': %m", path);
+		return errmsg_errno(reterr_msg, errno, "cannot open image '%s': %m", path);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return log_error_errno(errno, "cannot read image '%s': %m", path);
+		return errmsg_errno(reterr_msg, errno, "cannot read image '%s': %m", path);
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return log_error_errno(EINVAL, "'%s' is not a disk image file", path);
+		return errmsg_errno(reterr_msg, EINVAL, "'%s' is not a disk image file", path);
 	char head[8] = {};
 	if (pread(fd, head, sizeof(head), 0) < 0)
-		return log_error_errno(errno, "cannot read image '%s': %m", path);
+		return errmsg_errno(reterr_msg, errno, "cannot read image '%s': %m", path);
 
 	const char *container = container_format(head, sizeof(head));
 	__attribute__((cleanup(unlink_freep))) char *tmp = NULL;
@@ -308,12 +308,13 @@ int image_inspect(const char *path, json_object **ret)
 		const char *t = getenv("TMPDIR");
 		int k = container_to_raw(fd, container, t && *t ? t : "/tmp", &tmp, &msg);
 		if (k < 0)
-			return log_error_errno(k, "cannot read image '%s': %s", path,
-					       msg ? msg : strerror(-k));
+			return errmsg_errno(reterr_msg, k, "cannot read image '%s': %s", path,
+					    msg ? msg : strerror(-k));
 		safe_close(fd);
 		fd = open(tmp, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st) < 0)
-			return log_error_errno(errno, "cannot read the raw copy '%s': %m", tmp);
+			return errmsg_errno(reterr_msg, errno, "cannot read the raw copy '%s': %m",
+					    tmp);
 		read_path = tmp;
 	}
 
@@ -321,7 +322,7 @@ int image_inspect(const char *path, json_object **ret)
 	if (!pr || blkid_probe_set_device(pr, fd, 0, 0) < 0) {
 		if (pr)
 			blkid_free_probe(pr);
-		return log_error_errno(EIO, "cannot probe image '%s'", path);
+		return errmsg_errno(reterr_msg, EIO, "cannot probe image '%s'", path);
 	}
 	blkid_probe_enable_partitions(pr, 1);
 	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
@@ -331,8 +332,8 @@ int image_inspect(const char *path, json_object **ret)
 		_cleanup_free_ char *what = not_a_disk(fd);
 		if (what) {
 			blkid_free_probe(pr);
-			return log_error_errno(EMEDIUMTYPE, "'%s' is not a disk image: %s", path,
-					       what);
+			return errmsg_errno(reterr_msg, EMEDIUMTYPE, "'%s' is not a disk image: %s",
+					    path, what);
 		}
 	}
 

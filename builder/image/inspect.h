@@ -9,5 +9,5 @@
 
 /* path as the user named it: raw, or qcow2, VHDX, VMDK (read through a
  * temporary raw copy that qemu-img makes and that is removed again). Returns
- * 0 with the description in *ret, or -errno (reported). */
-int image_inspect(const char *path, json_object **ret);
+ * 0 with the description in *ret, or -errno with a sentence in *reterr_msg. */
+int image_inspect(const char *path, json_object **ret, char **reterr_msg);

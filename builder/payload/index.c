@@ -22,10 +22,10 @@
 #include "builder/payload/index.h"
 #include "builder/payload/profiles-file.h"
 #include "lib/activate/profile.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/hash-worker.h"
 #include "lib/basic/inf.h"
-#include "lib/basic/log.h"
 #include "lib/basic/string-util.h"
 #include "lib/trust/catalog.h"
 #include "lib/trust/deb.h"
@@ -56,6 +56,8 @@ struct index_ctx {
 	struct hash_worker *hasher; /* hashes an RPM while librpm checks it */
 	char **manifests;	    /* PATH.profiles files found */
 	char **manifests_used;
+	struct payload_index_result *res; /* warnings for the caller */
+	char **err;			  /* the engine's *reterr_msg */
 };
 
 /* Collects the regular files under rel (beneath ctx->dir_fd), skipping the
@@ -63,17 +65,17 @@ struct index_ctx {
 static int walk(struct index_ctx *ctx, const char *rel, unsigned depth)
 {
 	if (depth > INDEX_MAX_DEPTH)
-		return log_error("'%s' is nested more than %d directories deep", rel,
-				 INDEX_MAX_DEPTH),
-		       -ELOOP;
+		return errmsg_set(ctx->err, -ELOOP, "'%s' is nested more than %d directories deep",
+				  rel, INDEX_MAX_DEPTH);
 	_cleanup_close_ int fd = *rel ? fs_open_beneath(ctx->dir_fd, rel, O_RDONLY | O_DIRECTORY, 0)
 				      : fcntl(ctx->dir_fd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
-		return log_error_errno(fd < 0 && *rel ? fd : -errno, "cannot open '%s': %m", rel);
+		return errmsg_errno(ctx->err, fd < 0 && *rel ? fd : -errno, "cannot open '%s': %m",
+				    rel);
 	_cleanup_strv_free_ char **names = NULL;
 	int r = fs_list_dir(fd, NULL, NULL, &names);
 	if (r < 0)
-		return log_error_errno(r, "cannot read '%s': %m", rel);
+		return errmsg_errno(ctx->err, r, "cannot read '%s': %m", rel);
 	STRV_FOREACH(name, names)
 	{
 		if (r < 0)
@@ -82,32 +84,34 @@ static int walk(struct index_ctx *ctx, const char *rel, unsigned depth)
 			continue;
 		_cleanup_free_ char *path = *rel ? strjoin(rel, "/", *name) : strdup(*name);
 		if (!path) {
-			r = log_oom();
+			r = errmsg_oom(ctx->err);
 			break;
 		}
 		if (!catalog_is_path(path)) {
 			/* the catalog refuses such a path: say so now, not at signing */
-			r = log_error_errno(EINVAL,
-					    "'%s': a control character or a backslash in a file "
-					    "name cannot go into the catalog; rename the file",
-					    path);
+			r = errmsg_errno(ctx->err, EINVAL,
+					 "'%s': a control character or a backslash in a file "
+					 "name cannot go into the catalog; rename the file",
+					 path);
 			break;
 		}
 		struct stat st;
 		if (fstatat(fd, *name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = log_error_errno(-errno, "cannot stat '%s': %m", path);
+			r = errmsg_errno(ctx->err, -errno, "cannot stat '%s': %m", path);
 			break;
 		}
 		if (S_ISDIR(st.st_mode))
 			r = walk(ctx, path, depth + 1);
-		else if (!S_ISREG(st.st_mode))
-			log_warning("skipping '%s': not a regular file", path);
-		else if (strv_length(ctx->paths) >= CATALOG_MAX_PAYLOADS) {
-			log_error("more than %d payloads under the directory",
-				  CATALOG_MAX_PAYLOADS);
-			r = -E2BIG;
-		} else if (strv_extend(&ctx->paths, path) < 0)
-			r = log_oom();
+		else if (!S_ISREG(st.st_mode)) {
+			if (strv_extendf(&ctx->res->warnings, "skipping '%s': not a regular file",
+					 path) < 0)
+				r = errmsg_oom(ctx->err);
+		} else if (strv_length(ctx->paths) >= CATALOG_MAX_PAYLOADS)
+			r = errmsg_set(ctx->err, -E2BIG,
+				       "more than %d payloads under the directory",
+				       CATALOG_MAX_PAYLOADS);
+		else if (strv_extend(&ctx->paths, path) < 0)
+			r = errmsg_oom(ctx->err);
 	}
 	return r;
 }
@@ -172,14 +176,15 @@ static int linux_profiles(const struct index_ctx *ctx, const char *name, char *c
 }
 
 /* Hashes the file once; length and sha256 into p. */
-static int hash_payload(int dir_fd, const char *path, struct catalog_payload *p)
+static int hash_payload(struct index_ctx *ctx, const char *path, struct catalog_payload *p)
 {
+	int dir_fd = ctx->dir_fd;
 	_cleanup_close_ int fd = fs_open_beneath(dir_fd, path, O_RDONLY | O_NOCTTY, 0);
 	if (fd < 0)
-		return log_error_errno(fd, "cannot open '%s': %m", path);
+		return errmsg_errno(ctx->err, fd, "cannot open '%s': %m", path);
 	int r = sha256_fd(fd, UINT64_MAX, p->sha256, &p->length);
 	if (r < 0)
-		return log_error_errno(r, "cannot read '%s': %m", path);
+		return errmsg_errno(ctx->err, r, "cannot read '%s': %m", path);
 	return 0;
 }
 
@@ -189,14 +194,14 @@ static int add_payload(struct index_ctx *ctx, struct catalog_payload *p)
 	_cleanup_free_ char *path = strdup(p->path);
 	int r = catalog_add_payload(ctx->cat, p);
 	if (r < 0)
-		log_error_errno(r, "cannot add '%s' to the catalog: %m", path ? path : "?");
+		errmsg_errno(ctx->err, r, "cannot add '%s' to the catalog: %m", path ? path : "?");
 	return r;
 }
 
 /* Hashes p's file and hands p to the catalog (p is left empty). */
 static int add_hashed(struct index_ctx *ctx, struct catalog_payload *p)
 {
-	int r = hash_payload(ctx->dir_fd, p->path, p);
+	int r = hash_payload(ctx, p->path, p);
 	return r < 0 ? r : add_payload(ctx, p);
 }
 
@@ -212,20 +217,20 @@ static int index_rpm(struct index_ctx *ctx, const char *path)
 	/* the digest for the catalog is taken on the hashing thread while
 	 * librpm reads the package for its own checks */
 	if (!ctx->hasher && hash_worker_new(NULL, NULL, &ctx->hasher) < 0)
-		return log_oom();
+		return errmsg_oom(ctx->err);
 	_cleanup_close_ int fd = fs_open_beneath(ctx->dir_fd, path, O_RDONLY | O_NOCTTY, 0);
 	if (fd < 0)
-		return log_error_errno(fd, "cannot open '%s': %m", path);
+		return errmsg_errno(ctx->err, fd, "cannot open '%s': %m", path);
 	if (hash_worker_submit(ctx->hasher, fd, UINT64_MAX, NULL) < 0)
-		return log_oom();
+		return errmsg_oom(ctx->err);
 	r = rpm_read_at(ctx->dir_fd, path, &opts, &info, &err);
 	if (hash_worker_wait(ctx->hasher, &h) <= 0) /* fd is hashed before it is closed */
-		return log_oom();
+		return errmsg_oom(ctx->err);
 	if (r < 0)
-		return log_error("%s", err ? err : "cannot read an RPM"), r;
+		return errmsg_set(ctx->err, r, "%s", err ? err : "cannot read an RPM");
 	if (h.result < 0) {
 		catalog_rpm_free(info);
-		return log_error_errno(h.result, "cannot read '%s': %m", path);
+		return errmsg_errno(ctx->err, h.result, "cannot read '%s': %m", path);
 	}
 	memcpy(p.sha256, h.sha256, sizeof(p.sha256));
 	p.length = h.size;
@@ -237,16 +242,16 @@ static int index_rpm(struct index_ctx *ctx, const char *path)
 		r = asprintf(&p.version, "%s-%s", info->version, info->release);
 	if (r < 0) {
 		p.version = NULL;
-		r = log_oom();
+		r = errmsg_oom(ctx->err);
 		goto out;
 	}
 	if (!(p.name = strdup(info->name)) || !(p.os = strdup("linux")) ||
 	    !(p.arch = strdup(info->arch)) || !(p.path = strdup(path))) {
-		r = log_oom();
+		r = errmsg_oom(ctx->err);
 		goto out;
 	}
 	if ((r = linux_profiles(ctx, info->name, info->provides, false, &p.profiles)) < 0) {
-		log_oom();
+		errmsg_oom(ctx->err);
 		goto out;
 	}
 	r = add_payload(ctx, &p);
@@ -262,13 +267,13 @@ static int index_deb(struct index_ctx *ctx, const char *path)
 	struct catalog_deb *info = NULL;
 	int r = deb_read_at(ctx->dir_fd, path, 0, &info, &err);
 	if (r < 0)
-		return log_error("%s", err ? err : "cannot read a Debian package"), r;
+		return errmsg_set(ctx->err, r, "%s", err ? err : "cannot read a Debian package");
 	p.deb = info;
 	if (!(p.name = strdup(info->name)) || !(p.version = strdup(info->version)) ||
 	    !(p.os = strdup("linux")) || !(p.arch = strdup(info->arch)) ||
 	    !(p.path = strdup(path)) ||
 	    linux_profiles(ctx, info->name, info->provides, true, &p.profiles) < 0)
-		r = log_oom();
+		r = errmsg_oom(ctx->err);
 	else
 		r = add_hashed(ctx, &p);
 	catalog_payload_done(&p);
@@ -305,8 +310,9 @@ static int relation_names(const char *rel, char ***names)
 /* A .deb in the repository that another one depends on serves that one's
  * profiles too, so staging a profile stages what its packages need. Runs to
  * a fixed point (at most one round per payload). */
-static int deb_tag_dependencies(struct catalog *cat)
+static int deb_tag_dependencies(struct index_ctx *ctx)
 {
+	struct catalog *cat = ctx->cat;
 	bool changed = true;
 	for (size_t round = 0; changed && round <= cat->n_payloads; round++) {
 		changed = false;
@@ -315,14 +321,14 @@ static int deb_tag_dependencies(struct catalog *cat)
 			for (char **d = p->deb ? p->deb->depends : NULL; d && *d; d++) {
 				_cleanup_strv_free_ char **names = NULL;
 				if (relation_names(*d, &names) < 0)
-					return log_oom();
+					return errmsg_oom(ctx->err);
 				for (char **n = names; n && *n; n++) {
 					struct catalog_payload *q = deb_find(cat, *n);
 					for (char **pr = p->profiles; q && q != p && pr && *pr;
 					     pr++)
 						if (!strv_contains(q->profiles, *pr)) {
 							if (strv_extend(&q->profiles, *pr) < 0)
-								return log_oom();
+								return errmsg_oom(ctx->err);
 							changed = true;
 						}
 				}
@@ -388,10 +394,11 @@ static int windows_profiles(struct index_ctx *ctx, const char *file, const char 
 		_cleanup_free_ char *err = NULL;
 		r = profiles_file_read(ctx->dir_fd, manifest, ctx->matrix, &l, &err);
 		if (r < 0)
-			return log_error("%s", err ? err : "cannot read a profiles file"), r;
+			return errmsg_set(ctx->err, r, "%s",
+					  err ? err : "cannot read a profiles file");
 		if (!strv_contains(ctx->manifests_used, manifest) &&
 		    strv_extend(&ctx->manifests_used, manifest) < 0)
-			return log_oom();
+			return errmsg_oom(ctx->err);
 	}
 
 	for (size_t i = 0; r >= 0 && ctx->matrix && i < profile_set_size(ctx->matrix); i++) {
@@ -407,9 +414,9 @@ static int windows_profiles(struct index_ctx *ctx, const char *file, const char 
 			r = add_profile(&l, profile_name(p));
 	}
 	if (r < 0)
-		return r == -ENOMEM ? log_oom() : r;
+		return r == -ENOMEM ? errmsg_oom(ctx->err) : r;
 	if (!l && !(l = calloc(1, sizeof(char *))))
-		return log_oom();
+		return errmsg_oom(ctx->err);
 	qsort(l, strv_length(l), sizeof(char *), cmp_str);
 	*ret = TAKE_PTR(l);
 	return 0;
@@ -470,17 +477,17 @@ static int index_inf(struct index_ctx *ctx, const char *path)
 
 	r = inf_load_at(ctx->dir_fd, path, &inf, &err); /* its message names the file */
 	if (r < 0)
-		return log_error("%s", err ? err : "cannot read an INF"), r;
+		return errmsg_set(ctx->err, r, "%s", err ? err : "cannot read an INF");
 	r = inf_driver_info(inf, &drv, &err);
 	if (r < 0)
-		return log_error("INF '%s': %s", path, err ? err : "not valid"), r;
+		return errmsg_set(ctx->err, r, "INF '%s': %s", path, err ? err : "not valid");
 
 	const char *base = base_of(path);
 	if (!(p.name = word_of(base, strlen(base) - strlen(".inf"))) ||
 	    !(p.version = strdup(drv->driver_version)) || !(p.os = strdup("windows")) ||
 	    !(p.arch = arch_of(drv->architectures)) || !(p.path = strdup(path)) ||
 	    !(dir = dir_of(path)) || !(p.inf = catalog_inf_from(drv))) {
-		r = log_oom();
+		r = errmsg_oom(ctx->err);
 		goto out;
 	}
 	r = windows_profiles(ctx, base, dir, &p.profiles);
@@ -497,7 +504,7 @@ static int index_inf(struct index_ctx *ctx, const char *path)
 	else {
 		struct driver_dir *n = realloc(ctx->drivers, (ctx->n_drivers + 1) * sizeof(*n));
 		if (!n) {
-			r = log_oom();
+			r = errmsg_oom(ctx->err);
 			goto out;
 		}
 		ctx->drivers = n;
@@ -505,7 +512,7 @@ static int index_inf(struct index_ctx *ctx, const char *path)
 		*d = (struct driver_dir){ .dir = TAKE_PTR(dir), .n_infs = 1 };
 		if (!(d->name = strdup(p.name)) || !(d->version = strdup(p.version)) ||
 		    !(d->arch = strdup(p.arch)) || !(d->profiles = strv_copy(p.profiles))) {
-			r = log_oom();
+			r = errmsg_oom(ctx->err);
 			goto out;
 		}
 	}
@@ -533,16 +540,19 @@ static const struct driver_dir *driver_of(const struct index_ctx *ctx, const cha
 }
 
 /* A file of a driver package (.sys, .cat, ...) or an installer. */
-static int index_windows_file(struct index_ctx *ctx, const char *path, bool *skipped)
+static int index_windows_file(struct index_ctx *ctx, const char *path)
 {
 	const struct driver_dir *d = driver_of(ctx, path);
 	struct catalog_payload p = {};
 	int r;
 
 	if (!d && !startswith(path, "windows/")) {
-		log_warning("skipping '%s': not an RPM, an INF or a file under windows/", path);
-		*skipped = true;
-		return 0;
+		ctx->res->skipped = true;
+		return strv_extendf(&ctx->res->warnings,
+				    "skipping '%s': not an RPM, an INF or a file under windows/",
+				    path) < 0
+			       ? errmsg_oom(ctx->err)
+			       : 0;
 	}
 	const char *base = base_of(path);
 	const char *dot = strrchr(base, '.');
@@ -552,7 +562,7 @@ static int index_windows_file(struct index_ctx *ctx, const char *path, bool *ski
 	    (!d &&
 	     (!(p.name = word_of(base, dot && dot != base ? (size_t)(dot - base) : strlen(base))) ||
 	      !(p.version = strdup("0")) || !(p.arch = strdup("noarch"))))) {
-		r = log_oom();
+		r = errmsg_oom(ctx->err);
 		goto out;
 	}
 	if (!d && (r = windows_profiles(ctx, base, path, &p.profiles)) < 0)
@@ -591,13 +601,13 @@ static int check_driver_catalog(struct index_ctx *ctx, const struct driver_dir *
 	_cleanup_free_ char *want = *d->dir ? strjoin(d->dir, "/", inf->inf->catalog_file)
 					    : strdup(inf->inf->catalog_file);
 	if (!want)
-		return log_oom();
+		return errmsg_oom(ctx->err);
 	const struct catalog_payload *cat = find_ci(ctx->cat, want);
 	if (!cat)
-		return log_error("INF '%s' names the catalog '%s', which its folder lacks; add "
-				 "the signed catalog of the package",
-				 inf->path, inf->inf->catalog_file),
-		       -ENOENT;
+		return errmsg_set(ctx->err, -ENOENT,
+				  "INF '%s' names the catalog '%s', which its folder lacks; add "
+				  "the signed catalog of the package",
+				  inf->path, inf->inf->catalog_file);
 
 	_cleanup_driver_catalog_ struct driver_catalog *dc = NULL;
 	_cleanup_free_ char *data = NULL, *err = NULL;
@@ -607,28 +617,28 @@ static int check_driver_catalog(struct index_ctx *ctx, const struct driver_dir *
 	if (r >= 0)
 		r = driver_catalog_parse(data, n, &dc, &err);
 	if (r < 0)
-		return log_error("'%s' is not a signed Windows catalog: %s; sign the package "
-				 "with its vendor's tools (inf2cat, signtool)",
-				 cat->path, err ? err : strerror(-r)),
-		       r;
+		return errmsg_set(ctx->err, r,
+				  "'%s' is not a signed Windows catalog: %s; sign the package "
+				  "with its vendor's tools (inf2cat, signtool)",
+				  cat->path, err ? err : strerror(-r));
 	for (size_t i = 0; i < ctx->cat->n_payloads; i++) {
 		const struct catalog_payload *p = &ctx->cat->payloads[i];
 		/* the package's files: those the indexer joined to it */
 		if (p != cat && streq(p->os, "windows") && driver_of(ctx, p->path) == d &&
 		    strv_extend(&files, p->path + prefix) < 0)
-			return log_oom();
+			return errmsg_oom(ctx->err);
 	}
 	_cleanup_close_ int dfd =
 		*d->dir ? fs_open_beneath(ctx->dir_fd, d->dir, O_RDONLY | O_DIRECTORY, 0)
 			: fcntl(ctx->dir_fd, F_DUPFD_CLOEXEC, 3);
 	if (dfd < 0)
-		return log_error_errno(dfd, "cannot open '%s': %m", d->dir);
+		return errmsg_errno(ctx->err, dfd, "cannot open '%s': %m", d->dir);
 	r = driver_catalog_check_files(dc, dfd, files, &err);
 	if (r < 0)
-		return log_error("catalog '%s': %s; the package was changed after it was signed, "
-				 "or holds a file it does not sign",
-				 cat->path, err ? err : strerror(-r)),
-		       r;
+		return errmsg_set(ctx->err, r,
+				  "catalog '%s': %s; the package was changed after it was signed, "
+				  "or holds a file it does not sign",
+				  cat->path, err ? err : strerror(-r));
 	return 0;
 }
 
@@ -645,7 +655,7 @@ static void drivers_free(struct index_ctx *ctx)
 }
 
 /* The version of DIR/catalog.json, or 0 when there is none. */
-int payload_index_existing_version(int dir_fd, uint64_t *ret)
+int payload_index_existing_version(int dir_fd, uint64_t *ret, char **reterr_msg)
 {
 	_cleanup_free_ char *buf = NULL, *err = NULL;
 	_cleanup_catalog_ struct catalog *old = NULL;
@@ -657,48 +667,59 @@ int payload_index_existing_version(int dir_fd, uint64_t *ret)
 		return 0;
 	}
 	if (r < 0)
-		return log_error_errno(r, "cannot read the existing '%s': %m", CATALOG_FILE);
+		return errmsg_errno(reterr_msg, r, "cannot read the existing '%s': %m",
+				    CATALOG_FILE);
 	r = catalog_parse(buf, len, &old, &err);
 	if (r < 0)
-		return log_error("the existing '%s' is not valid (%s); move it away to start "
-				 "afresh",
-				 CATALOG_FILE, err ? err : "parse error"),
-		       r;
+		return errmsg_set(reterr_msg, r,
+				  "the existing '%s' is not valid (%s); move it away to start "
+				  "afresh",
+				  CATALOG_FILE, err ? err : "parse error");
 	*ret = old->version;
 	return 0;
 }
 
-int payload_index_load_matrix(const char *datadir, struct profile_set **ret)
+int payload_index_load_matrix(const char *datadir, struct profile_set **ret, char **reterr_msg)
 {
 	_cleanup_free_ char *dir = strjoin(datadir, "/payloads/profiles");
 	_cleanup_free_ char *err = NULL;
 	if (!dir)
-		return log_oom();
+		return errmsg_oom(reterr_msg);
 	int r = profile_set_load(dir, ret, &err);
 	if (r == -ENOENT) {
-		log_debug("no profile matrix in '%s'", dir);
 		*ret = NULL;
 		return 0;
 	}
 	if (r < 0)
-		return log_error("%s", err ? err : "cannot load the profile matrix"), r;
+		return errmsg_set(reterr_msg, r, "%s",
+				  err ? err : "cannot load the profile matrix");
 	return 0;
 }
 
-int payload_index(int dir_fd, const char *dir, const struct rpm_keyring *keyring,
-		  const struct profile_set *matrix, struct catalog *cat, bool *ret_skipped)
+void payload_index_result_done(struct payload_index_result *res)
 {
-	struct index_ctx ctx = {
-		.dir_fd = dir_fd, .keyring = keyring, .matrix = matrix, .cat = cat
-	};
+	strv_free(res->warnings);
+	*res = (struct payload_index_result){};
+}
+
+int payload_index(int dir_fd, const char *dir, const struct rpm_keyring *keyring,
+		  const struct profile_set *matrix, struct catalog *cat,
+		  struct payload_index_result *ret, char **reterr_msg)
+{
+	struct index_ctx ctx = { .dir_fd = dir_fd,
+				 .keyring = keyring,
+				 .matrix = matrix,
+				 .cat = cat,
+				 .res = ret,
+				 .err = reterr_msg };
+	*ret = (struct payload_index_result){};
 	int r = walk(&ctx, "", 0);
 	if (r >= 0 && ctx.paths)
 		qsort(ctx.paths, strv_length(ctx.paths), sizeof(char *), cmp_str);
 	/* INFs first: the files beside them join their packages */
-	bool skipped = false;
 	for (char **p = ctx.paths; r >= 0 && p && *p; p++)
 		if (endswith(*p, PROFILES_FILE_SUFFIX) && strv_extend(&ctx.manifests, *p) < 0)
-			r = log_oom();
+			r = errmsg_oom(reterr_msg);
 	for (char **p = ctx.paths; r >= 0 && p && *p; p++)
 		if (endswith(*p, PROFILES_FILE_SUFFIX))
 			continue;
@@ -712,18 +733,17 @@ int payload_index(int dir_fd, const char *dir, const struct rpm_keyring *keyring
 		else if (has_suffix_ci(*p, ".deb"))
 			r = index_deb(&ctx, *p);
 		else if (!has_suffix_ci(*p, ".inf"))
-			r = index_windows_file(&ctx, *p, &skipped);
+			r = index_windows_file(&ctx, *p);
 	if (r >= 0)
-		r = deb_tag_dependencies(cat);
+		r = deb_tag_dependencies(&ctx);
 	for (size_t i = 0; r >= 0 && i < ctx.n_drivers; i++)
 		r = check_driver_catalog(&ctx, &ctx.drivers[i]);
 	STRV_FOREACH(m, ctx.manifests)
-	if (r >= 0 && !strv_contains(ctx.manifests_used, *m)) {
-		log_error("'%s' belongs to no Windows payload: name it after a driver package "
-			  "folder or an installer file, with '%s' added",
-			  *m, PROFILES_FILE_SUFFIX);
-		r = -ENOENT;
-	}
+	if (r >= 0 && !strv_contains(ctx.manifests_used, *m))
+		r = errmsg_set(reterr_msg, -ENOENT,
+			       "'%s' belongs to no Windows payload: name it after a driver package "
+			       "folder or an installer file, with '%s' added",
+			       *m, PROFILES_FILE_SUFFIX);
 	strv_free(ctx.manifests);
 	strv_free(ctx.manifests_used);
 	strv_free(ctx.paths);
@@ -732,14 +752,15 @@ int payload_index(int dir_fd, const char *dir, const struct rpm_keyring *keyring
 	if (r >= 0 && cat->n_payloads > 0)
 		qsort(cat->payloads, cat->n_payloads, sizeof(*cat->payloads), cmp_payload_path);
 	if (r < 0)
-		return log_error("'%s': nothing written", dir), r;
+		return r;
 
 	r = catalog_write_at(dir_fd, CATALOG_FILE, cat);
 	if (r < 0)
-		return log_error_errno(r, "cannot write '%s/%s': %m", dir, CATALOG_FILE);
+		return errmsg_errno(reterr_msg, r, "cannot write '%s/%s': %m", dir, CATALOG_FILE);
 	/* the old signature cannot match the new catalog */
-	if (unlinkat(dir_fd, CATALOG_SIG_FILE, 0) < 0 && errno != ENOENT)
-		log_warning("cannot remove the old '%s/%s': %m", dir, CATALOG_SIG_FILE);
-	*ret_skipped = skipped;
+	if (unlinkat(dir_fd, CATALOG_SIG_FILE, 0) < 0 && errno != ENOENT &&
+	    strv_extendf(&ret->warnings, "cannot remove the old '%s/%s': %s", dir, CATALOG_SIG_FILE,
+			 strerror(errno)) < 0)
+		return errmsg_oom(reterr_msg);
 	return 0;
 }

@@ -31,8 +31,13 @@ struct portal_client {
 	const char *product, *channel;
 	bool allow_expired;
 	struct fetch_opts fetch;
-	/* the trusted catalog, once portal_client_catalog() succeeded */
+	/* the trusted catalog, once portal_client_catalog() succeeded, and the
+	 * mirror it came from */
 	struct catalog *catalog;
+	const char *mirror;
+	/* what portal_client_catalog() warns of (an expired catalog used, a
+	 * mirror refused), for the caller to log, on success or failure */
+	char **warnings;
 	char *catalog_buf, *sig_buf;
 	size_t catalog_len, sig_len;
 };
@@ -78,28 +83,39 @@ struct portal_client {
 	"      --speed-time SEC      ... for SEC seconds in a row (default: 30)\n"                 \
 	"      --retries N           attempts after the first for each file (default: 4)\n"
 
-/* Handles one of PORTAL_CLIENT_OPTIONS; -EINVAL (logged) for a bad value or
- * an option that is not one of them (cli_getopt() reported those). */
-int portal_client_option(struct portal_client *pc, int c, const char *arg);
+/* Handles one of PORTAL_CLIENT_OPTIONS; -EINVAL with a sentence in
+ * *reterr_msg for a bad value, without one for an option that is not one of
+ * them (cli_getopt() reported those). */
+int portal_client_option(struct portal_client *pc, int c, const char *arg, char **reterr_msg);
 
-/* Checks that a portal was given and the URLs are allowed (logged). */
-int portal_client_ready(struct portal_client *pc);
+/* Checks that a portal was given and the URLs are allowed. */
+int portal_client_ready(struct portal_client *pc, char **reterr_msg);
 
 /* Gets catalog.json and its signature from the first mirror that answers,
  * verifies them with the pinned keys, checks product and channel, expiry
  * and rollback, records the version seen; a mirror whose catalog is
- * refused gives way to the next. Logs what went wrong. */
-int portal_client_catalog(struct portal_client *pc);
+ * refused gives way to the next (a line in pc->warnings). Returns 0, or
+ * -errno with a sentence in *reterr_msg. */
+int portal_client_catalog(struct portal_client *pc, char **reterr_msg);
 
 /* The trusted catalog's payloads for profile (NULL: all) and os (NULL:
  * any), as a malloc'ed array of pointers into it. */
 int portal_client_select(struct portal_client *pc, const char *profile, const char *os,
-			 const struct catalog_payload ***ret, size_t *ret_n);
+			 const struct catalog_payload ***ret, size_t *ret_n, char **reterr_msg);
+
+/* What portal_client_fetch() did, for the caller's summary line. */
+struct portal_fetch_result {
+	unsigned fetched, cached, failed;
+};
 
 /* Fetches the selected payloads (NULL-terminated array of pointers into
  * pc->catalog) into dest, then writes the catalog and its signature there.
- * Progress bar on a terminal, else one line per file on stdout. Logs. */
+ * A progress bar on a terminal; each file's event (fetched, present, a
+ * retry, a failure) goes to the caller's pc->fetch.on_event as it happens.
+ * Returns 0, or -errno with a sentence in *reterr_msg; *ret is filled
+ * either way. */
 int portal_client_fetch(struct portal_client *pc, const struct catalog_payload *const *sel,
-			size_t n_sel, const char *dest);
+			size_t n_sel, const char *dest, struct portal_fetch_result *ret,
+			char **reterr_msg);
 
 void portal_client_done(struct portal_client *pc);

@@ -25,9 +25,9 @@
 #include "builder/portal/publish.h"
 #include "lib/basic/clock.h"
 #include "lib/basic/copy.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/hash.h"
-#include "lib/basic/log.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/markup.h"
 #include "lib/basic/string-util.h"
@@ -49,6 +49,7 @@ struct publish {
 	char key_id[MINISIGN_KEYID_HEX_SIZE]; /* of the key that signs the catalog */
 	struct portal_agent *agents;	      /* --agent files, signed */
 	size_t n_agents;
+	char **err; /* the engine's *reterr_msg */
 };
 
 /* ---- copying payloads ---------------------------------------------------- */
@@ -57,7 +58,7 @@ struct publish {
  * committed only when it matches the entry. A verified copy already in the
  * portal is kept. */
 static int payload_copy(int src_fd, const char *src_name, int out_fd,
-			const struct catalog_payload *p)
+			const struct catalog_payload *p, char **err)
 {
 	_cleanup_free_ char *why = NULL, *dir = NULL;
 	_cleanup_atomic_file_ struct atomic_file *f = NULL;
@@ -71,40 +72,39 @@ static int payload_copy(int src_fd, const char *src_name, int out_fd,
 
 	_cleanup_close_ int in = fs_open_beneath(src_fd, p->path, O_RDONLY | O_NOFOLLOW, 0);
 	if (in < 0)
-		return log_error_errno(in, "payload '%s' in '%s': %m", p->path, src_name);
+		return errmsg_errno(err, in, "payload '%s' in '%s': %m", p->path, src_name);
 	const char *slash = strrchr(p->path, '/');
 	if (slash) {
 		dir = strndup(p->path, (size_t)(slash - p->path));
 		if (!dir)
-			return log_oom();
+			return errmsg_oom(err);
 		r = fs_mkdir_p_at(out_fd, dir, 0755);
 		if (r < 0)
-			return log_error_errno(r, "cannot create '%s' in the portal: %m", dir);
+			return errmsg_errno(err, r, "cannot create '%s' in the portal: %m", dir);
 	}
 	r = atomic_file_open(out_fd, p->path, 0644, &f);
 	if (r < 0)
-		return log_error_errno(r, "cannot write '%s' in the portal: %m", p->path);
+		return errmsg_errno(err, r, "cannot write '%s' in the portal: %m", p->path);
 	if (sha256_new(&h) < 0)
-		return log_oom();
+		return errmsg_oom(err);
 	r = copy_stream(in, COPY_SINK_FD(f->fd), p->length, h, &total);
 	if (r == -EFBIG)
-		return log_error_errno(EBADMSG,
-				       "payload '%s' in '%s' is longer than its catalog entry "
-				       "(%" PRIu64 " bytes); run 'enlighten payload index' again",
-				       p->path, src_name, p->length);
+		return errmsg_errno(err, EBADMSG,
+				    "payload '%s' in '%s' is longer than its catalog entry "
+				    "(%" PRIu64 " bytes); run 'enlighten payload index' again",
+				    p->path, src_name, p->length);
 	if (r < 0)
-		return log_error_errno(r, "cannot copy '%s' from '%s': %m", p->path, src_name);
+		return errmsg_errno(err, r, "cannot copy '%s' from '%s': %m", p->path, src_name);
 	if (sha256_final(h, got) < 0)
-		return log_oom();
+		return errmsg_oom(err);
 	if (total != p->length || memcmp(got, p->sha256, sizeof(got)) != 0)
-		return log_error_errno(
-			EBADMSG,
-			"payload '%s' in '%s' does not match its catalog entry (length "
-			"or sha256); run 'enlighten payload index' again",
-			p->path, src_name);
+		return errmsg_errno(err, EBADMSG,
+				    "payload '%s' in '%s' does not match its catalog entry (length "
+				    "or sha256); run 'enlighten payload index' again",
+				    p->path, src_name);
 	r = atomic_file_commit(f);
 	if (r < 0)
-		return log_error_errno(r, "cannot write '%s' in the portal: %m", p->path);
+		return errmsg_errno(err, r, "cannot write '%s' in the portal: %m", p->path);
 	return 0;
 }
 
@@ -112,6 +112,7 @@ static int payload_copy(int src_fd, const char *src_name, int out_fd,
  * payloads and moves its entries into c. */
 static int payload_dir_add(struct publish *pb, const char *dir, struct catalog *c)
 {
+	char **err = pb->err;
 	_cleanup_catalog_ struct catalog *in = NULL;
 	_cleanup_free_ char *buf = NULL, *why = NULL;
 	size_t len;
@@ -119,37 +120,39 @@ static int payload_dir_add(struct publish *pb, const char *dir, struct catalog *
 
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return log_error_errno(errno, "cannot open payload directory '%s': %m", dir);
+		return errmsg_errno(err, errno, "cannot open payload directory '%s': %m", dir);
 	r = fs_read_file_at(dfd, CATALOG_FILE, CATALOG_MAX_SIZE, &buf, &len);
 	if (r == -ENOENT)
-		return log_error_errno(r, "'%s' has no %s; run 'enlighten payload index %s' first",
-				       dir, CATALOG_FILE, dir);
+		return errmsg_errno(err, r,
+				    "'%s' has no %s; run 'enlighten payload index %s' first", dir,
+				    CATALOG_FILE, dir);
 	if (r < 0)
-		return log_error_errno(r, "cannot read '%s/%s': %m", dir, CATALOG_FILE);
+		return errmsg_errno(err, r, "cannot read '%s/%s': %m", dir, CATALOG_FILE);
 	r = catalog_parse(buf, len, &in, &why);
 	if (r < 0)
-		return log_error_errno(r, "'%s/%s': %s", dir, CATALOG_FILE,
-				       why ? why : strerror(-r));
+		return errmsg_errno(err, r, "'%s/%s': %s", dir, CATALOG_FILE,
+				    why ? why : strerror(-r));
 	if (!c->product) {
 		c->product = strdup(in->product);
 		c->channel = strdup(in->channel);
 		if (!c->product || !c->channel)
-			return log_oom();
+			return errmsg_oom(err);
 	}
 	for (size_t i = 0; i < in->n_payloads; i++) {
 		struct catalog_payload *p = &in->payloads[i];
-		r = payload_copy(dfd, dir, pb->out_fd, p);
+		r = payload_copy(dfd, dir, pb->out_fd, p, pb->err);
 		if (r < 0)
 			return r;
 		_cleanup_free_ char *path = strdup(p->path);
 		if (!path)
-			return log_oom();
+			return errmsg_oom(err);
 		r = catalog_add_payload(c, p);
 		if (r == -EEXIST)
-			return log_error_errno(
-				r, "payload path '%s' comes from two payload directories", path);
+			return errmsg_errno(err, r,
+					    "payload path '%s' comes from two payload directories",
+					    path);
 		if (r < 0)
-			return log_error_errno(r, "cannot add '%s' to the catalog: %m", path);
+			return errmsg_errno(err, r, "cannot add '%s' to the catalog: %m", path);
 	}
 	return 0;
 }
@@ -450,6 +453,7 @@ static char *escaped(const char *s)
 
 static int index_write(const struct publish *pb, const struct catalog *c)
 {
+	char **err = pb->err;
 	_cleanup_free_ char *tpl = NULL, *content = NULL, *title = NULL, *page = NULL;
 	char issued[21], expires[21], version[24], count[24];
 	size_t len;
@@ -457,16 +461,16 @@ static int index_write(const struct publish *pb, const struct catalog *c)
 
 	_cleanup_close_ int data = open(pb->datadir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (data < 0)
-		return log_error_errno(errno, "cannot open the data directory '%s': %m",
-				       pb->datadir);
+		return errmsg_errno(err, errno, "cannot open the data directory '%s': %m",
+				    pb->datadir);
 	r = fs_read_file_at(data, TEMPLATE_PATH, TEMPLATE_MAX, &tpl, &len);
 	if (r < 0)
-		return log_error_errno(r, "cannot read the page template '%s/%s': %m", pb->datadir,
-				       TEMPLATE_PATH);
+		return errmsg_errno(err, r, "cannot read the page template '%s/%s': %m",
+				    pb->datadir, TEMPLATE_PATH);
 	content = html_content(pb, c);
 	title = escaped(pb->title);
 	if (!content || !title)
-		return log_oom();
+		return errmsg_oom(err);
 	(void)catalog_time_format(c->issued, issued);
 	(void)catalog_time_format(c->expires, expires);
 	snprintf(version, sizeof(version), "%" PRIu64, c->version);
@@ -479,10 +483,10 @@ static int index_write(const struct publish *pb, const struct catalog *c)
 	};
 	page = template_fill(tpl, keys, values);
 	if (!page)
-		return log_oom();
+		return errmsg_oom(err);
 	r = fs_write_file_atomic_at(pb->out_fd, "index.html", page, strlen(page), 0644);
 	if (r < 0)
-		return log_error_errno(r, "cannot write '%s/index.html': %m", pb->out);
+		return errmsg_errno(err, r, "cannot write '%s/index.html': %m", pb->out);
 	return 0;
 }
 
@@ -491,6 +495,7 @@ static int index_write(const struct publish *pb, const struct catalog *c)
 /* The portal's current catalog version, 0 when it has none. */
 static int version_current(struct publish *pb, uint64_t *ret)
 {
+	char **err = pb->err;
 	_cleanup_catalog_ struct catalog *old = NULL;
 	_cleanup_free_ char *buf = NULL, *why = NULL;
 	size_t len;
@@ -501,28 +506,29 @@ static int version_current(struct publish *pb, uint64_t *ret)
 		return 0;
 	}
 	if (r < 0)
-		return log_error_errno(r, "cannot read '%s/%s': %m", pb->out, CATALOG_FILE);
+		return errmsg_errno(err, r, "cannot read '%s/%s': %m", pb->out, CATALOG_FILE);
 	r = catalog_parse(buf, len, &old, &why);
 	if (r < 0)
-		return log_error_errno(r,
-				       "'%s/%s' (the published catalog) does not parse, so its "
-				       "version is unknown: %s",
-				       pb->out, CATALOG_FILE, why ? why : strerror(-r));
+		return errmsg_errno(err, r,
+				    "'%s/%s' (the published catalog) does not parse, so its "
+				    "version is unknown: %s",
+				    pb->out, CATALOG_FILE, why ? why : strerror(-r));
 	*ret = old->version;
 	return 0;
 }
 
-static int time_issued(time_t *ret)
+static int time_issued(time_t *ret, char **err)
 {
 	if (source_date_epoch(ret) < 0)
-		return log_error_errno(EINVAL, "SOURCE_DATE_EPOCH '%s' is not a time in seconds",
-				       getenv("SOURCE_DATE_EPOCH"));
+		return errmsg_errno(err, EINVAL, "SOURCE_DATE_EPOCH '%s' is not a time in seconds",
+				    getenv("SOURCE_DATE_EPOCH"));
 	return 0;
 }
 
 static int catalog_sign(struct publish *pb, const struct minisign_seckey *sk, uint64_t version,
 			time_t issued)
 {
+	char **err = pb->err;
 	_cleanup_minisig_ struct minisign_sig *sig = NULL;
 	_cleanup_free_ char *text = NULL;
 	char trusted[128];
@@ -530,18 +536,18 @@ static int catalog_sign(struct publish *pb, const struct minisign_seckey *sk, ui
 
 	_cleanup_close_ int fd = fs_open_beneath(pb->out_fd, CATALOG_FILE, O_RDONLY, 0);
 	if (fd < 0)
-		return log_error_errno(fd, "cannot open '%s/%s': %m", pb->out, CATALOG_FILE);
+		return errmsg_errno(err, fd, "cannot open '%s/%s': %m", pb->out, CATALOG_FILE);
 	snprintf(trusted, sizeof(trusted), "timestamp:%lld file:%s version:%" PRIu64,
 		 (long long)issued, CATALOG_FILE, version);
 	r = minisign_sign_fd(sk, fd, "signature from enlighten portal publish", trusted, &sig);
 	if (r < 0)
-		return log_error_errno(r, "cannot sign the catalog: %m");
+		return errmsg_errno(err, r, "cannot sign the catalog: %m");
 	r = minisign_sig_format(sig, &text);
 	if (r < 0)
-		return log_oom();
+		return errmsg_oom(err);
 	r = fs_write_file_atomic_at(pb->out_fd, CATALOG_SIG_FILE, text, strlen(text), 0644);
 	if (r < 0)
-		return log_error_errno(r, "cannot write '%s/%s': %m", pb->out, CATALOG_SIG_FILE);
+		return errmsg_errno(err, r, "cannot write '%s/%s': %m", pb->out, CATALOG_SIG_FILE);
 
 	/* the public key beside it, named on the page with its id */
 	struct minisign_pubkey pk;
@@ -549,40 +555,43 @@ static int catalog_sign(struct publish *pb, const struct minisign_seckey *sk, ui
 	minisign_seckey_public(sk, &pk);
 	minisign_key_id_hex(pk.key_id, pb->key_id);
 	if (minisign_pubkey_format(&pk, &pub) < 0)
-		return log_oom();
+		return errmsg_oom(err);
 	r = fs_write_file_atomic_at(pb->out_fd, PUBKEY_FILE, pub, strlen(pub), 0644);
 	if (r < 0)
-		return log_error_errno(r, "cannot write '%s/%s': %m", pb->out, PUBKEY_FILE);
+		return errmsg_errno(err, r, "cannot write '%s/%s': %m", pb->out, PUBKEY_FILE);
 	return 0;
 }
 
-int portal_publish(const struct publish_options *o, uint64_t *ret_version, size_t *ret_n)
+int portal_publish(const struct publish_options *o, uint64_t *ret_version, size_t *ret_n,
+		   char **reterr_msg)
 {
+	char **err = reterr_msg;
 	struct publish pb = { .out = o->out,
 			      .url = o->url,
 			      .title = o->title ?: DEFAULT_TITLE,
 			      .valid_days = o->valid_days,
 			      .datadir = o->datadir,
-			      .out_fd = -EBADF };
+			      .out_fd = -EBADF,
+			      .err = reterr_msg };
 	_cleanup_catalog_ struct catalog *c = NULL;
 	uint64_t version = 0;
 	time_t issued = 0;
 	int r;
 
 	if (mkdir(pb.out, 0755) < 0 && errno != EEXIST)
-		return log_error_errno(errno, "cannot create '%s': %m", pb.out);
+		return errmsg_errno(err, errno, "cannot create '%s': %m", pb.out);
 	pb.out_fd = open(pb.out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pb.out_fd < 0)
-		return log_error_errno(errno, "cannot open '%s': %m", pb.out);
+		return errmsg_errno(err, errno, "cannot open '%s': %m", pb.out);
 	_cleanup_close_ int out_fd_owner = pb.out_fd;
 
 	r = version_current(&pb, &version);
 	if (r >= 0)
-		r = time_issued(&issued);
+		r = time_issued(&issued, reterr_msg);
 	if (r < 0)
 		return r;
 	if (catalog_new(&c) < 0)
-		return log_oom();
+		return errmsg_oom(err);
 	STRV_FOREACH(d, o->dirs)
 	{
 		r = payload_dir_add(&pb, *d, c);
@@ -597,11 +606,11 @@ int portal_publish(const struct publish_options *o, uint64_t *ret_version, size_
 	_cleanup_free_ char *why = NULL;
 	r = portal_agents_add(pb.out_fd, o->agents, o->key, issued, &pb.agents, &pb.n_agents, &why);
 	if (r < 0)
-		return log_error_errno(r, "%s", why ? why : strerror(-r));
+		return errmsg_errno(err, r, "%s", why ? why : strerror(-r));
 
 	r = catalog_write_at(pb.out_fd, CATALOG_FILE, c);
 	if (r < 0)
-		log_error_errno(r, "cannot write '%s/%s': %m", pb.out, CATALOG_FILE);
+		errmsg_errno(err, r, "cannot write '%s/%s': %m", pb.out, CATALOG_FILE);
 	if (r >= 0)
 		r = catalog_sign(&pb, o->key, c->version, issued);
 	if (r >= 0)

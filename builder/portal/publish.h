@@ -24,5 +24,6 @@ struct publish_options {
 };
 
 /* Publishes; returns 0 with the new catalog's version and its number of
- * payloads, or -errno (reported). */
-int portal_publish(const struct publish_options *o, uint64_t *ret_version, size_t *ret_n);
+ * payloads, or -errno with a sentence in *reterr_msg. */
+int portal_publish(const struct publish_options *o, uint64_t *ret_version, size_t *ret_n,
+		   char **reterr_msg);

@@ -72,6 +72,9 @@ int main(void)
 	strv_extend(&l, "b");
 	is_int(strv_length(l), 2, "strv length");
 	ok(strv_contains(l, "b") && !strv_contains(l, "c"), "strv contains");
+	ok(strv_extendf(&l, "skipping '%s': %d", "x", 3) == 0 && strv_length(l) == 3,
+	   "strv_extendf appends");
+	is_str(l[2], "skipping 'x': 3", "... the formatted line");
 	strv_free(l);
 
 	char *j = strjoin("a", "/", "b");
