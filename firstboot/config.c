@@ -4,7 +4,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +12,14 @@
 #include "lib/activate/paths.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
+#include "lib/basic/ini.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
 #include "lib/trust/catalog.h"
 
 #define CONF_MAX (64 * 1024)
+#define CONF_LINE_MAX 1024
 #define CMDLINE_MAX (64 * 1024)
-
-static const char *const conf_keys[] = {
-	"Profile",    "Disable", "Repository", "PublicKey", "PackageVerify",
-	"InitrdTool", "Product", "Channel",    "GrowRoot",
-};
 
 void fb_config_done(struct fb_config *c)
 {
@@ -34,35 +30,6 @@ void fb_config_done(struct fb_config *c)
 	free(c->product);
 	free(c->channel);
 	*c = (struct fb_config){};
-}
-
-struct parse_ctx {
-	struct fb_config *c;
-	char *err;
-	const char *next;
-	int lineno;
-};
-
-/* Feeds inih one line at a time so messages can name the line. */
-static char *reader(char *buf, int size, void *userdata)
-{
-	struct parse_ctx *ctx = userdata;
-	if (ctx->err || !*ctx->next)
-		return NULL;
-	const char *nl = strchr(ctx->next, '\n');
-	size_t len = nl ? (size_t)(nl - ctx->next) : strlen(ctx->next);
-	ctx->lineno++;
-	if (len + 2 > (size_t)size) {
-		if (asprintf(&ctx->err, "'/%s' line %d: line too long", IMAGE_FIRSTBOOT_CONF,
-			     ctx->lineno) < 0)
-			ctx->err = NULL;
-		return NULL;
-	}
-	memcpy(buf, ctx->next, len);
-	buf[len] = '\n';
-	buf[len + 1] = '\0';
-	ctx->next += len + (nl ? 1 : 0);
-	return buf;
 }
 
 static bool profile_name_ok(const char *s)
@@ -76,15 +43,10 @@ static bool profile_name_ok(const char *s)
 	return true;
 }
 
-/* A path in the file is absolute in the image; beneath the root it is
- * relative. Replaces *slot only on success, so a refused value or a key
- * set twice leaves one owner of each string. */
-static int root_path(const char *v, char **slot)
+/* Replaces *slot with a copy of v, so a refused value or a key set twice
+ * leaves one owner of each string. */
+static int set_string(const char *v, char **slot)
 {
-	while (*v == '/')
-		v++;
-	if (path_check_relative(v) < 0)
-		return -EINVAL;
 	char *p = strdup(v);
 	if (!p)
 		return -ENOMEM;
@@ -93,107 +55,115 @@ static int root_path(const char *v, char **slot)
 	return 0;
 }
 
-static int handler(void *user, const char *section, const char *name, const char *value)
+static int parse_profile(struct ini *ini, const char *value, void *field)
 {
-	struct parse_ctx *ctx = user;
-	int lineno = ctx->lineno;
-	struct fb_config *c = ctx->c;
-	int r = 0;
-
-	if (*section && !streq(section, "Firstboot")) {
-		if (asprintf(&ctx->err, "'/%s' line %d: unknown section '[%s]' (use '[Firstboot]')",
-			     IMAGE_FIRSTBOOT_CONF, lineno, section) < 0)
-			ctx->err = NULL;
-		return 0;
-	}
-	if (streq(name, "Profile")) {
-		if (!profile_name_ok(value))
-			r = -EINVAL;
-		else {
-			free(c->profile);
-			c->profile = *value ? strdup(value) : NULL;
-			c->profile_source = "firstboot.conf";
-		}
-	} else if (streq(name, "Disable")) {
-		r = parse_boolean(value);
-		if (r >= 0) {
-			c->disable = r;
-			c->disable_source = "firstboot.conf";
-		}
-	} else if (streq(name, "Repository")) {
-		r = root_path(value, &c->repository);
-	} else if (streq(name, "PublicKey")) {
-		r = root_path(value, &c->public_key);
-	} else if (streq(name, "PackageVerify")) {
-		if (streq(value, "signature"))
-			c->verify = RPMTX_VERIFY_SIGNATURE;
-		else if (streq(value, "digest"))
-			c->verify = RPMTX_VERIFY_DIGEST;
-		else
-			r = -EINVAL;
-	} else if (streq(name, "Product") || streq(name, "Channel")) {
-		char **slot = streq(name, "Product") ? &c->product : &c->channel;
-		if (!catalog_is_word(value))
-			r = -EINVAL;
-		else {
-			char *v = strdup(value);
-			if (!v)
-				r = -ENOMEM;
-			else {
-				free(*slot);
-				*slot = v;
-			}
-		}
-	} else if (streq(name, "GrowRoot")) {
-		r = parse_boolean(value);
-		if (r >= 0)
-			c->no_grow_root = !r;
-	} else if (streq(name, "InitrdTool")) {
-		free(c->initrd_tool);
-		c->initrd_tool = *value ? strdup(value) : NULL;
-	} else {
-		const char *best = suggest_in_strings(name, conf_keys, ELEMENTSOF(conf_keys));
-		if (asprintf(&ctx->err, "'/%s' line %d: unknown key '%s'%s%s%s",
-			     IMAGE_FIRSTBOOT_CONF, lineno, name, best ? " (did you mean '" : "",
-			     best ? best : "", best ? "'?)" : "") < 0)
-			ctx->err = NULL;
-		return 0;
-	}
-	if (r < 0) {
-		if (asprintf(&ctx->err, "'/%s' line %d: bad value '%s' for '%s'",
-			     IMAGE_FIRSTBOOT_CONF, lineno, value, name) < 0)
-			ctx->err = NULL;
-		return 0;
-	}
-	return 1;
+	struct fb_config *c = ini_userdata(ini);
+	if (!profile_name_ok(value))
+		return -EINVAL;
+	c->profile_source = "firstboot.conf";
+	return set_string(value, field);
 }
+
+static int parse_disable(struct ini *ini, const char *value, void *field)
+{
+	struct fb_config *c = ini_userdata(ini);
+	int r = parse_boolean(value);
+	if (r < 0)
+		return -EINVAL;
+	*(bool *)field = r;
+	c->disable_source = "firstboot.conf";
+	return 0;
+}
+
+static int parse_grow_root(struct ini *ini _unused_, const char *value, void *field)
+{
+	int r = parse_boolean(value);
+	if (r < 0)
+		return -EINVAL;
+	*(bool *)field = !r; /* the field is no_grow_root */
+	return 0;
+}
+
+/* A path in the file is absolute in the image; beneath the root it is
+ * relative. */
+static int parse_root_path(struct ini *ini _unused_, const char *value, void *field)
+{
+	while (*value == '/')
+		value++;
+	if (path_check_relative(value) < 0)
+		return -EINVAL;
+	return set_string(value, field);
+}
+
+static int parse_verify(struct ini *ini _unused_, const char *value, void *field)
+{
+	if (streq(value, "signature"))
+		*(enum rpmtx_verify *)field = RPMTX_VERIFY_SIGNATURE;
+	else if (streq(value, "digest"))
+		*(enum rpmtx_verify *)field = RPMTX_VERIFY_DIGEST;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_word(struct ini *ini _unused_, const char *value, void *field)
+{
+	if (!catalog_is_word(value))
+		return -EINVAL;
+	return set_string(value, field);
+}
+
+static int parse_initrd_tool(struct ini *ini _unused_, const char *value, void *field)
+{
+	if (*value)
+		return set_string(value, field);
+	char **slot = field; /* empty: the default, dracut */
+	free(*slot);
+	*slot = NULL;
+	return 0;
+}
+
+#define F(x) offsetof(struct fb_config, x), 0
+static const struct ini_key conf_keys[] = {
+	{ "Firstboot", "Profile", parse_profile, F(profile) },
+	{ "Firstboot", "Disable", parse_disable, F(disable) },
+	{ "Firstboot", "Repository", parse_root_path, F(repository) },
+	{ "Firstboot", "PublicKey", parse_root_path, F(public_key) },
+	{ "Firstboot", "PackageVerify", parse_verify, F(verify) },
+	{ "Firstboot", "InitrdTool", parse_initrd_tool, F(initrd_tool) },
+	{ "Firstboot", "Product", parse_word, F(product) },
+	{ "Firstboot", "Channel", parse_word, F(channel) },
+	{ "Firstboot", "GrowRoot", parse_grow_root, F(no_grow_root) },
+};
+#undef F
+
+/* Keys before any section header are in [Firstboot]; a key set twice: the
+ * last one counts. */
+static const struct ini_syntax conf_syntax = {
+	.keys = conf_keys,
+	.n_keys = ELEMENTSOF(conf_keys),
+	.default_section = "Firstboot",
+	.duplicates = INI_DUPLICATES_PARSE,
+	.max_size = CONF_MAX,
+	.max_line = CONF_LINE_MAX,
+};
 
 int fb_config_load(int root_fd, struct fb_config *c, char **reterr_msg)
 {
 	_cleanup_free_ char *text = NULL;
+	size_t size;
 	int r;
 
 	if (!c->repository && !(c->repository = strdup(IMAGE_REPO_DIR)))
 		return -ENOMEM;
-	r = fs_read_file_at(root_fd, IMAGE_FIRSTBOOT_CONF, CONF_MAX, &text, NULL);
+	r = fs_read_file_at(root_fd, IMAGE_FIRSTBOOT_CONF, CONF_MAX, &text, &size);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {
 		return errmsg_set(reterr_msg, r, "cannot read '/%s': %s", IMAGE_FIRSTBOOT_CONF,
 				  strerror(-r));
 	}
-	struct parse_ctx ctx = { .c = c, .next = text };
-	r = ini_parse_stream(reader, &ctx, handler, &ctx);
-	if (ctx.err || r != 0) {
-		if (ctx.err)
-			errmsg_set(reterr_msg, -EINVAL, "%s", ctx.err);
-		else
-			errmsg_set(reterr_msg, -EINVAL, "'/%s' line %d: syntax error",
-				   IMAGE_FIRSTBOOT_CONF, r);
-		free(ctx.err);
-		return -EINVAL;
-	}
-	return 0;
+	return ini_read(&conf_syntax, "/" IMAGE_FIRSTBOOT_CONF, text, size, c, c, reterr_msg);
 }
 
 /* Initrd builders the host runs for a tree given to --root: a name from

@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * recipe.c - reads an image recipe (INI, libinih) into struct recipe.
- * One table row per key: section, name, parser, field. Include= nests a
- * parse of another file at once, relative to the including file; a stack of
- * the files being read refuses cycles.
+ * recipe.c - reads an image recipe (INI, lib/basic/ini.h) into struct
+ * recipe. One table row per key: section, name, parser, field. Include=
+ * nests a read of another file at once, relative to the including file; a
+ * stack of the files being read refuses cycles.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,10 +19,12 @@
 #include "builder/image/recipe.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
+#include "lib/basic/ini.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
 
 #define RECIPE_FILE_MAX (1024 * 1024)
+#define RECIPE_LINE_MAX 4096
 #define RECIPE_INCLUDE_DEPTH_MAX 16
 
 static const char *const initrd_check_table[] = {
@@ -39,50 +40,19 @@ static const char *const boot_loader_table[_LOADER_MAX] = {
 };
 DEFINE_STRING_TABLE_LOOKUP(boot_loader, enum boot_loader);
 
-struct parse_file {
-	const char *path; /* as opened */
-	char *dir;	  /* for relative paths in values */
-	const char *p;	  /* reader position */
-	unsigned line;
-};
-
 struct parse_ctx {
 	struct recipe *recipe;
 	struct sha256 *hash;
-	struct parse_file *stack[RECIPE_INCLUDE_DEPTH_MAX];
-	char *realpaths[RECIPE_INCLUDE_DEPTH_MAX];
+	char *dirs[RECIPE_INCLUDE_DEPTH_MAX];	   /* of the files being read, for relative paths */
+	char *realpaths[RECIPE_INCLUDE_DEPTH_MAX]; /* the same files, for cycles */
 	unsigned depth;
-	char *error;
-	int r;
 };
 
-typedef int (*value_parser)(struct parse_ctx *c, const char *value, void *field);
-
-struct recipe_key {
-	const char *section;
-	const char *name;
-	value_parser parse;
-	size_t offset;
-};
-
-static _printf_(2, 3) int ctx_fail(struct parse_ctx *c, const char *fmt, ...)
-{
-	struct parse_file *f = c->stack[c->depth - 1];
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	int k = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (k < 0)
-		return -ENOMEM;
-	return errmsg_set(&c->error, -EINVAL, "recipe '%s' line %u: %s", f->path, f->line, msg);
-}
-
-static int parse_string(struct parse_ctx *c, const char *value, void *field)
+static int parse_string(struct ini *ini, const char *value, void *field)
 {
 	char **s = field;
 	if (!string_is_safe(value))
-		return ctx_fail(c, "value '%s' has control characters", value);
+		return ini_fail(ini, "value '%s' has control characters", value);
 	char *d = strdup(value);
 	if (!d)
 		return -ENOMEM;
@@ -92,49 +62,51 @@ static int parse_string(struct parse_ctx *c, const char *value, void *field)
 }
 
 /* A plain name: image names, hostnames, locales. */
-static int parse_name(struct parse_ctx *c, const char *value, void *field)
+static int parse_name(struct ini *ini, const char *value, void *field)
 {
 	if (!*value || strlen(value) > 64)
-		return ctx_fail(c, "'%s' is not a name (1-64 of A-Z a-z 0-9 . _ -)", value);
+		return ini_fail(ini, "'%s' is not a name (1-64 of A-Z a-z 0-9 . _ -)", value);
 	for (const char *p = value; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
-			return ctx_fail(c, "'%s' is not a name (1-64 of A-Z a-z 0-9 . _ -)", value);
+			return ini_fail(ini, "'%s' is not a name (1-64 of A-Z a-z 0-9 . _ -)",
+					value);
 	if (value[0] == '.' || value[0] == '-')
-		return ctx_fail(c, "name '%s' must not start with '%c'", value, value[0]);
-	return parse_string(c, value, field);
+		return ini_fail(ini, "name '%s' must not start with '%c'", value, value[0]);
+	return parse_string(ini, value, field);
 }
 
-static int parse_timezone(struct parse_ctx *c, const char *value, void *field)
+static int parse_timezone(struct ini *ini, const char *value, void *field)
 {
 	for (const char *p = value; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("/_+-", *p))
-			return ctx_fail(c, "'%s' is not a time zone such as 'Europe/Berlin'",
+			return ini_fail(ini, "'%s' is not a time zone such as 'Europe/Berlin'",
 					value);
 	if (!*value || value[0] == '/' || strstr(value, "//"))
-		return ctx_fail(c, "'%s' is not a time zone such as 'Europe/Berlin'", value);
-	return parse_string(c, value, field);
+		return ini_fail(ini, "'%s' is not a time zone such as 'Europe/Berlin'", value);
+	return parse_string(ini, value, field);
 }
 
 /* Paths in an inside-the-image sense (the kernel within the tarball). */
-static int parse_inner_path(struct parse_ctx *c, const char *value, void *field)
+static int parse_inner_path(struct ini *ini, const char *value, void *field)
 {
 	const char *v = value;
 	while (*v == '/')
 		v++;
 	if (path_check_relative(v) < 0)
-		return ctx_fail(c, "'%s' is not a path inside the base", value);
-	return parse_string(c, v, field);
+		return ini_fail(ini, "'%s' is not a path inside the base", value);
+	return parse_string(ini, v, field);
 }
 
 /* Host paths, relative to the file that names them. */
-static int parse_path(struct parse_ctx *c, const char *value, void *field)
+static int parse_path(struct ini *ini, const char *value, void *field)
 {
+	struct parse_ctx *c = ini_userdata(ini);
 	char **s = field;
 	if (!*value)
-		return ctx_fail(c, "empty path");
+		return ini_fail(ini, "empty path");
 	if (!string_is_safe(value))
-		return ctx_fail(c, "path '%s' has control characters", value);
-	const char *dir = c->stack[c->depth - 1]->dir;
+		return ini_fail(ini, "path '%s' has control characters", value);
+	const char *dir = c->dirs[c->depth - 1];
 	char *d = value[0] == '/' || streq(dir, ".") ? strdup(value) : strjoin(dir, "/", value);
 	if (!d)
 		return -ENOMEM;
@@ -143,13 +115,13 @@ static int parse_path(struct parse_ctx *c, const char *value, void *field)
 	return 0;
 }
 
-static int parse_size_field(struct parse_ctx *c, const char *value, void *field)
+static int parse_size_field(struct ini *ini, const char *value, void *field)
 {
 	uint64_t v;
 	if (parse_size(value, &v) < 0 || v == 0)
-		return ctx_fail(c, "'%s' is not a size (a number with K, M, G or T)", value);
+		return ini_fail(ini, "'%s' is not a size (a number with K, M, G or T)", value);
 	if (v % (1024 * 1024) != 0)
-		return ctx_fail(c, "size '%s' is not a whole number of MiB", value);
+		return ini_fail(ini, "size '%s' is not a whole number of MiB", value);
 	*(uint64_t *)field = v;
 	return 0;
 }
@@ -169,7 +141,7 @@ static int parse_list(const char *value, char ***ret)
 	return 0;
 }
 
-static int parse_formats(struct parse_ctx *c, const char *value, void *field)
+static int parse_formats(struct ini *ini, const char *value, void *field)
 {
 	_cleanup_strv_free_ char **l = NULL;
 	int r = parse_list(value, &l);
@@ -179,19 +151,19 @@ static int parse_formats(struct parse_ctx *c, const char *value, void *field)
 		_cleanup_free_ char *msg = NULL;
 		r = output_format_check(*f, &msg);
 		if (r < 0)
-			return ctx_fail(c, "%s", msg ? msg : "unknown format");
+			return ini_fail(ini, "%s", msg ? msg : "unknown format");
 	}
 	if (!l) {
 		char known[128];
 		output_format_list(known, sizeof(known));
-		return ctx_fail(c, "Formats= needs at least one of %s", known);
+		return ini_fail(ini, "Formats= needs at least one of %s", known);
 	}
 	strv_free(*(char ***)field);
 	*(char ***)field = TAKE_PTR(l);
 	return 0;
 }
 
-static int parse_profiles(struct parse_ctx *c, const char *value, void *field)
+static int parse_profiles(struct ini *ini, const char *value, void *field)
 {
 	_cleanup_strv_free_ char **l = NULL;
 	int r = parse_list(value, &l);
@@ -200,63 +172,63 @@ static int parse_profiles(struct parse_ctx *c, const char *value, void *field)
 	for (char **p = l; p && *p; p++) {
 		for (const char *q = *p; *q; q++)
 			if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_')
-				return ctx_fail(c, "'%s' is not a profile name", *p);
+				return ini_fail(ini, "'%s' is not a profile name", *p);
 	}
 	strv_free(*(char ***)field);
 	*(char ***)field = TAKE_PTR(l);
 	return 0;
 }
 
-static int parse_initrd_check(struct parse_ctx *c, const char *value, void *field)
+static int parse_initrd_check(struct ini *ini, const char *value, void *field)
 {
 	enum initrd_check v = initrd_check_from_string(value);
 	if ((int)v < 0) {
 		int b = parse_boolean(value);
 		if (b < 0)
-			return ctx_fail(c, "'%s' is not one of yes, warn, no", value);
+			return ini_fail(ini, "'%s' is not one of yes, warn, no", value);
 		v = b ? INITRD_CHECK_YES : INITRD_CHECK_NO;
 	}
 	*(enum initrd_check *)field = v;
 	return 0;
 }
 
-static int parse_bool_field(struct parse_ctx *c, const char *value, void *field)
+static int parse_bool_field(struct ini *ini, const char *value, void *field)
 {
 	int b = parse_boolean(value);
 	if (b < 0)
-		return ctx_fail(c, "'%s' is not yes or no", value);
+		return ini_fail(ini, "'%s' is not yes or no", value);
 	*(bool *)field = b;
 	return 0;
 }
 
-static int parse_cmdline(struct parse_ctx *c, const char *value, void *field)
+static int parse_cmdline(struct ini *ini, const char *value, void *field)
 {
 	if (strlen(value) > 2048)
-		return ctx_fail(c, "kernel command line longer than 2048 bytes");
-	return parse_string(c, value, field);
+		return ini_fail(ini, "kernel command line longer than 2048 bytes");
+	return parse_string(ini, value, field);
 }
 
 /* ImageIndex= and Edition= both select the image (by index, by name). */
-static int parse_image_index(struct parse_ctx *c, const char *value, void *field)
+static int parse_image_index(struct ini *ini, const char *value, void *field)
 {
 	uint32_t v;
 	if (parse_u32(value, 10, &v) < 0 || v == 0)
-		return ctx_fail(c, "'%s' is not an image index (1, 2, ...; 'wiminfo' lists them)",
+		return ini_fail(ini, "'%s' is not an image index (1, 2, ...; 'wiminfo' lists them)",
 				value);
-	return parse_string(c, value, field);
+	return parse_string(ini, value, field);
 }
 
-static int parse_edition(struct parse_ctx *c, const char *value, void *field)
+static int parse_edition(struct ini *ini, const char *value, void *field)
 {
 	if (!*value || !string_is_safe(value))
-		return ctx_fail(c, "'%s' is not an image name", value);
-	return parse_string(c, value, field);
+		return ini_fail(ini, "'%s' is not an image name", value);
+	return parse_string(ini, value, field);
 }
 
 /* Drivers=PROFILE=PATH ...: each PATH relative to the file that names it.
  * Like BootCritical=, a list that each line (or continuation line) extends
  * and an empty value empties. */
-static int parse_win_drivers(struct parse_ctx *c, const char *value, void *field)
+static int parse_win_drivers(struct ini *ini, const char *value, void *field)
 {
 	_cleanup_strv_free_ char **l = NULL, **out = NULL;
 	int r = parse_list(value, &l);
@@ -272,13 +244,13 @@ static int parse_win_drivers(struct parse_ctx *c, const char *value, void *field
 	for (char **d = l; d && *d; d++) {
 		char *eq = strchr(*d, '=');
 		if (!eq || eq == *d || !eq[1])
-			return ctx_fail(c, "'%s' is not PROFILE=PATH", *d);
+			return ini_fail(ini, "'%s' is not PROFILE=PATH", *d);
 		*eq = 0;
 		for (const char *q = *d; *q; q++)
 			if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_')
-				return ctx_fail(c, "'%s' is not a profile name", *d);
+				return ini_fail(ini, "'%s' is not a profile name", *d);
 		_cleanup_free_ char *path = NULL;
-		r = parse_path(c, eq + 1, &path);
+		r = parse_path(ini, eq + 1, &path);
 		if (r < 0)
 			return r;
 		_cleanup_free_ char *entry = strjoin(*d, "=", path);
@@ -307,8 +279,9 @@ static int extend_or_empty(const char *value, char ***list, char ***ret)
 /* PackageKeys=PATH...: armored OpenPGP key files, each relative to the file
  * that names it; each line extends the list, an empty value empties it. */
 /* Loader=systemd-boot|grub, or the path of a systemd-boot EFI binary. */
-static int parse_loader(struct parse_ctx *c, const char *value, void *field)
+static int parse_loader(struct ini *ini, const char *value, void *field)
 {
+	struct parse_ctx *c = ini_userdata(ini);
 	enum boot_loader l = boot_loader_from_string(value);
 	if ((int)l >= 0) {
 		*(enum boot_loader *)field = l;
@@ -316,15 +289,15 @@ static int parse_loader(struct parse_ctx *c, const char *value, void *field)
 	}
 	if (!strchr(value, '/')) {
 		const char *best = suggest_in_strings(value, boot_loader_table, _LOADER_MAX);
-		return ctx_fail(c, "unknown loader '%s'%s%s%s; use systemd-boot or grub", value,
+		return ini_fail(ini, "unknown loader '%s'%s%s%s; use systemd-boot or grub", value,
 				best ? " (did you mean '" : "", best ?: "", best ? "'?)" : "");
 	}
 	*(enum boot_loader *)field = LOADER_SYSTEMD_BOOT;
-	return parse_path(c, value, &c->recipe->systemd_boot);
+	return parse_path(ini, value, &c->recipe->systemd_boot);
 }
 
 /* Firmware=uefi bios: a list, each line replacing the one before. */
-static int parse_firmware(struct parse_ctx *c, const char *value, void *field)
+static int parse_firmware(struct ini *ini, const char *value, void *field)
 {
 	static const struct {
 		const char *name;
@@ -341,19 +314,19 @@ static int parse_firmware(struct parse_ctx *c, const char *value, void *field)
 			i++;
 		if (i == ELEMENTSOF(names)) {
 			const char *best = suggest_in(*w, names, ELEMENTSOF(names), name);
-			return ctx_fail(c, "unknown firmware '%s'%s%s%s; use uefi, bios or both",
+			return ini_fail(ini, "unknown firmware '%s'%s%s%s; use uefi, bios or both",
 					*w, best ? " (did you mean '" : "", best ?: "",
 					best ? "'?)" : "");
 		}
 		bits |= names[i].bit;
 	}
 	if (!bits)
-		return ctx_fail(c, "Firmware= is empty; use uefi, bios or both");
+		return ini_fail(ini, "Firmware= is empty; use uefi, bios or both");
 	*(unsigned *)field = bits;
 	return 0;
 }
 
-static int parse_paths(struct parse_ctx *c, const char *value, void *field)
+static int parse_paths(struct ini *ini, const char *value, void *field)
 {
 	_cleanup_strv_free_ char **l = NULL;
 	char ***list = field;
@@ -362,18 +335,18 @@ static int parse_paths(struct parse_ctx *c, const char *value, void *field)
 		return r;
 	for (char **p = l; *p; p++) {
 		_cleanup_free_ char *path = NULL;
-		r = parse_path(c, *p, &path);
+		r = parse_path(ini, *p, &path);
 		if (r < 0)
 			return r;
 		if (strv_length(*list) >= RECIPE_MAX_PATHS)
-			return ctx_fail(c, "more than %d paths in one list", RECIPE_MAX_PATHS);
+			return ini_fail(ini, "more than %d paths in one list", RECIPE_MAX_PATHS);
 		if (!strv_contains(*list, path) && strv_extend(list, path) < 0)
 			return -ENOMEM;
 	}
 	return 0;
 }
 
-static int parse_services(struct parse_ctx *c, const char *value, void *field)
+static int parse_services(struct ini *ini, const char *value, void *field)
 {
 	_cleanup_strv_free_ char **l = NULL;
 	char ***list = field;
@@ -383,7 +356,7 @@ static int parse_services(struct parse_ctx *c, const char *value, void *field)
 	for (char **p = l; *p; p++) {
 		for (const char *q = *p; *q; q++)
 			if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_' && *q != '.')
-				return ctx_fail(c, "'%s' is not a driver service name", *p);
+				return ini_fail(ini, "'%s' is not a driver service name", *p);
 		if (!strv_contains(*list, *p) && strv_extend(list, *p) < 0)
 			return -ENOMEM;
 	}
@@ -392,51 +365,58 @@ static int parse_services(struct parse_ctx *c, const char *value, void *field)
 
 /* [Xen]: each key also marks the section as given, so that one without
  * Hypervisor= is an error rather than silently no Xen entry. */
-static int parse_xen_package(struct parse_ctx *c, const char *value, void *field)
+static int parse_xen_package(struct ini *ini, const char *value, void *field)
 {
+	struct parse_ctx *c = ini_userdata(ini);
 	c->recipe->xen_set = true;
 	for (const char *q = value; *q; q++)
 		if (!isalnum((unsigned char)*q) && !strchr("+-._", *q))
-			return ctx_fail(c, "'%s' is not a package name", value);
+			return ini_fail(ini, "'%s' is not a package name", value);
 	if (!*value)
-		return ctx_fail(c, "empty package name");
-	return parse_string(c, value, field);
+		return ini_fail(ini, "empty package name");
+	return parse_string(ini, value, field);
 }
 
-static int parse_xen_bool(struct parse_ctx *c, const char *value, void *field)
+static int parse_xen_bool(struct ini *ini, const char *value, void *field)
 {
+	struct parse_ctx *c = ini_userdata(ini);
 	c->recipe->xen_set = true;
-	return parse_bool_field(c, value, field);
+	return parse_bool_field(ini, value, field);
 }
 
-static int parse_xen_size(struct parse_ctx *c, const char *value, void *field)
+static int parse_xen_size(struct ini *ini, const char *value, void *field)
 {
+	struct parse_ctx *c = ini_userdata(ini);
 	c->recipe->xen_set = true;
-	return parse_size_field(c, value, field);
+	return parse_size_field(ini, value, field);
 }
 
-static int parse_xen_cpus(struct parse_ctx *c, const char *value, void *field)
+static int parse_xen_cpus(struct ini *ini, const char *value, void *field)
 {
+	struct parse_ctx *c = ini_userdata(ini);
 	uint32_t v;
 	c->recipe->xen_set = true;
 	if (parse_u32(value, 10, &v) < 0 || v == 0 || v > 4096)
-		return ctx_fail(c, "'%s' is not a number of virtual CPUs (1-4096)", value);
+		return ini_fail(ini, "'%s' is not a number of virtual CPUs (1-4096)", value);
 	*(uint32_t *)field = v;
 	return 0;
 }
 
 /* Hypervisor options and the dom0 kernel's: one line of xen.cfg each, so
  * no control characters. */
-static int parse_xen_line(struct parse_ctx *c, const char *value, void *field)
+static int parse_xen_line(struct ini *ini, const char *value, void *field)
 {
+	struct parse_ctx *c = ini_userdata(ini);
 	c->recipe->xen_set = true;
 	if (!string_is_safe(value))
-		return ctx_fail(c, "control characters in value");
-	return parse_cmdline(c, value, field);
+		return ini_fail(ini, "control characters in value");
+	return parse_cmdline(ini, value, field);
 }
 
-#define F(x) offsetof(struct recipe, x)
-static const struct recipe_key recipe_keys[] = {
+static int parse_include(struct ini *ini, const char *value, void *field);
+
+#define F(x) offsetof(struct recipe, x), 0
+static const struct ini_key recipe_keys[] = {
 	{ "Image", "Name", parse_name, F(name) },
 	{ "Image", "Size", parse_size_field, F(size) },
 	{ "Image", "Formats", parse_formats, F(formats) },
@@ -480,130 +460,35 @@ static const struct recipe_key recipe_keys[] = {
 	{ "Xen", "Options", parse_xen_line, F(xen_options) },
 	{ "Xen", "KernelCommandLine", parse_xen_line, F(xen_cmdline) },
 	{ "Windows", "Agent", parse_path, F(win_agent) },
+	{ NULL, "Include", parse_include, 0, 0 },
 };
 #undef F
 
-static int recipe_parse_file(struct parse_ctx *c, const char *path);
+/* Keys belong in sections; a key set again replaces its value, or adds to
+ * its list (the parse function knows which). */
+static const struct ini_syntax recipe_syntax = {
+	.what = "recipe",
+	.keys = recipe_keys,
+	.n_keys = ELEMENTSOF(recipe_keys),
+	.duplicates = INI_DUPLICATES_PARSE,
+	.max_size = RECIPE_FILE_MAX,
+	.max_line = RECIPE_LINE_MAX,
+};
 
-static int handle_include(struct parse_ctx *c, const char *value)
-{
-	_cleanup_free_ char *path = NULL;
-	int r = parse_path(c, value, &path);
-	if (r < 0)
-		return r;
-	if (c->depth >= RECIPE_INCLUDE_DEPTH_MAX)
-		return ctx_fail(c, "includes nested deeper than %d", RECIPE_INCLUDE_DEPTH_MAX);
-	_cleanup_free_ char *real = realpath(path, NULL);
-	if (!real)
-		return ctx_fail(c, "cannot include '%s': %s", value, strerror(errno));
-	for (unsigned i = 0; i < c->depth; i++)
-		if (streq(c->realpaths[i], real))
-			return ctx_fail(c, "Include='%s' makes a cycle (it is already being read)",
-					value);
-	return recipe_parse_file(c, path);
-}
-
-static int handler(void *user, const char *section, const char *name, const char *value)
-{
-	struct parse_ctx *c = user;
-
-	/* inih goes on after a line the handler refused: keep the first
-	 * error, with its reason, rather than let the next good line clear it */
-	if (c->r < 0)
-		return 0;
-	if (streq(name, "Include")) {
-		c->r = handle_include(c, value);
-		return c->r >= 0;
-	}
-	if (!*section) {
-		c->r = ctx_fail(c, "key '%s' outside a section", name);
-		return 0;
-	}
-
-	bool section_known = false;
-	struct suggestion sg = SUGGESTION_INIT(name);
-	for (size_t i = 0; i < ELEMENTSOF(recipe_keys); i++) {
-		const struct recipe_key *k = &recipe_keys[i];
-		if (!streq(k->section, section))
-			continue;
-		section_known = true;
-		if (streq(k->name, name)) {
-			c->r = k->parse(c, value, (uint8_t *)c->recipe + k->offset);
-			return c->r >= 0;
-		}
-		suggestion_add(&sg, k->name);
-	}
-
-	const char *best = sg.best;
-	if (!section_known) {
-		best = suggest_in(section, recipe_keys, ELEMENTSOF(recipe_keys), section);
-		if (best)
-			c->r = ctx_fail(c, "unknown section '[%s]' (did you mean '[%s]'?)", section,
-					best);
-		else
-			c->r = ctx_fail(c, "unknown section '[%s]'", section);
-		return 0;
-	}
-	if (!best) /* maybe the key belongs in another section */
-		for (size_t i = 0; i < ELEMENTSOF(recipe_keys); i++)
-			if (streq(recipe_keys[i].name, name)) {
-				c->r = ctx_fail(c, "key '%s' belongs in section '[%s]', not '[%s]'",
-						name, recipe_keys[i].section, section);
-				return 0;
-			}
-	if (best)
-		c->r = ctx_fail(c, "unknown key '%s' (did you mean '%s'?)", name, best);
-	else
-		c->r = ctx_fail(c, "unknown key '%s' in section '[%s]'", name, section);
-	return 0;
-}
-
-/* ini_reader over the file's buffer, counting lines for messages. */
-static char *reader(char *str, int num, void *stream)
-{
-	struct parse_file *f = stream;
-	if (!*f->p)
-		return NULL;
-	int i = 0;
-	while (i < num - 1 && f->p[i] && f->p[i] != '\n')
-		i++;
-	if (i < num - 1 && f->p[i] == '\n')
-		i++;
-	memcpy(str, f->p, i);
-	str[i] = '\0';
-	f->p += i;
-	f->line++;
-	return str;
-}
-
-static int recipe_parse_file(struct parse_ctx *c, const char *path)
+static int recipe_parse_file(struct parse_ctx *c, const char *path, char **reterr_msg)
 {
 	_cleanup_close_ int fd = fs_open_input(path);
 	_cleanup_free_ char *buf = NULL, *real = NULL, *dircopy = NULL;
 	size_t n;
 	int r;
 
-	if (fd < 0) {
-		free(c->error);
-		if (asprintf(&c->error, "cannot read recipe '%s': %s", path,
-			     fs_input_strerror(fd)) < 0)
-			c->error = NULL;
-		return fd;
-	}
+	if (fd < 0)
+		return errmsg_set(reterr_msg, fd, "cannot read recipe '%s': %s", path,
+				  fs_input_strerror(fd));
 	r = fs_read_fd(fd, RECIPE_FILE_MAX, &buf, &n);
-	if (r < 0) {
-		free(c->error);
-		if (asprintf(&c->error, "cannot read recipe '%s': %s", path,
-			     r == -EFBIG ? "larger than 1 MiB" : strerror(-r)) < 0)
-			c->error = NULL;
-		return r;
-	}
-	if (memchr(buf, '\0', n)) {
-		free(c->error);
-		if (asprintf(&c->error, "recipe '%s' is not a text file", path) < 0)
-			c->error = NULL;
-		return -EINVAL;
-	}
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "cannot read recipe '%s': %s", path,
+				  r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
 	r = sha256_update(c->hash, buf, n);
 	if (r < 0)
 		return r;
@@ -612,24 +497,33 @@ static int recipe_parse_file(struct parse_ctx *c, const char *path)
 	dircopy = strdup(path);
 	if (!real || !dircopy)
 		return -ENOMEM;
-	struct parse_file f = { .path = path, .dir = dirname(dircopy), .p = buf };
-	c->stack[c->depth] = &f;
+	c->dirs[c->depth] = dirname(dircopy);
 	c->realpaths[c->depth] = real;
 	c->depth++;
-	c->r = 0;
-	int k = ini_parse_stream(reader, &f, handler, c);
+	r = ini_read(&recipe_syntax, path, buf, n, c->recipe, c, reterr_msg);
 	c->depth--;
-	if (c->r < 0)
-		return c->r;
-	if (k != 0) {
-		free(c->error);
-		if (asprintf(&c->error,
-			     "recipe '%s' line %d: not a 'Key=value' line or '[Section]'", path,
-			     k) < 0)
-			c->error = NULL;
-		return -EINVAL;
-	}
-	return 0;
+	return r;
+}
+
+/* Include=PATH: the file's keys, read at once, as if they stood here. */
+static int parse_include(struct ini *ini, const char *value, void *field _unused_)
+{
+	struct parse_ctx *c = ini_userdata(ini);
+	_cleanup_free_ char *path = NULL;
+	int r = parse_path(ini, value, &path);
+	if (r < 0)
+		return r;
+	if (c->depth >= RECIPE_INCLUDE_DEPTH_MAX)
+		return ini_fail(ini, "includes nested deeper than %d", RECIPE_INCLUDE_DEPTH_MAX);
+	_cleanup_free_ char *real = realpath(path, NULL);
+	if (!real)
+		return ini_fail(ini, "cannot include '%s': %s", value, strerror(errno));
+	for (unsigned i = 0; i < c->depth; i++)
+		if (streq(c->realpaths[i], real))
+			return ini_fail(ini,
+					"Include='%s' makes a cycle (it is already being read)",
+					value);
+	return recipe_parse_file(c, path, ini_errmsg(ini));
 }
 
 static int recipe_check(struct recipe *r, char **reterr_msg)
@@ -742,9 +636,9 @@ int recipe_load(const char *path, struct recipe **ret, char **reterr_msg)
 		return k;
 
 	struct parse_ctx c = { .recipe = r, .hash = h };
-	k = recipe_parse_file(&c, path);
+	k = recipe_parse_file(&c, path, reterr_msg);
 	if (k < 0)
-		return errmsg_take(reterr_msg, k, TAKE_PTR(c.error));
+		return k;
 	k = sha256_final(h, r->hash);
 	if (k < 0)
 		return k;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * recipe.h - an image recipe: INI in the style of systemd/mkosi, read with
- * libinih. Keys are rows in a table (docs/recipe-format.md lists them);
+ * lib/basic/ini.h. Keys are rows in a table (docs/recipe-format.md lists them);
  * Include= pulls in another file relative to the including one, for SKU
  * variants. Unknown keys and bad values give an error naming the file, the
  * line and, where one is close, the key that was meant.

@@ -47,7 +47,7 @@ enum profile_key {
 
 /* Caps on what an input may make us hold. */
 #define PROFILE_FILE_MAX (64 * 1024)
-#define PROFILE_LINE_MAX 190 /* libinih's line buffer is 200 bytes */
+#define PROFILE_LINE_MAX 200 /* a longer list continues on indented lines */
 #define PROFILE_SET_MAX 256
 
 struct profile;

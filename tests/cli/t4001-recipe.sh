@@ -23,7 +23,7 @@ is "... only that error" "$(last_output | grep -c "not a 'Key=value' line")" 0
 
 printf '[Imag]\nName=x\n' >section.conf
 exits 2 "an unknown section" enlighten build section.conf -o out
-like "... with a suggestion" "$(last_output)" "line 2: unknown section '\[Imag\]' \(did you mean '\[Image\]'\?\)"
+like "... with a suggestion" "$(last_output)" "line 1: unknown section '\[Imag\]' \(did you mean '\[Image\]'\?\)"
 
 printf '[Image]\nTarball=x.tar\n' >wrong.conf
 exits 2 "a key in the wrong section" enlighten build wrong.conf -o out

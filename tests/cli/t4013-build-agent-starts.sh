@@ -17,30 +17,30 @@ write_recipe good.conf good.tar.gz
 ok "a base with what the agent needs builds" enlighten build good.conf -o out
 rm -rf out && mkdir out
 
-make_base noinih.tar.gz --without-lib libinih.so.1
-write_recipe noinih.conf noinih.tar.gz
-exits 1 "a base without libinih.so.1 is refused" enlighten build noinih.conf -o out
+make_base nojsonc.tar.gz --without-lib libjson-c.so.5
+write_recipe nojsonc.conf nojsonc.tar.gz
+exits 1 "a base without libjson-c.so.5 is refused" enlighten build nojsonc.conf -o out
 like "... naming the agent and the library" "$(last_output)" \
-	"^enlighten: the first-boot agent '/usr/sbin/enlighten-firstboot' cannot start on this base: it needs libinih.so.1, which the base does not have \(looked in .*/usr/lib64.*\); add the package that ships libinih.so.1 to the base, or give \[Agent\] Binary= an agent built for this base$"
+	"^enlighten: the first-boot agent '/usr/sbin/enlighten-firstboot' cannot start on this base: it needs libjson-c\.so\.5, which the base does not have \(looked in .*/usr/lib64.*\); add the package that ships libjson-c\.so\.5 to the base, or give \[Agent\] Binary= an agent built for this base$"
 is "... and nothing is left in the output directory" "$(ls -A out)" ""
 
 # the same library where only /etc/ld.so.conf's include says to look
 mkdir -p tree/etc/ld.so.conf.d tree/opt/oem/lib x
-tar -xzf good.tar.gz -C x ./usr/lib64/libinih.so.1
-cp x/usr/lib64/libinih.so.1 tree/opt/oem/lib/
+tar -xzf good.tar.gz -C x ./usr/lib64/libjson-c.so.5
+cp x/usr/lib64/libjson-c.so.5 tree/opt/oem/lib/
 printf '# the loader folders\ninclude /etc/ld.so.conf.d/*.conf\n' >tree/etc/ld.so.conf
 printf '/opt/oem/lib\n' >tree/etc/ld.so.conf.d/oem.conf
 printf '/nowhere\n' >tree/etc/ld.so.conf.d/other.txt
-make_base oem.tar.gz --without-lib libinih.so.1 --tree tree
+make_base oem.tar.gz --without-lib libjson-c.so.5 --tree tree
 write_recipe oem.conf oem.tar.gz
 ok "a library in a folder named by an ld.so.conf include is found" enlighten build oem.conf -o out
 rm -rf out && mkdir out
 rm tree/etc/ld.so.conf.d/oem.conf
-make_base oem2.tar.gz --without-lib libinih.so.1 --tree tree
+make_base oem2.tar.gz --without-lib libjson-c.so.5 --tree tree
 write_recipe oem2.conf oem2.tar.gz
 exits 1 "... and only there (a file the include's glob does not match is not read)" \
 	enlighten build oem2.conf -o out
-like "... libinih.so.1 named" "$(last_output)" "it needs libinih.so.1, which the base does not have"
+like "... libjson-c.so.5 named" "$(last_output)" "it needs libjson-c\.so\.5, which the base does not have"
 unlike "... the unmatched file's folder is not among them" "$(last_output)" "/nowhere"
 
 make_base oldc.tar.gz --old-lib libc.so.6=GLIBC_2.17
