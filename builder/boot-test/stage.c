@@ -41,6 +41,8 @@ static const struct {
 	enum boot_stage stage;
 	const char *text;
 } markers[] = {
+	/* the agent's line, first: the journal puts its unit's name in front */
+	{ STAGE_AGENT, AGENT_SUMMARY_MARKER },
 	/* SeaBIOS's banner, and its hand-off to the disk's boot code */
 	{ STAGE_FIRMWARE, "SeaBIOS (version " },
 	{ STAGE_LOADER, "Booting from Hard Disk" },
@@ -49,9 +51,15 @@ static const struct {
 	/* GRUB on a serial terminal, and systemd-boot's own messages */
 	{ STAGE_LOADER, "Welcome to GRUB" },
 	{ STAGE_LOADER, "GRUB loading" },
+	{ STAGE_LOADER, "Booting `" }, /* GRUB starting its entry, under SeaBIOS too */
 	{ STAGE_LOADER, "systemd-boot " },
-	/* Xen's lines all start so; its banner is the first */
+	/* xen.efi's first line ("Xen 4.17.7 (c/s ) EFI loader"); then Xen's
+	 * own lines all start "(XEN) " */
+	{ STAGE_XEN, " EFI loader" },
 	{ STAGE_XEN, "(XEN) " },
+	/* dom0's Linux, before its console is up: its first raw lines */
+	{ STAGE_KERNEL, "mapping kernel into physical memory" },
+	{ STAGE_KERNEL, "about to get started" },
 	/* Linux's EFI stub and decompressor, then its first message */
 	{ STAGE_KERNEL, "EFI stub: " },
 	{ STAGE_KERNEL, "Decompressing Linux" },
@@ -61,7 +69,9 @@ static const struct {
 	{ STAGE_USERSPACE, " running in system mode" },
 	{ STAGE_USERSPACE, "systemd[1]: " },
 	{ STAGE_USERSPACE, "Welcome to " },
-	{ STAGE_AGENT, AGENT_SUMMARY_MARKER },
+	/* the agent's own lines (journal to console), a login prompt */
+	{ STAGE_USERSPACE, "enlighten-firstboot[" },
+	{ STAGE_USERSPACE, " login: " },
 };
 
 /* Lines that say the boot will not go on. */
@@ -125,6 +135,37 @@ void stage_tracker_enter(struct stage_tracker *t, enum boot_stage s, uint64_t us
 	t->usec[s] = usec;
 }
 
+/* A kernel message's time stamp, "[   57.574359] ...": the guest kernel's
+ * clock, in usec. Returns false when the line has none. */
+static bool kernel_stamp(const char *clean, uint64_t *ret)
+{
+	unsigned long sec, frac;
+	int end = 0;
+	if (clean[0] != '[' || sscanf(clean, "[ %lu.%6lu]%n", &sec, &frac, &end) != 2 || end == 0)
+		return false;
+	*ret = (uint64_t)sec * 1000000ULL + frac;
+	return true;
+}
+
+/* A quiet kernel prints no banner, but its first message with a time stamp
+ * (or the journal's, which carries the kernel's) says when it started: that
+ * long before this line. Not under Xen, whose dom0 prints its own banner. */
+static void kernel_from_stamp(struct stage_tracker *t, const char *clean, uint64_t usec)
+{
+	uint64_t stamp;
+	if (t->reached[STAGE_KERNEL] || t->reached[STAGE_XEN] || t->stage > STAGE_KERNEL ||
+	    !kernel_stamp(clean, &stamp))
+		return;
+	uint64_t at = stamp < usec ? usec - stamp : 0;
+	if (at < t->usec[t->stage])
+		at = t->usec[t->stage];
+	t->stage = STAGE_KERNEL;
+	t->reached[STAGE_KERNEL] = true;
+	t->usec[STAGE_KERNEL] = at;
+	snprintf(t->what[STAGE_KERNEL], sizeof(t->what[STAGE_KERNEL]),
+		 "(from the kernel's time stamp) %s", clean);
+}
+
 int stage_tracker_feed(struct stage_tracker *t, const char *line, uint64_t usec)
 {
 	char clean[STAGE_LINE_MAX];
@@ -135,6 +176,7 @@ int stage_tracker_feed(struct stage_tracker *t, const char *line, uint64_t usec)
 	for (size_t i = 0; !t->trouble[0] && i < ELEMENTSOF(troubles); i++)
 		if (strstr(line, troubles[i]))
 			memcpy(t->trouble, clean, sizeof(clean));
+	enum boot_stage before = t->stage;
 
 	/* the whole line, not the cleaned start of it, is searched */
 	for (size_t i = 0; i < ELEMENTSOF(markers); i++) {
@@ -144,12 +186,16 @@ int stage_tracker_feed(struct stage_tracker *t, const char *line, uint64_t usec)
 		if (s == STAGE_FIRMWARE && !t->what[s][0])
 			memcpy(t->what[s], clean, sizeof(clean));
 		if (s <= t->stage)
-			return -1;
+			break;
+		if (s > STAGE_KERNEL)
+			kernel_from_stamp(t, clean, usec);
 		stage_tracker_enter(t, s, usec);
 		memcpy(t->what[s], clean, sizeof(clean));
 		return (int)s;
 	}
-	return -1;
+	if (t->stage < STAGE_KERNEL)
+		kernel_from_stamp(t, clean, usec);
+	return t->stage != before ? (int)t->stage : -1;
 }
 
 unsigned stage_tracker_n_tail(const struct stage_tracker *t)

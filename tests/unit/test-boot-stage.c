@@ -21,8 +21,10 @@
 #include "tests/unit/tap.h"
 
 /* Feeds the fixture line by line (split at '\n' as qemu.c splits it), line
- * i at i milliseconds; returns the number of lines, -1 when unreadable. */
-static int feed_fixture(const char *name, struct stage_tracker *t, char *order, size_t size)
+ * i at i * step_usec, and lists the stages reached in *order; returns the
+ * number of lines, -1 when unreadable. */
+static int feed_fixture(const char *name, uint64_t step_usec, struct stage_tracker *t, char *order,
+			size_t size)
 {
 	const char *src = getenv("ENLIGHTEN_SRCDIR");
 	_cleanup_free_ char *path = strjoin(src ? src : ".", "/tests/fixtures/console/", name);
@@ -32,16 +34,20 @@ static int feed_fixture(const char *name, struct stage_tracker *t, char *order, 
 	if (fd < 0 || fs_read_fd(fd, 1024 * 1024, &text, &n) < 0)
 		return -1;
 	stage_tracker_init(t);
-	snprintf(order, size, "%s", boot_stage_to_string(STAGE_FIRMWARE));
 	int lines = 0;
 	char *save = NULL;
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		int s = stage_tracker_feed(t, l, (uint64_t)++lines * 1000);
-		if (s >= 0) {
-			size_t k = strlen(order);
-			snprintf(order + k, size - k, " %s", boot_stage_to_string(s));
-		}
+		enum boot_stage before = t->stage;
+		int s = stage_tracker_feed(t, l, (uint64_t)++lines * step_usec);
+		if ((s >= 0) != (t->stage != before) || (s >= 0 && s != (int)t->stage))
+			return -2; /* the return value must say where it moved */
 	}
+	size_t k = 0;
+	order[0] = '\0';
+	for (enum boot_stage s = 0; s < _STAGE_MAX && k < size; s++)
+		if (t->reached[s])
+			k += (size_t)snprintf(order + k, size - k, "%s%s", k ? " " : "",
+					      boot_stage_to_string(s));
 	return lines;
 }
 
@@ -49,7 +55,7 @@ static void test_kernel_panic(void)
 {
 	struct stage_tracker t;
 	char order[256];
-	int n = feed_fixture("uefi-kernel-panic.log", &t, order, sizeof(order));
+	int n = feed_fixture("uefi-kernel-panic.log", 1000, &t, order, sizeof(order));
 	ok(n > 0, "uefi-kernel-panic.log read (%d lines)", n);
 	is_str(order, "firmware loader kernel", "OVMF, systemd-boot, the kernel: then it stopped");
 	is_int(t.stage, STAGE_KERNEL, "the stage reached is the kernel");
@@ -72,7 +78,7 @@ static void test_initramfs_agent(void)
 {
 	struct stage_tracker t;
 	char order[256];
-	int n = feed_fixture("uefi-initramfs-agent.log", &t, order, sizeof(order));
+	int n = feed_fixture("uefi-initramfs-agent.log", 1000, &t, order, sizeof(order));
 	ok(n > 0, "uefi-initramfs-agent.log read (%d lines)", n);
 	is_str(order, "firmware loader kernel userspace agent",
 	       "OVMF, systemd-boot, the kernel, its initramfs's /init, the agent's line");
@@ -90,6 +96,64 @@ static void test_initramfs_agent(void)
 	       "a kernel line after the agent's line moves nothing");
 	stage_tracker_enter(&t, STAGE_SHUTDOWN, 33000);
 	is_int(t.stage, STAGE_SHUTDOWN, "then the shutdown");
+}
+
+static void test_systemd_quiet(void)
+{
+	struct stage_tracker t;
+	char order[256];
+	/* the real boot's agent line came 76.1 s after power-on, line 10 of 17 */
+	int n = feed_fixture("uefi-systemd-boot-quiet.log", 7610000, &t, order, sizeof(order));
+	ok(n > 0, "uefi-systemd-boot-quiet.log read (%d lines)", n);
+	is_str(order, "firmware loader kernel userspace agent",
+	       "a quiet Debian: OVMF, systemd-boot, then the agent's own lines, its summary");
+	ok(startswith(t.what[STAGE_KERNEL], "(from the kernel's time stamp) [   44.698419]"),
+	   "the quiet kernel timed from the first time stamp: %s", t.what[STAGE_KERNEL]);
+	/* line 3 at 22.83 s carries 44.698419 s of the kernel's clock: none left
+	 * before it, so the kernel's start is the loader's (line 2, 15.22 s) */
+	is_int((int)(t.usec[STAGE_KERNEL] / 10000), 1522, "never before the stage before it");
+	ok(strstr(t.what[STAGE_USERSPACE], "enlighten-firstboot[210]: profile kvm-guest: 3 steps"),
+	   "userspace: the agent's first line on the console");
+	ok(strstr(t.what[STAGE_AGENT], "enlighten-firstboot[210]: enlighten: hypervisor=qemu"),
+	   "the agent's line, with the journal's prefix");
+	is_int((int)(t.usec[STAGE_AGENT] / 10000), 7610, "at its time");
+
+	/* on the host's clock: a stamp of 57.57 s on a line at 76.1 s puts the
+	 * kernel's start at 18.5 s */
+	stage_tracker_init(&t);
+	(void)stage_tracker_feed(&t, "BdsDxe: starting Boot0001", 7600000);
+	is_int(stage_tracker_feed(&t, "[   57.574359] enlighten-firstboot[210]: hi", 76100000),
+	       STAGE_USERSPACE, "a time-stamped agent line: userspace");
+	is_int((int)(t.usec[STAGE_KERNEL] / 100000), 185, "and the kernel from its stamp: 18.5 s");
+}
+
+static void test_grub_bios(void)
+{
+	struct stage_tracker t;
+	char order[256];
+	/* SeaBIOS prints nothing on the serial port here: GRUB's line is first */
+	int n = feed_fixture("bios-grub-quiet.log", 1000000, &t, order, sizeof(order));
+	ok(n > 0, "bios-grub-quiet.log read (%d lines)", n);
+	is_str(order, "firmware loader kernel userspace agent",
+	       "SeaBIOS, GRUB, a quiet kernel, the agent's lines, its summary");
+	is_str(t.what[STAGE_LOADER], "Booting `universal-grub'", "GRUB booting its entry");
+	is_int((int)(t.usec[STAGE_LOADER] / 1000000), 1, "at its line");
+}
+
+static void test_xen_dom0(void)
+{
+	struct stage_tracker t;
+	char order[256];
+	/* a dom0 whose agent had not printed its line within --timeout 150 */
+	int n = feed_fixture("uefi-xen-dom0.log", 1000000, &t, order, sizeof(order));
+	ok(n > 0, "uefi-xen-dom0.log read (%d lines)", n);
+	is_str(order, "firmware loader xen kernel", "OVMF, systemd-boot, xen.efi, dom0's kernel");
+	is_str(t.what[STAGE_XEN], "Xen 4.17.7 (c/s ) EFI loader", "Xen from xen.efi's first line");
+	is_str(t.what[STAGE_KERNEL], "mapping kernel into physical memory",
+	       "dom0's kernel from its first raw line, after Xen's last");
+	is_int((int)(t.usec[STAGE_KERNEL] / 1000000), n - 1, "timed there, not from a time stamp");
+	is_str(stage_tracker_tail(&t, stage_tracker_n_tail(&t) - 1), "about to get started...",
+	       "the console's last line");
 }
 
 static void test_clean_and_line(void)
@@ -115,6 +179,9 @@ int main(void)
 {
 	test_kernel_panic();
 	test_initramfs_agent();
+	test_systemd_quiet();
+	test_grub_bios();
+	test_xen_dom0();
 	test_clean_and_line();
 	return tap_done();
 }
