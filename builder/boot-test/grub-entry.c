@@ -4,12 +4,12 @@
  * its command line (entry.h): the root partition copied out of the image
  * (qemu-img convert, sparse, any format), grub.cfg read from its ext4 with
  * libext2fs, the default menu entry's `linux` and `initrd` lines taken,
- * and those files copied out, symlinks (/vmlinuz) followed. Reads what
+ * and those files copied out, symlinks (/vmlinuz) followed: all through
+ * the builder's ext4 reader (builder/image/fs-ext4.h). Reads what
  * `enlighten build` writes and what grub-mkconfig writes alike.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ext2fs/ext2fs.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "builder/boot-test/entry.h"
+#include "builder/image/fs-ext4.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
@@ -27,6 +28,7 @@
 #define GPT_HEAD_BYTES (34u * SECTOR)
 #define GRUB_CFG_MAX (1024u * 1024u)
 #define BOOT_FILE_MAX (512ULL * 1024u * 1024u)
+#define COPY_CHUNK (1024u * 1024u)
 
 /* 4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709 (root, x86-64) as stored on disk */
 static const uint8_t root_guid[16] = { 0xe3, 0xbc, 0x68, 0x4f, 0xcd, 0xe8, 0xb1, 0x4d,
@@ -186,63 +188,30 @@ static int grub_pick(const struct grub_entry *v, size_t n, const char *def)
 	return -ENOENT;
 }
 
-static int errcode_errno(errcode_t err)
-{
-	return err > 0 && err < 4096 ? -(int)err : -EIO;
-}
-
-/* Copies the file at path (symlinks followed) into out_fd, or into a
- * malloc'ed NUL-terminated buffer when out_fd < 0; at most max bytes. */
-static int ext_read(ext2_filsys fs, const char *path, uint64_t max, int out_fd, char **ret)
-{
-	ext2_ino_t ino;
-	ext2_file_t f = NULL;
-	_cleanup_free_ char *buf = NULL;
-	uint64_t total = 0;
-	errcode_t err = ext2fs_namei_follow(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino);
-	if (err)
-		return err == EXT2_ET_FILE_NOT_FOUND ? -ENOENT : errcode_errno(err);
-	err = ext2fs_file_open(fs, ino, 0, &f);
-	if (err)
-		return errcode_errno(err);
-	__u64 size = 0;
-	int r = ext2fs_file_get_lsize(f, &size) ? -EIO : size > max ? -EFBIG : 0;
-	if (r >= 0 && out_fd < 0 && !(buf = malloc(size + 1)))
-		r = -ENOMEM;
-	while (r >= 0 && total < size) {
-		char chunk[65536];
-		unsigned got = 0;
-		err = ext2fs_file_read(f, chunk, sizeof(chunk), &got);
-		if (err || got == 0) {
-			r = err ? errcode_errno(err) : -EIO;
-			break;
-		}
-		got = (unsigned)MIN((uint64_t)got, size - total);
-		if (out_fd >= 0)
-			r = fs_write_all(out_fd, chunk, got);
-		else
-			memcpy(buf + total, chunk, got);
-		total += got;
-	}
-	ext2fs_file_close(f);
-	if (r < 0)
-		return r;
-	if (out_fd < 0) {
-		buf[total] = '\0';
-		*ret = TAKE_PTR(buf);
-	}
-	return 0;
-}
-
-static int ext_copy_out(ext2_filsys fs, char **paths, const char *dest)
+/* Copies the files at paths (symlinks followed inside the image) into
+ * dest, one after the other; each at most BOOT_FILE_MAX bytes. */
+static int ext_copy_out(struct ext4 *e, char **paths, const char *dest)
 {
 	_cleanup_close_ int fd = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	_cleanup_free_ char *chunk = malloc(COPY_CHUNK);
 	if (fd < 0)
 		return -errno;
+	if (!chunk)
+		return -ENOMEM;
 	for (char **p = paths; *p; p++) {
-		int r = ext_read(fs, *p, BOOT_FILE_MAX, fd, NULL);
+		_cleanup_(ext4_file_closep) struct ext4_file *f = NULL;
+		uint64_t size;
+		int r = ext4_file_open_follow(e, *p, &f, &size);
 		if (r < 0)
 			return r;
+		if (size > BOOT_FILE_MAX)
+			return -EFBIG;
+		for (uint64_t off = 0; off < size; off += COPY_CHUNK) {
+			size_t n = (size_t)MIN((uint64_t)COPY_CHUNK, size - off);
+			if ((r = ext4_file_pread(f, chunk, n, off)) < 0 ||
+			    (r = fs_write_all(fd, chunk, n)) < 0)
+				return r;
+		}
 	}
 	return 0;
 }
@@ -314,14 +283,14 @@ static int root_extract(const char *image, const char *format, const char *dir, 
 	return boot_run_tool(argv, NULL, reterr_msg);
 }
 
-static int grub_read(ext2_filsys fs, const char *image, struct grub_entry *v, size_t *ret_n,
+static int grub_read(struct ext4 *e, const char *image, struct grub_entry *v, size_t *ret_n,
 		     int *ret_pick, char **reterr_msg)
 {
 	_cleanup_free_ char *text = NULL, *def = NULL;
 	const char *cfg = NULL;
 	int r = -ENOENT;
 	for (size_t i = 0; i < ELEMENTSOF(grub_cfgs) && r == -ENOENT; i++)
-		r = ext_read(fs, cfg = grub_cfgs[i], GRUB_CFG_MAX, -1, &text);
+		r = ext4_read_file_follow(e, cfg = grub_cfgs[i], GRUB_CFG_MAX, &text, NULL);
 	if (r == -ENOENT)
 		return errmsg_set(reterr_msg, r,
 				  "'%s' has neither a systemd-boot entry nor a grub.cfg", image);
@@ -347,20 +316,15 @@ int boot_entry_extract_grub(const char *image, const char *format, const char *d
 	_cleanup_free_ char *root = strjoin(dir, "/root.raw");
 	struct grub_entry *v = calloc(GRUB_ENTRIES_MAX, sizeof(*v));
 	struct boot_entry *e = calloc(1, sizeof(*e));
-	ext2_filsys fs = NULL;
+	struct ext4 *fs = NULL;
 	size_t n = 0;
 	int pick = -1, r;
 
 	r = root && v && e ? 0 : -ENOMEM;
 	if (r >= 0)
 		r = root_extract(image, format, dir, root, reterr_msg);
-	if (r >= 0) {
-		errcode_t err = ext2fs_open(root, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
-		if (err)
-			r = errmsg_set(reterr_msg, errcode_errno(err),
-				       "cannot open the root filesystem of '%s': %s", image,
-				       error_message(err));
-	}
+	if (r >= 0 && (r = ext4_open(root, 0, false, 0, &fs, reterr_msg)) < 0)
+		errmsg_prefix(reterr_msg, r, "cannot open the root filesystem of '%s'", image);
 	if (r >= 0)
 		r = grub_read(fs, image, v, &n, &pick, reterr_msg);
 	if (r >= 0) {
@@ -381,8 +345,7 @@ int boot_entry_extract_grub(const char *image, const char *format, const char *d
 			errmsg_set(reterr_msg, r, "cannot copy the initrd '%s' out of '%s': %s",
 				   g->initrds[0], image, strerror(-r));
 	}
-	if (fs)
-		ext2fs_close_free(&fs);
+	ext4_abort(fs); /* read only: nothing to write out */
 	if (root)
 		(void)unlink(root);
 	for (size_t i = 0; v && i < n; i++)
