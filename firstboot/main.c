@@ -15,8 +15,10 @@
 
 #include "firstboot/agent.h"
 #include "firstboot/growroot.h"
+#include "lib/activate/bootcount.h"
 #include "lib/activate/paths.h"
 #include "lib/basic/cli.h"
+#include "lib/basic/fs.h"
 #include "lib/basic/log.h"
 #include "lib/basic/spawn.h"
 #include "lib/basic/string-util.h"
@@ -71,6 +73,21 @@ static void grow_root(const struct agent *a, char *helper)
 	spawn_result_done(&res);
 }
 
+/* A boot from the host-only entry reached the agent: its initrd works here,
+ * so the entry gets its full count of tries again (bootcount.h). */
+static void reset_boot_count(const struct agent *a)
+{
+	_cleanup_free_ char *cmdline = NULL, *path = NULL;
+	if (a->plan || fs_read_file_at(a->root_fd, "proc/cmdline", 64 * 1024, &cmdline, NULL) < 0)
+		return;
+	int r = bootcount_reset(a->root_fd, cmdline, &path);
+	if (r < 0)
+		log_warning_errno(r, "cannot reset the boot counter of the host-only entry: %m");
+	else if (r > 0)
+		log_notice("booted from the host-only entry: '/%s' has %d tries again", path,
+			   BOOTCOUNT_TRIES);
+}
+
 int main(int argc, char *argv[])
 {
 	struct agent a;
@@ -84,6 +101,7 @@ int main(int argc, char *argv[])
 		return agent_done(&a), log_oom(), EXIT_USAGE;
 	if (!a.grow_only) {
 		grow_root(&a, helper);
+		reset_boot_count(&a);
 		if (agent_fast_path(&a)) {
 			agent_done(&a);
 			return EXIT_OK;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/activate/apply.h"
+#include "lib/activate/bootcount.h"
 #include "lib/activate/dpkgtx.h"
 #include "lib/activate/paths.h"
 #include "lib/activate/units.h"
@@ -349,9 +350,51 @@ static int rebuild_initrd(const struct plan_step *s, const struct apply_opts *o,
 	return 0;
 }
 
+/* The host-only entry with a full count (STEP+3.conf), then loader.conf's
+ * default for it; the entry's other files (a count run down, an old
+ * profile's) go once the new one is there. */
+static int write_hostonly_entry(const struct plan_step *s, const struct apply_opts *o,
+				const char *text, const char *value)
+{
+	_cleanup_free_ char *full = bootcount_hostonly_path(s->path);
+	_cleanup_free_ char *want = bootcount_hostonly_entry(text, value, s->remove, s->add);
+	_cleanup_free_ char *lc_path = bootcount_loader_conf_path(s->path), *lc = NULL,
+			    *lc_want = NULL;
+	_cleanup_strv_free_ char **files = NULL;
+	if (!full || !want || !lc_path)
+		return -ENOMEM;
+	int r = bootcount_hostonly_files(o->root_fd, s->path, &files);
+	if (r < 0)
+		return r;
+	r = write_if_changed(o->root_fd, full, want);
+	for (char **f = files; r >= 0 && *f; f++)
+		if (!streq(*f, full))
+			r = remove_at(o->root_fd, *f);
+	if (r < 0)
+		return r;
+	(void)fs_read_file_at(o->root_fd, lc_path, ENTRY_MAX, &lc, NULL);
+	lc_want = bootcount_loader_conf(lc, s->path);
+	return lc_want ? write_if_changed(o->root_fd, lc_path, lc_want) : -ENOMEM;
+}
+
+/* Removes the host-only entry, its initrd and its stamp. */
+static int remove_hostonly(const struct plan_step *s, const struct apply_opts *o,
+			   const char *stamp_path)
+{
+	_cleanup_strv_free_ char **files = NULL;
+	int r = bootcount_hostonly_files(o->root_fd, s->path, &files);
+	for (char **f = files; r >= 0 && f && *f; f++)
+		r = remove_at(o->root_fd, *f);
+	if (r >= 0)
+		r = remove_at(o->root_fd, s->output);
+	if (r >= 0)
+		r = remove_at(o->root_fd, stamp_path);
+	return r < 0 ? r : 0;
+}
+
 static int step_initrd(const struct plan_step *s, const struct apply_opts *o, char **reterr_msg)
 {
-	_cleanup_free_ char *text = NULL, *value = NULL, *stamp_path = NULL;
+	_cleanup_free_ char *text = NULL, *value = NULL, *stamp_path = NULL, *generic_text = NULL;
 	int r;
 
 	r = fs_read_file_at(o->root_fd, s->path, ENTRY_MAX, &text, NULL);
@@ -369,19 +412,16 @@ static int step_initrd(const struct plan_step *s, const struct apply_opts *o, ch
 		if (r < 0)
 			return r;
 	}
-
-	if (!s->drivers) {
-		_cleanup_free_ char *out = plan_entry_set(text, "initrd", s->generic);
-		if (!out)
-			return -ENOMEM;
-		r = write_if_changed(o->root_fd, s->path, out);
-		if (r < 0)
-			return r;
-		r = remove_at(o->root_fd, s->output);
-		if (r >= 0)
-			r = remove_at(o->root_fd, stamp_path);
-		return r < 0 ? r : 0;
-	}
+	/* the entry itself keeps (or gets back) the generic initrd: the
+	 * default boots on every hypervisor */
+	generic_text = plan_entry_set(text, "initrd", s->generic);
+	if (!generic_text)
+		return -ENOMEM;
+	r = write_if_changed(o->root_fd, s->path, generic_text);
+	if (r < 0)
+		return r;
+	if (!s->drivers)
+		return remove_hostonly(s, o, stamp_path);
 
 	_cleanup_free_ char *joined = NULL, *stamp = NULL, *cur_stamp = NULL;
 	size_t n = 1;
@@ -413,10 +453,7 @@ static int step_initrd(const struct plan_step *s, const struct apply_opts *o, ch
 		if (r < 0)
 			return r;
 	}
-	_cleanup_free_ char *out = plan_entry_set(text, "initrd", value);
-	if (!out)
-		return -ENOMEM;
-	r = write_if_changed(o->root_fd, s->path, out);
+	r = write_hostonly_entry(s, o, generic_text, value);
 	return r < 0 ? r : 0;
 }
 
@@ -445,6 +482,12 @@ static int step_run(const struct plan_step *s, const struct apply_opts *o, bool 
 	if (rerun) {
 		remove_stale_temporaries(o->root_fd, s->path);
 		remove_stale_temporaries(o->root_fd, s->fallback);
+		if (s->kind == STEP_INITRD) {
+			_cleanup_free_ char *full = bootcount_hostonly_path(s->path);
+			_cleanup_free_ char *lc = bootcount_loader_conf_path(s->path);
+			remove_stale_temporaries(o->root_fd, full);
+			remove_stale_temporaries(o->root_fd, lc);
+		}
 		if (s->output) {
 			_cleanup_free_ char *stamp = strjoin(s->output, ".drivers");
 			remove_stale_temporaries(o->root_fd, stamp);
@@ -552,12 +595,22 @@ static int undo_record(struct run *run, size_t index, const struct plan_step *s)
 	case STEP_KERNEL_ARGS:
 		return undo_record_files(run, index, (const char *const[]){ s->path, NULL });
 	case STEP_INITRD: {
+		/* the host-only entry under each name it has or gets, so undo
+		 * puts back the old one and removes the new */
+		_cleanup_strv_free_ char **paths = NULL;
 		_cleanup_free_ char *stamp = strjoin(s->output, ".drivers");
-		if (!stamp)
+		_cleanup_free_ char *full = bootcount_hostonly_path(s->path);
+		_cleanup_free_ char *lc = bootcount_loader_conf_path(s->path);
+		if (!stamp || !full || !lc)
 			return -ENOMEM;
-		return undo_record_files(
-			run, index,
-			(const char *const[]){ s->path, s->fallback, s->output, stamp, NULL });
+		int r = bootcount_hostonly_files(run->o->root_fd, s->path, &paths);
+		if (r < 0)
+			return r;
+		const char *more[] = { s->path, s->fallback, s->output, stamp, lc, full };
+		for (size_t k = 0; k < ELEMENTSOF(more); k++)
+			if (!strv_contains(paths, more[k]) && strv_extend(&paths, more[k]) < 0)
+				return -ENOMEM;
+		return undo_record_files(run, index, (const char *const *)paths);
 	}
 	case STEP_ENABLE_UNIT:
 	case STEP_DISABLE_UNIT: {

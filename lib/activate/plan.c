@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "lib/activate/plan.h"
+#include "lib/activate/bootcount.h"
 #include "lib/activate/units.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
@@ -226,7 +227,7 @@ int plan_find_entry(int root_fd, const char *esp, char **ret_entry)
 	if (r < 0)
 		return r;
 	STRV_FOREACH(n, names) /* the first in name order that is not ours */
-	if (!startswith(*n, "enlighten-")) {
+	if (!startswith(*n, "enlighten-") && !bootcount_is_hostonly(*n)) {
 		*ret_entry = strjoin(dir, "/", *n);
 		return *ret_entry ? 0 : -ENOMEM;
 	}
@@ -646,6 +647,101 @@ static int plan_grub(const struct plan_input *in, struct plan *p)
 	return plan_file(in, p, PLAN_GRUB_DEFAULTS_FILE, TAKE_PTR(defaults));
 }
 
+/* Whether the host-only entry, the loader's default and the fallback entry
+ * are as the initrd step would leave them for the profile's host-only
+ * initrd value. An entry whose tries ran out (the initrd did not boot) is
+ * left so while nothing changes: the generic entry boots instead. */
+static int hostonly_current(const struct plan_input *in, const char *entry, const char *text,
+			    const char *value, char *const *all, bool *ret)
+{
+	_cleanup_strv_free_ char **files = NULL;
+	_cleanup_free_ char *want = NULL, *cur = NULL, *lc_path = NULL, *lc = NULL, *lc_want = NULL;
+	int r = bootcount_hostonly_files(in->root_fd, entry, &files);
+	if (r < 0)
+		return r;
+	*ret = false;
+	if (strv_length(files) != 1)
+		return 0;
+	want = bootcount_hostonly_entry(text, value, all, P(in->profile, KERNEL_ARGS));
+	lc_path = bootcount_loader_conf_path(entry);
+	if (!want || !lc_path)
+		return -ENOMEM;
+	(void)fs_read_file_at(in->root_fd, files[0], SMALL_FILE_MAX, &cur, NULL);
+	(void)fs_read_file_at(in->root_fd, lc_path, SMALL_FILE_MAX, &lc, NULL);
+	lc_want = bootcount_loader_conf(lc, entry);
+	if (!lc_want)
+		return -ENOMEM;
+	*ret = cur && streq(cur, want) && lc && streq(lc, lc_want);
+	return 0;
+}
+
+struct boot_where {
+	const char *esp, *entry, *text, *fallback, *fb_text, *initrd, *generic;
+	char **all; /* every profile's kernel arguments */
+};
+
+/* The initrd step: a host-only initrd with the profile's InitrdModules= in
+ * a counted entry of its own beside the entry (bootcount.h), or none. */
+static int plan_initrd(const struct plan_input *in, struct plan *p, const struct boot_where *w)
+{
+	_cleanup_free_ char *kver = NULL, *output = NULL, *value = NULL, *stamp = NULL,
+			    *drivers = NULL;
+	_cleanup_strv_free_ char **files = NULL;
+	const struct profile *prof = in->profile;
+	bool need = false, want_ours = *P(prof, INITRD_MODULES);
+	int r = initrd_paths(w->esp, w->generic, &output, &value);
+	if (r < 0)
+		return r;
+	if (want_ours) {
+		if (find_kver(in->root_fd, w->text, &kver) < 0)
+			return 0; /* no kernel to build for */
+		_cleanup_free_ char *stamp_path = strjoin(output, ".drivers");
+		if (!stamp_path)
+			return -ENOMEM;
+		_cleanup_free_ char *joined = lines_join("", P(prof, INITRD_MODULES), NULL, "");
+		drivers = joined ? strjoin(kver, "\n", joined) : NULL;
+		if (!drivers)
+			return -ENOMEM;
+		(void)fs_read_file_at(in->root_fd, stamp_path, SMALL_FILE_MAX, &stamp, NULL);
+		bool current = false;
+		r = hostonly_current(in, w->entry, w->text, value, w->all, &current);
+		if (r < 0)
+			return r;
+		need = !w->initrd || !streq(w->initrd, w->generic) || !stamp ||
+		       !streq(stamp, drivers) || !w->fb_text || !current;
+	} else {
+		r = bootcount_hostonly_files(in->root_fd, w->entry, &files);
+		if (r < 0)
+			return r;
+		need = (w->initrd && streq(w->initrd, value)) || files[0];
+	}
+	if (!need)
+		return 0;
+	struct plan_step *s = plan_add_step(p, STEP_INITRD);
+	if (!s)
+		return -ENOMEM;
+	s->path = strdup(w->entry);
+	s->kver = TAKE_PTR(kver);
+	s->output = TAKE_PTR(output);
+	s->generic = strdup(w->generic);
+	s->fallback = strdup(w->fallback);
+	if (!s->path || !s->generic || !s->fallback)
+		return -ENOMEM;
+	if (want_ours && (strv_extend_all(&s->drivers, P(prof, INITRD_MODULES)) < 0 ||
+			  strv_extend_all(&s->add, P(prof, KERNEL_ARGS)) < 0))
+		return -ENOMEM;
+	if (strv_extend_all(&s->remove, w->all) < 0)
+		return -ENOMEM;
+	/* the host-only entry's count is the agent's to reset: keep
+	 * systemd-bless-boot from marking it good for ever */
+	return plan_file(in, p, BOOTCOUNT_BLESS_DROPIN,
+			 want_ours ? strdup("# written by enlighten-firstboot: it resets the "
+					    "boot counter of its host-only entry itself\n"
+					    "[Unit]\n"
+					    "ConditionKernelCommandLine=!" BOOTCOUNT_MARKER "\n")
+				   : NULL);
+}
+
 static int plan_boot(const struct plan_input *in, struct plan *p)
 {
 	_cleanup_free_ char *esp = NULL, *entry = NULL, *text = NULL, *fallback = NULL,
@@ -674,47 +770,18 @@ static int plan_boot(const struct plan_input *in, struct plan *p)
 		return r;
 
 	if (generic && root_has_dracut(in->root_fd)) {
-		_cleanup_free_ char *kver = NULL, *output = NULL, *value = NULL, *stamp = NULL,
-				    *drivers = NULL;
-		bool need = false, want_ours = *P(prof, INITRD_MODULES);
-		r = initrd_paths(esp, generic, &output, &value);
+		struct boot_where w = { .esp = esp,
+					.entry = entry,
+					.text = text,
+					.fallback = fallback,
+					.fb_text = fb_text,
+					.initrd = initrd,
+					.generic = generic,
+					.all = all };
+		r = plan_initrd(in, p, &w);
 		if (r < 0)
 			return r;
-		if (want_ours) {
-			if (find_kver(in->root_fd, text, &kver) < 0)
-				goto args; /* no kernel to build for */
-			_cleanup_free_ char *stamp_path = strjoin(output, ".drivers");
-			if (!stamp_path)
-				return -ENOMEM;
-			_cleanup_free_ char *joined =
-				lines_join("", P(prof, INITRD_MODULES), NULL, "");
-			drivers = joined ? strjoin(kver, "\n", joined) : NULL;
-			if (!drivers)
-				return -ENOMEM;
-			(void)fs_read_file_at(in->root_fd, stamp_path, SMALL_FILE_MAX, &stamp,
-					      NULL);
-			need = !initrd || !streq(initrd, value) || !stamp ||
-			       !streq(stamp, drivers) || !fb_text;
-		} else
-			need = initrd && streq(initrd, value);
-		if (need) {
-			struct plan_step *s = plan_add_step(p, STEP_INITRD);
-			if (!s)
-				return -ENOMEM;
-			s->path = strdup(entry);
-			s->kver = TAKE_PTR(kver);
-			s->output = TAKE_PTR(output);
-			s->generic = strdup(generic);
-			s->fallback = strdup(fallback);
-			if (!s->path || !s->generic || !s->fallback)
-				return -ENOMEM;
-			if (want_ours && strv_extend_all(&s->drivers, P(prof, INITRD_MODULES)) < 0)
-				return -ENOMEM;
-			if (strv_extend_all(&s->remove, all) < 0)
-				return -ENOMEM;
-		}
 	}
-args:
 	r = all_kernel_args(in, true, &remove);
 	if (r < 0)
 		return r;
@@ -845,6 +912,7 @@ json_object *plan_to_json(const struct plan *p)
 			add_str(j, "generic", s->generic);
 			add_str(j, "fallback", s->fallback);
 			json_object_object_add(j, "strip", strv_to_json(s->remove));
+			json_object_object_add(j, "args", strv_to_json(s->add));
 			break;
 		case _STEP_KIND_MAX:
 			break;
@@ -955,7 +1023,8 @@ static int step_from_json(json_object *j, struct plan_step *s)
 		    (r = get_opt_str(j, "output", true, &s->output)) < 0 ||
 		    (r = get_opt_str(j, "generic", true, &s->generic)) < 0 ||
 		    (r = get_opt_str(j, "fallback", true, &s->fallback)) < 0 ||
-		    (r = get_strv(j, "strip", true, &s->remove)) < 0)
+		    (r = get_strv(j, "strip", true, &s->remove)) < 0 ||
+		    (r = get_strv(j, "args", true, &s->add)) < 0)
 			return r;
 		if (path_check_relative(s->path) < 0 || path_check_relative(s->output) < 0 ||
 		    path_check_relative(s->fallback) < 0 || (s->drivers && !s->kver))

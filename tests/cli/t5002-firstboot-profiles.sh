@@ -35,15 +35,26 @@ for conf in "$SRC"/payloads/profiles/*.conf; do
 		like "$p: kernel argument '$a' in the entry" " $opts " " $a "
 	done
 	initrd=$(sed -n 's/^initrd *//p' r/boot/efi/loader/entries/base.conf)
+	is "$p: the entry keeps the generic initrd" "$initrd" /6.1.0-test/initrd
 	drivers=$(fb_key "$p" InitrdModules)
+	hostonly=r/boot/efi/loader/entries/base-enlighten-hostonly+3.conf
 	if [ -n "$(echo $drivers)" ]; then
-		is "$p: the entry boots the host-only initrd" "$initrd" /6.1.0-test/initrd-enlighten
+		is "$p: a counted host-only entry boots the host-only initrd" \
+			"$(sed -n 's/^initrd *//p' "$hostonly")" /6.1.0-test/initrd-enlighten
+		like "$p: ... with the profile's arguments, its marker, a reboot on failure" \
+			"$(sed -n 's/^options *//p' "$hostonly") " \
+			"^root=LABEL=root rw quiet (.* )?enlighten.initrd=host-only rd.shell=0 rd.emergency=reboot panic=10 $"
+		for a in $(fb_key "$p" KernelArgs); do
+			like "$p: kernel argument '$a' in the host-only entry" " $(sed -n 's/^options *//p' "$hostonly") " " $a "
+		done
+		is "$p: loader.conf's default picks it while it has tries, then base.conf" \
+			"$(cat r/boot/efi/loader/loader.conf)" "default base*"
 		like "$p: built with the profile's drivers" "$(cat r/boot/efi/6.1.0-test/initrd-enlighten)" \
 			"--add-drivers $(echo $drivers) --kver 6.1.0-test"
 		is "$p: the fallback entry keeps the generic initrd" \
 			"$(sed -n 's/^initrd *//p' r/boot/efi/loader/entries/enlighten-fallback.conf)" /6.1.0-test/initrd
 	else
-		is "$p: the entry keeps the generic initrd" "$initrd" /6.1.0-test/initrd
+		ok "$p: no host-only entry" test ! -e "$hostonly"
 	fi
 	is "$p: state records it" "$(fb_state r)" '"profile": "'"$p"'" "result": "complete" "journal": null '
 done

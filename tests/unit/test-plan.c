@@ -219,7 +219,7 @@ static void test_plan_json(void)
 		"{\"step\":\"kernel-args\",\"entry\":\"e.conf\",\"add\":[\"a=1\"],\"remove\":[]},"
 		"{\"step\":\"initrd\",\"entry\":\"e.conf\",\"kver\":\"6\",\"drivers\":null,"
 		"\"output\":\"o\","
-		"\"generic\":\"/g\",\"fallback\":\"f.conf\",\"strip\":[]}]}";
+		"\"generic\":\"/g\",\"fallback\":\"f.conf\",\"strip\":[],\"args\":[]}]}";
 	_cleanup_json_ json_object *o = NULL, *back = NULL;
 	struct plan *p = NULL;
 	is_int(json_parse_bounded(text, strlen(text), 1 << 20, &o, NULL), 0, "plan json: parsed");
