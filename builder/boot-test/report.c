@@ -140,6 +140,20 @@ static void print_changes(FILE *f, const struct guest_report *g, const struct ag
 	fprintf(f, "  changes: error: %s\n", *e);
 }
 
+/* Without the guest agent, report.json cannot be read: what the agent
+ * itself printed on the console is what there is. */
+static void print_console_changes(FILE *f, const struct boot_outcome *o)
+{
+	if (!o->console_notes) {
+		fprintf(f, "  changes: not read (no guest agent), and the console has no line of "
+			   "the agent's but its summary\n");
+		return;
+	}
+	fprintf(f, "  changes: not read (no guest agent); the agent's lines on the console:\n");
+	STRV_FOREACH(n, o->console_notes)
+	fprintf(f, "  console: %s\n", *n);
+}
+
 static void print_guest(FILE *f, const struct guest_report *g, const struct agent_summary *s)
 {
 	if (!g->reached) {
@@ -280,6 +294,8 @@ static void on_boot_done(void *userdata, const struct boot_outcome *o)
 			"  guest:  not asked: no QEMU guest agent on this identity (%s); the "
 			"summary line is all that was checked\n",
 			o->not_asked);
+	if (res->line && !o->guest)
+		print_console_changes(f, o);
 	print_verdict(f, o);
 	print_stopped(f, o);
 	print_times(f, o);

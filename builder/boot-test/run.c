@@ -163,8 +163,10 @@ static bool xen_line(const char *l)
 
 /* When no summary came: the console's last lines that mention enlighten
  * (the agent's errors, the init's messages), or under Xen the hypervisor's
- * own last lines, say why better than a timeout. NULL when there are none. */
-static char **console_notes(const char *path, bool xen)
+ * own last lines, say why better than a timeout. When it came but the guest
+ * agent cannot be asked: the agent's own lines, what it did. The summary
+ * line is not among them. NULL when there are none. */
+static char **console_notes(const char *path, bool xen, const char *needle)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *text = NULL;
@@ -183,7 +185,7 @@ static char **console_notes(const char *path, bool xen)
 		return NULL;
 	char *save = NULL;
 	for (char *l = strtok_r(text, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save))
-		if (xen ? xen_line(l) : strstr(l, "enlighten") != NULL)
+		if (xen ? xen_line(l) : strstr(l, needle) && !strstr(l, AGENT_SUMMARY_MARKER))
 			lines[n++ % CONSOLE_TAIL] = l;
 	for (unsigned i = n > CONSOLE_TAIL ? n - CONSOLE_TAIL : 0; i < n; i++) {
 		char clean[STAGE_LINE_MAX];
@@ -588,7 +590,9 @@ static int boot_verdict(struct boot *b)
 	if (!b->pass && !b->why && !(b->why = strdup("failed")))
 		return -ENOMEM;
 	if (!res->line && (!res->refused || host->xen))
-		b->notes = console_notes(b->console_log, host->xen != XEN_NONE);
+		b->notes = console_notes(b->console_log, host->xen != XEN_NONE, "enlighten");
+	else if (res->line && !b->m.qga_socket)
+		b->notes = console_notes(b->console_log, false, "enlighten-firstboot[");
 	return 0;
 }
 
@@ -619,7 +623,7 @@ static void stages_json(json_object *b, const struct boot *bt)
 			       json_string_or_null(st->trouble[0] ? st->trouble : NULL));
 	if (bt->host->xen == XEN_NONE)
 		return;
-	double u = dom0_userspace(st, &bt->hook.report);
+	double u = bt->res.line ? dom0_userspace(st, &bt->hook.report) : -1;
 	json_object_object_add(b, "seconds_to_xen", seconds_or_null(st, STAGE_XEN));
 	json_object_object_add(b, "seconds_to_dom0_kernel", seconds_or_null(st, STAGE_KERNEL));
 	json_object_object_add(b, "seconds_to_dom0_userspace", u >= 0 ? json_double(u) : NULL);
@@ -711,7 +715,8 @@ static void boot_report(struct boot *b)
 		.qemu = &b->res,
 		.stages = &b->stages,
 		.summary = &b->s,
-		.guest = b->m.qga_socket ? &b->hook.report : NULL,
+		/* asked only after the line: without it there are no answers */
+		.guest = b->m.qga_socket && b->res.line ? &b->hook.report : NULL,
 		.domu_type = b->hook.domu_type,
 		.domu_kernel = b->hook.plain ? b->hook.plain->linux_path : NULL,
 		.domu = &b->hook.domu,

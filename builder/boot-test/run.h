@@ -75,12 +75,13 @@ struct boot_outcome {
 	const struct qemu_result *qemu;
 	const struct stage_tracker *stages;
 	const struct agent_summary *summary; /* ->profile NULL: no line or unreadable */
-	const struct guest_report *guest;    /* NULL when not asked */
+	const struct guest_report *guest;    /* NULL when not asked (or no line came) */
 	const char *domu_type;		     /* a Xen guest's type, or NULL */
 	const char *domu_kernel;
 	const struct domu_report *domu;
 	const struct agent_summary *domu_summary;
-	char **console_notes; /* no line: the console's lines about enlighten (Xen's own) */
+	char **console_notes; /* the console's lines about enlighten (Xen's own) when there
+			       * is no line, or the agent's when the guest is not asked */
 	bool pass;
 	const char *why; /* when it failed */
 	uint64_t timeout_usec;

@@ -45,6 +45,7 @@ like "reports the time to the agent's line" "$out" "time: +[0-9]+\.[0-9] s to th
 like "reports the accelerator" "$out" "accelerator (kvm|tcg)"
 like "overall pass" "$out" "boot-test: PASS, 2 of 2 boots matched"
 like "says that only the line was checked" "$out" "not asked \(--line-only\): the summary line is all that was checked"
+like "without the guest agent, what the console says of the agent's work" "$out" "changes: not read \(no guest agent\), and the console has no line of the agent's but its summary"
 like "the stages the console showed, timed" "$out" "stages: firmware 0\.0 s, boot loader [0-9]+\.[0-9] s, agent's line [0-9]+\.[0-9] s"
 unlike "stdout is no terminal: no stage line redrawn" "$out" "$(printf '\r')"
 unlike "and no stage lines without -v" "$out" "stage:  "
