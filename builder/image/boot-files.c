@@ -153,7 +153,9 @@ static char *join_words(char *const *l)
 	return s;
 }
 
-static int check_initrd(const struct build *b, struct boot_file *ird, int builtin_fd)
+/* Adds its warnings to *warnings; on failure, a message in *err. */
+static int check_initrd(const struct build *b, struct boot_file *ird, int builtin_fd,
+			char ***warnings, char **err)
 {
 	const struct recipe *r = b->recipe;
 	_cleanup_free_ char *builtin = NULL, *msg = NULL;
@@ -169,11 +171,11 @@ static int check_initrd(const struct build *b, struct boot_file *ird, int builti
 	}
 	k = initrd_check_drivers(ird->fd, builtin, b->profile_set, r->profiles, &missing, &n, &msg);
 	if (k == -EINVAL)
-		return errmsg_errno(b->err, k, "recipe '%s': %s in Profiles=", r->path,
+		return errmsg_errno(err, k, "recipe '%s': %s in Profiles=", r->path,
 				    msg ? msg : "");
 	if (k < 0)
-		return errmsg_errno(b->err, k, "cannot read initrd '%s' from the base: %s",
-				    ird->name, msg ? msg : strerror(-k));
+		return errmsg_errno(err, k, "cannot read initrd '%s' from the base: %s", ird->name,
+				    msg ? msg : strerror(-k));
 	_cleanup_free_ char *lacking = NULL;
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *hv = join_words(missing[i].hypervisors), *line = NULL;
@@ -183,16 +185,16 @@ static int check_initrd(const struct build *b, struct boot_file *ird, int builti
 			     ird->name, missing[i].driver, missing[i].profile,
 			     r->initrd_check == INITRD_CHECK_WARN ? "will" : "would",
 			     hv && *hv ? hv : missing[i].profile) < 0)
-			return errmsg_oom(b->err);
+			return errmsg_oom(err);
 		if (r->initrd_check == INITRD_CHECK_WARN) {
-			if (strv_extend(&b->res->warnings, line) < 0)
-				return errmsg_oom(b->err);
+			if (strv_extend(warnings, line) < 0)
+				return errmsg_oom(err);
 		} else if (!lacking)
 			lacking = TAKE_PTR(line);
 	}
 	if (lacking)
 		return errmsg_errno(
-			b->err, ENOENT,
+			err, ENOENT,
 			"%s; add the drivers to the base's initrd, drop the profiles from "
 			"Profiles=, or set InitrdCheck=warn in [Base]",
 			lacking);
@@ -202,7 +204,7 @@ static int check_initrd(const struct build *b, struct boot_file *ird, int builti
 static void *initrd_job_main(void *arg)
 {
 	struct initrd_job *j = arg;
-	j->result = check_initrd(j->build, j->initrd, j->builtin_fd);
+	j->result = check_initrd(j->build, j->initrd, j->builtin_fd, &j->warnings, &j->msg);
 	return NULL;
 }
 
@@ -212,18 +214,29 @@ int initrd_job_start(struct initrd_job *j, const struct build *b, struct boot_fi
 	*j = (struct initrd_job){ .build = b, .initrd = ird, .builtin_fd = builtin_fd };
 	int k = pthread_create(&j->thread, NULL, initrd_job_main, j);
 	if (k != 0) /* no thread: check it here */
-		return check_initrd(b, ird, builtin_fd);
+		return check_initrd(b, ird, builtin_fd, &b->res->warnings, b->err);
 	j->started = true;
 	return 0;
 }
 
-int initrd_job_wait(struct initrd_job *j)
+int initrd_job_wait(struct initrd_job *j, char ***warnings, char **err)
 {
 	if (!j->started)
 		return 0;
 	pthread_join(j->thread, NULL);
 	j->started = false;
-	return j->result;
+	int k = j->result;
+	STRV_FOREACH(w, j->warnings)
+	if (k >= 0 && strv_extend(warnings, *w) < 0)
+		k = -ENOMEM;
+	j->warnings = strv_free(j->warnings);
+	if (k < 0 && err)
+		errmsg_take(err, k, TAKE_PTR(j->msg));
+	if (k == -ENOMEM && err && !*err)
+		errmsg_oom(err);
+	free(j->msg);
+	j->msg = NULL;
+	return k;
 }
 
 /* The kernel command line: the recipe's, after root= and rw unless it has

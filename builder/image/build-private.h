@@ -51,7 +51,9 @@ struct boot_files {
 
 struct build;
 
-/* The initrd check, on a thread of its own while the root is finished. */
+/* The initrd check, on a thread of its own while the root is finished;
+ * its warnings and message kept apart until initrd_job_wait(), so the two
+ * threads never write the same list. */
 struct initrd_job {
 	const struct build *build;
 	struct boot_file *initrd;
@@ -59,6 +61,8 @@ struct initrd_job {
 	pthread_t thread;
 	bool started;
 	int result;
+	char **warnings;
+	char *msg;
 };
 
 struct build {
@@ -118,7 +122,9 @@ int boot_files_pick(struct boot_files *b, const struct recipe *r, struct boot_fi
 		    struct boot_file **ret_i, char **err);
 int initrd_job_start(struct initrd_job *j, const struct build *b, struct boot_file *ird,
 		     int builtin_fd);
-int initrd_job_wait(struct initrd_job *j);
+/* Joins the check: its warnings appended to *warnings, its message put in
+ * *err on failure (err NULL: dropped, as another error came first). */
+int initrd_job_wait(struct initrd_job *j, char ***warnings, char **err);
 int boot_cmdline(struct build *b, char **ret);
 
 /* build-inputs.c */

@@ -191,7 +191,7 @@ static int build_partitions(struct build *b)
 	partitions_layout(b);
 	for (enum partition_phase p = 0; k >= 0 && p < PARTITION_PHASE_AFTER_GPT; p++)
 		k = partitions_write(b, p);
-	int q = initrd_job_wait(&b->initrd_job);
+	int q = initrd_job_wait(&b->initrd_job, &b->res->warnings, k >= 0 ? b->err : NULL);
 	if (k >= 0)
 		k = q;
 	if (b->ext4)
