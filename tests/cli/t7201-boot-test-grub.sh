@@ -1,7 +1,9 @@
 #!/bin/sh
 # t7201-boot-test-grub.sh - GRUB on the real base, one disk for all
 # firmware: the universal recipe with Loader=grub, Firmware=uefi bios and
-# SecureBoot=yes, booted as kvm through OVMF (shim, then GRUB), through
+# SecureBoot=yes, booted as kvm through OVMF (shim, then GRUB) and moved to
+# hyperv and xen-hvm on the same disk (forced profiles: boot-test boots
+# grub.cfg's default entry read from the image), through
 # SeaBIOS (boot.img, core.img), and through OVMF with Microsoft's keys and
 # Secure Boot enforced (shim, the Debian-signed GRUB and kernel); each time
 # GRUB must boot the /vmlinuz link of grub.cfg and the first-boot agent must
@@ -52,12 +54,22 @@ keep_on_failure() { # rc
 	echo "#   console logs kept in $keep"
 }
 
-ok "boot it as kvm under UEFI" enlighten boot-test out/universal-grub.qcow2 --as kvm --timeout 900 --keep-log logs/uefi
+# converged as kvm, then moved: grub.cfg's default entry (the generic
+# initrd, no host-only one with GRUB) must boot as hyperv and as xen-hvm,
+# forced (no Hyper-V or Xen under TCG), and reach the agent each time; the
+# summary line is what is checked (the Hyper-V daemons cannot run off VMBus)
+ok "boot it as kvm under UEFI, then as hyperv and as xen-hvm" enlighten boot-test out/universal-grub.qcow2 \
+	--as kvm --then hyperv --then xen-hvm --line-only --timeout 900 --keep-log logs/uefi
 keep_on_failure $?
 out=$(last_output)
-like "a firmware boot (no systemd-boot entry to read)" "$out" "boot 1/1 as kvm: firmware boot$"
+like "a firmware boot (no systemd-boot entry to read)" "$out" "boot 1/3 as kvm: firmware boot$"
 like "the agent activated kvm-guest, detected" "$out" "result: PASS: kvm-guest activated, detected \(hypervisor=(kvm|qemu) role=guest\), changed=yes"
 like "GRUB booted grub.cfg's entry" "$(tr -d '\r' <logs/uefi/boot-1-kvm.console.log)" "Booting .universal-grub'"
+like "the move to hyperv boots grub.cfg's default entry" "$out" "boot 2/3 as hyperv: direct boot of entry 'grub.cfg', profile forced"
+like "... reaches the agent, which activates hyperv-guest" "$out" "profile=hyperv-guest changed=yes forced=yes"
+like "the move to xen-hvm boots it too" "$out" "boot 3/3 as xen-hvm: direct boot of entry 'grub.cfg', profile forced"
+like "... and the agent activates xen-hvm" "$out" "profile=xen-hvm changed=yes forced=yes"
+like "all three boots" "$out" "boot-test: PASS, 3 of 3 boots matched"
 
 enlighten boot-test out/universal-grub.qcow2 --as kvm --firmware bios --timeout 900 \
 	--keep-log logs/bios --json >bios.json 2>bios.err
