@@ -134,7 +134,8 @@ int win_agent_stage(const char *exe, const char *profiles_dir, const char *const
 				    profiles_dir);
 	_cleanup_strv_free_ char **names = NULL;
 	r = fs_list_dir(dir_fd, NULL,
-			&(struct fs_list_opts){ .suffix = ".conf", .max = PROFILE_SET_MAX }, &names);
+			&(struct fs_list_opts){ .suffix = ".conf", .max = PROFILE_SET_MAX },
+			&names);
 	if (r == -E2BIG)
 		return errmsg_set(reterr_msg, r, "more than %d profiles in '%s'", PROFILE_SET_MAX,
 				  profiles_dir);
