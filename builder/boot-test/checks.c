@@ -136,6 +136,22 @@ static uint64_t show_usec(const char *text, const char *key)
 	return strtoull(show_value(text, key, buf, sizeof(buf)), NULL, 10);
 }
 
+/* One unit name of a `systemctl show` list, in place: systemd 252 quotes a
+ * name that holds a backslash and doubles the backslash
+ * ("sys-devices-virtual-misc-vmbus\\x21hv_kvp.device"). */
+static char *unit_unquote(char *u)
+{
+	size_t n = strlen(u);
+	if (n < 2 || u[0] != '"' || u[n - 1] != '"')
+		return u;
+	u[n - 1] = '\0';
+	char *w = ++u;
+	for (const char *c = u; *c; c++)
+		*w++ = c[0] == '\\' && (c[1] == '\\' || c[1] == '"') ? *++c : *c;
+	*w = '\0';
+	return u;
+}
+
 /* A device unit in BindsTo= that is not there: its hardware is missing. */
 static int absent_device(struct qga *q, const char *binds, uint64_t deadline, char **ret)
 {
@@ -144,6 +160,7 @@ static int absent_device(struct qga *q, const char *binds, uint64_t deadline, ch
 		return -ENOMEM;
 	char *save = NULL;
 	for (char *u = strtok_r(copy, " ", &save); u; u = strtok_r(NULL, " ", &save)) {
+		u = unit_unquote(u);
 		if (!endswith(u, ".device"))
 			continue;
 		_cleanup_free_ char *text = NULL;
