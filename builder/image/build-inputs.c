@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * build-inputs.c - what a build reads beside the base: the payload source
- * (its signed catalog verified, every payload checked), the staged
- * closures, the profile matrix, the agent and its unit. Each input goes
- * into the manifest and the seed of the partition GUIDs.
+ * (its signed catalog verified, every payload's sha256 checked once: see
+ * stage_payloads), the staged closures, the profile matrix, the agent and
+ * its unit. Each input goes into the manifest and the seed of the
+ * partition GUIDs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -72,7 +73,8 @@ int add_input(struct build *b, const char *role, const char *path)
 }
 
 /* The payload source: a signed catalog, verified with the recipe's key, and
- * every payload it lists checked for length and sha256. */
+ * every payload it lists there with the signed length (its sha256 is
+ * checked once, in stage_payloads or as inject.c copies it). */
 int check_payloads(struct build *b)
 {
 	const struct recipe *r = b->recipe;
@@ -111,11 +113,13 @@ int check_payloads(struct build *b)
 	if (k < 0)
 		return errmsg_errno(b->err, k, "payload source '%s': %s", r->payload_source,
 				    msg ? msg : strerror(-k));
+	/* each there, a regular file of the signed length: no byte read yet */
 	for (size_t i = 0; i < b->catalog->n_payloads; i++) {
-		k = catalog_verify_payload(b->repo_fd, &b->catalog->payloads[i], &msg);
+		k = catalog_payload_open(b->repo_fd, &b->catalog->payloads[i], &msg);
 		if (k < 0)
 			return errmsg_errno(b->err, k, "payload source '%s': %s", r->payload_source,
 					    msg ? msg : strerror(-k));
+		safe_close(k);
 	}
 
 	catalog = strjoin(r->payload_source, "/" CATALOG_FILE);
@@ -155,6 +159,18 @@ int stage_payloads(struct build *b)
 					    : "");
 	if (b->stage.warning && strv_extend(&b->res->warnings, b->stage.warning) < 0)
 		return errmsg_oom(b->err);
+	/* the payloads the image's repository does not copy (inject.c hashes
+	 * those as it copies them): hashed now, before the Windows half or
+	 * the Xen hypervisor reads them, and so that a tampered payload fails
+	 * the build wherever it is */
+	for (size_t i = 0; i < b->catalog->n_payloads; i++) {
+		if (b->stage.staged[i])
+			continue;
+		k = catalog_verify_payload(b->repo_fd, &b->catalog->payloads[i], &msg);
+		if (k < 0)
+			return errmsg_errno(b->err, k, "payload source '%s': %s", r->payload_source,
+					    msg ? msg : strerror(-k));
+	}
 	return 0;
 }
 

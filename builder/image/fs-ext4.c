@@ -1461,7 +1461,8 @@ static int file_sink_write(void *userdata, const void *buf, size_t n)
 	return r;
 }
 
-int ext4_write_file_fd(struct ext4 *e, const char *path, int fd, mode_t mode)
+int ext4_write_file_fd(struct ext4 *e, const char *path, int fd, mode_t mode, struct sha256 *h,
+		       uint64_t *ret_len)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -1472,13 +1473,15 @@ int ext4_write_file_fd(struct ext4 *e, const char *path, int fd, mode_t mode)
 	int r = new_file(e, path, (uint64_t)st.st_size, mode, &ino);
 	if (r < 0)
 		return r;
+	/* no more than the size the inode was made for */
+	uint64_t max = (uint64_t)st.st_size;
 	if (st.st_size > 0 && data_direct(e, NULL)) {
-		struct data_writer w = { .e = e, .size = (uint64_t)st.st_size };
+		struct data_writer w = { .e = e, .size = max };
 		r = data_map(&w, ino);
 		if (r >= 0)
 			r = copy_stream(
 				fd, &(struct copy_sink){ .write = data_sink_write, .userdata = &w },
-				(uint64_t)st.st_size, NULL, NULL);
+				max, h, ret_len);
 		if (r >= 0)
 			r = data_write(&w, w.size, NULL, 0); /* a file that shrank: zeros */
 		return r < 0 ? r : data_flush(&w);
@@ -1487,9 +1490,8 @@ int ext4_write_file_fd(struct ext4 *e, const char *path, int fd, mode_t mode)
 	errcode_t err = ext2fs_file_open(e->fs, ino, EXT2_FILE_WRITE, &s.file);
 	if (err)
 		return errcode_to_errno(err);
-	/* no more than the size the inode was made for */
-	r = copy_stream(fd, &(struct copy_sink){ .write = file_sink_write, .userdata = &s },
-			(uint64_t)st.st_size, NULL, NULL);
+	r = copy_stream(fd, &(struct copy_sink){ .write = file_sink_write, .userdata = &s }, max, h,
+			ret_len);
 	err = ext2fs_file_close(s.file);
 	if (r < 0)
 		return r;

@@ -71,7 +71,11 @@ int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 /* Builder-made content (parents are created 0755 root:root). */
 int ext4_mkdir_p(struct ext4 *e, const char *path, mode_t mode);
 int ext4_write_file(struct ext4 *e, const char *path, const void *buf, size_t n, mode_t mode);
-int ext4_write_file_fd(struct ext4 *e, const char *path, int fd, mode_t mode);
+/* fd's bytes from its offset, as many as fstat gave when it began (a file
+ * that grows: -EFBIG); each byte read once, fed to h on the way (NULL: no
+ * hash); ret_len (may be NULL) gets the bytes copied. */
+int ext4_write_file_fd(struct ext4 *e, const char *path, int fd, mode_t mode, struct sha256 *h,
+		       uint64_t *ret_len);
 int ext4_symlink(struct ext4 *e, const char *path, const char *target);
 
 /* Reads a regular file (symlinks in the path are not followed); -EFBIG past max. */

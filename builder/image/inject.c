@@ -67,7 +67,7 @@ static int copy_tree(struct ext4 *e, int dir_fd, const char *host, const char *d
 				openat(dir_fd, *n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0)
 				return errmsg_set(reterr_msg, -errno, "cannot open '%s': %m", h);
-			r = ext4_write_file_fd(e, d, fd, 0644);
+			r = ext4_write_file_fd(e, d, fd, 0644, NULL, NULL);
 			if (r < 0)
 				return errmsg_set(reterr_msg, r,
 						  "cannot write '/%s' into the image: %s", d,
@@ -85,7 +85,7 @@ static int copy_host_file(struct ext4 *e, const char *host, const char *dest, mo
 	_cleanup_close_ int fd = open(host, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errmsg_set(reterr_msg, -errno, "cannot open '%s': %m", host);
-	int r = ext4_write_file_fd(e, dest, fd, mode);
+	int r = ext4_write_file_fd(e, dest, fd, mode, NULL, NULL);
 	if (r < 0)
 		return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
 				  strerror(-r));
@@ -160,20 +160,42 @@ static int inject_unit(struct ext4 *e, const struct inject_opts *o, char **reter
 	return 0;
 }
 
-static bool staged(const struct catalog_payload *p, char *const *profiles)
+/* One payload into the image's repository, verified as it is copied: its
+ * bytes are read once, each written into the image and fed to the SHA-256
+ * that is then compared with the signed catalog's. A payload of another
+ * length or digest fails the build, which then leaves no image. */
+static int inject_payload(struct ext4 *e, int repo_fd, const struct catalog_payload *p,
+			  char **reterr_msg)
 {
-	if (!streq(p->os, "linux"))
-		return false;
-	if (!profiles || !*profiles)
-		return true;
-	for (char **q = p->profiles; q && *q; q++)
-		if (strv_contains(profiles, *q))
-			return true;
-	return false;
+	_cleanup_free_ char *msg = NULL, *dest = strjoin(IMAGE_REPO_DIR "/", p->path);
+	_cleanup_sha256_ struct sha256 *h = NULL;
+	uint8_t digest[SHA256_DIGEST_SIZE] = {};
+	uint64_t n = 0;
+	if (!dest || sha256_new(&h) < 0)
+		return -ENOMEM;
+	_cleanup_close_ int fd = catalog_payload_open(repo_fd, p, &msg);
+	int r = fd;
+	if (fd >= 0) {
+		r = ext4_write_file_fd(e, dest, fd, 0644, h, &n);
+		if (r < 0 && r != -EFBIG)
+			return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
+					  dest, strerror(-r));
+		if (r >= 0 && sha256_final(h, digest) < 0)
+			return -ENOMEM;
+		r = catalog_payload_check(p, r, digest, n, &msg);
+	}
+	if (r == -EBADMSG)
+		return errmsg_set(reterr_msg, r,
+				  "%s: not what the catalog signed, so no image is made; restore "
+				  "the payload, or index and sign the payload source again",
+				  msg);
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "%s", msg ? msg : strerror(-r));
+	return 0;
 }
 
-/* The local repository: the signed catalog as is, and the Linux payloads of
- * the staged profiles at their catalog paths (already verified). */
+/* The local repository: the signed catalog as is, and the Linux payloads
+ * staged (stage.h) at their catalog paths, each verified as it is copied. */
 static int inject_repo(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 {
 	static const char *const files[] = { CATALOG_FILE, CATALOG_SIG_FILE };
@@ -186,26 +208,17 @@ static int inject_repo(struct ext4 *e, const struct inject_opts *o, char **reter
 			return errmsg_set(reterr_msg, fd,
 					  "cannot open '%s' of the payload source: %s", files[i],
 					  strerror(-fd));
-		int r = ext4_write_file_fd(e, dest, fd, 0644);
+		int r = ext4_write_file_fd(e, dest, fd, 0644, NULL, NULL);
 		if (r < 0)
 			return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
 					  dest, strerror(-r));
 	}
 	for (size_t i = 0; i < o->catalog->n_payloads; i++) {
-		const struct catalog_payload *p = &o->catalog->payloads[i];
-		if (o->staged ? !o->staged[i] : !staged(p, o->profiles))
+		if (!o->staged[i])
 			continue;
-		_cleanup_close_ int fd = fs_open_beneath(o->repo_fd, p->path, O_RDONLY, 0);
-		_cleanup_free_ char *dest = strjoin(IMAGE_REPO_DIR "/", p->path);
-		if (!dest)
-			return -ENOMEM;
-		if (fd < 0)
-			return errmsg_set(reterr_msg, fd, "cannot open payload '%s': %s", p->path,
-					  strerror(-fd));
-		int r = ext4_write_file_fd(e, dest, fd, 0644);
+		int r = inject_payload(e, o->repo_fd, &o->catalog->payloads[i], reterr_msg);
 		if (r < 0)
-			return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
-					  dest, strerror(-r));
+			return r;
 	}
 	if (o->closure) {
 		const char *text = json_to_string(o->closure, true);

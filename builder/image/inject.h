@@ -17,11 +17,11 @@ struct catalog;
 
 struct inject_opts {
 	int repo_fd;		       /* the payload source directory, or -EBADF */
-	const struct catalog *catalog; /* verified; its payloads are staged */
+	const struct catalog *catalog; /* signature verified; payloads checked on copy */
 	const char *public_key;	       /* NULL when no payloads */
 	const char *profiles_dir;      /* the profile matrix, or NULL */
 	char *const *profiles;	       /* staged profiles, NULL: all */
-	const bool *staged;	       /* per payload (stage.h); NULL: by profiles */
+	const bool *staged;	       /* per payload: into the repository (stage.h) */
 	json_object *closure;	       /* the closure file, or NULL */
 	char *const *package_keys;     /* armored key files for the image's rpm trust */
 	const char *agent_binary;

@@ -108,21 +108,26 @@ int stage_plan(const char *base_tarball, int repo_fd, const struct catalog *cat,
 	_cleanup_free_ char *msg = NULL;
 
 	*s = (struct stage){};
-	if (!has_packages(cat))
-		return 0;
-	int r = closure_new(base_tarball, repo_fd, cat, &c, &msg);
+	s->staged = calloc(cat->n_payloads + 1, sizeof(bool));
+	if (!s->staged)
+		return errmsg_oom(reterr_msg);
+	int r = has_packages(cat) ? closure_new(base_tarball, repo_fd, cat, &c, &msg) : -ENOPKG;
 	if (r == -ENOPKG) {
-		if (asprintf(&s->warning,
-			     "%s: its packages are staged as the catalog tags them, without a "
-			     "dependency check",
-			     msg) < 0)
+		for (size_t i = 0; i < cat->n_payloads; i++)
+			s->staged[i] = streq(cat->payloads[i].os, "linux") &&
+				       tagged(&cat->payloads[i], profiles);
+		if (msg && asprintf(&s->warning,
+				    "%s: its packages are staged as the catalog tags them, without "
+				    "a dependency check",
+				    msg) < 0)
 			s->warning = NULL;
 		return 0;
 	}
-	if (r < 0)
+	if (r < 0) {
+		stage_done(s);
 		return errmsg_set(reterr_msg, r, "%s", msg ? msg : strerror(-r));
+	}
 
-	s->staged = calloc(cat->n_payloads + 1, sizeof(bool));
 	s->closure = json_object_new_object();
 	json_object *by_profile = json_object_new_object();
 	if (!s->staged || !s->closure || !by_profile) {

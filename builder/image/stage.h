@@ -15,7 +15,7 @@
 #include "lib/trust/catalog.h"
 
 struct stage {
-	bool *staged;	      /* per catalog payload; NULL: by the catalog's profile tags */
+	bool *staged;	      /* per catalog payload: into the image's repository */
 	json_object *closure; /* {"schema":1,"profiles":{"P":["path",...]}}, or NULL */
 	char *warning;	      /* why there is no closure or key check, or NULL */
 };
@@ -24,7 +24,10 @@ void stage_done(struct stage *s);
 
 /* Solves every staged profile (profiles; NULL or empty: the whole matrix)
  * on base_tarball. A catalog without packages, or a base without a
- * package database (s->warning says so), leaves s->staged NULL. On an rpm
+ * package database (s->warning says so), stages the Linux payloads as the
+ * catalog tags them, with no closure. The packages' headers are read here,
+ * before any payload is hashed: inject.c hashes each staged payload as it
+ * copies it, and the build hashes the others after this (build-inputs.c). On an rpm
  * base every staged RPM must verify with the keys the image will trust:
  * those of the base's rpm database and package_keys (armored files).
  * Returns 0, or -errno with *reterr_msg naming the profile, the package

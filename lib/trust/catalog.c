@@ -804,13 +804,9 @@ int catalog_load_verified(int dir_fd, const struct minisign_pubkey *pk,
 	return 0;
 }
 
-int catalog_verify_payload(int dir_fd, const struct catalog_payload *p, char **reterr_msg)
+int catalog_payload_open(int dir_fd, const struct catalog_payload *p, char **reterr_msg)
 {
-	uint8_t digest[SHA256_DIGEST_SIZE];
-	char got[SHA256_HEX_SIZE], want[SHA256_HEX_SIZE];
 	struct stat st;
-	uint64_t n = 0;
-
 	_cleanup_close_ int fd =
 		fs_open_beneath(dir_fd, p->path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
 	if (fd < 0)
@@ -826,7 +822,14 @@ int catalog_verify_payload(int dir_fd, const struct catalog_payload *p, char **r
 		return errmsg_set(reterr_msg, -EBADMSG,
 				  "payload '%s': length %" PRIu64 ", catalog says %" PRIu64,
 				  p->path, (uint64_t)st.st_size, p->length);
-	int r = sha256_fd(fd, p->length, digest, &n);
+	return TAKE_FD(fd);
+}
+
+int catalog_payload_check(const struct catalog_payload *p, int r,
+			  const uint8_t digest[SHA256_DIGEST_SIZE], uint64_t n, char **reterr_msg)
+{
+	char got[SHA256_HEX_SIZE], want[SHA256_HEX_SIZE];
+
 	if (r == -EFBIG || (r >= 0 && n != p->length))
 		return errmsg_set(reterr_msg, -EBADMSG,
 				  "payload '%s': changed while read (length differs from %" PRIu64
@@ -842,6 +845,18 @@ int catalog_verify_payload(int dir_fd, const struct catalog_payload *p, char **r
 				  p->path, got, want);
 	}
 	return 0;
+}
+
+int catalog_verify_payload(int dir_fd, const struct catalog_payload *p, char **reterr_msg)
+{
+	uint8_t digest[SHA256_DIGEST_SIZE] = {};
+	uint64_t n = 0;
+
+	_cleanup_close_ int fd = catalog_payload_open(dir_fd, p, reterr_msg);
+	if (fd < 0)
+		return fd;
+	int r = sha256_fd(fd, p->length, digest, &n);
+	return catalog_payload_check(p, r, digest, n, reterr_msg);
 }
 
 int catalog_check_rollback(const struct catalog *c, uint64_t last_version,

@@ -174,6 +174,18 @@ int catalog_load_verified(int dir_fd, const struct minisign_pubkey *pk,
  * reading the file once and never past the signed length. */
 int catalog_verify_payload(int dir_fd, const struct catalog_payload *p, char **reterr_msg);
 
+/* The same in two halves, for a caller that verifies while it copies (the
+ * image builder): catalog_payload_open() opens p beneath dir_fd and checks
+ * that it is a regular file of the signed length, reading no byte; it
+ * returns the descriptor (O_CLOEXEC) or -errno. The caller copies it with
+ * copy_stream() (copy.h), max p->length, into a sha256; then
+ * catalog_payload_check() takes the copy's return r, the digest and the
+ * byte count n, and gives 0 or -EBADMSG (another length or digest) or the
+ * copy's error, each with the payload named. */
+int catalog_payload_open(int dir_fd, const struct catalog_payload *p, char **reterr_msg);
+int catalog_payload_check(const struct catalog_payload *p, int r,
+			  const uint8_t digest[SHA256_DIGEST_SIZE], uint64_t n, char **reterr_msg);
+
 /* Rollback protection. last_sha256 may be NULL (only the version is known).
  * A lower version, or the same version with other bytes, gives -EPERM. */
 int catalog_check_rollback(const struct catalog *c, uint64_t last_version,

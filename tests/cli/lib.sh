@@ -104,6 +104,14 @@ skip_all() {
 	exit 0
 }
 
+# need_tools TOOL...: the whole test skipped unless each TOOL is installed.
+need_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || skip_all "$t is not installed"
+	done
+}
+
 done_testing() {
 	echo "1..$_n"
 	[ $_failed -eq 0 ]

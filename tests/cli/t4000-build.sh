@@ -6,9 +6,7 @@
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/cli/build-lib.sh"
 
-for t in python3 sfdisk sgdisk e2fsck debugfs fsck.vfat mtype qemu-img setpriv; do
-	command -v $t >/dev/null || skip_all "$t is not installed"
-done
+need_tools python3 sfdisk sgdisk e2fsck debugfs fsck.vfat mtype qemu-img setpriv
 [ -r /usr/lib/systemd/boot/efi/systemd-bootx64.efi ] || skip_all "systemd-boot-efi is not installed"
 
 chmod 755 "$TEST_DIR"

@@ -9,9 +9,7 @@
 . "$ENLIGHTEN_SRCDIR/tests/cli/build-lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/cli/closure-lib.sh"
 
-for t in python3 sfdisk debugfs rpmbuild rpmsign gpg; do
-	command -v $t >/dev/null || skip_all "$t is not installed"
-done
+need_tools python3 sfdisk debugfs rpmbuild rpmsign gpg
 [ -r /usr/lib/systemd/boot/efi/systemd-bootx64.efi ] || skip_all "systemd-boot-efi is not installed"
 export SOURCE_DATE_EPOCH=1700000000 GPG_TTY=/dev/null
 

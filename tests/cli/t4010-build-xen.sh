@@ -10,9 +10,7 @@
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/cli/build-lib.sh"
 
-for t in python3 sfdisk dpkg-deb mtype; do
-	command -v $t >/dev/null || skip_all "$t is not installed"
-done
+need_tools python3 sfdisk dpkg-deb mtype
 [ -r /usr/lib/systemd/boot/efi/systemd-bootx64.efi ] || skip_all "systemd-boot-efi is not installed"
 
 # mkpkg NAME FILE...: repo/debian/NAME_4.17-1_amd64.deb holding each FILE

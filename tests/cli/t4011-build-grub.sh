@@ -13,9 +13,7 @@
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/cli/build-lib.sh"
 
-for t in python3 sfdisk sgdisk debugfs mtype mcopy grub-mkimage grub-script-check setpriv blkid; do
-	command -v $t >/dev/null || skip_all "$t is not installed"
-done
+need_tools python3 sfdisk sgdisk debugfs mtype mcopy grub-mkimage grub-script-check setpriv blkid
 [ -r /usr/lib/grub/x86_64-efi/normal.mod ] || skip_all "grub-efi-amd64-bin is not installed"
 [ -r /usr/lib/grub/i386-pc/boot.img ] || skip_all "grub-pc-bin is not installed"
 

@@ -12,9 +12,7 @@
 
 shim=/usr/lib/shim/shimx64.efi.signed
 grub=/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed
-for t in python3 sfdisk mcopy; do
-	command -v $t >/dev/null || skip_all "$t is not installed"
-done
+need_tools python3 sfdisk mcopy
 [ -r $shim ] || skip_all "shim-signed is not installed"
 [ -r $grub ] || skip_all "grub-efi-amd64-signed is not installed"
 kernel=$(ls /boot/vmlinuz-* 2>/dev/null | head -1)

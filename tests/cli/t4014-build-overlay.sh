@@ -11,9 +11,7 @@
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/cli/build-lib.sh"
 
-for t in python3 sfdisk debugfs; do
-	command -v $t >/dev/null || skip_all "$t is not installed"
-done
+need_tools python3 sfdisk debugfs
 [ -r /usr/lib/systemd/boot/efi/systemd-bootx64.efi ] || skip_all "systemd-boot-efi is not installed"
 
 make_base base.tar.gz

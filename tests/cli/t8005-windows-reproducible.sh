@@ -8,9 +8,7 @@
 . "$ENLIGHTEN_SRCDIR/tests/cli/build-lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/cli/windows-lib.sh"
 
-for t in sfdisk ntfsfix ntfsinfo wimupdate; do
-	command -v $t >/dev/null || skip_all "$t is not installed"
-done
+need_tools sfdisk ntfsfix ntfsinfo wimupdate
 [ -r /usr/lib/systemd/boot/efi/systemd-bootx64.efi ] || skip_all "systemd-boot-efi is not installed"
 
 export SOURCE_DATE_EPOCH=1700000000
