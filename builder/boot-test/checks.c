@@ -59,8 +59,7 @@ void guest_report_done(struct guest_report *r)
 	*r = (struct guest_report){};
 }
 
-static int problem(struct guest_report *r, const char *fmt, ...) _printf_(2, 3);
-static int problem(struct guest_report *r, const char *fmt, ...)
+int guest_report_problem(struct guest_report *r, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -72,10 +71,8 @@ static int problem(struct guest_report *r, const char *fmt, ...)
 	return 0;
 }
 
-static int add_item(struct guest_report *r, const char *kind, const char *name,
-		    enum guest_state state, const char *fmt, ...) _printf_(5, 6);
-static int add_item(struct guest_report *r, const char *kind, const char *name,
-		    enum guest_state state, const char *fmt, ...)
+int guest_report_add(struct guest_report *r, const char *kind, const char *name,
+		     enum guest_state state, const char *fmt, ...)
 {
 	struct guest_item *items = reallocarray(r->items, r->n_items + 1, sizeof(*items));
 	if (!items)
@@ -183,8 +180,8 @@ static int check_service(struct qga *q, struct guest_report *r, const char *unit
 		char active[32], sub[32], file[32], cond[16], binds[1024];
 		int k = systemctl_show(q, unit, deadline, &text);
 		if (k < 0)
-			return add_item(r, "service", unit, GUEST_FAIL, "systemctl show failed: %s",
-					strerror(-k));
+			return guest_report_add(r, "service", unit, GUEST_FAIL,
+						"systemctl show failed: %s", strerror(-k));
 		show_value(text, "ActiveState", active, sizeof(active));
 		show_value(text, "SubState", sub, sizeof(sub));
 		show_value(text, "UnitFileState", file, sizeof(file));
@@ -194,31 +191,33 @@ static int check_service(struct qga *q, struct guest_report *r, const char *unit
 			uint64_t at = show_usec(text, "ActiveEnterTimestampMonotonic");
 			if (at > *last_active)
 				*last_active = at;
-			return add_item(r, "service", unit, GUEST_OK,
-					"active (%s), %s %.1f s after the agent started", sub, file,
-					at > agent_start ? (double)(at - agent_start) / 1e6 : 0.0);
+			return guest_report_add(
+				r, "service", unit, GUEST_OK,
+				"active (%s), %s %.1f s after the agent started", sub, file,
+				at > agent_start ? (double)(at - agent_start) / 1e6 : 0.0);
 		}
 		if (streq(active, "inactive") || streq(active, "failed")) {
 			bool evaluated = show_usec(text, "ConditionTimestampMonotonic") > 0;
 			if (evaluated && streq(cond, "no"))
-				return add_item(r, "service", unit,
-						forced ? GUEST_CONDITION : GUEST_FAIL,
-						"%s, condition not met", file);
+				return guest_report_add(r, "service", unit,
+							forced ? GUEST_CONDITION : GUEST_FAIL,
+							"%s, condition not met", file);
 			k = absent_device(q, binds, deadline, &device);
 			if (k < 0)
 				return k;
 			if (k > 0)
-				return add_item(r, "service", unit,
-						forced ? GUEST_CONDITION : GUEST_FAIL,
-						"%s, condition not met: its device %s is absent",
-						file, device);
+				return guest_report_add(
+					r, "service", unit, forced ? GUEST_CONDITION : GUEST_FAIL,
+					"%s, condition not met: its device %s is absent", file,
+					device);
 			if (streq(active, "failed"))
-				return add_item(r, "service", unit, GUEST_FAIL, "failed (%s), %s",
-						sub, file);
+				return guest_report_add(r, "service", unit, GUEST_FAIL,
+							"failed (%s), %s", sub, file);
 		}
 		if (now_usec() >= deadline)
-			return add_item(r, "service", unit, GUEST_FAIL,
-					"%s (%s), %s, not active in time", active, sub, file);
+			return guest_report_add(r, "service", unit, GUEST_FAIL,
+						"%s (%s), %s, not active in time", active, sub,
+						file);
 		poll(NULL, 0, SETTLE_POLL_MSEC);
 	}
 }
@@ -279,8 +278,8 @@ static int check_modules(struct qga *q, struct guest_report *r, char *const *mod
 	_cleanup_free_ char *err = NULL;
 	int k = qga_read_file(q, "/proc/modules", &loaded, NULL, &err);
 	if (k < 0)
-		return problem(r, "cannot read /proc/modules in the guest: %s",
-			       err ?: strerror(-k));
+		return guest_report_problem(r, "cannot read /proc/modules in the guest: %s",
+					    err ?: strerror(-k));
 	if (asprintf(&path, "/lib/modules/%s/modules.builtin", r->kernel ?: "") < 0)
 		return -ENOMEM;
 	if (qga_read_file(q, path, &builtin, NULL, NULL) < 0 && !(builtin = strdup("")))
@@ -292,22 +291,22 @@ static int check_modules(struct qga *q, struct guest_report *r, char *const *mod
 			return -ENOMEM;
 		module_name(name);
 		if (module_listed(loaded, name, false))
-			k = add_item(r, "module", *m, GUEST_OK, "loaded");
+			k = guest_report_add(r, "module", *m, GUEST_OK, "loaded");
 		else if (module_listed(builtin, name, true))
-			k = add_item(r, "module", *m, GUEST_OK, "built into the kernel");
+			k = guest_report_add(r, "module", *m, GUEST_OK, "built into the kernel");
 		else if (forced || no_device(q, name))
-			k = add_item(r, "module", *m, GUEST_CONDITION,
-				     "not loaded, condition not met: no such device here%s",
-				     forced ? "" : " (modprobe: No such device)");
+			k = guest_report_add(r, "module", *m, GUEST_CONDITION,
+					     "not loaded, condition not met: no such device here%s",
+					     forced ? "" : " (modprobe: No such device)");
 		else
-			k = add_item(r, "module", *m, GUEST_FAIL, "not loaded");
+			k = guest_report_add(r, "module", *m, GUEST_FAIL, "not loaded");
 		if (k < 0)
 			return k;
 	}
 	return 0;
 }
 
-static const char *family_of(const char *os_release)
+const char *guest_family(const char *os_release)
 {
 	if (!os_release)
 		return NULL;
@@ -343,14 +342,11 @@ static int report_strv(json_object *o, const char *key, char ***ret)
 	return 0;
 }
 
-static int read_report(struct qga *q, struct guest_report *r)
+int guest_report_read_json(struct guest_report *r, const char *text, size_t n)
 {
-	_cleanup_free_ char *text = NULL;
 	_cleanup_json_ json_object *o = NULL;
-	size_t n;
-	if (qga_read_file(q, REPORT_PATH, &text, &n, NULL) < 0 ||
-	    json_parse_bounded(text, n, QGA_FILE_MAX, &o, NULL) < 0)
-		return 0; /* an agent that never changed anything writes none */
+	if (json_parse_bounded(text, n, QGA_FILE_MAX, &o, NULL) < 0)
+		return 0; /* not the agent's: as if there were none */
 	json_object *reboot;
 	if (json_object_object_get_ex(o, "reboot_needed", &reboot))
 		r->reboot_needed = json_object_get_boolean(reboot);
@@ -364,6 +360,15 @@ static int read_report(struct qga *q, struct guest_report *r)
 	if (k >= 0)
 		k = report_strv(o, "errors", &r->report_errors);
 	return k;
+}
+
+static int read_report(struct qga *q, struct guest_report *r)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t n;
+	if (qga_read_file(q, REPORT_PATH, &text, &n, NULL) < 0)
+		return 0; /* an agent that never changed anything writes none */
+	return guest_report_read_json(r, text, n);
 }
 
 /* lsblk --list --json: the row whose `key` is `value`. */
@@ -409,10 +414,11 @@ static int root_size(struct qga *q, struct guest_report *r, uint64_t deadline)
 	(void)json_get_string(part, "pkname", &pk);
 	(void)json_get_string(part, "fstype", &fstype);
 	json_object *disk = lsblk_row(rows, "name", pk);
-	return add_item(r, "root", "/", GUEST_OK,
-			"%s %" PRIu64 " MiB on %s (%" PRIu64 " MiB) of disk %s (%" PRIu64 " MiB)",
-			fstype ? fstype : "filesystem", lsblk_mib(part, "fssize"), name,
-			lsblk_mib(part, "size"), pk ? pk : "-", lsblk_mib(disk, "size"));
+	return guest_report_add(r, "root", "/", GUEST_OK,
+				"%s %" PRIu64 " MiB on %s (%" PRIu64 " MiB) of disk %s (%" PRIu64
+				" MiB)",
+				fstype ? fstype : "filesystem", lsblk_mib(part, "fssize"), name,
+				lsblk_mib(part, "size"), pk ? pk : "-", lsblk_mib(disk, "size"));
 }
 
 static int osinfo(struct qga *q, struct guest_report *r)
@@ -456,11 +462,11 @@ static int check_processes(struct qga *q, struct guest_report *r, const char *co
 			return k;
 		k = qga_exec(q, argv, deadline, &code, &out);
 		if (k < 0 || code != 0)
-			k = add_item(r, "process", *p, GUEST_FAIL, "not running (%s)",
-				     k < 0 ? strerror(-k) : "pidof found none");
+			k = guest_report_add(r, "process", *p, GUEST_FAIL, "not running (%s)",
+					     k < 0 ? strerror(-k) : "pidof found none");
 		else
-			k = add_item(r, "process", *p, GUEST_OK, "running (pid %.*s)",
-				     (int)strcspn(out, "\n"), out);
+			k = guest_report_add(r, "process", *p, GUEST_OK, "running (pid %.*s)",
+					     (int)strcspn(out, "\n"), out);
 		if (k < 0)
 			return k;
 	}
@@ -480,8 +486,9 @@ static int check_commands(struct qga *q, struct guest_report *r, const char *con
 			return k;
 		k = qga_exec(q, argv, deadline, &code, &out);
 		if (k < 0 || code != 0) {
-			k = k < 0 ? add_item(r, "command", *c, GUEST_FAIL, "%s", strerror(-k))
-				  : add_item(r, "command", *c, GUEST_FAIL, "exit %d", code);
+			k = k < 0 ? guest_report_add(r, "command", *c, GUEST_FAIL, "%s",
+						     strerror(-k))
+				  : guest_report_add(r, "command", *c, GUEST_FAIL, "exit %d", code);
 			if (k < 0)
 				return k;
 			continue;
@@ -489,8 +496,8 @@ static int check_commands(struct qga *q, struct guest_report *r, const char *con
 		const char *v = strstr(out, "_version");
 		v = v ? v + strcspn(v, ":") : NULL;
 		v = v && *v ? v + 1 + strspn(v + 1, " ") : NULL;
-		k = add_item(r, "command", *c, GUEST_OK, "exit 0%s%.*s", v ? ", version " : "",
-			     v ? (int)strcspn(v, "\n") : 0, v ?: "");
+		k = guest_report_add(r, "command", *c, GUEST_OK, "exit 0%s%.*s",
+				     v ? ", version " : "", v ? (int)strcspn(v, "\n") : 0, v ?: "");
 		if (k < 0)
 			return k;
 	}
@@ -515,7 +522,8 @@ int guest_check(const char *qga_socket, const struct guest_expect *e, uint64_t d
 	uint64_t answer_by = now_usec() + QGA_ANSWER_USEC;
 	k = qga_open(qga_socket, answer_by < deadline ? answer_by : deadline, &q);
 	if (k < 0) {
-		problem(&r,
+		guest_report_problem(
+			&r,
 			"the QEMU guest agent did not answer (%s): is qemu-guest-agent in the "
 			"base? (--line-only checks an image without it by its summary line)",
 			strerror(-k));
@@ -530,13 +538,14 @@ int guest_check(const char *qga_socket, const struct guest_expect *e, uint64_t d
 		goto oom;
 	k = qga_read_file(q, path, &conf, NULL, &err);
 	if (k < 0) {
-		problem(&r, "cannot read the guest's '%s': %s", path, err ?: strerror(-k));
+		guest_report_problem(&r, "cannot read the guest's '%s': %s", path,
+				     err ?: strerror(-k));
 		goto done;
 	}
 	free(err);
 	err = NULL;
 	if (profile_parse(profile, path, conf, &p, &err) < 0) {
-		problem(&r, "%s", err ?: "the guest's profile does not parse");
+		guest_report_problem(&r, "%s", err ?: "the guest's profile does not parse");
 		goto done;
 	}
 
@@ -560,7 +569,7 @@ int guest_check(const char *qga_socket, const struct guest_expect *e, uint64_t d
 			r.agent_seconds = (double)(agent_exit - agent_start) / 1e6;
 	}
 
-	const char *family = family_of(os_release);
+	const char *family = guest_family(os_release);
 	char *const *services = profile_get_for(p, family, PROFILE_LINUX_SERVICES);
 	for (char *const *u = services; *u; u++)
 		if ((k = check_service(q, &r, *u, forced, agent_start, deadline, &last_active)) < 0)
@@ -575,7 +584,8 @@ int guest_check(const char *qga_socket, const struct guest_expect *e, uint64_t d
 	if ((k = read_report(q, &r)) < 0 || (k = root_size(q, &r, deadline)) < 0)
 		goto fail;
 	if (r.report_result && !streq(r.report_result, "complete"))
-		problem(&r, "report.json says the agent's last run %s", r.report_result);
+		guest_report_problem(&r, "report.json says the agent's last run %s",
+				     r.report_result);
 done:
 	if (r.problem)
 		r.pass = false;
@@ -594,6 +604,7 @@ json_object *guest_report_json(const struct guest_report *r)
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "reached", json_object_new_boolean(r->reached));
+	json_object_object_add(o, "from_disk", json_object_new_boolean(r->from_disk));
 	json_object_object_add(o, "pass", json_object_new_boolean(r->pass));
 	json_object_object_add(o, "problem", json_string_or_null(r->problem));
 	json_object_object_add(o, "os", json_string_or_null(r->os));

@@ -9,9 +9,12 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
+
+#include "lib/basic/macro.h"
 
 enum guest_state {
 	GUEST_OK,	 /* active, loaded, built in */
@@ -27,10 +30,11 @@ struct guest_item {
 };
 
 struct guest_report {
-	bool reached;  /* the guest agent answered */
-	char *problem; /* why the checks failed or could not run, or NULL */
-	char *os;      /* PRETTY_NAME */
-	char *kernel;  /* the running kernel's release */
+	bool reached;	/* the guest agent answered, or the disk was read */
+	bool from_disk; /* read from the guest's disk after it powered off (no guest agent) */
+	char *problem;	/* why the checks failed or could not run, or NULL */
+	char *os;	/* PRETTY_NAME */
+	char *kernel;	/* the running kernel's release */
 	struct guest_item *items;
 	unsigned n_items;
 	char **changes;	       /* report.json's "changes", or NULL */
@@ -58,6 +62,26 @@ struct guest_expect {
 int guest_check(const char *qga_socket, const struct guest_expect *e, uint64_t deadline,
 		struct guest_report *ret);
 void guest_report_done(struct guest_report *r);
+
+/* The same questions answered from the guest's disk after it powered off,
+ * for an identity without the guest agent (disk-check.c): image the
+ * boot's overlay (of format), dir a scratch directory. What the disk can
+ * show: report.json, the profile's services enabled (their links in
+ * /etc/systemd/system), its modules listed for loading at boot, its
+ * packages installed and its removed ones gone (dpkg's database). Running
+ * and loaded cannot be seen, and the items say so. Returns 0 with *ret
+ * filled in (ret->pass says the outcome), -errno for local failures. */
+int guest_check_disk(const char *image, const char *format, const char *dir,
+		     const struct guest_expect *e, struct guest_report *ret);
+
+/* For both: an item, the report's problem (and pass false), report.json's
+ * text read into r, the distribution family of an os-release text
+ * ("debian", "suse", or NULL). */
+int guest_report_add(struct guest_report *r, const char *kind, const char *name,
+		     enum guest_state state, const char *fmt, ...) _printf_(5, 6);
+int guest_report_problem(struct guest_report *r, const char *fmt, ...) _printf_(2, 3);
+int guest_report_read_json(struct guest_report *r, const char *text, size_t n);
+const char *guest_family(const char *os_release);
 
 const char *guest_state_to_string(enum guest_state s);
 json_object *guest_report_json(const struct guest_report *r);

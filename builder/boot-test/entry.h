@@ -76,6 +76,16 @@ int boot_run_tool(char *const argv[], char **ret_out, char **reterr_msg);
 int boot_entry_extract_grub(const char *image, const char *format, const char *dir,
 			    struct boot_entry **ret, char **reterr_msg);
 
+/* The root partition (GPT type root x86-64) of image copied out sparsely
+ * into dir (a scratch directory; the copy is unlinked once open) and opened
+ * read-only with the builder's ext4 reader (builder/image/fs-ext4.h): for
+ * reading files of a disk whose guest is powered off. Close it with
+ * ext4_abort(). Returns 0, -ENOENT when there is no root partition, or
+ * another -errno, with *reterr_msg saying what. */
+struct ext4;
+int boot_root_open(const char *image, const char *format, const char *dir, struct ext4 **ret,
+		   char **reterr_msg);
+
 /* boot_entry_extract(), and when the disk has no systemd-boot entry and
  * grub is true, boot_entry_extract_grub(). */
 int boot_entry_find(const char *image, const char *format, const char *dir,

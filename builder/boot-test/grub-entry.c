@@ -283,6 +283,19 @@ static int root_extract(const char *image, const char *format, const char *dir, 
 	return boot_run_tool(argv, NULL, reterr_msg);
 }
 
+int boot_root_open(const char *image, const char *format, const char *dir, struct ext4 **ret,
+		   char **reterr_msg)
+{
+	_cleanup_free_ char *raw = strjoin(dir, "/root.raw");
+	if (!raw)
+		return -ENOMEM;
+	int r = root_extract(image, format, dir, raw, reterr_msg);
+	if (r >= 0 && (r = ext4_open(raw, 0, false, 0, ret, reterr_msg)) < 0)
+		errmsg_prefix(reterr_msg, r, "cannot open the root filesystem of '%s'", image);
+	(void)unlink(raw); /* libext2fs keeps it open */
+	return r;
+}
+
 static int grub_read(struct ext4 *e, const char *image, struct grub_entry *v, size_t *ret_n,
 		     int *ret_pick, char **reterr_msg)
 {
@@ -313,18 +326,15 @@ static int grub_read(struct ext4 *e, const char *image, struct grub_entry *v, si
 int boot_entry_extract_grub(const char *image, const char *format, const char *dir,
 			    struct boot_entry **ret, char **reterr_msg)
 {
-	_cleanup_free_ char *root = strjoin(dir, "/root.raw");
 	struct grub_entry *v = calloc(GRUB_ENTRIES_MAX, sizeof(*v));
 	struct boot_entry *e = calloc(1, sizeof(*e));
 	struct ext4 *fs = NULL;
 	size_t n = 0;
 	int pick = -1, r;
 
-	r = root && v && e ? 0 : -ENOMEM;
+	r = v && e ? 0 : -ENOMEM;
 	if (r >= 0)
-		r = root_extract(image, format, dir, root, reterr_msg);
-	if (r >= 0 && (r = ext4_open(root, 0, false, 0, &fs, reterr_msg)) < 0)
-		errmsg_prefix(reterr_msg, r, "cannot open the root filesystem of '%s'", image);
+		r = boot_root_open(image, format, dir, &fs, reterr_msg);
 	if (r >= 0)
 		r = grub_read(fs, image, v, &n, &pick, reterr_msg);
 	if (r >= 0) {
@@ -346,8 +356,6 @@ int boot_entry_extract_grub(const char *image, const char *format, const char *d
 				   g->initrds[0], image, strerror(-r));
 	}
 	ext4_abort(fs); /* read only: nothing to write out */
-	if (root)
-		(void)unlink(root);
 	for (size_t i = 0; v && i < n; i++)
 		grub_entry_done(&v[i]);
 	free(v);

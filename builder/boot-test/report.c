@@ -160,8 +160,14 @@ static void print_guest(FILE *f, const struct guest_report *g, const struct agen
 		fprintf(f, "  guest:  %s\n", g->problem);
 		return;
 	}
-	fprintf(f, "  guest:  %s, kernel %s (asked through the QEMU guest agent)\n",
-		g->os ?: "unknown system", g->kernel ?: "unknown");
+	if (g->from_disk)
+		fprintf(f,
+			"  guest:  %s, read from its disk after it powered off (no QEMU guest "
+			"agent on this identity)\n",
+			g->os ?: "unknown system");
+	else
+		fprintf(f, "  guest:  %s, kernel %s (asked through the QEMU guest agent)\n",
+			g->os ?: "unknown system", g->kernel ?: "unknown");
 	for (unsigned i = 0; i < g->n_items; i++)
 		fprintf(f, "  %s %s: %s%s\n", g->items[i].kind, g->items[i].name,
 			g->items[i].state == GUEST_FAIL ? "FAIL: " : "", g->items[i].detail);

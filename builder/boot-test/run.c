@@ -424,6 +424,8 @@ static int boot_path(struct boot_test *t, const char *dir, const char *overlay,
 	return 0;
 }
 
+#define NOT_READ_KILLED "the guest did not power off by itself, so its disk was not read either"
+
 /* One boot under way: its files, what it boots, what the console shows. */
 struct boot {
 	struct boot_test *t;
@@ -442,6 +444,7 @@ struct boot {
 	char **notes;
 	char *why;
 	bool pass;
+	bool disk_read; /* no guest agent: hook.report read from the disk after power-off */
 };
 
 static void boot_done(struct boot *b)
@@ -553,6 +556,26 @@ static void boot_machine(struct boot *b)
 	};
 }
 
+/* Without the guest agent (and not --line-only), a guest that reported and
+ * then powered off cleanly is looked at on its disk: the overlay's root,
+ * read once QEMU is gone. A guest QEMU had to kill is not: its filesystem
+ * may hold what it had not written yet. */
+static int disk_look(struct boot *b)
+{
+	if (b->m.qga_socket || b->t->line_only || !b->res.line ||
+	    b->res.shutdown == SHUTDOWN_KILLED || b->host->xen != XEN_NONE)
+		return 0;
+	const struct guest_expect e = {
+		.profile = b->host->profile,
+		.forced = b->start.forced,
+	};
+	int r = guest_check_disk(b->overlay, "qcow2", b->dir, &e, &b->hook.report);
+	if (r < 0)
+		return r;
+	b->disk_read = true;
+	return 0;
+}
+
 /* Whether the boot matched: b->pass, and b->why when it did not. */
 static int boot_verdict(struct boot *b)
 {
@@ -582,7 +605,7 @@ static int boot_verdict(struct boot *b)
 					      &b->why) == 0;
 	if (r < 0)
 		return r;
-	if (b->pass && b->m.qga_socket &&
+	if (b->pass && (b->m.qga_socket || b->disk_read) &&
 	    (r = hook_verdict(&b->hook, b->p->id, b->p, &b->why)) <= 0)
 		b->pass = false;
 	if (r < 0)
@@ -670,6 +693,7 @@ static void boot_json(struct boot *bt)
 	const struct qemu_result *res = &bt->res;
 	bool qga = bt->m.qga_socket != NULL;
 	json_object *b = json_object_new_object();
+	const char *verified = qga ? "guest-agent" : bt->disk_read ? "disk" : "summary-line";
 	json_object_object_add(b, "boot", json_object_new_int((int)bt->k));
 	json_object_object_add(b, "identity", json_object_new_string(bt->p->id->name));
 	json_object_object_add(b, "mode", json_object_new_string(bt->start.mode));
@@ -682,10 +706,10 @@ static void boot_json(struct boot *bt)
 	json_object_object_add(b, "expected", expected_json(bt->p, bt->start.forced));
 	json_object_object_add(b, "summary", json_string_or_null(res->line));
 	json_object_object_add(b, "agent", agent_json(&bt->s));
-	json_object_object_add(b, "verified",
-			       json_object_new_string(qga ? "guest-agent" : "summary-line"));
-	json_object_object_add(b, "guest",
-			       qga && res->line ? guest_report_json(&bt->hook.report) : NULL);
+	json_object_object_add(b, "verified", json_object_new_string(verified));
+	json_object_object_add(
+		b, "guest",
+		(qga || bt->disk_read) && res->line ? guest_report_json(&bt->hook.report) : NULL);
 	json_object_object_add(b, "result", json_object_new_string(bt->pass ? "pass" : "fail"));
 	json_object_object_add(b, "reason", json_string_or_null(bt->pass ? NULL : bt->why));
 	json_object_object_add(b, "seconds_to_summary",
@@ -704,8 +728,10 @@ static void boot_report(struct boot *b)
 {
 	const struct boot_test_report *rep = b->t->report;
 	const char *not_asked = NULL;
-	if (!b->m.qga_socket)
-		not_asked = b->t->line_only ? "--line-only" : b->p->id->no_guest_agent;
+	if (!b->m.qga_socket && !b->disk_read)
+		not_asked = b->t->line_only			 ? "--line-only"
+			    : b->res.shutdown == SHUTDOWN_KILLED ? NOT_READ_KILLED
+								 : b->p->id->no_guest_agent;
 	const struct boot_outcome o = {
 		.k = b->k,
 		.plan = b->p,
@@ -716,7 +742,7 @@ static void boot_report(struct boot *b)
 		.stages = &b->stages,
 		.summary = &b->s,
 		/* asked only after the line: without it there are no answers */
-		.guest = b->m.qga_socket && b->res.line ? &b->hook.report : NULL,
+		.guest = (b->m.qga_socket || b->disk_read) && b->res.line ? &b->hook.report : NULL,
 		.domu_type = b->hook.domu_type,
 		.domu_kernel = b->hook.plain ? b->hook.plain->linux_path : NULL,
 		.domu = &b->hook.domu,
@@ -799,6 +825,11 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p, 
 	r = boot_run(&b, reterr_msg);
 	if (r < 0)
 		goto out;
+	r = disk_look(&b);
+	if (r < 0) {
+		r = errmsg_errno(reterr_msg, r, "cannot read the guest's disk: %m");
+		goto out;
+	}
 	r = boot_verdict(&b);
 	if (r < 0) {
 		r = errmsg_oom(reterr_msg);

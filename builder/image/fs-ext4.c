@@ -1707,6 +1707,11 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+bool ext4_needs_recovery(struct ext4 *e)
+{
+	return ext2fs_has_feature_journal_needs_recovery(e->fs->super);
+}
+
 int ext4_list_dir(struct ext4 *e, const char *path, char ***ret)
 {
 	ext2_ino_t ino;

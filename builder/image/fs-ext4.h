@@ -98,5 +98,8 @@ int ext4_file_size(struct ext4 *e, const char *path, uint64_t *ret);
 /* The type bits (S_IFREG, S_IFLNK, ...) of what path names, the leaf not
  * followed; -ENOENT when nothing is there. */
 int ext4_lstat_type(struct ext4 *e, const char *path, mode_t *ret);
+/* Whether the journal holds writes not yet in place (the filesystem was not
+ * unmounted cleanly): what the reader sees may then be older than that. */
+bool ext4_needs_recovery(struct ext4 *e);
 /* Names in a directory, sorted, without "." and "..". */
 int ext4_list_dir(struct ext4 *e, const char *path, char ***ret);

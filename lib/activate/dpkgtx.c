@@ -22,7 +22,6 @@
 #include "lib/trust/deb.h"
 
 #define DPKG_STATUS "var/lib/dpkg/status"
-#define STATUS_MAX (256u << 20)
 #define ARGV_MAX 4096
 #define POLICY_RC_D "usr/sbin/policy-rc.d"
 
@@ -45,20 +44,12 @@ static int stanza_end(char ***names, char *pkg, bool installed)
 	return 0;
 }
 
-int dpkgtx_installed(int root_fd, char ***ret_names, char **reterr_msg)
+int dpkg_status_installed(char *text, char ***ret_names)
 {
-	_cleanup_free_ char *text = NULL;
 	_cleanup_strv_free_ char **names = NULL;
-	int r = fs_read_file_at(root_fd, DPKG_STATUS, STATUS_MAX, &text, NULL);
-	if (r < 0) {
-		if (r == -ENOENT)
-			return errmsg_set(reterr_msg, r,
-					  "the root has no dpkg database ('/" DPKG_STATUS "')");
-		return errmsg_errno(reterr_msg, r, "cannot read '/" DPKG_STATUS "': %m");
-	}
-
 	char *pkg = NULL;
 	bool installed = false;
+	int r;
 	for (char *line = text, *next; line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -86,6 +77,19 @@ int dpkgtx_installed(int root_fd, char ***ret_names, char **reterr_msg)
 		return -ENOMEM;
 	*ret_names = TAKE_PTR(names);
 	return 0;
+}
+
+int dpkgtx_installed(int root_fd, char ***ret_names, char **reterr_msg)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = fs_read_file_at(root_fd, DPKG_STATUS, DPKG_STATUS_MAX, &text, NULL);
+	if (r < 0) {
+		if (r == -ENOENT)
+			return errmsg_set(reterr_msg, r,
+					  "the root has no dpkg database ('/" DPKG_STATUS "')");
+		return errmsg_errno(reterr_msg, r, "cannot read '/" DPKG_STATUS "': %m");
+	}
+	return dpkg_status_installed(text, ret_names);
 }
 
 #define DPKG_LIST_MAX (16u << 20)

@@ -22,6 +22,10 @@
  * "install ok installed" or "hold ok installed"; sorted, unique).
  * -ENOENT with a message when the root has no dpkg database. */
 int dpkgtx_installed(int root_fd, char ***ret_names, char **reterr_msg);
+/* The same from the status file's text (changed in place), read by the
+ * caller from wherever the root is (a disk image's filesystem). */
+int dpkg_status_installed(char *text, char ***ret_names);
+#define DPKG_STATUS_MAX (256u << 20)
 
 /* Of names, those the database lists with a file (var/lib/dpkg/info/
  * NAME.list; documentation left aside) missing from the tree: a run cut

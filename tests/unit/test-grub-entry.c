@@ -11,7 +11,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <libfdisk/libfdisk.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,9 +19,8 @@
 #include "builder/image/fs-ext4.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
+#include "tests/unit/root-disk.h"
 #include "tests/unit/tap.h"
-
-#define MIB (1024ULL * 1024ULL)
 
 static const char grub_cfg[] =
 	"set default=\"Debian GNU/Linux, with Linux 6.1.0-2-amd64\"\n"
@@ -46,39 +44,8 @@ static const char grub_cfg[] =
 
 static int make_disk(const char *path, bool with_cfg)
 {
-	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || ftruncate(fd, (off_t)(40 * MIB)) < 0)
-		return -errno;
-	struct fdisk_context *cxt = fdisk_new_context();
-	fdisk_disable_dialogs(cxt, 1);
-	int r = fdisk_assign_device(cxt, path, 0);
-	if (r >= 0)
-		r = fdisk_create_disklabel(cxt, "gpt");
-	struct fdisk_partition *pa = fdisk_new_partition();
-	struct fdisk_parttype *t = fdisk_label_parse_parttype(
-		fdisk_get_label(cxt, NULL), "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709");
-	fdisk_partition_set_start(pa, 2048);
-	fdisk_partition_set_size(pa, 32 * MIB / 512);
-	fdisk_partition_set_partno(pa, 0);
-	fdisk_partition_set_type(pa, t);
-	if (r >= 0)
-		r = fdisk_add_partition(cxt, pa, NULL);
-	fdisk_unref_partition(pa);
-	fdisk_unref_parttype(t);
-	if (r >= 0)
-		r = fdisk_write_disklabel(cxt);
-	fdisk_deassign_device(cxt, 1);
-	fdisk_unref_context(cxt);
-	if (r < 0)
-		return r;
-
-	char *err = NULL;
 	struct ext4 *e = NULL;
-	r = ext4_format(path, MIB, 32 * MIB, "0b5ad1b2-83f4-4dbe-8b56-2a1f0d6b3e10", "root", 0,
-			NULL, &err);
-	if (r >= 0)
-		r = ext4_open(path, MIB, true, 0, &e, &err);
-	free(err);
+	int r = root_disk_make(path, &e);
 	if (r < 0)
 		return r;
 	if (with_cfg)
