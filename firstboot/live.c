@@ -46,15 +46,13 @@ static int run(const char *const *argv, char **ret_why)
 static int note(char ***changes, const char *fmt, ...) _printf_(2, 3);
 static int note(char ***changes, const char *fmt, ...)
 {
-	_cleanup_free_ char *s = NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	int r = vasprintf(&s, fmt, ap);
+	int r = strv_extendv(changes, fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	log_notice("%s", s); /* on the console, with the kernel's time stamp */
-	return strv_extend(changes, s);
+	if (r >= 0) /* on the console, with the kernel's time stamp */
+		log_notice("%s", (*changes)[strv_length(*changes) - 1]);
+	return r;
 }
 
 /* A module is loaded when /sys/module/NAME exists ('-' and '_' alike). */

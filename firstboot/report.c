@@ -37,14 +37,12 @@ int report_write(int root_fd, const struct report *r)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
 	_cleanup_free_ char *now = state_timestamp();
-	json_object *changes = json_object_new_array(), *errors = json_object_new_array();
+	json_object *changes = json_strv(r->changes), *errors = json_object_new_array();
 	if (!o || !changes || !errors) {
 		json_object_put(changes);
 		json_object_put(errors);
 		return -ENOMEM;
 	}
-	for (char *const *c = r->changes; c && *c; c++)
-		json_object_array_add(changes, json_object_new_string(*c));
 	if (r->error)
 		json_object_array_add(errors, json_object_new_string(r->error));
 	json_object_object_add(o, "schema", json_object_new_int(1));

@@ -232,7 +232,7 @@ static int inject_repo(struct ext4 *e, const struct inject_opts *o, char **reter
 static int inject_build_info(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 {
 	_cleanup_json_ json_object *j = json_object_new_object();
-	json_object *profiles = json_object_new_array();
+	json_object *profiles = json_strv(o->profiles);
 	if (!j || !profiles) {
 		json_object_put(profiles);
 		return -ENOMEM;
@@ -244,8 +244,6 @@ static int inject_build_info(struct ext4 *e, const struct inject_opts *o, char *
 	json_object_object_add(j, "catalog_version",
 			       o->catalog ? json_object_new_int64((int64_t)o->catalog->version)
 					  : NULL);
-	for (char *const *p = o->profiles; p && *p; p++)
-		json_object_array_add(profiles, json_object_new_string(*p));
 	json_object_object_add(j, "profiles", profiles);
 	json_object_object_add(j, "source_date_epoch", json_object_new_int64(o->source_date_epoch));
 	json_object_object_add(j, "root_partuuid", json_object_new_string(o->root_partuuid));

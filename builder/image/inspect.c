@@ -210,11 +210,8 @@ static json_object *read_enlighten(const char *path, uint64_t offset, json_objec
 	};
 	for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
 		_cleanup_strv_free_ char **names = NULL;
-		json_object *a = json_object_new_array();
-		if (ext4_list_dir(e, lists[i].dir, &names) >= 0)
-			for (char **p = names; a && p && *p; p++)
-				json_object_array_add(a, json_object_new_string(*p));
-		json_object_object_add(j, lists[i].key, a);
+		(void)ext4_list_dir(e, lists[i].dir, &names);
+		json_object_object_add(j, lists[i].key, json_strv(names));
 	}
 	json_object_object_add(j, "identity", generalize_inspect(e));
 	_cleanup_strv_free_ char **wants = NULL;

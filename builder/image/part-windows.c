@@ -24,6 +24,7 @@
 #include "builder/windows/windows.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
+#include "lib/basic/json.h"
 #include "lib/basic/string-util.h"
 #include "lib/trust/catalog.h"
 
@@ -129,8 +130,8 @@ static int windows_installers(struct build *b, char ***installers)
 static int windows_record(struct build *b, const struct win_image_result *res)
 {
 	const struct recipe *r = b->recipe;
-	json_object *j = json_object_new_object(), *pk = json_object_new_array(),
-		    *bc = json_object_new_array();
+	json_object *j = json_object_new_object(), *pk = json_strv(res->packages),
+		    *bc = json_strv(r->win_boot_critical);
 	if (!j || !pk || !bc) {
 		json_object_put(j);
 		json_object_put(pk);
@@ -139,10 +140,6 @@ static int windows_record(struct build *b, const struct win_image_result *res)
 	}
 	json_object_object_add(j, "image",
 			       res->image_name ? json_object_new_string(res->image_name) : NULL);
-	for (char **p = res->packages; p && *p; p++)
-		json_object_array_add(pk, json_object_new_string(*p));
-	for (char **p = r->win_boot_critical; p && *p; p++)
-		json_object_array_add(bc, json_object_new_string(*p));
 	json_object_object_add(j, "drivers", pk);
 	json_object_object_add(j, "boot_critical", bc);
 	json_object_object_add(j, "boot_registration",

@@ -837,14 +837,6 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **reterr_msg
 
 /* ---- JSON ------------------------------------------------------------------------------- */
 
-static json_object *strv_to_json(char *const *l)
-{
-	json_object *a = json_object_new_array();
-	for (; a && l && *l; l++)
-		json_object_array_add(a, json_object_new_string(*l));
-	return a;
-}
-
 static void add_str(json_object *o, const char *key, const char *v)
 {
 	if (v)
@@ -884,7 +876,7 @@ json_object *plan_to_json(const struct plan *p)
 				json_object_array_add(a, e);
 			}
 			json_object_object_add(j, "install", a);
-			json_object_object_add(j, "erase", strv_to_json(s->erase));
+			json_object_object_add(j, "erase", json_strv(s->erase));
 			break;
 		}
 		case STEP_WRITE_FILE:
@@ -900,19 +892,18 @@ json_object *plan_to_json(const struct plan *p)
 			break;
 		case STEP_KERNEL_ARGS:
 			add_str(j, "entry", s->path);
-			json_object_object_add(j, "add", strv_to_json(s->add));
-			json_object_object_add(j, "remove", strv_to_json(s->remove));
+			json_object_object_add(j, "add", json_strv(s->add));
+			json_object_object_add(j, "remove", json_strv(s->remove));
 			break;
 		case STEP_INITRD:
 			add_str(j, "entry", s->path);
 			add_str(j, "kver", s->kver);
-			json_object_object_add(j, "drivers",
-					       s->drivers ? strv_to_json(s->drivers) : NULL);
+			json_object_object_add(j, "drivers", json_strv_or_null(s->drivers));
 			add_str(j, "output", s->output);
 			add_str(j, "generic", s->generic);
 			add_str(j, "fallback", s->fallback);
-			json_object_object_add(j, "strip", strv_to_json(s->remove));
-			json_object_object_add(j, "args", strv_to_json(s->add));
+			json_object_object_add(j, "strip", json_strv(s->remove));
+			json_object_object_add(j, "args", json_strv(s->add));
 			break;
 		case _STEP_KIND_MAX:
 			break;

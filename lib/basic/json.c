@@ -308,12 +308,15 @@ json_object *json_string_or_null(const char *s)
 	return s ? json_object_new_string(s) : NULL;
 }
 
-json_object *json_strv_or_null(char *const *l)
+json_object *json_strv(char *const *l)
 {
-	if (!l)
-		return NULL;
 	json_object *a = json_object_new_array();
-	for (char *const *s = l; a && *s; s++)
+	for (char *const *s = l; a && s && *s; s++)
 		json_object_array_add(a, json_object_new_string(*s));
 	return a;
+}
+
+json_object *json_strv_or_null(char *const *l)
+{
+	return l ? json_strv(l) : NULL;
 }

@@ -37,5 +37,7 @@ int json_get_int64(json_object *o, const char *key, int64_t *ret);
 
 /* json_object_new_string, or JSON null for a NULL string. */
 json_object *json_string_or_null(const char *s);
-/* An array of the strings of a NULL-terminated vector, or NULL for NULL. */
+/* An array of the strings of a NULL-terminated vector (NULL: empty);
+ * json_strv_or_null() gives NULL (JSON null) for NULL. */
+json_object *json_strv(char *const *l);
 json_object *json_strv_or_null(char *const *l);

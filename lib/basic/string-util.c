@@ -235,17 +235,20 @@ bool strv_contains(char *const *l, const char *s)
 	return false;
 }
 
+int strv_extendv(char ***l, const char *fmt, va_list ap)
+{
+	_cleanup_free_ char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		return -ENOMEM;
+	return strv_extend(l, s);
+}
+
 int strv_extendf(char ***l, const char *fmt, ...)
 {
-	char *s = NULL;
 	va_list ap;
 	va_start(ap, fmt);
-	int k = vasprintf(&s, fmt, ap);
+	int k = strv_extendv(l, fmt, ap);
 	va_end(ap);
-	if (k < 0)
-		return -ENOMEM;
-	k = strv_extend(l, s);
-	free(s);
 	return k;
 }
 

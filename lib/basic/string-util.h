@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -77,5 +78,6 @@ bool strv_contains(char *const *l, const char *s);
 int strv_extend(char ***l, const char *s);
 /* Appends the formatted text; returns 0 or -ENOMEM. */
 int strv_extendf(char ***l, const char *fmt, ...) _printf_(2, 3);
+int strv_extendv(char ***l, const char *fmt, va_list ap) _printf_(2, 0);
 
 #define STRV_FOREACH(s, l) for (char *const *s = (l); s && *s; s++)

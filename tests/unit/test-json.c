@@ -51,6 +51,16 @@ int main(void)
 	is_int(json_parse_bounded(deep, 200, 1024, &p, &err), -EBADMSG, "nesting depth capped");
 	free(err);
 
+	char *strv[] = { "a", "b c", NULL };
+	json_object *a = json_strv(strv), *none = json_strv(NULL);
+	is_str(a ? json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN) : "",
+	       "[\"a\",\"b c\"]", "json_strv: the strings as an array");
+	is_str(none ? json_object_to_json_string_ext(none, JSON_C_TO_STRING_PLAIN) : "", "[]",
+	       "json_strv(NULL): an empty array");
+	ok(json_strv_or_null(NULL) == NULL, "json_strv_or_null(NULL): null");
+	json_object_put(a);
+	json_object_put(none);
+
 	tap_tmpdir();
 	is_int(json_write_file_atomic_at(AT_FDCWD, "out.json", o, 0644), 0, "atomic JSON write");
 	char *back = NULL;
