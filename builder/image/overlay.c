@@ -22,6 +22,7 @@
 
 #include "builder/image/overlay.h"
 #include "lib/basic/macro.h"
+#include "lib/basic/copy.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/hash.h"
@@ -29,20 +30,25 @@
 
 #define OVERLAY_DEPTH_MAX 64
 #define OVERLAY_ENTRIES_MAX (1u << 20)
-#define OVERLAY_CHUNK (128 * 1024)
 
 struct walk {
 	struct archive *a;
 	const char *top; /* the directory as the recipe names it, for messages */
 	time_t now;
 	uint64_t entries, bytes, max_bytes;
-	char *buf; /* OVERLAY_CHUNK */
 };
 
 static int walk_fail_archive(struct walk *w, const char *rel, char **reterr_msg)
 {
 	return errmsg_set(reterr_msg, -EIO, "overlay '%s': cannot add '%s': %s", w->top, rel,
 			  archive_error_string(w->a));
+}
+
+/* copy_stream's sink: a file's bytes into the archive; -EBADE when the
+ * archive refuses them (its own message is in archive_error_string). */
+static int archive_sink_write(void *userdata, const void *buf, size_t n)
+{
+	return archive_write_data(userdata, buf, n) == (la_ssize_t)n ? 0 : -EBADE;
 }
 
 static int add_file(struct walk *w, int dir_fd, const char *name, const char *rel,
@@ -61,24 +67,20 @@ static int add_file(struct walk *w, int dir_fd, const char *name, const char *re
 	archive_entry_set_size(entry, st->st_size);
 	if (archive_write_header(w->a, entry) != ARCHIVE_OK)
 		return walk_fail_archive(w, rel, reterr_msg);
-	uint64_t left = (uint64_t)st->st_size;
-	while (left > 0) {
-		ssize_t n = read(fd, w->buf, left < OVERLAY_CHUNK ? left : OVERLAY_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errmsg_set(reterr_msg, -errno, "overlay '%s': cannot read '%s': %m",
-					  w->top, rel);
-		if (n == 0)
-			return errmsg_set(
-				reterr_msg, -EIO,
-				"overlay '%s': '%s' shrank while it was read; build again "
-				"once nothing writes to the overlay",
-				w->top, rel);
-		if (archive_write_data(w->a, w->buf, (size_t)n) != n)
-			return walk_fail_archive(w, rel, reterr_msg);
-		left -= (uint64_t)n;
-	}
+	uint64_t len = 0;
+	int r = copy_stream(fd,
+			    &(struct copy_sink){ .write = archive_sink_write, .userdata = w->a },
+			    (uint64_t)st->st_size, NULL, &len);
+	if (r == -EBADE)
+		return walk_fail_archive(w, rel, reterr_msg);
+	if (r < 0 && r != -EFBIG)
+		return errmsg_set(reterr_msg, r, "overlay '%s': cannot read '%s': %s", w->top, rel,
+				  strerror(-r));
+	if (r == -EFBIG || len != (uint64_t)st->st_size)
+		return errmsg_set(reterr_msg, -EIO,
+				  "overlay '%s': '%s' changed size while it was read; build again "
+				  "once nothing writes to the overlay",
+				  w->top, rel);
 	return 0;
 }
 
@@ -182,15 +184,13 @@ static int dir_to_tar(const char *path, time_t now, uint64_t max_bytes, int *ret
 	_cleanup_close_ int fd = memfd_create("enlighten-overlay", MFD_CLOEXEC);
 	if (fd < 0)
 		return errmsg_set(reterr_msg, -errno, "cannot make a memory file: %m");
-	_cleanup_free_ char *buf = malloc(OVERLAY_CHUNK);
 	struct walk w = {
 		.a = archive_write_new(),
 		.top = path,
 		.now = now,
 		.max_bytes = max_bytes,
-		.buf = buf,
 	};
-	if (!w.a || !buf) {
+	if (!w.a) {
 		archive_write_free(w.a);
 		return -ENOMEM;
 	}

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "lib/basic/copy.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
@@ -209,41 +210,25 @@ static int ed25519_public(const uint8_t seed[32], uint8_t pk[32])
 
 /* ---- BLAKE2b-512 prehash ------------------------------------------------ */
 
+static int prehash_write(void *userdata, const void *buf, size_t n)
+{
+	return EVP_DigestUpdate(userdata, buf, n) == 1 ? 0 : -EIO;
+}
+
+/* The file read once through the bounded copy (copy.h), into BLAKE2b-512. */
 static int prehash_fd(int fd, uint64_t max, uint8_t out[PREHASH_SIZE])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	_cleanup_free_ uint8_t *buf = malloc(1 << 20);
-	uint64_t total = 0;
 	unsigned int outlen = 0;
-	int r = -EIO;
+	int r = -ENOMEM;
 
-	if (!ctx || !buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if (EVP_DigestInit_ex(ctx, EVP_blake2b512(), NULL) != 1)
-		goto out;
-	for (;;) {
-		ssize_t k = read(fd, buf, 1 << 20);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			r = negative_errno();
-			goto out;
-		}
-		if (k == 0)
-			break;
-		total += (uint64_t)k;
-		if (total > max) {
-			r = -EFBIG;
-			goto out;
-		}
-		if (EVP_DigestUpdate(ctx, buf, (size_t)k) != 1)
-			goto out;
-	}
-	if (EVP_DigestFinal_ex(ctx, out, &outlen) == 1 && outlen == PREHASH_SIZE)
-		r = 0;
-out:
+	if (ctx)
+		r = EVP_DigestInit_ex(ctx, EVP_blake2b512(), NULL) == 1 ? 0 : -EIO;
+	if (r >= 0)
+		r = copy_stream(fd, &(struct copy_sink){ .write = prehash_write, .userdata = ctx },
+				max, NULL, NULL);
+	if (r >= 0 && (EVP_DigestFinal_ex(ctx, out, &outlen) != 1 || outlen != PREHASH_SIZE))
+		r = -EIO;
 	EVP_MD_CTX_free(ctx);
 	return r;
 }
