@@ -399,14 +399,20 @@ static int esp_copy(const char *image, const char *format, const char *dir, char
 }
 
 /* Reads and parses every entry of the ESP (parsed[i] for names[i]). */
-static int read_entries(const char *image, const char *esp, char ***ret_names,
-			struct entry_parse **ret_parsed, char **reterr_msg)
+static int read_entries(const char *image, const char *esp, enum boot_entry_kind kind,
+			char ***ret_names, struct entry_parse **ret_parsed, char **reterr_msg)
 {
 	_cleanup_strv_free_ char **names = NULL;
 	int r = list_entries(esp, &names, NULL);
 	if (r < 0 || !names)
 		return errmsg_set(reterr_msg, -ENOENT,
-				  "'%s' has no systemd-boot entries in its ESP", image);
+				  "'%s' has no systemd-boot entries in its ESP%s", image,
+				  kind == BOOT_ENTRY_XEN
+					  ? ": boot-test starts Xen from a systemd-boot entry, not "
+					    "from GRUB's menu; build the image with "
+					    "Loader=systemd-boot to boot-test it as a Xen host "
+					    "(docs/boot-loaders.md)"
+					  : "");
 	size_t n = strv_length(names);
 	struct entry_parse *parsed = calloc(n, sizeof(*parsed));
 	if (!parsed)
@@ -546,7 +552,7 @@ int boot_entry_extract(const char *image, const char *format, const char *dir,
 		if (r < 0)
 			goto out;
 	}
-	r = read_entries(image, esp, &names, &parsed, reterr_msg);
+	r = read_entries(image, esp, kind, &names, &parsed, reterr_msg);
 	if (r < 0)
 		goto out;
 	r = choose_entry(image, names, parsed, glob, kind, &idx, &is_default, reterr_msg);

@@ -12,6 +12,8 @@
 #   like "name" GOT REGEX    grep -E match
 #   skip_all "why"           skips the whole script
 #   done_testing             prints the plan and exits
+#   universal_sdboot         the demo's base and repository, and the
+#                            universal recipe built with systemd-boot
 
 set -u
 : "${ENLIGHTEN_SRCDIR:?run the tests through make check}"
@@ -116,4 +118,30 @@ done_testing() {
 	echo "1..$_n"
 	[ $_failed -eq 0 ]
 	exit $?
+}
+
+# The demo's base and signed repository (a make of its own, not a job of
+# the make that runs the tests; its targets as the Makefile names them,
+# relative, so a fresh tree makes them), then the universal recipe (the
+# demo's, which boots through GRUB) built with systemd-boot instead, as
+# out/linux-universal.qcow2: for what boot-test does through systemd-boot
+# entries. Two checks; fails when either does.
+universal_sdboot() {
+	local demo=$ENLIGHTEN_BUILDDIR/demo
+	ok "the demo's base and repository" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		make -C "$SRC" --no-print-directory "${demo#"$SRC"/}/base.tar.zst" \
+		"${demo#"$SRC"/}/repo/catalog.json.minisig" || return 1
+	cat >sdboot.conf <<EOT
+Include=$SRC/templates/linux-universal.conf
+
+[Image]
+Formats=qcow2
+
+[Boot]
+Loader=systemd-boot
+Firmware=uefi
+SecureBoot=no
+EOT
+	ok "build the universal recipe with Loader=systemd-boot" env SOURCE_DATE_EPOCH=1700000000 \
+		ENLIGHTEN_DATADIR="$SRC" enlighten build sdboot.conf --output-dir out
 }

@@ -1,27 +1,28 @@
 #!/bin/sh
-# t7200-boot-test-demo-image.sh - the real thing once: build the demo image
-# (make demo-image: the Debian kernel and generic initramfs, busybox, rpm and
-# the agent, the universal recipe) and boot it as kvm through OVMF and
-# systemd-boot (the agent must detect the guest and activate kvm-guest, and
-# the guest agent must show its service running and modules loaded), then
-# move the disk to VMware and to a bare-metal server, both detected; then,
-# converged as kvm again, move it to hyperv and xen-hvm (forced). Slow:
-# skipped with ENLIGHTEN_SKIP_BOOT=1, and under the sanitizer build (the guest would run the instrumented agent). The fast
-# path, forced profiles and migration are t7100's (on a small disk) and
-# `make demo`'s (on this image).
+# t7200-boot-test-demo-image.sh - the real thing once, through systemd-boot:
+# the universal recipe (the demo's, which boots through GRUB: t7201 and
+# `make demo`) built with Loader=systemd-boot, from the demo's base and
+# repository (the Debian kernel and generic initramfs, busybox, rpm and the
+# agent), and booted as kvm through OVMF and systemd-boot (the agent must
+# detect the guest and activate kvm-guest, and the guest agent must show its
+# service running and modules loaded), then moved to VMware and to a
+# bare-metal server, both detected; then, converged as kvm again, moved to
+# hyperv and xen-hvm (forced). Slow: skipped with ENLIGHTEN_SKIP_BOOT=1, and
+# under the sanitizer build (the guest would run the instrumented agent).
+# The fast path, forced profiles and migration are t7100's (on a small disk)
+# and `make demo`'s (on the demo image).
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 
 [ "${ENLIGHTEN_SKIP_BOOT:-0}" = 1 ] && skip_all "ENLIGHTEN_SKIP_BOOT=1"
 [ "${ENLIGHTEN_SANITIZE:-0}" = 1 ] && skip_all "sanitizer build: the guest would run the instrumented agent"
 command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing"
 [ -r /usr/share/OVMF/OVMF_CODE.fd ] || skip_all "OVMF missing"
+[ -r /usr/lib/systemd/boot/efi/systemd-bootx64.efi ] || skip_all "systemd-boot-efi missing"
 
-img=$ENLIGHTEN_BUILDDIR/demo/out/linux-universal.qcow2
-# a make of its own, not a job of the make that runs the tests
-ok "make demo-image" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$SRC" --no-print-directory demo-image
-[ $? -eq 0 ] || { done_testing; }
+universal_sdboot || done_testing
+img=out/linux-universal.qcow2
 
-ok "boot the demo image as kvm, then vmware, then metal" \
+ok "boot it as kvm, then vmware, then metal" \
 	enlighten boot-test "$img" --as kvm --then vmware --then metal --timeout 900 --keep-log logs
 rc=$?
 out=$(last_output)
@@ -53,7 +54,7 @@ like "all three boots" "$out" "boot-test: PASS, 3 of 3 boots matched"
 # as hyperv and as xen-hvm, forced (no Hyper-V or Xen under TCG), and the
 # agent activates each; the summary line is what is checked (the Hyper-V
 # daemons cannot run off VMBus)
-ok "boot the demo image as kvm, then move it to hyperv and xen-hvm" \
+ok "boot it as kvm, then move it to hyperv and xen-hvm" \
 	enlighten boot-test "$img" --as kvm --then hyperv --then xen-hvm --line-only --timeout 900 --keep-log logs/move
 rc2=$?
 out=$(last_output)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # t7201-boot-test-grub.sh - GRUB on the real base, one disk for all
-# firmware: the universal recipe with Loader=grub, Firmware=uefi bios and
-# SecureBoot=yes, booted as kvm through OVMF (shim, then GRUB) and moved to
+# firmware: the universal recipe (templates/linux-universal.conf: Loader=grub,
+# Firmware=uefi bios and SecureBoot=yes), booted as kvm through OVMF (shim, then GRUB) and moved to
 # hyperv and xen-hvm on the same disk (forced profiles: boot-test boots
 # grub.cfg's default entry read from the image), through
 # SeaBIOS (boot.img, core.img), and through OVMF with Microsoft's keys and
@@ -37,15 +37,17 @@ Include=$SRC/templates/linux-universal.conf
 [Image]
 Name=universal-grub
 Formats=qcow2
-
-[Boot]
-Loader=grub
-Firmware=uefi bios
-SecureBoot=yes
 EOT
-ok "build the universal recipe with Loader=grub, Firmware=uefi bios, SecureBoot=yes" env SOURCE_DATE_EPOCH=1700000000 \
+ok "build the universal recipe (Loader=grub, Firmware=uefi bios, SecureBoot=yes)" env SOURCE_DATE_EPOCH=1700000000 \
 	ENLIGHTEN_DATADIR="$SRC" enlighten build grub.conf --output-dir out
 like "grub.cfg boots the base's /vmlinuz link" "$(last_output)" "GRUB: /boot/grub/grub.cfg boots /vmlinuz"
+
+# its Xen entry is GRUB's (chain-loading xen.efi): boot-test starts Xen only
+# from a systemd-boot entry, and says so before booting anything
+exits 1 "boot-test as xen-dom0 stops before booting" enlighten boot-test out/universal-grub.qcow2 \
+	--as xen-dom0 --line-only
+like "... saying what to do" "$(last_output)" \
+	"boot-test starts Xen from a systemd-boot entry, not from GRUB's menu; build the image with Loader=systemd-boot"
 
 keep_on_failure() { # rc
 	[ "$1" -eq 0 ] && return 0
@@ -100,7 +102,8 @@ Name=unsigned
 Formats=qcow2
 
 [Boot]
-Loader=grub
+Firmware=uefi
+SecureBoot=no
 EOT
 ok "build a disk whose loader is not signed" env SOURCE_DATE_EPOCH=1700000000 \
 	ENLIGHTEN_DATADIR="$SRC" enlighten build unsigned.conf --output-dir out
