@@ -29,6 +29,7 @@ static void on_signal(int sig _unused_)
 static int help(void)
 {
 	printf("Usage: enlighten deploy SOURCE TARGET... [OPTIONS...]\n"
+	       "       enlighten deploy SOURCE --pick RULE [--force-picked] [OPTIONS...]\n"
 	       "\n"
 	       "Write a raw image to one or more disks (or files) at once, guided by its\n"
 	       "block map: only the mapped blocks are read, each range checked against its\n"
@@ -44,6 +45,9 @@ static int help(void)
 	       "Options:\n"
 	       "  -b, --bmap FILE|URL   the block map (default: beside the image)\n"
 	       "  -f, --force TARGET    overwrite TARGET even if it is not empty; may be repeated\n"
+	       "      --pick RULE       the target by rule: 'empty' (the one empty disk large\n"
+	       "                        enough), 'serial:SERIAL' or '/dev/PATH'\n"
+	       "      --force-picked    overwrite the disk a serial or path rule named\n"
 	       "      --no-verify       do not read the ranges back\n"
 	       "  -r, --report FILE     append one JSON line per target to FILE\n"
 	       "      --cacert FILE     CA bundle for https\n"
@@ -59,8 +63,28 @@ struct deploy_args {
 	struct deploy_source_opts src;
 	char **force;
 	const char *report;
+	const char *pick;
+	bool force_picked;
 	bool verify;
 };
+
+static int check_pick(int argc, const struct deploy_args *a)
+{
+	if (!a->pick) {
+		log_error("--force-picked needs --pick");
+		return -EINVAL;
+	}
+	if (argc - optind != 1 || a->force) {
+		log_error("--pick takes the place of the targets: give the source alone");
+		return -EINVAL;
+	}
+	if (a->force_picked && streq(a->pick, "empty")) {
+		log_error("--force-picked needs a rule that names one disk (serial:SERIAL or "
+			  "/dev/PATH), not 'empty'");
+		return -EINVAL;
+	}
+	return 0;
+}
 
 static int parse_args(int argc, char *argv[], struct deploy_args *a)
 {
@@ -71,6 +95,8 @@ static int parse_args(int argc, char *argv[], struct deploy_args *a)
 		{ "report", required_argument, NULL, 'r' },
 		{ "cacert", required_argument, NULL, 0x101 },
 		{ "allow-http", no_argument, NULL, 0x102 },
+		{ "pick", required_argument, NULL, 0x103 },
+		{ "force-picked", no_argument, NULL, 0x104 },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -96,12 +122,20 @@ static int parse_args(int argc, char *argv[], struct deploy_args *a)
 		case 0x102:
 			a->src.allow_http = true;
 			break;
+		case 0x103:
+			a->pick = optarg;
+			break;
+		case 0x104:
+			a->force_picked = true;
+			break;
 		case 'h':
 			return help(), 1;
 		default:
 			fprintf(stderr, "Try 'enlighten deploy --help'.\n");
 			return -EINVAL;
 		}
+	if (a->pick || a->force_picked)
+		return check_pick(argc, a);
 	if (argc - optind < 2) {
 		log_error("deploy needs a source and at least one target; try 'enlighten deploy "
 			  "--help'");
@@ -141,7 +175,7 @@ int cmd_deploy(int argc, char *argv[])
 	struct deploy_args a = { .verify = true };
 	struct deploy_source *s = NULL;
 	struct deploy_target *targets = NULL;
-	_cleanup_free_ char *msg = NULL;
+	_cleanup_free_ char *msg = NULL, *picked = NULL;
 	int ret = EXIT_USAGE, r = parse_args(argc, argv, &a);
 	unsigned n = (unsigned)(argc - optind - 1);
 
@@ -155,14 +189,26 @@ int cmd_deploy(int argc, char *argv[])
 		log_error("%s", msg ? msg : strerror(-r));
 		goto out;
 	}
+	if (a.pick) {
+		n = 1;
+		free(TAKE_PTR(msg));
+		r = deploy_pick(a.pick, s, &picked, &msg);
+		if (r < 0) {
+			log_error("%s", msg ? msg : strerror(-r));
+			ret = r == -EINVAL ? EXIT_USAGE : EXIT_NO;
+			goto out;
+		}
+		log_info("picked '%s' by the rule '%s'", picked, a.pick);
+	}
 	targets = calloc(n, sizeof(*targets));
 	if (!targets) {
 		log_oom();
 		goto out;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		const char *p = argv[optind + 1 + i];
-		if (deploy_target_open(&targets[i], p, s, strv_contains(a.force, p)) == -ENOMEM) {
+		const char *p = picked ? picked : argv[optind + 1 + i];
+		bool force = picked ? a.force_picked : strv_contains(a.force, p);
+		if (deploy_target_open(&targets[i], p, s, force) == -ENOMEM) {
 			log_oom();
 			goto out;
 		}

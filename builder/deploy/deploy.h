@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "builder/image/bmap.h"
 #include "lib/basic/hash.h"
@@ -78,6 +79,23 @@ struct deploy_target {
 int deploy_target_open(struct deploy_target *t, const char *path, const struct deploy_source *s,
 		       bool force);
 void deploy_target_done(struct deploy_target *t);
+/* sysfs facts of a disk (see target.c), NULL when absent; the caller frees. */
+char *deploy_sysfs_field(dev_t dev, const char *field);
+/* Its serial ("serial", else "wwid"). */
+char *deploy_disk_serial(dev_t dev);
+
+/* The disk an unattended installer writes, by rule (pick.c):
+ *   "empty"      the one disk that passes every safety check for s (see
+ *                deploy_target_open(): empty, large enough, not in use);
+ *   "serial:S"   the one disk whose serial is S;
+ *   "/dev/..."   that block device.
+ * Only whole disks with a device behind them count (not loop, ram, dm or
+ * md devices), neither removable nor read-only, never the disk s is read
+ * from. A serial or path rule names a disk; the safety checks still run
+ * when it is opened as a target. -ENOENT or -ENOTUNIQ with *reterr_msg
+ * listing each disk seen and why it was not picked. */
+int deploy_pick(const char *rule, const struct deploy_source *s, char **ret_path,
+		char **reterr_msg);
 /* Marks t failed with a message (the first one stays); returns r. */
 int deploy_target_fail(struct deploy_target *t, int r, const char *fmt, ...)
 	__attribute__((__format__(printf, 3, 4)));

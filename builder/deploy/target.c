@@ -75,19 +75,31 @@ void deploy_target_done(struct deploy_target *t)
 	*t = (struct deploy_target){ .fd = -EBADF };
 }
 
-/* /sys/dev/block/MAJ:MIN/device/FIELD, trimmed, or NULL. */
-static char *sysfs_field(dev_t dev, const char *field)
+/* /sys/dev/block/MAJ:MIN/device/FIELD, else /sys/dev/block/MAJ:MIN/FIELD
+ * (where virtio-blk keeps its serial), trimmed, or NULL. */
+char *deploy_sysfs_field(dev_t dev, const char *field)
 {
-	char path[128];
-	_cleanup_free_ char *v = NULL;
-	size_t n;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device/%s", major(dev), minor(dev),
-		 field);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fs_read_fd(fd, 256, &v, &n) < 0)
-		return NULL;
-	strstrip(v);
-	return *v && string_is_safe(v) ? TAKE_PTR(v) : NULL;
+	static const char *const dirs[] = { "device/", "" };
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+		char path[128];
+		_cleanup_free_ char *v = NULL;
+		size_t n;
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s%s", major(dev), minor(dev),
+			 dirs[i], field);
+		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fs_read_fd(fd, 256, &v, &n) < 0)
+			continue;
+		strstrip(v);
+		if (*v && string_is_safe(v))
+			return TAKE_PTR(v);
+	}
+	return NULL;
+}
+
+char *deploy_disk_serial(dev_t dev)
+{
+	char *s = deploy_sysfs_field(dev, "serial");
+	return s ? s : deploy_sysfs_field(dev, "wwid");
 }
 
 /* What libblkid finds on fd: "a gpt partition table", "an ext4 filesystem
@@ -146,10 +158,8 @@ static int open_block(struct deploy_target *t, const struct stat *st)
 	if (ioctl(t->fd, BLKGETSIZE64, &t->size) < 0 || ioctl(t->fd, BLKSSZGET, &lss) < 0)
 		return refuse(t, "cannot read the size of '%s': %s", t->path, strerror(errno));
 	t->sector = (unsigned)lss;
-	t->model = sysfs_field(st->st_rdev, "model");
-	t->serial = sysfs_field(st->st_rdev, "serial");
-	if (!t->serial)
-		t->serial = sysfs_field(st->st_rdev, "wwid");
+	t->model = deploy_sysfs_field(st->st_rdev, "model");
+	t->serial = deploy_disk_serial(st->st_rdev);
 	return 0;
 }
 

@@ -112,6 +112,9 @@ struct build {
 /* build.c: a temporary name in the output directory, removed on a signal. */
 void temps_add(int dir_fd, const char *name);
 
+/* build.c: the block map of the raw image as written so far, as text. */
+int raw_map_text(struct build *b, char **ret_text, size_t *ret_len);
+
 /* boot-files.c */
 void boot_files_done(struct boot_files *b);
 /* ext4_tar_opts.tee: keeps the boot files as the tarball streams past. */

@@ -24,6 +24,7 @@
 #include "builder/image/bmap.h"
 #include "builder/image/build-private.h"
 #include "builder/image/convert.h"
+#include "builder/image/installer.h"
 #include "lib/activate/profile.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/progress.h"
@@ -103,6 +104,24 @@ static int output_add(struct build *b, struct atomic_file *f, const char *file, 
 /* The raw image with its block map, NAME.bmap: the manifest carries the
  * map's digest, and the map a digest of every run of non-zero blocks, so
  * every byte of the image is covered without hashing its zeros. */
+static int raw_map(struct build *b, struct bmap **ret_map, char **ret_text, size_t *ret_len)
+{
+	_cleanup_close_ int fd = openat(b->dir_fd, b->raw->tmp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errmsg_errno(b->err, errno, "cannot read back '%s': %m", b->raw->tmp);
+	int k = bmap_from_fd(fd, b->recipe->size, ret_map);
+	if (k < 0)
+		return errmsg_errno(b->err, k, "cannot map the blocks of '%s': %m", b->raw->tmp);
+	k = bmap_format(*ret_map, ret_text, ret_len);
+	return k < 0 ? errmsg_oom(b->err) : 0;
+}
+
+int raw_map_text(struct build *b, char **ret_text, size_t *ret_len)
+{
+	_cleanup_bmap_ struct bmap *map = NULL;
+	return raw_map(b, &map, ret_text, ret_len);
+}
+
 static int raw_add(struct build *b, const char *raw_name)
 {
 	_cleanup_bmap_ struct bmap *map = NULL;
@@ -111,15 +130,10 @@ static int raw_add(struct build *b, const char *raw_name)
 	size_t len = 0;
 	int k;
 
-	_cleanup_close_ int fd = openat(b->dir_fd, b->raw->tmp, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errmsg_errno(b->err, errno, "cannot read back '%s': %m", b->raw->tmp);
-	k = bmap_from_fd(fd, b->recipe->size, &map);
+	k = raw_map(b, &map, &text, &len);
 	if (k < 0)
-		return errmsg_errno(b->err, k, "cannot map the blocks of '%s': %m", b->raw->tmp);
-	k = bmap_format(map, &text, &len);
-	if (k >= 0)
-		k = sha256_buffer(text, len, sha);
+		return k;
+	k = sha256_buffer(text, len, sha);
 	name = strjoin(b->recipe->name, ".bmap");
 	if (k < 0 || !name)
 		return errmsg_oom(b->err);
@@ -231,8 +245,9 @@ static int build_convert(struct build *b, const struct output_format *of, struct
 	uint8_t uuid[16];
 	(void)hex_decode_uuid(b->disk_uuid, uuid);
 	struct convert_opts co = { .now = b->now, .uuid = uuid };
-	k = convert_image(b->raw_path, path, of, &co, &msg);
-	if (k < 0)
+	if (of->medium)
+		k = installer_make(b, *ret);
+	else if ((k = convert_image(b->raw_path, path, of, &co, &msg)) < 0)
 		errmsg_errno(b->err, k, "%s", msg ? msg : strerror(-k));
 	progress_done(p);
 	if (k >= 0)
@@ -294,7 +309,7 @@ static int build_run(struct build *b)
 		const struct output_format *of = output_format_find(*f);
 		if (!of)
 			k = errmsg_errno(b->err, EINVAL, "unknown format '%s'", *f);
-		else if (!of->qemu_format)
+		else if (!of->qemu_format && !of->medium)
 			k = raw_add(b, raw_name);
 		else if (n_out < ELEMENTSOF(outputs))
 			k = build_convert(b, of, &outputs[n_out++]);
@@ -395,6 +410,8 @@ int image_build(const struct build_options *o, struct build_result *ret, char **
 
 	*ret = (struct build_result){};
 	k = build_locate(&b);
+	if (k >= 0 && strv_contains(b.formats, "installer"))
+		k = installer_check_tools(reterr_msg);
 	if (k >= 0) {
 		k = b.dir_fd = open_output_dir(o->output_dir, reterr_msg);
 		if (k >= 0)

@@ -27,15 +27,21 @@
 static int vhd_finish(const char *path, const struct convert_opts *opts, char **reterr_msg);
 
 static const struct output_format formats[] = {
-	{ "raw", "raw", NULL, NULL, true, "sparse raw disk (dd, KVM, factory stations)", NULL },
-	{ "qcow2", "qcow2", "qcow2", NULL, true, "QEMU/KVM", NULL },
-	{ "vhdx", "vhdx", "vhdx", "subformat=dynamic", false, "Hyper-V", NULL },
-	{ "vhd", "vhd", "vpc", "subformat=fixed,force_size", true, "Azure (fixed VHD)",
-	  vhd_finish },
-	{ "vmdk", "vmdk", "vmdk", "subformat=monolithicSparse", false, "VMware", NULL },
+	{ "raw", "raw", NULL, NULL, true, "sparse raw disk (dd, KVM, factory stations)", NULL,
+	  false },
+	{ "qcow2", "qcow2", "qcow2", NULL, true, "QEMU/KVM", NULL, false },
+	{ "vhdx", "vhdx", "vhdx", "subformat=dynamic", false, "Hyper-V", NULL, false },
+	{ "vhd", "vhd", "vpc", "subformat=fixed,force_size", true, "Azure (fixed VHD)", vhd_finish,
+	  false },
+	{ "vmdk", "vmdk", "vmdk", "subformat=monolithicSparse", false, "VMware", NULL, false },
+	{ "installer", "iso", NULL, NULL, false,
+	  "installer medium: a hybrid ISO (UEFI and BIOS) that writes the image to the empty disk",
+	  NULL, true },
 };
 
-static const char *const format_names[] = { "raw", "qcow2", "vhdx", "vhd", "vmdk", NULL };
+static const char *const format_names[] = {
+	"raw", "qcow2", "vhdx", "vhd", "vmdk", "installer", NULL
+};
 static_assert(ELEMENTSOF(format_names) == ELEMENTSOF(formats) + 1, "a name for each format");
 
 const struct output_format *output_format_find(const char *name)

@@ -27,6 +27,7 @@ struct output_format {
 	const char *use;	 /* for docs and --help */
 	/* after qemu-img: sets what it stamps with the clock or at random */
 	int (*finish)(const char *path, const struct convert_opts *opts, char **reterr_msg);
+	bool medium; /* made by builder/image/installer.c, not by qemu-img */
 };
 
 const struct output_format *output_format_find(const char *name);
@@ -34,7 +35,7 @@ const struct output_format *output_format_find(const char *name);
 /* The table's names, NULL-terminated, in table order (static). */
 const char *const *output_format_names(void);
 
-/* "raw qcow2 vhdx vhd vmdk", for a message (cut to size). */
+/* "raw qcow2 vhdx vhd vmdk installer", for a message (cut to size). */
 void output_format_list(char *buf, size_t size);
 
 /* Checks a format name: 0, or -EINVAL with "unknown format 'NAME' (did you

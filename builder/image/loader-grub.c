@@ -283,7 +283,16 @@ static int memfd_text(const char *text)
 int grub_mkimage(const char *format, const char *dir, const char *prefix, const char *root_fs_uuid,
 		 int out_fd, char **reterr_msg)
 {
-	_cleanup_free_ char *early = NULL, *probe = NULL, *pfx = NULL;
+	_cleanup_free_ char *early = early_config(prefix, root_fs_uuid, false);
+	if (!early)
+		return errmsg_oom(reterr_msg);
+	return grub_mkimage_early(format, dir, prefix, early, NULL, out_fd, reterr_msg);
+}
+
+int grub_mkimage_early(const char *format, const char *dir, const char *prefix, const char *early,
+		       char *const *extra, int out_fd, char **reterr_msg)
+{
+	_cleanup_free_ char *probe = NULL, *pfx = NULL;
 	_cleanup_strv_free_ char **argv = NULL;
 	_cleanup_close_ int cfg_fd = -EBADF;
 	char cfg_path[32], out_path[32];
@@ -299,9 +308,6 @@ int grub_mkimage(const char *format, const char *dir, const char *prefix, const 
 				    "GRUB's %s modules are not in '%s' (install %s): %m", format,
 				    dir, efi ? "grub-efi-amd64-bin" : "grub-pc-bin");
 
-	early = early_config(prefix, root_fs_uuid, false);
-	if (!early)
-		return errmsg_oom(reterr_msg);
 	cfg_fd = memfd_text(early);
 	if (cfg_fd < 0)
 		return errmsg_errno(reterr_msg, cfg_fd,
@@ -323,6 +329,9 @@ int grub_mkimage(const char *format, const char *dir, const char *prefix, const 
 	for (size_t i = 0; !efi && i < ELEMENTSOF(grub_modules_pc); i++)
 		if (strv_extend(&argv, grub_modules_pc[i]) < 0)
 			return errmsg_oom(reterr_msg);
+	STRV_FOREACH(m, extra)
+	if (strv_extend(&argv, *m) < 0)
+		return errmsg_oom(reterr_msg);
 
 	struct spawn_opts o = { .stdin_fd = -1, .stdout_fd = -1 };
 	struct spawn_result res = {};

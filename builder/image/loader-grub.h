@@ -57,6 +57,11 @@ int grub_install_config(struct ext4 *e, const struct grub_config *c, struct grub
 int grub_mkimage(const char *format, const char *dir, const char *prefix, const char *root_fs_uuid,
 		 int out_fd, char **reterr_msg);
 
+/* The same with the early configuration given as text, and modules beyond
+ * the usual ones (extra: NULL-terminated, may be NULL). */
+int grub_mkimage_early(const char *format, const char *dir, const char *prefix, const char *early,
+		       char *const *extra, int out_fd, char **reterr_msg);
+
 /* GRUB for BIOS, into the image file at path once its GPT is written:
  * core.img (grub-mkimage -O i386-pc, the same early configuration) into the
  * BIOS boot partition at offset (size bytes), its first sector's block list
