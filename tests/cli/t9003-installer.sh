@@ -9,8 +9,9 @@
 # under QEMU and OVMF with two disks, one holding a filesystem and one
 # empty: it picks the empty one, writes and verifies the image, prints the
 # report and powers off; the data disk is untouched, and the written disk
-# then boots (enlighten boot-test --as kvm) to the agent's line. Slow part
-# skipped with ENLIGHTEN_SKIP_BOOT=1.
+# then boots (enlighten boot-test --as kvm) to the agent's line; booted from
+# BIOS (SeaBIOS) it deploys the same. Slow part skipped with
+# ENLIGHTEN_SKIP_BOOT=1.
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/cli/build-lib.sh"
 
@@ -104,4 +105,18 @@ ok "the empty disk holds the image's partitions" sh -c \
 ok "the deployed disk boots as kvm to the agent's line" \
 	enlighten boot-test disk.raw --as kvm --timeout 900
 like "... kvm-guest activated" "$(last_output)" "result: PASS: kvm-guest activated"
+# the same medium from BIOS (SeaBIOS, El Torito), one empty disk
+if [ -r /usr/share/seabios/bios-256k.bin ]; then
+	rm -f bios.raw && truncate -s 2G bios.raw
+	timeout 1800 qemu-system-x86_64 -machine q35 -m 1024 -smp 1 -display none -no-reboot \
+		-serial file:bios.log -bios /usr/share/seabios/bios-256k.bin \
+		-drive file=demo/linux-universal.iso,media=cdrom,readonly=on,if=none,id=cd \
+		-device ide-cd,drive=cd,bus=ide.0 \
+		-drive file=bios.raw,format=raw,if=none,id=d0,discard=unmap,detect-zeroes=unmap \
+		-device virtio-blk-pci,drive=d0,serial=target0 >qemu-bios.out 2>&1
+	is "from BIOS: powered off" "$?" 0
+	like "... after deploying and verifying" "$(tr -d '\r' <bios.log)" \
+		"enlighten-installer: done: deployed and verified; powering off"
+	ok "... the disk's partition table is the image's" cmp -n 17408 disk.raw bios.raw
+fi
 done_testing
