@@ -312,6 +312,7 @@ struct console {
 	char line[LINE_MAX_CONSOLE];
 	size_t len;
 	char *found;	     /* the marker line */
+	uint64_t usec_found; /* when it came, from start: the stage tracker's time too */
 	const char *refusal; /* or NULL */
 	char *refused;	     /* the line with refusal in it */
 	const struct qemu_hook *hook;
@@ -322,10 +323,11 @@ struct console {
  * control characters removed. */
 static int console_line(struct console *c)
 {
+	uint64_t usec = now_usec() - c->start;
 	c->line[c->len] = '\0';
 	c->len = 0;
 	if (c->hook && c->hook->console_line)
-		c->hook->console_line(c->hook->userdata, c->line, now_usec() - c->start);
+		c->hook->console_line(c->hook->userdata, c->line, usec);
 	if (c->found || c->refused)
 		return 0;
 	if (c->refusal && strstr(c->line, c->refusal)) {
@@ -344,6 +346,7 @@ static int console_line(struct console *c)
 	while (n > 0 && (unsigned char)s[n - 1] <= ' ')
 		s[--n] = '\0';
 	c->found = s;
+	c->usec_found = usec;
 	return 1;
 }
 
@@ -526,7 +529,7 @@ static void run_decide(struct run *s, uint64_t now)
 {
 	if (s->step < 0) {
 		if (s->con.found) {
-			s->res.usec_line = now - s->start;
+			s->res.usec_line = s->con.usec_found;
 			run_step(s, STEP_WAIT, now);
 			if (s->hook && s->hook->after_line &&
 			    pthread_create(&s->ht.thread, NULL, hook_main, &s->ht) == 0) {
@@ -639,8 +642,8 @@ static int run_finish(struct run *s, struct qemu_result *ret)
 		int r = console_line(&s->con);
 		if (r < 0)
 			return r;
-		if (r > 0 && !s->res.usec_line)
-			s->res.usec_line = now_usec() - s->start;
+		if (r > 0 && !s->res.usec_line && s->con.found)
+			s->res.usec_line = s->con.usec_found;
 	}
 	s->res.usec_total = now_usec() - s->start;
 	s->res.exit_status =
