@@ -192,7 +192,8 @@ int cmd_deploy(int argc, char *argv[])
 	if (a.pick) {
 		n = 1;
 		free(TAKE_PTR(msg));
-		r = deploy_pick(a.pick, s, &picked, &msg);
+		struct deploy_pick_opts po = { .rule = a.pick, .force = a.force_picked };
+		r = deploy_pick(&po, s, &picked, &msg);
 		if (r < 0) {
 			log_error("%s", msg ? msg : strerror(-r));
 			ret = r == -EINVAL ? EXIT_USAGE : EXIT_NO;

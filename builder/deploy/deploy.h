@@ -79,22 +79,33 @@ struct deploy_target {
 int deploy_target_open(struct deploy_target *t, const char *path, const struct deploy_source *s,
 		       bool force);
 void deploy_target_done(struct deploy_target *t);
-/* sysfs facts of a disk (see target.c), NULL when absent; the caller frees. */
-char *deploy_sysfs_field(dev_t dev, const char *field);
+/* The checks of deploy_target_open() that need no writing, on t's path,
+ * size and sector already set: no signature (unless t->forced; the refusal
+ * names force_option), large enough, the image's sector size. */
+int deploy_target_check(struct deploy_target *t, const struct deploy_source *s,
+			const char *force_option);
+/* A fact of a disk from its sysfs directory DIR (/sys/dev/block/MAJ:MIN):
+ * DIR/device/FIELD, else DIR/FIELD; NULL when absent; the caller frees. */
+char *deploy_sysfs_field(const char *dir, const char *field);
 /* Its serial ("serial", else "wwid"). */
-char *deploy_disk_serial(dev_t dev);
+char *deploy_disk_serial(const char *dir);
 
 /* The disk an unattended installer writes, by rule (pick.c):
  *   "empty"      the one disk that passes every safety check for s (see
  *                deploy_target_open(): empty, large enough, not in use);
  *   "serial:S"   the one disk whose serial is S;
- *   "/dev/..."   that block device.
+ *   "/dev/..."   that block device (or a link to it, as /dev/disk/by-path/).
  * Only whole disks with a device behind them count (not loop, ram, dm or
  * md devices), neither removable nor read-only, never the disk s is read
- * from. A serial or path rule names a disk; the safety checks still run
- * when it is opened as a target. -ENOENT or -ENOTUNIQ with *reterr_msg
+ * from. A disk a serial or path rule names passes the same checks, except
+ * that with force it may hold data. -ENOENT or -ENOTUNIQ with *reterr_msg
  * listing each disk seen and why it was not picked. */
-int deploy_pick(const char *rule, const struct deploy_source *s, char **ret_path,
+struct deploy_pick_opts {
+	const char *rule;
+	bool force;	  /* --force-picked */
+	const char *root; /* NULL: this machine; else a tree holding sys/ and dev/ */
+};
+int deploy_pick(const struct deploy_pick_opts *o, const struct deploy_source *s, char **ret_path,
 		char **reterr_msg);
 /* Marks t failed with a message (the first one stays); returns r. */
 int deploy_target_fail(struct deploy_target *t, int r, const char *fmt, ...)

@@ -4,6 +4,9 @@
  * one empty disk large enough, or the disk a serial or a /dev path names.
  * Every whole disk in /sys/block is looked at; what was not picked is
  * listed with the reason, so a console shows why nothing was written.
+ * A disk's facts come from sysfs (its size, sector size, serial, whether it
+ * is removable or read-only) and its bytes from its node in /dev, both
+ * beneath a root (this machine's "/", or a made-up tree in a unit test).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,26 +28,32 @@
 
 #define PICK_DISKS_MAX 256
 
-/* /sys/block/NAME/FIELD as a number, or -1. */
-static long block_number(const char *name, const char *field)
+struct pick {
+	const struct deploy_pick_opts *o;
+	const char *root; /* "" for this machine */
+	const struct deploy_source *s;
+	dev_t src; /* the source's disk, or 0 */
+};
+
+/* ROOT/sys/block/NAME/FIELD as a number, or -1. */
+static long long block_number(const struct pick *p, const char *name, const char *field)
 {
 	char path[PATH_MAX];
 	_cleanup_free_ char *v = NULL;
 	size_t n;
-	snprintf(path, sizeof(path), "/sys/block/%s/%s", name, field);
+	snprintf(path, sizeof(path), "%s/sys/block/%s/%s", p->root, name, field);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fs_read_fd(fd, 64, &v, &n) < 0)
 		return -1;
-	return strtol(v, NULL, 10);
+	return strtoll(v, NULL, 10);
 }
 
-static int block_dev(const char *name, dev_t *ret)
+/* The MAJ:MIN in the file at path. */
+static int read_devnum(const char *path, dev_t *ret)
 {
-	char path[PATH_MAX];
 	_cleanup_free_ char *v = NULL;
 	size_t n;
 	unsigned ma, mi;
-	snprintf(path, sizeof(path), "/sys/block/%s/dev", name);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fs_read_fd(fd, 64, &v, &n) < 0 || sscanf(v, "%u:%u", &ma, &mi) != 2)
 		return -ENOENT;
@@ -54,83 +63,108 @@ static int block_dev(const char *name, dev_t *ret)
 
 /* The whole disk the source is read from (its filesystem's device, or its
  * parent when that is a partition), or 0. */
-static dev_t source_disk(const struct deploy_source *s)
+static dev_t source_disk(const char *root, const struct deploy_source *s)
 {
 	struct stat st;
-	if (s->fd < 0 || fstat(s->fd, &st) < 0 || major(st.st_dev) == 0)
+	if (s->fd < 0 || fstat(s->fd, &st) < 0)
 		return 0;
-	char path[128];
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/partition", major(st.st_dev),
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/sys/dev/block/%u:%u/partition", root, major(st.st_dev),
 		 minor(st.st_dev));
 	if (access(path, F_OK) < 0)
 		return st.st_dev;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/../dev", major(st.st_dev),
+	dev_t parent;
+	snprintf(path, sizeof(path), "%s/sys/dev/block/%u:%u/../dev", root, major(st.st_dev),
 		 minor(st.st_dev));
-	_cleanup_free_ char *v = NULL;
-	size_t n;
-	unsigned ma, mi;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fs_read_fd(fd, 64, &v, &n) < 0 || sscanf(v, "%u:%u", &ma, &mi) != 2)
-		return st.st_dev;
-	return makedev(ma, mi);
+	return read_devnum(path, &parent) < 0 ? st.st_dev : parent;
 }
 
 /* Why the disk name does not count at all, or NULL when it is a candidate. */
-static const char *not_a_disk(const char *name, dev_t src, dev_t *ret_dev)
+static const char *not_a_disk(const struct pick *p, const char *name, dev_t *ret_dev)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "/sys/block/%s/device", name);
+	snprintf(path, sizeof(path), "%s/sys/block/%s/device", p->root, name);
 	if (access(path, F_OK) < 0)
 		return "virtual (loop, ram, zram, dm or md)";
-	if (block_dev(name, ret_dev) < 0)
+	snprintf(path, sizeof(path), "%s/sys/block/%s/dev", p->root, name);
+	if (read_devnum(path, ret_dev) < 0)
 		return "no device number";
-	if (*ret_dev == src)
+	if (*ret_dev == p->src)
 		return "holds the source image (the installer's own medium)";
-	if (block_number(name, "removable") == 1)
+	if (block_number(p, name, "removable") == 1)
 		return "removable";
-	if (block_number(name, "ro") == 1)
+	if (block_number(p, name, "ro") == 1)
 		return "read-only";
 	return NULL;
 }
 
-/* Does the candidate match the rule? For "empty", opened as a target:
- * *why says what the safety checks found. */
-static bool matches(const char *rule, const char *name, dev_t dev, const struct deploy_source *s,
-		    char **why)
+/* The same node: one file, or two block nodes of one device. */
+static bool same_node(const char *a, const char *b)
 {
-	_cleanup_free_ char *path = strjoin("/dev/", name);
-	if (!path)
+	struct stat sa, sb;
+	if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
 		return false;
+	if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
+		return true;
+	return S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode) && sa.st_rdev == sb.st_rdev;
+}
+
+/* Does the disk match a serial or path rule? Else *why says what it is. */
+static bool named(const struct pick *p, const char *name, const char *node, char **why)
+{
+	const char *rule = p->o->rule;
 	if (startswith(rule, "serial:")) {
-		_cleanup_free_ char *serial = deploy_disk_serial(dev);
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/sys/block/%s", p->root, name);
+		_cleanup_free_ char *serial = deploy_disk_serial(dir);
 		if (serial && streq(serial, rule + 7))
 			return true;
 		*why = strjoin("serial ", serial ? serial : "unknown");
 		return false;
 	}
-	if (rule[0] == '/') {
-		struct stat st;
-		if (stat(rule, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == dev)
-			return true;
-		*why = strdup("not the named device");
+	_cleanup_free_ char *target = strjoin(p->root, rule);
+	if (target && same_node(target, node))
+		return true;
+	*why = strdup("not the named device");
+	return false;
+}
+
+/* The safety checks of a target, from sysfs and the disk's node, without
+ * writing: not in use (held exclusively), no signature unless a rule that
+ * names the disk is forced, large enough, the image's sector size. */
+static bool passes(const struct pick *p, const char *name, const char *node, char **why)
+{
+	long long sectors = block_number(p, name, "size");
+	long long lss = block_number(p, name, "queue/logical_block_size");
+	struct deploy_target t = {
+		.fd = -EBADF,
+		.block = true,
+		.forced = p->o->force && !streq(p->o->rule, "empty"),
+		.size = sectors > 0 ? (uint64_t)sectors * 512 : 0,
+		.sector = lss > 0 ? (unsigned)lss : 512,
+	};
+	_cleanup_close_ int fd = open(node, O_RDONLY | O_EXCL | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		*why = errno == EBUSY ? strdup("in use (mounted, swap, or held by dm, md or LVM)")
+				      : strjoin("cannot open ", node, ": ", strerror(errno));
 		return false;
 	}
-	struct deploy_target t;
-	int r = deploy_target_open(&t, path, s, false);
-	bool ok = r >= 0 && t.result != TARGET_REFUSED;
+	if (!(t.path = strdup(node)))
+		return false;
+	bool ok = deploy_target_check(&t, p->s, "--force-picked") >= 0;
 	if (!ok)
-		*why = strdup(t.error ? t.error : strerror(-r));
+		*why = t.error ? TAKE_PTR(t.error) : strdup("refused");
 	deploy_target_done(&t);
 	return ok;
 }
 
-static int pick_scan(const char *rule, const struct deploy_source *s, char ***ret_seen,
-		     char **ret_path)
+static int pick_scan(const struct pick *p, char ***ret_seen, char **ret_path)
 {
 	_cleanup_strv_free_ char **names = NULL;
-	dev_t src = source_disk(s);
 	unsigned found = 0;
-	_cleanup_close_ int dir = open("/sys/block", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/sys/block", p->root);
+	_cleanup_close_ int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return -errno;
 	int r = fs_list_dir(dir, NULL,
@@ -141,11 +175,14 @@ static int pick_scan(const char *rule, const struct deploy_source *s, char ***re
 	STRV_FOREACH(name, names)
 	{
 		dev_t dev = 0;
-		_cleanup_free_ char *why = NULL;
-		const char *skip = not_a_disk(*name, src, &dev);
-		if (!skip && matches(rule, *name, dev, s, &why)) {
-			if (!*ret_path && !(*ret_path = strjoin("/dev/", *name)))
-				return -ENOMEM;
+		_cleanup_free_ char *why = NULL, *node = strjoin(p->root, "/dev/", *name);
+		if (!node)
+			return -ENOMEM;
+		const char *skip = not_a_disk(p, *name, &dev);
+		if (!skip && (streq(p->o->rule, "empty") || named(p, *name, node, &why)) &&
+		    passes(p, *name, node, &why)) {
+			if (!*ret_path)
+				*ret_path = TAKE_PTR(node);
 			if (strv_extendf(ret_seen, "%s: matches", *name) < 0)
 				return -ENOMEM;
 			found++;
@@ -181,20 +218,25 @@ static char *join_seen(char **l)
 	return out;
 }
 
-int deploy_pick(const char *rule, const struct deploy_source *s, char **ret_path, char **reterr_msg)
+int deploy_pick(const struct deploy_pick_opts *o, const struct deploy_source *s, char **ret_path,
+		char **reterr_msg)
 {
+	const char *rule = o->rule;
 	if (!streq(rule, "empty") && !startswith(rule, "serial:") && rule[0] != '/')
 		return errmsg_set(reterr_msg, -EINVAL,
 				  "unknown rule '%s' to pick a disk (known: empty, serial:SERIAL, "
 				  "/dev/PATH)",
 				  rule);
+	struct pick p = { .o = o, .root = o->root && !streq(o->root, "/") ? o->root : "", .s = s };
+	p.src = source_disk(p.root, s);
 	_cleanup_strv_free_ char **seen = NULL;
 	char *path = NULL;
-	int r = pick_scan(rule, s, &seen, &path);
+	int r = pick_scan(&p, &seen, &path);
 	if (r == -ENOMEM)
 		return errmsg_oom(reterr_msg);
 	if (r < 0 && r != -ENOENT && r != -ENOTUNIQ)
-		return errmsg_errno(reterr_msg, r, "cannot list the disks in '/sys/block': %m");
+		return errmsg_errno(reterr_msg, r, "cannot list the disks in '%s/sys/block': %m",
+				    p.root);
 	if (r >= 0) {
 		*ret_path = path;
 		return 0;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,17 +76,16 @@ void deploy_target_done(struct deploy_target *t)
 	*t = (struct deploy_target){ .fd = -EBADF };
 }
 
-/* /sys/dev/block/MAJ:MIN/device/FIELD, else /sys/dev/block/MAJ:MIN/FIELD
- * (where virtio-blk keeps its serial), trimmed, or NULL. */
-char *deploy_sysfs_field(dev_t dev, const char *field)
+/* DIR/device/FIELD, else DIR/FIELD (where virtio-blk keeps its serial),
+ * trimmed, or NULL. DIR is a block device's sysfs directory. */
+char *deploy_sysfs_field(const char *dir, const char *field)
 {
-	static const char *const dirs[] = { "device/", "" };
-	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-		char path[128];
+	static const char *const subdirs[] = { "device/", "" };
+	for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
+		char path[PATH_MAX];
 		_cleanup_free_ char *v = NULL;
 		size_t n;
-		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s%s", major(dev), minor(dev),
-			 dirs[i], field);
+		snprintf(path, sizeof(path), "%s/%s%s", dir, subdirs[i], field);
 		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fs_read_fd(fd, 256, &v, &n) < 0)
 			continue;
@@ -96,10 +96,10 @@ char *deploy_sysfs_field(dev_t dev, const char *field)
 	return NULL;
 }
 
-char *deploy_disk_serial(dev_t dev)
+char *deploy_disk_serial(const char *dir)
 {
-	char *s = deploy_sysfs_field(dev, "serial");
-	return s ? s : deploy_sysfs_field(dev, "wwid");
+	char *s = deploy_sysfs_field(dir, "serial");
+	return s ? s : deploy_sysfs_field(dir, "wwid");
 }
 
 /* What libblkid finds on fd: "a gpt partition table", "an ext4 filesystem
@@ -158,8 +158,10 @@ static int open_block(struct deploy_target *t, const struct stat *st)
 	if (ioctl(t->fd, BLKGETSIZE64, &t->size) < 0 || ioctl(t->fd, BLKSSZGET, &lss) < 0)
 		return refuse(t, "cannot read the size of '%s': %s", t->path, strerror(errno));
 	t->sector = (unsigned)lss;
-	t->model = deploy_sysfs_field(st->st_rdev, "model");
-	t->serial = deploy_disk_serial(st->st_rdev);
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/sys/dev/block/%u:%u", major(st->st_rdev), minor(st->st_rdev));
+	t->model = deploy_sysfs_field(dir, "model");
+	t->serial = deploy_disk_serial(dir);
 	return 0;
 }
 
@@ -196,6 +198,19 @@ static int check_fits(struct deploy_target *t, const struct deploy_source *s)
 	return 0;
 }
 
+int deploy_target_check(struct deploy_target *t, const struct deploy_source *s,
+			const char *force_option)
+{
+	int r = probe_signatures(t->path, &t->found);
+	if (r < 0)
+		return refuse(t, "cannot probe '%s' for signatures: %s", t->path, strerror(-r));
+	if (t->found && !t->forced)
+		return refuse(t,
+			      "'%s' holds %s: not an empty disk (name it with %s to overwrite it)",
+			      t->path, t->found, force_option);
+	return check_fits(t, s);
+}
+
 int deploy_target_open(struct deploy_target *t, const char *path, const struct deploy_source *s,
 		       bool force)
 {
@@ -217,15 +232,7 @@ int deploy_target_open(struct deploy_target *t, const char *path, const struct d
 		return refuse(t, "'%s' is neither a block device nor a regular file", path);
 	if (r < 0)
 		return r;
-	r = probe_signatures(path, &t->found);
-	if (r < 0)
-		return refuse(t, "cannot probe '%s' for signatures: %s", path, strerror(-r));
-	if (t->found && !force)
-		return refuse(t,
-			      "'%s' holds %s: not an empty disk (name it with --force to overwrite "
-			      "it)",
-			      path, t->found);
-	r = check_fits(t, s);
+	r = deploy_target_check(t, s, "--force");
 	if (r < 0)
 		return r;
 	if (!t->block) { /* emptied and sized: every hole reads as zeros */
