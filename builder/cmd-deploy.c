@@ -49,6 +49,10 @@ static int help(void)
 	       "                        enough), 'serial:SERIAL' or '/dev/PATH'\n"
 	       "      --force-picked    overwrite the disk a serial or path rule named\n"
 	       "      --no-verify       do not read the ranges back\n"
+	       "      --progress STYLE  'bar' (redrawn), 'lines' (a line per tenth, for a\n"
+	       "                        serial console or a log), 'none', or 'auto' (the\n"
+	       "                        default: a bar on a terminal that redraws, lines on\n"
+	       "                        a serial line or TERM=dumb, none when not a TTY)\n"
 	       "  -r, --report FILE     append one JSON line per target to FILE\n"
 	       "      --cacert FILE     CA bundle for https\n"
 	       "      --allow-http      also accept a plain http:// SOURCE\n"
@@ -97,6 +101,7 @@ static int parse_args(int argc, char *argv[], struct deploy_args *a)
 		{ "allow-http", no_argument, NULL, 0x102 },
 		{ "pick", required_argument, NULL, 0x103 },
 		{ "force-picked", no_argument, NULL, 0x104 },
+		{ "progress", required_argument, NULL, 0x105 },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -127,6 +132,14 @@ static int parse_args(int argc, char *argv[], struct deploy_args *a)
 			break;
 		case 0x104:
 			a->force_picked = true;
+			break;
+		case 0x105:
+			if (progress_style_from_string(optarg) < 0) {
+				log_error("--progress '%s': not a style (auto, bar, lines, none)",
+					  optarg);
+				return -EINVAL;
+			}
+			progress_set_style((enum progress_style)progress_style_from_string(optarg));
 			break;
 		case 'h':
 			return help(), 1;

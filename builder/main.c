@@ -46,7 +46,7 @@ int main(int argc, char *argv[])
 			return cli_version("enlighten");
 		case 'q':
 			log_set_max_level(LOG_WARNING);
-			progress_set_enabled(false);
+			progress_set_style(PROGRESS_NONE);
 			break;
 		case 'v':
 			log_set_max_level(LOG_DEBUG);

@@ -58,7 +58,7 @@ else
 	say "medium $found; target by rule '$rule'${force:+ (forced)}"
 	/enlighten/lib/ld-linux-x86-64.so.2 --library-path /enlighten/lib \
 		/enlighten/bin/enlighten deploy "/medium/$IMAGE" --pick "$rule" $force \
-		--report /tmp/report.jsonl
+		--progress lines --report /tmp/report.jsonl
 	rc=$?
 	[ -f /tmp/report.jsonl ] && while read -r line; do say "report: $line"; done </tmp/report.jsonl
 fi

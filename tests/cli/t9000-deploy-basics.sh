@@ -67,6 +67,25 @@ else
 	ok "# SKIP" true
 fi
 
+# progress: lines for a log, none in a file by default, a bar on a
+# terminal that redraws, lines on one that does not (TERM=dumb)
+ok "deploy --progress lines to a file" sh -c 'enlighten deploy img.raw p1.raw --progress lines 2>err.txt'
+lines=$(grep -c '^deploy: *[0-9]*% ([0-9.]* MiB of [0-9.]* MiB)$' err.txt)
+ok "... a line per tenth passed, at most 10 ($lines)" test "$lines" -ge 2 -a "$lines" -le 10
+is "... the last one at 100%" "$(grep '^deploy:' err.txt | tail -n1 | sed 's/ (.*//')" "deploy: 100%"
+is "... no carriage return" "$(tr -dc '\r' <err.txt | wc -c)" 0
+ok "deploy to a file, stderr a file" sh -c 'enlighten deploy img.raw p2.raw 2>err2.txt'
+unlike "... no progress there" "$(cat err2.txt)" "deploy:|%"
+ok "deploy on a terminal (TERM=xterm)" env TERM=xterm script -qec \
+	"enlighten deploy img.raw p3.raw" tty.txt
+like "... draws a bar, redrawn with a carriage return" "$(tr '\r' '|' <tty.txt)" "\|deploy +\[#+\] 100%"
+ok "deploy on a terminal with TERM=dumb" env TERM=dumb script -qec \
+	"enlighten deploy img.raw p4.raw" dumb.txt
+like "... prints lines" "$(cat dumb.txt)" "deploy: 100% \("
+unlike "... no bar" "$(cat dumb.txt)" "\[#"
+fails "--progress takes a style" enlighten deploy img.raw p5.raw --progress fancy
+like "... saying which" "$(last_output)" "--progress 'fancy': not a style \(auto, bar, lines, none\)"
+
 fails "deploy without a target" enlighten deploy img.raw
 like "... says what it needs" "$(last_output)" "deploy needs a source and at least one target"
 ok "deploy --help" enlighten deploy --help
