@@ -11,12 +11,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "builder/boot-test/entry.h"
+#include "builder/image/grubenv.h"
 #include "lib/basic/copy.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
@@ -325,6 +327,7 @@ void boot_entry_free(struct boot_entry *e)
 	free(e->efi);
 	free(e->xen_cfg);
 	free(e->xen_cfg_text);
+	free(e->grubenv);
 	free(e);
 }
 
@@ -399,20 +402,14 @@ static int esp_copy(const char *image, const char *format, const char *dir, char
 }
 
 /* Reads and parses every entry of the ESP (parsed[i] for names[i]). */
-static int read_entries(const char *image, const char *esp, enum boot_entry_kind kind,
-			char ***ret_names, struct entry_parse **ret_parsed, char **reterr_msg)
+static int read_entries(const char *image, const char *esp, char ***ret_names,
+			struct entry_parse **ret_parsed, char **reterr_msg)
 {
 	_cleanup_strv_free_ char **names = NULL;
 	int r = list_entries(esp, &names, NULL);
 	if (r < 0 || !names)
 		return errmsg_set(reterr_msg, -ENOENT,
-				  "'%s' has no systemd-boot entries in its ESP%s", image,
-				  kind == BOOT_ENTRY_XEN
-					  ? ": boot-test starts Xen from a systemd-boot entry, not "
-					    "from GRUB's menu; build the image with "
-					    "Loader=systemd-boot to boot-test it as a Xen host "
-					    "(docs/boot-loaders.md)"
-					  : "");
+				  "'%s' has no systemd-boot entries in its ESP", image);
 	size_t n = strv_length(names);
 	struct entry_parse *parsed = calloc(n, sizeof(*parsed));
 	if (!parsed)
@@ -552,7 +549,7 @@ int boot_entry_extract(const char *image, const char *format, const char *dir,
 		if (r < 0)
 			goto out;
 	}
-	r = read_entries(image, esp, kind, &names, &parsed, reterr_msg);
+	r = read_entries(image, esp, &names, &parsed, reterr_msg);
 	if (r < 0)
 		goto out;
 	r = choose_entry(image, names, parsed, glob, kind, &idx, &is_default, reterr_msg);
@@ -577,6 +574,26 @@ out:
 	if (esp)
 		(void)unlink(esp);
 	return r;
+}
+
+int boot_entry_fill_efi(const char *image, const char *format, const char *dir, const char *efi,
+			struct boot_entry *e, char **reterr_msg)
+{
+	_cleanup_free_ char *esp = NULL;
+	uint64_t first, count;
+	int r = esp_copy(image, format, dir, &esp, &first, &count, reterr_msg);
+	if (r < 0)
+		return r;
+	struct entry_parse p = { .efi = strdup(efi) };
+	r = p.efi ? entry_fill(esp, NULL, &p, e, reterr_msg) : -ENOMEM;
+	entry_parse_done(&p);
+	(void)unlink(esp);
+	return r;
+}
+
+bool boot_efi_is_xen(const char *efi)
+{
+	return entry_is_xen(&(struct entry_parse){ .efi = (char *)efi });
 }
 
 /* ---- choosing the entry on the disk itself ------------------------------ */
@@ -720,6 +737,31 @@ static int write_back(const char *image, const char *dir, const char *orig, cons
 	return r;
 }
 
+/* GRUB's `grub-reboot ID` on image (a qcow2 file): next_entry=ID in the
+ * root's grubenv, written in place where the block lies (e->grubenv_*). */
+static int grubenv_next_entry(const char *image, const char *dir, const struct boot_entry *e,
+			      char **reterr_msg)
+{
+	char block[GRUBENV_SIZE], cmd[PATH_MAX + 128];
+	int r = grubenv_set(e->grubenv, e->grubenv_size, "next_entry", e->id, block);
+	if (r < 0)
+		return errmsg_set(reterr_msg, r,
+				  "cannot set next_entry=%s in the root's grubenv: %s", e->id,
+				  strerror(-r));
+	_cleanup_free_ char *path = strjoin(dir, "/grubenv.new");
+	if (!path)
+		return -ENOMEM;
+	r = fs_write_file_atomic_at(AT_FDCWD, path, block, sizeof(block), 0644);
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "cannot write '%s': %s", path, strerror(-r));
+	snprintf(cmd, sizeof(cmd), "write -s %s %" PRIu64 " %u", path, e->grubenv_offset,
+		 GRUBENV_SIZE);
+	char *argv[] = { "qemu-io", "-f", "qcow2", "-c", cmd, (char *)image, NULL };
+	r = run_tool(argv, NULL, reterr_msg);
+	(void)unlink(path);
+	return r;
+}
+
 int boot_entry_make_default(const char *image, const char *dir, const struct boot_entry *e,
 			    char *const *xen_add, char *const *dom0_add, char **reterr_msg)
 {
@@ -738,7 +780,9 @@ int boot_entry_make_default(const char *image, const char *dir, const struct boo
 		r = in < 0 || out < 0 ? negative_errno()
 				      : copy_stream(in, COPY_SINK_FD(out), UINT64_MAX, NULL, NULL);
 	}
-	if (r >= 0 && !e->is_default) {
+	if (r >= 0 && !e->is_default && e->grubenv_size > 0)
+		r = grubenv_next_entry(image, dir, e, reterr_msg);
+	else if (r >= 0 && !e->is_default) {
 		(void)mtools_read(esp, "/loader/loader.conf", &loader, NULL);
 		text = loader_conf_with_default(loader, e->id);
 		r = text ? write_esp_file(esp, dir, "/loader/loader.conf", text, reterr_msg)

@@ -22,6 +22,11 @@ struct boot_entry {
 	char *efi;	     /* the `efi` line: an EFI program's path in the ESP, or NULL */
 	char *xen_cfg;	     /* a Xen entry: the path of the xen.cfg beside xen.efi */
 	char *xen_cfg_text;  /* and its text */
+	/* a GRUB entry: the root's grubenv (its text, and where its block lies
+	 * in the image), in which next_entry makes it the one booted */
+	char *grubenv;
+	size_t grubenv_size;
+	uint64_t grubenv_offset;
 };
 
 enum boot_entry_kind {
@@ -40,14 +45,25 @@ int boot_entry_extract(const char *image, const char *format, const char *dir,
 		       enum boot_entry_kind kind, struct boot_entry **ret, char **reterr_msg);
 void boot_entry_free(struct boot_entry *e);
 
-/* Makes e the entry systemd-boot starts on image, a qcow2 file written in
- * place (boot-test's overlay): loader.conf's `default` names it, and for a
+/* Makes e the entry the disk's loader starts on image, a qcow2 file
+ * written in place (boot-test's overlay): loader.conf's `default` names it
+ * (systemd-boot), or grubenv's next_entry as `grub-reboot` sets it (GRUB: an
+ * entry with grubenv_size), and for a
  * Xen entry each of xen_add ("word" or "key=value", NULL-terminated, may be
  * NULL) that Xen's options lack is added to them in its xen.cfg, and each of
  * dom0_add to dom0's kernel line. Only the changed blocks of the ESP are
  * written back (with qemu-io). */
 int boot_entry_make_default(const char *image, const char *dir, const struct boot_entry *e,
 			    char *const *xen_add, char *const *dom0_add, char **reterr_msg);
+
+/* For a GRUB menu entry that chain-loads efi (a path on the ESP): e's efi,
+ * and for xen*.efi its xen.cfg and text, read from image's ESP. Returns 0,
+ * or -errno with *reterr_msg. */
+int boot_entry_fill_efi(const char *image, const char *format, const char *dir, const char *efi,
+			struct boot_entry *e, char **reterr_msg);
+
+/* Whether efi (a path) names a Xen EFI program: xen*.efi. */
+bool boot_efi_is_xen(const char *efi);
 
 /* Whether the command line names the first serial port as a console. */
 int boot_entry_has_serial_console(const char *options);
@@ -68,13 +84,17 @@ int boot_run_tool(char *const argv[], char **ret_out, char **reterr_msg);
 
 /* For a disk that boots through GRUB (docs/boot-loaders.md): the root
  * partition (GPT type root x86-64) copied out sparsely, its
- * /boot/grub/grub.cfg (or /boot/grub2/) read, and the default menu
- * entry's kernel and initrd copied into dir, symlinks such as /vmlinuz
- * followed. id is "grub.cfg", title the entry's. Returns 0, -ENOENT when
- * the disk has no root partition, no grub.cfg or no entry with a 'linux'
- * line, or another -errno, with *reterr_msg saying what. */
+ * /boot/grub/grub.cfg (or /boot/grub2/) read. BOOT_ENTRY_PLAIN: the default
+ * menu entry's kernel and initrd copied into dir, symlinks such as
+ * /vmlinuz followed; id is "grub.cfg", title the entry's. BOOT_ENTRY_XEN:
+ * the first entry that chain-loads xen*.efi, its xen.cfg read from the
+ * ESP, and the grubenv beside grub.cfg located (grubenv_*), so that
+ * boot_entry_make_default() can set next_entry to its id. Returns 0,
+ * -ENOENT when the disk has no root partition, no grub.cfg, no such entry
+ * or no grubenv for a Xen entry, or another -errno, with *reterr_msg
+ * saying what. */
 int boot_entry_extract_grub(const char *image, const char *format, const char *dir,
-			    struct boot_entry **ret, char **reterr_msg);
+			    enum boot_entry_kind kind, struct boot_entry **ret, char **reterr_msg);
 
 /* The root partition (GPT type root x86-64) of image copied out sparsely
  * into dir (a scratch directory; the copy is unlinked once open) and opened

@@ -19,6 +19,7 @@
 
 #include "builder/boot-test/entry.h"
 #include "builder/image/fs-ext4.h"
+#include "builder/image/grubenv.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
@@ -36,7 +37,7 @@ static const uint8_t root_guid[16] = { 0xe3, 0xbc, 0x68, 0x4f, 0xcd, 0xe8, 0xb1,
 static const char *const grub_cfgs[] = { "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg" };
 
 struct grub_entry {
-	char *title, *id, *linux_path, *args;
+	char *title, *id, *linux_path, *args, *efi;
 	char **initrds;
 };
 
@@ -46,6 +47,7 @@ static void grub_entry_done(struct grub_entry *e)
 	free(e->id);
 	free(e->linux_path);
 	free(e->args);
+	free(e->efi);
 	strv_free(e->initrds);
 	*e = (struct grub_entry){};
 }
@@ -93,7 +95,8 @@ static int menuentry_start(const char *line, struct grub_entry *e)
 	return 0;
 }
 
-/* "linux PATH ARGS..." and "initrd PATH..." (also linuxefi, initrdefi). */
+/* "linux PATH ARGS...", "initrd PATH..." (also linuxefi, initrdefi) and
+ * "chainloader PATH". */
 static int entry_line(const char *line, struct grub_entry *e)
 {
 	const char *p = line;
@@ -112,6 +115,8 @@ static int entry_line(const char *line, struct grub_entry *e)
 		if (!e->linux_path || !args)
 			return -ENOMEM;
 		e->args = TAKE_PTR(args);
+	} else if (streq(cmd, "chainloader") && !e->efi) {
+		e->efi = next_word(&p);
 	} else if ((streq(cmd, "initrd") || streq(cmd, "initrdefi")) && !e->initrds) {
 		for (char *w; (w = next_word(&p));) {
 			int r = strv_extend(&e->initrds, w);
@@ -144,8 +149,13 @@ static int grub_cfg_parse(char *text, struct grub_entry *v, size_t *ret_n, char 
 			r = entry_line(l, cur);
 		} else if (startswith(l, "set default=")) {
 			const char *p = l + strlen("set default=");
-			free(def);
-			def = next_word(&p);
+			char *w = next_word(&p);
+			if (w && w[0] == '$') /* grubenv's next_entry: set when booted */
+				free(w);
+			else {
+				free(def);
+				def = w;
+			}
 		} else if (startswith(l, "menuentry ") && depth == 0) {
 			if (n == GRUB_ENTRIES_MAX)
 				return -E2BIG;
@@ -233,7 +243,7 @@ static char *opts_escape(const char *path)
 
 /* The image's root partition, copied into the sparse raw file out. */
 static int root_extract(const char *image, const char *format, const char *dir, const char *out,
-			char **reterr_msg)
+			uint64_t *ret_offset, char **reterr_msg)
 {
 	_cleanup_free_ char *head = strjoin(dir, "/gpt-head.raw"), *buf = NULL;
 	_cleanup_free_ char *file = opts_escape(image), *spec = NULL;
@@ -277,33 +287,56 @@ static int root_extract(const char *image, const char *format, const char *dir, 
 		spec = s;
 	}
 	(void)unlink(out);
+	*ret_offset = first * SECTOR;
 	char *argv[] = {
 		"qemu-img", "convert", "--image-opts", spec, "-O", "raw", (char *)out, NULL
 	};
 	return boot_run_tool(argv, NULL, reterr_msg);
 }
 
-int boot_root_open(const char *image, const char *format, const char *dir, struct ext4 **ret,
-		   char **reterr_msg)
+static int root_open(const char *image, const char *format, const char *dir, struct ext4 **ret,
+		     uint64_t *ret_offset, char **reterr_msg)
 {
 	_cleanup_free_ char *raw = strjoin(dir, "/root.raw");
 	if (!raw)
 		return -ENOMEM;
-	int r = root_extract(image, format, dir, raw, reterr_msg);
+	int r = root_extract(image, format, dir, raw, ret_offset, reterr_msg);
 	if (r >= 0 && (r = ext4_open(raw, 0, false, 0, ret, reterr_msg)) < 0)
 		errmsg_prefix(reterr_msg, r, "cannot open the root filesystem of '%s'", image);
 	(void)unlink(raw); /* libext2fs keeps it open */
 	return r;
 }
 
-static int grub_read(struct ext4 *e, const char *image, struct grub_entry *v, size_t *ret_n,
-		     int *ret_pick, char **reterr_msg)
+int boot_root_open(const char *image, const char *format, const char *dir, struct ext4 **ret,
+		   char **reterr_msg)
+{
+	uint64_t offset;
+	return root_open(image, format, dir, ret, &offset, reterr_msg);
+}
+
+/* The first menu entry that chain-loads xen*.efi; -ENOENT. */
+static int grub_pick_xen(const struct grub_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].efi && boot_efi_is_xen(v[i].efi))
+			return (int)i;
+	return -ENOENT;
+}
+
+static int grub_read(struct ext4 *e, const char *image, enum boot_entry_kind kind,
+		     struct grub_entry *v, size_t *ret_n, int *ret_pick, const char **ret_cfg,
+		     char **reterr_msg)
 {
 	_cleanup_free_ char *text = NULL, *def = NULL;
 	const char *cfg = NULL;
 	int r = -ENOENT;
 	for (size_t i = 0; i < ELEMENTSOF(grub_cfgs) && r == -ENOENT; i++)
 		r = ext4_read_file_follow(e, cfg = grub_cfgs[i], GRUB_CFG_MAX, &text, NULL);
+	if (r == -ENOENT && kind == BOOT_ENTRY_XEN)
+		return errmsg_set(reterr_msg, r,
+				  "'%s' has no Xen entry: none of its systemd-boot entries starts "
+				  "xen*.efi, and it has no grub.cfg; build it with a [Xen] section",
+				  image);
 	if (r == -ENOENT)
 		return errmsg_set(reterr_msg, r,
 				  "'%s' has neither a systemd-boot entry nor a grub.cfg", image);
@@ -315,6 +348,17 @@ static int grub_read(struct ext4 *e, const char *image, struct grub_entry *v, si
 		return errmsg_set(reterr_msg, r == -ENOMEM ? r : -EBADMSG,
 				  "cannot parse '%s' in the root of '%s': %s", cfg, image,
 				  strerror(-r));
+	*ret_cfg = cfg;
+	if (kind == BOOT_ENTRY_XEN) {
+		*ret_pick = grub_pick_xen(v, *ret_n);
+		if (*ret_pick < 0)
+			return errmsg_set(
+				reterr_msg, -ENOENT,
+				"'%s' in the root of '%s' has no Xen entry (a menu entry "
+				"that chain-loads xen*.efi); build it with a [Xen] section",
+				cfg, image);
+		return 0;
+	}
 	*ret_pick = grub_pick(v, *ret_n, def);
 	if (*ret_pick < 0)
 		return errmsg_set(reterr_msg, -ENOENT,
@@ -323,38 +367,87 @@ static int grub_read(struct ext4 *e, const char *image, struct grub_entry *v, si
 	return 0;
 }
 
+/* The default entry's kernel and initrd, copied into dir. */
+static int grub_plain(struct ext4 *fs, const char *image, const char *dir, struct grub_entry *g,
+		      struct boot_entry *e, char **reterr_msg)
+{
+	int r = 0;
+	e->id = strdup("grub.cfg");
+	e->is_default = true; /* GRUB's own default; nothing to change on the disk */
+	e->title = TAKE_PTR(g->title);
+	e->options = TAKE_PTR(g->args);
+	e->kernel = strjoin(dir, "/linux");
+	e->initrd = g->initrds ? strjoin(dir, "/initrd") : NULL;
+	if (!e->id || !e->options || !e->kernel || (g->initrds && !e->initrd))
+		return -ENOMEM;
+	char *kernel[] = { g->linux_path, NULL };
+	if ((r = ext_copy_out(fs, kernel, e->kernel)) < 0)
+		return errmsg_set(reterr_msg, r, "cannot copy the kernel '%s' out of '%s': %s",
+				  g->linux_path, image, strerror(-r));
+	if (g->initrds && (r = ext_copy_out(fs, g->initrds, e->initrd)) < 0)
+		return errmsg_set(reterr_msg, r, "cannot copy the initrd '%s' out of '%s': %s",
+				  g->initrds[0], image, strerror(-r));
+	return 0;
+}
+
+/* The Xen entry: xen.efi and its xen.cfg on the ESP, and the grubenv beside
+ * cfg in which `grub-reboot` would name it (root_offset: the root
+ * partition's place in the image). */
+static int grub_xen(struct ext4 *fs, const char *image, const char *format, const char *dir,
+		    const char *cfg, uint64_t root_offset, struct grub_entry *g,
+		    struct boot_entry *e, char **reterr_msg)
+{
+	int r = boot_entry_fill_efi(image, format, dir, g->efi, e, reterr_msg);
+	if (r < 0)
+		return r;
+	e->id = strdup(g->id ?: g->title);
+	e->title = TAKE_PTR(g->title);
+	_cleanup_free_ char *env = strndup(cfg, strrchr(cfg, '/') - cfg + 1);
+	char *path = env ? strjoin(env, "grubenv") : NULL;
+	free(env);
+	env = path;
+	if (!e->id || !env)
+		return -ENOMEM;
+	uint64_t off = 0, size = 0;
+	r = ext4_file_place(fs, env, &off, &size);
+	if (r >= 0 && size != GRUBENV_SIZE)
+		r = -ERANGE;
+	if (r == -ENOENT || r == -ERANGE)
+		return errmsg_set(
+			reterr_msg, -ENOENT,
+			"'%s' has no GRUB environment block '%s' (%u bytes in one run) "
+			"in which next_entry could name its Xen entry '%s'; build it "
+			"again with this enlighten, or run 'grub-editenv %s create' in it",
+			image, env, GRUBENV_SIZE, e->id, env);
+	if (r >= 0)
+		r = ext4_read_file(fs, env, GRUBENV_SIZE, &e->grubenv, &e->grubenv_size);
+	if (r < 0)
+		return errmsg_set(reterr_msg, r, "cannot read '%s' in the root of '%s': %s", env,
+				  image, strerror(-r));
+	e->grubenv_offset = root_offset + off;
+	return 0;
+}
+
 int boot_entry_extract_grub(const char *image, const char *format, const char *dir,
-			    struct boot_entry **ret, char **reterr_msg)
+			    enum boot_entry_kind kind, struct boot_entry **ret, char **reterr_msg)
 {
 	struct grub_entry *v = calloc(GRUB_ENTRIES_MAX, sizeof(*v));
 	struct boot_entry *e = calloc(1, sizeof(*e));
 	struct ext4 *fs = NULL;
+	const char *cfg = NULL;
+	uint64_t root_offset = 0;
 	size_t n = 0;
 	int pick = -1, r;
 
 	r = v && e ? 0 : -ENOMEM;
 	if (r >= 0)
-		r = boot_root_open(image, format, dir, &fs, reterr_msg);
+		r = root_open(image, format, dir, &fs, &root_offset, reterr_msg);
 	if (r >= 0)
-		r = grub_read(fs, image, v, &n, &pick, reterr_msg);
-	if (r >= 0) {
-		struct grub_entry *g = &v[pick];
-		e->id = strdup("grub.cfg");
-		e->is_default = true; /* GRUB's own default; nothing to change on the ESP */
-		e->title = TAKE_PTR(g->title);
-		e->options = TAKE_PTR(g->args);
-		e->kernel = strjoin(dir, "/linux");
-		e->initrd = g->initrds ? strjoin(dir, "/initrd") : NULL;
-		if (!e->id || !e->options || !e->kernel || (g->initrds && !e->initrd))
-			r = -ENOMEM;
-		char *kernel[] = { g->linux_path, NULL };
-		if (r >= 0 && (r = ext_copy_out(fs, kernel, e->kernel)) < 0)
-			errmsg_set(reterr_msg, r, "cannot copy the kernel '%s' out of '%s': %s",
-				   g->linux_path, image, strerror(-r));
-		if (r >= 0 && g->initrds && (r = ext_copy_out(fs, g->initrds, e->initrd)) < 0)
-			errmsg_set(reterr_msg, r, "cannot copy the initrd '%s' out of '%s': %s",
-				   g->initrds[0], image, strerror(-r));
-	}
+		r = grub_read(fs, image, kind, v, &n, &pick, &cfg, reterr_msg);
+	if (r >= 0)
+		r = kind == BOOT_ENTRY_XEN ? grub_xen(fs, image, format, dir, cfg, root_offset,
+						      &v[pick], e, reterr_msg)
+					   : grub_plain(fs, image, dir, &v[pick], e, reterr_msg);
 	ext4_abort(fs); /* read only: nothing to write out */
 	for (size_t i = 0; v && i < n; i++)
 		grub_entry_done(&v[i]);
@@ -375,5 +468,5 @@ int boot_entry_find(const char *image, const char *format, const char *dir,
 	if (r != -ENOENT || !grub)
 		return r;
 	errmsg_take(reterr_msg, r, NULL); /* no systemd-boot entry: not the story now */
-	return boot_entry_extract_grub(image, format, dir, ret, reterr_msg);
+	return boot_entry_extract_grub(image, format, dir, kind, ret, reterr_msg);
 }

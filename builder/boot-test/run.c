@@ -358,7 +358,11 @@ static int entry_make_default(const char *overlay, const char *dir, const struct
 				  "cannot make '%s' the default entry of the overlay: %s",
 				  entry->id, msg ?: strerror(-r));
 	if (!entry->is_default &&
-	    strv_extendf(&b->notes, "made '%s' the default entry (loader.conf)", entry->id) < 0)
+	    strv_extendf(&b->notes,
+			 entry->grubenv_size ? "made '%s' the entry GRUB boots next (grubenv's "
+					       "next_entry, as grub-reboot sets it)"
+					     : "made '%s' the default entry (loader.conf)",
+			 entry->id) < 0)
 		return errmsg_oom(reterr_msg);
 	if (xen && strv_extendf(&b->notes,
 				"Xen's options in '%s' with bootscrub=false noreboot console=com1, "
@@ -404,7 +408,7 @@ static int boot_path(struct boot_test *t, const char *dir, const char *overlay,
 	const struct boot_identity *id = b->id;
 	bool xen = b->xen;
 	int r = boot_entry_find(overlay, "qcow2", dir, xen ? BOOT_ENTRY_XEN : BOOT_ENTRY_PLAIN,
-				b->forced && !xen, &entry, &msg);
+				b->forced || xen, &entry, &msg);
 	if (r < 0 && (r != -ENOENT || xen))
 		return errmsg_set(reterr_msg, r, "cannot read the %sboot entry of '%s': %s",
 				  xen ? "Xen " : "", t->image, msg ?: strerror(-r));

@@ -1541,6 +1541,32 @@ static int lookup_regular(struct ext4 *e, const char *path, ext2_ino_t *ret_ino,
 	return 0;
 }
 
+int ext4_file_place(struct ext4 *e, const char *path, uint64_t *ret_offset, uint64_t *ret_size)
+{
+	ext2_ino_t ino;
+	struct ext2_inode inode;
+	int r = lookup_regular(e, path, &ino, &inode);
+	if (r < 0)
+		return r == -EISDIR ? -EINVAL : r;
+	uint64_t size = EXT2_I_SIZE(&inode), bs = e->fs->blocksize;
+	if (size == 0 || (inode.i_flags & EXT4_INLINE_DATA_FL))
+		return -ERANGE;
+	blk64_t first = 0;
+	for (uint64_t l = 0; l < (size + bs - 1) / bs; l++) {
+		blk64_t p = 0;
+		errcode_t err = ext2fs_bmap2(e->fs, ino, &inode, NULL, 0, l, NULL, &p);
+		if (err)
+			return errcode_to_errno(err);
+		if (l == 0)
+			first = p;
+		if (p == 0 || p != first + l)
+			return -ERANGE; /* a hole, or not one run */
+	}
+	*ret_offset = (uint64_t)first * bs;
+	*ret_size = size;
+	return 0;
+}
+
 int ext4_lstat_type(struct ext4 *e, const char *path, mode_t *ret)
 {
 	ext2_ino_t ino;

@@ -78,6 +78,13 @@ int ext4_write_file_fd(struct ext4 *e, const char *path, int fd, mode_t mode, st
 		       uint64_t *ret_len);
 int ext4_symlink(struct ext4 *e, const char *path, const char *target);
 
+/* Where the regular file at path lies in the filesystem: the byte offset of
+ * its data, held in one run of blocks, and its size; for a tool that
+ * rewrites the file in place without the filesystem, as GRUB's save_env
+ * does with its environment block. -ERANGE: empty, inline, sparse or in
+ * more than one run. */
+int ext4_file_place(struct ext4 *e, const char *path, uint64_t *ret_offset, uint64_t *ret_size);
+
 /* Reads a regular file (symlinks in the path are not followed); -EFBIG past max. */
 int ext4_read_file(struct ext4 *e, const char *path, size_t max, char **ret, size_t *ret_size);
 /* The same, symlinks followed as the image's own root would follow them

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "builder/image/fs-ext4.h"
+#include "builder/image/grubenv.h"
 #include "builder/image/loader-grub.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
@@ -146,6 +147,11 @@ static char *config_text(const struct grub_config *c, const struct grub_choice *
 			"\tsearch --no-floppy --file --set=root /EFI/Microsoft/Boot/bootmgfw.efi\n"
 			"\tchainloader /EFI/Microsoft/Boot/bootmgfw.efi\n}\n",
 			c->windows_title);
+	/* `grub-reboot ID` (next_entry in grubenv) boots ID once, as Debian's
+	 * and SUSE's grub-mkconfig headers do it */
+	fprintf(f, "if [ -s $prefix/grubenv ]; then\n\tload_env\nfi\n"
+		   "if [ \"${next_entry}\" ]; then\n\tset default=\"${next_entry}\"\n"
+		   "\tset next_entry=\n\tsave_env next_entry\nfi\n");
 	if (fclose(f) != 0) {
 		free(text);
 		return NULL;
@@ -176,6 +182,24 @@ static char *defaults_text(const struct grub_config *c)
 		       "# update-grub (grub-mkconfig finds root= by itself).\n"
 		       "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX ",
 		       args, "\"\nGRUB_TIMEOUT=1\n");
+}
+
+/* An empty PREFIX/grubenv where the base has none: GRUB's save_env only
+ * rewrites a block that exists (grub-install makes it on a real system).
+ * On failure *path names it. */
+static int grubenv_write(struct ext4 *e, const char *prefix, char **path)
+{
+	char block[GRUBENV_SIZE];
+	mode_t m;
+	free(*path);
+	*path = strjoin(prefix, "/grubenv");
+	if (!*path)
+		return -ENOMEM;
+	int r = ext4_lstat_type(e, *path, &m);
+	if (r != -ENOENT)
+		return r < 0 ? r : 0;
+	r = grubenv_set(NULL, 0, NULL, NULL, block);
+	return r < 0 ? r : ext4_write_file(e, *path, block, sizeof(block), 0644);
 }
 
 int grub_install_config(struct ext4 *e, const struct grub_config *c, struct grub_choice *ret,
@@ -224,6 +248,8 @@ int grub_install_config(struct ext4 *e, const struct grub_config *c, struct grub
 	r = ext4_mkdir_p(e, ch.prefix, 0755);
 	if (r >= 0)
 		r = ext4_write_file(e, path, text, strlen(text), 0644);
+	if (r >= 0)
+		r = grubenv_write(e, ch.prefix, &path);
 	if (r < 0) {
 		grub_choice_done(&ch);
 		return errmsg_errno(reterr_msg, r, "cannot write '/%s' into the image: %m", path);

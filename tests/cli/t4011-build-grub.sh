@@ -65,6 +65,17 @@ ${tab}initrd /initrd.img.old
 like "... on the serial console too" "$cfg" "terminal_output console serial"
 printf '%s\n' "$cfg" >grub.cfg
 ok "grub-script-check accepts grub.cfg" grub-script-check grub.cfg
+like "grub.cfg boots grubenv's next_entry once, as grub-reboot sets it" "$cfg" \
+	'if \[ "\$\{next_entry\}" \]; then
+	set default="\$\{next_entry\}"
+	set next_entry=
+	save_env next_entry
+fi'
+debugfs -R "dump /boot/grub/grubenv grubenv" root.img >/dev/null 2>&1
+is "an empty grubenv of 1024 bytes, for save_env" "$(stat -c %s grubenv 2>&1)" 1024
+is "... that grub-editenv reads: no variables" "$(grub-editenv grubenv list 2>&1)" ""
+ok "... and can set one in" grub-editenv grubenv set next_entry=enlighten
+is "... as grub-reboot would" "$(grub-editenv grubenv list 2>&1)" "next_entry=enlighten"
 fails "no defaults for update-grub in a base without it" \
 	sh -c "debugfs -R 'stat /etc/default/grub.d/enlighten.cfg' root.img 2>&1 | grep -q Inode"
 

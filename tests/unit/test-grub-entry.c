@@ -5,8 +5,10 @@
  * grub.cfg as grub-mkconfig writes it (set default by title, a submenu, a
  * chain-loaded entry), a /vmlinuz symlink and two initrds. The default
  * entry's kernel must come out through the symlink, its initrds
- * concatenated, its command line unquoted; a disk without grub.cfg says so.
- * The kernel and initrds are stand-in files (a few bytes each).
+ * concatenated, its command line unquoted; a disk without grub.cfg says so,
+ * and one without a Xen entry when one is asked for. Where a file lies in
+ * the root (grubenv, which boot-test rewrites in place). The kernel and
+ * initrds are stand-in files (a few bytes each).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -76,6 +78,40 @@ static char *slurp(const char *path)
 	return fd < 0 || fs_read_fd(fd, 4096, &s, &n) < 0 ? NULL : s;
 }
 
+/* Where a file lies in the root's ext4, as boot-test finds grubenv to
+ * write next_entry in place: the bytes at that place of the disk are the
+ * file's. */
+static void test_place(void)
+{
+	struct ext4 *e = NULL;
+	char block[4096], got[4096];
+	memset(block, '#', sizeof(block));
+	memcpy(block, "# GRUB Environment Block\n", 25);
+	ok(root_disk_make("place.raw", &e) == 0, "a root disk");
+	if (!e)
+		return;
+	int r = ext4_mkdir_p(e, "boot/grub", 0755);
+	if (r >= 0)
+		r = ext4_write_file(e, "boot/grub/grubenv", block, 1024, 0644);
+	if (r >= 0)
+		r = ext4_write_file(e, "boot/big", block, sizeof(block), 0644);
+	if (r >= 0)
+		r = ext4_write_file(e, "boot/empty", "", 0, 0644);
+	uint64_t off = 0, size = 0;
+	is_int(ext4_file_place(e, "boot/grub/grubenv", &off, &size), 0, "grubenv's place found");
+	is_int((int)size, 1024, "... its size");
+	is_int(ext4_file_place(e, "boot/empty", &off, &size), -ERANGE,
+	       "an empty file has no place");
+	is_int(ext4_file_place(e, "boot", &off, &size), -EINVAL, "nor a directory");
+	is_int(ext4_file_place(e, "boot/none", &off, &size), -ENOENT, "nor a file not there");
+	ok(ext4_file_place(e, "boot/grub/grubenv", &off, &size) == 0 && ext4_close(e) == 0,
+	   "written out");
+	_cleanup_close_ int fd = open("place.raw", O_RDONLY | O_CLOEXEC);
+	ok(fd >= 0 && pread(fd, got, 1024, (off_t)(ROOT_DISK_MIB + off)) == 1024 &&
+		   memcmp(got, block, 1024) == 0,
+	   "the disk holds the file's bytes there");
+}
+
 int main(void)
 {
 	struct boot_entry *e = NULL;
@@ -88,7 +124,7 @@ int main(void)
 	}
 
 	ok(make_disk("grub.raw", true) == 0, "a GPT disk whose root holds grub.cfg");
-	int r = boot_entry_extract_grub("grub.raw", "raw", dir, &e, &msg);
+	int r = boot_entry_extract_grub("grub.raw", "raw", dir, BOOT_ENTRY_PLAIN, &e, &msg);
 	is_int(r, 0, "its GRUB entry read");
 	if (r < 0)
 		printf("# %s\n", msg);
@@ -106,8 +142,17 @@ int main(void)
 	}
 	ok(access("root.raw", F_OK) != 0, "the root's copy is removed");
 
+	r = boot_entry_extract_grub("grub.raw", "raw", dir, BOOT_ENTRY_XEN, &e, &msg);
+	is_int(r, -ENOENT, "a grub.cfg without an entry that chain-loads xen*.efi: no Xen entry");
+	ok(msg && strstr(msg, "has no Xen entry (a menu entry that chain-loads xen*.efi); build "
+			      "it with a [Xen] section"),
+	   "... said plainly: %s", msg);
+	free(msg);
+	msg = NULL;
+	test_place();
+
 	ok(make_disk("nocfg.raw", false) == 0, "a disk without grub.cfg");
-	r = boot_entry_extract_grub("nocfg.raw", "raw", dir, &e, &msg);
+	r = boot_entry_extract_grub("nocfg.raw", "raw", dir, BOOT_ENTRY_PLAIN, &e, &msg);
 	is_int(r, -ENOENT, "no entry");
 	ok(msg && strstr(msg, "'nocfg.raw' has neither a systemd-boot entry nor a grub.cfg"),
 	   "... said plainly: %s", msg);
