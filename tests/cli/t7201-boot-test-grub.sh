@@ -53,7 +53,7 @@ for a; do shift; [ "$a" = "max,-smap,-rdtscp" ] && a=max; set -- "$@" "$a"; done
 exec qemu-system-x86_64 "$@"
 EOF
 chmod +x qemu-smap
-exits 1 "GRUB's Xen entry boots Xen and dom0 (which crashes on SMAP)" \
+exits 1 "GRUB's Xen entry boots Xen, which starts dom0 (crashing on SMAP)" \
 	env ENLIGHTEN_QEMU="$PWD/qemu-smap" enlighten boot-test out/universal-grub.qcow2 --as xen-dom0 \
 	--timeout 600
 out=$(last_output)
@@ -61,8 +61,8 @@ like "the entry GRUB boots next is its Xen entry" "$out" \
 	"made 'enlighten-xen' the entry GRUB boots next \(grubenv's next_entry, as grub-reboot sets it\)"
 like "booted through the firmware and GRUB" "$out" \
 	"boot 1/1 as xen-dom0: firmware boot of entry 'enlighten-xen': Xen"
-like "Xen came up and started dom0's kernel" "$out" "xen:    Xen's banner at [0-9.]+ s, dom0's kernel at [0-9.]+ s"
-like "and failed with Xen's own verdict" "$out" "result: FAIL: Xen stopped: \(XEN\) Hardware Dom0 crashed"
+like "Xen came up" "$out" "xen:    Xen's banner at [0-9.]+ s"
+like "dom0 ran and crashed: Xen's own verdict" "$out" "result: FAIL: Xen stopped: \(XEN\) Hardware Dom0 crashed"
 
 keep_on_failure() { # rc
 	[ "$1" -eq 0 ] && return 0
