@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "firstboot/config.h"
 #include "firstboot/sources.h"
@@ -57,15 +58,27 @@ void agent_log_forced(const struct agent *a);
  * profile is active and its last run completed. */
 bool agent_fast_path(struct agent *a);
 
+/* The modification times of the directories systemd reads units from
+ * (and of /etc/init.d, its System V generator's input), taken before a
+ * plan is applied: agent_live compares them to tell whether systemd must
+ * reload. */
+#define AGENT_UNIT_DIRS 4
+struct agent_units_stamp {
+	struct timespec mtime[AGENT_UNIT_DIRS];
+};
+void agent_units_stamp(const struct agent *a, struct agent_units_stamp *ret);
+
 struct plan;
 struct profile;
 /* On the running system, makes the applied plan take effect now (live.c):
- * daemon-reload, modules loaded and blacklisted ones unloaded when unused,
- * the profile's services started. Appends one line per outcome to
- * *changes; *ret_reboot says a reboot is needed (kernel arguments). Does
- * nothing for a --root tree. Returns 0 or -ENOMEM. */
+ * daemon-reload when a unit file was added, changed or removed since
+ * *before or a unit was disabled, modules loaded and blacklisted ones
+ * unloaded when unused, the profile's services started. Appends one line
+ * per outcome to *changes; *ret_reboot says a reboot is needed (kernel
+ * arguments). Does nothing for a --root tree. Returns 0 or -ENOMEM. */
 int agent_live(struct agent *a, const struct plan *plan, const struct profile *prof,
-	       const char *family, char ***changes, bool *ret_reboot);
+	       const char *family, const struct agent_units_stamp *before, char ***changes,
+	       bool *ret_reboot);
 
 /* The heavy half's --grow-root (grow.c): the root partition and its
  * filesystem grown to fill the disk (growroot.h), logged. Returns the exit

@@ -145,7 +145,8 @@ static int make_plan(struct agent *run, const struct state *st, struct plan **re
 
 /* After a successful apply on the running system: the same profile's
  * modules and services now (live.c). */
-static int live_after(struct agent *run, const struct plan *plan, char ***changes)
+static int live_after(struct agent *run, const struct plan *plan,
+		      const struct agent_units_stamp *before, char ***changes)
 {
 	_cleanup_profile_set_ struct profile_set *set = NULL;
 	if (load_matrix(run, &set) < 0)
@@ -155,7 +156,7 @@ static int live_after(struct agent *run, const struct plan *plan, char ***change
 		return 0;
 	enum plan_pkg_manager manager =
 		dpkgtx_root_has_db(run->root_fd) > 0 ? PLAN_PKG_DPKG : PLAN_PKG_RPM;
-	return agent_live(run, plan, prof, family_of(run->root_fd, manager), changes,
+	return agent_live(run, plan, prof, family_of(run->root_fd, manager), before, changes,
 			  &run->reboot_needed);
 }
 
@@ -227,6 +228,8 @@ int agent_converge(struct agent *run)
 	}
 	previous = st->profile ? strdup(st->profile) : NULL;
 	opts_init(run, &o);
+	struct agent_units_stamp units; /* before anything changes, a resumed run too */
+	agent_units_stamp(run, &units);
 
 	if (st->journal) {
 		struct apply_result res = {};
@@ -271,7 +274,7 @@ int agent_converge(struct agent *run)
 			return log_oom(), EXIT_USAGE;
 	changed = changed || res.changed;
 	apply_result_done(&res);
-	if (live_after(run, plan, &changes) < 0)
+	if (live_after(run, plan, &units, &changes) < 0)
 		return log_oom(), EXIT_USAGE;
 	agent_summary(run, changed, previous, changes, NULL);
 	return EXIT_OK;

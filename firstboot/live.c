@@ -3,7 +3,7 @@
  * live.c - makes an activation take effect in the boot that did it
  * (agent.h, agent_live): on the running system (root "/", systemd as
  * init), after the plan was applied to the tree, it reloads systemd's
- * units, loads the profile's modules, unloads blacklisted modules nobody
+ * units when their files changed, loads the profile's modules, unloads blacklisted modules nobody
  * uses, and starts the profile's services without waiting for them (the
  * agent runs early in boot: a service ordered after it starts when it
  * is done). What needs a reboot is said, not done: a changed kernel
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "firstboot/agent.h"
@@ -104,11 +105,51 @@ static int modules_now(int root_fd, const struct profile *prof, char ***changes)
 	return r;
 }
 
+/* systemd's unit directories (/lib is /usr/lib on a merged /usr) and the
+ * System V scripts its generator reads. A package adding, replacing or
+ * removing a file there moves the directory's mtime (dpkg and rpm rename
+ * each file into place). */
+static const char *const unit_dirs[AGENT_UNIT_DIRS] = {
+	"etc/systemd/system",
+	"usr/lib/systemd/system",
+	"lib/systemd/system",
+	"etc/init.d",
+};
+
+void agent_units_stamp(const struct agent *a, struct agent_units_stamp *ret)
+{
+	*ret = (struct agent_units_stamp){};
+	for (size_t i = 0; i < AGENT_UNIT_DIRS; i++) {
+		struct stat st;
+		if (fstatat(a->root_fd, unit_dirs[i], &st, 0) >= 0)
+			ret->mtime[i] = st.st_mtim;
+	}
+}
+
+/* A reload is what makes systemd see, in this boot, a unit file added,
+ * changed or removed, or a unit disabled (its wants link gone); a unit
+ * merely enabled needs none: the agent starts it itself. */
+static bool reload_needed(const struct agent *a, const struct plan *plan,
+			  const struct agent_units_stamp *before)
+{
+	struct agent_units_stamp now;
+	for (size_t i = 0; i < plan->n_steps; i++)
+		if (plan->steps[i].kind == STEP_DISABLE_UNIT)
+			return true;
+	agent_units_stamp(a, &now);
+	for (size_t i = 0; i < AGENT_UNIT_DIRS; i++)
+		if (now.mtime[i].tv_sec != before->mtime[i].tv_sec ||
+		    now.mtime[i].tv_nsec != before->mtime[i].tv_nsec)
+			return true;
+	return false;
+}
+
 int agent_live(struct agent *a, const struct plan *plan, const struct profile *prof,
-	       const char *family, char ***changes, bool *ret_reboot)
+	       const char *family, const struct agent_units_stamp *before, char ***changes,
+	       bool *ret_reboot)
 {
 	_cleanup_close_ int sd = fs_open_beneath(a->root_fd, "run/systemd/system", O_PATH, 0);
-	bool units = false, reboot = false;
+	bool reboot = false;
 	int r;
 
 	*ret_reboot = false;
@@ -116,13 +157,9 @@ int agent_live(struct agent *a, const struct plan *plan, const struct profile *p
 		return 0; /* a tree, not the running system: the next boot does it */
 	log_notice("profile %s: %zu steps applied in %.1f ms", a->target, plan->n_steps,
 		   (double)(agent_now_usec() - a->started) / 1000.0);
-	for (size_t i = 0; i < plan->n_steps; i++) {
-		enum plan_step_kind k = plan->steps[i].kind;
-		units = units || k == STEP_RPM || k == STEP_DPKG || k == STEP_ENABLE_UNIT ||
-			k == STEP_DISABLE_UNIT;
-		reboot = reboot || k == STEP_KERNEL_ARGS;
-	}
-	if (units) {
+	for (size_t i = 0; i < plan->n_steps; i++)
+		reboot = reboot || plan->steps[i].kind == STEP_KERNEL_ARGS;
+	if (reload_needed(a, plan, before)) {
 		_cleanup_free_ char *why = NULL;
 		if (run((const char *const[]){ "systemctl", "daemon-reload", NULL }, &why) < 0)
 			log_warning("systemctl daemon-reload failed: %s", why ? why : "?");

@@ -22,6 +22,7 @@
 #include "lib/trust/deb.h"
 
 #define DPKG_STATUS "var/lib/dpkg/status"
+#define DPKG_ARCH "var/lib/dpkg/arch"
 #define ARGV_MAX 4096
 #define POLICY_RC_D "usr/sbin/policy-rc.d"
 
@@ -36,39 +37,77 @@ int dpkgtx_root_has_db(int root_fd)
 	return fd >= 0;
 }
 
-/* One stanza's Package: and whether its Status: says installed. */
-static int stanza_end(char ***names, char *pkg, bool installed)
+/* "a (>= 1), b:any | c" -> a b c */
+static int relation_names(const char *value, char ***l)
 {
-	if (pkg && installed && !strv_contains(*names, pkg))
-		return strv_extend(names, pkg);
+	_cleanup_free_ char *copy = value ? strdup(value) : NULL;
+	if (!value)
+		return 0;
+	if (!copy)
+		return -ENOMEM;
+	char *save = NULL;
+	for (char *w = strtok_r(copy, ",|", &save); w; w = strtok_r(NULL, ",|", &save)) {
+		w += strspn(w, " \t\n");
+		size_t n = strcspn(w, " \t\n(:[<");
+		if (n == 0)
+			continue;
+		w[n] = '\0';
+		if (!strv_contains(*l, w) && strv_extend(l, w) < 0)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
-int dpkg_status_installed(char *text, char ***ret_names)
+/* What the status file says is installed: names, with their Provides
+ * (every name a dependency can be satisfied by) when provides is set. */
+struct status_stanza {
+	char *pkg, *provides, *arch;
+	bool installed;
+};
+
+/* One stanza's end: its names added when its Status: says installed; the
+ * architecture of dpkg itself is the system's native one. */
+static int stanza_end(char ***names, struct status_stanza *st, bool provides, char **arch)
+{
+	int r = 0;
+	if (st->pkg && st->installed) {
+		if (!strv_contains(*names, st->pkg))
+			r = strv_extend(names, st->pkg);
+		if (r >= 0 && provides && st->provides)
+			r = relation_names(st->provides, names);
+		if (r >= 0 && arch && !*arch && st->arch && streq(st->pkg, "dpkg"))
+			r = (*arch = strdup(st->arch)) ? 0 : -ENOMEM;
+	}
+	*st = (struct status_stanza){};
+	return r;
+}
+
+static int status_parse(char *text, bool provides, char ***ret_names, char **ret_arch)
 {
 	_cleanup_strv_free_ char **names = NULL;
-	char *pkg = NULL;
-	bool installed = false;
+	struct status_stanza st = {};
 	int r;
 	for (char *line = text, *next; line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
 		if (*line == '\0') { /* blank line: end of a stanza */
-			r = stanza_end(&names, pkg, installed);
+			r = stanza_end(&names, &st, provides, ret_arch);
 			if (r < 0)
 				return r;
-			pkg = NULL;
-			installed = false;
 		} else if (startswith(line, "Package:"))
-			pkg = strstrip(line + strlen("Package:"));
+			st.pkg = strstrip(line + strlen("Package:"));
+		else if (startswith(line, "Provides:"))
+			st.provides = strstrip(line + strlen("Provides:"));
+		else if (startswith(line, "Architecture:"))
+			st.arch = strstrip(line + strlen("Architecture:"));
 		else if (startswith(line, "Status:")) {
 			const char *v = strstrip(line + strlen("Status:"));
-			installed =
+			st.installed =
 				streq(v, "install ok installed") || streq(v, "hold ok installed");
 		}
 	}
-	r = stanza_end(&names, pkg, installed);
+	r = stanza_end(&names, &st, provides, ret_arch);
 	if (r < 0)
 		return r;
 	if (names)
@@ -77,6 +116,11 @@ int dpkg_status_installed(char *text, char ***ret_names)
 		return -ENOMEM;
 	*ret_names = TAKE_PTR(names);
 	return 0;
+}
+
+int dpkg_status_installed(char *text, char ***ret_names)
+{
+	return status_parse(text, false, ret_names, NULL);
 }
 
 int dpkgtx_installed(int root_fd, char ***ret_names, char **reterr_msg)
@@ -223,7 +267,14 @@ static void policy_end(int root_fd)
 	(void)unlinkat(root_fd, POLICY_RC_D, 0);
 }
 
-/* ---- install rounds ------------------------------------------------------
+/* ---- the install check and rounds ---------------------------------------
+ * Before dpkg changes anything, each package file's control is read and
+ * checked against the root: its architecture is one this dpkg installs,
+ * and each of its Depends and Pre-Depends names a package (or a Provides)
+ * that is installed or comes in the same set. Versions are dpkg's to
+ * check, in the real run, whose failure the caller undoes; so are
+ * Conflicts and Breaks.
+ *
  * dpkg --install of a set unpacks every package, then configures them; but
  * a Pre-Depends must be configured before its package is unpacked
  * (python3-minimal pre-depends on python3.11-minimal), which apt arranges
@@ -232,11 +283,27 @@ static void policy_end(int root_fd)
  * those of its dependencies, and each round is one dpkg --install. */
 
 struct deb_node {
-	char *name;
-	char **pre;  /* Pre-Depends, every alternative's package name */
-	char **deps; /* Depends, likewise */
+	char *name, *arch;
+	char *pre_text, *deps_text; /* the fields as they are, for the check */
+	char **pre;		    /* Pre-Depends, every alternative's package name */
+	char **deps;		    /* Depends, likewise */
+	char **provides;
 	unsigned round;
 };
+
+static void nodes_free(struct deb_node *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].name);
+		free(v[i].arch);
+		free(v[i].pre_text);
+		free(v[i].deps_text);
+		strv_free(v[i].pre);
+		strv_free(v[i].deps);
+		strv_free(v[i].provides);
+	}
+	free(v);
+}
 
 /* A control field's value (continuation lines joined), or NULL. */
 static char *control_field(const char *text, const char *field)
@@ -258,23 +325,127 @@ static char *control_field(const char *text, const char *field)
 	return NULL;
 }
 
-/* "a (>= 1), b:any | c" -> a b c */
-static int relation_names(const char *value, char ***l)
+/* Each file's control read into v: -EBADMSG naming the file when one
+ * cannot be read or names no package. */
+static int nodes_read(char *const *files, struct deb_node *v, size_t n, char **reterr_msg)
+{
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *text = NULL, *why = NULL;
+		int r = deb_read_control_at(AT_FDCWD, files[i], 0, &text, &why);
+		if (r < 0)
+			return errmsg_set(reterr_msg, r == -ENOMEM ? r : -EBADMSG,
+					  "cannot read the control of '%s': %s", files[i],
+					  why ? why : strerror(-r));
+		v[i].name = control_field(text, "Package");
+		if (!v[i].name)
+			return errmsg_set(reterr_msg, -EBADMSG,
+					  "'%s' names no package (no Package field)", files[i]);
+		_cleanup_free_ char *provides = control_field(text, "Provides");
+		v[i].arch = control_field(text, "Architecture");
+		v[i].pre_text = control_field(text, "Pre-Depends");
+		v[i].deps_text = control_field(text, "Depends");
+		if (relation_names(v[i].pre_text, &v[i].pre) < 0 ||
+		    relation_names(v[i].deps_text, &v[i].deps) < 0 ||
+		    relation_names(provides, &v[i].provides) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The first group of relations ("a | b (>= 1), c") none of whose
+ * alternatives is in have: a copy of it, or NULL when all are met. */
+static int unmet_group(const char *value, char *const *have, char **ret)
 {
 	_cleanup_free_ char *copy = value ? strdup(value) : NULL;
+	*ret = NULL;
 	if (!value)
 		return 0;
 	if (!copy)
 		return -ENOMEM;
 	char *save = NULL;
-	for (char *w = strtok_r(copy, ",|", &save); w; w = strtok_r(NULL, ",|", &save)) {
-		w += strspn(w, " \t\n");
-		size_t n = strcspn(w, " \t\n(:[<");
-		if (n == 0)
-			continue;
-		w[n] = '\0';
-		if (!strv_contains(*l, w) && strv_extend(l, w) < 0)
+	for (char *g = strtok_r(copy, ",", &save); g; g = strtok_r(NULL, ",", &save)) {
+		_cleanup_strv_free_ char **alts = NULL;
+		if (relation_names(g, &alts) < 0)
 			return -ENOMEM;
+		bool met = !alts;
+		STRV_FOREACH(a, alts)
+		met = met || strv_contains((char **)have, *a);
+		if (!met)
+			return (*ret = strdup(strstrip(g))) ? 0 : -ENOMEM;
+	}
+	return 0;
+}
+
+/* What the root has: the names installed with their Provides, and the
+ * architectures its dpkg installs ("all", the native one, and any added
+ * with --add-architecture); archs is empty when the native one is not
+ * known (a database without dpkg itself). */
+static int root_have(int root_fd, char ***ret_have, char ***ret_archs, char **reterr_msg)
+{
+	_cleanup_free_ char *text = NULL, *native = NULL, *foreign = NULL;
+	_cleanup_strv_free_ char **have = NULL, **archs = NULL;
+	int r = fs_read_file_at(root_fd, DPKG_STATUS, DPKG_STATUS_MAX, &text, NULL);
+	if (r < 0)
+		return errmsg_errno(reterr_msg, r, "cannot read '/" DPKG_STATUS "': %m");
+	r = status_parse(text, true, &have, &native);
+	if (r < 0)
+		return r;
+	if (native) {
+		if (strv_extend(&archs, "all") < 0 || strv_extend(&archs, native) < 0)
+			return -ENOMEM;
+		if (fs_read_file_at(root_fd, DPKG_ARCH, 4096, &foreign, NULL) >= 0) {
+			char *save = NULL;
+			for (char *a = strtok_r(foreign, " \t\n", &save); a;
+			     a = strtok_r(NULL, " \t\n", &save))
+				if (!strv_contains(archs, a) && strv_extend(&archs, a) < 0)
+					return -ENOMEM;
+		}
+	}
+	*ret_have = TAKE_PTR(have);
+	*ret_archs = TAKE_PTR(archs);
+	return 0;
+}
+
+/* The check before any dpkg run (see above): -EPROTO with a message
+ * naming the package when dpkg could not install the set here. */
+static int install_check(const char *root, char *const *files, const struct deb_node *v, size_t n,
+			 char **reterr_msg)
+{
+	_cleanup_close_ int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_strv_free_ char **have = NULL, **archs = NULL;
+	if (root_fd < 0)
+		return errmsg_errno(reterr_msg, negative_errno(), "cannot open '%s': %m", root);
+	int r = root_have(root_fd, &have, &archs, reterr_msg);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (strv_extend(&have, v[i].name) < 0)
+			return -ENOMEM;
+		STRV_FOREACH(pv, v[i].provides)
+		if (strv_extend(&have, *pv) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (archs && !(v[i].arch && strv_contains(archs, v[i].arch)))
+			return errmsg_set(
+				reterr_msg, -EPROTO,
+				"package '%s' ('%s') is for architecture '%s', which dpkg "
+				"here does not install (it takes '%s'); nothing was changed",
+				v[i].name, files[i], v[i].arch ? v[i].arch : "(none)", archs[1]);
+		const char *field[] = { "Pre-Depends", "Depends" };
+		const char *value[] = { v[i].pre_text, v[i].deps_text };
+		for (size_t f = 0; f < ELEMENTSOF(field); f++) {
+			_cleanup_free_ char *unmet = NULL;
+			if (unmet_group(value[f], have, &unmet) < 0)
+				return -ENOMEM;
+			if (unmet)
+				return errmsg_set(reterr_msg, -EPROTO,
+						  "package '%s' ('%s') %s '%s', which is neither "
+						  "installed nor in the repository's set for this "
+						  "step; nothing was changed",
+						  v[i].name, files[i],
+						  f == 0 ? "pre-depends on" : "depends on", unmet);
+		}
 	}
 	return 0;
 }
@@ -287,22 +458,10 @@ static const struct deb_node *node_find(const struct deb_node *v, size_t n, cons
 	return NULL;
 }
 
-/* Rounds for files; 0 for all when a control cannot be read (dpkg then
- * says what is wrong) or the relations do not settle (a cycle). */
-static int rounds_compute(char *const *files, struct deb_node *v, size_t n)
+/* Rounds for the nodes; 0 for all when the relations do not settle (a
+ * cycle: dpkg then says what is wrong). */
+static void rounds_compute(struct deb_node *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *text = NULL, *pre = NULL, *deps = NULL;
-		if (deb_read_control_at(AT_FDCWD, files[i], 0, &text, NULL) < 0)
-			return 0;
-		v[i].name = control_field(text, "Package");
-		if (!v[i].name)
-			return 0; /* no name, or no memory: dpkg says which */
-		pre = control_field(text, "Pre-Depends");
-		deps = control_field(text, "Depends");
-		if (relation_names(pre, &v[i].pre) < 0 || relation_names(deps, &v[i].deps) < 0)
-			return -ENOMEM;
-	}
 	for (size_t pass = 0; pass <= n; pass++) {
 		bool changed = false;
 		for (size_t i = 0; i < n; i++) {
@@ -323,19 +482,24 @@ static int rounds_compute(char *const *files, struct deb_node *v, size_t n)
 			v[i].round = want;
 		}
 		if (!changed)
-			return 0;
+			return;
 	}
 	for (size_t i = 0; i < n; i++)
 		v[i].round = 0;
-	return 0;
 }
 
+/* The check, then one dpkg --install per round: -EPROTO when the check
+ * refused (nothing changed), -EIO when a dpkg run failed. */
 static int install_in_rounds(const char *root, char *const *files, char **reterr_msg)
 {
 	size_t n = strv_length((char **)files);
 	struct deb_node *v = calloc(n ? n : 1, sizeof(*v));
 	unsigned last = 0;
-	int r = v ? rounds_compute(files, v, n) : -ENOMEM;
+	int r = v ? nodes_read(files, v, n, reterr_msg) : -ENOMEM;
+	if (r >= 0)
+		r = install_check(root, files, v, n, reterr_msg);
+	if (r >= 0)
+		rounds_compute(v, n);
 	for (size_t i = 0; r >= 0 && i < n; i++)
 		last = v[i].round > last ? v[i].round : last;
 	for (unsigned round = 0; r >= 0 && round <= last; round++) {
@@ -348,16 +512,13 @@ static int install_in_rounds(const char *root, char *const *files, char **reterr
 		for (size_t i = 0; i < n; i++)
 			if (v[i].round == round)
 				these[k++] = files[i];
-		if (k > 0)
+		if (k > 0) {
 			r = run_dpkg(root, (const char *const[]){ "--install", NULL }, these,
 				     reterr_msg);
+			r = r == -EPROTO ? -EIO : r;
+		}
 	}
-	for (size_t i = 0; v && i < n; i++) {
-		free(v[i].name);
-		strv_free(v[i].pre);
-		strv_free(v[i].deps);
-	}
-	free(v);
+	nodes_free(v, n);
 	return r;
 }
 
@@ -366,19 +527,14 @@ static int run_all(const char *root, char *const *install_files, char *const *er
 {
 	int r;
 	if (install_files && *install_files) {
-		/* the trial reads every archive; dependencies, Pre-Depends
-		 * among them, are the real rounds' to check */
-		r = run_dpkg(
-			root,
-			(const char *const[]){ "--no-act", "--force-depends", "--install", NULL },
-			install_files, reterr_msg);
-		if (r < 0)
-			return r;
 		r = install_in_rounds(root, install_files, reterr_msg);
 		if (r < 0)
-			return r == -EPROTO ? -EIO : r;
+			return r;
 	}
 	if (erase_names && *erase_names) {
+		/* a purge cannot be undone (the package files are not
+		 * kept): dpkg's trial refuses one that would break a
+		 * dependency before anything goes */
 		r = run_dpkg(root, (const char *const[]){ "--no-act", "--purge", NULL },
 			     erase_names, reterr_msg);
 		if (r < 0)

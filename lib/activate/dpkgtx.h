@@ -5,11 +5,13 @@
  * files from the image's local repository, whose signed catalog already
  * vouched for each file's length and SHA-256.
  *
- * Each run is tried first with dpkg --no-act, which reads every archive, so
- * a damaged package leaves the database as it was. dpkg checks
- * dependencies only in the real run: a failure there is -EIO, and the
- * caller (apply.c) undoes it by purging what it installed. dpkg's messages
- * come back in *reterr_msg, never on stderr. Maintainer scripts may not
+ * Before dpkg runs, each package file's control is read and checked
+ * against the root's database: an architecture its dpkg installs, and each
+ * dependency named by a package installed or in the set (dpkgtx.c). What
+ * only dpkg checks (versions, Conflicts, Breaks) fails in the real run:
+ * -EIO, and the caller (apply.c) undoes it by purging what it installed.
+ * A purge, which cannot be undone, is tried first with dpkg --no-act.
+ * dpkg's messages come back in *reterr_msg, never on stderr. Maintainer scripts may not
  * start services during the run (a policy-rc.d that says no, unless the
  * root has its own): the agent starts them afterwards.
  *
@@ -33,8 +35,9 @@ int dpkg_status_installed(char *text, char ***ret_names);
 int dpkgtx_broken(int root_fd, char *const *names, char ***ret_broken);
 
 /* Installs the package files (host paths) and then purges the named
- * packages. Returns 0, or -EPROTO with dpkg's text when the trial run
- * refused (nothing changed), or -EIO when a real run failed part way. */
+ * packages. Returns 0, or -EPROTO with a message when the check or the
+ * purge's trial refused (nothing changed), -EBADMSG when a file's control
+ * cannot be read, or -EIO when a real run failed part way. */
 int dpkgtx_run(const char *root, char *const *install_files, char *const *erase_names,
 	       char **reterr_msg);
 

@@ -12,7 +12,7 @@ command -v dpkg >/dev/null || skip_all "dpkg is not installed"
 [ "$(id -u)" -eq 0 ] || skip_all "dpkg --root needs root"
 export SOURCE_DATE_EPOCH=1700000000
 
-# pkg NAME [FIELD: VALUE]...: repo/debian/NAME_1.0-1_all.deb
+# pkg NAME [FIELD: VALUE]...: repo/debian/NAME_1.0-1_all.deb ($ARCH for all)
 pkg() {
 	local name=$1 w
 	shift
@@ -20,7 +20,7 @@ pkg() {
 	mkdir -p "$w/DEBIAN" "$w/usr/share/doc/$name" repo/debian
 	echo "$name" >"$w/usr/share/doc/$name/marker"
 	{
-		printf 'Package: %s\nVersion: 1.0-1\nArchitecture: all\n' "$name"
+		printf 'Package: %s\nVersion: 1.0-1\nArchitecture: %s\n' "$name" "${ARCH:-all}"
 		printf 'Maintainer: Test <t@enlighten.invalid>\nDescription: stand-in %s\n' "$name"
 		for f in "$@"; do printf '%s\n' "$f"; done
 	} >"$w/DEBIAN/control"
@@ -29,7 +29,7 @@ pkg() {
 		printf '#!/bin/sh\nexit 0\n' >"$w/etc/init.d/xen"
 		chmod 755 "$w/etc/init.d/xen"
 	fi
-	dpkg-deb --root-owner-group -Zgzip -b "$w" "repo/debian/${name}_1.0-1_all.deb" >/dev/null
+	dpkg-deb --root-owner-group -Zgzip -b "$w" "repo/debian/${name}_1.0-1_${ARCH:-all}.deb" >/dev/null
 	rm -rf "$w"
 }
 # listed so that one dpkg run would unpack python3 before its pre-dependency is configured
@@ -80,5 +80,37 @@ exits 1 "xen-dom0 with an unmet dependency" enlighten-firstboot --root f --profi
 like "fails, saying what dpkg said" "$(last_output)" "xen-utils-4.17 depends on libxenmisc \\(>= 2\\)"
 is "and the system is as it was, nothing unpacked left" \
 	"$(dpkg-query --admindir=f/var/lib/dpkg -W -f='${db:Status-Abbrev}${Package}\n' | grep -v '^[up]n' | tr '\n' ' ')" ""
+
+# refused before dpkg runs at all: a dependency no package installed or in
+# the set names, and a package of an architecture this dpkg does not take
+# (the status file's dpkg says amd64)
+# root ROOT REPO: a dpkg root whose dpkg is amd64, with REPO signed in it
+root() {
+	mkdir -p "$1"/var/lib/dpkg/info "$1"/var/lib/dpkg/updates "$1"/var/lib/enlighten \
+		"$1"/etc/enlighten/keys "$1"/usr/share/enlighten/payloads "$1"/usr/sbin
+	printf 'Package: dpkg\nStatus: install ok installed\nVersion: 1.21.22\nArchitecture: amd64\n' \
+		>"$1"/var/lib/dpkg/status
+	cp -R "$2" "$1"/var/lib/enlighten/repo
+	cp k.pub "$1"/etc/enlighten/keys/
+	cp -R r/usr/share/enlighten/payloads/profiles "$1"/usr/share/enlighten/payloads/profiles
+	enlighten payload index --expires 36500 "$1"/var/lib/enlighten/repo >/dev/null 2>&1
+	enlighten payload sign --key k.key "$1"/var/lib/enlighten/repo/catalog.json >/dev/null 2>&1
+}
+rm -rf repo && cp -R good-repo repo
+pkg libpython3-stdlib 'Depends: libmpdec3 | libmpdec-virtual'
+root g repo
+exits 1 "a dependency nothing installed or in the set names" \
+	enlighten-firstboot --root g --profile xen-dom0
+like "is refused, naming the package and the dependency" "$(last_output)" \
+	"package 'libpython3-stdlib' .* depends on 'libmpdec3 | libmpdec-virtual', which is neither installed nor in the repository's set"
+is "before dpkg unpacked anything" "$(ls g/usr/share/doc 2>/dev/null)" ""
+
+rm -rf repo && cp -R good-repo repo && rm repo/debian/libxenmisc_*
+ARCH=s390x pkg libxenmisc
+root a repo
+exits 1 "a package of another architecture" enlighten-firstboot --root a --profile xen-dom0
+like "is refused, naming both architectures" "$(last_output)" \
+	"package 'libxenmisc' .* is for architecture 's390x', which dpkg here does not install \\(it takes 'amd64'\\)"
+is "before dpkg unpacked anything" "$(ls a/usr/share/doc 2>/dev/null)" ""
 
 done_testing
