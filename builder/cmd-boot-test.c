@@ -35,7 +35,8 @@ static int help(void)
 	       "Options:\n"
 	       "  --as IDENTITY     the hypervisor to present first\n"
 	       "  --boots N         boot as that identity N times (later boots: fast path)\n"
-	       "  --then IDENTITY   then boot the same disk as another identity (repeatable)\n"
+	       "  --then IDENTITY[:FW]  then boot the same disk as another identity (repeatable),\n"
+	       "                    under FW: uefi, bios or secure-boot (default: as before)\n"
 	       "  --timeout S       seconds to wait for the agent on each boot (default %d)\n"
 	       "  --accel MODE      auto (KVM when it works, else TCG), kvm or tcg\n"
 	       "  --firmware FW     uefi (OVMF, the default) or bios (SeaBIOS)\n"
@@ -81,8 +82,12 @@ static int parse_identity(const char *s, const struct boot_identity **ret)
 	return -EINVAL;
 }
 
+/* A boot's firmware as --then names it; FW_SAME: the boot before's. */
+enum { FW_UEFI, FW_BIOS, FW_SECURE_BOOT, FW_SAME };
+
 struct args {
 	const struct boot_identity *as, *then[BOOT_TEST_MAX_THEN];
+	unsigned then_fw[BOOT_TEST_MAX_THEN];
 	unsigned n_then, boots;
 	uint32_t timeout;
 	enum accel_mode accel;
@@ -121,6 +126,28 @@ static int parse_choice(const char *opt, const char *s, const char *const *names
 	return -EINVAL;
 }
 
+/* --then IDENTITY[:FW] */
+static int parse_then(const char *s, struct args *a)
+{
+	static const char *const fws[] = {
+		[FW_UEFI] = "uefi", [FW_BIOS] = "bios", [FW_SECURE_BOOT] = "secure-boot"
+	};
+	const char *colon = strchr(s, ':');
+	_cleanup_free_ char *name = strndup(s, colon ? (size_t)(colon - s) : strlen(s));
+	if (a->n_then >= BOOT_TEST_MAX_THEN) {
+		log_error("too many --then (at most %d)", BOOT_TEST_MAX_THEN);
+		return -EINVAL;
+	}
+	a->then_fw[a->n_then] = FW_SAME;
+	if (!name || parse_identity(name, &a->then[a->n_then]) < 0)
+		return -EINVAL;
+	if (colon && parse_choice("--then firmware", colon + 1, fws, ELEMENTSOF(fws),
+				  &a->then_fw[a->n_then]) < 0)
+		return -EINVAL;
+	a->n_then++;
+	return 0;
+}
+
 /* One option into a; -EINVAL on a bad value (reported), 1 for --help. */
 static int parse_option(int c, struct args *a)
 {
@@ -133,11 +160,7 @@ static int parse_option(int c, struct args *a)
 	case 'a':
 		return parse_identity(optarg, &a->as);
 	case 't':
-		if (a->n_then >= BOOT_TEST_MAX_THEN) {
-			log_error("too many --then (at most %d)", BOOT_TEST_MAX_THEN);
-			return -EINVAL;
-		}
-		return parse_identity(optarg, &a->then[a->n_then++]);
+		return parse_then(optarg, a);
 	case 'b':
 		return parse_number("--boots", optarg, 1, BOOT_TEST_MAX_BOOTS, "a number",
 				    &a->boots);
@@ -184,13 +207,20 @@ static unsigned make_plan(const struct args *a, struct boot_plan *plan)
 		plan[n++] = (struct boot_plan){
 			.id = a->as,
 			.change = i == 0 ? EXPECT_CHANGE_ANY : EXPECT_CHANGE_NO,
+			.firmware = a->firmware,
+			.secure_boot = a->secure_boot,
 		};
 	for (unsigned i = 0; i < a->n_then; i++) {
-		const struct boot_identity *prev = plan[n - 1].id;
+		const struct boot_plan *prev = &plan[n - 1];
+		unsigned fw = a->then_fw[i];
 		plan[n++] = (struct boot_plan){
 			.id = a->then[i],
-			.change = streq(prev->profile, a->then[i]->profile) ? EXPECT_CHANGE_NO
-									    : EXPECT_CHANGE_YES,
+			.change = streq(prev->id->profile, a->then[i]->profile) ? EXPECT_CHANGE_NO
+										: EXPECT_CHANGE_YES,
+			.firmware = fw == FW_SAME   ? prev->firmware
+				    : fw == FW_BIOS ? BOOT_BIOS
+						    : BOOT_UEFI,
+			.secure_boot = fw == FW_SAME ? prev->secure_boot : fw == FW_SECURE_BOOT,
 		};
 	}
 	return n;
@@ -244,8 +274,6 @@ int cmd_boot_test(int argc, char *argv[])
 		.n_plan = make_plan(&a, plan),
 		.timeout_usec = (uint64_t)a.timeout * 1000000ULL,
 		.accel = a.accel,
-		.firmware = a.firmware,
-		.secure_boot = a.secure_boot,
 		.keep_log = a.keep_log,
 		.line_only = a.line_only,
 	};

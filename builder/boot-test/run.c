@@ -55,11 +55,13 @@ struct boot_test {
 	char *workdir;
 	const char *logdir;
 	const char *keep_log;
+	/* the boot under way's firmware (its plan's) */
 	enum boot_firmware firmware;
 	const char *seabios;
 	bool secure_boot;
 	const char *ovmf_code;
 	const char *ovmf_vars;
+	int vars_kind; /* the variable store in workdir: -1 none, else its secure_boot */
 	bool line_only;
 	uint64_t timeout_usec;
 	const struct boot_plan *plan;
@@ -792,6 +794,33 @@ static int boot_run(struct boot *b, char **reterr_msg)
 	return 0;
 }
 
+/* The firmware of the boot p, for the boots to come. */
+static void firmware_select(struct boot_test *t, const struct boot_plan *p)
+{
+	t->firmware = p->firmware;
+	t->secure_boot = p->secure_boot;
+	t->ovmf_code = t->secure_boot ? env_or("ENLIGHTEN_OVMF_SB_CODE", OVMF_CODE_SB)
+				      : env_or("ENLIGHTEN_OVMF_CODE", OVMF_CODE);
+	t->ovmf_vars = t->secure_boot ? env_or("ENLIGHTEN_OVMF_SB_VARS", OVMF_VARS_SB)
+				      : env_or("ENLIGHTEN_OVMF_VARS", OVMF_VARS);
+}
+
+/* Under UEFI, the variable store of the kind the boot's firmware needs: the
+ * one before kept (its boot entries, as a machine keeps them), or a fresh
+ * copy when there is none yet or Secure Boot comes or goes. */
+static int firmware_vars(struct boot_test *t, char **reterr_msg)
+{
+	if (t->firmware != BOOT_UEFI || t->vars_kind == (int)t->secure_boot)
+		return 0;
+	_cleanup_free_ char *vars = strjoin(t->workdir, "/OVMF_VARS.fd");
+	if (!vars)
+		return errmsg_oom(reterr_msg);
+	int r = copy_file(t->ovmf_vars, vars, reterr_msg);
+	if (r >= 0)
+		t->vars_kind = t->secure_boot;
+	return r;
+}
+
 /* One boot: pick the boot path, run QEMU, check the summary. Returns 1 on a
  * match, 0 on a mismatch or a guest that did not report, -EINTR, -EAGAIN
  * (again under TCG), or -errno when the boot could not be run at all. */
@@ -799,6 +828,10 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p, 
 {
 	const struct boot_identity *host = boot_identity_host(p->id);
 	bool forced = boot_identity_forced(p->id, t->kvm);
+	firmware_select(t, p);
+	int r = firmware_vars(t, reterr_msg);
+	if (r < 0)
+		return r;
 	struct boot b = {
 		.t = t,
 		.k = k,
@@ -819,7 +852,7 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p, 
 	const struct boot_test_report *rep = t->report;
 
 	stage_tracker_init(&b.stages);
-	int r = boot_prepare(&b, reterr_msg);
+	r = boot_prepare(&b, reterr_msg);
 	if (r < 0)
 		goto out;
 	b.hook.socket = b.qga;
@@ -890,20 +923,21 @@ static int check_inputs(struct boot_test *t, char **reterr_msg)
 			return errmsg_set(reterr_msg, -EINVAL, "cannot create '%s': %s", keep_log,
 					  strerror(-r));
 	}
-	t->ovmf_code = t->secure_boot ? env_or("ENLIGHTEN_OVMF_SB_CODE", OVMF_CODE_SB)
-				      : env_or("ENLIGHTEN_OVMF_CODE", OVMF_CODE);
-	t->ovmf_vars = t->secure_boot ? env_or("ENLIGHTEN_OVMF_SB_VARS", OVMF_VARS_SB)
-				      : env_or("ENLIGHTEN_OVMF_VARS", OVMF_VARS);
 	t->seabios = env_or("ENLIGHTEN_SEABIOS", SEABIOS);
-	if (t->firmware == BOOT_BIOS && access(t->seabios, R_OK) < 0)
-		return errmsg_set(reterr_msg, -EINVAL,
-				  "SeaBIOS firmware '%s' not found; install the seabios package",
-				  t->seabios);
-	if (t->firmware == BOOT_UEFI &&
-	    (access(t->ovmf_code, R_OK) < 0 || access(t->ovmf_vars, R_OK) < 0))
-		return errmsg_set(reterr_msg, -EINVAL,
-				  "OVMF firmware '%s' not found; install the ovmf package",
-				  access(t->ovmf_code, R_OK) < 0 ? t->ovmf_code : t->ovmf_vars);
+	for (unsigned k = t->n_plan; k-- > 0;) { /* the first boot's last */
+		firmware_select(t, &t->plan[k]);
+		if (t->firmware == BOOT_BIOS && access(t->seabios, R_OK) < 0)
+			return errmsg_set(
+				reterr_msg, -EINVAL,
+				"SeaBIOS firmware '%s' not found; install the seabios package",
+				t->seabios);
+		if (t->firmware == BOOT_UEFI &&
+		    (access(t->ovmf_code, R_OK) < 0 || access(t->ovmf_vars, R_OK) < 0))
+			return errmsg_set(reterr_msg, -EINVAL,
+					  "OVMF firmware '%s' not found; install the ovmf package",
+					  access(t->ovmf_code, R_OK) < 0 ? t->ovmf_code
+									 : t->ovmf_vars);
+	}
 	return 0;
 }
 
@@ -924,10 +958,10 @@ static int choose_accel(struct boot_test *t, enum accel_mode accel, char **reter
 	return 0;
 }
 
-/* The run's directory, the overlay of the image and the variable store. */
+/* The run's directory and the overlay of the image. */
 static int make_workdir(struct boot_test *t, char **reterr_msg)
 {
-	_cleanup_free_ char *overlay = NULL, *vars = NULL;
+	_cleanup_free_ char *overlay = NULL;
 	t->image_abs = realpath(t->image, NULL);
 	if (!t->image_abs)
 		return errmsg_errno(reterr_msg, errno, "cannot resolve '%s': %m", t->image);
@@ -946,15 +980,11 @@ static int make_workdir(struct boot_test *t, char **reterr_msg)
 		return r;
 	}
 	t->logdir = t->keep_log ?: t->workdir;
-	if (asprintf(&overlay, "%s/overlay.qcow2", t->workdir) < 0 ||
-	    asprintf(&vars, "%s/OVMF_VARS.fd", t->workdir) < 0)
+	if (asprintf(&overlay, "%s/overlay.qcow2", t->workdir) < 0)
 		return errmsg_oom(reterr_msg);
 	char *create[] = { "qemu-img",	 "create", "-q",      "-f",    "qcow2", "-b",
 			   t->image_abs, "-F",	   t->format, overlay, NULL };
-	r = run_quiet(create, reterr_msg);
-	if (r >= 0 && t->firmware == BOOT_UEFI)
-		r = copy_file(t->ovmf_vars, vars, reterr_msg);
-	return r;
+	return run_quiet(create, reterr_msg);
 }
 
 /* The boots of the plan, in order, until one fails. Returns 1 when all
@@ -985,8 +1015,9 @@ static json_object *run_json(const struct boot_test *t, const struct boot_test_r
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "image", json_object_new_string(t->image));
 	json_object_object_add(o, "format", json_object_new_string(t->format));
-	json_object_object_add(o, "firmware",
-			       json_object_new_string(t->firmware == BOOT_BIOS ? "bios" : "uefi"));
+	json_object_object_add(
+		o, "firmware", /* the first boot's; each boot says its own */
+		json_object_new_string(t->plan[0].firmware == BOOT_BIOS ? "bios" : "uefi"));
 	json_object_object_add(o, "accelerator", json_object_new_string(t->kvm ? "kvm" : "tcg"));
 	json_object_object_add(o, "why_not_kvm",
 			       json_string_or_null(t->kvm ? NULL : t->kvm_reason));
@@ -1027,8 +1058,7 @@ int boot_test_run(const struct boot_test_options *opts, const struct boot_test_r
 		.timeout_usec = opts->timeout_usec,
 		.plan = opts->plan,
 		.n_plan = opts->n_plan,
-		.firmware = opts->firmware,
-		.secure_boot = opts->secure_boot,
+		.vars_kind = -1,
 		.report = report,
 	};
 	struct boot_test_result res = { .planned = opts->n_plan };

@@ -29,6 +29,8 @@ enum boot_firmware { BOOT_UEFI, BOOT_BIOS };
 struct boot_plan {
 	const struct boot_identity *id;
 	enum expect_change change;
+	enum boot_firmware firmware; /* this boot's: OVMF or SeaBIOS */
+	bool secure_boot;	     /* OVMF with Microsoft's keys, Secure Boot enforced */
 };
 
 struct boot_test_options {
@@ -37,10 +39,8 @@ struct boot_test_options {
 	unsigned n_plan;
 	uint64_t timeout_usec; /* per boot, to the agent's line */
 	enum accel_mode accel;
-	enum boot_firmware firmware; /* OVMF or SeaBIOS */
-	bool secure_boot;	     /* OVMF with Microsoft's keys, Secure Boot enforced */
-	const char *keep_log;	     /* keep console logs there (created), or NULL */
-	bool line_only;		     /* no guest agent channel: the summary line is all */
+	const char *keep_log; /* keep console logs there (created), or NULL */
+	bool line_only;	      /* no guest agent channel: the summary line is all */
 };
 
 /* The run as it starts, after the checks of its inputs. */

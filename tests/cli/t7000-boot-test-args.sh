@@ -22,6 +22,10 @@ exits 2 "unknown identity" enlighten boot-test disk.img --as hyperv-guest
 like "suggests the close one" "$(last_output)" "unknown identity 'hyperv-guest' \(did you mean 'hyperv'\?\)"
 exits 2 "unknown --then identity" enlighten boot-test disk.img --as kvm --then esx
 like "lists the identities" "$(last_output)" "unknown identity 'esx'; use one of"
+exits 2 "an unknown firmware after --then" enlighten boot-test disk.img --as kvm --then hyperv:efi
+like "names it and the choices" "$(last_output)" "invalid --then firmware 'efi'; use uefi, bios or secure-boot"
+exits 2 "an unknown identity before the firmware" enlighten boot-test disk.img --as kvm --then esx:bios
+like "names the identity alone" "$(last_output)" "unknown identity 'esx'"
 exits 2 "--boots 0" enlighten boot-test disk.img --as kvm --boots 0
 like "names the bad value" "$(last_output)" "invalid --boots '0'"
 exits 2 "--boots not a number" enlighten boot-test disk.img --as kvm --boots two
