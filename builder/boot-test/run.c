@@ -38,7 +38,9 @@
  * - not rebooting." */
 #define XEN_STOPPED "'noreboot'"
 #define MEMORY_MIB 512
-#define GRACE_USEC (30ULL * 1000000ULL)
+/* after the line: the first half for the ACPI power button, the second for
+ * SysRq; a loaded host's TCG guest may take 20 s and more to shut down */
+#define GRACE_USEC (60ULL * 1000000ULL)
 #define CONSOLE_TAIL 10
 #define CONSOLE_TAIL_BYTES (256 * 1024)
 #define SILENCE_USEC (10ULL * 1000000ULL)
