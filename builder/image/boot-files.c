@@ -41,6 +41,10 @@ void boot_files_done(struct boot_files *b)
 		free(b->configs[i].name);
 		safe_close(b->configs[i].fd);
 	}
+	for (unsigned i = 0; i < b->n_modules; i++) {
+		free(b->modules[i].name);
+		safe_close(b->modules[i].fd);
+	}
 	safe_close(b->builtin_fd);
 }
 
@@ -54,6 +58,48 @@ static bool is_initrd_name(const char *n)
 	return (startswith(n, "boot/initrd.img-") || startswith(n, "boot/initramfs-") ||
 		startswith(n, "boot/initrd-")) &&
 	       !strchr(n + 5, '/');
+}
+
+/* The FAT filesystem and the code pages it mounts with by default, in load
+ * order: what mounting a FAT partition needs when the initrd lacks it. */
+static const char *const fat_modules[] = { "kernel/fs/fat/fat.ko", "kernel/fs/fat/vfat.ko",
+					   "kernel/fs/nls/nls_cp437.ko",
+					   "kernel/fs/nls/nls_ascii.ko",
+					   "kernel/fs/nls/nls_utf8.ko" };
+
+/* The index in fat_modules of "[usr/]lib/modules/VERSION/kernel/..." (a
+ * module compressed or not), with *ret_version pointing at VERSION; -1. */
+static int fat_module_index(const char *name, const char **ret_version)
+{
+	const char *v = startswith(name, "usr/lib/modules/");
+	if (!v)
+		v = startswith(name, "lib/modules/");
+	const char *rest = v ? strchr(v, '/') : NULL;
+	if (!rest)
+		return -1;
+	for (size_t i = 0; i < ELEMENTSOF(fat_modules); i++) {
+		const char *tail = startswith(rest + 1, fat_modules[i]);
+		if (tail && (streq(tail, "") || streq(tail, ".xz") || streq(tail, ".zst") ||
+			     streq(tail, ".gz"))) {
+			*ret_version = v;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+unsigned boot_fat_modules(const struct boot_files *b, const char *version,
+			  const struct boot_file **ret, unsigned max)
+{
+	unsigned n = 0;
+	for (size_t k = 0; k < ELEMENTSOF(fat_modules); k++)
+		for (unsigned i = 0; i < b->n_modules && n < max; i++) {
+			const char *v = NULL;
+			if (fat_module_index(b->modules[i].name, &v) == (int)k &&
+			    startswith(v, version) && v[strlen(version)] == '/')
+				ret[n++] = &b->modules[i];
+		}
+	return n;
 }
 
 int boot_tee(const char *name, uint64_t size, void *userdata)
@@ -74,13 +120,18 @@ int boot_tee(const char *name, uint64_t size, void *userdata)
 		   endswith(name, "/modules.builtin")) {
 		b->builtin_fd = memfd_create("modules.builtin", MFD_CLOEXEC);
 		return b->builtin_fd;
+	} else if (b->want_fat_modules && fat_module_index(name, &(const char *){ NULL }) >= 0) {
+		list = b->modules;
+		n = &b->n_modules;
+		if (*n >= BOOT_MODULES_MAX)
+			return -1;
 	} else if (r->xen_hypervisor && startswith(name, "boot/config-") &&
 		   !strchr(name + 5, '/') && size <= XEN_KERNEL_CONFIG_MAX) {
 		list = b->configs;
 		n = &b->n_configs;
 	} else
 		return -1;
-	if (*n >= BOOT_CANDIDATES_MAX)
+	if (*n >= BOOT_CANDIDATES_MAX && list != b->modules)
 		return -1;
 	/* not close-on-exec: mcopy reads it as /dev/fd/N */
 	int fd = memfd_create("enlighten-boot", 0);

@@ -31,6 +31,7 @@
 #include "lib/basic/string-util.h"
 
 #define BOOT_CANDIDATES_MAX 8
+#define BOOT_MODULES_MAX (5 * BOOT_CANDIDATES_MAX)
 #define BUILTIN_MAX (4 * 1024 * 1024)
 #define SLOTS_MAX 5
 
@@ -44,7 +45,10 @@ struct boot_file {
 struct boot_files {
 	struct boot_file kernels[BOOT_CANDIDATES_MAX], initrds[BOOT_CANDIDATES_MAX];
 	struct boot_file configs[BOOT_CANDIDATES_MAX]; /* boot/config-V, for [Xen] */
-	unsigned n_kernels, n_initrds, n_configs;
+	/* the FAT modules (fat, vfat, nls_*) of every kernel, for the installer */
+	struct boot_file modules[BOOT_MODULES_MAX];
+	unsigned n_kernels, n_initrds, n_configs, n_modules;
+	bool want_fat_modules; /* Formats=installer */
 	int builtin_fd;
 	const struct recipe *recipe;
 };
@@ -119,6 +123,10 @@ int raw_map_text(struct build *b, char **ret_text, size_t *ret_len);
 void boot_files_done(struct boot_files *b);
 /* ext4_tar_opts.tee: keeps the boot files as the tarball streams past. */
 int boot_tee(const char *name, uint64_t size, void *userdata);
+/* The FAT modules kept for the kernel of that version (the installer
+ * mounts its medium's report partition with them), in load order. */
+unsigned boot_fat_modules(const struct boot_files *b, const char *version,
+			  const struct boot_file **ret, unsigned max);
 /* "boot/vmlinuz-6.1.0-56-amd64" -> "6.1.0-56-amd64" */
 const char *kernel_version(const char *name);
 int boot_files_pick(struct boot_files *b, const struct recipe *r, struct boot_file **ret_k,

@@ -409,6 +409,7 @@ int image_build(const struct build_options *o, struct build_result *ret, char **
 	int k;
 
 	*ret = (struct build_result){};
+	b.boot.want_fat_modules = strv_contains(b.formats, "installer");
 	k = build_locate(&b);
 	if (k >= 0 && strv_contains(b.formats, "installer"))
 		k = installer_check_tools(reterr_msg);

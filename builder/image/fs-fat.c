@@ -28,7 +28,7 @@ struct mtools {
 	const char *path;
 	char image[4096 + 32]; /* "path@@offset" */
 	char **envp;
-	char epoch[64];
+	char epoch[TOOL_ENV_EPOCH_SIZE];
 	char **reterr_msg;
 };
 
@@ -153,13 +153,10 @@ static int fat_add_xen_for_grub(struct mtools *m, const struct esp_content *c)
 	return r;
 }
 
-/* mtools' environment: ours without the caller's mtools settings, with
- * the build's time for every file; *ret_envp (freed by the caller) holds
- * pointers into environ and m. */
-static int mtools_env(struct mtools *m, time_t now, char ***ret_envp)
+int tool_env(time_t now, char epoch[TOOL_ENV_EPOCH_SIZE], char ***ret_envp)
 {
 	size_t n = 0, k = 0;
-	snprintf(m->epoch, sizeof(m->epoch), "SOURCE_DATE_EPOCH=%lld", (long long)now);
+	snprintf(epoch, TOOL_ENV_EPOCH_SIZE, "SOURCE_DATE_EPOCH=%lld", (long long)now);
 	while (environ[n])
 		n++;
 	char **envp = calloc(n + 4, sizeof(char *));
@@ -170,12 +167,19 @@ static int mtools_env(struct mtools *m, time_t now, char ***ret_envp)
 		    !startswith(environ[i], "MTOOLSRC=") &&
 		    !startswith(environ[i], "MTOOLS_SKIP_CHECK="))
 			envp[k++] = environ[i];
-	envp[k++] = m->epoch;
+	envp[k++] = epoch;
 	envp[k++] = "MTOOLS_SKIP_CHECK=1";
 	envp[k++] = "MTOOLSRC=/dev/null";
-	m->envp = envp;
 	*ret_envp = envp;
 	return 0;
+}
+
+static int mtools_env(struct mtools *m, time_t now, char ***ret_envp)
+{
+	int r = tool_env(now, m->epoch, ret_envp);
+	if (r >= 0)
+		m->envp = *ret_envp;
+	return r;
 }
 
 /* GRUB's ESP: shim, the signed GRUB and MokManager under Secure Boot, or

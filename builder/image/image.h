@@ -74,6 +74,13 @@ struct esp_content {
 	bool xen_default; /* the loader's default entry */
 };
 
+/* The environment of the tools a build runs (mtools, xorriso): ours
+ * without the caller's SOURCE_DATE_EPOCH and mtools settings, with
+ * SOURCE_DATE_EPOCH=now (in epoch), so that every date they write is the
+ * build's; *ret_envp (freed by the caller) points into environ and epoch. */
+#define TOOL_ENV_EPOCH_SIZE 64
+int tool_env(time_t now, char epoch[TOOL_ENV_EPOCH_SIZE], char ***ret_envp);
+
 /* Formats the slot as FAT32 and installs systemd-boot with one entry, and
  * one more for the Windows Boot Manager when the content has it; or GRUB's
  * EFI image (and the Windows Boot Manager's files). */

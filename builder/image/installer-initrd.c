@@ -165,6 +165,24 @@ static int cpio_entry(struct cpio *c, const char *name, mode_t mode, const void 
 
 #define CPIO_FILE_MAX (256u << 20)
 
+static int cpio_modules(struct cpio *c, const struct installer_initrd *in)
+{
+	int r = in->n_modules ? cpio_entry(c, "enlighten/modules", S_IFDIR | 0755, NULL, 0) : 0;
+	for (unsigned i = 0; r >= 0 && i < in->n_modules; i++) {
+		_cleanup_free_ char *data = NULL, *name = NULL;
+		size_t n = 0;
+		r = lseek(in->module_fds[i], 0, SEEK_SET) < 0
+			    ? -errno
+			    : fs_read_fd(in->module_fds[i], CPIO_FILE_MAX, &data, &n);
+		if (r < 0)
+			return errmsg_errno(c->err, r, "cannot read '%s' for the installer: %m",
+					    in->module_names[i]);
+		name = strjoin("enlighten/modules/", basename(in->module_names[i]));
+		r = name ? cpio_entry(c, name, S_IFREG | 0644, data, n) : errmsg_oom(c->err);
+	}
+	return r;
+}
+
 static int cpio_file(struct cpio *c, const char *name, const char *path, mode_t mode)
 {
 	_cleanup_free_ char *data = NULL;
@@ -221,6 +239,8 @@ int installer_initrd_write(const struct installer_initrd *in, int out_fd, char *
 		r = cpio_file(&c, "enlighten/bin/enlighten", in->program, 0755);
 	if (r >= 0)
 		r = cpio_libs(&c, in->interp, in->libs);
+	if (r >= 0)
+		r = cpio_modules(&c, in);
 	if (r >= 0 && archive_write_close(c.a) != ARCHIVE_OK)
 		r = cpio_error(&c, "closing it");
 	archive_write_free(c.a);

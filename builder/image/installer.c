@@ -26,11 +26,18 @@
 
 #define GRUB_HYBRID_MBR GRUB_PC_DIR "/boot_hybrid.img"
 #define EFI_IMG_MIN (4u << 20)
+#define REPORTS_IMG_SIZE (4u << 20)
+#define REPORTS_README                                                                             \
+	"This partition of the enlighten installer medium keeps the report of\r\n"                 \
+	"each machine it installed: one JSON line per disk written, appended to\r\n"               \
+	"reports.jsonl (see docs/installer.md). It is written when the medium is\r\n"              \
+	"writable (a USB stick), not when it is a CD.\r\n"
 
-/* Runs argv; on failure a message naming tool and what to install. */
-static int run_tool(char *const *argv, const char *package, char **reterr_msg)
+/* Runs argv in envp (NULL: ours); on failure a message naming tool and
+ * what to install. */
+static int run_tool(char *const *argv, char *const *envp, const char *package, char **reterr_msg)
 {
-	struct spawn_opts so = { .stdin_fd = -1, .stdout_fd = -1 };
+	struct spawn_opts so = { .stdin_fd = -1, .stdout_fd = -1, .envp = envp };
 	struct spawn_result res = {};
 	int r = spawn_run(argv, &so, &res);
 	if (r == -ENOENT)
@@ -50,7 +57,7 @@ static int run_tool(char *const *argv, const char *package, char **reterr_msg)
 int installer_check_tools(char **reterr_msg)
 {
 	char *xorriso[] = { "xorriso", "-version", NULL };
-	int r = run_tool(xorriso, "xorriso", reterr_msg);
+	int r = run_tool(xorriso, NULL, "xorriso", reterr_msg);
 	if (r < 0)
 		return r;
 	if (access(GRUB_HYBRID_MBR, R_OK) < 0)
@@ -134,9 +141,20 @@ static int stage_grub(struct build *b, const char *iso, const char *stage, char 
 	return r;
 }
 
+/* A FAT volume serial from the image's disk GUID (which the build derives
+ * from the recipe and its inputs): 8 of its hex digits, from digit at. */
+static void fat_serial(const struct build *b, size_t at, char out[9])
+{
+	size_t n = 0, digit = 0;
+	for (const char *p = b->disk_uuid; *p && n < 8; p++)
+		if (*p != '-' && digit++ >= at)
+			out[n++] = *p;
+	out[n] = '\0';
+}
+
 /* The EFI system partition appended to the ISO: FAT (mtools), holding
  * GRUB's EFI image as the removable-media loader. */
-static int stage_efi(const char *stage, char **err)
+static int stage_efi(struct build *b, const char *stage, char *const *envp, char **err)
 {
 	_cleanup_free_ char *img = strjoin(stage, "/efi.img"),
 			    *efi = strjoin(stage, "/bootx64.efi");
@@ -150,15 +168,59 @@ static int stage_efi(const char *stage, char **err)
 	_cleanup_close_ int fd = open(img, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
 		return errmsg_errno(err, errno, "cannot make '%s': %m", img);
-	char *mformat[] = { "mformat", "-i", img, "-v", "EFI", "::", NULL };
+	char serial[9];
+	fat_serial(b, 0, serial);
+	char *mformat[] = { "mformat", "-i", img, "-v", "EFI", "-N", serial, "::", NULL };
 	char *mmd[] = { "mmd", "-i", img, "::/EFI", "::/EFI/BOOT", NULL };
 	char *mcopy[] = { "mcopy", "-i", img, efi, "::/EFI/BOOT/BOOTX64.EFI", NULL };
-	int r = run_tool(mformat, "mtools", err);
+	int r = run_tool(mformat, envp, "mtools", err);
 	if (r >= 0)
-		r = run_tool(mmd, "mtools", err);
+		r = run_tool(mmd, envp, "mtools", err);
 	if (r >= 0)
-		r = run_tool(mcopy, "mtools", err);
+		r = run_tool(mcopy, envp, "mtools", err);
 	return r;
+}
+
+/* The report partition appended to the ISO: FAT labelled REPORTS, with a
+ * README and a marker named after the image's disk GUID, by which /init
+ * knows it among the medium's partitions; reports.jsonl is made there by
+ * the first machine installed from a writable medium. */
+static int stage_reports(struct build *b, const char *stage, char *const *envp, char **err)
+{
+	_cleanup_free_ char *img = strjoin(stage, "/reports.img"),
+			    *readme = strjoin(stage, "/README.TXT"),
+			    *marker = strjoin("::/installer-", b->disk_uuid);
+	if (!img || !readme || !marker)
+		return errmsg_oom(err);
+	_cleanup_close_ int fd = open(img, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, REPORTS_IMG_SIZE) < 0)
+		return errmsg_errno(err, errno, "cannot make '%s': %m", img);
+	int r = write_file(stage, "README.TXT", REPORTS_README, strlen(REPORTS_README), err);
+	char serial[9];
+	fat_serial(b, 8, serial);
+	char *mformat[] = { "mformat", "-i", img, "-v", "REPORTS", "-N", serial, "::", NULL };
+	char *mcopy[] = { "mcopy", "-i", img, readme, "::/README.TXT", NULL };
+	char *mark[] = { "mcopy", "-i", img, readme, marker, NULL };
+	if (r >= 0)
+		r = run_tool(mformat, envp, "mtools", err);
+	if (r >= 0)
+		r = run_tool(mcopy, envp, "mtools", err);
+	if (r >= 0)
+		r = run_tool(mark, envp, "mtools", err);
+	return r;
+}
+
+/* The names of the FAT modules of the kernel booted (the base's initrd
+ * may lack them), in load order, for installer.conf. */
+static char *module_list(const struct boot_file *const *m, unsigned n)
+{
+	char *out = strdup("");
+	for (unsigned i = 0; out && i < n; i++) {
+		char *next = strjoin(out, i ? " " : "", basename(m[i]->name));
+		free(out);
+		out = next;
+	}
+	return out;
 }
 
 /* The installer's initramfs segment, boot/installer.img. */
@@ -166,10 +228,20 @@ static int stage_initrd(struct build *b, const char *iso, char **err)
 {
 	_cleanup_free_ char *init = strjoin(b->datadir, "/templates/installer/init.sh"),
 			    *path = strjoin(iso, "/boot/installer.img"), *conf = NULL,
-			    *busybox = NULL, *interp = NULL;
+			    *busybox = NULL, *interp = NULL, *mods = NULL;
 	_cleanup_strv_free_ char **libs = NULL;
-	if (!init || !path ||
-	    asprintf(&conf, "IMAGE='%s.raw'\nID='%s'\n", b->recipe->name, b->disk_uuid) < 0)
+	const struct boot_file *m[BOOT_MODULES_MAX];
+	const char *names[BOOT_MODULES_MAX];
+	int fds[BOOT_MODULES_MAX];
+	unsigned n =
+		boot_fat_modules(&b->boot, kernel_version(b->kernel->name), m, BOOT_MODULES_MAX);
+	for (unsigned i = 0; i < n; i++) {
+		names[i] = m[i]->name;
+		fds[i] = m[i]->fd;
+	}
+	if (!init || !path || !(mods = module_list(m, n)) ||
+	    asprintf(&conf, "IMAGE='%s.raw'\nID='%s'\nMODULES='%s'\n", b->recipe->name,
+		     b->disk_uuid, mods) < 0)
 		return errmsg_oom(err);
 	if (access(init, R_OK) < 0)
 		return errmsg_errno(err, errno,
@@ -189,6 +261,9 @@ static int stage_initrd(struct build *b, const char *iso, char **err)
 				       .program = "/proc/self/exe",
 				       .interp = interp,
 				       .libs = libs,
+				       .module_names = names,
+				       .module_fds = fds,
+				       .n_modules = n,
 				       .now = b->now };
 	return installer_initrd_write(&in, fd, err);
 }
@@ -222,11 +297,12 @@ static int stage_image(struct build *b, const char *iso, char **err)
  * appended EFI partition), boot_hybrid.img in the MBR, and the image
  * compressed with zisofs (the Linux kernel reads it as it is). */
 static int make_iso(struct build *b, const char *stage, const char *iso, const char *out,
-		    char **err)
+		    char *const *envp, char **err)
 {
 	_cleanup_free_ char *efi = strjoin(stage, "/efi.img"),
-			    *raw = strjoin("/", b->recipe->name, ".raw");
-	if (!efi || !raw)
+			    *reports = strjoin(stage, "/reports.img"),
+			    *raw = strjoin("/", b->recipe->name, ".raw"), *date = NULL;
+	if (!efi || !reports || !raw || asprintf(&date, "=%lld", (long long)b->now) < 0)
 		return errmsg_oom(err);
 	char *argv[] = { "xorriso",
 			 "-as",
@@ -235,6 +311,16 @@ static int make_iso(struct build *b, const char *stage, const char *iso, const c
 			 "-o",
 			 (char *)out,
 			 "-R",
+			 "-uid",
+			 "0",
+			 "-gid",
+			 "0",
+			 "-file-mode",
+			 "0444",
+			 "-dir-mode",
+			 "0555",
+			 "--set_all_file_dates",
+			 date,
 			 "-V",
 			 "ENLIGHTEN_INSTALLER",
 			 "-partition_offset",
@@ -252,6 +338,10 @@ static int make_iso(struct build *b, const char *stage, const char *iso, const c
 			 "2",
 			 "0xef",
 			 efi,
+			 "-append_partition",
+			 "3",
+			 "0x0c",
+			 reports,
 			 "-appended_part_as_gpt",
 			 "-eltorito-alt-boot",
 			 "-e",
@@ -264,7 +354,7 @@ static int make_iso(struct build *b, const char *stage, const char *iso, const c
 			 raw,
 			 "--",
 			 NULL };
-	return run_tool(argv, "xorriso", err);
+	return run_tool(argv, envp, "xorriso", err);
 }
 
 static int installer_stage(struct build *b, const char *stage, const char *out)
@@ -284,6 +374,10 @@ static int installer_stage(struct build *b, const char *stage, const char *out)
 	}
 	if (r < 0)
 		return r;
+	char epoch[TOOL_ENV_EPOCH_SIZE];
+	_cleanup_free_ char **envp = NULL;
+	if (tool_env(b->now, epoch, &envp) < 0)
+		return errmsg_oom(err);
 	r = copy_boot_file(b->kernel, iso, "boot/vmlinuz", err);
 	if (r >= 0)
 		r = copy_boot_file(b->initrd, iso, "boot/initrd.img", err);
@@ -292,11 +386,13 @@ static int installer_stage(struct build *b, const char *stage, const char *out)
 	if (r >= 0)
 		r = stage_grub(b, iso, stage, err);
 	if (r >= 0)
-		r = stage_efi(stage, err);
+		r = stage_efi(b, stage, envp, err);
+	if (r >= 0)
+		r = stage_reports(b, stage, envp, err);
 	if (r >= 0)
 		r = stage_initrd(b, iso, err);
 	if (r >= 0)
-		r = make_iso(b, stage, iso, out, err);
+		r = make_iso(b, stage, iso, out, envp, err);
 	return r;
 }
 

@@ -21,6 +21,10 @@ struct installer_initrd {
 	const char *program; /* this enlighten */
 	const char *interp;  /* its program interpreter, or NULL */
 	char **libs;	     /* the libraries it needs (installer_closure()) */
+	/* kernel modules as /enlighten/modules/NAME: names and open files */
+	const char *const *module_names;
+	const int *module_fds;
+	unsigned n_modules;
 	time_t now;
 };
 

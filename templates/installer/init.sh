@@ -8,6 +8,39 @@
 # powers off.
 B=/enlighten/bin/busybox
 say() { echo "enlighten-installer: $*"; }
+
+# The report appended to reports.jsonl on the medium's report partition (FAT,
+# marked installer-$ID) when the medium is writable: a USB stick, not a CD.
+save_report() {
+	for m in $MODULES; do # the base's initrd may have no FAT
+		insmod "/enlighten/modules/$m" 2>/dev/null || $B insmod "/enlighten/modules/$m" 2>/dev/null
+	done
+	# the image is written: the medium's filesystem goes, since a mounted
+	# whole disk keeps its partitions from being mounted (EBUSY)
+	$B umount /medium 2>/dev/null
+	d=${found#/dev/}
+	[ -e "/sys/class/block/$d/partition" ] &&
+		d=$($B basename "$($B readlink -f "/sys/class/block/$d/..")")
+	$B mkdir -p /reports
+	for p in /sys/block/"$d"/"$d"*; do
+		part=/dev/${p##*/}
+		[ -b "$part" ] || continue
+		$B mount -t vfat -o ro "$part" /reports 2>/dev/null || continue
+		if [ ! -f "/reports/installer-$ID" ]; then
+			$B umount /reports
+			continue
+		fi
+		if $B mount -o remount,rw /reports 2>/dev/null &&
+			$B cat /tmp/report.jsonl >>/reports/reports.jsonl && $B sync; then
+			say "report: appended to reports.jsonl on the medium ($part)"
+		else
+			say "report: NOT written to the medium: $part is read-only or full"
+		fi
+		$B umount /reports
+		return
+	done
+	say "report: not written to the medium: $found has no report partition (a CD is read-only)"
+}
 . /enlighten/installer.conf
 
 $B mkdir -p /proc /sys /dev /run /tmp /medium
@@ -60,7 +93,10 @@ else
 		/enlighten/bin/enlighten deploy "/medium/$IMAGE" --pick "$rule" $force \
 		--progress lines --report /tmp/report.jsonl
 	rc=$?
-	[ -f /tmp/report.jsonl ] && while read -r line; do say "report: $line"; done </tmp/report.jsonl
+	if [ -f /tmp/report.jsonl ]; then
+		while read -r line; do say "report: $line"; done </tmp/report.jsonl
+		save_report
+	fi
 fi
 $B sync
 if [ $rc -eq 0 ]; then

@@ -6,11 +6,14 @@
 # static busybox, enlighten and every library it needs; missing xorriso or
 # an image too large for the medium stop the build, naming it, with nothing
 # left behind. With the demo base (make demo-image's), the medium is booted
-# under QEMU and OVMF with two disks, one holding a filesystem and one
-# empty: it picks the empty one, writes and verifies the image, prints the
-# report and powers off; the data disk is untouched, and the written disk
-# then boots (enlighten boot-test --as kvm) to the agent's line; booted from
-# BIOS (SeaBIOS) it deploys the same. Slow part skipped with
+# under QEMU and OVMF as a writable disk (a USB stick) with two disks, one
+# holding a filesystem and one empty: it picks the empty one, writes and
+# verifies the image (progress as lines), prints the report, appends it to
+# the medium's report partition (read back here with mtools) and powers
+# off; the data disk is untouched, and the written disk then boots
+# (enlighten boot-test --as kvm) to the agent's line; booted from BIOS
+# (SeaBIOS) as a CD it deploys the same and says the report stayed on the
+# console. Slow part skipped with
 # ENLIGHTEN_SKIP_BOOT=1.
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/cli/build-lib.sh"
@@ -38,6 +41,15 @@ like "... and a UEFI one" "$el" "El Torito boot img :   2  UEFI  y   none"
 like "... which is the appended EFI partition" "$el" "EFI image start and size"
 sys=$(xorriso -indev out/test.iso -report_system_area plain 2>&1)
 like "a GPT for a USB stick, the EFI partition in it" "$sys" "GPT type GUID      :   2  28732ac11ff8d211ba4b00a0c93ec93b"
+like "... and a basic data partition for the reports" "$sys" "GPT type GUID      :   3  a2a0d0ebe5b9334487c068b6b72699c7"
+# the report partition: FAT labelled REPORTS, its README and the marker
+rep_off() { # iso: the byte offset of partition 3
+	sfdisk -J "$1" | jq '.partitiontable.partitions[2].start * 512'
+}
+rep="out/test.iso@@$(rep_off out/test.iso)"
+like "the report partition is FAT labelled REPORTS" "$(mlabel -s -i "$rep" :: 2>&1)" "Volume label is REPORTS"
+like "... with a README saying what it is for" "$(mtype -i "$rep" ::/README.TXT)" "one JSON line per disk written"
+ok "... and the marker naming the image" mtype -i "$rep" "::/installer-$(jq -r .disk_uuid out/test.manifest.json)"
 mkdir x
 xorriso -osirrox on -indev out/test.iso -extract / x >/dev/null 2>&1
 ok "the image on the medium is the image (zisofs read back)" cmp out/test.raw x/test.raw
@@ -56,6 +68,16 @@ ok "... every library it needs, run from there" \
 	seg/enlighten/lib/ld-linux-x86-64.so.2 --inhibit-cache --library-path seg/enlighten/lib \
 	seg/enlighten/bin/enlighten --version
 like "... the image's name in its settings" "$(cat seg/enlighten/installer.conf)" "IMAGE='test.raw'"
+
+# reproducible: the same recipe and SOURCE_DATE_EPOCH give the same bytes
+# (the second build under another umask, so no file mode leaks in)
+ok "built with SOURCE_DATE_EPOCH" env SOURCE_DATE_EPOCH=1700000000 \
+	enlighten build img.conf --format installer -o r1
+ok "... and again, under umask 077" env SOURCE_DATE_EPOCH=1700000000 \
+	sh -c 'umask 077 && enlighten build img.conf --format installer -o r2'
+ok "... the same ISO, byte for byte" cmp r1/test.iso r2/test.iso
+like "... its volume dated by it" "$(xorriso -indev r1/test.iso -pvd_info 2>&1)" \
+	"Creation Time: 2023111422132000"
 
 # bad input
 mkdir bin && ln -s "$(command -v enlighten)" bin/enlighten
@@ -78,7 +100,13 @@ fi
 sed "s|\.\./build/demo|$demo|g; s|^Formats=.*|Formats=installer raw|" \
 	"$SRC/templates/linux-universal.conf" >demo.conf
 ok "build the demo's installer medium" enlighten -q build demo.conf -o demo
-# two disks: one holding a filesystem (data), one empty
+like "... the FAT modules of the base's kernel in its initramfs (its initrd has none)" \
+	"$(xorriso -osirrox on -indev demo/linux-universal.iso -extract /boot/installer.img demo-seg.img >/dev/null 2>&1 &&
+		zstd -dc demo-seg.img | cpio -t --quiet | tr '\n' ' ')" \
+	"enlighten/modules/fat.ko enlighten/modules/vfat.ko enlighten/modules/nls_cp437.ko"
+# booted from UEFI as a USB stick would be (the ISO as a writable disk: its
+# GPT's EFI partition), with two disks: one holding a filesystem, one empty
+cp demo/linux-universal.iso stick.iso
 truncate -s 2G data.raw disk.raw
 mkfs.ext4 -q -F data.raw
 data_sum=$(sha256sum <data.raw)
@@ -87,17 +115,29 @@ timeout 1800 qemu-system-x86_64 -machine q35 -m 1024 -smp 1 -display none -no-re
 	-serial file:console.log \
 	-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
 	-drive if=pflash,format=raw,file=vars.fd \
-	-drive file=demo/linux-universal.iso,media=cdrom,readonly=on,if=none,id=cd \
-	-device ide-cd,drive=cd,bus=ide.0 \
+	-drive file=stick.iso,format=raw,if=none,id=st \
+	-device virtio-blk-pci,drive=st,serial=stick0,bootindex=0 \
 	-drive file=data.raw,format=raw,if=none,id=d1 -device virtio-blk-pci,drive=d1,serial=data0 \
 	-drive file=disk.raw,format=raw,if=none,id=d0,discard=unmap,detect-zeroes=unmap \
 	-device virtio-blk-pci,drive=d0,serial=target0 >qemu.out 2>&1
 is "the installer powered the machine off" "$?" 0
 con=$(tr -d '\r' <console.log)
-like "... after picking the empty disk" "$con" "picked '/dev/vd[ab]' by the rule 'empty'"
+like "... after picking the empty disk" "$con" "picked '/dev/vd[abc]' by the rule 'empty'"
+like "... its progress a line per tenth, not a bar" "$con" "deploy: 100% \([0-9.]* MiB of [0-9.]* MiB\)"
+unlike "... never redrawn" "$con" "deploy +\[#"
 like "... deploying and verifying it" "$con" "enlighten-installer: done: deployed and verified; powering off"
 like "... with the report on the console" "$con" \
 	'enlighten-installer: report: \{"target":.*"serial":"target0".*"verify":"ok","result":"deployed"'
+like "... and on the medium" "$con" "enlighten-installer: report: appended to reports.jsonl on the medium \(/dev/vd[abc]3\)"
+mtype -i "stick.iso@@$(rep_off stick.iso)" ::/reports.jsonl >reports.jsonl
+is "the medium's reports.jsonl, read back: one line" "$(wc -l <reports.jsonl)" 1
+is "... the disk written, deployed and verified" "$(jq -r '"\(.serial) \(.result) \(.verify)"' reports.jsonl)" \
+	"target0 deployed ok"
+is "... the same line as on the console" "$(jq -c . reports.jsonl)" \
+	"$(echo "$con" | sed -n 's/^enlighten-installer: report: \({.*\)$/\1/p' | jq -c .)"
+rep_end=$(sfdisk -J stick.iso | jq '(.partitiontable.partitions[2].start + .partitiontable.partitions[2].size) * 512')
+is "... the rest of the medium as it was: only the report partition changed" \
+	"$(cmp -l stick.iso demo/linux-universal.iso | awk -v o="$(rep_off stick.iso)" -v e="$rep_end" '$1 <= o || $1 > e' | wc -l)" 0
 is "the data disk is untouched" "$(sha256sum <data.raw)" "$data_sum"
 ok "the empty disk holds the image's partitions" sh -c \
 	"[ \"\$(sfdisk -d disk.raw | grep '^disk' | sed 's/^[^:]*://')\" = \"\$(sfdisk -d demo/linux-universal.raw | grep '^demo' | sed 's/^[^:]*://')\" ]"
@@ -115,8 +155,12 @@ if [ -r /usr/share/seabios/bios-256k.bin ]; then
 		-drive file=bios.raw,format=raw,if=none,id=d0,discard=unmap,detect-zeroes=unmap \
 		-device virtio-blk-pci,drive=d0,serial=target0 >qemu-bios.out 2>&1
 	is "from BIOS: powered off" "$?" 0
-	like "... after deploying and verifying" "$(tr -d '\r' <bios.log)" \
+	# the installer's lines and the kernel's last ones, shown on a failure
+	bios=$(tr -d '\r' <bios.log | grep -a -E 'enlighten|Kernel panic|Call Trace' | tail -n 20)
+	like "... after deploying and verifying" "$bios" \
 		"enlighten-installer: done: deployed and verified; powering off"
+	like "... the report not on the medium: a CD is read-only" "$bios" \
+		"report: not written to the medium: /dev/sr0 has no report partition"
 	ok "... the disk's partition table is the image's" cmp -n 17408 disk.raw bios.raw
 fi
 done_testing
