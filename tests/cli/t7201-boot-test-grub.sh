@@ -49,7 +49,7 @@ like "grub.cfg boots the base's /vmlinuz link" "$(last_output)" "GRUB: /boot/gru
 # at once (t7202 boots a whole dom0): the boot fails with Xen's own lines.
 cat > qemu-smap <<'EOF'
 #!/bin/sh
-for a; do shift; [ "$a" = "max,-smap,-rdtscp" ] && a=max; set -- "$@" "$a"; done
+for a; do shift; case $a in max,-smap,-rdtscp*) a=max ;; esac; set -- "$@" "$a"; done
 exec qemu-system-x86_64 "$@"
 EOF
 chmod +x qemu-smap
