@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include "builder/boot-test/qga.h"
 #include "lib/activate/paths.h"
 #include "lib/activate/profile.h"
+#include "lib/basic/fs.h"
 #include "lib/basic/json.h"
 #include "lib/basic/macro.h"
 #include "lib/basic/string-util.h"
@@ -27,6 +29,7 @@
 #define REPORT_PATH "/var/lib/enlighten/report.json"
 #define AGENT_UNIT "enlighten-firstboot.service"
 #define SYSTEMCTL "/bin/systemctl"
+#define JOURNALCTL "/bin/journalctl"
 #define SETTLE_POLL_MSEC 1000
 #define QGA_ANSWER_USEC (60ULL * 1000000ULL)
 
@@ -504,6 +507,21 @@ static int check_commands(struct qga *q, struct guest_report *r, const char *con
 	return 0;
 }
 
+/* The guest's journal of this boot (`journalctl -b`, monotonic time
+ * stamps: where its time went) into path, for the logs: best effort, as a
+ * console log is. */
+static void save_journal(struct qga *q, const char *path, uint64_t deadline)
+{
+	char *argv[] = { JOURNALCTL, "-b", "-o", "short-monotonic", "--no-pager", NULL };
+	_cleanup_free_ char *out = NULL;
+	int code;
+	if (qga_exec(q, argv, deadline, &code, &out) < 0 || code != 0)
+		return;
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		(void)fs_write_all(fd, out, strlen(out));
+}
+
 int guest_check(const char *qga_socket, const struct guest_expect *e, uint64_t deadline,
 		struct guest_report *ret)
 {
@@ -587,6 +605,8 @@ int guest_check(const char *qga_socket, const struct guest_expect *e, uint64_t d
 		guest_report_problem(&r, "report.json says the agent's last run %s",
 				     r.report_result);
 done:
+	if (e->journal_log && q && r.reached)
+		save_journal(q, e->journal_log, deadline);
 	if (r.problem)
 		r.pass = false;
 	qga_close(q);

@@ -54,6 +54,7 @@ struct guest_expect {
 	bool forced; /* its hardware is not there: "condition not met" is no failure */
 	const char *const *processes; /* must run ("name" or "name|name", by pidof), or NULL */
 	const char *const *commands;  /* must exit 0 (argv, space-separated), or NULL */
+	const char *journal_log;      /* the guest's journal of this boot goes there, or NULL */
 };
 
 /* Asks the guest behind qga_socket about what e expects. Waits for the

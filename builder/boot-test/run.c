@@ -241,6 +241,7 @@ struct guest_hook {
 	uint64_t timeout_usec;	  /* for its line */
 	struct domu_report domu;
 	struct agent_summary domu_summary;
+	const char *journal_log; /* the guest's journal goes there */
 };
 
 static void guest_hook_run(void *userdata)
@@ -251,6 +252,7 @@ static void guest_hook_run(void *userdata)
 		.forced = h->forced,
 		.processes = h->id->processes,
 		.commands = h->id->commands,
+		.journal_log = h->journal_log,
 	};
 	h->r = guest_check(h->socket, &e, now_usec() + GUEST_CHECK_USEC, &h->report);
 	if (h->r >= 0 && h->report.pass && h->domu_type)
@@ -440,7 +442,8 @@ struct boot {
 	unsigned k;
 	const struct boot_plan *p;
 	const struct boot_identity *host;
-	char *dir, *console_log, *qemu_log, *overlay, *vars, *qmp, *qga, *smbios0, *append;
+	char *dir, *console_log, *qemu_log, *journal_log, *overlay, *vars, *qmp, *qga, *smbios0,
+		*append;
 	struct boot_start start;
 	struct boot_entry *entry;
 	const char *domu_disk;
@@ -469,6 +472,7 @@ static void boot_done(struct boot *b)
 	free(b->dir);
 	free(b->console_log);
 	free(b->qemu_log);
+	free(b->journal_log);
 	free(b->overlay);
 	free(b->vars);
 	free(b->qmp);
@@ -510,6 +514,7 @@ static int boot_prepare(struct boot *b, char **reterr_msg)
 	if (asprintf(&b->dir, "%s/boot-%u", t->workdir, b->k) < 0 ||
 	    asprintf(&b->console_log, "%s/boot-%u-%s.console.log", t->logdir, b->k, id->name) < 0 ||
 	    asprintf(&b->qemu_log, "%s/boot-%u-%s.qemu.log", t->logdir, b->k, id->name) < 0 ||
+	    asprintf(&b->journal_log, "%s/boot-%u-%s.journal.log", t->logdir, b->k, id->name) < 0 ||
 	    asprintf(&b->overlay, "%s/overlay.qcow2", t->workdir) < 0 ||
 	    asprintf(&b->vars, "%s/OVMF_VARS.fd", t->workdir) < 0 ||
 	    asprintf(&b->qmp, "%s/qmp.sock", t->workdir) < 0 ||
@@ -858,6 +863,7 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p, 
 	if (r < 0)
 		goto out;
 	b.hook.socket = b.qga;
+	b.hook.journal_log = b.journal_log;
 	if (rep && rep->boot_start)
 		rep->boot_start(rep->userdata, &b.start);
 	boot_machine(&b);

@@ -95,6 +95,8 @@ is "boot the same disk as kvm under SeaBIOS" $rc 0
 keep_on_failure $rc
 [ $rc -eq 0 ] || sed 's/^/#   /' bios.err
 like "the report says SeaBIOS" "$(cat bios.err)" "boot 1/1 as kvm: firmware boot under SeaBIOS$"
+like "the guest's journal kept beside its console log, with the agent's start" \
+	"$(cat logs/bios/boot-1-kvm.journal.log)" "Starting enlighten-firstboot.service"
 j() { jq -r "$1" bios.json; }
 is "json: the firmware was bios" "$(j .firmware)" bios
 is "json: the agent activated kvm-guest" "$(j '.boots[0].agent.profile')" kvm-guest
