@@ -4,8 +4,9 @@
 # docs/installer.md). The base's own initramfs is loaded first: its udev
 # and kernel modules find the disks; this segment adds busybox, enlighten
 # with its libraries, and this script. It mounts the medium, writes the
-# image with `enlighten deploy --pick`, shows the report on the console and
-# powers off.
+# image with `enlighten deploy --pick`, shows the report on the console (and
+# keeps it on the medium when it can) and powers off; a failed machine stays
+# on, showing why, unless enlighten.failure=poweroff.
 B=/enlighten/bin/busybox
 say() { echo "enlighten-installer: $*"; }
 
@@ -51,8 +52,10 @@ exec </dev/console >/dev/console 2>&1
 
 rule=empty
 force=
+on_failure=stay
 for w in $($B cat /proc/cmdline); do
 	case "$w" in
+	enlighten.failure=poweroff) on_failure=poweroff ;;
 	enlighten.target=*) rule="${w#enlighten.target=}" ;;
 	enlighten.force=1 | enlighten.force=yes) force=--force-picked ;;
 	esac
@@ -99,10 +102,17 @@ else
 	fi
 fi
 $B sync
+$B umount /medium 2>/dev/null
 if [ $rc -eq 0 ]; then
 	say "done: deployed and verified; powering off"
-else
-	say "FAILED: exit status $rc, see above; powering off"
+	$B poweroff -f
 fi
-$B umount /medium 2>/dev/null
-$B poweroff -f
+# a failed machine stays on, its screen showing why: on a line, the ones
+# still on after the run are the ones to look at (enlighten.failure=poweroff
+# powers it off all the same)
+if [ "$on_failure" = poweroff ]; then
+	say "FAILED: exit status $rc, see above; powering off"
+	$B poweroff -f
+fi
+say "FAILED: exit status $rc, see above; this machine stays on (power it off by hand)"
+while :; do $B sleep 3600; done

@@ -141,6 +141,35 @@ is "... the rest of the medium as it was: only the report partition changed" \
 is "the data disk is untouched" "$(sha256sum <data.raw)" "$data_sum"
 ok "the empty disk holds the image's partitions" sh -c \
 	"[ \"\$(sfdisk -d disk.raw | grep '^disk' | sed 's/^[^:]*://')\" = \"\$(sfdisk -d demo/linux-universal.raw | grep '^demo' | sed 's/^[^:]*://')\" ]"
+# a rule from the kernel command line (as typed at GRUB's editor; here the
+# medium's own kernel and initrds booted directly) naming the data disk
+# without enlighten.force=1: refused, the data disk untouched, and the
+# failed machine stays on, saying why
+xorriso -osirrox on -indev demo/linux-universal.iso -extract /boot/vmlinuz k.img \
+	-extract /boot/initrd.img i.img -extract /boot/installer.img s.img >/dev/null 2>&1
+chmod u+w i.img && truncate -s $((($(stat -c %s i.img) + 3) / 4 * 4)) i.img && cat i.img s.img >is.img
+qemu-system-x86_64 -machine q35 -m 1024 -smp 1 -display none -no-reboot -serial file:named.log \
+	-kernel k.img -initrd is.img -append "console=ttyS0,115200 enlighten.target=serial:data0" \
+	-drive file=stick.iso,format=raw,if=none,id=st -device virtio-blk-pci,drive=st,serial=stick0 \
+	-drive file=data.raw,format=raw,if=none,id=d1 -device virtio-blk-pci,drive=d1,serial=data0 \
+	>qemu-named.out 2>&1 &
+qpid=$!
+n=0
+while [ $n -lt 180 ] && ! grep -aq "enlighten-installer: FAILED\|enlighten-installer: done" named.log 2>/dev/null; do
+	sleep 5
+	n=$((n + 1))
+done
+kill -0 $qpid 2>/dev/null
+is "a rule naming the data disk, not forced: the machine stays on" "$?" 0
+kill $qpid 2>/dev/null
+wait $qpid 2>/dev/null
+named=$(tr -d '\r' <named.log | grep -a enlighten)
+like "... the rule read from the kernel command line" "$named" "target by rule 'serial:data0'"
+like "... refused, saying what the disk holds and what to do" "$named" \
+	"vd[abc]: '/dev/vd[abc]' holds a ext4 signature \(filesystem\): not an empty disk \(name it with --force-picked"
+like "... and that the machine stays on" "$named" \
+	"enlighten-installer: FAILED: exit status 1, see above; this machine stays on"
+is "... the data disk untouched" "$(sha256sum <data.raw)" "$data_sum"
 # the deployed disk boots and its agent reports
 ok "the deployed disk boots as kvm to the agent's line" \
 	enlighten boot-test disk.raw --as kvm --timeout 900
