@@ -57,13 +57,13 @@ static const char *const smbios_metal[] = {
  * none: the guest agent's channel is one. */
 /* The CPU QEMU's TCG gives real Xen: its max CPU without SMAP and RDTSCP,
  * on which Xen 4.17 stops dom0 at once, and without XSAVE (so without
- * AVX), FSGSBASE, PCID, INVPCID, PKU and LA57. With those a PV guest's
- * user processes crash (udev workers, dpkg, systemd: segfaults in libc)
- * while the same system runs as dom0 alone; without them the guest runs
- * and its agent activates xen-pv. A PV guest runs its user code on the
- * CPU as QEMU presents it (its CPUID is QEMU's, not Xen's policy: no
- * CPUID faulting under TCG), so what the guest's libc picks must be what
- * TCG and Xen together keep right. docs/xen.md has the runs. */
+ * AVX), FSGSBASE, PCID, INVPCID, PKU and LA57. With XSAVE, user processes
+ * crash in libc (udev workers, dpkg, systemd, qemu-ga) as soon as a
+ * guest shares Xen's one CPU with dom0, in the guest or in dom0
+ * (presumably their XSAVE state, which Xen switches, is not kept whole
+ * under TCG; dom0 alone hardly switches and runs fine). Without
+ * XSAVE the PV guest runs and activates xen-pv. The other five were taken
+ * away with it and are not shown to matter. docs/xen.md has the runs. */
 #define XEN_TCG_CPU "max,-smap,-rdtscp,-xsave,-avx,-avx2,-fsgsbase,-pcid,-invpcid,-pku,-la57"
 #define NO_VIRTIO "its virtio-serial channel would show the detector a KVM device"
 
