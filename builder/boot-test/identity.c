@@ -57,14 +57,13 @@ static const char *const smbios_metal[] = {
  * none: the guest agent's channel is one. */
 /* The CPU QEMU's TCG gives real Xen: its max CPU without SMAP and RDTSCP,
  * on which Xen 4.17 stops dom0 at once, and without XSAVE (so without
- * AVX), FSGSBASE, PCID, INVPCID, PKU and LA57. With XSAVE, user processes
- * crash in libc (udev workers, dpkg, systemd, qemu-ga) as soon as a
- * guest shares Xen's one CPU with dom0, in the guest or in dom0
- * (presumably their XSAVE state, which Xen switches, is not kept whole
- * under TCG; dom0 alone hardly switches and runs fine). Without
- * XSAVE the PV guest runs and activates xen-pv. The other five were taken
- * away with it and are not shown to matter. docs/xen.md has the runs. */
-#define XEN_TCG_CPU "max,-smap,-rdtscp,-xsave,-avx,-avx2,-fsgsbase,-pcid,-invpcid,-pku,-la57"
+ * AVX and AVX2, which need it). With XSAVE, user processes crash in libc
+ * (udev workers, dpkg, systemd, qemu-ga) as soon as a guest shares Xen's
+ * one CPU with dom0, in the guest or in dom0 (presumably their XSAVE
+ * state, which Xen switches, is not kept whole under TCG; dom0 alone
+ * hardly switches and runs fine). Without XSAVE the PV guest runs and
+ * activates xen-pv. docs/xen.md has the runs. */
+#define XEN_TCG_CPU "max,-smap,-rdtscp,-xsave,-avx,-avx2"
 #define NO_VIRTIO "its virtio-serial channel would show the detector a KVM device"
 
 /* Hyper-V enlightenments KVM can present; kvm=off hides KVM's own signature
