@@ -111,13 +111,16 @@ else
 fi
 
 # --- the real Debian base and components, when they are cached --------------------------
+# (the newest base: a cache kept across package-list changes holds older
+# ones too; and the components fetched for that base, which
+# fetch-components finds in its cache by the base's own closure)
 cache=${ENLIGHTEN_CACHE:-/var/cache/enlighten}
-base=$(ls "$cache"/base/debian12-*.tar.zst 2>/dev/null | head -n 1)
+base=$(ls -t "$cache"/base/debian12-*.tar.zst 2>/dev/null | head -n 1)
 comp=$(ls -d "$cache"/components/*/complete 2>/dev/null | head -n 1)
 if [ -n "$base" ] && [ -n "$comp" ] && command -v apt-get >/dev/null && command -v zstd >/dev/null; then
 	mkdir -p real/debian st
 	cp "$ENLIGHTEN_BUILDDIR"/payloads/repo/debian/*.deb real/debian/
-	ln "$(dirname "$comp")"/*.deb real/debian/ 2>/dev/null || cp "$(dirname "$comp")"/*.deb real/debian/
+	ok "the components for that base" "$SRC/scripts/fetch-components" "$base" real
 	ok "index the real components" enlighten payload index --expires 36500 real
 	zstd -dcq <"$base" | tar -xf - -C st ./var/lib/dpkg/status
 	for pc in vmware-guest:open-vm-tools xen-dom0:xen-utils-4.17 hyperv-guest:hyperv-daemons; do
