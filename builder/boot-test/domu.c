@@ -65,9 +65,11 @@ static int problem(struct domu_report *r, const char *fmt, ...)
 /* The script that starts the guest in dom0; prints its domain id. */
 static char *start_script(const char *type, const struct boot_entry *plain)
 {
+	/* the paths are dom0's: its ESP's, or its root's for a GRUB entry */
+	const char *in = plain->on_root ? "" : ESP_IN_DOM0;
 	_cleanup_free_ char *initrds = strdup("");
 	for (char **p = plain->initrd_paths; initrds && p && *p; p++) {
-		char *n = strjoin(initrds, " '" ESP_IN_DOM0, *p, "'");
+		char *n = strjoin(initrds, " '", in, *p, "'");
 		free(initrds);
 		initrds = n;
 	}
@@ -90,7 +92,7 @@ static char *start_script(const char *type, const struct boot_entry *plain)
 		     "cat > /run/" DOMU_NAME ".cfg <<'EOF'\n"
 		     "name = \"" DOMU_NAME "\"\n"
 		     "type = \"%s\"\n"
-		     "kernel = \"" ESP_IN_DOM0 "%s\"\n"
+		     "kernel = \"%s%s\"\n"
 		     "ramdisk = \"/run/" DOMU_NAME ".initrd\"\n"
 		     "extra = \"%s console=hvc0\"\n"
 		     "memory = 512\n"
@@ -106,7 +108,7 @@ static char *start_script(const char *type, const struct boot_entry *plain)
 		     "sleep 2\n"
 		     "xl unpause " DOMU_NAME "\n"
 		     "xl domid " DOMU_NAME "\n",
-		     initrds, type, plain->linux_path, plain->options) < 0)
+		     initrds, type, in, plain->linux_path, plain->options) < 0)
 		return NULL;
 	return s;
 }

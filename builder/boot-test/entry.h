@@ -17,8 +17,10 @@ struct boot_entry {
 	char *kernel;	     /* path of the kernel copied out, or NULL (an `efi` entry) */
 	char *initrd;	     /* path of its initrds (concatenated), or NULL */
 	char *options;	     /* the kernel command line of the entry ("" when none) */
-	char *linux_path;    /* the `linux` line: the kernel's path in the ESP, or NULL */
+	char *linux_path;    /* the `linux` line: the kernel's path in the ESP (in the root
+			      * for GRUB: on_root), or NULL */
 	char **initrd_paths; /* the `initrd` lines, or NULL */
+	bool on_root;	     /* those paths are in the root filesystem, not the ESP */
 	char *efi;	     /* the `efi` line: an EFI program's path in the ESP, or NULL */
 	char *xen_cfg;	     /* a Xen entry: the path of the xen.cfg beside xen.efi */
 	char *xen_cfg_text;  /* and its text */

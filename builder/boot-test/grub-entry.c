@@ -387,6 +387,10 @@ static int grub_plain(struct ext4 *fs, const char *image, const char *dir, struc
 	if (g->initrds && (r = ext_copy_out(fs, g->initrds, e->initrd)) < 0)
 		return errmsg_set(reterr_msg, r, "cannot copy the initrd '%s' out of '%s': %s",
 				  g->initrds[0], image, strerror(-r));
+	/* where they are in the root: a Xen guest's dom0 runs that root */
+	e->on_root = true;
+	e->linux_path = TAKE_PTR(g->linux_path);
+	e->initrd_paths = TAKE_PTR(g->initrds);
 	return 0;
 }
 

@@ -333,7 +333,7 @@ static int domu_prepare(struct boot_test *t, const struct boot_identity *id, con
 	}
 	int r = domu_disk_hide(t->domu_disk, &msg);
 	if (r >= 0)
-		r = boot_entry_extract(overlay, "qcow2", dir, BOOT_ENTRY_PLAIN, &h->plain, &msg);
+		r = boot_entry_find(overlay, "qcow2", dir, BOOT_ENTRY_PLAIN, true, &h->plain, &msg);
 	if (r < 0)
 		return errmsg_set(reterr_msg, r, "cannot prepare the Xen guest's disk: %s",
 				  msg ?: strerror(-r));
