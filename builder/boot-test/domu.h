@@ -2,7 +2,7 @@
 /*
  * domu.h - a Xen guest of the image, started inside the dom0 boot-test
  * booted: `xl create` (through the QEMU guest agent of dom0) with the
- * image's own kernel and initrd from dom0's ESP and a second overlay of
+ * image's own kernel and initrd from dom0's ESP (or its root, for GRUB) and a second overlay of
  * the image as its disk; its console, which xenconsoled serves on a pty in
  * dom0, copied to a file there and read back until the guest's agent
  * prints its summary line.

@@ -188,8 +188,8 @@ static void print_domu(FILE *f, const struct boot_outcome *o)
 		return;
 	fprintf(f,
 		"  domu:   xl create, type %s, in dom0: the image's kernel '%s' and initrd from "
-		"its ESP, its disk a second overlay of the image\n",
-		d->type, o->domu_kernel ?: "?");
+		"%s, its disk a second overlay of the image\n",
+		d->type, o->domu_kernel ?: "?", o->domu_on_root ? "dom0's root" : "its ESP");
 	if (d->line)
 		fprintf(f, "  domu:   %s\n", d->line);
 	for (char **l = d->console_tail; l && *l; l++)

@@ -758,6 +758,7 @@ static void boot_report(struct boot *b)
 		.guest = (b->m.qga_socket || b->disk_read) && b->res.line ? &b->hook.report : NULL,
 		.domu_type = b->hook.domu_type,
 		.domu_kernel = b->hook.plain ? b->hook.plain->linux_path : NULL,
+		.domu_on_root = b->hook.plain && b->hook.plain->on_root,
 		.domu = &b->hook.domu,
 		.domu_summary = &b->hook.domu_summary,
 		.console_notes = b->notes,

@@ -78,6 +78,7 @@ struct boot_outcome {
 	const struct guest_report *guest;    /* NULL when not asked (or no line came) */
 	const char *domu_type;		     /* a Xen guest's type, or NULL */
 	const char *domu_kernel;
+	bool domu_on_root; /* it and its initrd are dom0's root's (GRUB), not the ESP's */
 	const struct domu_report *domu;
 	const struct agent_summary *domu_summary;
 	char **console_notes; /* the console's lines about enlighten (Xen's own) when there
