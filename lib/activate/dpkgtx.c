@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/activate/dpkgtx.h"
+#include "lib/activate/scriptenv.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
@@ -25,11 +26,6 @@
 #define DPKG_ARCH "var/lib/dpkg/arch"
 #define ARGV_MAX 4096
 #define POLICY_RC_D "usr/sbin/policy-rc.d"
-/* the scripts' own systemctl, first in their PATH (absolute: they may run
- * chrooted into the root); on the root's filesystem, since systemd mounts
- * /run noexec */
-#define SHIM_DIR "/var/lib/enlighten/dpkg-path"
-#define SHIM_DIR_REL "var/lib/enlighten/dpkg-path"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -212,7 +208,8 @@ int dpkgtx_broken(int root_fd, char *const *names, char ***ret_broken)
 static int run_dpkg(const char *root, const char *const *args, char *const *list, char **reterr_msg)
 {
 	static char *const envp[] = { "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C.UTF-8",
-				      "PATH=" SHIM_DIR ":/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+				      "PATH=" SCRIPTENV_DIR ":/usr/sbin:/usr/bin:/sbin:/bin",
+				      NULL };
 	const char *argv[ARGV_MAX];
 	_cleanup_free_ char *root_opt = NULL;
 	size_t k = 0;
@@ -270,33 +267,6 @@ static int policy_begin(int root_fd)
 static void policy_end(int root_fd)
 {
 	(void)unlinkat(root_fd, POLICY_RC_D, 0);
-}
-
-/* Nor reload systemd: each package's scripts (debhelper's postinst and
- * postrm) run `systemctl daemon-reload` when /run/systemd/system exists,
- * several seconds each under emulation, one per package and direction. A
- * systemctl first in the scripts' PATH makes that one call nothing and
- * passes every other to the root's own; the agent reloads once afterwards,
- * when a unit directory changed (firstboot/live.c). */
-static int shim_begin(int root_fd)
-{
-	static const char shim[] =
-		"#!/bin/sh\n"
-		"# written by enlighten for one dpkg run: systemd is reloaded once after it\n"
-		"for a; do case $a in daemon-reload) exit 0 ;; esac; done\n"
-		"PATH=${PATH#" SHIM_DIR ":}\n"
-		"exec systemctl \"$@\"\n";
-	int r = fs_mkdir_p_at(root_fd, SHIM_DIR_REL, 0755);
-	if (r >= 0)
-		r = fs_write_file_atomic_at(root_fd, SHIM_DIR_REL "/systemctl", shim, strlen(shim),
-					    0755);
-	return r;
-}
-
-static void shim_end(int root_fd)
-{
-	(void)unlinkat(root_fd, SHIM_DIR_REL "/systemctl", 0);
-	(void)unlinkat(root_fd, SHIM_DIR_REL, AT_REMOVEDIR);
 }
 
 /* ---- the install check and rounds ---------------------------------------
@@ -589,12 +559,15 @@ int dpkgtx_run(const char *root, char *const *install_files, char *const *erase_
 	if (p < 0) {
 		return errmsg_errno(reterr_msg, p, "cannot write '/" POLICY_RC_D "': %m");
 	}
-	int r = shim_begin(root_fd);
+	/* the scripts' own commands first in their PATH (scriptenv.h) */
+	int r = scriptenv_begin(root_fd, p > 0);
 	if (r < 0)
-		r = errmsg_errno(reterr_msg, r, "cannot write '" SHIM_DIR "/systemctl': %m");
+		r = errmsg_errno(reterr_msg, r, "cannot write '" SCRIPTENV_DIR "': %m");
 	else
 		r = run_all(root, install_files, erase_names, reterr_msg);
-	shim_end(root_fd);
+	if (r >= 0)
+		r = scriptenv_finish(root, root_fd);
+	scriptenv_end(root_fd);
 	if (p > 0)
 		policy_end(root_fd);
 	return r;

@@ -21,6 +21,7 @@
 
 #include "lib/activate/paths.h"
 #include "lib/activate/rpmtx.h"
+#include "lib/activate/scriptenv.h"
 #include "lib/basic/errmsg.h"
 #include "lib/basic/fs.h"
 #include "lib/basic/macro.h"
@@ -54,7 +55,7 @@ struct rpmtx_ctx {
 	struct rpmtx_log log;
 	rpmlogCallback old_cb;
 	rpmlogCallbackData old_data;
-	bool pushed;
+	bool pushed, path_pushed;
 };
 
 static const char *dbpath_for(const char *root)
@@ -106,8 +107,25 @@ static int ctx_begin(struct rpmtx_ctx *c, const char *root, enum rpmtx_verify ve
 	return 0;
 }
 
+/* The scriptlets' PATH with the directory of scriptenv.h first. */
+static int ctx_push_script_path(struct rpmtx_ctx *c)
+{
+	char *own = rpmExpand("%{?_install_script_path}", NULL);
+	_cleanup_free_ char *path =
+		own ? strjoin(SCRIPTENV_DIR ":", *own ? own : "/usr/sbin:/usr/bin:/sbin:/bin")
+		    : NULL;
+	free(own);
+	if (!path)
+		return -ENOMEM;
+	rpmPushMacro(NULL, "_install_script_path", NULL, path, RMIL_CMDLINE);
+	c->path_pushed = true;
+	return 0;
+}
+
 static void ctx_end(struct rpmtx_ctx *c)
 {
+	if (c->path_pushed)
+		rpmPopMacro(NULL, "_install_script_path");
 	if (c->pushed) {
 		rpmPopMacro(NULL, "_pkgverify_level");
 		rpmPopMacro(NULL, "_dbpath");
@@ -418,8 +436,8 @@ static int import_keys(const char *root, struct rpmtx_log *log, char **reterr_ms
 	return r;
 }
 
-int rpmtx_run(const char *root, char *const *install_files, char *const *erase_names,
-	      enum rpmtx_verify verify, char **reterr_msg)
+static int transaction_run(const char *root, char *const *install_files, char *const *erase_names,
+			   enum rpmtx_verify verify, char **reterr_msg)
 {
 	struct rpmtx_ctx c;
 	rpmts ts = NULL;
@@ -429,7 +447,9 @@ int rpmtx_run(const char *root, char *const *install_files, char *const *erase_n
 	r = ctx_begin(&c, root, verify);
 	if (r < 0)
 		return r;
-	r = import_keys(root, &c.log, reterr_msg);
+	r = ctx_push_script_path(&c);
+	if (r >= 0)
+		r = import_keys(root, &c.log, reterr_msg);
 	if (r < 0)
 		goto out;
 
@@ -464,6 +484,23 @@ out:
 	if (ts)
 		rpmtsFree(ts);
 	ctx_end(&c);
+	return r;
+}
+
+int rpmtx_run(const char *root, char *const *install_files, char *const *erase_names,
+	      enum rpmtx_verify verify, char **reterr_msg)
+{
+	_cleanup_close_ int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return errmsg_errno(reterr_msg, negative_errno(), "cannot open '%s': %m", root);
+	/* the scriptlets' own commands first in their PATH (scriptenv.h) */
+	int r = scriptenv_begin(root_fd, false);
+	if (r < 0)
+		return errmsg_errno(reterr_msg, r, "cannot write '" SCRIPTENV_DIR "': %m");
+	r = transaction_run(root, install_files, erase_names, verify, reterr_msg);
+	if (r >= 0)
+		r = scriptenv_finish(root, root_fd);
+	scriptenv_end(root_fd);
 	return r;
 }
 

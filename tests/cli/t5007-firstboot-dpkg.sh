@@ -37,7 +37,7 @@ like "the .deb's initramfs-tools drop-in, not dracut's" "$(ls r/usr/share/initra
 	"enlighten-kvm-guest.conf"
 ok "the unit enabled" test -L r/etc/systemd/system/multi-user.target.wants/qemu-guest-agent.service
 ok "no policy-rc.d left behind" test ! -e r/usr/sbin/policy-rc.d
-ok "nor the scripts' systemctl (no daemon-reload per package)" test ! -e r/var/lib/enlighten/dpkg-path
+ok "nor the scripts' commands (no daemon-reload per package)" test ! -e r/var/lib/enlighten/script-path
 
 ok "move to xen-hvm" enlighten-firstboot --root r --profile xen-hvm
 is "dpkg has the new package only" "$(installed)" "enlighten-ic-xen-hvm "
