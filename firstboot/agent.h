@@ -58,24 +58,29 @@ void agent_log_forced(const struct agent *a);
  * profile is active and its last run completed. */
 bool agent_fast_path(struct agent *a);
 
-/* The modification times of the directories systemd reads units from
- * (and of /etc/init.d, its System V generator's input), taken before a
- * plan is applied: agent_live compares them to tell whether systemd must
- * reload. */
+/* What the directories systemd reads units from hold (and the modification
+ * time of /etc/init.d, its System V generator's input), taken before a plan
+ * is applied: agent_live compares them to tell whether systemd must reload.
+ * entries[i]: one "NAME KIND MTIME" line per entry of unit_dirs[i], but the
+ * .wants and .requires directories (enablement, which needs no reload). */
 #define AGENT_UNIT_DIRS 4
 struct agent_units_stamp {
 	struct timespec mtime[AGENT_UNIT_DIRS];
+	char **entries[AGENT_UNIT_DIRS];
 };
 void agent_units_stamp(const struct agent *a, struct agent_units_stamp *ret);
+void agent_units_stamp_done(struct agent_units_stamp *s);
 
 struct plan;
 struct profile;
 /* On the running system, makes the applied plan take effect now (live.c):
- * daemon-reload when a unit file was added, changed or removed since
- * *before or a unit was disabled, modules loaded and blacklisted ones
- * unloaded when unused, the profile's services started. Appends one line
- * per outcome to *changes; *ret_reboot says a reboot is needed (kernel
- * arguments). Does nothing for a --root tree. Returns 0 or -ENOMEM. */
+ * daemon-reload when a unit file systemd may have loaded was changed or
+ * removed since *before, a drop-in or link was added, /etc/init.d changed
+ * or a unit was disabled (a unit file merely added needs none: systemd
+ * reads a unit it does not know when it is first asked to start it), modules loaded and blacklisted
+ * ones unloaded when unused, the profile's services started. Appends one line per outcome to
+ * *changes; *ret_reboot says a reboot is needed (kernel arguments). Does nothing for a --root tree.
+ * Returns 0 or -ENOMEM. */
 int agent_live(struct agent *a, const struct plan *plan, const struct profile *prof,
 	       const char *family, const struct agent_units_stamp *before, char ***changes,
 	       bool *ret_reboot);

@@ -228,7 +228,8 @@ int agent_converge(struct agent *run)
 	}
 	previous = st->profile ? strdup(st->profile) : NULL;
 	opts_init(run, &o);
-	struct agent_units_stamp units; /* before anything changes, a resumed run too */
+	/* before anything changes, a resumed run too */
+	_cleanup_(agent_units_stamp_done) struct agent_units_stamp units;
 	agent_units_stamp(run, &units);
 
 	if (st->journal) {

@@ -106,15 +106,39 @@ static int modules_now(int root_fd, const struct profile *prof, char ***changes)
 }
 
 /* systemd's unit directories (/lib is /usr/lib on a merged /usr) and the
- * System V scripts its generator reads. A package adding, replacing or
- * removing a file there moves the directory's mtime (dpkg and rpm rename
- * each file into place). */
+ * System V scripts its generator reads (the last). A
+ * package adding, replacing or removing a file there moves the directory's
+ * mtime (dpkg and rpm rename each file into place). */
 static const char *const unit_dirs[AGENT_UNIT_DIRS] = {
 	"etc/systemd/system",
 	"usr/lib/systemd/system",
 	"lib/systemd/system",
 	"etc/init.d",
 };
+#define INITD AGENT_UNIT_DIRS - 1
+
+/* "NAME KIND MTIME" for each entry of the directory, KIND f (regular
+ * file), l (link) or d (directory); NULL when it cannot be listed. */
+static char **dir_entries(int root_fd, const char *dir)
+{
+	_cleanup_close_ int fd = fs_open_beneath(root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
+	_cleanup_strv_free_ char **names = NULL, **out = NULL;
+	if (fd < 0 || fs_list_dir(fd, NULL, &(struct fs_list_opts){ .hidden = true }, &names) < 0)
+		return NULL;
+	STRV_FOREACH(n, names)
+	{
+		struct stat st;
+		if (fstatat(fd, *n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		char kind = S_ISREG(st.st_mode) ? 'f' : S_ISLNK(st.st_mode) ? 'l' : 'd';
+		if (kind == 'd' && (endswith(*n, ".wants") || endswith(*n, ".requires")))
+			continue; /* enablement: the agent starts what it enables */
+		if (strv_extendf(&out, "%s %c %lld.%09ld", *n, kind, (long long)st.st_mtim.tv_sec,
+				 st.st_mtim.tv_nsec) < 0)
+			return NULL;
+	}
+	return TAKE_PTR(out);
+}
 
 void agent_units_stamp(const struct agent *a, struct agent_units_stamp *ret)
 {
@@ -123,25 +147,72 @@ void agent_units_stamp(const struct agent *a, struct agent_units_stamp *ret)
 		struct stat st;
 		if (fstatat(a->root_fd, unit_dirs[i], &st, 0) >= 0)
 			ret->mtime[i] = st.st_mtim;
+		ret->entries[i] = dir_entries(a->root_fd, unit_dirs[i]);
 	}
 }
 
-/* A reload is what makes systemd see, in this boot, a unit file added,
- * changed or removed, or a unit disabled (its wants link gone); a unit
- * merely enabled needs none: the agent starts it itself. */
+void agent_units_stamp_done(struct agent_units_stamp *s)
+{
+	for (size_t i = 0; i < AGENT_UNIT_DIRS; i++)
+		s->entries[i] = strv_free(s->entries[i]);
+}
+
+/* Whether the entry ("NAME KIND MTIME") is a System V script with a
+ * native unit of its name, which systemd's generator leaves alone. */
+static bool initd_shadowed(const struct agent_units_stamp *now, const char *entry)
+{
+	_cleanup_free_ char *prefix = strndup(entry, strcspn(entry, " "));
+	_cleanup_free_ char *unit = prefix ? strjoin(prefix, ".service f ") : NULL;
+	for (size_t i = 0; unit && i < INITD; i++)
+		STRV_FOREACH(e, now->entries[i])
+	if (startswith(*e, unit))
+		return true;
+	return false;
+}
+
+/* Whether unit_dirs[i] changed in a way systemd sees only after a reload:
+ * an entry it had changed or gone, or one added that is not a plain unit
+ * file (a drop-in directory, an alias link); in /etc/init.d, a script
+ * added, changed or gone that has no native unit. A unit file added needs
+ * no reload: systemd looks a unit it does not know up on disk again when
+ * it is asked for it and the directories changed. */
+static bool dir_needs_reload(const struct agent_units_stamp *before,
+			     const struct agent_units_stamp *now, size_t i)
+{
+	char *const *b = before->entries[i], *const *n = now->entries[i];
+	if (!b || !n)
+		return true; /* not listed: the safe answer */
+	STRV_FOREACH(e, b)
+	if (!strv_contains(n, *e) && !(i == INITD && initd_shadowed(now, *e)))
+		return true;
+	STRV_FOREACH(e, n)
+	if (!strv_contains(b, *e) &&
+	    (i == INITD ? !initd_shadowed(now, *e) : (*e)[strcspn(*e, " ") + 1] != 'f'))
+		return true;
+	return false;
+}
+
+/* A reload is what makes systemd see, in this boot, a unit file changed or
+ * removed, a drop-in, a System V script, or a unit disabled (its wants link
+ * gone); a unit merely enabled or added needs none: the agent starts it
+ * itself. */
 static bool reload_needed(const struct agent *a, const struct plan *plan,
 			  const struct agent_units_stamp *before)
 {
-	struct agent_units_stamp now;
+	bool needed = false;
 	for (size_t i = 0; i < plan->n_steps; i++)
 		if (plan->steps[i].kind == STEP_DISABLE_UNIT)
 			return true;
+	struct agent_units_stamp now;
 	agent_units_stamp(a, &now);
-	for (size_t i = 0; i < AGENT_UNIT_DIRS; i++)
-		if (now.mtime[i].tv_sec != before->mtime[i].tv_sec ||
-		    now.mtime[i].tv_nsec != before->mtime[i].tv_nsec)
-			return true;
-	return false;
+	for (size_t i = 0; i < AGENT_UNIT_DIRS && !needed; i++) {
+		if (now.mtime[i].tv_sec == before->mtime[i].tv_sec &&
+		    now.mtime[i].tv_nsec == before->mtime[i].tv_nsec)
+			continue;
+		needed = dir_needs_reload(before, &now, i);
+	}
+	agent_units_stamp_done(&now);
+	return needed;
 }
 
 int agent_live(struct agent *a, const struct plan *plan, const struct profile *prof,
