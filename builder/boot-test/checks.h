@@ -55,6 +55,8 @@ struct guest_expect {
 	const char *const *processes; /* must run ("name" or "name|name", by pidof), or NULL */
 	const char *const *commands;  /* must exit 0 (argv, space-separated), or NULL */
 	const char *journal_log;      /* the guest's journal of this boot goes there, or NULL */
+	const char *entry_options;    /* from the disk: its boot entry's command line, which
+				       * must have the profile's kernel arguments; or NULL */
 };
 
 /* Asks the guest behind qga_socket about what e expects. Waits for the
@@ -69,7 +71,8 @@ void guest_report_done(struct guest_report *r);
  * boot's overlay (of format), dir a scratch directory. What the disk can
  * show: report.json, the profile's services enabled (their links in
  * /etc/systemd/system), its modules listed for loading at boot, its
- * packages installed and its removed ones gone (dpkg's database). Running
+ * packages installed and its removed ones gone (dpkg's database), its
+ * kernel arguments on e->entry_options when given. Running
  * and loaded cannot be seen, and the items say so. Returns 0 with *ret
  * filled in (ret->pass says the outcome), -errno for local failures. */
 int guest_check_disk(const char *image, const char *format, const char *dir,

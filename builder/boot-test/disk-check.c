@@ -6,7 +6,8 @@
  * checks.h). The root filesystem of the boot's overlay is read with the
  * builder's ext4 reader: the guest's own profile matrix and os-release,
  * report.json, the links that enable the profile's services, the agent's
- * modules-load.d file and dpkg's database. Nothing here prints.
+ * modules-load.d file and dpkg's database, and where the caller read it,
+ * the boot entry's command line. Nothing here prints.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -172,6 +173,31 @@ static int check_modules(struct ext4 *fs, struct guest_report *r, char *const *m
 	return 0;
 }
 
+/* The profile's kernel arguments on the command line of the disk's boot
+ * entry (read by the caller), each as a word of its own. */
+static int check_kernel_args(struct guest_report *r, char *const *args, const char *options)
+{
+	_cleanup_strv_free_ char **words = NULL;
+	_cleanup_free_ char *copy = strdup(options);
+	char *save = NULL;
+	if (!copy)
+		return -ENOMEM;
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+		if (strv_extend(&words, w) < 0)
+			return -ENOMEM;
+	for (char *const *a = args; *a; a++) {
+		int k = strv_contains(words, *a)
+				? guest_report_add(r, "kernel-arg", *a, GUEST_OK,
+						   "on the boot entry's command line")
+				: guest_report_add(r, "kernel-arg", *a, GUEST_FAIL,
+						   "not on the boot entry's command line '%s'",
+						   options);
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
 /* The profile's packages installed and its removed ones gone, by dpkg's
  * database (a root without one, an RPM system, is not read). */
 static int check_packages(struct ext4 *fs, struct guest_report *r, const struct profile *p,
@@ -249,6 +275,9 @@ static int look(struct ext4 *fs, const struct guest_expect *e, struct guest_repo
 		    0 ||
 	    (k = check_modules(fs, r, profile_get(p, PROFILE_LINUX_MODULES))) < 0 ||
 	    (k = check_packages(fs, r, p, family)) < 0)
+		return k;
+	if (e->entry_options && (k = check_kernel_args(r, profile_get(p, PROFILE_LINUX_KERNEL_ARGS),
+						       e->entry_options)) < 0)
 		return k;
 	k = ext4_read_file_follow(fs, "/" IMAGE_REPORT_FILE, SMALL_MAX, &report, &n);
 	if (k >= 0 && (k = guest_report_read_json(r, report, n)) < 0)

@@ -26,8 +26,8 @@
 #include "lib/basic/spawn.h"
 #include "lib/basic/string-util.h"
 
-#define ESP_IN_DOM0 "/boot/efi"
 #define CONSOLE_FILE "/run/" DOMU_NAME ".console"
+#define BOOT_DIR "/run/" DOMU_NAME ".boot"
 #define POLL_MSEC 3000
 #define ALIVE_EVERY 10 /* polls between checks that the guest still runs */
 #define TAIL_LINES 10
@@ -65,21 +65,18 @@ static int problem(struct domu_report *r, const char *fmt, ...)
 /* The script that starts the guest in dom0; prints its domain id. */
 static char *start_script(const char *type, const struct boot_entry *plain)
 {
-	/* the paths are dom0's: its ESP's, or its root's for a GRUB entry */
-	const char *in = plain->on_root ? "" : ESP_IN_DOM0;
-	_cleanup_free_ char *initrds = strdup("");
-	for (char **p = plain->initrd_paths; initrds && p && *p; p++) {
-		char *n = strjoin(initrds, " '", in, *p, "'");
-		free(initrds);
-		initrds = n;
-	}
-	if (!initrds)
-		return NULL;
+	/* xl's extra= is the guest's own command line, as its disk's entry
+	 * has it; console=hvc0 added where it has none, as a Xen
+	 * administrator's configuration would (with console=ttyS0 alone a
+	 * PV guest's console is silent) */
+	bool hvc = strstr(plain->options, "console=hvc0") != NULL;
 	char *s = NULL;
 	if (asprintf(&s,
 		     "exec 2>&1; set -e\n"
 		     "disk=/dev/disk/by-id/virtio-" DOMU_DISK_SERIAL "\n"
+		     "boot=/dev/disk/by-id/virtio-" DOMU_BOOT_SERIAL "\n"
 		     "[ -b $disk ] || { echo \"no $disk in dom0\"; exit 3; }\n"
+		     "[ -b $boot ] || { echo \"no $boot in dom0\"; exit 3; }\n"
 		     /* the MBR signature boot-test cleared, written through a node
 		      * of our own (in /dev: /run is nodev): udev watches /dev/vdX and would read
 		      * the table again in dom0, whose partitions have the same PARTUUIDs */
@@ -88,13 +85,14 @@ static char *start_script(const char *type, const struct boot_entry *plain)
 		     "printf '\\125\\252' | dd of=$node bs=1 seek=510 conv=notrunc,fsync "
 		     "status=none\n"
 		     "rm -f $node\n"
-		     "cat%s > /run/" DOMU_NAME ".initrd\n"
+		     /* the kernel and initrd of the guest disk's own entry */
+		     "rm -rf " BOOT_DIR " && mkdir " BOOT_DIR " && tar -xf $boot -C " BOOT_DIR "\n"
 		     "cat > /run/" DOMU_NAME ".cfg <<'EOF'\n"
 		     "name = \"" DOMU_NAME "\"\n"
 		     "type = \"%s\"\n"
-		     "kernel = \"%s%s\"\n"
-		     "ramdisk = \"/run/" DOMU_NAME ".initrd\"\n"
-		     "extra = \"%s console=hvc0\"\n"
+		     "kernel = \"" BOOT_DIR "/linux\"\n"
+		     "%s"
+		     "extra = \"%s%s\"\n"
 		     "memory = 512\n"
 		     "vcpus = 1\n"
 		     "disk = [ \"phy:/dev/disk/by-id/virtio-" DOMU_DISK_SERIAL ",xvda,w\" ]\n"
@@ -108,7 +106,8 @@ static char *start_script(const char *type, const struct boot_entry *plain)
 		     "sleep 2\n"
 		     "xl unpause " DOMU_NAME "\n"
 		     "xl domid " DOMU_NAME "\n",
-		     initrds, type, in, plain->linux_path, plain->options) < 0)
+		     type, plain->initrd ? "ramdisk = \"" BOOT_DIR "/initrd\"\n" : "",
+		     plain->options, hvc ? "" : " console=hvc0") < 0)
 		return NULL;
 	return s;
 }
@@ -197,16 +196,14 @@ int domu_run(const char *qga_socket, const char *type, const struct boot_entry *
 	uint64_t start = now_usec();
 	int code = -1, k;
 
-	if (!plain || !plain->linux_path) {
-		problem(&r, "the image has no plain kernel entry to start the guest from");
+	if (!plain || !plain->kernel) {
+		problem(&r, "the guest's disk has no plain kernel entry to start it from");
 		goto done;
 	}
-	bool safe = script_safe(plain->linux_path) && script_safe(plain->options) &&
-		    !strchr(plain->linux_path, ' ');
-	for (char **p = plain->initrd_paths; p && *p; p++)
-		safe = safe && script_safe(*p) && !strchr(*p, ' ');
-	if (!safe) {
-		problem(&r, "the plain entry '%s' has quotes, '$' or '\\' in its paths or options",
+	if (!script_safe(plain->options)) {
+		problem(&r,
+			"the entry '%s' of the guest's disk has quotes, '$' or '\\' in its "
+			"options",
 			plain->id);
 		goto done;
 	}
@@ -266,14 +263,28 @@ int domu_disk_hide(const char *disk, char **reterr_msg)
 	char *argv[] = {
 		"qemu-io", "-f", "qcow2", "-c", "write -q -P 0 510 2", (char *)disk, NULL
 	};
-	struct spawn_opts o = { .stdin_fd = -1, .stdout_fd = -1 };
-	struct spawn_result res;
-	int r = spawn_run(argv, &o, &res);
-	if (r < 0)
-		return errmsg_set(reterr_msg, r, "cannot run 'qemu-io': %s", strerror(-r));
-	if (res.exit_status != 0)
-		r = errmsg_set(reterr_msg, -EIO, "qemu-io failed on '%s': %s", disk,
-			       res.err ? strstrip(res.err) : "");
-	spawn_result_done(&res);
-	return r;
+	return boot_run_tool(argv, NULL, reterr_msg);
+}
+
+int domu_boot_disk(const struct boot_entry *plain, const char *out, char **reterr_msg)
+{
+	const char *slash = plain->kernel ? strrchr(plain->kernel, '/') : NULL;
+	size_t n = slash ? (size_t)(slash - plain->kernel) : 0;
+	/* boot_entry_find() copies them out as DIR/linux and DIR/initrd */
+	if (!slash || !streq(slash, "/linux") ||
+	    (plain->initrd && (strncmp(plain->initrd, plain->kernel, n) != 0 ||
+			       !streq(plain->initrd + n, "/initrd"))))
+		return errmsg_set(reterr_msg, -EINVAL,
+				  "the entry '%s' has no kernel copied out beside its initrd",
+				  plain->id);
+	_cleanup_free_ char *dir = strndup(plain->kernel, n);
+	if (!dir)
+		return errmsg_oom(reterr_msg);
+	char *argv[] = { "tar",	      "--format=ustar",
+			 "--owner=0", "--group=0",
+			 "-cf",	      (char *)out,
+			 "-C",	      dir,
+			 "linux",     plain->initrd ? "initrd" : NULL,
+			 NULL };
+	return boot_run_tool(argv, NULL, reterr_msg);
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * domu.h - a Xen guest of the image, started inside the dom0 boot-test
- * booted: `xl create` (through the QEMU guest agent of dom0) with the
- * image's own kernel and initrd from dom0's ESP (or its root, for GRUB) and a second overlay of
- * the image as its disk; its console, which xenconsoled serves on a pty in
- * dom0, copied to a file there and read back until the guest's agent
+ * domu.h - a Xen guest of the disk under test, started inside the dom0
+ * boot-test booted from another overlay of the image: `xl create` (through
+ * the QEMU guest agent of dom0) with the kernel, initrd and command line of
+ * the guest disk's own boot entry (as pygrub would take them from it),
+ * that disk as its xvda; its console, which xenconsoled serves on a pty
+ * in dom0, copied to a file there and read back until the guest's agent
  * prints its summary line.
  */
 #pragma once
@@ -16,8 +17,10 @@
 
 #include "builder/boot-test/entry.h"
 
-/* The guest's disk: a virtio disk of dom0 with this serial number. */
+/* The guest's disk: a virtio disk of dom0 with this serial number; its
+ * kernel and initrd on another (a tar archive, read-only). */
 #define DOMU_DISK_SERIAL "enlighten-domu"
+#define DOMU_BOOT_SERIAL "enlighten-domu-boot"
 #define DOMU_NAME "enlighten-domu"
 
 struct domu_report {
@@ -31,8 +34,9 @@ struct domu_report {
 };
 
 /* Starts a guest of type in the dom0 behind qga_socket, with the kernel,
- * initrd and options of plain (the image's plain entry, under /boot/efi in
- * dom0) and the disk DOMU_DISK_SERIAL, waits for its summary line until
+ * initrd and options of plain (the guest disk's plain entry, its kernel and
+ * initrd on the disk DOMU_BOOT_SERIAL as domu_boot_disk() made it) and the
+ * disk DOMU_DISK_SERIAL, waits for its summary line until
  * deadline, then shuts it down. Returns 0 with *ret filled in (ret->line
  * NULL and ret->problem set when there is no line), -errno only for local
  * failures. */
@@ -45,3 +49,7 @@ json_object *domu_report_json(const struct domu_report *r);
  * signature cleared) from dom0, whose own partitions carry the same
  * PARTUUIDs; domu_run() puts it back inside dom0 before the guest starts. */
 int domu_disk_hide(const char *disk, char **reterr_msg);
+
+/* The guest's boot disk: plain's kernel and initrd (as boot_entry_find()
+ * copied them out) in a tar archive at out, which dom0 unpacks. */
+int domu_boot_disk(const struct boot_entry *plain, const char *out, char **reterr_msg);

@@ -164,6 +164,12 @@ int qemu_argv(const struct qemu_machine *m, char ***ret)
 		ADD("-device");
 		ADDF("virtio-blk-pci,drive=disk1,serial=%s", m->disk2_serial);
 	}
+	if (m->disk3) {
+		ADD("-drive");
+		ADDF("if=none,id=disk2,format=raw,readonly=on,file=%s", m->disk3);
+		ADD("-device");
+		ADDF("virtio-blk-pci,drive=disk2,serial=%s", m->disk3_serial);
+	}
 	if (m->qga_socket) {
 		ADD("-chardev");
 		ADDF("socket,path=%s,server=on,wait=off,id=qga0", m->qga_socket);

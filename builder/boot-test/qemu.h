@@ -34,6 +34,8 @@ struct qemu_machine {
 	bool ahci_disk;		  /* on q35's AHCI controller instead of virtio-blk */
 	const char *disk2;	  /* a second disk (qcow2, virtio-blk), or NULL */
 	const char *disk2_serial; /* its serial number (/dev/disk/by-id/virtio-SERIAL) */
+	const char *disk3;	  /* a third disk (raw, read-only, virtio-blk), or NULL */
+	const char *disk3_serial; /* its serial number */
 	bool kvm;
 	unsigned memory_mib;
 	const char *cpu;	   /* -cpu, or NULL for QEMU's default */

@@ -80,8 +80,9 @@ static void on_boot_start(void *userdata, const struct boot_start *b)
 		fprintf(f, " of entry '%s'", b->entry_id);
 	if (b->xen)
 		fprintf(f, ": Xen, the image as its control domain%s%s%s",
-			id->xen == XEN_DOMU ? ", then a " : "", id->xen_type ?: "",
-			id->xen == XEN_DOMU ? " guest of the same image" : "");
+			id->xen == XEN_DOMU ? " (on an overlay of its own), then this disk as a "
+					    : "",
+			id->xen_type ?: "", id->xen == XEN_DOMU ? " guest in it" : "");
 	if (b->forced)
 		fprintf(f, ", profile forced with enlighten.profile=%s (%s)", id->profile,
 			id->why_forced);
@@ -117,27 +118,30 @@ static void on_progress(void *userdata, const struct boot_start *b _unused_,
 }
 
 /* What report.json says the agent did, when it is this boot's. */
-static void print_changes(FILE *f, const struct guest_report *g, const struct agent_summary *s)
+static void print_changes(FILE *f, const char *prefix, const struct guest_report *g,
+			  const struct agent_summary *s)
 {
 	if (!s->profile)
 		return;
 	if (!s->changed) {
-		fprintf(f, "  changes: none (changed=no; report.json is an earlier run's)\n");
+		fprintf(f, "  %schanges: none (changed=no; report.json is an earlier run's)\n",
+			prefix);
 		return;
 	}
 	if (!g->report_result) {
-		fprintf(f, "  changes: report.json not found, though the line says changed=yes\n");
+		fprintf(f, "  %schanges: report.json not found, though the line says changed=yes\n",
+			prefix);
 		return;
 	}
-	fprintf(f, "  changes: %u in report.json (%s%s%s%s%s%s):\n",
+	fprintf(f, "  %schanges: %u in report.json (%s%s%s%s%s%s):\n", prefix,
 		(unsigned)strv_length(g->changes), g->report_result,
 		g->report_previous ? ", from profile " : "", g->report_previous ?: "",
 		g->reboot_needed ? ", reboot needed" : "", g->report_finished ? ", finished " : "",
 		g->report_finished ?: "");
 	STRV_FOREACH(c, g->changes)
-	fprintf(f, "  changed: %s\n", *c);
+	fprintf(f, "  %schanged: %s\n", prefix, *c);
 	STRV_FOREACH(e, g->report_errors)
-	fprintf(f, "  changes: error: %s\n", *e);
+	fprintf(f, "  %schanges: error: %s\n", prefix, *e);
 }
 
 /* Without the guest agent, report.json cannot be read: what the agent
@@ -154,6 +158,13 @@ static void print_console_changes(FILE *f, const struct boot_outcome *o)
 	fprintf(f, "  console: %s\n", *n);
 }
 
+static void print_items(FILE *f, const char *prefix, const struct guest_report *g)
+{
+	for (unsigned i = 0; i < g->n_items; i++)
+		fprintf(f, "  %s%s %s: %s%s\n", prefix, g->items[i].kind, g->items[i].name,
+			g->items[i].state == GUEST_FAIL ? "FAIL: " : "", g->items[i].detail);
+}
+
 static void print_guest(FILE *f, const struct guest_report *g, const struct agent_summary *s)
 {
 	if (!g->reached) {
@@ -168,10 +179,8 @@ static void print_guest(FILE *f, const struct guest_report *g, const struct agen
 	else
 		fprintf(f, "  guest:  %s, kernel %s (asked through the QEMU guest agent)\n",
 			g->os ?: "unknown system", g->kernel ?: "unknown");
-	for (unsigned i = 0; i < g->n_items; i++)
-		fprintf(f, "  %s %s: %s%s\n", g->items[i].kind, g->items[i].name,
-			g->items[i].state == GUEST_FAIL ? "FAIL: " : "", g->items[i].detail);
-	print_changes(f, g, s);
+	print_items(f, "", g);
+	print_changes(f, "", g, s);
 	if (g->agent_seconds >= 0)
 		fprintf(f, "  agent:  ran %.2f s%s", g->agent_seconds,
 			g->services_seconds >= 0 ? "" : "\n");
@@ -187,9 +196,9 @@ static void print_domu(FILE *f, const struct boot_outcome *o)
 	if (!o->domu_type || !o->guest || !o->guest->pass)
 		return;
 	fprintf(f,
-		"  domu:   xl create, type %s, in dom0: the image's kernel '%s' and initrd from "
-		"%s, its disk a second overlay of the image\n",
-		d->type, o->domu_kernel ?: "?", o->domu_on_root ? "dom0's root" : "its ESP");
+		"  domu:   xl create, type %s, in dom0: the kernel '%s', initrd and command line "
+		"of the entry '%s' of its disk, the run's disk (dom0 on another overlay)\n",
+		d->type, o->domu_kernel ?: "?", o->domu_entry ?: "?");
 	if (d->line)
 		fprintf(f, "  domu:   %s\n", d->line);
 	for (char **l = d->console_tail; l && *l; l++)
@@ -204,6 +213,14 @@ static void print_domu(FILE *f, const struct boot_outcome *o)
 			"power-on; the guest %s\n",
 			secs(d->usec_line), secs(o->qemu->usec_line + d->usec_line),
 			d->stopped ?: "left running");
+	const struct guest_report *dd = o->domu_disk;
+	if (!dd || !g->profile)
+		return;
+	fprintf(f, "  domu:   its disk read after the run: %s\n", dd->os ?: "unknown system");
+	print_items(f, "domu ", dd);
+	print_changes(f, "domu ", dd, g);
+	if (dd->problem)
+		fprintf(f, "  domu:   FAIL: %s\n", dd->problem);
 }
 
 static void print_verdict(FILE *f, const struct boot_outcome *o)

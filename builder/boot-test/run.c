@@ -70,7 +70,9 @@ struct boot_test {
 	unsigned n_plan;
 	const struct boot_test_report *report;
 	json_object *boots; /* array, for --json and the summary */
-	char *domu_disk;    /* a Xen guest's disk, created on the first such boot */
+	char *dom0_disk;    /* the disk a Xen guest's dom0 boots (the image's second
+			     * overlay), created on the first such boot */
+	bool dom0_booted;   /* and booted since: its agent has nothing more to do */
 	unsigned passed;
 };
 
@@ -241,6 +243,8 @@ struct guest_hook {
 	uint64_t timeout_usec;	  /* for its line */
 	struct domu_report domu;
 	struct agent_summary domu_summary;
+	struct guest_report domu_disk; /* the guest's disk, read after the run */
+	bool domu_disk_read;
 	const char *journal_log; /* the guest's journal goes there */
 };
 
@@ -265,6 +269,7 @@ static void guest_hook_done(struct guest_hook *h)
 	guest_report_done(&h->report);
 	domu_report_done(&h->domu);
 	agent_summary_done(&h->domu_summary);
+	guest_report_done(&h->domu_disk);
 	boot_entry_free(h->plain);
 }
 
@@ -288,8 +293,21 @@ static int hook_verdict(struct guest_hook *h, const struct boot_identity *id,
 			       ? -ENOMEM
 			       : 0;
 	_cleanup_free_ char *reason = NULL;
-	if (boot_identity_check(id, false, p->change, &h->domu_summary, &reason) == 0)
-		return 1;
+	if (boot_identity_check(id, false, p->change, &h->domu_summary, &reason) == 0) {
+		const struct guest_report *d = &h->domu_disk;
+		if (!h->domu_disk_read || d->pass)
+			return 1;
+		const struct guest_item *bad = NULL;
+		for (unsigned i = 0; i < d->n_items && !bad; i++)
+			if (d->items[i].state == GUEST_FAIL)
+				bad = &d->items[i];
+		int k = d->problem || !bad
+				? asprintf(why, "the %s guest's disk: %s", h->domu_type,
+					   d->problem ?: "a check of its disk failed")
+				: asprintf(why, "the %s guest's disk: %s %s: %s", h->domu_type,
+					   bad->kind, bad->name, bad->detail);
+		return k < 0 ? -ENOMEM : 0;
+	}
 	return asprintf(why, "the %s guest: %s", h->domu_type, reason ?: "mismatch") < 0 ? -ENOMEM
 											 : 0;
 }
@@ -308,38 +326,49 @@ static int set_why(char **why, const char *fmt, ...)
 	return 0;
 }
 
-/* For a Xen guest: its disk, a second overlay of the image (kept across
- * the run's boots, as the first overlay is) with its partition table hidden
- * from dom0, and the plain entry it boots. */
+/* For a Xen guest: the run's disk is the guest's (so it moves from the
+ * boots before into the guest and out again), dom0 boots a second overlay
+ * of the image (kept across the run's boots, as the first is); the guest's
+ * disk has its partition table hidden from dom0, and the kernel and initrd
+ * of its own plain entry go to dom0 on a disk of their own (*ret_boot). */
 static int domu_prepare(struct boot_test *t, const struct boot_identity *id, const char *dir,
-			const char *overlay, struct guest_hook *h, const char **ret_disk,
+			const char *overlay, struct guest_hook *h, char **ret_boot,
 			char **reterr_msg)
 {
-	_cleanup_free_ char *msg = NULL;
+	_cleanup_free_ char *msg = NULL, *guest_dir = NULL, *boot = NULL;
 	if (id->xen != XEN_DOMU)
 		return 0;
 	if (t->line_only)
 		return errmsg_set(reterr_msg, -EINVAL,
 				  "--line-only cannot start a Xen guest: that needs dom0's guest "
 				  "agent");
-	if (!t->domu_disk) {
-		if (asprintf(&t->domu_disk, "%s/domu.qcow2", t->workdir) < 0)
+	if (!t->dom0_disk) {
+		if (asprintf(&t->dom0_disk, "%s/dom0.qcow2", t->workdir) < 0)
 			return errmsg_oom(reterr_msg);
 		char *create[] = { "qemu-img",	 "create", "-q",      "-f",	    "qcow2", "-b",
-				   t->image_abs, "-F",	   t->format, t->domu_disk, NULL };
+				   t->image_abs, "-F",	   t->format, t->dom0_disk, NULL };
 		int r = run_quiet(create, reterr_msg);
 		if (r < 0)
 			return r;
 	}
-	int r = domu_disk_hide(t->domu_disk, &msg);
+	guest_dir = strjoin(dir, "/domu");
+	boot = strjoin(dir, "/domu-boot.tar");
+	if (!guest_dir || !boot)
+		return errmsg_oom(reterr_msg);
+	int r = mkdir(guest_dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
 	if (r >= 0)
-		r = boot_entry_find(overlay, "qcow2", dir, BOOT_ENTRY_PLAIN, true, &h->plain, &msg);
+		r = boot_entry_find(overlay, "qcow2", guest_dir, BOOT_ENTRY_PLAIN, true, &h->plain,
+				    &msg);
+	if (r >= 0)
+		r = domu_boot_disk(h->plain, boot, &msg);
+	if (r >= 0)
+		r = domu_disk_hide(overlay, &msg);
 	if (r < 0)
 		return errmsg_set(reterr_msg, r, "cannot prepare the Xen guest's disk: %s",
 				  msg ?: strerror(-r));
 	h->domu_type = id->xen_type;
 	h->timeout_usec = t->timeout_usec;
-	*ret_disk = t->domu_disk;
+	*ret_boot = TAKE_PTR(boot);
 	return 0;
 }
 
@@ -444,9 +473,11 @@ struct boot {
 	const struct boot_identity *host;
 	char *dir, *console_log, *qemu_log, *journal_log, *overlay, *vars, *qmp, *qga, *smbios0,
 		*append;
+	const char *disk; /* the disk QEMU boots: the overlay, or dom0's for a Xen guest */
+	char *domu_boot;  /* a Xen guest's kernel and initrd, or NULL */
+	enum expect_change host_change; /* for the line of what QEMU boots */
 	struct boot_start start;
 	struct boot_entry *entry;
-	const char *domu_disk;
 	struct guest_hook hook;
 	struct stage_tracker stages;
 	struct qemu_machine m;
@@ -479,6 +510,7 @@ static void boot_done(struct boot *b)
 	free(b->qga);
 	free(b->smbios0);
 	free(b->append);
+	free(b->domu_boot);
 }
 
 static void on_console_line(void *userdata, const char *line, uint64_t usec)
@@ -526,10 +558,26 @@ static int boot_prepare(struct boot *b, char **reterr_msg)
 		return r;
 	if (mkdir(b->dir, 0700) < 0 && errno != EEXIST)
 		return errmsg_errno(reterr_msg, errno, "cannot create '%s': %m", b->dir);
-	r = boot_path(t, b->dir, b->overlay, &b->start, &b->entry, &b->append, reterr_msg);
-	if (r >= 0)
-		r = domu_prepare(t, id, b->dir, b->overlay, &b->hook, &b->domu_disk, reterr_msg);
-	return r;
+	r = domu_prepare(t, id, b->dir, b->overlay, &b->hook, &b->domu_boot, reterr_msg);
+	if (r < 0)
+		return r;
+	/* dom0's machine is another machine: its own variable store (its boot
+	 * entries, for its three disks, would leave the run's disk's machine
+	 * with none that boots it, and OVMF in its shell) */
+	if (b->domu_boot && t->firmware == BOOT_UEFI) {
+		free(b->vars);
+		if (!(b->vars = strjoin(t->workdir, "/OVMF_VARS.dom0.fd")))
+			return errmsg_oom(reterr_msg);
+		if (access(b->vars, F_OK) < 0 &&
+		    (r = copy_file(t->ovmf_vars, b->vars, reterr_msg)) < 0)
+			return r;
+	}
+	/* dom0's own line: its disk's first boot changes it, later ones not */
+	b->disk = b->domu_boot ? t->dom0_disk : b->overlay;
+	b->host_change = !b->domu_boot	  ? b->p->change
+			 : t->dom0_booted ? EXPECT_CHANGE_NO
+					  : EXPECT_CHANGE_ANY;
+	return boot_path(t, b->dir, b->disk, &b->start, &b->entry, &b->append, reterr_msg);
 }
 
 static void boot_machine(struct boot *b)
@@ -547,10 +595,12 @@ static void boot_machine(struct boot *b)
 		.refusal = host->xen	    ? XEN_STOPPED
 			   : t->secure_boot ? "Access Denied"
 					    : NULL,
-		.disk = b->overlay,
+		.disk = b->disk,
 		.disk_format = "qcow2",
-		.disk2 = b->domu_disk,
+		.disk2 = b->domu_boot ? b->overlay : NULL,
 		.disk2_serial = DOMU_DISK_SERIAL,
+		.disk3 = b->domu_boot,
+		.disk3_serial = DOMU_BOOT_SERIAL,
 		.ahci_disk = id->ahci_disk,
 		.kvm = t->kvm,
 		.memory_mib = host->memory_mib ?: MEMORY_MIB,
@@ -569,12 +619,48 @@ static void boot_machine(struct boot *b)
 	};
 }
 
+/* A Xen guest that reported and was shut down, in a dom0 that powered
+ * off: its disk (the overlay) read, with its entry's command line. */
+static int domu_disk_look(struct boot *b)
+{
+	struct guest_hook *h = &b->hook;
+	_cleanup_free_ char *msg = NULL, *after = strjoin(b->dir, "/domu-after");
+	struct boot_entry *e = NULL;
+	if (!after)
+		return -ENOMEM;
+	if (!h->domu.line || !h->domu.stopped || !streq(h->domu.stopped, "shutdown") ||
+	    b->res.shutdown == SHUTDOWN_KILLED)
+		return 0;
+	if (mkdir(after, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	int r = boot_entry_find(b->overlay, "qcow2", after, BOOT_ENTRY_PLAIN, true, &e, &msg);
+	if (r == -ENOMEM)
+		return r;
+	const struct guest_expect ex = {
+		.profile = b->p->id->profile,
+		.entry_options = r >= 0 ? e->options : NULL,
+	};
+	bool no_entry = r < 0;
+	r = guest_check_disk(b->overlay, "qcow2", after, &ex, &h->domu_disk);
+	boot_entry_free(e);
+	if (r < 0)
+		return r;
+	if (no_entry && guest_report_problem(&h->domu_disk,
+					     "cannot read the boot entry of the guest's disk: %s",
+					     msg ?: "not found") < 0)
+		return -ENOMEM;
+	h->domu_disk_read = true;
+	return 0;
+}
+
 /* Without the guest agent (and not --line-only), a guest that reported and
  * then powered off cleanly is looked at on its disk: the overlay's root,
  * read once QEMU is gone. A guest QEMU had to kill is not: its filesystem
  * may hold what it had not written yet. */
 static int disk_look(struct boot *b)
 {
+	if (b->domu_boot)
+		return domu_disk_look(b);
 	if (b->m.qga_socket || b->t->line_only || !b->res.line ||
 	    b->res.shutdown == SHUTDOWN_KILLED || b->host->xen != XEN_NONE)
 		return 0;
@@ -614,7 +700,7 @@ static int boot_verdict(struct boot *b)
 	else if (agent_summary_parse(res->line, &b->s) < 0)
 		r = set_why(&b->why, "malformed summary line '%s'", res->line);
 	else
-		b->pass = boot_identity_check(host, b->start.forced, b->p->change, &b->s,
+		b->pass = boot_identity_check(host, b->start.forced, b->host_change, &b->s,
 					      &b->why) == 0;
 	if (r < 0)
 		return r;
@@ -732,8 +818,12 @@ static void boot_json(struct boot *bt)
 			       json_object_new_string(qemu_shutdown_to_string(res->shutdown)));
 	json_object_object_add(b, "console_log", json_object_new_string(bt->console_log));
 	stages_json(b, bt);
-	json_object_object_add(b, "domu",
-			       bt->hook.domu_type ? domu_report_json(&bt->hook.domu) : NULL);
+	json_object *d = bt->hook.domu_type ? domu_report_json(&bt->hook.domu) : NULL;
+	if (d)
+		json_object_object_add(
+			d, "disk",
+			bt->hook.domu_disk_read ? guest_report_json(&bt->hook.domu_disk) : NULL);
+	json_object_object_add(b, "domu", d);
 	json_object_array_add(t->boots, b);
 }
 
@@ -758,9 +848,10 @@ static void boot_report(struct boot *b)
 		.guest = (b->m.qga_socket || b->disk_read) && b->res.line ? &b->hook.report : NULL,
 		.domu_type = b->hook.domu_type,
 		.domu_kernel = b->hook.plain ? b->hook.plain->linux_path : NULL,
-		.domu_on_root = b->hook.plain && b->hook.plain->on_root,
+		.domu_entry = b->hook.plain ? b->hook.plain->id : NULL,
 		.domu = &b->hook.domu,
 		.domu_summary = &b->hook.domu_summary,
+		.domu_disk = b->hook.domu_disk_read ? &b->hook.domu_disk : NULL,
 		.console_notes = b->notes,
 		.pass = b->pass,
 		.why = b->why,
@@ -871,6 +962,7 @@ static int boot_one(struct boot_test *t, unsigned k, const struct boot_plan *p, 
 	r = boot_run(&b, reterr_msg);
 	if (r < 0)
 		goto out;
+	t->dom0_booted = t->dom0_booted || (b.domu_boot && b.res.line);
 	r = disk_look(&b);
 	if (r < 0) {
 		r = errmsg_errno(reterr_msg, r, "cannot read the guest's disk: %m");
@@ -891,7 +983,7 @@ out:
 
 static void boot_test_free(struct boot_test *t)
 {
-	free(t->domu_disk);
+	free(t->dom0_disk);
 	free(t->workdir);
 	free(t->image_abs);
 	free(t->format);
@@ -1048,8 +1140,9 @@ static void cleanup_workdir(struct boot_test *t, bool keep)
 		(void)fs_rm_rf(t->workdir);
 		return;
 	}
-	static const char *const drop[] = { "overlay.qcow2", "OVMF_VARS.fd", "domu.qcow2",
-					    "qmp.sock",	     "qga.sock",     "smbios-type0.bin" };
+	static const char *const drop[] = { "overlay.qcow2",	 "OVMF_VARS.fd", "dom0.qcow2",
+					    "OVMF_VARS.dom0.fd", "qmp.sock",	 "qga.sock",
+					    "smbios-type0.bin" };
 	for (size_t i = 0; i < ELEMENTSOF(drop); i++) {
 		_cleanup_free_ char *p = strjoin(t->workdir, "/", drop[i]);
 		if (p)

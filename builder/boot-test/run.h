@@ -77,10 +77,11 @@ struct boot_outcome {
 	const struct agent_summary *summary; /* ->profile NULL: no line or unreadable */
 	const struct guest_report *guest;    /* NULL when not asked (or no line came) */
 	const char *domu_type;		     /* a Xen guest's type, or NULL */
-	const char *domu_kernel;
-	bool domu_on_root; /* it and its initrd are dom0's root's (GRUB), not the ESP's */
+	const char *domu_kernel;	     /* the kernel's path in the guest disk's entry */
+	const char *domu_entry;		     /* that entry */
 	const struct domu_report *domu;
 	const struct agent_summary *domu_summary;
+	const struct guest_report *domu_disk; /* the guest's disk read after the run, or NULL */
 	char **console_notes; /* the console's lines about enlighten (Xen's own) when there
 			       * is no line, or the agent's when the guest is not asked */
 	bool pass;

@@ -226,10 +226,22 @@ int plan_find_entry(int root_fd, const char *esp, char **ret_entry)
 	int r = fs_list_dir(root_fd, dir, &(struct fs_list_opts){ .suffix = ".conf" }, &names);
 	if (r < 0)
 		return r;
-	STRV_FOREACH(n, names) /* the first in name order that is not ours */
+	/* the first in name order that is not ours and starts a kernel: an
+	 * `efi` entry (Xen's xen.efi, whose dom0 options are in its xen.cfg)
+	 * has no command line of the kernel's to edit, though its name
+	 * ("NAME-xen.conf") sorts before the plain "NAME.conf" */
+	STRV_FOREACH(n, names)
 	if (!startswith(*n, "enlighten-") && !bootcount_is_hostonly(*n)) {
-		*ret_entry = strjoin(dir, "/", *n);
-		return *ret_entry ? 0 : -ENOMEM;
+		_cleanup_free_ char *path = strjoin(dir, "/", *n), *text = NULL, *kernel = NULL;
+		if (!path)
+			return -ENOMEM;
+		r = fs_read_file_at(root_fd, path, SMALL_FILE_MAX, &text, NULL);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0 || !(kernel = plan_entry_get(text, "linux")))
+			continue;
+		*ret_entry = TAKE_PTR(path);
+		return 0;
 	}
 	return -ENOENT;
 }

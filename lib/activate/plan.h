@@ -139,7 +139,8 @@ char *plan_udev_content(const struct profile *p);
 
 /* Boot loader: the ESP directory beneath the root ("boot/efi", "efi",
  * "boot"), found from etc/fstab or from where loader/entries exists, and the
- * main entry file (the first loader/entries/\*.conf that is not ours). */
+ * main entry file (the first loader/entries/\*.conf that is not ours and
+ * has a `linux` line: not an `efi` entry such as Xen's). */
 int plan_find_esp(int root_fd, char **ret_esp);
 int plan_find_entry(int root_fd, const char *esp, char **ret_entry);
 

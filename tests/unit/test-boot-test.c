@@ -267,6 +267,16 @@ static void test_argv(void)
 	ok(argv_has(argv, "-device", "virtio-blk-pci,drive=disk0,bootindex=0"),
 	   "the firmware boots the first disk");
 	strv_free(argv);
+
+	m.disk3 = "/w/boot-1/domu-boot.tar";
+	m.disk3_serial = "enlighten-domu-boot";
+	is_int(qemu_argv(&m, &argv), 0, "argv built");
+	ok(argv_has(argv, "-drive",
+		    "if=none,id=disk2,format=raw,readonly=on,file=/w/boot-1/domu-boot.tar") &&
+		   argv_has(argv, "-device",
+			    "virtio-blk-pci,drive=disk2,serial=enlighten-domu-boot"),
+	   "the guest's kernel and initrd on a read-only disk of their own");
+	strv_free(argv);
 }
 
 static void test_xen(void)

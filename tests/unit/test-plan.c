@@ -240,6 +240,29 @@ static void test_plan_json(void)
 	       "plan json: a path escaping the root is refused");
 }
 
+/* The entry the profiles edit: not Xen's, whose name sorts first. */
+static void test_find_entry(int root)
+{
+	mkdirs("fe/boot/efi/loader/entries");
+	FILE *f = fopen("fe/boot/efi/loader/entries/img-xen.conf", "w");
+	fputs("title Xen\nefi /img/6.1/xen.efi\n", f);
+	fclose(f);
+	f = fopen("fe/boot/efi/loader/entries/img.conf", "w");
+	fputs("title img\nlinux /img/6.1/linux\noptions console=ttyS0\n", f);
+	fclose(f);
+	int fe = openat(root, "fe", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *entry = NULL;
+	is_int(plan_find_entry(fe, "boot/efi", &entry), 0, "an entry found");
+	is_str(entry, "boot/efi/loader/entries/img.conf",
+	       "the plain kernel's, not the Xen entry that sorts before it");
+	free(entry);
+	unlink("fe/boot/efi/loader/entries/img.conf");
+	entry = NULL;
+	is_int(plan_find_entry(fe, "boot/efi", &entry), -ENOENT, "an `efi` entry alone: none");
+	free(entry);
+	close(fe);
+}
+
 int main(void)
 {
 	tap_tmpdir();
@@ -248,6 +271,7 @@ int main(void)
 	test_entry();
 	test_grub_cfg();
 	test_units(root);
+	test_find_entry(root);
 	test_state(root);
 	test_plan_json();
 	close(root);
