@@ -90,6 +90,55 @@ const char *qemu_shutdown_to_string(enum qemu_shutdown s)
 	return (unsigned)s < _SHUTDOWN_MAX ? qemu_shutdown_table[s] : NULL;
 }
 
+/* The boot disk's -drive (and -device), appended to *a. */
+static int argv_boot_disk(const struct qemu_machine *m, char ***a)
+{
+	int r = strv_extend(a, "-drive");
+#define ADD(s)                                                                                     \
+	do {                                                                                       \
+		if (r >= 0)                                                                        \
+			r = strv_extend(a, (s));                                                   \
+	} while (0)
+#define ADDF(...)                                                                                  \
+	do {                                                                                       \
+		if (r >= 0)                                                                        \
+			r = strv_extendf(a, __VA_ARGS__);                                          \
+	} while (0)
+	if (m->disk_cdrom) {
+		ADDF("if=none,id=disk0,media=cdrom,readonly=on,format=%s,file=%s", m->disk_format,
+		     m->disk);
+		ADD("-device");
+		ADD("ide-cd,drive=disk0,bus=ide.0,bootindex=0");
+	} else if (m->ahci_disk) {
+		ADDF("if=none,id=disk0,format=%s,file=%s,cache=unsafe", m->disk_format, m->disk);
+		ADD("-device");
+		ADD("ide-hd,drive=disk0,bus=ide.0,bootindex=0");
+	} else if (m->disk2 || m->n_more) {
+		/* the firmware must start the first disk's loader, not another's */
+		ADDF("if=none,id=disk0,format=%s,file=%s,cache=unsafe", m->disk_format, m->disk);
+		ADD("-device");
+		ADD("virtio-blk-pci,drive=disk0,bootindex=0");
+	} else
+		ADDF("if=virtio,format=%s,file=%s,cache=unsafe", m->disk_format, m->disk);
+	return r;
+}
+
+/* m->more, appended to *a. */
+static int argv_more_disks(const struct qemu_machine *m, char ***a)
+{
+	int r = 0;
+	for (unsigned i = 0; i < m->n_more; i++) {
+		ADD("-drive");
+		ADDF("if=none,id=more%u,format=%s,file=%s,discard=unmap,detect-zeroes=unmap", i,
+		     m->more[i].format, m->more[i].file);
+		ADD("-device");
+		ADDF("virtio-blk-pci,drive=more%u,serial=%s", i, m->more[i].serial);
+	}
+	return r;
+#undef ADD
+#undef ADDF
+}
+
 int qemu_argv(const struct qemu_machine *m, char ***ret)
 {
 	char **a = NULL;
@@ -146,18 +195,8 @@ int qemu_argv(const struct qemu_machine *m, char ***ret)
 		ADD("-drive");
 		ADDF("if=pflash,format=raw,unit=1,file=%s", m->ovmf_vars);
 	}
-	ADD("-drive");
-	if (m->ahci_disk) {
-		ADDF("if=none,id=disk0,format=%s,file=%s,cache=unsafe", m->disk_format, m->disk);
-		ADD("-device");
-		ADD("ide-hd,drive=disk0,bus=ide.0,bootindex=0");
-	} else if (m->disk2) {
-		/* the firmware must start the first disk's loader, not the second's */
-		ADDF("if=none,id=disk0,format=%s,file=%s,cache=unsafe", m->disk_format, m->disk);
-		ADD("-device");
-		ADD("virtio-blk-pci,drive=disk0,bootindex=0");
-	} else
-		ADDF("if=virtio,format=%s,file=%s,cache=unsafe", m->disk_format, m->disk);
+	if (r >= 0)
+		r = argv_boot_disk(m, &a);
 	if (m->disk2) {
 		ADD("-drive");
 		ADDF("if=none,id=disk1,format=qcow2,file=%s,cache=unsafe", m->disk2);
@@ -170,6 +209,8 @@ int qemu_argv(const struct qemu_machine *m, char ***ret)
 		ADD("-device");
 		ADDF("virtio-blk-pci,drive=disk2,serial=%s", m->disk3_serial);
 	}
+	if (r >= 0)
+		r = argv_more_disks(m, &a);
 	if (m->qga_socket) {
 		ADD("-chardev");
 		ADDF("socket,path=%s,server=on,wait=off,id=qga0", m->qga_socket);

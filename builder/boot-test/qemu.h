@@ -22,18 +22,28 @@
  * without a working KVM behind it gives an error here, not later in QEMU. */
 int kvm_probe(const char *device, char **ret_reason);
 
+/* A disk besides the boot disk: raw or qcow2 on virtio-blk, never booted. */
+struct qemu_disk {
+	const char *file;
+	const char *format;
+	const char *serial; /* /dev/disk/by-id/virtio-SERIAL, /sys/block/vdX/serial */
+};
+
 struct qemu_machine {
-	const char *qemu;	  /* the binary, looked up in PATH */
-	const char *ovmf_code;	  /* read-only firmware */
-	const char *ovmf_vars;	  /* writable copy of the variable store */
-	const char *bios;	  /* SeaBIOS instead of OVMF (-bios), or NULL */
-	bool secure_boot;	  /* SMM and a secure flash: OVMF enforces Secure Boot */
-	const char *refusal;	  /* a console line with this in it ends the wait, or NULL */
-	const char *disk;	  /* the disk image */
-	const char *disk_format;  /* "qcow2", "raw", ... */
-	bool ahci_disk;		  /* on q35's AHCI controller instead of virtio-blk */
-	const char *disk2;	  /* a second disk (qcow2, virtio-blk), or NULL */
-	const char *disk2_serial; /* its serial number (/dev/disk/by-id/virtio-SERIAL) */
+	const char *qemu;	      /* the binary, looked up in PATH */
+	const char *ovmf_code;	      /* read-only firmware */
+	const char *ovmf_vars;	      /* writable copy of the variable store */
+	const char *bios;	      /* SeaBIOS instead of OVMF (-bios), or NULL */
+	bool secure_boot;	      /* SMM and a secure flash: OVMF enforces Secure Boot */
+	const char *refusal;	      /* a console line with this in it ends the wait, or NULL */
+	const char *disk;	      /* the disk image */
+	const char *disk_format;      /* "qcow2", "raw", ... */
+	bool ahci_disk;		      /* on q35's AHCI controller instead of virtio-blk */
+	bool disk_cdrom;	      /* a CD (read-only) on q35's AHCI controller */
+	const char *disk2;	      /* a second disk (qcow2, virtio-blk), or NULL */
+	const char *disk2_serial;     /* its serial number (/dev/disk/by-id/virtio-SERIAL) */
+	const struct qemu_disk *more; /* further disks (their unused blocks unmapped) */
+	unsigned n_more;
 	const char *disk3;	  /* a third disk (raw, read-only, virtio-blk), or NULL */
 	const char *disk3_serial; /* its serial number */
 	bool kvm;

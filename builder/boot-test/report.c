@@ -325,6 +325,46 @@ static void on_boot_done(void *userdata, const struct boot_outcome *o)
 	fflush(f);
 }
 
+static void on_installer_start(void *userdata, const struct installer_boot *ib)
+{
+	struct boot_test_view *v = userdata;
+	view_clear(v);
+	fprintf(v->out,
+		"installer: '%s' booted as a %s under %s, with an empty disk (serial %s) and one "
+		"holding data (serial %s)\n",
+		ib->medium, ib->cd ? "CD" : "USB stick (a writable disk)",
+		ib->m.bios ? "SeaBIOS" : "UEFI", INSTALLER_TARGET_SERIAL, INSTALLER_DATA_SERIAL);
+	fflush(v->out);
+}
+
+static void on_installer_done(void *userdata, const struct installer_boot *ib,
+			      const struct installer_outcome *o)
+{
+	struct boot_test_view *v = userdata;
+	FILE *f = v->out;
+	view_clear(v);
+	if (o->picked)
+		fprintf(f, "  %s\n", o->picked);
+	if (o->report)
+		fprintf(f, "  report: %s\n", o->report);
+	if (o->medium_report)
+		fprintf(f, "  report: %s\n", o->medium_report);
+	STRV_FOREACH(n, o->notes)
+	fprintf(f, "  console: %s\n", *n);
+	fprintf(f, "  data disk: %s\n",
+		o->data_untouched ? "untouched (the same SHA-256 before and after)" : "CHANGED");
+	if (o->pass)
+		fprintf(f,
+			"  result: PASS: deployed and verified %.1f s after power-on, off after "
+			"%.1f s (%s)\n",
+			secs(o->res.usec_line), secs(o->res.usec_total),
+			qemu_shutdown_to_string(o->res.shutdown));
+	else
+		fprintf(f, "  result: FAIL: %s (%.1f s; timeout %llu s)\n", o->why,
+			secs(o->res.usec_total), (unsigned long long)(ib->timeout_usec / 1000000));
+	fflush(f);
+}
+
 static void on_warning(void *userdata, const char *text)
 {
 	struct boot_test_view *v = userdata;
@@ -338,6 +378,8 @@ struct boot_test_report boot_test_view_report(struct boot_test_view *v)
 	return (struct boot_test_report){
 		.started = on_started,
 		.boot_start = on_boot_start,
+		.installer_start = on_installer_start,
+		.installer_done = on_installer_done,
 		.progress = on_progress,
 		.boot_done = on_boot_done,
 		.warning = on_warning,

@@ -23,6 +23,7 @@
 #include "builder/boot-test/domu.h"
 #include "builder/boot-test/entry.h"
 #include "builder/boot-test/identity.h"
+#include "builder/boot-test/installer.h"
 #include "builder/boot-test/qemu.h"
 #include "builder/boot-test/run.h"
 #include "builder/boot-test/stage.h"
@@ -74,6 +75,9 @@ struct boot_test {
 			     * overlay), created on the first such boot */
 	bool dom0_booted;   /* and booted since: its agent has nothing more to do */
 	unsigned passed;
+	uint64_t installer_image; /* an installer medium: its image's size, else 0 */
+	char *installed;	  /* the disk the installer wrote, which the boots start */
+	json_object *installer;	  /* its boot, for --json */
 };
 
 /* qemu-img info: the image's format. */
@@ -121,6 +125,14 @@ static int run_quiet(char *const argv[], char **reterr_msg)
 	}
 	spawn_result_done(&res);
 	return 0;
+}
+
+/* A copy-on-write overlay of image (its format) at path. */
+static int make_qcow2(const char *image, const char *format, const char *path, char **reterr_msg)
+{
+	char *create[] = { "qemu-img",	  "create", "-q",	    "-f",	  "qcow2", "-b",
+			   (char *)image, "-F",	    (char *)format, (char *)path, NULL };
+	return run_quiet(create, reterr_msg);
 }
 
 static int copy_file(const char *from, const char *to, char **reterr_msg)
@@ -981,9 +993,97 @@ out:
 	return r;
 }
 
+static json_object *installer_json(const struct installer_boot *ib,
+				   const struct installer_outcome *o)
+{
+	json_object *j = json_object_new_object();
+	json_object *rep = o->report ? json_tokener_parse(o->report) : NULL;
+	json_object_object_add(j, "medium", json_object_new_string(ib->cd ? "cd" : "stick"));
+	json_object_object_add(j, "firmware", json_object_new_string(ib->m.bios ? "bios" : "uefi"));
+	json_object_object_add(j, "result", json_object_new_string(o->pass ? "pass" : "fail"));
+	json_object_object_add(j, "why", json_string_or_null(o->why));
+	json_object_object_add(j, "picked", json_string_or_null(o->picked));
+	json_object_object_add(j, "report", rep);
+	json_object_object_add(j, "medium_report", json_string_or_null(o->medium_report));
+	json_object_object_add(j, "data_disk",
+			       json_object_new_string(o->data_untouched ? "untouched" : "changed"));
+	json_object_object_add(j, "seconds_to_done",
+			       o->res.line ? json_double(secs(o->res.usec_line)) : NULL);
+	json_object_object_add(j, "seconds", json_double(secs(o->res.usec_total)));
+	return j;
+}
+
+/* An installer medium's boot, before the plan's: the medium (a USB stick
+ * under UEFI, a copy-on-write overlay of it; a CD under SeaBIOS) with an
+ * empty disk and one holding data. Returns 1 when it deployed and left the
+ * data disk alone, the overlay then over the disk it wrote; 0 when not,
+ * -EINTR, or -errno. */
+static int installer_first(struct boot_test *t, char **reterr_msg)
+{
+	const struct boot_test_report *rep = t->report;
+	firmware_select(t, &t->plan[0]);
+	int r = firmware_vars(t, reterr_msg);
+	if (r < 0)
+		return r;
+	bool cd = t->firmware == BOOT_BIOS;
+	_cleanup_free_ char *console = strjoin(t->logdir, "/installer.console.log"),
+			    *qlog = strjoin(t->logdir, "/installer.qemu.log"),
+			    *qmp = strjoin(t->workdir, "/qmp.sock"),
+			    *vars = strjoin(t->workdir, "/OVMF_VARS.fd"),
+			    *stick = strjoin(t->workdir, "/medium.qcow2");
+	if (!console || !qlog || !qmp || !vars || !stick)
+		return errmsg_oom(reterr_msg);
+	if (!cd && (r = make_qcow2(t->image_abs, "raw", stick, reterr_msg)) < 0)
+		return r;
+	struct installer_boot ib = {
+		.medium = t->image,
+		.image_size = t->installer_image,
+		.dir = t->workdir,
+		.cd = cd,
+		.timeout_usec = t->timeout_usec,
+		.m = {
+			.qemu = env_or("ENLIGHTEN_QEMU", QEMU_SYSTEM),
+			.ovmf_code = t->ovmf_code,
+			.ovmf_vars = vars,
+			.bios = cd ? t->seabios : NULL,
+			.disk = cd ? t->image_abs : stick,
+			.disk_format = cd ? "raw" : "qcow2",
+			.kvm = t->kvm,
+			.qmp_socket = qmp,
+			.console_log = console,
+			.qemu_log = qlog,
+		},
+	};
+	struct installer_outcome o = {};
+	if (rep && rep->installer_start)
+		rep->installer_start(rep->userdata, &ib);
+	r = installer_run(&ib, &o, reterr_msg);
+	t->installed = TAKE_PTR(ib.target);
+	if (r < 0)
+		return r;
+	if (rep && rep->installer_done)
+		rep->installer_done(rep->userdata, &ib, &o);
+	t->installer = installer_json(&ib, &o);
+	/* the written disk boots with a variable store of its own, as on a
+	 * machine it is moved to: the medium's leaves the UEFI shell ahead of
+	 * a disk that came after it */
+	t->vars_kind = -1;
+	r = o.res.interrupted ? -EINTR : o.pass ? 1 : 0;
+	installer_outcome_done(&o);
+	_cleanup_free_ char *overlay = strjoin(t->workdir, "/overlay.qcow2");
+	if (r > 0 && !overlay)
+		r = errmsg_oom(reterr_msg);
+	if (r > 0 && (r = make_qcow2(t->installed, "raw", overlay, reterr_msg)) >= 0)
+		r = 1;
+	(void)unlink(stick);
+	return r;
+}
+
 static void boot_test_free(struct boot_test *t)
 {
 	free(t->dom0_disk);
+	free(t->installed);
+	json_object_put(t->installer);
 	free(t->workdir);
 	free(t->image_abs);
 	free(t->format);
@@ -1062,7 +1162,6 @@ static int choose_accel(struct boot_test *t, enum accel_mode accel, char **reter
 /* The run's directory and the overlay of the image. */
 static int make_workdir(struct boot_test *t, char **reterr_msg)
 {
-	_cleanup_free_ char *overlay = NULL;
 	t->image_abs = realpath(t->image, NULL);
 	if (!t->image_abs)
 		return errmsg_errno(reterr_msg, errno, "cannot resolve '%s': %m", t->image);
@@ -1081,11 +1180,17 @@ static int make_workdir(struct boot_test *t, char **reterr_msg)
 		return r;
 	}
 	t->logdir = t->keep_log ?: t->workdir;
-	if (asprintf(&overlay, "%s/overlay.qcow2", t->workdir) < 0)
+	if (streq(t->format, "raw")) {
+		r = installer_probe(t->image_abs, &t->installer_image, reterr_msg);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			return 0; /* the overlay comes after the installer's boot */
+	}
+	_cleanup_free_ char *overlay = strjoin(t->workdir, "/overlay.qcow2");
+	if (!overlay)
 		return errmsg_oom(reterr_msg);
-	char *create[] = { "qemu-img",	 "create", "-q",      "-f",    "qcow2", "-b",
-			   t->image_abs, "-F",	   t->format, overlay, NULL };
-	return run_quiet(create, reterr_msg);
+	return make_qcow2(t->image_abs, t->format, overlay, reterr_msg);
 }
 
 /* The boots of the plan, in order, until one fails. Returns 1 when all
@@ -1127,6 +1232,7 @@ static json_object *run_json(const struct boot_test *t, const struct boot_test_r
 	json_object_object_add(o, "boots_passed", json_object_new_int((int)t->passed));
 	json_object_object_add(o, "seconds", json_double(secs(res->usec)));
 	json_object_object_add(o, "log_dir", json_string_or_null(res->log_dir));
+	json_object_object_add(o, "installer", json_object_get(t->installer));
 	json_object_object_add(o, "boots", json_object_get(t->boots));
 	return o;
 }
@@ -1142,7 +1248,8 @@ static void cleanup_workdir(struct boot_test *t, bool keep)
 	}
 	static const char *const drop[] = { "overlay.qcow2",	 "OVMF_VARS.fd", "dom0.qcow2",
 					    "OVMF_VARS.dom0.fd", "qmp.sock",	 "qga.sock",
-					    "smbios-type0.bin" };
+					    "smbios-type0.bin",	 "target.raw",	 "data.raw",
+					    "medium.qcow2" };
 	for (size_t i = 0; i < ELEMENTSOF(drop); i++) {
 		_cleanup_free_ char *p = strjoin(t->workdir, "/", drop[i]);
 		if (p)
@@ -1187,7 +1294,9 @@ int boot_test_run(const struct boot_test_options *opts, const struct boot_test_r
 
 	t.boots = json_object_new_array();
 	uint64_t start = now_usec();
-	r = run_plan(&t, reterr_msg);
+	r = t.installer_image ? installer_first(&t, reterr_msg) : 1;
+	if (r > 0)
+		r = run_plan(&t, reterr_msg);
 	if (r < 0 && r != -EINTR)
 		goto finish;
 	res.usec = now_usec() - start;

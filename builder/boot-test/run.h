@@ -16,6 +16,7 @@
 #include "builder/boot-test/checks.h"
 #include "builder/boot-test/domu.h"
 #include "builder/boot-test/identity.h"
+#include "builder/boot-test/installer.h"
 #include "builder/boot-test/qemu.h"
 #include "builder/boot-test/stage.h"
 
@@ -94,6 +95,10 @@ struct boot_outcome {
 struct boot_test_report {
 	void (*started)(void *userdata, const struct boot_test_info *info);
 	void (*boot_start)(void *userdata, const struct boot_start *b);
+	/* an installer medium's boot, before the others */
+	void (*installer_start)(void *userdata, const struct installer_boot *ib);
+	void (*installer_done)(void *userdata, const struct installer_boot *ib,
+			       const struct installer_outcome *o);
 	/* about ten times a second while a guest runs */
 	void (*progress)(void *userdata, const struct boot_start *b,
 			 const struct stage_tracker *stages, uint64_t usec);
