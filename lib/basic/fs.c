@@ -253,10 +253,22 @@ int fs_read_fd(int fd, size_t max, char **ret, size_t *ret_size)
 	return 0;
 }
 
+/* A file to read: beneath root_fd, or with AT_FDCWD the caller's own path
+ * (absolute, or relative to the working directory), as open() takes it. */
+static int open_to_read(int root_fd, const char *path)
+{
+	int flags = O_RDONLY | O_NOCTTY | O_NONBLOCK;
+	if (root_fd != AT_FDCWD)
+		return fs_open_beneath(root_fd, path, flags, 0);
+	if (!path || !*path)
+		return -EINVAL;
+	int fd = open(path, flags | O_CLOEXEC);
+	return fd < 0 ? negative_errno() : fd;
+}
+
 int fs_read_file_at(int root_fd, const char *path, size_t max, char **ret, size_t *ret_size)
 {
-	_cleanup_close_ int fd =
-		fs_open_beneath(root_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	_cleanup_close_ int fd = open_to_read(root_fd, path);
 	if (fd < 0)
 		return fd;
 
@@ -310,8 +322,7 @@ int fs_read_line_at(int root_fd, const char *path, size_t max, char **ret)
 	 * long file whose first line is short. */
 	int r = fs_read_file_at(root_fd, path, max + 4096, &buf, &n);
 	if (r == -EFBIG) {
-		_cleanup_close_ int fd =
-			fs_open_beneath(root_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+		_cleanup_close_ int fd = open_to_read(root_fd, path);
 		if (fd < 0)
 			return fd;
 		buf = malloc(max + 2);

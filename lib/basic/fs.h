@@ -40,8 +40,10 @@ void fs_force_walk(bool on);
 int fs_read_fd(int fd, size_t max, char **ret, size_t *ret_size);
 
 /* fs_open_beneath + fs_read_fd. Refuses non-regular files (-EISDIR for a
- * directory, -EINVAL otherwise) except files in /proc and /sys style trees
- * that report size 0, which are read up to max. */
+ * directory, -EINVAL otherwise); a regular file that reports size 0 (in
+ * /proc and /sys) is read up to max. With root_fd AT_FDCWD, path is the
+ * caller's own, absolute or relative to the working directory, and is not
+ * kept beneath anything. */
 int fs_read_file_at(int root_fd, const char *path, size_t max, char **ret, size_t *ret_size);
 
 /* Opens a file a user named as input (a recipe, a tarball, an image) for
@@ -55,7 +57,7 @@ int fs_open_input(const char *path);
 const char *fs_input_strerror(int r);
 
 /* First line of the file, trailing white space removed; lines longer than max
- * give -EFBIG. An empty file gives "". */
+ * give -EFBIG. An empty file gives "". root_fd and path as fs_read_file_at(). */
 int fs_read_line_at(int root_fd, const char *path, size_t max, char **ret);
 
 /* Creates every missing directory of path beneath root_fd. */

@@ -88,6 +88,35 @@ static void test_bounds(void)
 	free(s);
 }
 
+/* AT_FDCWD: the path as the caller gives it, absolute or relative (not
+ * confined: the working directory is no root to stay beneath). */
+static void test_cwd(void)
+{
+	_cleanup_free_ char *cwd = getcwd(NULL, 0), *abs = NULL, *s = NULL, *line = NULL;
+	size_t n = 0;
+	abs = strjoin(cwd, "/root/etc/hostname");
+	is_int(fs_read_file_at(AT_FDCWD, abs, 64, &s, &n), 0, "AT_FDCWD: an absolute path reads");
+	is_str(s, "guest\n", "AT_FDCWD: its content");
+	is_int(fs_read_line_at(AT_FDCWD, abs, 64, &line), 0, "AT_FDCWD: its first line");
+	is_str(line, "guest", "AT_FDCWD: the line");
+	free(s);
+	s = NULL;
+	is_int(fs_read_file_at(AT_FDCWD, "root/etc/hostname", 64, &s, &n), 0,
+	       "AT_FDCWD: a relative path reads");
+	free(s);
+	s = NULL;
+	is_int(fs_read_file_at(AT_FDCWD, "root/etc/../../secret", 64, &s, &n), 0,
+	       "AT_FDCWD: .. is the caller's to use");
+	is_int(fs_read_file_at(AT_FDCWD, "", 64, &s, &n), -EINVAL, "AT_FDCWD: an empty path");
+	free(abs);
+	abs = strjoin(cwd, "/root/etc");
+	is_int(fs_read_file_at(AT_FDCWD, abs, 64, &s, &n), -EISDIR,
+	       "AT_FDCWD: a directory refused");
+	free(abs);
+	abs = strjoin(cwd, "/root/etc/fifo");
+	is_int(fs_read_line_at(AT_FDCWD, abs, 64, &line), -EINVAL, "AT_FDCWD: a fifo refused");
+}
+
 static void test_mkdir(void)
 {
 	_cleanup_close_ int root = open("root", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -202,6 +231,7 @@ int main(void)
 	test_escapes(false);
 	test_escapes(true);
 	test_bounds();
+	test_cwd();
 	test_mkdir();
 	test_atomic();
 	test_list();
