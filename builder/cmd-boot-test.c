@@ -31,6 +31,10 @@ static int help(void)
 	       "modules are loaded. xen-dom0 boots the image's Xen entry (real Xen under\n"
 	       "QEMU, the image its control domain); xen-pv and xen-pvh boot that dom0 from\n"
 	       "another overlay and the disk under test as a guest in it (xl create).\n"
+	       "An installer medium (Formats=installer, an ISO) is booted first, as a USB\n"
+	       "stick under UEFI or a CD under BIOS, with an empty disk and one holding\n"
+	       "data: it must deploy and verify the empty one, leave the other untouched\n"
+	       "and power off; the boots then start the disk it wrote.\n"
 	       "\n"
 	       "Options:\n"
 	       "  --as IDENTITY     the hypervisor to present first\n"
@@ -51,35 +55,13 @@ static int help(void)
 	return EXIT_OK;
 }
 
-static const char *identity_names(void)
-{
-	static char buf[128];
-	size_t n = 0;
-	for (unsigned i = 0; i < boot_identities_count && n < sizeof(buf); i++)
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? ", " : "",
-				      boot_identities[i].name);
-	return buf;
-}
-
 static int parse_identity(const char *s, const struct boot_identity **ret)
 {
-	const struct boot_identity *id = boot_identity_find(s);
-	if (id) {
-		*ret = id;
-		return 0;
-	}
-	const char *best = suggest_in(s, boot_identities, boot_identities_count, name);
-	/* a profile name ("hyperv-guest") starts with its identity's name */
-	for (unsigned i = 0; i < boot_identities_count; i++)
-		if (startswith(s, boot_identities[i].name)) {
-			best = boot_identities[i].name;
-			break;
-		}
-	if (best)
-		log_error("unknown identity '%s' (did you mean '%s'?)", s, best);
-	else
-		log_error("unknown identity '%s'; use one of %s", s, identity_names());
-	return -EINVAL;
+	_cleanup_free_ char *msg = NULL;
+	int r = boot_identity_parse(s, ret, &msg);
+	if (r < 0)
+		log_error("%s", msg ?: strerror(-r));
+	return r;
 }
 
 /* A boot's firmware as --then names it; FW_SAME: the boot before's. */
@@ -235,7 +217,7 @@ static int check_args(const struct args *a, int argc, char *argv[])
 	else if (a->secure_boot && a->firmware == BOOT_BIOS)
 		log_error("--secure-boot needs UEFI; drop --firmware bios");
 	else if (!a->as)
-		log_error("missing --as IDENTITY; use one of %s", identity_names());
+		log_error("missing --as IDENTITY; use one of %s", boot_identity_names());
 	else
 		return 0;
 	return -EINVAL;

@@ -15,7 +15,9 @@
 #include <string.h>
 
 #include "builder/boot-test/identity.h"
+#include "lib/basic/errmsg.h"
 #include "lib/basic/macro.h"
+#include "lib/basic/string-util.h"
 
 static const char *const hv_kvm[] = { "kvm", "qemu", NULL };
 static const char *const hv_microsoft[] = { "microsoft", NULL };
@@ -187,6 +189,37 @@ const struct boot_identity *boot_identity_find(const char *name)
 		if (streq(boot_identities[i].name, name))
 			return &boot_identities[i];
 	return NULL;
+}
+
+const char *boot_identity_names(void)
+{
+	static char buf[128];
+	size_t n = 0;
+	for (size_t i = 0; i < ELEMENTSOF(boot_identities) && n < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? ", " : "",
+				      boot_identities[i].name);
+	return buf;
+}
+
+int boot_identity_parse(const char *s, const struct boot_identity **ret, char **reterr_msg)
+{
+	const struct boot_identity *id = boot_identity_find(s);
+	if (id) {
+		*ret = id;
+		return 0;
+	}
+	const char *best = suggest_in(s, boot_identities, ELEMENTSOF(boot_identities), name);
+	/* a profile name ("hyperv-guest") starts with its identity's name */
+	for (size_t i = 0; i < ELEMENTSOF(boot_identities); i++)
+		if (startswith(s, boot_identities[i].name)) {
+			best = boot_identities[i].name;
+			break;
+		}
+	if (best)
+		return errmsg_set(reterr_msg, -EINVAL, "unknown identity '%s' (did you mean '%s'?)",
+				  s, best);
+	return errmsg_set(reterr_msg, -EINVAL, "unknown identity '%s'; use one of %s", s,
+			  boot_identity_names());
 }
 
 const struct boot_identity *boot_identity_host(const struct boot_identity *id)

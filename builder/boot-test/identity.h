@@ -55,6 +55,13 @@ const struct boot_identity *boot_identity_host(const struct boot_identity *id);
 /* The identity called name, or NULL. */
 const struct boot_identity *boot_identity_find(const char *name);
 
+/* The identity called s, or -EINVAL with *reterr_msg naming the nearest
+ * one (a profile name, "hyperv-guest", gives its identity) or all. */
+int boot_identity_parse(const char *s, const struct boot_identity **ret, char **reterr_msg);
+
+/* Every identity's name, ", "-separated (a static buffer). */
+const char *boot_identity_names(void);
+
 /* Whether the profile must be forced on the kernel command line. */
 bool boot_identity_forced(const struct boot_identity *id, bool kvm);
 

@@ -55,8 +55,14 @@ void boot_stage_line(const struct stage_tracker *st, uint64_t usec, char *buf, s
 static void on_started(void *userdata, const struct boot_test_info *info)
 {
 	struct boot_test_view *v = userdata;
-	fprintf(v->out, "boot-test: image '%s' (%s) on a copy-on-write overlay; ", info->image,
-		info->format);
+	if (info->installer)
+		fprintf(v->out,
+			"boot-test: installer medium '%s' (an ISO with an image and its map), "
+			"booted first; ",
+			info->image);
+	else
+		fprintf(v->out, "boot-test: image '%s' (%s) on a copy-on-write overlay; ",
+			info->image, info->format);
 	if (info->kvm)
 		fprintf(v->out, "accelerator kvm\n");
 	else

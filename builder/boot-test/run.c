@@ -1285,6 +1285,7 @@ int boot_test_run(const struct boot_test_options *opts, const struct boot_test_r
 		const struct boot_test_info info = {
 			.image = t.image,
 			.format = t.format,
+			.installer = t.installer_image > 0,
 			.kvm = t.kvm,
 			.why_not_kvm = t.kvm_reason,
 			.n_plan = t.n_plan,

@@ -48,6 +48,7 @@ struct boot_test_options {
 struct boot_test_info {
 	const char *image;
 	const char *format; /* as qemu-img names it */
+	bool installer;	    /* an installer medium: its boot comes first */
 	bool kvm;
 	const char *why_not_kvm; /* or NULL */
 	unsigned n_plan;

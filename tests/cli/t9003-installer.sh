@@ -178,6 +178,8 @@ if [ -r /usr/share/seabios/bios-256k.bin ]; then
 	ok "boot-test: the medium from a CD under BIOS, then the disk it wrote as kvm" \
 		enlighten boot-test demo/linux-universal.iso --as kvm --firmware bios --timeout 900
 	bt=$(last_output)
+	like "... named an installer medium on its first line" "$bt" \
+		"boot-test: installer medium 'demo/linux-universal.iso' \(an ISO with an image and its map\), booted first"
 	like "... booted as a CD" "$bt" "installer: '.*' booted as a CD under SeaBIOS"
 	like "... the report not on the medium: a CD is read-only" "$bt" \
 		"report: not written to the medium: /dev/sr0 has no report partition"
