@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "firstboot/agent.h"
@@ -26,6 +27,9 @@
 #include "lib/basic/log.h"
 #include "lib/basic/spawn.h"
 #include "lib/basic/string-util.h"
+
+#define ARGV_MODULES_MAX 64 /* a profile lists a dozen */
+#define ARGV_UNITS_MAX 64
 
 /* Runs argv; 0 when it exited 0, else -EIO with its first line of stderr in
  * *ret_why (may be NULL). */
@@ -79,19 +83,100 @@ static bool module_loaded(int root_fd, const char *name, bool *ret_in_use)
 	return true;
 }
 
+/* Whether the running kernel has NAME built in (modules.builtin, where
+ * a module is a path ending in NAME.ko, '-' and '_' alike). */
+static bool module_builtin(int root_fd, const char *name)
+{
+	struct utsname u;
+	char path[256];
+	_cleanup_free_ char *text = NULL;
+	if (uname(&u) < 0)
+		return false;
+	snprintf(path, sizeof(path), "lib/modules/%s/modules.builtin", u.release);
+	if (fs_read_file_at(root_fd, path, 4u << 20, &text, NULL) < 0)
+		return false;
+	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char *base = strrchr(l, '/');
+		base = base ? base + 1 : l;
+		if (!endswith(base, ".ko"))
+			continue;
+		base[strlen(base) - 3] = '\0';
+		size_t i = 0;
+		for (; base[i] && name[i]; i++)
+			if (base[i] != name[i] && !(strchr("-_", base[i]) && strchr("-_", name[i])))
+				break;
+		if (!base[i] && !name[i])
+			return true;
+	}
+	return false;
+}
+
+/* modprobe's line about NAME in err (it quotes the name, '-' as '_'), or
+ * NULL. */
+static char *modprobe_line(const char *err, const char *name)
+{
+	char quoted[80];
+	size_t n = strlen(name);
+	if (!err || n + 3 > sizeof(quoted))
+		return NULL;
+	quoted[0] = '\'';
+	for (size_t i = 0; i < n; i++)
+		quoted[i + 1] = name[i] == '-' ? '_' : name[i];
+	quoted[n + 1] = '\'';
+	quoted[n + 2] = '\0';
+	const char *hit = strstr(err, quoted);
+	if (!hit)
+		return NULL;
+	const char *start = hit;
+	while (start > err && start[-1] != '\n')
+		start--;
+	char *line = strndup(start, strcspn(start, "\n"));
+	if (line) {
+		char *t = strstrip(line);
+		memmove(line, t, strlen(t) + 1);
+	}
+	return line;
+}
+
+/* The profile's modules not loaded yet go to one 'modprobe -a': one start
+ * of modprobe and one read of its indexes, where one run per module cost
+ * 0.2-1.2 s each under TCG. Each is then loaded when /sys/module says so
+ * (or modprobe succeeded for all, a module built in without parameters
+ * having no directory there) or built into the kernel; else not loaded,
+ * with modprobe's line about it or, as modprobe -q says nothing about a
+ * driver without its device, "no such device here". */
+static int modules_load(int root_fd, const struct profile *prof, char ***changes)
+{
+	const char *argv[ARGV_MODULES_MAX + 4] = { "modprobe", "-a", "-q" };
+	size_t k = 3;
+	int r = 0;
+	for (char *const *m = profile_get(prof, PROFILE_LINUX_MODULES); *m; m++)
+		if (!module_loaded(root_fd, *m, NULL) && k < ARGV_MODULES_MAX + 3)
+			argv[k++] = *m;
+	if (k == 3)
+		return 0;
+	argv[k] = NULL;
+	struct spawn_result res = {};
+	int sr = spawn_run((char *const *)argv, NULL, &res);
+	bool all_ok = sr >= 0 && res.exit_status == 0;
+	for (size_t i = 3; r >= 0 && i < k; i++) {
+		if (all_ok || module_loaded(root_fd, argv[i], NULL) ||
+		    module_builtin(root_fd, argv[i])) {
+			r = note(changes, "module %s: loaded", argv[i]);
+			continue;
+		}
+		_cleanup_free_ char *why = modprobe_line(res.err, argv[i]);
+		r = note(changes, "module %s: not loaded (%s)", argv[i],
+			 why && *why ? why : "no such device here");
+	}
+	spawn_result_done(&res);
+	return r;
+}
+
 static int modules_now(int root_fd, const struct profile *prof, char ***changes)
 {
-	int r = 0;
-	for (char *const *m = profile_get(prof, PROFILE_LINUX_MODULES); r >= 0 && *m; m++) {
-		if (module_loaded(root_fd, *m, NULL))
-			continue;
-		_cleanup_free_ char *why = NULL;
-		if (run((const char *const[]){ "modprobe", "-q", *m, NULL }, &why) >= 0)
-			r = note(changes, "module %s: loaded", *m);
-		else
-			r = note(changes, "module %s: not loaded (%s)", *m,
-				 why && *why ? why : "no such device here");
-	}
+	int r = modules_load(root_fd, prof, changes);
 	for (char *const *m = profile_get(prof, PROFILE_LINUX_BLACKLIST); r >= 0 && *m; m++) {
 		bool in_use = false;
 		if (!module_loaded(root_fd, *m, &in_use))
@@ -215,6 +300,34 @@ static bool reload_needed(const struct agent *a, const struct plan *plan,
 	return needed;
 }
 
+/* The profile's services queued in one 'systemctl start --no-block': one
+ * transaction, where one per service made systemd pull sysinit.target's
+ * wants in again each time (its modprobe@ units, 1.3 s a service under
+ * TCG while the agent runs before sysinit.target). When systemd refuses
+ * that transaction, each service is asked alone, to say which one. */
+static int services_start(char *const *units, char ***changes)
+{
+	const char *argv[ARGV_UNITS_MAX + 4] = { "systemctl", "start", "--no-block" };
+	size_t k = 3;
+	int r = 0;
+	for (char *const *u = units; u && *u && k < ARGV_UNITS_MAX + 3; u++)
+		argv[k++] = *u;
+	if (k == 3)
+		return 0;
+	argv[k] = NULL;
+	bool all_ok = run(argv, NULL) >= 0;
+	for (size_t i = 3; r >= 0 && i < k; i++) {
+		_cleanup_free_ char *why = NULL;
+		if (all_ok ||
+		    run((const char *const[]){ "systemctl", "start", "--no-block", argv[i], NULL },
+			&why) >= 0)
+			r = note(changes, "service %s: start queued", argv[i]);
+		else
+			r = note(changes, "service %s: not started (%s)", argv[i], why ? why : "?");
+	}
+	return r;
+}
+
 int agent_live(struct agent *a, const struct plan *plan, const struct profile *prof,
 	       const char *family, const struct agent_units_stamp *before, char ***changes,
 	       bool *ret_reboot)
@@ -236,15 +349,8 @@ int agent_live(struct agent *a, const struct plan *plan, const struct profile *p
 			log_warning("systemctl daemon-reload failed: %s", why ? why : "?");
 	}
 	r = modules_now(a->root_fd, prof, changes);
-	for (char *const *u = profile_get_for(prof, family, PROFILE_LINUX_SERVICES); r >= 0 && *u;
-	     u++) {
-		_cleanup_free_ char *why = NULL;
-		if (run((const char *const[]){ "systemctl", "start", "--no-block", *u, NULL },
-			&why) >= 0)
-			r = note(changes, "service %s: start queued", *u);
-		else
-			r = note(changes, "service %s: not started (%s)", *u, why ? why : "?");
-	}
+	if (r >= 0)
+		r = services_start(profile_get_for(prof, family, PROFILE_LINUX_SERVICES), changes);
 	if (r >= 0 && reboot)
 		r = note(changes, "reboot needed: the kernel command line changed");
 	log_notice("profile %s: in effect %.1f ms after the agent started", a->target,
