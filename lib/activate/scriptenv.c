@@ -46,6 +46,20 @@ static const struct shim {
 	  "\tfi\n"
 	  "fi\n" EXEC_OWN("udevadm"),
 	  false },
+	{ "deb-systemd-helper",
+	  "#!/bin/sh\n"
+	  "# written by enlighten for one package transaction: 'debian-installed UNIT' asks\n"
+	  "# whether deb-systemd-helper's state file of the unit exists; answered from that\n"
+	  "# file as deb-systemd-helper does, without starting Perl\n"
+	  "if [ $# -eq 2 ] && [ \"$1\" = debian-installed ] && [ -n "
+	  "\"${DPKG_MAINTSCRIPT_PACKAGE:-}\" ] &&\n"
+	  "\t[ -z \"${DPKG_ROOT:-}\" ]; then\n"
+	  "\tcase $2 in '' | */* | -*) ;; *)\n"
+	  "\t\t[ -f \"/var/lib/systemd/deb-systemd-helper-enabled/$2.dsh-also\" ]\n"
+	  "\t\texit ;;\n"
+	  "\tesac\n"
+	  "fi\n" EXEC_OWN("deb-systemd-helper"),
+	  false },
 	{ "invoke-rc.d",
 	  "#!/bin/sh\n"
 	  "# written by enlighten for one dpkg run: its policy-rc.d forbids every action,\n"

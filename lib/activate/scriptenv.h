@@ -13,6 +13,12 @@
  *   it) is written down and run once after the transaction, each distinct
  *   argument list once, instead of re-running every udev rule on every
  *   device once per package; every other call goes to the root's udevadm.
+ * - deb-systemd-helper: `debian-installed UNIT` (debhelper's postinst asks
+ *   it once per unit, and each run of the Perl helper costs seconds under
+ *   emulation) is answered from the helper's own state file
+ *   (/var/lib/systemd/deb-systemd-helper-enabled/UNIT.dsh-also exists), as
+ *   the helper answers it; every other call, and this one with options or
+ *   under DPKG_ROOT, goes to the root's deb-systemd-helper.
  * - invoke-rc.d and deb-systemd-invoke, only when the policy-rc.d that
  *   forbids every action is the agent's own (dpkgtx.c): they answer as they
  *   do when the policy forbids (exit 0, nothing done) without first asking

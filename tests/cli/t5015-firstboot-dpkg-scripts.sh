@@ -5,11 +5,13 @@
 # `udevadm trigger` is written down for one run after the transaction
 # (dropped in a tree: no udev to ask), invoke-rc.d and deb-systemd-invoke
 # answer as under the agent's policy-rc.d (no start) without asking
-# systemd, while every other call reaches the root's own command. The
-# root is a tree with busybox as its shell (dpkg --root runs the scripts
-# chrooted); hyperv-daemons is a stand-in whose postinst makes the calls
-# Debian's makes, and the root's systemctl, udevadm, invoke-rc.d and
-# deb-systemd-invoke are stand-ins that write down each call.
+# systemd, deb-systemd-helper's debian-installed is answered from the
+# helper's state file, while every other call reaches the root's own
+# command. The root is a tree with busybox as its shell (dpkg --root runs
+# the scripts chrooted); hyperv-daemons is a stand-in whose postinst makes
+# the calls Debian's makes, and the root's systemctl, udevadm, invoke-rc.d,
+# deb-systemd-invoke and deb-systemd-helper are stand-ins that write down
+# each call.
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 
 command -v dpkg >/dev/null || skip_all "dpkg is not installed"
@@ -39,6 +41,9 @@ systemctl --quiet is-enabled hv-kvp-daemon.service || echo "is-enabled: $?" >>$l
 invoke-rc.d --skip-systemd-native hv-kvp-daemon start && echo "invoke-rc.d start: $?" >>$log
 deb-systemd-invoke start hv-kvp-daemon.service && echo "deb-systemd-invoke start: $?" >>$log
 invoke-rc.d --query hv-kvp-daemon start || echo "invoke-rc.d --query: $?" >>$log
+deb-systemd-helper debian-installed hv-kvp-daemon.service || echo "debian-installed: $?" >>$log
+deb-systemd-helper debian-installed hv-vss-daemon.service && echo "debian-installed, state: $?" >>$log
+deb-systemd-helper update-state hv-kvp-daemon.service
 EOF
 chmod 755 "$w/DEBIAN/postinst"
 dpkg-deb --root-owner-group -Zgzip -b "$w" repo/debian/hyperv-daemons_1.0-1_all.deb >/dev/null
@@ -59,13 +64,17 @@ cp k.pub r/etc/enlighten/keys/
 cp -R "$ENLIGHTEN_DATADIR/payloads/profiles" r/usr/share/enlighten/payloads/profiles
 # the root's own commands: stand-ins that write down each call and answer
 # as systemd's would for a unit that is not enabled
-for c in systemctl udevadm invoke-rc.d deb-systemd-invoke; do
+for c in systemctl udevadm invoke-rc.d deb-systemd-invoke deb-systemd-helper; do
 	printf '#!/bin/sh\necho "%s $*" >>/var/tmp/calls\n[ "$1" = info ] && echo 252\n' "$c" >"r/usr/bin/$c"
 	[ "$c" = systemctl ] && printf '[ "$2" = is-enabled ] && exit 1\n' >>"r/usr/bin/$c"
 	[ "$c" = invoke-rc.d ] && printf '[ "$1" = --query ] && exit 101\n' >>"r/usr/bin/$c"
 	printf 'exit 0\n' >>"r/usr/bin/$c"
 	chmod 755 "r/usr/bin/$c"
 done
+
+# deb-systemd-helper's state of a unit it has seen before
+mkdir -p r/var/lib/systemd/deb-systemd-helper-enabled
+: >r/var/lib/systemd/deb-systemd-helper-enabled/hv-vss-daemon.service.dsh-also
 
 ok "hyperv-guest on a dpkg root" enlighten-firstboot --root r --profile hyperv-guest
 like "summary" "$(last_output)" "profile=hyperv-guest changed=yes forced=yes"
@@ -78,10 +87,14 @@ like "so is deb-systemd-invoke's" "$(cat r/var/tmp/postinst)" "deb-systemd-invok
 like "udevadm's other calls reach the root's own" "$(cat r/var/tmp/postinst)" "^252"
 like "so does invoke-rc.d --query, which the policy does not settle" "$(cat r/var/tmp/postinst)" \
 	"invoke-rc.d --query: 101"
+like "deb-systemd-helper debian-installed answered from its state file: none" \
+	"$(cat r/var/tmp/postinst)" "debian-installed: 1"
+like "and one" "$(cat r/var/tmp/postinst)" "debian-installed, state: 0"
 is "the root's commands saw only the calls that were theirs" "$(cat r/var/tmp/calls)" \
 	"udevadm info --version
 systemctl --quiet is-enabled hv-kvp-daemon.service
-invoke-rc.d --query hv-kvp-daemon start"
+invoke-rc.d --query hv-kvp-daemon start
+deb-systemd-helper update-state hv-kvp-daemon.service"
 ok "nothing of the directory left behind" test ! -e r/var/lib/enlighten/script-path
 ok "nor the policy" test ! -e r/usr/sbin/policy-rc.d
 ok "the units enabled by the agent" \
