@@ -58,7 +58,12 @@ static const struct shim {
 	  "\t\t[ -f \"/var/lib/systemd/deb-systemd-helper-enabled/$2.dsh-also\" ]\n"
 	  "\t\texit ;;\n"
 	  "\tesac\n"
-	  "fi\n" EXEC_OWN("deb-systemd-helper"),
+	  "fi\n"
+	  "# the root's own, with this directory still first in PATH: the helper runs\n"
+	  "# 'systemctl daemon-reload' itself after a change\n"
+	  "own=$(PATH=${PATH#" SCRIPTENV_DIR ":} command -v deb-systemd-helper) &&\n"
+	  "\texec \"$own\" \"$@\"\n"
+	  "exit 127\n",
 	  false },
 	{ "invoke-rc.d",
 	  "#!/bin/sh\n"

@@ -18,7 +18,9 @@
  *   emulation) is answered from the helper's own state file
  *   (/var/lib/systemd/deb-systemd-helper-enabled/UNIT.dsh-also exists), as
  *   the helper answers it; every other call, and this one with options or
- *   under DPKG_ROOT, goes to the root's deb-systemd-helper.
+ *   under DPKG_ROOT, goes to the root's deb-systemd-helper, with this
+ *   directory still first in PATH (the helper reloads systemd itself after
+ *   a change: that reload is nothing too).
  * - invoke-rc.d and deb-systemd-invoke, only when the policy-rc.d that
  *   forbids every action is the agent's own (dpkgtx.c): they answer as they
  *   do when the policy forbids (exit 0, nothing done) without first asking

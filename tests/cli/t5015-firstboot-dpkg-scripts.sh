@@ -68,6 +68,8 @@ for c in systemctl udevadm invoke-rc.d deb-systemd-invoke deb-systemd-helper; do
 	printf '#!/bin/sh\necho "%s $*" >>/var/tmp/calls\n[ "$1" = info ] && echo 252\n' "$c" >"r/usr/bin/$c"
 	[ "$c" = systemctl ] && printf '[ "$2" = is-enabled ] && exit 1\n' >>"r/usr/bin/$c"
 	[ "$c" = invoke-rc.d ] && printf '[ "$1" = --query ] && exit 101\n' >>"r/usr/bin/$c"
+	# as Debian's helper does after a change
+	[ "$c" = deb-systemd-helper ] && printf 'systemctl daemon-reload\n' >>"r/usr/bin/$c"
 	printf 'exit 0\n' >>"r/usr/bin/$c"
 	chmod 755 "r/usr/bin/$c"
 done
