@@ -76,13 +76,14 @@ static errcode_t note_write_error(io_channel channel, unsigned long block, int c
 {
 	struct ext4 *e = channel->app_data;
 	(void)block, (void)count, (void)data, (void)size, (void)actual;
+	/* a cached block whose write failed is reported at the flush with no
+	 * error code (libext2fs 1.47): the failed write's errno is the cause */
 	if (e)
-		e->write_error = error;
+		e->write_error = error ? error : errno ? errno : EXT2_ET_SHORT_WRITE;
 	return error;
 }
 
-/* Why a write into the filesystem failed, for a message. */
-static const char *write_failure(const struct ext4 *e, int r)
+const char *ext4_strerror(const struct ext4 *e, int r)
 {
 	if (e->write_error == ENOSPC || e->write_error == EXT2_ET_SHORT_WRITE)
 		return "the filesystem the image is written to is full (free space there, or "
@@ -1374,7 +1375,7 @@ int ext4_add_tarball(struct ext4 *e, int fd, const struct ext4_tar_opts *o,
 			      o->overlay, &stats.bytes, reterr_msg);
 		if (r < 0) {
 			errmsg_default(reterr_msg, r, "cannot write tarball entry '%s': %s", name,
-				       write_failure(e, r));
+				       ext4_strerror(e, r));
 			break;
 		}
 	}

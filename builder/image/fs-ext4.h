@@ -28,6 +28,10 @@ int ext4_open(const char *path, uint64_t offset, bool rw, time_t now, struct ext
 /* Writes everything out (when writable) and frees; returns the first error. */
 int ext4_close(struct ext4 *e);
 void ext4_abort(struct ext4 *e);
+/* Why a write into the filesystem failed (r, a negative errno), for a
+ * message: the filesystem the image file is on being full is said as such,
+ * apart from the root partition being full. */
+const char *ext4_strerror(const struct ext4 *e, int r);
 
 /* Called for each regular file of the tarball before its data is written;
  * returns an fd that gets a copy of the data, or -1. */

@@ -73,7 +73,8 @@ int generalize_finish(struct ext4 *e, const struct generalize *g, char **reterr_
 {
 	int r = ext4_write_file(e, "etc/machine-id", "", 0, 0444);
 	if (r < 0)
-		return errmsg_errno(reterr_msg, r, "cannot write an empty '/etc/machine-id': %m");
+		return errmsg_set(reterr_msg, r, "cannot write an empty '/etc/machine-id': %s",
+				  ext4_strerror(e, r));
 	if (!g->ssh_keys)
 		return 0;
 
@@ -86,7 +87,8 @@ int generalize_finish(struct ext4 *e, const struct generalize *g, char **reterr_
 	if (r >= 0)
 		r = ext4_symlink(e, SSH_KEYGEN_WANTS, "/" SSH_KEYGEN_UNIT);
 	if (r < 0 && r != -EEXIST)
-		return errmsg_errno(reterr_msg, r, "cannot write '/%s': %m", SSH_KEYGEN_UNIT);
+		return errmsg_set(reterr_msg, r, "cannot write '/%s': %s", SSH_KEYGEN_UNIT,
+				  ext4_strerror(e, r));
 	return 0;
 }
 

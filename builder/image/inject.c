@@ -71,7 +71,7 @@ static int copy_tree(struct ext4 *e, int dir_fd, const char *host, const char *d
 			if (r < 0)
 				return errmsg_set(reterr_msg, r,
 						  "cannot write '/%s' into the image: %s", d,
-						  strerror(-r));
+						  ext4_strerror(e, r));
 		} else
 			return errmsg_set(reterr_msg, -EINVAL,
 					  "'%s' is not a regular file or directory; refused", h);
@@ -88,7 +88,7 @@ static int copy_host_file(struct ext4 *e, const char *host, const char *dest, mo
 	int r = ext4_write_file_fd(e, dest, fd, mode, NULL, NULL);
 	if (r < 0)
 		return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
-				  strerror(-r));
+				  ext4_strerror(e, r));
 	return 0;
 }
 
@@ -97,7 +97,7 @@ static int write_text(struct ext4 *e, const char *dest, const char *text, char *
 	int r = ext4_write_file(e, dest, text, strlen(text), 0644);
 	if (r < 0)
 		return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s", dest,
-				  strerror(-r));
+				  ext4_strerror(e, r));
 	return 0;
 }
 
@@ -120,7 +120,7 @@ static int inject_agent_helper(struct ext4 *e, const char *agent, char **reterr_
 	r = ext4_mkdir_p(e, IMAGE_AGENT_HELPER_DIR, 0755);
 	if (r < 0)
 		return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
-				  IMAGE_AGENT_HELPER_DIR, strerror(-r));
+				  IMAGE_AGENT_HELPER_DIR, ext4_strerror(e, r));
 	return copy_host_file(e, p, IMAGE_AGENT_HELPER, 0755, reterr_msg);
 }
 
@@ -156,7 +156,7 @@ static int inject_unit(struct ext4 *e, const struct inject_opts *o, char **reter
 	r = ext4_symlink(e, IMAGE_UNIT_WANTS, "/" IMAGE_UNIT);
 	if (r < 0 && r != -EEXIST)
 		return errmsg_set(reterr_msg, r, "cannot enable the agent's unit: %s",
-				  strerror(-r));
+				  ext4_strerror(e, r));
 	return 0;
 }
 
@@ -179,7 +179,7 @@ static int inject_payload(struct ext4 *e, int repo_fd, const struct catalog_payl
 		r = ext4_write_file_fd(e, dest, fd, 0644, h, &n);
 		if (r < 0 && r != -EFBIG)
 			return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
-					  dest, strerror(-r));
+					  dest, ext4_strerror(e, r));
 		if (r >= 0 && sha256_final(h, digest) < 0)
 			return -ENOMEM;
 		r = catalog_payload_check(p, r, digest, n, &msg);
@@ -211,7 +211,7 @@ static int inject_repo(struct ext4 *e, const struct inject_opts *o, char **reter
 		int r = ext4_write_file_fd(e, dest, fd, 0644, NULL, NULL);
 		if (r < 0)
 			return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
-					  dest, strerror(-r));
+					  dest, ext4_strerror(e, r));
 	}
 	for (size_t i = 0; i < o->catalog->n_payloads; i++) {
 		if (!o->staged[i])
@@ -264,7 +264,7 @@ static int inject_firstboot_conf(struct ext4 *e, const struct inject_opts *o, ch
 	int r = ext4_mkdir_p(e, IMAGE_CONF_DIR, 0755);
 	if (r < 0)
 		return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
-				  IMAGE_CONF_DIR, strerror(-r));
+				  IMAGE_CONF_DIR, ext4_strerror(e, r));
 	return write_text(e, IMAGE_FIRSTBOOT_CONF,
 			  "# written by enlighten build: [Partitions] GrowRoot=no\n"
 			  "[Firstboot]\nGrowRoot=no\n",
@@ -303,7 +303,7 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 		r = ext4_mkdir_p(e, IMAGE_RPM_KEYS_DIR, 0755);
 		if (r < 0)
 			return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s",
-					  IMAGE_RPM_KEYS_DIR, strerror(-r));
+					  IMAGE_RPM_KEYS_DIR, ext4_strerror(e, r));
 		r = copy_host_file(e, *key, dest, 0644, reterr_msg);
 		if (r < 0)
 			return r;
@@ -354,7 +354,7 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 	if (r >= 0)
 		r = ext4_mkdir_p(e, "boot/efi", 0700);
 	if (r < 0)
-		return errmsg_set(reterr_msg, r, "cannot write fstab: %s", strerror(-r));
+		return errmsg_set(reterr_msg, r, "cannot write fstab: %s", ext4_strerror(e, r));
 
 	if (o->hostname) {
 		_cleanup_free_ char *s = strjoin(o->hostname, "\n");
@@ -388,7 +388,7 @@ int inject_all(struct ext4 *e, const struct inject_opts *o, char **reterr_msg)
 				"remove it from the base");
 		if (r < 0)
 			return errmsg_set(reterr_msg, r, "cannot write '/etc/localtime': %s",
-					  strerror(-r));
+					  ext4_strerror(e, r));
 	}
 	return inject_build_info(e, o, reterr_msg);
 }

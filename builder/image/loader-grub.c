@@ -252,7 +252,8 @@ int grub_install_config(struct ext4 *e, const struct grub_config *c, struct grub
 		r = grubenv_write(e, ch.prefix, &path);
 	if (r < 0) {
 		grub_choice_done(&ch);
-		return errmsg_errno(reterr_msg, r, "cannot write '/%s' into the image: %m", path);
+		return errmsg_set(reterr_msg, r, "cannot write '/%s' into the image: %s", path,
+				  ext4_strerror(e, r));
 	}
 	if (ch.mkconfig) {
 		_cleanup_free_ char *defaults = defaults_text(c);
@@ -266,9 +267,10 @@ int grub_install_config(struct ext4 *e, const struct grub_config *c, struct grub
 					    strlen(defaults), 0644);
 		if (r < 0) {
 			grub_choice_done(&ch);
-			return errmsg_errno(reterr_msg, r,
-					    "cannot write '/etc/default/grub.d/enlighten.cfg' "
-					    "into the image: %m");
+			return errmsg_set(reterr_msg, r,
+					  "cannot write '/etc/default/grub.d/enlighten.cfg' "
+					  "into the image: %s",
+					  ext4_strerror(e, r));
 		}
 	}
 	*ret = ch;
