@@ -935,6 +935,10 @@ int apply_resume(struct state *state, const struct apply_opts *o, struct apply_r
 	r = plan_from_json(pj, &plan, reterr_msg);
 	if (r < 0)
 		return r;
+	/* a package step that was running may have left its policy-rc.d and
+	 * the scripts' commands; running it again need not reach the package
+	 * manager (its packages are in) */
+	dpkgtx_recover(o->root_fd);
 	json_object *running;
 	bool was_running = json_object_object_get_ex(run.journal, "running", &running) &&
 			   json_object_get_boolean(running);

@@ -252,21 +252,43 @@ static int run_dpkg(const char *root, const char *const *args, char *const *list
  * would wait for the agent. The agent starts them itself, afterwards.
  * Returns 1 when it wrote the policy (remove it after), 0 when the root
  * has one of its own. */
+static const char policy[] = "#!/bin/sh\n"
+			     "# written by enlighten for one dpkg run: no service starts\n"
+			     "exit 101\n";
+
+/* The root's policy-rc.d is the agent's own: a run cut short by a power cut
+ * left it. Returns 1, 0 (none, or the root's), or -ENOMEM. */
+static int policy_is_ours(int root_fd)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = fs_read_file_at(root_fd, POLICY_RC_D, sizeof(policy), &text, NULL);
+	if (r < 0) /* none, or not ours (larger, not a file) */
+		return r == -ENOMEM ? r : 0;
+	return streq(text, policy);
+}
+
 static int policy_begin(int root_fd)
 {
-	static const char policy[] = "#!/bin/sh\n"
-				     "# written by enlighten for one dpkg run: no service starts\n"
-				     "exit 101\n";
+	int r = policy_is_ours(root_fd);
+	if (r != 0)
+		return r;
 	_cleanup_close_ int fd = fs_open_beneath(root_fd, POLICY_RC_D, O_PATH, 0);
 	if (fd >= 0)
 		return 0;
-	int r = fs_write_file_atomic_at(root_fd, POLICY_RC_D, policy, strlen(policy), 0755);
+	r = fs_write_file_atomic_at(root_fd, POLICY_RC_D, policy, strlen(policy), 0755);
 	return r < 0 ? r : 1;
 }
 
 static void policy_end(int root_fd)
 {
 	(void)unlinkat(root_fd, POLICY_RC_D, 0);
+}
+
+void dpkgtx_recover(int root_fd)
+{
+	if (policy_is_ours(root_fd) > 0)
+		policy_end(root_fd);
+	scriptenv_end(root_fd);
 }
 
 /* ---- the install check and rounds ---------------------------------------

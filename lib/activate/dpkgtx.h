@@ -34,6 +34,11 @@ int dpkg_status_installed(char *text, char ***ret_names);
  * short by a full disk, a file deleted. *ret_broken may be NULL (none). */
 int dpkgtx_broken(int root_fd, char *const *names, char ***ret_broken);
 
+/* Removes what a package transaction cut short by a power cut left in the
+ * root: the agent's own policy-rc.d (known by its text; a root's own stays)
+ * and the scripts' PATH directory (scriptenv.h), rpm's as well as dpkg's. */
+void dpkgtx_recover(int root_fd);
+
 /* Installs the package files (host paths) and then purges the named
  * packages. Returns 0, or -EPROTO with a message when the check or the
  * purge's trial refused (nothing changed), -EBADMSG when a file's control

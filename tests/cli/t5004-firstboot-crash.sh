@@ -1,8 +1,8 @@
 #!/bin/sh
 # t5004-firstboot-crash.sh - a power cut at any point of a migration is
 # followed by a run that finishes the same job: the process stops at every
-# journal write (ENLIGHTEN_TEST_ABORT_AFTER=N, before and after each step)
-# and is killed with SIGKILL at random moments; the next run leaves the same
+# journal write (ENLIGHTEN_TEST_ABORT_AFTER=N, before and after each step),
+# with what a package transaction leaves when cut planted, and is killed with SIGKILL at random moments; the next run leaves the same
 # tree and rpmdb as an uninterrupted run.
 . "$ENLIGHTEN_SRCDIR/tests/cli/lib.sh"
 . "$ENLIGHTEN_SRCDIR/tests/fixtures/firstboot/lib.sh"
@@ -25,6 +25,10 @@ while [ $n -lt $writes ]; do
 	cp -a template c
 	exits 3 "power cut after journal write $n of $writes" \
 		env ENLIGHTEN_TEST_ABORT_AFTER=$n enlighten-firstboot --root c --profile hyperv-guest
+	# as if the cut came inside that step's package transaction: the
+	# commands it put first in the scripts' PATH are still there
+	mkdir -p c/var/lib/enlighten/script-path
+	echo 'udevadm trigger' >c/var/lib/enlighten/script-path/udev-triggers
 	ok "  the next run finishes the job" fb --root c --profile hyperv-guest
 	fb_same "  tree and rpmdb equal the uninterrupted run's" "$(fb_tree c)" "$want"
 	is "  state says complete" "$(fb_state c)" "$want_state"

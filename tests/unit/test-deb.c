@@ -121,6 +121,19 @@ static void test_db(void)
 	dpkgtx_installed(rfd, &names, NULL);
 	ok(!strv_contains(names, "enlighten-test"), "gone from the database");
 	names = strv_free(names);
+	/* what a run cut short inside its transaction leaves: the scripts'
+	 * PATH directory goes; a policy-rc.d not the agent's own stays */
+	fs_mkdir_p_at(rfd, "var/lib/enlighten/script-path", 0755);
+	write_file("root/var/lib/enlighten/script-path/udev-triggers", "trigger\n");
+	write_file("root/usr/sbin/policy-rc.d", "#!/bin/sh\nexit 0\n");
+	dpkgtx_recover(rfd);
+	ok(access("root/var/lib/enlighten/script-path", F_OK) < 0,
+	   "recover: the scripts' PATH directory is removed");
+	ok(access("root/usr/sbin/policy-rc.d", F_OK) == 0, "recover: the root's own policy stays");
+	is_int(dpkgtx_run(rootp, files, NULL, &err), 0, "installed with the root's own policy");
+	ok(access("root/usr/sbin/policy-rc.d", F_OK) == 0, "... which is still there after");
+	is_int(dpkgtx_run(rootp, NULL, erase, &err), 0, "purged again");
+	unlink("root/usr/sbin/policy-rc.d");
 	char *bad[] = { "/nonexistent/x.deb", NULL };
 	is_int(dpkgtx_run(rootp, bad, NULL, &err), -EBADMSG,
 	       "a file whose control cannot be read is refused before dpkg runs");
