@@ -123,8 +123,10 @@ if [ -n "$base" ] && [ -n "$comp" ] && command -v apt-get >/dev/null && command 
 	ok "the components for that base" "$SRC/scripts/fetch-components" "$base" real
 	ok "index the real components" enlighten payload index --expires 36500 real
 	zstd -dcq <"$base" | tar -xf - -C st ./var/lib/dpkg/status
-	for pc in vmware-guest:open-vm-tools xen-dom0:xen-utils-4.17 hyperv-guest:hyperv-daemons; do
-		p=${pc%%:*} pkg=${pc#*:}
+	# PROFILE:PACKAGE[+PACKAGE...]: the profile's [Debian] packages from Debian
+	for pc in vmware-guest:open-vm-tools xen-dom0:xen-utils-4.17+qemu-system-xen \
+		hyperv-guest:hyperv-daemons; do
+		p=${pc%%:*} pkg=$(echo "${pc#*:}" | tr + ' ')
 		apt=$(apt-get -s -qq -o Dir::State::status="$PWD/st/var/lib/dpkg/status" \
 			-o APT::Install-Recommends=0 -o Debug::NoLocking=1 install $pkg 2>/dev/null |
 			sed -n 's/^Inst \([^ ]*\) .*/\1/p' | sort | tr '\n' ' ')

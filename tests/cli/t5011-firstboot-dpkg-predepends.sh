@@ -40,6 +40,8 @@ pkg python3.11-minimal 'Depends: libpython3.11-minimal'
 pkg libpython3.11-minimal
 pkg libpython3-stdlib
 pkg libxenmisc
+# the device model of HVM guests
+pkg qemu-system-xen 'Depends: libxenmisc'
 cp "$ENLIGHTEN_BUILDDIR"/payloads/repo/debian/enlighten-ic-xen-dom0_*.deb repo/debian/
 ok "keygen" enlighten payload keygen --out k
 ok "index" enlighten payload index --expires 36500 repo
@@ -56,8 +58,8 @@ installed() { dpkg-query --admindir=r/var/lib/dpkg -W -f='${db:Status-Abbrev}${P
 
 ok "xen-dom0 on a dpkg root" enlighten-firstboot --root r --profile xen-dom0
 like "summary" "$(last_output)" "profile=xen-dom0 changed=yes forced=yes"
-is "the toolstack and its whole pre-dependency chain are installed" "$(installed)" \
-	"enlighten-ic-xen-dom0 libpython3-stdlib libpython3.11-minimal libxenmisc python3 python3-minimal python3.11-minimal xen-utils-4.17 "
+is "the toolstack, its whole pre-dependency chain and the device model are installed" "$(installed)" \
+	"enlighten-ic-xen-dom0 libpython3-stdlib libpython3.11-minimal libxenmisc python3 python3-minimal python3.11-minimal qemu-system-xen xen-utils-4.17 "
 ok "xen.service, the init script, enabled by its start links" \
 	test "$(readlink r/etc/rc2.d/S01xen)" = ../init.d/xen -a "$(readlink r/etc/rc5.d/S01xen)" = ../init.d/xen
 ok "the next boot" enlighten-firstboot --root r --profile xen-dom0
