@@ -6,7 +6,11 @@
  * written, the guest created paused, its console copied to a file by `xl
  * console` (its input not a terminal: it only copies), the guest unpaused.
  * Then the file is read back through the guest agent until the summary
- * line shows. Nothing here prints.
+ * line shows. A PV or PVH guest is started with its entry's kernel and
+ * initrd; an HVM guest boots its disk as a machine would: hvmloader and
+ * SeaBIOS read its partition table and start the boot loader in its MBR,
+ * and its console is the serial port of its device model (QEMU in dom0).
+ * Nothing here prints.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +38,7 @@
 #define STOP_SECONDS 120
 #define STOP_SECONDS_S "120"
 #define SCRIPT_USEC (120ULL * 1000000ULL)
+#define XL_LINES_S "6" /* of xl create's own output when it fails */
 
 void domu_report_done(struct domu_report *r)
 {
@@ -62,50 +67,80 @@ static int problem(struct domu_report *r, const char *fmt, ...)
 	return 0;
 }
 
+/* The script's start: the guest's disks in dom0, the MBR signature
+ * boot-test cleared written back, through a node of our own (in /dev: /run
+ * is nodev): udev watches /dev/vdX and would read the table again in dom0,
+ * whose partitions have the same PARTUUIDs. */
+#define SCRIPT_DISKS                                                                               \
+	"exec 2>&1; set -e\n"                                                                      \
+	"disk=/dev/disk/by-id/virtio-" DOMU_DISK_SERIAL "\n"                                       \
+	"boot=/dev/disk/by-id/virtio-" DOMU_BOOT_SERIAL "\n"                                       \
+	"[ -b $disk ] || { echo \"no $disk in dom0\"; exit 3; }\n"                                 \
+	"[ -b $boot ] || { echo \"no $boot in dom0\"; exit 3; }\n"                                 \
+	"dev=$(readlink -f $disk); node=/dev/." DOMU_NAME "; rm -f $node\n"                        \
+	"mknod $node b $((0x$(stat -c %%t $dev))) $((0x$(stat -c %%T $dev)))\n"                    \
+	"printf '\\125\\252' | dd of=$node bs=1 seek=510 conv=notrunc,fsync status=none\n"         \
+	"rm -f $node\n"
+
+/* The xl configuration's lines every type shares. */
+#define CFG_COMMON                                                                                 \
+	"name = \"" DOMU_NAME "\"\n"                                                               \
+	"memory = 512\n"                                                                           \
+	"vcpus = 1\n"                                                                              \
+	"on_reboot = \"destroy\"\n"                                                                \
+	"on_crash = \"destroy\"\n"
+
+/* An HVM guest: the whole disk as its first IDE disk (xen-blkfront takes
+ * it over once the kernel runs), booted from it; its serial port on a pty
+ * in dom0; no display. */
+#define CFG_HVM                                                                                    \
+	"type = \"hvm\"\n"                                                                         \
+	"disk = [ \"phy:/dev/disk/by-id/virtio-" DOMU_DISK_SERIAL ",hda,w\" ]\n"                   \
+	"boot = \"c\"\n"                                                                           \
+	"serial = \"pty\"\n"                                                                       \
+	"vnc = 0\n"                                                                                \
+	"sdl = 0\n"                                                                                \
+	"vga = \"none\"\n"
+
+/* The script's end: the guest created paused, its console (xenconsole
+ * copies it to its standard output when its input is not a terminal: the
+ * PV console, or the serial port of an HVM guest's device model), then
+ * unpaused; xl's own lines when it cannot be created. */
+#define SCRIPT_CREATE(console)                                                                     \
+	"if ! xl create -p /run/" DOMU_NAME ".cfg >/run/" DOMU_NAME ".xl.log 2>&1; then\n"         \
+	"  tail -n " XL_LINES_S " /run/" DOMU_NAME ".xl.log; exit 4\n"                             \
+	"fi\n"                                                                                     \
+	"setsid xl console -t " console " " DOMU_NAME " > " CONSOLE_FILE " 2>&1 </dev/null &\n"    \
+	"sleep 2\n"                                                                                \
+	"xl unpause " DOMU_NAME "\n"                                                               \
+	"xl domid " DOMU_NAME "\n"
+
 /* The script that starts the guest in dom0; prints its domain id. */
 static char *start_script(const char *type, const struct boot_entry *plain)
 {
+	char *s = NULL;
+	if (streq(type, "hvm")) {
+		if (asprintf(&s, SCRIPT_DISKS "cat > /run/" DOMU_NAME
+					      ".cfg <<'EOF'\n" CFG_COMMON CFG_HVM
+					      "EOF\n" SCRIPT_CREATE("serial")) < 0)
+			return NULL;
+		return s;
+	}
 	/* xl's extra= is the guest's own command line, as its disk's entry
 	 * has it; console=hvc0 added where it has none, as a Xen
 	 * administrator's configuration would (with console=ttyS0 alone a
 	 * PV guest's console is silent) */
 	bool hvc = strstr(plain->options, "console=hvc0") != NULL;
-	char *s = NULL;
 	if (asprintf(&s,
-		     "exec 2>&1; set -e\n"
-		     "disk=/dev/disk/by-id/virtio-" DOMU_DISK_SERIAL "\n"
-		     "boot=/dev/disk/by-id/virtio-" DOMU_BOOT_SERIAL "\n"
-		     "[ -b $disk ] || { echo \"no $disk in dom0\"; exit 3; }\n"
-		     "[ -b $boot ] || { echo \"no $boot in dom0\"; exit 3; }\n"
-		     /* the MBR signature boot-test cleared, written through a node
-		      * of our own (in /dev: /run is nodev): udev watches /dev/vdX and would read
-		      * the table again in dom0, whose partitions have the same PARTUUIDs */
-		     "dev=$(readlink -f $disk); node=/dev/." DOMU_NAME "; rm -f $node\n"
-		     "mknod $node b $((0x$(stat -c %%t $dev))) $((0x$(stat -c %%T $dev)))\n"
-		     "printf '\\125\\252' | dd of=$node bs=1 seek=510 conv=notrunc,fsync "
-		     "status=none\n"
-		     "rm -f $node\n"
+		     SCRIPT_DISKS
 		     /* the kernel and initrd of the guest disk's own entry */
 		     "rm -rf " BOOT_DIR " && mkdir " BOOT_DIR " && tar -xf $boot -C " BOOT_DIR "\n"
-		     "cat > /run/" DOMU_NAME ".cfg <<'EOF'\n"
-		     "name = \"" DOMU_NAME "\"\n"
-		     "type = \"%s\"\n"
+		     "cat > /run/" DOMU_NAME ".cfg <<'EOF'\n" CFG_COMMON "type = \"%s\"\n"
 		     "kernel = \"" BOOT_DIR "/linux\"\n"
 		     "%s"
 		     "extra = \"%s%s\"\n"
-		     "memory = 512\n"
-		     "vcpus = 1\n"
 		     "disk = [ \"phy:/dev/disk/by-id/virtio-" DOMU_DISK_SERIAL ",xvda,w\" ]\n"
-		     "on_reboot = \"destroy\"\n"
-		     "on_crash = \"destroy\"\n"
-		     "EOF\n"
-		     "xl create -p /run/" DOMU_NAME ".cfg >/dev/null\n"
-		     /* xenconsole copies the console to its standard output
-		      * when its input is not a terminal */
-		     "setsid xl console -t pv " DOMU_NAME " > " CONSOLE_FILE " 2>&1 </dev/null &\n"
-		     "sleep 2\n"
-		     "xl unpause " DOMU_NAME "\n"
-		     "xl domid " DOMU_NAME "\n",
+		     "EOF\n" SCRIPT_CREATE("pv"),
 		     type, plain->initrd ? "ramdisk = \"" BOOT_DIR "/initrd\"\n" : "",
 		     plain->options, hvc ? "" : " console=hvc0") < 0)
 		return NULL;
@@ -187,20 +222,45 @@ static int wait_line(struct qga *q, struct domu_report *r, uint64_t start, uint6
 	}
 }
 
+/* xl create failed (or the script before it): xl's own last lines, as the
+ * tail and in the problem, on one line. */
+static int create_failed(struct domu_report *r, int k, char *out)
+{
+	if (k < 0) {
+		problem(r, "cannot start the %s guest through dom0's guest agent: %s", r->type,
+			strerror(-k));
+		return 0;
+	}
+	if (keep_tail(r, out) < 0)
+		return -ENOMEM;
+	_cleanup_free_ char *one = strdup("");
+	for (char **l = r->console_tail; l && *l && one; l++) {
+		char *next = strjoin(one, *one ? "; " : "", *l);
+		free(one);
+		one = next;
+	}
+	if (!one)
+		return -ENOMEM;
+	problem(r, "xl create of the %s guest failed in dom0: %s", r->type,
+		*one ? one : "no output");
+	return 0;
+}
+
 int domu_run(const char *qga_socket, const char *type, const struct boot_entry *plain,
 	     uint64_t deadline, struct domu_report *ret)
 {
-	struct domu_report r = { .type = type };
+	struct domu_report r = { .type = type, .at_start = now_usec() };
 	_cleanup_free_ char *script = NULL, *out = NULL;
 	struct qga *q = NULL;
-	uint64_t start = now_usec();
+	uint64_t start = r.at_start;
+	bool hvm = streq(type, "hvm"); /* boots its disk: no entry of it is handed over */
 	int code = -1, k;
 
-	if (!plain || !plain->kernel) {
+	if (!hvm && (!plain || !plain->kernel)) {
 		problem(&r, "the guest's disk has no plain kernel entry to start it from");
 		goto done;
 	}
-	if (!script_safe(plain->options)) {
+	if (!hvm && !script_safe(plain->options)) {
 		problem(&r,
 			"the entry '%s' of the guest's disk has quotes, '$' or '\\' in its "
 			"options",
@@ -217,8 +277,9 @@ int domu_run(const char *qga_socket, const char *type, const struct boot_entry *
 	}
 	k = sh(q, script, now_usec() + SCRIPT_USEC, &code, &out);
 	if (k < 0 || code != 0) {
-		problem(&r, "xl create of the %s guest failed in dom0: %s", type,
-			k < 0 ? strerror(-k) : strstrip(out));
+		k = create_failed(&r, k, out);
+		if (k < 0)
+			goto fail;
 		goto done;
 	}
 	r.started = true;
@@ -229,9 +290,15 @@ int domu_run(const char *qga_socket, const char *type, const struct boot_entry *
 	/* a clean shutdown, so the guest's disk is as its agent left it */
 	free(out);
 	out = NULL;
+	/* -F: the ACPI power button for an HVM guest without PV drivers */
 	k = sh(q,
-	       "timeout " STOP_SECONDS_S " xl shutdown -w " DOMU_NAME " >/dev/null 2>&1 && "
-	       "echo shutdown || { xl destroy " DOMU_NAME " >/dev/null 2>&1; echo destroyed; }",
+	       hvm ? "timeout " STOP_SECONDS_S " xl shutdown -F -w " DOMU_NAME
+		     " >/dev/null 2>&1 && "
+		     "echo shutdown || { xl destroy " DOMU_NAME
+		     " >/dev/null 2>&1; echo destroyed; }"
+		   : "timeout " STOP_SECONDS_S " xl shutdown -w " DOMU_NAME " >/dev/null 2>&1 && "
+		     "echo shutdown || { xl destroy " DOMU_NAME
+		     " >/dev/null 2>&1; echo destroyed; }",
 	       now_usec() + (STOP_SECONDS + 30) * 1000000ULL, &code, &out);
 	r.stopped = k >= 0 && startswith(out, "shutdown") ? "shutdown" : "destroyed";
 done:
@@ -254,6 +321,10 @@ json_object *domu_report_json(const struct domu_report *r)
 	json_object_object_add(o, "stopped", json_string_or_null(r->stopped));
 	json_object_object_add(o, "seconds_after_dom0_line",
 			       r->line ? json_object_new_double((double)r->usec_line / 1e6) : NULL);
+	json_object_object_add(o, "seconds_after_power_on",
+			       r->line && r->usec_power_on
+				       ? json_object_new_double((double)r->usec_power_on / 1e6)
+				       : NULL);
 	json_object_object_add(o, "console_tail", json_strv_or_null(r->console_tail));
 	return o;
 }

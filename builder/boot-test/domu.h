@@ -4,9 +4,11 @@
  * boot-test booted from another overlay of the image: `xl create` (through
  * the QEMU guest agent of dom0) with the kernel, initrd and command line of
  * the guest disk's own boot entry (as pygrub would take them from it),
- * that disk as its xvda; its console, which xenconsoled serves on a pty
- * in dom0, copied to a file there and read back until the guest's agent
- * prints its summary line.
+ * that disk as its xvda; or, for an HVM guest, that disk booted as a
+ * machine boots it (hvmloader, SeaBIOS, the boot loader in its MBR). Its
+ * console (xenconsoled's pty in dom0, or the serial port of the HVM
+ * guest's device model) is copied to a file there and read back until the
+ * guest's agent prints its summary line.
  */
 #pragma once
 
@@ -24,19 +26,21 @@
 #define DOMU_NAME "enlighten-domu"
 
 struct domu_report {
-	const char *type;    /* xl's type=: pv, pvh */
-	bool started;	     /* xl create succeeded */
-	char *line;	     /* the guest's summary line, or NULL */
-	char *problem;	     /* why there is no line, or NULL */
-	char **console_tail; /* the guest console's last lines when there is no line */
-	uint64_t usec_line;  /* from the call to the line */
-	const char *stopped; /* how the guest went away: "shutdown", "destroyed", NULL */
+	const char *type;	/* xl's type=: pv, pvh, hvm */
+	bool started;		/* xl create succeeded */
+	char *line;		/* the guest's summary line, or NULL */
+	char *problem;		/* why there is no line, or NULL */
+	char **console_tail;	/* the guest console's last lines when there is no line */
+	uint64_t usec_line;	/* from the call to the line */
+	uint64_t at_start;	/* the call's now_usec() */
+	uint64_t usec_power_on; /* the line from dom0's power-on (its caller's), or 0 */
+	const char *stopped;	/* how the guest went away: "shutdown", "destroyed", NULL */
 };
 
 /* Starts a guest of type in the dom0 behind qga_socket, with the kernel,
  * initrd and options of plain (the guest disk's plain entry, its kernel and
- * initrd on the disk DOMU_BOOT_SERIAL as domu_boot_disk() made it) and the
- * disk DOMU_DISK_SERIAL, waits for its summary line until
+ * initrd on the disk DOMU_BOOT_SERIAL as domu_boot_disk() made it; not for
+ * "hvm", which boots its disk) and the disk DOMU_DISK_SERIAL, waits for its summary line until
  * deadline, then shuts it down. Returns 0 with *ret filled in (ret->line
  * NULL and ret->problem set when there is no line), -errno only for local
  * failures. */

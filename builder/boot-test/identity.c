@@ -36,11 +36,6 @@ static const char *const smbios_hyperv[] = {
 	"type=2,manufacturer=Microsoft Corporation,product=Virtual Machine",
 	NULL,
 };
-static const char *const smbios_xen[] = {
-	"type=0,vendor=Xen,version=4.17",
-	"type=1,manufacturer=Xen,product=HVM domU,version=4.17",
-	NULL,
-};
 static const char *const smbios_vmware[] = {
 	"type=0,vendor=VMware,, Inc.,version=VMW71.00V",
 	"type=1,manufacturer=VMware,, Inc.,product=VMware Virtual Platform,"
@@ -93,16 +88,6 @@ const struct boot_identity boot_identities[] = {
 		.hypervisors = hv_microsoft,
 		.role = "guest",
 		.profile = "hyperv-guest",
-	},
-	{
-		.name = "xen-hvm",
-		.smbios = smbios_xen,
-		.cpu_kvm = "host",
-		.presence = PRESENT_NEVER,
-		.why_forced = "QEMU cannot present Xen's CPUID leaves or xenbus here",
-		.hypervisors = hv_xen,
-		.role = "guest",
-		.profile = "xen-hvm",
 	},
 	/* No hypervisor bit: the kernel and the detector find VMware from the
 	 * SMBIOS serial and the backdoor I/O port, as on VMware with the
@@ -179,6 +164,21 @@ const struct boot_identity boot_identities[] = {
 		.memory_mib = 2048,
 		.xen = XEN_DOMU,
 		.xen_type = "pvh",
+	},
+	/* A fully virtualized guest: the hypervisor's HVM support, and in dom0
+	 * the device model (qemu-system-xen, which xen-dom0 installs), whose
+	 * firmware boots the disk from its MBR. */
+	{
+		.name = "xen-hvm",
+		.cpu_kvm = "host",
+		.cpu_tcg = XEN_TCG_CPU,
+		.presence = PRESENT_ALWAYS,
+		.hypervisors = hv_xen,
+		.role = "guest",
+		.profile = "xen-hvm",
+		.memory_mib = 2048,
+		.xen = XEN_DOMU,
+		.xen_type = "hvm",
 	},
 };
 const unsigned boot_identities_count = ELEMENTSOF(boot_identities);

@@ -40,7 +40,7 @@ struct boot_identity {
 	const char *profile;
 	unsigned memory_mib;	      /* QEMU's memory, 0: the default */
 	enum xen_role xen;	      /* boot the image's Xen entry (and a guest in its dom0) */
-	const char *xen_type;	      /* XEN_DOMU: the guest's xl type= (pv, pvh) */
+	const char *xen_type;	      /* XEN_DOMU: the guest's xl type= (pv, pvh, hvm) */
 	const char *const *processes; /* must run inside the guest (by name), or NULL */
 	const char *const *commands;  /* must exit 0 inside the guest (argv, space-separated) */
 };

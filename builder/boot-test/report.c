@@ -201,10 +201,18 @@ static void print_domu(FILE *f, const struct boot_outcome *o)
 	const struct domu_report *d = o->domu;
 	if (!o->domu_type || !o->guest || !o->guest->pass)
 		return;
-	fprintf(f,
-		"  domu:   xl create, type %s, in dom0: the kernel '%s', initrd and command line "
-		"of the entry '%s' of its disk, the run's disk (dom0 on another overlay)\n",
-		d->type, o->domu_kernel ?: "?", o->domu_entry ?: "?");
+	if (streq(d->type, "hvm"))
+		fprintf(f,
+			"  domu:   xl create, type hvm, in dom0: the run's disk (dom0 on another "
+			"overlay) booted by hvmloader and SeaBIOS from its MBR, its serial "
+			"console through the device model\n");
+	else
+		fprintf(f,
+			"  domu:   xl create, type %s, in dom0: the kernel '%s', initrd and "
+			"command "
+			"line of the entry '%s' of its disk, the run's disk (dom0 on another "
+			"overlay)\n",
+			d->type, o->domu_kernel ?: "?", o->domu_entry ?: "?");
 	if (d->line)
 		fprintf(f, "  domu:   %s\n", d->line);
 	for (char **l = d->console_tail; l && *l; l++)
@@ -217,8 +225,7 @@ static void print_domu(FILE *f, const struct boot_outcome *o)
 		fprintf(f,
 			"  domu:   its line %.1f s after dom0's agent line, %.1f s after "
 			"power-on; the guest %s\n",
-			secs(d->usec_line), secs(o->qemu->usec_line + d->usec_line),
-			d->stopped ?: "left running");
+			secs(d->usec_line), secs(d->usec_power_on), d->stopped ?: "left running");
 	const struct guest_report *dd = o->domu_disk;
 	if (!dd || !g->profile)
 		return;

@@ -258,6 +258,7 @@ struct guest_hook {
 	struct guest_report domu_disk; /* the guest's disk, read after the run */
 	bool domu_disk_read;
 	const char *journal_log; /* the guest's journal goes there */
+	uint64_t power_on;	 /* QEMU's start (now_usec()) */
 };
 
 static void guest_hook_run(void *userdata)
@@ -274,6 +275,8 @@ static void guest_hook_run(void *userdata)
 	if (h->r >= 0 && h->report.pass && h->domu_type)
 		h->r = domu_run(h->socket, h->domu_type, h->plain, now_usec() + h->timeout_usec,
 				&h->domu);
+	if (h->r >= 0 && h->domu.line)
+		h->domu.usec_power_on = h->domu.at_start + h->domu.usec_line - h->power_on;
 }
 
 static void guest_hook_done(struct guest_hook *h)
@@ -885,6 +888,7 @@ static int boot_run(struct boot *b, char **reterr_msg)
 		.tick = on_tick,
 		.userdata = b,
 	};
+	b->hook.power_on = now_usec();
 	int r = qemu_run(&b->m, AGENT_SUMMARY_MARKER, t->timeout_usec, t->kvm ? SILENCE_USEC : 0,
 			 GRACE_USEC, &qh, &b->res);
 	if (b->hook.r < 0)

@@ -17,7 +17,7 @@ is "the man page lists exactly the options of --help" "$man_opts" "$help_opts"
 exits 2 "missing IMAGE" enlighten boot-test --as kvm
 like "says IMAGE is missing" "$(last_output)" "missing IMAGE"
 exits 2 "missing --as" enlighten boot-test disk.img
-like "says --as is missing and lists identities" "$(last_output)" "missing --as IDENTITY; use one of kvm, hyperv, xen-hvm, vmware"
+like "says --as is missing and lists identities" "$(last_output)" "missing --as IDENTITY; use one of kvm, hyperv, vmware, metal, xen-dom0, xen-pv, xen-pvh, xen-hvm"
 exits 2 "unknown identity" enlighten boot-test disk.img --as hyperv-guest
 like "suggests the close one" "$(last_output)" "unknown identity 'hyperv-guest' \(did you mean 'hyperv'\?\)"
 exits 2 "unknown --then identity" enlighten boot-test disk.img --as kvm --then esx

@@ -35,11 +35,10 @@ static void test_kvm_probe(void)
 static void test_identities(void)
 {
 	is_int((int)boot_identities_count, 8, "eight identities");
-	const char *const names[] = { "kvm", "hyperv", "xen-hvm", "vmware" };
-	const char *const profiles[] = { "kvm-guest", "hyperv-guest", "xen-hvm", "vmware-guest" };
+	const char *const names[] = { "kvm", "hyperv", "vmware" };
+	const char *const profiles[] = { "kvm-guest", "hyperv-guest", "vmware-guest" };
 	const char *const makers[] = {
 		NULL, "manufacturer=Microsoft Corporation,product=Virtual Machine",
-		"manufacturer=Xen,product=HVM domU",
 		"manufacturer=VMware,, Inc.,product=VMware Virtual Platform"
 	};
 	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
@@ -68,8 +67,12 @@ static void test_identities(void)
 	   "kvm is never forced");
 	ok(boot_identity_forced(hv, false) && !boot_identity_forced(hv, true),
 	   "hyperv is forced under TCG only");
-	ok(boot_identity_forced(xen, false) && boot_identity_forced(xen, true),
-	   "xen-hvm is always forced (no Xen CPUID in this QEMU)");
+	ok(xen && !boot_identity_forced(xen, false) && !boot_identity_forced(xen, true),
+	   "xen-hvm is never forced: a real HVM guest of a real dom0");
+	ok(xen && xen->xen == XEN_DOMU && streq(xen->xen_type, "hvm") &&
+		   streq(xen->profile, "xen-hvm") && streq(xen->role, "guest") &&
+		   boot_identity_host(xen) == boot_identity_find("xen-dom0"),
+	   "xen-hvm: xl type hvm inside the xen-dom0 identity's dom0, expecting xen-hvm");
 	ok(strstr(hv->cpu_kvm, "hv-") && strstr(hv->cpu_kvm, "kvm=off"),
 	   "hyperv under KVM shows hv-* leaves and hides KVM's signature");
 	ok(boot_identity_accepts(kvm, "qemu") && boot_identity_accepts(kvm, "kvm") &&
