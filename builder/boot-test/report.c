@@ -86,9 +86,13 @@ static void on_boot_start(void *userdata, const struct boot_start *b)
 		fprintf(f, " of entry '%s'", b->entry_id);
 	if (b->xen)
 		fprintf(f, ": Xen, the image as its control domain%s%s%s",
-			id->xen == XEN_DOMU ? " (on an overlay of its own), then this disk as a "
+			id->xen == XEN_DOMU ? " (on an overlay of its own), then this disk as "
 					    : "",
-			id->xen_type ?: "", id->xen == XEN_DOMU ? " guest in it" : "");
+			id->xen != XEN_DOMU	     ? ""
+			: streq(id->xen_type, "hvm") ? "an HVM"
+			: streq(id->xen_type, "pvh") ? "a PVH"
+						     : "a PV",
+			id->xen == XEN_DOMU ? " guest in it" : "");
 	if (b->forced)
 		fprintf(f, ", profile forced with enlighten.profile=%s (%s)", id->profile,
 			id->why_forced);
