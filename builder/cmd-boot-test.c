@@ -29,20 +29,13 @@ static int help(void)
 	       "the first-boot agent reports the profile that hypervisor needs, and ask the\n"
 	       "guest through the QEMU guest agent that the profile's services run and\n"
 	       "modules are loaded. xen-dom0 boots the image's Xen entry (real Xen under\n"
-	       "QEMU, the image its control domain); xen-pv, xen-pvh and xen-hvm boot that
-"
-	       "dom0 from another overlay and the disk under test as a guest in it (xl
-"
-	       "create; an HVM guest boots the disk from its MBR).
-"
-	       "An installer medium (Formats=installer, an ISO) is booted first, as a USB
-"
-	       "stick under UEFI or a CD under BIOS, with an empty disk and one holding
-"
-	       "data: it must deploy and verify the empty one, leave the other untouched
-"
-	       "and power off; the boots then start the disk it wrote.
-"
+	       "QEMU, the image its control domain); xen-pv, xen-pvh and xen-hvm boot that\n"
+	       "dom0 from another overlay and the disk under test as a guest in it (xl\n"
+	       "create; an HVM guest boots the disk from its MBR).\n"
+	       "An installer medium (Formats=installer, an ISO) is booted first, as a USB\n"
+	       "stick under UEFI or a CD under BIOS, with an empty disk and one holding\n"
+	       "data: it must deploy and verify the empty one, leave the other untouched\n"
+	       "and power off; the boots then start the disk it wrote.\n"
 	       "\n"
 	       "Options:\n"
 	       "  --as IDENTITY     the hypervisor to present first\n"

@@ -90,6 +90,18 @@ static int problem(struct domu_report *r, const char *fmt, ...)
 	"on_reboot = \"destroy\"\n"                                                                \
 	"on_crash = \"destroy\"\n"
 
+/* An HVM guest needs its device model in dom0 (QEMU, where Debian's libxl
+ * and Xen's own build start it); without one xl create fails deep in libxl:
+ * said first, in the words of the fix. */
+#define SCRIPT_HVM_DM                                                                              \
+	"dm=\n"                                                                                    \
+	"for f in /usr/libexec/xen-qemu-system-i386 /usr/lib/xen/bin/qemu-system-i386; do\n"       \
+	"  if [ -x $f ]; then dm=$f; fi\n"                                                         \
+	"done\n"                                                                                   \
+	"[ -n \"$dm\" ] || { echo 'no device model for HVM guests in dom0 (QEMU as "               \
+	"/usr/libexec/xen-qemu-system-i386 or /usr/lib/xen/bin/qemu-system-i386: the Debian "      \
+	"package qemu-system-xen, which the profile xen-dom0 installs)'; exit 5; }\n"
+
 /* An HVM guest: the whole disk as its first IDE disk (xen-blkfront takes
  * it over once the kernel runs), booted from it; its serial port on a pty
  * in dom0; no display. */
@@ -120,9 +132,9 @@ static char *start_script(const char *type, const struct boot_entry *plain)
 {
 	char *s = NULL;
 	if (streq(type, "hvm")) {
-		if (asprintf(&s, SCRIPT_DISKS "cat > /run/" DOMU_NAME
-					      ".cfg <<'EOF'\n" CFG_COMMON CFG_HVM
-					      "EOF\n" SCRIPT_CREATE("serial")) < 0)
+		if (asprintf(&s, SCRIPT_DISKS SCRIPT_HVM_DM "cat > /run/" DOMU_NAME
+							    ".cfg <<'EOF'\n" CFG_COMMON CFG_HVM
+							    "EOF\n" SCRIPT_CREATE("serial")) < 0)
 			return NULL;
 		return s;
 	}
@@ -159,7 +171,11 @@ static char *find_line(const char *text)
 	const char *m = strstr(text, AGENT_SUMMARY_MARKER);
 	if (!m)
 		return NULL;
-	char *s = strndup(m, strcspn(m, "\r\n"));
+	/* whole lines only: the console is read while the guest writes it */
+	size_t n = strcspn(m, "\r\n");
+	if (!m[n])
+		return NULL;
+	char *s = strndup(m, n);
 	if (s)
 		strstrip(s);
 	return s;
@@ -223,8 +239,9 @@ static int wait_line(struct qga *q, struct domu_report *r, uint64_t start, uint6
 }
 
 /* xl create failed (or the script before it): xl's own last lines, as the
- * tail and in the problem, on one line. */
-static int create_failed(struct domu_report *r, int k, char *out)
+ * tail and in the problem, on one line; exit status 5, the script's own
+ * check that dom0 can run the guest at all. */
+static int create_failed(struct domu_report *r, int k, int code, char *out)
 {
 	if (k < 0) {
 		problem(r, "cannot start the %s guest through dom0's guest agent: %s", r->type,
@@ -241,8 +258,11 @@ static int create_failed(struct domu_report *r, int k, char *out)
 	}
 	if (!one)
 		return -ENOMEM;
-	problem(r, "xl create of the %s guest failed in dom0: %s", r->type,
-		*one ? one : "no output");
+	if (code == 5)
+		problem(r, "dom0 cannot run the %s guest: %s", r->type, one);
+	else
+		problem(r, "xl create of the %s guest failed in dom0: %s", r->type,
+			*one ? one : "no output");
 	return 0;
 }
 
@@ -277,7 +297,7 @@ int domu_run(const char *qga_socket, const char *type, const struct boot_entry *
 	}
 	k = sh(q, script, now_usec() + SCRIPT_USEC, &code, &out);
 	if (k < 0 || code != 0) {
-		k = create_failed(&r, k, out);
+		k = create_failed(&r, k, code, out);
 		if (k < 0)
 			goto fail;
 		goto done;

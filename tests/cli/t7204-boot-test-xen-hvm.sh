@@ -106,11 +106,11 @@ ok "build it with that matrix" env SOURCE_DATE_EPOCH=1700000000 \
 exits 1 "an HVM guest in a dom0 without the device model" \
 	enlighten boot-test out/universal-nodm.qcow2 --as xen-hvm --timeout 1800 --keep-log nodm-logs
 out=$(last_output)
-printf '%s\n' "$out" | grep -q 'xl create of the hvm guest failed' || keep_on_failure 1 nodm-logs
+printf '%s\n' "$out" | grep -q 'dom0 cannot run the hvm guest' || keep_on_failure 1 nodm-logs
 like "dom0 itself passed its checks" "$out" "agent:  enlighten: hypervisor=xen role=dom0 profile=xen-dom0"
-like "fails with xl's own lines, naming the device model" "$out" \
-	"result: FAIL: xl create of the hvm guest failed in dom0: .*qemu-system-xen"
-like "xl's lines shown" "$out" "domu console: .*libxl"
+like "fails before xl create, naming the device model and its package" "$out" \
+	"result: FAIL: dom0 cannot run the hvm guest: no device model for HVM guests in dom0 .*qemu-system-xen"
+like "the line shown as the guest's console" "$out" "domu console: no device model for HVM guests"
 unlike "not a timeout" "$out" "no summary line from the hvm guest within the time limit"
 
 done_testing
