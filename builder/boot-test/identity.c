@@ -69,6 +69,15 @@ static const char *const smbios_metal[] = {
 	"hv-relaxed,hv-vapic,hv-spinlocks=0x1fff,hv-vpindex,hv-runtime,hv-time,hv-synic,"          \
 	"hv-stimer,hv-frequencies,hv-reset"
 
+/* A guest of boot-test's dom0 (XEN_DOM0 below), from the same image: type
+ * pv, pvh or hvm, the profile of the same name. */
+#define XEN_GUEST(type)                                                                            \
+	{                                                                                          \
+		.name = "xen-" type, .cpu_kvm = "host", .cpu_tcg = XEN_TCG_CPU,                    \
+		.presence = PRESENT_ALWAYS, .hypervisors = hv_xen, .role = "guest",                \
+		.profile = "xen-" type, .memory_mib = 2048, .xen = XEN_DOMU, .xen_type = type,     \
+	}
+
 const struct boot_identity boot_identities[] = {
 	{
 		.name = "kvm",
@@ -139,47 +148,14 @@ const struct boot_identity boot_identities[] = {
 		.commands = xen_dom0_commands,
 	},
 	/* A paravirtualized guest of that dom0, from the same image. */
-	{
-		.name = "xen-pv",
-		.cpu_kvm = "host",
-		.cpu_tcg = XEN_TCG_CPU,
-		.presence = PRESENT_ALWAYS,
-		.hypervisors = hv_xen,
-		.role = "guest",
-		.profile = "xen-pv",
-		.memory_mib = 2048,
-		.xen = XEN_DOMU,
-		.xen_type = "pv",
-	},
+	XEN_GUEST("pv"),
 	/* A PVH guest: needs the hypervisor's HVM support (SVM or VMX, which
 	 * TCG's max CPU has). */
-	{
-		.name = "xen-pvh",
-		.cpu_kvm = "host",
-		.cpu_tcg = XEN_TCG_CPU,
-		.presence = PRESENT_ALWAYS,
-		.hypervisors = hv_xen,
-		.role = "guest",
-		.profile = "xen-pvh",
-		.memory_mib = 2048,
-		.xen = XEN_DOMU,
-		.xen_type = "pvh",
-	},
+	XEN_GUEST("pvh"),
 	/* A fully virtualized guest: the hypervisor's HVM support, and in dom0
 	 * the device model (qemu-system-xen, which xen-dom0 installs), whose
 	 * firmware boots the disk from its MBR. */
-	{
-		.name = "xen-hvm",
-		.cpu_kvm = "host",
-		.cpu_tcg = XEN_TCG_CPU,
-		.presence = PRESENT_ALWAYS,
-		.hypervisors = hv_xen,
-		.role = "guest",
-		.profile = "xen-hvm",
-		.memory_mib = 2048,
-		.xen = XEN_DOMU,
-		.xen_type = "hvm",
-	},
+	XEN_GUEST("hvm"),
 };
 const unsigned boot_identities_count = ELEMENTSOF(boot_identities);
 

@@ -12,6 +12,9 @@
 #   like "name" GOT REGEX    grep -E match
 #   skip_all "why"           skips the whole script
 #   done_testing             prints the plan and exits
+#   demo_inputs              the demo's base and signed repository
+#   universal_qcow2 NAME "name" [DATADIR]
+#                            the universal recipe as it is, out/NAME.qcow2
 #   universal_sdboot         the demo's base and repository, and the
 #                            universal recipe built with systemd-boot
 
@@ -122,15 +125,34 @@ done_testing() {
 
 # The demo's base and signed repository (a make of its own, not a job of
 # the make that runs the tests; its targets as the Makefile names them,
-# relative, so a fresh tree makes them), then the universal recipe (the
-# demo's, which boots through GRUB) built with systemd-boot instead, as
-# out/linux-universal.qcow2: for what boot-test does through systemd-boot
-# entries. Two checks; fails when either does.
-universal_sdboot() {
+# relative, so a fresh tree makes them). One check.
+demo_inputs() {
 	local demo=$ENLIGHTEN_BUILDDIR/demo
 	ok "the demo's base and repository" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 		make -C "$SRC" --no-print-directory "${demo#"$SRC"/}/base.tar.zst" \
-		"${demo#"$SRC"/}/repo/catalog.json.minisig" || return 1
+		"${demo#"$SRC"/}/repo/catalog.json.minisig"
+}
+
+# The universal recipe (the demo's) as it is, named NAME, as out/NAME.qcow2,
+# with the data directory DATADIR (default: the source tree). One check,
+# named by the second argument.
+universal_qcow2() { # NAME "name" [DATADIR]
+	cat >"$1.conf" <<EOT
+Include=$SRC/templates/linux-universal.conf
+
+[Image]
+Name=$1
+Formats=qcow2
+EOT
+	ok "$2" env SOURCE_DATE_EPOCH=1700000000 ENLIGHTEN_DATADIR="${3:-$SRC}" \
+		enlighten build "$1.conf" --output-dir out
+}
+
+# demo_inputs, then the universal recipe built with systemd-boot instead
+# (it boots through GRUB), as out/linux-universal.qcow2: for what boot-test
+# does through systemd-boot entries. Two checks; fails when either does.
+universal_sdboot() {
+	demo_inputs || return 1
 	cat >sdboot.conf <<EOT
 Include=$SRC/templates/linux-universal.conf
 

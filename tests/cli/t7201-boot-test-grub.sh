@@ -24,23 +24,12 @@ command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing
 [ -r /usr/lib/shim/shimx64.efi.signed ] || skip_all "shim-signed missing"
 [ -r /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed ] || skip_all "grub-efi-amd64-signed missing"
 
-demo=$ENLIGHTEN_BUILDDIR/demo
 # a make of its own, not a job of the make that runs the tests: the base and
 # the signed repository of `make demo-image`, without its image, named as the
 # Makefile names them (relative), so that a fresh tree makes them
-ok "the demo's base and repository" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-	make -C "$SRC" --no-print-directory "${demo#"$SRC"/}/base.tar.zst" "${demo#"$SRC"/}/repo/catalog.json.minisig"
-[ $? -eq 0 ] || { done_testing; }
+demo_inputs || done_testing
 
-cat >grub.conf <<EOT
-Include=$SRC/templates/linux-universal.conf
-
-[Image]
-Name=universal-grub
-Formats=qcow2
-EOT
-ok "build the universal recipe (Loader=grub, Firmware=uefi bios, SecureBoot=yes)" env SOURCE_DATE_EPOCH=1700000000 \
-	ENLIGHTEN_DATADIR="$SRC" enlighten build grub.conf --output-dir out
+universal_qcow2 universal-grub "build the universal recipe (Loader=grub, Firmware=uefi bios, SecureBoot=yes)"
 like "grub.cfg boots the base's /vmlinuz link" "$(last_output)" "GRUB: /boot/grub/grub.cfg boots /vmlinuz"
 
 # its Xen entry is GRUB's (chain-loading xen.efi): boot-test names it in

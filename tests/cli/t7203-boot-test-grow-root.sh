@@ -18,22 +18,11 @@
 command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing"
 [ -r /usr/share/OVMF/OVMF_CODE.fd ] || skip_all "OVMF missing"
 
-demo=$ENLIGHTEN_BUILDDIR/demo
 # a make of its own, not a job of the make that runs the tests; its targets
 # as the Makefile names them (relative), so a fresh tree makes them
-ok "the demo's base and repository" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-	make -C "$SRC" --no-print-directory "${demo#"$SRC"/}/base.tar.zst" "${demo#"$SRC"/}/repo/catalog.json.minisig"
-[ $? -eq 0 ] || { done_testing; }
+demo_inputs || done_testing
 
-cat >grow.conf <<EOT
-Include=$SRC/templates/linux-universal.conf
-
-[Image]
-Name=grow
-Formats=qcow2
-EOT
-ok "build the universal recipe (1 GiB)" env SOURCE_DATE_EPOCH=1700000000 \
-	ENLIGHTEN_DATADIR="$SRC" enlighten build grow.conf --output-dir out
+universal_qcow2 grow "build the universal recipe (1 GiB)"
 cp out/grow.qcow2 disk.qcow2
 ok "enlarge its disk to 3 GiB" qemu-img resize -q disk.qcow2 3G
 

@@ -31,20 +31,9 @@ command -v jq >/dev/null || skip_all "jq missing"
 [ -r /usr/lib/shim/shimx64.efi.signed ] || skip_all "shim-signed missing"
 [ -r /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed ] || skip_all "grub-efi-amd64-signed missing"
 
-demo=$ENLIGHTEN_BUILDDIR/demo
-ok "the demo's base and repository" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-	make -C "$SRC" --no-print-directory "${demo#"$SRC"/}/base.tar.zst" "${demo#"$SRC"/}/repo/catalog.json.minisig"
-[ $? -eq 0 ] || done_testing
+demo_inputs || done_testing
 
-cat >hvm.conf <<EOT
-Include=$SRC/templates/linux-universal.conf
-
-[Image]
-Name=universal-hvm
-Formats=qcow2
-EOT
-ok "build the universal recipe as it is (GRUB, BIOS and UEFI)" env SOURCE_DATE_EPOCH=1700000000 \
-	ENLIGHTEN_DATADIR="$SRC" enlighten build hvm.conf --output-dir out
+universal_qcow2 universal-hvm "build the universal recipe as it is (GRUB, BIOS and UEFI)"
 
 keep_on_failure() { # RC DIR
 	[ "$1" -eq 0 ] && return
@@ -87,22 +76,15 @@ like "json: the guest's line after power-on" "$(j '.boots[1].domu.seconds_after_
 
 # A dom0 without the device model: the same recipe built with a profile
 # matrix whose xen-dom0 lacks qemu-system-xen, as a host set up for PV
-# guests only. xl create of the HVM guest fails; boot-test says what xl said.
+# guests only. boot-test fails the HVM guest before xl create, naming the
+# device model and its package.
 mkdir -p data
 cp -R "$SRC/payloads" "$SRC/firstboot" "$SRC/templates" data/
 sed -i '/^\[Debian\]/,/^\[/s/^Packages=enlighten-ic-xen-dom0 xen-utils-4.17 qemu-system-xen$/Packages=enlighten-ic-xen-dom0 xen-utils-4.17/' \
 	data/payloads/profiles/xen-dom0.conf
 unlike "the matrix's xen-dom0 without the device model" "$(cat data/payloads/profiles/xen-dom0.conf)" \
 	"^Packages=.*qemu-system-xen"
-cat >nodm.conf <<EOT
-Include=$SRC/templates/linux-universal.conf
-
-[Image]
-Name=universal-nodm
-Formats=qcow2
-EOT
-ok "build it with that matrix" env SOURCE_DATE_EPOCH=1700000000 \
-	ENLIGHTEN_DATADIR="$PWD/data" enlighten build nodm.conf --output-dir out
+universal_qcow2 universal-nodm "build it with that matrix" "$PWD/data"
 exits 1 "an HVM guest in a dom0 without the device model" \
 	enlighten boot-test out/universal-nodm.qcow2 --as xen-hvm --timeout 1800 --keep-log nodm-logs
 out=$(last_output)
